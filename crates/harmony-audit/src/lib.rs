@@ -1,0 +1,1 @@
+//! Isolation audit: who can do what (RBAC) and who can reach whom (NetworkPolicy).

@@ -1,0 +1,26 @@
+//! The tenant domain of Harmony: [`TenantScore`] (what a tenant is), its validation, and the pure
+//! compiler from a score and [`ClusterFacts`] to a [`TenantPlan`] of Kubernetes objects.
+//!
+//! Nothing here does I/O or talks to a cluster.
+
+pub mod defaults;
+mod facts;
+mod plan;
+mod resolved;
+mod score;
+
+pub use facts::{
+    CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
+    ProfileMetadata, ProfileSpec,
+};
+pub use plan::{
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan,
+    owned_labels,
+};
+pub use resolved::{Compute, Container, Counts, ResolvedQuota};
+pub use score::{
+    API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, Identity,
+    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource,
+    PodSecurityLevel, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
+    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore,
+};

@@ -1,0 +1,181 @@
+//! `TenantPlan`: the Kubernetes objects a tenant compiles to, in isolate-before-grant phases.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+/// Label every object Harmony manages carries, with value [`MANAGED_BY_VALUE`].
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "harmony";
+/// Label naming the tenant an object belongs to.
+pub const TENANT_LABEL: &str = "harmony.nationtech.io/tenant";
+
+/// Apply order. Access is granted only after isolation is in place; removal runs in reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The namespace, with its pod-security labels.
+    Namespace,
+    /// ResourceQuotas and LimitRanges.
+    Quotas,
+    /// NetworkPolicies.
+    NetworkPolicies,
+    /// Namespaced Roles (they grant nothing until bound).
+    Roles,
+    /// ServiceAccounts of `serviceAccount: true` members.
+    ServiceAccounts,
+    /// RoleBindings: the first phase that grants access.
+    RoleBindings,
+}
+
+impl Phase {
+    /// All phases in apply order.
+    pub const ALL: [Phase; 6] = [
+        Self::Namespace,
+        Self::Quotas,
+        Self::NetworkPolicies,
+        Self::Roles,
+        Self::ServiceAccounts,
+        Self::RoleBindings,
+    ];
+
+    /// Two-digit prefix of manifest file names, so that a sorted folder is in apply order.
+    pub fn ordinal(self) -> u8 {
+        match self {
+            Self::Namespace => 10,
+            Self::Quotas => 20,
+            Self::NetworkPolicies => 30,
+            Self::Roles => 40,
+            Self::ServiceAccounts => 50,
+            Self::RoleBindings => 60,
+        }
+    }
+
+    /// Whether objects of this phase grant access to someone.
+    pub fn grants_access(self) -> bool {
+        matches!(self, Self::RoleBindings)
+    }
+}
+
+/// One object of a tenant plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(missing_docs)] // each variant is the Kubernetes kind of the same name
+pub enum TenantObject {
+    Namespace(Namespace),
+    ResourceQuota(ResourceQuota),
+    LimitRange(LimitRange),
+    NetworkPolicy(NetworkPolicy),
+    Role(Role),
+    ServiceAccount(ServiceAccount),
+    RoleBinding(RoleBinding),
+}
+
+impl TenantObject {
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::Namespace(o) => &o.metadata,
+            Self::ResourceQuota(o) => &o.metadata,
+            Self::LimitRange(o) => &o.metadata,
+            Self::NetworkPolicy(o) => &o.metadata,
+            Self::Role(o) => &o.metadata,
+            Self::ServiceAccount(o) => &o.metadata,
+            Self::RoleBinding(o) => &o.metadata,
+        }
+    }
+
+    /// The Kubernetes kind, such as `NetworkPolicy`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Namespace(_) => "Namespace",
+            Self::ResourceQuota(_) => "ResourceQuota",
+            Self::LimitRange(_) => "LimitRange",
+            Self::NetworkPolicy(_) => "NetworkPolicy",
+            Self::Role(_) => "Role",
+            Self::ServiceAccount(_) => "ServiceAccount",
+            Self::RoleBinding(_) => "RoleBinding",
+        }
+    }
+
+    /// The phase the object is applied in.
+    pub fn phase(&self) -> Phase {
+        match self {
+            Self::Namespace(_) => Phase::Namespace,
+            Self::ResourceQuota(_) | Self::LimitRange(_) => Phase::Quotas,
+            Self::NetworkPolicy(_) => Phase::NetworkPolicies,
+            Self::Role(_) => Phase::Roles,
+            Self::ServiceAccount(_) => Phase::ServiceAccounts,
+            Self::RoleBinding(_) => Phase::RoleBindings,
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// The object's namespace (`None` for the Namespace itself).
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("Kubernetes objects always serialize")
+    }
+
+    /// Sort key: phase, kind, name.
+    fn sort_key(&self) -> (Phase, &'static str, &str) {
+        (self.phase(), self.kind(), self.name())
+    }
+}
+
+/// Every object one tenant compiles to, sorted by phase, kind and name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantPlan {
+    /// The tenant id.
+    pub tenant: String,
+    /// The tenant namespace.
+    pub namespace: String,
+    objects: Vec<TenantObject>,
+}
+
+impl TenantPlan {
+    /// A plan of `objects`, sorted into apply order.
+    pub fn new(tenant: String, namespace: String, mut objects: Vec<TenantObject>) -> Self {
+        objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Self {
+            tenant,
+            namespace,
+            objects,
+        }
+    }
+
+    /// All objects in apply order.
+    pub fn objects(&self) -> &[TenantObject] {
+        &self.objects
+    }
+
+    /// Objects grouped by phase, in apply order; phases without objects are left out.
+    pub fn phases(&self) -> BTreeMap<Phase, Vec<&TenantObject>> {
+        let mut phases: BTreeMap<Phase, Vec<&TenantObject>> = BTreeMap::new();
+        for object in &self.objects {
+            phases.entry(object.phase()).or_default().push(object);
+        }
+        phases
+    }
+}
+
+/// The labels every object of `tenant` carries.
+pub fn owned_labels(tenant: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
+        (TENANT_LABEL.to_string(), tenant.to_string()),
+    ])
+}

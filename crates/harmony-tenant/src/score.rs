@@ -1,0 +1,569 @@
+//! `TenantScore`: what a tenant is. Its serde form is the tenant file (`kind: Tenant`).
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use serde::{Deserialize, Serialize};
+
+/// The `apiVersion` of tenant files and cluster profiles.
+pub const API_VERSION: &str = "harmony.nationtech.io/v1alpha1";
+/// The `kind` of tenant files.
+pub const TENANT_KIND: &str = "Tenant";
+
+/// Everything Harmony needs to know about one tenant, shaped like ADR 011's struct.
+///
+/// Unset optional fields take safe, documented defaults (see [`crate::defaults`]). A value of this
+/// type may be invalid until [`TenantScore::validate`] says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TenantDocument", into = "TenantDocument")]
+pub struct TenantScore {
+    /// Identity, namespace and pod security.
+    pub tenant_config: TenantConfig,
+    /// Compute, object-count and container limits.
+    pub resource_quotas: ResourceQuotaConfig,
+    /// What may reach the tenant and what it may reach.
+    pub network_isolation: NetworkIsolationPolicy,
+    /// Which storage classes the tenant may claim from, and how much.
+    pub storage_access: StorageAccessConfig,
+    /// Who may do what in the tenant's namespace.
+    pub rbac_config: RbacConfig,
+}
+
+/// Identity, namespace and pod security of a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantConfig {
+    /// Tenant id: a DNS-1123 label of 1–40 characters.
+    pub name: String,
+    /// A name for people; defaults to the tenant id.
+    pub display_name: Option<String>,
+    /// The tenant's namespace; defaults to the tenant id.
+    pub namespace: Option<String>,
+    /// The Pod Security Standard enforced in the namespace.
+    pub pod_security: PodSecurityLevel,
+}
+
+/// Pod Security Standards level (the `restricted` default is the only one without escapes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// Hardened: non-root, no privilege escalation, restricted volumes and capabilities.
+    #[default]
+    Restricted,
+    /// Prevents known privilege escalations; allows some defaults `restricted` refuses.
+    Baseline,
+}
+
+impl PodSecurityLevel {
+    /// The value of the `pod-security.kubernetes.io/*` labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Restricted => "restricted",
+            Self::Baseline => "baseline",
+        }
+    }
+}
+
+/// Quota, object counts and per-container defaults. Unset values take [`crate::defaults`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceQuotaConfig {
+    /// Total requests of all pods.
+    #[serde(default, skip_serializing_if = "ComputeResources::is_empty")]
+    pub requests: ComputeResources,
+    /// Total limits of all pods.
+    #[serde(default, skip_serializing_if = "ComputeResources::is_empty")]
+    pub limits: ComputeResources,
+    /// Object counts.
+    #[serde(default, skip_serializing_if = "ObjectCounts::is_empty")]
+    pub objects: ObjectCounts,
+    /// Per-container defaults and maximum (a LimitRange).
+    #[serde(default, skip_serializing_if = "ContainerDefaults::is_empty")]
+    pub container_defaults: ContainerDefaults,
+}
+
+/// CPU, memory and ephemeral storage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComputeResources {
+    /// CPU, such as `4` or `500m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Quantity>,
+    /// Memory, such as `8Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Quantity>,
+    /// Ephemeral (node-local) storage, such as `10Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<Quantity>,
+}
+
+impl ComputeResources {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Object counts. Signed so that a negative count in a file is reported, not a parse error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)] // each field is the object count of the same name
+pub struct ObjectCounts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_maps: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_claims: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_controllers: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_quotas: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_ports: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancers: Option<i64>,
+}
+
+impl ObjectCounts {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Per-container request and limit defaults, and the maximum a container may ask for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerDefaults {
+    /// Default request of a container that sets none.
+    #[serde(default, skip_serializing_if = "ContainerResources::is_empty")]
+    pub request: ContainerResources,
+    /// Default limit of a container that sets none.
+    #[serde(default, skip_serializing_if = "ContainerResources::is_empty")]
+    pub limit: ContainerResources,
+    /// The most one container may set as limit.
+    #[serde(default, skip_serializing_if = "ContainerResources::is_empty")]
+    pub max: ContainerResources,
+}
+
+impl ContainerDefaults {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// CPU and memory of one container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResources {
+    /// CPU, such as `100m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Quantity>,
+    /// Memory, such as `128Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Quantity>,
+}
+
+impl ContainerResources {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Network isolation. Whatever the settings, no other tenant can reach the tenant and the tenant
+/// can reach no other namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkIsolationPolicy {
+    /// Whether pods may reach the public internet.
+    #[serde(default)]
+    pub internet_egress: InternetEgress,
+    /// Platform namespaces whose pods may reach the tenant; unset means all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_from: Option<Vec<PlatformSource>>,
+    /// Extra CIDRs the tenant may reach, such as `203.0.113.0/24`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_egress_to: Vec<String>,
+}
+
+impl NetworkIsolationPolicy {
+    /// The platform sources let in (all of them when unset).
+    pub fn allowed_sources(&self) -> Vec<PlatformSource> {
+        self.allow_from
+            .clone()
+            .unwrap_or_else(|| vec![PlatformSource::Ingress, PlatformSource::Monitoring])
+    }
+}
+
+/// Internet egress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InternetEgress {
+    /// Pods may reach any address outside the cluster's pod, service and node networks.
+    #[default]
+    Allow,
+    /// Pods reach only DNS, their own namespace and `allowEgressTo`.
+    Deny,
+}
+
+/// A platform namespace allowed to reach the tenant's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformSource {
+    /// The ingress controller (routers), so the tenant's Ingresses and Routes work.
+    Ingress,
+    /// The cluster monitoring stack, so it can scrape the tenant's metrics.
+    Monitoring,
+}
+
+impl PlatformSource {
+    /// The name used in files and object names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ingress => "ingress",
+            Self::Monitoring => "monitoring",
+        }
+    }
+}
+
+/// PVC-only storage with a per-class allow-list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageAccessConfig {
+    /// Classes the tenant may claim from, each with its cap; empty means no PVCs at all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage_classes: Vec<StorageClassAllowance>,
+}
+
+/// One allowed storage class and how much the tenant may request from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageClassAllowance {
+    /// The StorageClass name.
+    pub name: String,
+    /// Total storage the tenant's PVCs may request from it.
+    pub requests: Quantity,
+}
+
+/// Members and what admins may delegate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RbacConfig {
+    /// People, groups and workloads with access to the namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
+    /// What tenant admins may do themselves.
+    #[serde(default)]
+    pub self_service: SelfService,
+}
+
+/// Self-service rights of tenant admins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelfService {
+    /// Admins may bind the tenant's own roles inside the namespace (off by default).
+    #[serde(default)]
+    pub role_bindings: bool,
+}
+
+/// One member: a user, a group, or a ServiceAccount Harmony creates.
+///
+/// Exactly one of `user`, `group` and `service_account` must be set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Member {
+    /// Member id: a DNS-1123 label, unique in the tenant.
+    pub name: String,
+    /// What the member may do.
+    pub role: TenantRole,
+    /// A user name, as the API server authenticates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A group name, as the API server authenticates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A ServiceAccount named after the member, in the tenant namespace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_account: bool,
+}
+
+/// Who a member is, once validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity<'a> {
+    /// A user name.
+    User(&'a str),
+    /// A group name.
+    Group(&'a str),
+    /// A ServiceAccount named after the member.
+    ServiceAccount,
+}
+
+impl Member {
+    /// A member authenticated as user `user`.
+    pub fn user(name: impl Into<String>, role: TenantRole, user: impl Into<String>) -> Self {
+        Self::with(name, role, Some(user.into()), None, false)
+    }
+
+    /// A member that is every user of group `group`.
+    pub fn group(name: impl Into<String>, role: TenantRole, group: impl Into<String>) -> Self {
+        Self::with(name, role, None, Some(group.into()), false)
+    }
+
+    /// A member that is a ServiceAccount named `name` in the tenant namespace.
+    pub fn service_account(name: impl Into<String>, role: TenantRole) -> Self {
+        Self::with(name, role, None, None, true)
+    }
+
+    fn with(
+        name: impl Into<String>,
+        role: TenantRole,
+        user: Option<String>,
+        group: Option<String>,
+        service_account: bool,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            user,
+            group,
+            service_account,
+        }
+    }
+
+    /// The member's identity, or `None` when zero or several identities are set.
+    pub fn identity(&self) -> Option<Identity<'_>> {
+        match (&self.user, &self.group, self.service_account) {
+            (Some(user), None, false) => Some(Identity::User(user)),
+            (None, Some(group), false) => Some(Identity::Group(group)),
+            (None, None, true) => Some(Identity::ServiceAccount),
+            _ => None,
+        }
+    }
+}
+
+/// The three tenant roles, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantRole {
+    /// Developer rights, plus RoleBindings (when self-service allows) and ServiceAccounts.
+    Admin,
+    /// Writes workloads, pods, services, config, secrets, PVCs, ingresses.
+    Developer,
+    /// Reads everything but secrets.
+    Viewer,
+}
+
+impl TenantRole {
+    /// All roles.
+    pub const ALL: [TenantRole; 3] = [Self::Admin, Self::Developer, Self::Viewer];
+
+    /// `admin`, `developer` or `viewer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Developer => "developer",
+            Self::Viewer => "viewer",
+        }
+    }
+
+    /// The name of the namespaced Role, such as `tenant-admin`.
+    pub fn role_name(self) -> String {
+        format!("tenant-{}", self.as_str())
+    }
+}
+
+impl TenantScore {
+    /// A tenant with every optional field at its default.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            tenant_config: TenantConfig {
+                name: name.into(),
+                display_name: None,
+                namespace: None,
+                pod_security: PodSecurityLevel::default(),
+            },
+            resource_quotas: ResourceQuotaConfig::default(),
+            network_isolation: NetworkIsolationPolicy::default(),
+            storage_access: StorageAccessConfig::default(),
+            rbac_config: RbacConfig::default(),
+        }
+    }
+
+    /// The tenant id.
+    pub fn name(&self) -> &str {
+        &self.tenant_config.name
+    }
+
+    /// The tenant's namespace (the tenant id unless set).
+    pub fn namespace(&self) -> &str {
+        self.tenant_config
+            .namespace
+            .as_deref()
+            .unwrap_or(&self.tenant_config.name)
+    }
+
+    /// Sets the name for people.
+    pub fn display_name(mut self, display_name: impl Into<String>) -> Self {
+        self.tenant_config.display_name = Some(display_name.into());
+        self
+    }
+
+    /// Sets the namespace (default: the tenant id).
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.tenant_config.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Sets the Pod Security Standard level.
+    pub fn pod_security(mut self, level: PodSecurityLevel) -> Self {
+        self.tenant_config.pod_security = level;
+        self
+    }
+
+    /// Sets the total CPU and memory requests.
+    pub fn requests(mut self, cpu: &str, memory: &str) -> Self {
+        self.resource_quotas.requests.cpu = Some(Quantity(cpu.into()));
+        self.resource_quotas.requests.memory = Some(Quantity(memory.into()));
+        self
+    }
+
+    /// Sets the total CPU and memory limits.
+    pub fn limits(mut self, cpu: &str, memory: &str) -> Self {
+        self.resource_quotas.limits.cpu = Some(Quantity(cpu.into()));
+        self.resource_quotas.limits.memory = Some(Quantity(memory.into()));
+        self
+    }
+
+    /// Sets the most pods the tenant may run.
+    pub fn max_pods(mut self, pods: i64) -> Self {
+        self.resource_quotas.objects.pods = Some(pods);
+        self
+    }
+
+    /// Denies internet egress.
+    pub fn deny_internet_egress(mut self) -> Self {
+        self.network_isolation.internet_egress = InternetEgress::Deny;
+        self
+    }
+
+    /// Lets the tenant reach an extra CIDR.
+    pub fn allow_egress_to(mut self, cidr: impl Into<String>) -> Self {
+        self.network_isolation.allow_egress_to.push(cidr.into());
+        self
+    }
+
+    /// Sets which platform namespaces may reach the tenant.
+    pub fn allow_from(mut self, sources: impl IntoIterator<Item = PlatformSource>) -> Self {
+        self.network_isolation.allow_from = Some(sources.into_iter().collect());
+        self
+    }
+
+    /// Allows PVCs of `class`, up to `requests` in total.
+    pub fn storage_class(mut self, class: impl Into<String>, requests: &str) -> Self {
+        self.storage_access
+            .storage_classes
+            .push(StorageClassAllowance {
+                name: class.into(),
+                requests: Quantity(requests.into()),
+            });
+        self
+    }
+
+    /// Adds a member.
+    pub fn member(mut self, member: Member) -> Self {
+        self.rbac_config.members.push(member);
+        self
+    }
+
+    /// Lets tenant admins bind the tenant's roles.
+    pub fn self_service_role_bindings(mut self, allowed: bool) -> Self {
+        self.rbac_config.self_service.role_bindings = allowed;
+        self
+    }
+}
+
+/// The tenant file as written: `apiVersion`, `kind`, `metadata`, `spec`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TenantDocument {
+    api_version: String,
+    kind: String,
+    metadata: TenantMetadata,
+    #[serde(default)]
+    spec: TenantSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantMetadata {
+    name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TenantSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    #[serde(default)]
+    pod_security: PodSecurityLevel,
+    #[serde(default)]
+    resource_quotas: ResourceQuotaConfig,
+    #[serde(default)]
+    network_isolation: NetworkIsolationPolicy,
+    #[serde(default)]
+    storage_access: StorageAccessConfig,
+    #[serde(default)]
+    rbac: RbacConfig,
+}
+
+impl TryFrom<TenantDocument> for TenantScore {
+    type Error = String;
+
+    fn try_from(doc: TenantDocument) -> Result<Self, String> {
+        if doc.api_version != API_VERSION {
+            return Err(format!(
+                "apiVersion `{}` is not supported: use `{API_VERSION}`",
+                doc.api_version
+            ));
+        }
+        if doc.kind != TENANT_KIND {
+            return Err(format!("kind `{}` is not `{TENANT_KIND}`", doc.kind));
+        }
+        let spec = doc.spec;
+        Ok(Self {
+            tenant_config: TenantConfig {
+                name: doc.metadata.name,
+                display_name: spec.display_name,
+                namespace: spec.namespace,
+                pod_security: spec.pod_security,
+            },
+            resource_quotas: spec.resource_quotas,
+            network_isolation: spec.network_isolation,
+            storage_access: spec.storage_access,
+            rbac_config: spec.rbac,
+        })
+    }
+}
+
+impl From<TenantScore> for TenantDocument {
+    fn from(score: TenantScore) -> Self {
+        Self {
+            api_version: API_VERSION.into(),
+            kind: TENANT_KIND.into(),
+            metadata: TenantMetadata {
+                name: score.tenant_config.name,
+            },
+            spec: TenantSpec {
+                display_name: score.tenant_config.display_name,
+                namespace: score.tenant_config.namespace,
+                pod_security: score.tenant_config.pod_security,
+                resource_quotas: score.resource_quotas,
+                network_isolation: score.network_isolation,
+                storage_access: score.storage_access,
+                rbac: score.rbac_config,
+            },
+        }
+    }
+}

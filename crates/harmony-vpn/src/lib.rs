@@ -1,0 +1,1 @@
+//! VPN-only API access: WireGuard peers for tenant members.

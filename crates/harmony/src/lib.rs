@@ -1,0 +1,25 @@
+//! Harmony's core framework.
+//!
+//! A [`Score`] says *what* should exist, an [`Interpret`] (created by the score) says *how* to get
+//! there, and a [`Topology`] says *where*. Capabilities are traits a topology implements and a score
+//! names as bounds, so running a score against a topology that lacks a capability does not compile.
+//! [`Maestro`] runs a list of scores against one topology, in order.
+//!
+//! This crate knows nothing about Kubernetes.
+
+mod error;
+mod interpret;
+mod maestro;
+mod outcome;
+mod score;
+mod topology;
+
+pub use error::InterpretError;
+pub use interpret::Interpret;
+pub use maestro::{Maestro, Report, ScoreResult};
+pub use outcome::{Outcome, OutcomeStatus};
+pub use score::Score;
+pub use topology::Topology;
+
+/// Re-exported so implementors use the same `async_trait` as the traits here.
+pub use async_trait::async_trait;
