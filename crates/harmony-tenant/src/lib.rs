@@ -6,6 +6,7 @@
 pub mod defaults;
 mod facts;
 mod plan;
+pub mod quantity;
 mod resolved;
 mod score;
 
