@@ -7,6 +7,7 @@
 //!
 //! This crate knows nothing about Kubernetes.
 
+mod document;
 mod error;
 mod interpret;
 mod maestro;
@@ -14,6 +15,7 @@ mod outcome;
 mod score;
 mod topology;
 
+pub use document::{Diagnostic, Document, parse_documents};
 pub use error::InterpretError;
 pub use interpret::Interpret;
 pub use maestro::{Maestro, Report, ScoreResult};

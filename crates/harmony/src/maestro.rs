@@ -212,7 +212,10 @@ mod tests {
         let report = maestro.run().await.unwrap();
         assert_eq!(*maestro.topology().entries.lock().unwrap(), ["a", "b"]);
         assert!(!report.all_succeeded());
-        assert_eq!(report.summary(), "journal: 2 changed, 1 unchanged, 1 failed");
+        assert_eq!(
+            report.summary(),
+            "journal: 2 changed, 1 unchanged, 1 failed"
+        );
         let json = serde_json_like(&report);
         assert!(json.contains("bad entry"), "{json}");
     }
@@ -228,6 +231,9 @@ mod tests {
 
     /// Debug-formats the serialized report without pulling a JSON crate into the core.
     fn serde_json_like(report: &Report) -> String {
-        format!("{:?}", report.results.iter().map(|r| &r.result).collect::<Vec<_>>())
+        format!(
+            "{:?}",
+            report.results.iter().map(|r| &r.result).collect::<Vec<_>>()
+        )
     }
 }
