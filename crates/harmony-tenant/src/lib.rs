@@ -3,13 +3,17 @@
 //!
 //! Nothing here does I/O or talks to a cluster.
 
+mod compile;
 pub mod defaults;
 mod facts;
+mod names;
 mod plan;
 pub mod quantity;
 mod resolved;
 mod score;
+mod validate;
 
+pub use compile::compile;
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,
@@ -25,3 +29,5 @@ pub use score::{
     PodSecurityLevel, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
     StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore,
 };
+pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
+pub use validate::{MAX_TENANT_NAME, Problem, cross_tenant_problems};

@@ -1,0 +1,46 @@
+//! The pure tenant compiler: `TenantScore + ClusterFacts -> TenantPlan`.
+
+mod namespace;
+mod network;
+mod quota;
+mod rbac;
+
+#[cfg(test)]
+mod tests;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::facts::ClusterFacts;
+use crate::plan::{TenantPlan, owned_labels};
+use crate::score::TenantScore;
+
+/// Compiles a validated tenant into the Kubernetes objects that isolate it and grant its members
+/// access, for the cluster described by `facts`.
+///
+/// Pure and deterministic: no I/O, and the same inputs give identical objects. The plan holds the
+/// Namespace, the `tenant-quota` ResourceQuota and `tenant-limits` LimitRange, the NetworkPolicies
+/// (deny by default, then same-namespace, DNS, internet, extra CIDRs and platform sources), the
+/// `tenant-admin|developer|viewer` Roles, the ServiceAccounts and one `member-<name>` RoleBinding
+/// per member. Every object carries [`owned_labels`].
+///
+/// # Panics
+///
+/// If the score was not validated: a storage cap that is not a quantity, an `allowEgressTo`
+/// entry that is not a CIDR, or a member without exactly one identity.
+pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
+    let mut objects = vec![namespace::namespace(score, facts)];
+    objects.extend(quota::objects(score, facts));
+    objects.extend(network::policies(score, facts));
+    objects.extend(rbac::objects(score, facts));
+    TenantPlan::new(score.name().into(), score.namespace().into(), objects)
+}
+
+/// Metadata of the tenant's namespaced object `name`.
+fn namespaced(score: &TenantScore, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(score.namespace().into()),
+        labels: Some(owned_labels(score.name())),
+        ..ObjectMeta::default()
+    }
+}

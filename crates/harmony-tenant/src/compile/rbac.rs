@@ -1,0 +1,512 @@
+//! The tenant Roles (explicit rules, no wildcards), the ServiceAccounts and the members'
+//! RoleBindings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+
+use super::namespaced;
+use crate::facts::{ClusterFacts, ClusterFlavor};
+use crate::plan::TenantObject;
+use crate::score::{Identity, Member, TenantRole, TenantScore};
+
+/// The API group of Roles and RoleBindings, and of User and Group subjects.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// A verb a tenant role may hold; the order is the order rules list them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verb {
+    Get,
+    List,
+    Watch,
+    Create,
+    Update,
+    Patch,
+    Delete,
+    Bind,
+}
+
+impl Verb {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::List => "list",
+            Self::Watch => "watch",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+            Self::Bind => "bind",
+        }
+    }
+}
+
+use Verb::*;
+
+const READ: &[Verb] = &[Get, List, Watch];
+const WRITE: &[Verb] = &[Create, Update, Patch, Delete];
+const SCALE: &[Verb] = &[Get, Update, Patch];
+const CONNECT: &[Verb] = &[Create, Get];
+
+/// An API group and a (namespaced) resource in it.
+type Resource = (&'static str, &'static str);
+
+/// What every role reads: all of the namespace but secrets (and its own RBAC).
+const VIEWER_READS: &[Resource] = &[
+    ("", "configmaps"),
+    ("", "endpoints"),
+    ("", "events"),
+    ("", "limitranges"),
+    ("", "persistentvolumeclaims"),
+    ("", "pods"),
+    ("", "pods/log"),
+    ("", "replicationcontrollers"),
+    ("", "resourcequotas"),
+    ("", "serviceaccounts"),
+    ("", "services"),
+    ("apps", "daemonsets"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("batch", "cronjobs"),
+    ("batch", "jobs"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("events.k8s.io", "events"),
+    ("networking.k8s.io", "ingresses"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("policy", "poddisruptionbudgets"),
+];
+/// OKD Routes.
+const ROUTES: &[Resource] = &[("route.openshift.io", "routes")];
+/// Secrets, readable from developer up.
+const SECRETS: &[Resource] = &[("", "secrets")];
+/// What developers create, update, patch and delete.
+const DEVELOPER_WRITES: &[Resource] = &[
+    ("", "configmaps"),
+    ("", "persistentvolumeclaims"),
+    ("", "pods"),
+    ("", "secrets"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("batch", "cronjobs"),
+    ("batch", "jobs"),
+    ("networking.k8s.io", "ingresses"),
+    ("policy", "poddisruptionbudgets"),
+];
+/// Scale subresources.
+const SCALES: &[Resource] = &[
+    ("apps", "deployments/scale"),
+    ("apps", "statefulsets/scale"),
+];
+/// Interactive pod subresources.
+const POD_CONNECT: &[Resource] = &[
+    ("", "pods/attach"),
+    ("", "pods/exec"),
+    ("", "pods/portforward"),
+];
+/// The namespace's RBAC objects, readable by admins.
+const RBAC_OBJECTS: &[Resource] = &[(RBAC_GROUP, "rolebindings"), (RBAC_GROUP, "roles")];
+
+/// An API group and the resource names a grant is limited to (none: every object).
+type Scope = (&'static str, Vec<String>);
+
+/// Verbs per resource, per scope.
+#[derive(Default)]
+struct Grants(BTreeMap<Scope, BTreeMap<&'static str, BTreeSet<Verb>>>);
+
+impl Grants {
+    /// Grants `verbs` on every object of `resources`.
+    fn allow(&mut self, resources: &[Resource], verbs: &[Verb]) {
+        self.allow_named(resources, verbs, &[]);
+    }
+
+    /// Grants `verbs` on the objects of `resources` named `names` (all objects when empty).
+    fn allow_named(&mut self, resources: &[Resource], verbs: &[Verb], names: &[String]) {
+        for (group, resource) in resources {
+            self.0
+                .entry((group, names.to_vec()))
+                .or_default()
+                .entry(resource)
+                .or_default()
+                .extend(verbs);
+        }
+    }
+
+    /// The rules: one per API group, resource names and verb set, listing its resources.
+    fn rules(self) -> Vec<PolicyRule> {
+        let mut rules = Vec::new();
+        for ((group, names), resources) in self.0 {
+            let mut by_verbs: BTreeMap<BTreeSet<Verb>, Vec<String>> = BTreeMap::new();
+            for (resource, verbs) in resources {
+                by_verbs.entry(verbs).or_default().push(resource.into());
+            }
+            for (verbs, resources) in by_verbs {
+                rules.push(PolicyRule {
+                    api_groups: Some(vec![group.into()]),
+                    resources: Some(resources),
+                    resource_names: (!names.is_empty()).then(|| names.clone()),
+                    verbs: verbs.iter().map(|v| v.as_str().into()).collect(),
+                    non_resource_urls: None,
+                });
+            }
+        }
+        rules
+    }
+}
+
+/// What `role` may do in the namespace.
+fn grants(role: TenantRole, okd: bool, self_service: bool) -> Grants {
+    let mut g = Grants::default();
+    let routes: &[Resource] = if okd { ROUTES } else { &[] };
+    g.allow(VIEWER_READS, READ);
+    g.allow(routes, READ);
+    if role == TenantRole::Viewer {
+        return g;
+    }
+    g.allow(SECRETS, READ);
+    g.allow(DEVELOPER_WRITES, WRITE);
+    g.allow(routes, WRITE);
+    g.allow(SCALES, SCALE);
+    g.allow(POD_CONNECT, CONNECT);
+    if role == TenantRole::Developer {
+        return g;
+    }
+    g.allow(&[("", "serviceaccounts")], WRITE);
+    g.allow(RBAC_OBJECTS, READ);
+    if self_service {
+        g.allow(&[(RBAC_GROUP, "rolebindings")], WRITE);
+        let own_roles = TenantRole::ALL.map(TenantRole::role_name);
+        g.allow_named(&[(RBAC_GROUP, "roles")], &[Bind], &own_roles);
+    }
+    g
+}
+
+/// The Roles, ServiceAccounts and RoleBindings of `score`.
+pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
+    let okd = facts.flavor == ClusterFlavor::Okd;
+    let self_service = score.rbac_config.self_service.role_bindings;
+    let members = &score.rbac_config.members;
+    let roles = TenantRole::ALL.map(|role| {
+        TenantObject::Role(Role {
+            metadata: namespaced(score, &role.role_name()),
+            rules: Some(grants(role, okd, self_service).rules()),
+        })
+    });
+    let accounts: BTreeSet<&str> = members
+        .iter()
+        .filter(|m| m.service_account)
+        .map(|m| m.name.as_str())
+        .chain(["default"])
+        .collect();
+    let accounts = accounts.into_iter().map(|name| {
+        TenantObject::ServiceAccount(ServiceAccount {
+            metadata: namespaced(score, name),
+            // Pods get no API token unless they ask for a ServiceAccount (CKV_K8S_41).
+            automount_service_account_token: (name == "default").then_some(false),
+            ..ServiceAccount::default()
+        })
+    });
+    let bindings = members.iter().map(|m| binding(score, m));
+    roles.into_iter().chain(accounts).chain(bindings).collect()
+}
+
+/// The RoleBinding `member-<name>` giving `member` its role.
+fn binding(score: &TenantScore, member: &Member) -> TenantObject {
+    let subject = |kind: &str, name: &str| Subject {
+        api_group: Some(RBAC_GROUP.into()),
+        kind: kind.into(),
+        name: name.into(),
+        namespace: None,
+    };
+    let subject = match member
+        .identity()
+        .expect("a validated member has exactly one identity")
+    {
+        Identity::User(user) => subject("User", user),
+        Identity::Group(group) => subject("Group", group),
+        Identity::ServiceAccount => Subject {
+            api_group: None,
+            kind: "ServiceAccount".into(),
+            name: member.name.clone(),
+            namespace: Some(score.namespace().into()),
+        },
+    };
+    TenantObject::RoleBinding(RoleBinding {
+        metadata: namespaced(score, &format!("member-{}", member.name)),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.into(),
+            kind: "Role".into(),
+            name: member.role.role_name(),
+        },
+        subjects: Some(vec![subject]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (group, resource, verb, names) a role holds.
+    type Triple = (String, String, String, Vec<String>);
+
+    fn holds(role: TenantRole, okd: bool, self_service: bool) -> BTreeSet<Triple> {
+        let mut all = BTreeSet::new();
+        for rule in grants(role, okd, self_service).rules() {
+            assert!(rule.non_resource_urls.is_none());
+            let names = rule.resource_names.clone().unwrap_or_default();
+            for group in rule.api_groups.as_ref().unwrap() {
+                for resource in rule.resources.as_ref().unwrap() {
+                    for verb in &rule.verbs {
+                        all.insert((group.clone(), resource.clone(), verb.clone(), names.clone()));
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// Every role in every configuration.
+    fn every_role() -> Vec<(TenantRole, bool, bool, BTreeSet<Triple>)> {
+        let mut all = Vec::new();
+        for role in TenantRole::ALL {
+            for okd in [false, true] {
+                for self_service in [false, true] {
+                    all.push((role, okd, self_service, holds(role, okd, self_service)));
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn no_wildcards_anywhere() {
+        for role in TenantRole::ALL {
+            for rule in grants(role, true, true).rules() {
+                let strings = rule
+                    .api_groups
+                    .iter()
+                    .chain(&rule.resources)
+                    .chain(&rule.resource_names)
+                    .flatten()
+                    .chain(&rule.verbs);
+                for s in strings {
+                    assert!(!s.contains('*'), "{role:?}: {rule:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_role_writes_isolation_objects_or_escalates() {
+        let guarded = [
+            "resourcequotas",
+            "limitranges",
+            "networkpolicies",
+            "namespaces",
+        ];
+        let cluster_scoped = [
+            "namespaces",
+            "nodes",
+            "persistentvolumes",
+            "storageclasses",
+            "clusterroles",
+            "clusterrolebindings",
+            "customresourcedefinitions",
+            "securitycontextconstraints",
+        ];
+        for (role, okd, ss, held) in every_role() {
+            for (_, resource, verb, _) in &held {
+                let read = ["get", "list", "watch"].contains(&verb.as_str());
+                assert!(
+                    read || !guarded.contains(&resource.as_str()),
+                    "{role:?} okd={okd} ss={ss} may {verb} {resource}"
+                );
+                assert!(!["escalate", "impersonate"].contains(&verb.as_str()));
+                assert!(!cluster_scoped.contains(&resource.as_str()), "{resource}");
+            }
+        }
+    }
+
+    #[test]
+    fn bind_only_for_admins_with_self_service_on_own_roles() {
+        for (role, _, ss, held) in every_role() {
+            let binds: Vec<&Triple> = held.iter().filter(|t| t.2 == "bind").collect();
+            if role == TenantRole::Admin && ss {
+                assert_eq!(binds.len(), 1, "{binds:?}");
+                let (group, resource, _, names) = binds[0];
+                assert_eq!((group.as_str(), resource.as_str()), (RBAC_GROUP, "roles"));
+                assert_eq!(
+                    names,
+                    &["tenant-admin", "tenant-developer", "tenant-viewer"]
+                );
+            } else {
+                assert!(binds.is_empty(), "{role:?} ss={ss}: {binds:?}");
+            }
+            let writes_bindings = held
+                .iter()
+                .any(|(_, r, v, _)| r == "rolebindings" && v == "create");
+            assert_eq!(writes_bindings, role == TenantRole::Admin && ss);
+        }
+    }
+
+    #[test]
+    fn viewer_never_sees_secrets_and_developer_does() {
+        for okd in [false, true] {
+            let viewer = holds(TenantRole::Viewer, okd, true);
+            assert!(!viewer.iter().any(|(_, r, _, _)| r.starts_with("secrets")));
+            assert!(
+                viewer
+                    .iter()
+                    .all(|(_, _, v, _)| ["get", "list", "watch"].contains(&v.as_str()))
+            );
+            let developer = holds(TenantRole::Developer, okd, true);
+            assert!(developer.contains(&("".into(), "secrets".into(), "get".into(), vec![])));
+            assert!(developer.contains(&("".into(), "secrets".into(), "create".into(), vec![])));
+        }
+    }
+
+    #[test]
+    fn each_role_contains_the_one_below() {
+        for okd in [false, true] {
+            for ss in [false, true] {
+                let viewer = holds(TenantRole::Viewer, okd, ss);
+                let developer = holds(TenantRole::Developer, okd, ss);
+                let admin = holds(TenantRole::Admin, okd, ss);
+                assert!(viewer.is_subset(&developer) && developer.is_subset(&admin));
+                assert!(developer.len() > viewer.len() && admin.len() > developer.len());
+            }
+        }
+    }
+
+    #[test]
+    fn routes_only_on_okd() {
+        for (role, okd, _, held) in every_role() {
+            let routes = held.iter().any(|(g, _, _, _)| g == "route.openshift.io");
+            assert_eq!(routes, okd, "{role:?}");
+        }
+        let developer = holds(TenantRole::Developer, true, false);
+        assert!(developer.contains(&(
+            "route.openshift.io".into(),
+            "routes".into(),
+            "patch".into(),
+            vec![]
+        )));
+    }
+
+    #[test]
+    fn rules_group_resources_by_verbs() {
+        let rules = grants(TenantRole::Viewer, false, false).rules();
+        let groups: Vec<&str> = rules
+            .iter()
+            .map(|r| r.api_groups.as_ref().unwrap()[0].as_str())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "",
+                "apps",
+                "autoscaling",
+                "batch",
+                "discovery.k8s.io",
+                "events.k8s.io",
+                "networking.k8s.io",
+                "policy"
+            ]
+        );
+        assert_eq!(rules[0].verbs, ["get", "list", "watch"]);
+    }
+
+    #[test]
+    fn developer_connects_and_scales() {
+        let developer = holds(TenantRole::Developer, false, false);
+        for sub in ["pods/exec", "pods/attach", "pods/portforward"] {
+            for verb in ["create", "get"] {
+                assert!(
+                    developer.contains(&("".into(), sub.into(), verb.into(), vec![])),
+                    "{sub} {verb}"
+                );
+            }
+        }
+        assert!(developer.contains(&(
+            "apps".into(),
+            "deployments/scale".into(),
+            "patch".into(),
+            vec![]
+        )));
+        assert!(
+            !holds(TenantRole::Viewer, false, false)
+                .iter()
+                .any(|t| t.1 == "pods/exec")
+        );
+    }
+
+    #[test]
+    fn service_accounts_and_bindings_per_member() {
+        let score = TenantScore::new("acme")
+            .in_namespace("acme-ns")
+            .member(Member::user(
+                "alice",
+                TenantRole::Admin,
+                "alice@example.com",
+            ))
+            .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
+            .member(Member::service_account("ci", TenantRole::Viewer));
+        let objects = objects(&score, &ClusterFacts::kubernetes());
+        let accounts: Vec<(&str, Option<bool>)> = objects
+            .iter()
+            .filter_map(|o| match o {
+                TenantObject::ServiceAccount(sa) => Some((
+                    sa.metadata.name.as_deref().unwrap(),
+                    sa.automount_service_account_token,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(accounts, [("ci", None), ("default", Some(false))]);
+        let bindings: BTreeMap<&str, &RoleBinding> = objects
+            .iter()
+            .filter_map(|o| match o {
+                TenantObject::RoleBinding(b) => Some((b.metadata.name.as_deref().unwrap(), b)),
+                _ => None,
+            })
+            .collect();
+        let subject = |name: &str| bindings[name].subjects.as_ref().unwrap()[0].clone();
+        assert_eq!(bindings["member-alice"].role_ref.name, "tenant-admin");
+        assert_eq!(bindings["member-alice"].role_ref.kind, "Role");
+        assert_eq!(subject("member-alice").kind, "User");
+        assert_eq!(subject("member-alice").name, "alice@example.com");
+        assert_eq!(
+            subject("member-alice").api_group.as_deref(),
+            Some(RBAC_GROUP)
+        );
+        assert_eq!(subject("member-devs").kind, "Group");
+        assert_eq!(bindings["member-devs"].role_ref.name, "tenant-developer");
+        let ci = subject("member-ci");
+        assert_eq!(
+            (ci.kind.as_str(), ci.name.as_str()),
+            ("ServiceAccount", "ci")
+        );
+        assert_eq!(ci.namespace.as_deref(), Some("acme-ns"));
+        assert_eq!(bindings["member-ci"].role_ref.name, "tenant-viewer");
+    }
+
+    #[test]
+    fn three_roles_even_without_members() {
+        let objects = objects(&TenantScore::new("acme"), &ClusterFacts::kubernetes());
+        let names: Vec<&str> = objects.iter().map(TenantObject::name).collect();
+        assert_eq!(
+            names,
+            [
+                "tenant-admin",
+                "tenant-developer",
+                "tenant-viewer",
+                "default"
+            ]
+        );
+    }
+}

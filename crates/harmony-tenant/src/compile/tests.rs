@@ -1,0 +1,148 @@
+//! Whole-plan properties and snapshots.
+
+use super::compile;
+use crate::facts::{ClusterFacts, ClusterFlavor};
+use crate::plan::{TenantObject, TenantPlan, owned_labels};
+use crate::score::{Member, TenantRole, TenantScore};
+
+fn minimal() -> TenantScore {
+    TenantScore::new("acme")
+}
+
+/// Members of the three kinds, two storage classes, extra egress and self-service.
+fn full() -> TenantScore {
+    TenantScore::new("globex")
+        .display_name("Globex Corporation")
+        .in_namespace("globex-prod")
+        .requests("8", "16Gi")
+        .limits("16", "32Gi")
+        .max_pods(100)
+        .storage_class("fast", "100Gi")
+        .storage_class("standard", "50Gi")
+        .allow_egress_to("203.0.113.0/24")
+        .allow_egress_to("2001:db8::/32")
+        .member(Member::user(
+            "hank",
+            TenantRole::Admin,
+            "hank@globex.example",
+        ))
+        .member(Member::group("devs", TenantRole::Developer, "globex-devs"))
+        .member(Member::service_account("deployer", TenantRole::Developer))
+        .self_service_role_bindings(true)
+}
+
+fn okd_facts() -> ClusterFacts {
+    ClusterFacts {
+        storage_classes: vec!["fast".into(), "slow".into(), "standard".into()],
+        ..ClusterFacts::okd()
+    }
+}
+
+fn yaml(plan: &TenantPlan) -> Vec<serde_json::Value> {
+    plan.objects().iter().map(TenantObject::to_json).collect()
+}
+
+#[test]
+fn every_object_is_owned_and_in_the_tenant_namespace() {
+    for (score, facts) in [
+        (minimal(), ClusterFacts::kubernetes()),
+        (full(), okd_facts()),
+    ] {
+        let plan = compile(&score, &facts);
+        assert_eq!(plan.tenant, score.name());
+        assert_eq!(plan.namespace, score.namespace());
+        for object in plan.objects() {
+            let labels = object.metadata().labels.as_ref().unwrap();
+            for (key, value) in owned_labels(score.name()) {
+                assert_eq!(
+                    labels.get(&key),
+                    Some(&value),
+                    "{} {}",
+                    object.kind(),
+                    object.name()
+                );
+            }
+            let expected = match object {
+                TenantObject::Namespace(_) => None,
+                _ => Some(score.namespace()),
+            };
+            assert_eq!(object.namespace(), expected, "{}", object.name());
+        }
+    }
+}
+
+#[test]
+fn plan_holds_one_namespace_first_and_bindings_last() {
+    let plan = compile(&full(), &okd_facts());
+    let objects = plan.objects();
+    assert_eq!(objects[0].kind(), "Namespace");
+    assert_eq!(
+        objects.iter().filter(|o| o.kind() == "Namespace").count(),
+        1
+    );
+    let first_binding = objects
+        .iter()
+        .position(|o| o.kind() == "RoleBinding")
+        .unwrap();
+    assert!(
+        objects[first_binding..]
+            .iter()
+            .all(|o| o.kind() == "RoleBinding")
+    );
+    assert_eq!(objects.len() - first_binding, 3);
+}
+
+#[test]
+fn compiling_twice_gives_identical_output() {
+    for (score, facts) in [
+        (minimal(), ClusterFacts::kubernetes()),
+        (full(), okd_facts()),
+    ] {
+        let a = compile(&score, &facts);
+        let b = compile(&score.clone(), &facts.clone());
+        assert_eq!(a, b);
+        assert_eq!(
+            serde_json::to_string(&yaml(&a)).unwrap(),
+            serde_json::to_string(&yaml(&b)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn member_order_does_not_change_the_plan() {
+    let forward = full();
+    let mut reversed = full();
+    reversed.rbac_config.members.reverse();
+    reversed.network_isolation.allow_egress_to.reverse();
+    assert_eq!(
+        compile(&forward, &okd_facts()),
+        compile(&reversed, &okd_facts())
+    );
+}
+
+#[test]
+fn flavor_changes_only_what_it_should() {
+    let vanilla = compile(&minimal(), &ClusterFacts::kubernetes());
+    let okd = compile(&minimal(), &ClusterFacts::for_flavor(ClusterFlavor::Okd));
+    let names = |plan: &TenantPlan| -> Vec<String> {
+        plan.objects()
+            .iter()
+            .map(|o| format!("{}/{}", o.kind(), o.name()))
+            .collect()
+    };
+    assert_eq!(names(&vanilla), names(&okd));
+    let text = |plan: &TenantPlan| serde_json::to_string(&yaml(plan)).unwrap();
+    assert!(!text(&vanilla).contains("openshift"));
+    assert!(text(&okd).contains("route.openshift.io"));
+    assert!(text(&okd).contains("security.openshift.io/scc.podSecurityLabelSync"));
+}
+
+#[test]
+fn snapshot_minimal_tenant_on_vanilla() {
+    insta::assert_yaml_snapshot!(yaml(&compile(&minimal(), &ClusterFacts::kubernetes())));
+}
+
+#[test]
+fn snapshot_full_tenant_on_okd() {
+    insta::assert_yaml_snapshot!(yaml(&compile(&full(), &okd_facts())));
+}
