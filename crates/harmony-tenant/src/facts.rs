@@ -68,7 +68,12 @@ pub struct ClusterFacts {
 }
 
 /// Private and shared address space, excluded from "internet" when the node networks are unknown.
-const PRIVATE_NETWORKS: [&str; 4] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
+const PRIVATE_NETWORKS: [&str; 4] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+];
 
 fn nets(cidrs: &[&str]) -> Vec<IpNet> {
     cidrs
@@ -222,7 +227,10 @@ impl ClusterProfile {
         if self.api_version != API_VERSION {
             problems.push((
                 "apiVersion".into(),
-                format!("`{}` is not supported: use `{API_VERSION}`", self.api_version),
+                format!(
+                    "`{}` is not supported: use `{API_VERSION}`",
+                    self.api_version
+                ),
             ));
         }
         if self.kind != CLUSTER_PROFILE_KIND {

@@ -18,16 +18,15 @@ pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,
 };
+pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 pub use plan::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan,
-    owned_labels,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
 };
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{
-    API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, Identity,
-    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource,
-    PodSecurityLevel, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
-    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore,
+    API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, Identity, InternetEgress,
+    Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel, RbacConfig,
+    ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance, TENANT_KIND,
+    TenantConfig, TenantRole, TenantScore,
 };
-pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 pub use validate::{MAX_TENANT_NAME, Problem, cross_tenant_problems};

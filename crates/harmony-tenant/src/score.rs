@@ -84,13 +84,25 @@ pub struct ResourceQuotaConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComputeResources {
     /// CPU, such as `4` or `500m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
     pub cpu: Option<Quantity>,
     /// Memory, such as `8Gi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
     pub memory: Option<Quantity>,
     /// Ephemeral (node-local) storage, such as `10Gi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
     pub ephemeral_storage: Option<Quantity>,
 }
 
@@ -157,10 +169,18 @@ impl ContainerDefaults {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
     /// CPU, such as `100m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
     pub cpu: Option<Quantity>,
     /// Memory, such as `128Mi`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
     pub memory: Option<Quantity>,
 }
 
@@ -242,6 +262,7 @@ pub struct StorageClassAllowance {
     /// The StorageClass name.
     pub name: String,
     /// Total storage the tenant's PVCs may request from it.
+    #[serde(deserialize_with = "lenient::required_quantity")]
     pub requests: Quantity,
 }
 
@@ -565,5 +586,43 @@ impl From<TenantScore> for TenantDocument {
                 rbac: score.rbac_config,
             },
         }
+    }
+}
+
+/// Quantities written as YAML numbers (`cpu: 4`) are accepted as their text, as kubectl does.
+mod lenient {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+    use std::fmt;
+
+    struct QuantityText;
+
+    impl Visitor<'_> for QuantityText {
+        type Value = Quantity;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a quantity such as 500m, 2, 4Gi")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Quantity, E> {
+            Ok(Quantity(v.to_string()))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Quantity, E> {
+            Ok(Quantity(v.to_string()))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Quantity, E> {
+            Ok(Quantity(v.to_string()))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Quantity, E> {
+            Ok(Quantity(v.to_string()))
+        }
+    }
+
+    pub fn required_quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Quantity, D::Error> {
+        d.deserialize_any(QuantityText)
+    }
+
+    pub fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quantity>, D::Error> {
+        required_quantity(d).map(Some)
     }
 }

@@ -1,0 +1,697 @@
+//! Validation of tenant scores: every problem at once, each naming the field (as written in the
+//! tenant file), the bad value and what is accepted.
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use crate::facts::ClusterFacts;
+use crate::names::{is_dns_label, is_dns_subdomain, reserved_namespace};
+use crate::quantity::Amount;
+use crate::score::{ComputeResources, ContainerResources, Identity, TenantScore};
+
+/// Longest tenant id (it prefixes other names).
+pub const MAX_TENANT_NAME: usize = 40;
+
+/// One problem with a tenant score.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field path as written in the tenant file, such as `spec.rbac.members[1].role`.
+    pub path: String,
+    /// What is wrong, with the bad value and what is accepted.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl TenantScore {
+    /// Every problem with this score on a cluster with `facts`; empty when it is valid.
+    pub fn validate(&self, facts: &ClusterFacts) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        identity(self, &mut problems);
+        quotas(self, &mut problems);
+        network(self, facts, &mut problems);
+        storage(self, &mut problems);
+        members(self, &mut problems);
+        problems
+    }
+}
+
+/// Problems that only show across several tenants: the same id or namespace twice.
+///
+/// Returns `(index of the later tenant, problem)`.
+pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    let mut names = BTreeMap::new();
+    let mut namespaces = BTreeMap::new();
+    for (i, score) in scores.iter().enumerate() {
+        if let Some(first) = names.insert(score.name(), i) {
+            names.insert(score.name(), first);
+            problems.push((
+                i,
+                Problem::new(
+                    "metadata.name",
+                    format!(
+                        "tenant `{}` is defined twice: each tenant id must appear once",
+                        score.name()
+                    ),
+                ),
+            ));
+        } else if let Some(other) = namespaces.insert(score.namespace(), score.name()) {
+            problems.push((
+                i,
+                Problem::new(
+                    namespace_path(score),
+                    format!(
+                        "namespace `{}` is already used by tenant `{other}`: each tenant needs its own",
+                        score.namespace()
+                    ),
+                ),
+            ));
+        }
+    }
+    problems
+}
+
+fn namespace_path(score: &TenantScore) -> &'static str {
+    if score.tenant_config.namespace.is_some() {
+        "spec.namespace"
+    } else {
+        "metadata.name"
+    }
+}
+
+fn identity(score: &TenantScore, problems: &mut Vec<Problem>) {
+    let name = score.name();
+    if !is_dns_label(name, MAX_TENANT_NAME) {
+        problems.push(Problem::new(
+            "metadata.name",
+            format!(
+                "`{name}` is not a valid tenant id: use 1–{MAX_TENANT_NAME} lowercase letters, \
+                 digits and `-`, starting and ending with a letter or digit (e.g. `acme`)"
+            ),
+        ));
+    }
+    let namespace = score.namespace();
+    if score.tenant_config.namespace.is_some() && !is_dns_label(namespace, 63) {
+        problems.push(Problem::new(
+            "spec.namespace",
+            format!(
+                "`{namespace}` is not a valid namespace name: use 1–63 lowercase letters, digits \
+                 and `-`, starting and ending with a letter or digit"
+            ),
+        ));
+    }
+    if let Some(why) = reserved_namespace(namespace) {
+        problems.push(Problem::new(
+            namespace_path(score),
+            format!("namespace `{namespace}` is reserved ({why}): choose another namespace"),
+        ));
+    }
+    if score
+        .tenant_config
+        .display_name
+        .as_deref()
+        .is_some_and(|d| d.trim().is_empty())
+    {
+        problems.push(Problem::new(
+            "spec.displayName",
+            "is empty: give a name for people or leave the field out",
+        ));
+    }
+}
+
+/// Parses a quantity, reporting a problem when it is not one or is negative.
+fn amount(path: &str, q: &Quantity, problems: &mut Vec<Problem>) -> Option<Amount> {
+    match Amount::parse(&q.0) {
+        Ok(a) if a.is_negative() => {
+            problems.push(Problem::new(
+                path,
+                format!("`{}` is negative: quantities must be 0 or more", q.0),
+            ));
+            None
+        }
+        Ok(a) => Some(a),
+        Err(e) => {
+            problems.push(Problem::new(path, format!("`{}` is {e}", q.0)));
+            None
+        }
+    }
+}
+
+fn compute_amounts(
+    path: &str,
+    c: &ComputeResources,
+    problems: &mut Vec<Problem>,
+) -> [Option<Amount>; 3] {
+    let field = |name: &str, q: &Option<Quantity>, problems: &mut Vec<Problem>| {
+        q.as_ref()
+            .and_then(|q| amount(&format!("{path}.{name}"), q, problems))
+    };
+    [
+        field("cpu", &c.cpu, problems),
+        field("memory", &c.memory, problems),
+        field("ephemeralStorage", &c.ephemeral_storage, problems),
+    ]
+}
+
+fn container_amounts(
+    path: &str,
+    c: &ContainerResources,
+    problems: &mut Vec<Problem>,
+) -> [Option<Amount>; 2] {
+    let field = |name: &str, q: &Option<Quantity>, problems: &mut Vec<Problem>| {
+        q.as_ref()
+            .and_then(|q| amount(&format!("{path}.{name}"), q, problems))
+    };
+    [
+        field("cpu", &c.cpu, problems),
+        field("memory", &c.memory, problems),
+    ]
+}
+
+/// Reports `low` above `high` (each `(path, value)`, the value resolved to its default when unset).
+fn not_above(low: (&str, Amount), high: (&str, Amount), problems: &mut Vec<Problem>) {
+    if low.1 > high.1 {
+        problems.push(Problem::new(
+            low.0,
+            format!(
+                "{} is above {} ({}): lower it or raise {}",
+                low.1, high.0, high.1, high.0
+            ),
+        ));
+    }
+}
+
+fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
+    let config = &score.resource_quotas;
+    let base = "spec.resourceQuotas";
+    let requests = compute_amounts(&format!("{base}.requests"), &config.requests, problems);
+    let limits = compute_amounts(&format!("{base}.limits"), &config.limits, problems);
+    let c = &config.container_defaults;
+    let request = container_amounts(
+        &format!("{base}.containerDefaults.request"),
+        &c.request,
+        problems,
+    );
+    let limit = container_amounts(
+        &format!("{base}.containerDefaults.limit"),
+        &c.limit,
+        problems,
+    );
+    let max = container_amounts(&format!("{base}.containerDefaults.max"), &c.max, problems);
+
+    let o = &config.objects;
+    let counts = [
+        ("pods", o.pods),
+        ("services", o.services),
+        ("secrets", o.secrets),
+        ("configMaps", o.config_maps),
+        ("persistentVolumeClaims", o.persistent_volume_claims),
+        ("replicationControllers", o.replication_controllers),
+        ("resourceQuotas", o.resource_quotas),
+        ("nodePorts", o.node_ports),
+        ("loadBalancers", o.load_balancers),
+    ];
+    for (name, count) in counts {
+        if let Some(n) = count.filter(|n| *n < 0) {
+            problems.push(Problem::new(
+                format!("{base}.objects.{name}"),
+                format!("`{n}` is negative: object counts must be 0 or more"),
+            ));
+        }
+    }
+
+    // Orderings, with unset values at their defaults; values that did not parse are skipped.
+    let resolved = config.resolved();
+    let effective = |given: Option<Amount>, set: bool, default: &Quantity| {
+        if set {
+            given
+        } else {
+            Amount::parse(&default.0).ok()
+        }
+    };
+    let pairs = [
+        (
+            "cpu",
+            0,
+            &config.requests.cpu,
+            &config.limits.cpu,
+            &resolved.requests.cpu,
+            &resolved.limits.cpu,
+        ),
+        (
+            "memory",
+            1,
+            &config.requests.memory,
+            &config.limits.memory,
+            &resolved.requests.memory,
+            &resolved.limits.memory,
+        ),
+        (
+            "ephemeralStorage",
+            2,
+            &config.requests.ephemeral_storage,
+            &config.limits.ephemeral_storage,
+            &resolved.requests.ephemeral_storage,
+            &resolved.limits.ephemeral_storage,
+        ),
+    ];
+    for (name, i, req_set, lim_set, req_default, lim_default) in pairs {
+        if let (Some(req), Some(lim)) = (
+            effective(requests[i], req_set.is_some(), req_default),
+            effective(limits[i], lim_set.is_some(), lim_default),
+        ) {
+            not_above(
+                (&format!("{base}.requests.{name}"), req),
+                (&format!("{base}.limits.{name}"), lim),
+                problems,
+            );
+        }
+    }
+    let container = [
+        (
+            "cpu",
+            0,
+            &resolved.container_request.cpu,
+            &resolved.container_limit.cpu,
+            &resolved.container_max.cpu,
+        ),
+        (
+            "memory",
+            1,
+            &resolved.container_request.memory,
+            &resolved.container_limit.memory,
+            &resolved.container_max.memory,
+        ),
+    ];
+    let sets = [
+        [
+            c.request.cpu.is_some(),
+            c.limit.cpu.is_some(),
+            c.max.cpu.is_some(),
+        ],
+        [
+            c.request.memory.is_some(),
+            c.limit.memory.is_some(),
+            c.max.memory.is_some(),
+        ],
+    ];
+    for (name, i, req_default, lim_default, max_default) in container {
+        let path = |which: &str| format!("{base}.containerDefaults.{which}.{name}");
+        let req = effective(request[i], sets[i][0], req_default);
+        let lim = effective(limit[i], sets[i][1], lim_default);
+        let most = effective(max[i], sets[i][2], max_default);
+        if let (Some(req), Some(lim)) = (req, lim) {
+            not_above((&path("request"), req), (&path("limit"), lim), problems);
+        }
+        if let (Some(lim), Some(most)) = (lim, most) {
+            not_above((&path("limit"), lim), (&path("max"), most), problems);
+        }
+    }
+}
+
+fn network(score: &TenantScore, facts: &ClusterFacts, problems: &mut Vec<Problem>) {
+    let policy = &score.network_isolation;
+    if let Some(sources) = &policy.allow_from {
+        for (i, source) in sources.iter().enumerate() {
+            if sources[..i].contains(source) {
+                problems.push(Problem::new(
+                    format!("spec.networkIsolation.allowFrom[{i}]"),
+                    format!(
+                        "`{}` is listed twice: list each source once",
+                        source.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    for (i, cidr) in policy.allow_egress_to.iter().enumerate() {
+        let path = format!("spec.networkIsolation.allowEgressTo[{i}]");
+        let net: IpNet = match cidr.parse() {
+            Ok(net) => net,
+            Err(_) => {
+                problems.push(Problem::new(
+                    path,
+                    format!("`{cidr}` is not a CIDR: write an address and a prefix length, such as `203.0.113.0/24`"),
+                ));
+                continue;
+            }
+        };
+        if net != net.trunc() {
+            problems.push(Problem::new(
+                path,
+                format!(
+                    "`{cidr}` has host bits set: did you mean `{}`?",
+                    net.trunc()
+                ),
+            ));
+        } else if net.prefix_len() == 0 {
+            problems.push(Problem::new(
+                path,
+                format!("`{cidr}` is the whole internet: use `internetEgress: allow` instead"),
+            ));
+        } else if let Some((kind, cluster)) = overlap(facts, &net) {
+            let hint = if kind == "node" {
+                format!(
+                    " (if {cluster} is wider than your nodes, narrow `nodeNetworks` in the cluster profile)"
+                )
+            } else {
+                String::new()
+            };
+            problems.push(Problem::new(
+                path,
+                format!(
+                    "`{cidr}` overlaps the cluster's {kind} network {cluster}: list only \
+                     addresses outside the cluster{hint}"
+                ),
+            ));
+        }
+    }
+}
+
+/// The first cluster network overlapping `net`, with its kind (`pod`, `service` or `node`).
+fn overlap<'f>(facts: &'f ClusterFacts, net: &IpNet) -> Option<(&'static str, &'f IpNet)> {
+    [
+        ("pod", &facts.pod_networks),
+        ("service", &facts.service_networks),
+        ("node", &facts.node_networks),
+    ]
+    .into_iter()
+    .flat_map(|(kind, nets)| nets.iter().map(move |n| (kind, n)))
+    .find(|(_, n)| n.contains(net) || net.contains(*n))
+}
+
+fn storage(score: &TenantScore, problems: &mut Vec<Problem>) {
+    let classes = &score.storage_access.storage_classes;
+    for (i, class) in classes.iter().enumerate() {
+        let path = format!("spec.storageAccess.storageClasses[{i}]");
+        if !is_dns_subdomain(&class.name) {
+            problems.push(Problem::new(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is not a valid StorageClass name: use lowercase letters, digits, `-` and `.`",
+                    class.name
+                ),
+            ));
+        } else if classes[..i].iter().any(|c| c.name == class.name) {
+            problems.push(Problem::new(
+                format!("{path}.name"),
+                format!("`{}` is listed twice: list each class once", class.name),
+            ));
+        }
+        amount(&format!("{path}.requests"), &class.requests, problems);
+    }
+}
+
+fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
+    let members = &score.rbac_config.members;
+    for (i, member) in members.iter().enumerate() {
+        let path = format!("spec.rbac.members[{i}]");
+        if !is_dns_label(&member.name, 63) {
+            problems.push(Problem::new(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is not a valid member id: use lowercase letters, digits and `-`, \
+                     starting and ending with a letter or digit (e.g. `alice`)",
+                    member.name
+                ),
+            ));
+        } else if members[..i].iter().any(|m| m.name == member.name) {
+            problems.push(Problem::new(
+                format!("{path}.name"),
+                format!(
+                    "member `{}` is listed twice: member ids must be unique in a tenant",
+                    member.name
+                ),
+            ));
+        }
+        match member.identity() {
+            None => {
+                let set: Vec<&str> = [
+                    member.user.as_ref().map(|_| "user"),
+                    member.group.as_ref().map(|_| "group"),
+                    member.service_account.then_some("serviceAccount"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let message = if set.is_empty() {
+                    "has no identity: set exactly one of `user`, `group` or `serviceAccount: true`"
+                        .to_string()
+                } else {
+                    format!(
+                        "has {} identities ({}): set exactly one of `user`, `group` or `serviceAccount: true`",
+                        set.len(),
+                        set.join(", ")
+                    )
+                };
+                problems.push(Problem::new(path, message));
+            }
+            Some(Identity::User(name)) | Some(Identity::Group(name)) if name.trim().is_empty() => {
+                let field = if member.user.is_some() {
+                    "user"
+                } else {
+                    "group"
+                };
+                problems.push(Problem::new(
+                    format!("{path}.{field}"),
+                    format!("is empty: give the {field} name the API server authenticates"),
+                ));
+            }
+            Some(Identity::ServiceAccount) if member.name == "default" => {
+                problems.push(Problem::new(
+                    format!("{path}.name"),
+                    "`default` is the namespace's default ServiceAccount, which Harmony keeps \
+                     without a token: name the member's ServiceAccount otherwise",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::{Member, TenantRole};
+
+    fn problems(score: &TenantScore) -> Vec<String> {
+        score
+            .validate(&ClusterFacts::kubernetes())
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    }
+
+    fn one(score: TenantScore, path: &str, needle: &str) {
+        let found = problems(&score);
+        assert!(
+            found.len() == 1 && found[0].starts_with(path) && found[0].contains(needle),
+            "expected one problem at {path} containing {needle:?}, got {found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_bare_tenant_and_a_full_one_are_valid() {
+        assert!(problems(&TenantScore::new("acme")).is_empty());
+        let full = TenantScore::new("acme")
+            .display_name("ACME Corp")
+            .in_namespace("acme-prod")
+            .requests("4", "8Gi")
+            .limits("8", "16Gi")
+            .allow_egress_to("203.0.113.0/24")
+            .storage_class("standard", "100Gi")
+            .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
+            .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
+            .member(Member::service_account("ci", TenantRole::Developer));
+        assert!(problems(&full).is_empty(), "{:#?}", problems(&full));
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        one(
+            TenantScore::new("Acme"),
+            "metadata.name",
+            "`Acme` is not a valid tenant id",
+        );
+        one(TenantScore::new(&"a".repeat(41)), "metadata.name", "1–40");
+        one(
+            TenantScore::new("acme").in_namespace("acme_prod"),
+            "spec.namespace",
+            "not a valid namespace",
+        );
+        one(
+            TenantScore::new("acme").display_name(" "),
+            "spec.displayName",
+            "empty",
+        );
+    }
+
+    #[test]
+    fn reserved_namespaces_are_refused() {
+        one(TenantScore::new("default"), "metadata.name", "reserved");
+        one(
+            TenantScore::new("acme").in_namespace("kube-system"),
+            "spec.namespace",
+            "reserved",
+        );
+        one(
+            TenantScore::new("acme").in_namespace("openshift-monitoring"),
+            "spec.namespace",
+            "reserved",
+        );
+    }
+
+    #[test]
+    fn bad_quantities_and_negative_counts_are_refused() {
+        let mut s = TenantScore::new("acme");
+        s.resource_quotas.requests.cpu = Some(Quantity("four".into()));
+        one(s, "spec.resourceQuotas.requests.cpu", "`four` is");
+        let mut s = TenantScore::new("acme");
+        s.resource_quotas.container_defaults.max.memory = Some(Quantity("-1Gi".into()));
+        assert!(
+            problems(&s)
+                .iter()
+                .any(|p| p.contains("containerDefaults.max.memory: `-1Gi` is negative"))
+        );
+        one(
+            TenantScore::new("acme").max_pods(-1),
+            "spec.resourceQuotas.objects.pods",
+            "`-1` is negative",
+        );
+        one(
+            TenantScore::new("acme").storage_class("standard", "lots"),
+            "spec.storageAccess.storageClasses[0].requests",
+            "`lots`",
+        );
+    }
+
+    #[test]
+    fn requests_above_limits_are_refused_including_defaults() {
+        one(
+            TenantScore::new("acme")
+                .requests("8", "1Gi")
+                .limits("4", "1Gi"),
+            "spec.resourceQuotas.requests.cpu",
+            "above spec.resourceQuotas.limits.cpu (4)",
+        );
+        // limits.cpu defaults to 4: a request of 6 is above it.
+        let mut s = TenantScore::new("acme");
+        s.resource_quotas.requests.cpu = Some(Quantity("6".into()));
+        one(s, "spec.resourceQuotas.requests.cpu", "above");
+        let mut s = TenantScore::new("acme");
+        s.resource_quotas.container_defaults.limit.cpu = Some(Quantity("3".into()));
+        one(
+            s,
+            "spec.resourceQuotas.containerDefaults.limit.cpu",
+            "above spec.resourceQuotas.containerDefaults.max.cpu",
+        );
+    }
+
+    #[test]
+    fn bad_cidrs_are_refused() {
+        one(
+            TenantScore::new("acme").allow_egress_to("203.0.113.0"),
+            "spec.networkIsolation.allowEgressTo[0]",
+            "not a CIDR",
+        );
+        one(
+            TenantScore::new("acme").allow_egress_to("203.0.113.7/24"),
+            "spec.networkIsolation.allowEgressTo[0]",
+            "did you mean `203.0.113.0/24`",
+        );
+        one(
+            TenantScore::new("acme").allow_egress_to("0.0.0.0/0"),
+            "spec.networkIsolation.allowEgressTo[0]",
+            "internetEgress",
+        );
+        one(
+            TenantScore::new("acme").allow_egress_to("10.244.3.0/24"),
+            "spec.networkIsolation.allowEgressTo[0]",
+            "overlaps the cluster's pod network 10.244.0.0/16",
+        );
+        one(
+            TenantScore::new("acme").allow_egress_to("192.168.7.0/24"),
+            "spec.networkIsolation.allowEgressTo[0]",
+            "narrow `nodeNetworks`",
+        );
+        use crate::score::PlatformSource::Ingress;
+        one(
+            TenantScore::new("acme").allow_from([Ingress, Ingress]),
+            "spec.networkIsolation.allowFrom[1]",
+            "twice",
+        );
+    }
+
+    #[test]
+    fn bad_members_are_refused() {
+        one(
+            TenantScore::new("acme").member(Member::user("Alice", TenantRole::Admin, "a")),
+            "spec.rbac.members[0].name",
+            "not a valid member id",
+        );
+        let twice = TenantScore::new("acme")
+            .member(Member::user("alice", TenantRole::Admin, "a"))
+            .member(Member::group("alice", TenantRole::Viewer, "g"));
+        one(twice, "spec.rbac.members[1].name", "listed twice");
+        let mut none = Member::user("bob", TenantRole::Viewer, "b");
+        none.user = None;
+        one(
+            TenantScore::new("acme").member(none),
+            "spec.rbac.members[0]",
+            "has no identity",
+        );
+        let mut two = Member::user("bob", TenantRole::Viewer, "b");
+        two.service_account = true;
+        one(
+            TenantScore::new("acme").member(two),
+            "spec.rbac.members[0]",
+            "2 identities (user, serviceAccount)",
+        );
+        one(
+            TenantScore::new("acme").member(Member::user("bob", TenantRole::Viewer, "")),
+            "spec.rbac.members[0].user",
+            "empty",
+        );
+        one(
+            TenantScore::new("acme").member(Member::service_account("default", TenantRole::Viewer)),
+            "spec.rbac.members[0].name",
+            "default",
+        );
+        one(
+            TenantScore::new("acme").storage_class("Fast", "1Gi"),
+            "spec.storageAccess.storageClasses[0].name",
+            "not a valid StorageClass",
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let s = TenantScore::new("Acme")
+            .max_pods(-2)
+            .allow_egress_to("nope");
+        assert_eq!(problems(&s).len(), 3, "{:#?}", problems(&s));
+    }
+
+    #[test]
+    fn duplicate_tenants_and_namespaces_are_refused() {
+        let a = TenantScore::new("acme");
+        let b = TenantScore::new("globex").in_namespace("acme");
+        let c = TenantScore::new("acme");
+        let found = cross_tenant_problems(&[&a, &b, &c]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found[0].0, 1);
+        assert!(found[0].1.message.contains("already used by tenant `acme`"));
+        assert_eq!(found[1].0, 2);
+        assert!(found[1].1.message.contains("defined twice"));
+    }
+}
