@@ -1,1 +1,13 @@
 //! Isolation audit: who can do what (RBAC) and who can reach whom (NetworkPolicy).
+//!
+//! Pure library: a [`ClusterSnapshot`] of typed objects in (from manifests, tenant plans or, later,
+//! a live-cluster reader), answers and checks out. No Kubernetes client.
+
+pub mod labels;
+mod load;
+pub mod netpol;
+pub mod rbac;
+pub mod snapshot;
+
+pub use load::LoadError;
+pub use snapshot::ClusterSnapshot;

@@ -1,0 +1,223 @@
+//! Filling a [`ClusterSnapshot`]: from YAML/JSON manifests (files or rendered folders) and from
+//! tenant plans.
+
+use std::path::{Path, PathBuf};
+
+use harmony_tenant::{TenantObject, TenantPlan};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::snapshot::ClusterSnapshot;
+
+/// Why manifests could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file or folder could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file is not valid YAML/JSON.
+    #[error("`{origin}` is not valid YAML or JSON: {message}")]
+    Syntax {
+        /// The file.
+        origin: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// An object of a known kind does not match its schema.
+    #[error(
+        "`{origin}`: {kind} `{name}` is invalid: {message} (fix the field or remove the object)"
+    )]
+    Object {
+        /// The file.
+        origin: String,
+        /// The object's kind.
+        kind: String,
+        /// The object's name.
+        name: String,
+        /// The deserializer's message, naming the field.
+        message: String,
+    },
+}
+
+impl ClusterSnapshot {
+    /// A snapshot of every object of `plans`.
+    pub fn from_plans(plans: &[TenantPlan]) -> Self {
+        let mut snapshot = Self::default();
+        for object in plans.iter().flat_map(TenantPlan::objects) {
+            match object.clone() {
+                TenantObject::Namespace(o) => snapshot.namespaces.push(o),
+                TenantObject::ResourceQuota(o) => snapshot.resource_quotas.push(o),
+                TenantObject::LimitRange(o) => snapshot.limit_ranges.push(o),
+                TenantObject::NetworkPolicy(o) => snapshot.network_policies.push(o),
+                TenantObject::Role(o) => snapshot.roles.push(o),
+                TenantObject::ServiceAccount(o) => snapshot.service_accounts.push(o),
+                TenantObject::RoleBinding(o) => snapshot.role_bindings.push(o),
+            }
+        }
+        snapshot.label_namespace_names();
+        snapshot
+    }
+
+    /// Adds the objects of a manifest file, or of every `*.yaml`, `*.yml` and `*.json` file under a
+    /// folder (recursively, sorted, skipping `kustomization.yaml`).
+    pub fn load_path(&mut self, path: &Path) -> Result<(), LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
+            entries.sort();
+            for entry in entries {
+                let name = entry
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let manifest = ["yaml", "yml", "json"]
+                    .iter()
+                    .any(|ext| entry.extension().is_some_and(|e| e == *ext));
+                if entry.is_dir() || (manifest && !name.starts_with("kustomization.")) {
+                    self.load_path(&entry)?;
+                }
+            }
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        self.load_text(&text, &path.display().to_string())
+    }
+
+    /// Adds the objects of multi-document YAML or JSON `text`; `origin` names it in errors.
+    /// `List` kinds are unpacked; unknown kinds are skipped with a note.
+    pub fn load_text(&mut self, text: &str, origin: &str) -> Result<(), LoadError> {
+        let documents: Vec<Value> =
+            serde_saphyr::from_multiple(text).map_err(|e| LoadError::Syntax {
+                origin: origin.into(),
+                message: e.to_string(),
+            })?;
+        for document in documents {
+            self.add_value(document, origin)?;
+        }
+        self.label_namespace_names();
+        Ok(())
+    }
+
+    fn add_value(&mut self, value: Value, origin: &str) -> Result<(), LoadError> {
+        if value.is_null() {
+            return Ok(());
+        }
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
+        if kind.ends_with("List")
+            && let Some(items) = value.get("items").and_then(Value::as_array)
+        {
+            for item in items.clone() {
+                self.add_value(item, origin)?;
+            }
+            return Ok(());
+        }
+        match kind.as_str() {
+            "Namespace" => push(&mut self.namespaces, value, origin),
+            "Pod" => push(&mut self.pods, value, origin),
+            "ServiceAccount" => push(&mut self.service_accounts, value, origin),
+            "Role" => push(&mut self.roles, value, origin),
+            "ClusterRole" => push(&mut self.cluster_roles, value, origin),
+            "RoleBinding" => push(&mut self.role_bindings, value, origin),
+            "ClusterRoleBinding" => push(&mut self.cluster_role_bindings, value, origin),
+            "NetworkPolicy" => push(&mut self.network_policies, value, origin),
+            "ResourceQuota" => push(&mut self.resource_quotas, value, origin),
+            "LimitRange" => push(&mut self.limit_ranges, value, origin),
+            "AdminNetworkPolicy" => push(&mut self.admin_network_policies, value, origin),
+            "BaselineAdminNetworkPolicy" => {
+                push(&mut self.baseline_admin_network_policies, value, origin)
+            }
+            _ => {
+                let name = value["metadata"]["name"].as_str().unwrap_or_default();
+                self.notes
+                    .push(format!("{origin}: ignored {kind} `{name}` (not audited)"));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn push<T: DeserializeOwned>(
+    list: &mut Vec<T>,
+    value: Value,
+    origin: &str,
+) -> Result<(), LoadError> {
+    let kind = value["kind"].as_str().unwrap_or_default().to_string();
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let object = serde_json::from_value(value).map_err(|e| LoadError::Object {
+        origin: origin.into(),
+        kind,
+        name,
+        message: e.to_string(),
+    })?;
+    list.push(object);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_multi_document_yaml_and_lists_and_notes_unknown_kinds() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\
+                    apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ServiceAccount, metadata: {name: s, namespace: a}}\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let mut s = ClusterSnapshot::default();
+        s.load_text(text, "t.yaml").unwrap();
+        assert_eq!(s.namespaces.len(), 1);
+        assert_eq!(s.service_accounts.len(), 1);
+        assert_eq!(s.notes, ["t.yaml: ignored ConfigMap `c` (not audited)"]);
+        assert_eq!(
+            s.namespace_labels("a").unwrap()["kubernetes.io/metadata.name"],
+            "a"
+        );
+    }
+
+    #[test]
+    fn invalid_object_names_kind_name_and_field() {
+        let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec: {podSelector: 5}\n";
+        let err = ClusterSnapshot::default()
+            .load_text(text, "x.yaml")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("NetworkPolicy `np`") && msg.contains("x.yaml"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn folder_skips_kustomization_and_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ns.yaml"),
+            "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("kustomization.yaml"),
+            "resources: [ns.yaml]\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("README.md"), "# not yaml: [").unwrap();
+        let mut s = ClusterSnapshot::default();
+        s.load_path(dir.path()).unwrap();
+        assert_eq!(s.namespaces.len(), 1);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+    }
+}

@@ -1,0 +1,383 @@
+//! `Network`: the reachability evaluator.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::classes::{self, Endpoint, PodClass};
+use super::compile::{self, Policy, Rule};
+use super::conn::Conn;
+use crate::labels::selector_keys;
+use crate::snapshot::{ClusterSnapshot, RuleAction};
+
+/// A connection verdict: what is allowed, and which policies decided it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The allowed connections (empty: blocked).
+    pub conn: Conn,
+    /// Which policy rules allowed, denied or passed it, per direction.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Dir {
+    Ingress,
+    Egress,
+}
+
+impl Dir {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ingress => "ingress",
+            Self::Egress => "egress",
+        }
+    }
+
+    fn rules(self, p: &Policy) -> Option<&Vec<Rule>> {
+        match self {
+            Self::Ingress => p.ingress.as_ref(),
+            Self::Egress => p.egress.as_ref(),
+        }
+    }
+}
+
+/// Reachability over a snapshot's pods, NetworkPolicies and admin policies.
+pub struct Network {
+    classes: Vec<PodClass>,
+    by_pod: HashMap<(String, String), usize>,
+    policies: Vec<Policy>,
+    admin: Vec<Policy>,
+    baseline: Vec<Policy>,
+    selecting: [Vec<Vec<usize>>; 2],
+}
+
+fn pod_keys(s: &ClusterSnapshot) -> BTreeSet<&str> {
+    let mut keys = BTreeSet::new();
+    for np in &s.network_policies {
+        let Some(spec) = &np.spec else { continue };
+        keys.extend(spec.pod_selector.iter().flat_map(selector_keys));
+        let ingress = spec
+            .ingress
+            .iter()
+            .flatten()
+            .flat_map(|r| r.from.iter().flatten());
+        let egress = spec
+            .egress
+            .iter()
+            .flatten()
+            .flat_map(|r| r.to.iter().flatten());
+        keys.extend(
+            ingress
+                .chain(egress)
+                .flat_map(|p| p.pod_selector.iter().flat_map(selector_keys)),
+        );
+    }
+    let admin_subjects = s
+        .admin_network_policies
+        .iter()
+        .map(|a| &a.spec.subject)
+        .chain(
+            s.baseline_admin_network_policies
+                .iter()
+                .map(|b| &b.spec.subject),
+        );
+    keys.extend(
+        admin_subjects.flat_map(|sub| sub.pods.iter().flat_map(|p| selector_keys(&p.pod_selector))),
+    );
+    let admin_rules = s
+        .admin_network_policies
+        .iter()
+        .flat_map(|a| a.spec.ingress.iter().chain(&a.spec.egress))
+        .chain(
+            s.baseline_admin_network_policies
+                .iter()
+                .flat_map(|b| b.spec.ingress.iter().chain(&b.spec.egress)),
+        );
+    let admin_peers =
+        admin_rules.flat_map(|r| r.from.iter().flatten().chain(r.to.iter().flatten()));
+    keys.extend(
+        admin_peers.flat_map(|p| p.pods.iter().flat_map(|p| selector_keys(&p.pod_selector))),
+    );
+    keys
+}
+
+impl Network {
+    /// Compiles the snapshot's policies against its pods.
+    pub fn new(s: &ClusterSnapshot) -> Self {
+        let classes = classes::build(s, &pod_keys(s));
+        let by_pod = classes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                c.pods
+                    .iter()
+                    .map(move |p| ((c.namespace.clone(), p.clone()), i))
+            })
+            .collect();
+        let policies: Vec<Policy> = s
+            .network_policies
+            .iter()
+            .map(|np| compile::network_policy(&classes, np))
+            .collect();
+        let mut admin: Vec<Policy> = s
+            .admin_network_policies
+            .iter()
+            .map(|a| {
+                let id = format!(
+                    "AdminNetworkPolicy {}",
+                    a.metadata.name.as_deref().unwrap_or_default()
+                );
+                compile::admin_policy(
+                    &classes,
+                    id,
+                    a.spec.priority,
+                    &a.spec.subject,
+                    &a.spec.ingress,
+                    &a.spec.egress,
+                )
+            })
+            .collect();
+        admin.sort_by_key(|p| p.priority);
+        let baseline = s
+            .baseline_admin_network_policies
+            .iter()
+            .map(|b| {
+                let id = format!(
+                    "BaselineAdminNetworkPolicy {}",
+                    b.metadata.name.as_deref().unwrap_or_default()
+                );
+                compile::admin_policy(
+                    &classes,
+                    id,
+                    0,
+                    &b.spec.subject,
+                    &b.spec.ingress,
+                    &b.spec.egress,
+                )
+            })
+            .collect();
+        let selecting = [Dir::Ingress, Dir::Egress].map(|dir| {
+            (0..classes.len())
+                .map(|c| {
+                    (0..policies.len())
+                        .filter(|&p| policies[p].subject[c] && dir.rules(&policies[p]).is_some())
+                        .collect()
+                })
+                .collect()
+        });
+        Self {
+            classes,
+            by_pod,
+            policies,
+            admin,
+            baseline,
+            selecting,
+        }
+    }
+
+    /// The pod classes.
+    pub fn classes(&self) -> &[PodClass] {
+        &self.classes
+    }
+
+    /// The class of pod `namespace/name`.
+    pub fn class_of(&self, namespace: &str, name: &str) -> Option<usize> {
+        self.by_pod
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
+    }
+
+    /// The classes of namespace `namespace`.
+    pub fn classes_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (0..self.classes.len()).filter(move |&c| self.classes[c].namespace == namespace)
+    }
+
+    /// The NetworkPolicies that isolate class `class` for ingress (`true`) or egress.
+    pub fn isolating(&self, class: usize, ingress: bool) -> Vec<&str> {
+        self.selecting[usize::from(!ingress)][class]
+            .iter()
+            .map(|&p| self.policies[p].id.as_str())
+            .collect()
+    }
+
+    /// A readable name of an endpoint.
+    pub fn describe(&self, e: Endpoint) -> String {
+        match e {
+            Endpoint::Class(c) => {
+                let class = &self.classes[c];
+                let more = if class.pods.len() > 1 {
+                    format!(" (+{} alike)", class.pods.len() - 1)
+                } else {
+                    String::new()
+                };
+                format!("{}/{}{more}", class.namespace, class.pods[0])
+            }
+            Endpoint::Ip(ip) => ip.to_string(),
+        }
+    }
+
+    /// What `src` may open to `dst`.
+    pub fn conn(&self, src: Endpoint, dst: Endpoint) -> Conn {
+        self.evaluate(src, dst, &mut None)
+    }
+
+    /// What `src` may open to `dst`, and why.
+    pub fn explain(&self, src: Endpoint, dst: Endpoint) -> Verdict {
+        let mut evidence = Some(Vec::new());
+        let conn = self.evaluate(src, dst, &mut evidence);
+        Verdict {
+            conn,
+            evidence: evidence.unwrap_or_default(),
+        }
+    }
+
+    fn evaluate(&self, src: Endpoint, dst: Endpoint, ev: &mut Option<Vec<String>>) -> Conn {
+        let dst_class = match dst {
+            Endpoint::Class(c) => Some(&self.classes[c]),
+            Endpoint::Ip(_) => None,
+        };
+        let egress = match src {
+            Endpoint::Class(c) => self.side(Dir::Egress, c, dst, dst_class, ev),
+            Endpoint::Ip(_) => Conn::all(),
+        };
+        if egress.is_empty() {
+            return egress;
+        }
+        let ingress = match dst {
+            Endpoint::Class(c) => self.side(Dir::Ingress, c, src, dst_class, ev),
+            Endpoint::Ip(_) => Conn::all(),
+        };
+        egress.intersect(&ingress)
+    }
+
+    /// One direction for `subject` against `peer`: admin tier, then NetworkPolicies, then the
+    /// baseline tier; what no tier decides is allowed.
+    fn side(
+        &self,
+        dir: Dir,
+        subject: usize,
+        peer: Endpoint,
+        dst: Option<&PodClass>,
+        ev: &mut Option<Vec<String>>,
+    ) -> Conn {
+        let who = self.describe(Endpoint::Class(subject));
+        let (mut allowed, undecided) =
+            self.tier(&self.admin, dir, subject, peer, dst, Conn::all(), ev);
+        let isolating = &self.selecting[usize::from(dir == Dir::Egress)][subject];
+        if isolating.is_empty() {
+            note(ev, || {
+                format!("{} of {who}: no NetworkPolicy selects it", dir.name())
+            });
+            let (base, rest) = self.tier(&self.baseline, dir, subject, peer, dst, undecided, ev);
+            return allowed.union(&base).union(&rest);
+        }
+        let mut by_policies = Conn::none();
+        for &p in isolating {
+            let policy = &self.policies[p];
+            for rule in dir
+                .rules(policy)
+                .into_iter()
+                .flatten()
+                .filter(|r| r.matches(peer))
+            {
+                let c = rule.conn(dst);
+                note(ev, || {
+                    format!(
+                        "{} of {who} allowed by {} {}: {c}",
+                        dir.name(),
+                        policy.id,
+                        rule.name
+                    )
+                });
+                by_policies = by_policies.union(&c);
+            }
+        }
+        if by_policies.is_empty() {
+            note(ev, || {
+                let ids: Vec<&str> = isolating
+                    .iter()
+                    .map(|&p| self.policies[p].id.as_str())
+                    .collect();
+                format!(
+                    "{} of {who} isolated by {}; no rule allows this peer",
+                    dir.name(),
+                    ids.join(", ")
+                )
+            });
+        }
+        allowed = allowed.union(&by_policies.intersect(&undecided));
+        allowed
+    }
+
+    /// Runs the admin or baseline `tier` over `undecided`; returns (allowed, still undecided,
+    /// including what was passed).
+    #[allow(clippy::too_many_arguments)]
+    fn tier(
+        &self,
+        tier: &[Policy],
+        dir: Dir,
+        subject: usize,
+        peer: Endpoint,
+        dst: Option<&PodClass>,
+        mut undecided: Conn,
+        ev: &mut Option<Vec<String>>,
+    ) -> (Conn, Conn) {
+        let mut allowed = Conn::none();
+        let mut passed = Conn::none();
+        for policy in tier.iter().filter(|p| p.subject[subject]) {
+            for rule in dir
+                .rules(policy)
+                .into_iter()
+                .flatten()
+                .filter(|r| r.matches(peer))
+            {
+                let c = rule.conn(dst).intersect(&undecided);
+                if c.is_empty() {
+                    continue;
+                }
+                note(ev, || {
+                    format!(
+                        "{} {:?} by {} {}: {c}",
+                        dir.name(),
+                        rule.action,
+                        policy.id,
+                        rule.name
+                    )
+                });
+                match rule.action {
+                    RuleAction::Allow => allowed = allowed.union(&c),
+                    RuleAction::Deny => {}
+                    RuleAction::Pass => passed = passed.union(&c),
+                }
+                undecided = undecided.subtract(&c);
+            }
+        }
+        (allowed, undecided.union(&passed))
+    }
+
+    /// Every pair of distinct namespaces with some connection between their pods (the union over
+    /// their pods), as `(source, destination) → connections`.
+    pub fn namespace_matrix(&self) -> BTreeMap<(String, String), Conn> {
+        let mut m: BTreeMap<(String, String), Conn> = BTreeMap::new();
+        for a in 0..self.classes.len() {
+            for b in 0..self.classes.len() {
+                let (na, nb) = (&self.classes[a].namespace, &self.classes[b].namespace);
+                if na == nb {
+                    continue;
+                }
+                let c = self.conn(Endpoint::Class(a), Endpoint::Class(b));
+                if !c.is_empty() {
+                    let e = m.entry((na.clone(), nb.clone())).or_default();
+                    *e = e.union(&c);
+                }
+            }
+        }
+        m
+    }
+}
+
+fn note(ev: &mut Option<Vec<String>>, line: impl FnOnce() -> String) {
+    if let Some(ev) = ev {
+        ev.push(line());
+    }
+}

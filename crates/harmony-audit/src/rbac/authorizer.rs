@@ -1,0 +1,286 @@
+//! The authorizer: bindings indexed by subject, roles resolved (ClusterRole aggregation included).
+
+use std::collections::{BTreeSet, HashMap};
+
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleRef, Subject};
+use serde::Serialize;
+
+use super::rule::{Request, rule_allows};
+use super::subject::{SubjectRef, UserInfo};
+use crate::labels::selects;
+use crate::snapshot::ClusterSnapshot;
+
+/// Where a grant applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Scope {
+    /// Everywhere: a ClusterRoleBinding (all namespaces and cluster-scoped resources).
+    Cluster,
+    /// One namespace: a RoleBinding.
+    Namespace(String),
+}
+
+/// One rule granted to a subject, and the objects that grant it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grant {
+    /// The binding, such as `RoleBinding team-a/developers`.
+    pub binding: String,
+    /// The role, such as `ClusterRole admin` (with the aggregated role it came from, if any).
+    pub role: String,
+    /// Index of the rule in that role.
+    pub rule_index: usize,
+    /// Where the binding applies.
+    pub scope: Scope,
+    /// The rule.
+    #[serde(skip)]
+    pub rule: PolicyRule,
+}
+
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} → {} rule #{}",
+            self.binding, self.role, self.rule_index
+        )
+    }
+}
+
+/// The answer to "can S do this?", with the grants that allow it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// Whether some grant allows the request.
+    pub allowed: bool,
+    /// Every grant that allows it (empty when denied: RBAC only adds).
+    pub evidence: Vec<Grant>,
+}
+
+struct RoleRule {
+    role: String,
+    index: usize,
+    rule: PolicyRule,
+}
+
+struct Binding {
+    label: String,
+    scope: Scope,
+    role_ref: RoleRef,
+    subjects: Vec<SubjectRef>,
+}
+
+/// An RBAC authorizer over a snapshot.
+pub struct Authorizer {
+    bindings: Vec<Binding>,
+    by_subject: HashMap<String, Vec<usize>>,
+    roles: HashMap<(String, String), Vec<RoleRule>>,
+    cluster_roles: HashMap<String, Vec<RoleRule>>,
+}
+
+fn role_rules(label: &str, rules: Option<&Vec<PolicyRule>>) -> Vec<RoleRule> {
+    rules
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, rule)| RoleRule {
+            role: label.into(),
+            index,
+            rule: rule.clone(),
+        })
+        .collect()
+}
+
+/// The rules of ClusterRole `name`: its own, plus those of every ClusterRole its
+/// `aggregationRule` selects (recursively), as the aggregation controller computes them.
+fn resolve_cluster_role(
+    name: &str,
+    all: &HashMap<&str, &ClusterRole>,
+    seen: &mut BTreeSet<String>,
+) -> Vec<RoleRule> {
+    let Some(role) = all.get(name) else {
+        return vec![];
+    };
+    if !seen.insert(name.to_string()) {
+        return vec![];
+    }
+    let mut rules = role_rules(&format!("ClusterRole {name}"), role.rules.as_ref());
+    let selectors = role
+        .aggregation_rule
+        .iter()
+        .flat_map(|a| a.cluster_role_selectors.iter().flatten());
+    let labels_of = |r: &ClusterRole| r.metadata.labels.clone().unwrap_or_default();
+    let mut sources: Vec<&str> = all
+        .iter()
+        .filter(|(other, r)| {
+            **other != name && selectors.clone().any(|s| selects(s, &labels_of(r)))
+        })
+        .map(|(other, _)| *other)
+        .collect();
+    sources.sort();
+    for source in sources {
+        for mut r in resolve_cluster_role(source, all, seen) {
+            if !rules.iter().any(|own| own.rule == r.rule) {
+                r.role = format!("ClusterRole {name} (aggregated from {})", r.role);
+                rules.push(r);
+            }
+        }
+    }
+    rules
+}
+
+fn subjects(list: Option<&Vec<Subject>>, namespace: &str) -> Vec<SubjectRef> {
+    list.into_iter()
+        .flatten()
+        .filter_map(|s| SubjectRef::from_binding(s, namespace))
+        .collect()
+}
+
+impl Authorizer {
+    /// Indexes the RBAC objects of `snapshot`.
+    pub fn new(snapshot: &ClusterSnapshot) -> Self {
+        let by_name: HashMap<&str, &ClusterRole> = snapshot
+            .cluster_roles
+            .iter()
+            .filter_map(|r| Some((r.metadata.name.as_deref()?, r)))
+            .collect();
+        let cluster_roles = by_name
+            .keys()
+            .map(|name| {
+                (
+                    name.to_string(),
+                    resolve_cluster_role(name, &by_name, &mut BTreeSet::new()),
+                )
+            })
+            .collect();
+        let roles = snapshot
+            .roles
+            .iter()
+            .map(|r| {
+                let ns = r.metadata.namespace.clone().unwrap_or_default();
+                let name = r.metadata.name.clone().unwrap_or_default();
+                let rules = role_rules(&format!("Role {ns}/{name}"), r.rules.as_ref());
+                ((ns, name), rules)
+            })
+            .collect();
+        let mut bindings: Vec<Binding> = snapshot
+            .cluster_role_bindings
+            .iter()
+            .map(|b| Binding {
+                label: format!(
+                    "ClusterRoleBinding {}",
+                    b.metadata.name.as_deref().unwrap_or_default()
+                ),
+                scope: Scope::Cluster,
+                role_ref: b.role_ref.clone(),
+                subjects: subjects(b.subjects.as_ref(), ""),
+            })
+            .collect();
+        bindings.extend(snapshot.role_bindings.iter().map(|b| {
+            let ns = b.metadata.namespace.clone().unwrap_or_default();
+            Binding {
+                label: format!(
+                    "RoleBinding {ns}/{}",
+                    b.metadata.name.as_deref().unwrap_or_default()
+                ),
+                subjects: subjects(b.subjects.as_ref(), &ns),
+                scope: Scope::Namespace(ns),
+                role_ref: b.role_ref.clone(),
+            }
+        }));
+        let mut by_subject: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, b) in bindings.iter().enumerate() {
+            for s in &b.subjects {
+                by_subject.entry(s.index_key()).or_default().push(i);
+            }
+        }
+        Self {
+            bindings,
+            by_subject,
+            roles,
+            cluster_roles,
+        }
+    }
+
+    fn rules_of(&self, binding: &Binding) -> &[RoleRule] {
+        let found = match (binding.role_ref.kind.as_str(), &binding.scope) {
+            ("ClusterRole", _) => self.cluster_roles.get(&binding.role_ref.name),
+            ("Role", Scope::Namespace(ns)) => {
+                self.roles.get(&(ns.clone(), binding.role_ref.name.clone()))
+            }
+            _ => None,
+        };
+        found.map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn grants_of<'a>(&'a self, binding: &'a Binding) -> impl Iterator<Item = Grant> + 'a {
+        self.rules_of(binding).iter().map(|r| Grant {
+            binding: binding.label.clone(),
+            role: r.role.clone(),
+            rule_index: r.index,
+            scope: binding.scope.clone(),
+            rule: r.rule.clone(),
+        })
+    }
+
+    /// Every rule granted to `user`, with where it applies ("what can S do?").
+    pub fn grants(&self, user: &UserInfo) -> Vec<Grant> {
+        let mut ids: Vec<usize> = user
+            .index_keys()
+            .filter_map(|k| self.by_subject.get(&k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .flat_map(|i| self.grants_of(&self.bindings[i]))
+            .collect()
+    }
+
+    /// "What can S do?": every rule granted to `subject`.
+    pub fn what_can(&self, subject: &SubjectRef) -> Vec<Grant> {
+        self.grants(&UserInfo::from(subject))
+    }
+
+    /// "Can S do this?", with every grant that allows it.
+    pub fn can(&self, user: &UserInfo, request: &Request) -> Decision {
+        let evidence: Vec<Grant> = self
+            .grants(user)
+            .into_iter()
+            .filter(|g| applies(&g.scope, request) && rule_allows(&g.rule, request))
+            .collect();
+        Decision {
+            allowed: !evidence.is_empty(),
+            evidence,
+        }
+    }
+
+    /// "Who can do this?": every binding subject allowed, with the grant (groups stay groups).
+    pub fn who_can(&self, request: &Request) -> Vec<(SubjectRef, Grant)> {
+        let mut out = Vec::new();
+        for b in self.bindings.iter().filter(|b| applies(&b.scope, request)) {
+            for g in self.grants_of(b).filter(|g| rule_allows(&g.rule, request)) {
+                out.extend(b.subjects.iter().map(|s| (s.clone(), g.clone())));
+            }
+        }
+        out
+    }
+
+    /// Every subject some binding names, with the bindings' scopes.
+    pub fn subjects(&self) -> BTreeSet<(SubjectRef, Scope)> {
+        self.bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter().map(|s| (s.clone(), b.scope.clone())))
+            .collect()
+    }
+}
+
+/// Whether a binding of `scope` can allow `request`: RoleBindings only in their namespace, and
+/// never for cluster-scoped resources or non-resource URLs.
+fn applies(scope: &Scope, request: &Request) -> bool {
+    match scope {
+        Scope::Cluster => true,
+        Scope::Namespace(ns) => {
+            matches!(request, Request::Resource { .. }) && request.namespace() == ns
+        }
+    }
+}

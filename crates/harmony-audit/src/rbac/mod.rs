@@ -1,0 +1,11 @@
+//! RBAC with the semantics of the Kubernetes RBAC authorizer
+//! (`plugin/pkg/auth/authorizer/rbac`): "can S do V on R in N?", "who can V R in N?",
+//! "what can S do?".
+
+mod authorizer;
+mod rule;
+mod subject;
+
+pub use authorizer::{Authorizer, Decision, Grant, Scope};
+pub use rule::{Request, rule_allows};
+pub use subject::{SubjectRef, UserInfo};

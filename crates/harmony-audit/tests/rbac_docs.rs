@@ -1,0 +1,226 @@
+//! The RBAC examples of the Kubernetes documentation ("Using RBAC Authorization").
+
+use harmony_audit::ClusterSnapshot;
+use harmony_audit::rbac::{Authorizer, Request, SubjectRef, UserInfo};
+
+const DOCS: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {namespace: default, name: pod-reader}
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "watch", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read-pods, namespace: default}
+subjects:
+- {kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: secret-reader}
+rules:
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "watch", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read-secrets, namespace: development}
+subjects:
+- {kind: User, name: dave, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: ClusterRole, name: secret-reader, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: read-secrets-global}
+subjects:
+- {kind: Group, name: manager, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: ClusterRole, name: secret-reader, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: monitoring}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {rbac.example.com/aggregate-to-monitoring: "true"}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring-endpoints
+  labels: {rbac.example.com/aggregate-to-monitoring: "true"}
+rules:
+- apiGroups: [""]
+  resources: ["services", "endpointslices", "pods"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: qa-monitoring}
+subjects:
+- {kind: Group, name: "system:serviceaccounts:qa", apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: ClusterRole, name: monitoring, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: default-sa-view, namespace: kube-system}
+subjects:
+- {kind: ServiceAccount, name: default}
+roleRef: {kind: ClusterRole, name: secret-reader, apiGroup: rbac.authorization.k8s.io}
+"#;
+
+fn authorizer() -> Authorizer {
+    let mut s = ClusterSnapshot::default();
+    s.load_text(DOCS, "docs").unwrap();
+    Authorizer::new(&s)
+}
+
+fn user(name: &str) -> UserInfo {
+    UserInfo::from(&SubjectRef::User { name: name.into() })
+}
+
+fn sa(ns: &str, name: &str) -> UserInfo {
+    UserInfo::from(&SubjectRef::ServiceAccount {
+        namespace: ns.into(),
+        name: name.into(),
+    })
+}
+
+#[test]
+fn role_binding_grants_only_in_its_namespace() {
+    let a = authorizer();
+    let d = a.can(
+        &user("jane"),
+        &Request::resource("list", "", "pods", "default"),
+    );
+    assert!(d.allowed);
+    assert_eq!(
+        d.evidence[0].to_string(),
+        "RoleBinding default/read-pods → Role default/pod-reader rule #0"
+    );
+    assert!(
+        !a.can(
+            &user("jane"),
+            &Request::resource("list", "", "pods", "other")
+        )
+        .allowed
+    );
+    assert!(
+        !a.can(&user("jane"), &Request::resource("list", "", "pods", ""))
+            .allowed
+    );
+    assert!(
+        !a.can(
+            &user("jane"),
+            &Request::resource("delete", "", "pods", "default")
+        )
+        .allowed
+    );
+}
+
+#[test]
+fn role_binding_to_cluster_role_is_namespaced() {
+    let a = authorizer();
+    assert!(
+        a.can(
+            &user("dave"),
+            &Request::resource("get", "", "secrets", "development")
+        )
+        .allowed
+    );
+    assert!(
+        !a.can(
+            &user("dave"),
+            &Request::resource("get", "", "secrets", "default")
+        )
+        .allowed
+    );
+}
+
+#[test]
+fn cluster_role_binding_to_group_applies_everywhere() {
+    let a = authorizer();
+    let manager = UserInfo {
+        name: "alice".into(),
+        groups: vec!["manager".into()],
+    };
+    assert!(
+        a.can(&manager, &Request::resource("list", "", "secrets", "any"))
+            .allowed
+    );
+    assert!(
+        a.can(&manager, &Request::resource("list", "", "secrets", ""))
+            .allowed
+    );
+    assert!(
+        !a.can(
+            &user("alice"),
+            &Request::resource("list", "", "secrets", "any")
+        )
+        .allowed
+    );
+}
+
+#[test]
+fn aggregated_cluster_role_and_service_account_groups() {
+    let a = authorizer();
+    let d = a.can(
+        &sa("qa", "runner"),
+        &Request::resource("list", "", "endpointslices", "x"),
+    );
+    assert!(d.allowed);
+    assert!(
+        d.evidence[0]
+            .role
+            .contains("aggregated from ClusterRole monitoring-endpoints"),
+        "{}",
+        d.evidence[0].role
+    );
+    assert!(
+        !a.can(
+            &sa("dev", "runner"),
+            &Request::resource("list", "", "pods", "x")
+        )
+        .allowed
+    );
+}
+
+#[test]
+fn service_account_subject_defaults_to_binding_namespace() {
+    let a = authorizer();
+    assert!(
+        a.can(
+            &sa("kube-system", "default"),
+            &Request::resource("get", "", "secrets", "kube-system")
+        )
+        .allowed
+    );
+    assert!(
+        !a.can(
+            &sa("default", "default"),
+            &Request::resource("get", "", "secrets", "kube-system")
+        )
+        .allowed
+    );
+}
+
+#[test]
+fn who_can_and_what_can() {
+    let a = authorizer();
+    let who: Vec<String> = a
+        .who_can(&Request::resource("get", "", "secrets", "development"))
+        .iter()
+        .map(|(s, _)| s.to_string())
+        .collect();
+    assert_eq!(who, ["Group manager", "User dave"]);
+    let what = a.what_can(&SubjectRef::User {
+        name: "jane".into(),
+    });
+    assert_eq!(what.len(), 1);
+    assert_eq!(what[0].rule.resources.as_deref().unwrap(), ["pods"]);
+}
