@@ -1,1 +1,52 @@
 //! VPN-only API access: WireGuard peers for tenant members.
+//!
+//! A [`VpnGatewayConfig`] file (`kind: VpnGateway`) describes the gateway. The [`VpnGateway`]
+//! capability issues, rotates and revokes member peers; [`WireGuardGateway`] implements it over a
+//! crash-safe file registry ([`RegistryStore`]) and renders client and server `wg-quick` configs,
+//! a `wg syncconf` peer set and nftables rules ([`render`]).
+//!
+//! ```no_run
+//! use harmony_vpn::{KnownMembers, PeerRequest, VpnGateway, VpnGatewayConfig, WireGuardGateway};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let gateway = VpnGatewayConfig::load("vpn-gateway.yaml".as_ref())?;
+//! let vpn = WireGuardGateway::open(gateway, ".harmony/vpn".as_ref())?;
+//! let members = KnownMembers::from_pairs([("acme", "alice")]);
+//! let issued = vpn.issue_peer(&members, PeerRequest {
+//!     tenant: "acme".into(),
+//!     member: "alice".into(),
+//!     public_key: None,
+//!     preshared_key: Default::default(),
+//!     by: "ops".into(),
+//! })?;
+//! println!("{} got {}", issued.record.member, issued.record.address.ipv4);
+//! # Ok(()) }
+//! ```
+
+mod capability;
+mod error;
+pub mod files;
+mod gateway;
+pub mod keys;
+mod members;
+mod pool;
+mod qr;
+mod registry;
+pub mod render;
+mod server_key;
+mod store;
+
+pub use capability::{IssuedPeer, PeerRequest, PresharedKeyChoice, VpnGateway, WireGuardGateway};
+pub use error::VpnError;
+pub use gateway::{
+    API_VERSION, AddressPoolSpec, DEFAULT_KEEPALIVE, DEFAULT_PORTS, GATEWAY_KIND, Gateway,
+    GatewayError, GatewayMetadata, GatewaySpec, MIN_REACHABLE_PREFIX_V4, MIN_REACHABLE_PREFIX_V6,
+    Problem, Reachable, ReachableSpec, VpnGatewayConfig,
+};
+pub use members::KnownMembers;
+pub use pool::{AddressPool, Allocator, PeerAddress};
+pub use qr::terminal_qr;
+pub use registry::{
+    AuditAction, AuditEvent, NewPeer, PeerRecord, REGISTRY_VERSION, Registry, Revocation,
+};
+pub use server_key::{SERVER_KEY_FILE, ServerKey};
+pub use store::{AUDIT_FILE, REGISTRY_FILE, RegistryStore};

@@ -1,0 +1,99 @@
+//! Writing files that may hold secrets: always mode 0600, atomically where they are replaced.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::VpnError;
+
+/// Mode of every file Harmony writes here: owner read/write only.
+pub const PRIVATE_MODE: u32 = 0o600;
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> VpnError {
+    let path = path.to_path_buf();
+    move |source| VpnError::Io { path, source }
+}
+
+/// Creates `path` with mode 0600, refusing to overwrite an existing file.
+pub fn create_private(path: &Path) -> Result<File, VpnError> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_MODE)
+        .open(path)
+        .map_err(io_error(path))
+}
+
+/// Replaces `path` with `bytes` atomically (temp file, fsync, rename, fsync of the folder), mode
+/// 0600. A crash at any point leaves either the old or the new content at `path`. When `backup`
+/// is given, the old content is kept there (a hard link) before the rename.
+pub fn replace_private(path: &Path, bytes: &[u8], backup: Option<&Path>) -> Result<(), VpnError> {
+    let temp = sibling(path, ".tmp");
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(PRIVATE_MODE)
+        .open(&temp)
+        .map_err(io_error(&temp))?;
+    file.write_all(bytes).map_err(io_error(&temp))?;
+    file.sync_all().map_err(io_error(&temp))?;
+    drop(file);
+    if let Some(backup) = backup.filter(|_| path.exists()) {
+        match std::fs::remove_file(backup) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(backup)(e)),
+            _ => {}
+        }
+        std::fs::hard_link(path, backup).map_err(io_error(backup))?;
+    }
+    std::fs::rename(&temp, path).map_err(io_error(path))?;
+    let dir = parent(path);
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// `path` with `suffix` appended to its file name.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn replaced_files_are_0600_and_keep_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let backup = dir.path().join("f.bak");
+        replace_private(&path, b"one", Some(&backup)).unwrap();
+        assert!(!backup.exists());
+        replace_private(&path, b"two", Some(&backup)).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read(&backup).unwrap(), b"one");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!sibling(&path, ".tmp").exists());
+    }
+
+    #[test]
+    fn create_private_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client.conf");
+        create_private(&path).unwrap();
+        let error = create_private(&path).unwrap_err().to_string();
+        assert!(error.contains("client.conf"), "{error}");
+    }
+}

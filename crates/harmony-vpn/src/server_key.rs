@@ -1,0 +1,90 @@
+//! The gateway's own key: generated once by Harmony into `server.key` (0600) in the state dir, or
+//! given as a public key in the gateway file (the private key then stays on the gateway host).
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::VpnError;
+use crate::files::{create_private, io_error};
+use crate::gateway::Gateway;
+use crate::keys::{PrivateKey, PublicKey};
+
+/// The server key file in a state dir.
+pub const SERVER_KEY_FILE: &str = "server.key";
+
+/// The gateway's key as Harmony knows it.
+#[derive(Debug, Clone)]
+pub enum ServerKey {
+    /// Harmony holds the private key (in `server.key`).
+    Managed(PrivateKey),
+    /// Only the public key is known (from the gateway file).
+    External(PublicKey),
+}
+
+impl ServerKey {
+    /// The server's public key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            Self::Managed(key) => key.public_key(),
+            Self::External(key) => *key,
+        }
+    }
+
+    /// Reads `server.key` from `state_dir`, or, when the gateway file names no server key,
+    /// generates it once. A file key that differs from `server.key` is refused.
+    pub fn load_or_create(gateway: &Gateway, state_dir: &Path) -> Result<Self, VpnError> {
+        let path = state_dir.join(SERVER_KEY_FILE);
+        let stored = read_key(&path)?;
+        match (gateway.server_public_key, stored) {
+            (Some(in_file), Some(key)) if key.public_key() != in_file => {
+                Err(VpnError::ServerKeyMismatch {
+                    in_file,
+                    generated: key.public_key(),
+                    state_key: path,
+                })
+            }
+            (_, Some(key)) => Ok(Self::Managed(key)),
+            (Some(in_file), None) => Ok(Self::External(in_file)),
+            (None, None) => create_key(&path, state_dir),
+        }
+    }
+}
+
+fn read_key(path: &Path) -> Result<Option<PrivateKey>, VpnError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            PrivateKey::from_base64(&text)
+                .map(Some)
+                .map_err(|source| VpnError::InvalidKey {
+                    field: path.display().to_string(),
+                    source,
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path)(e)),
+    }
+}
+
+fn create_key(path: &Path, state_dir: &Path) -> Result<ServerKey, VpnError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir)
+        .map_err(io_error(state_dir))?;
+    let key = PrivateKey::generate();
+    let mut file = match create_private(path) {
+        Ok(file) => file,
+        // Another harmony created it a moment ago: use that one.
+        Err(VpnError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            return read_key(path)?.map(ServerKey::Managed).ok_or_else(|| {
+                io_error(path)(std::io::Error::other("server key vanished while reading"))
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    writeln!(file, "{}", key.expose_base64())
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(path))?;
+    Ok(ServerKey::Managed(key))
+}
