@@ -49,17 +49,21 @@ pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantO
             score,
             "allow-same-namespace",
             Direction::Both,
-            vec![from(vec![same_namespace()], None)],
+            vec![from(vec![same_namespace()])],
             vec![to(vec![same_namespace()], None)],
         ),
-        policy(
+    ];
+    // An empty port list would open every port: without DNS ports there is no DNS policy.
+    let dns_ports = dns_ports(facts);
+    if !dns_ports.is_empty() {
+        policies.push(policy(
             score,
             "allow-dns",
             Direction::Egress,
             vec![],
-            vec![to(vec![platform(&facts.dns.peer)], Some(dns_ports(facts)))],
-        ),
-    ];
+            vec![to(vec![platform(&facts.dns.peer)], Some(dns_ports))],
+        ));
+    }
     if isolation.internet_egress == InternetEgress::Allow {
         let blocks = EVERYWHERE.map(|net| ip_block(parse(net), facts));
         policies.push(policy(
@@ -99,7 +103,7 @@ pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantO
             score,
             &format!("allow-from-{}", source.as_str()),
             Direction::Ingress,
-            vec![from(vec![platform(peer)], None)],
+            vec![from(vec![platform(peer)])],
             vec![],
         ));
     }
@@ -130,14 +134,11 @@ fn non_empty<T>(rules: Vec<T>) -> Option<Vec<T>> {
     (!rules.is_empty()).then_some(rules)
 }
 
-/// An ingress rule from `peers`.
-fn from(
-    peers: Vec<NetworkPolicyPeer>,
-    ports: Option<Vec<NetworkPolicyPort>>,
-) -> NetworkPolicyIngressRule {
+/// An ingress rule from `peers`, on every port.
+fn from(peers: Vec<NetworkPolicyPeer>) -> NetworkPolicyIngressRule {
     NetworkPolicyIngressRule {
         from: Some(peers),
-        ports,
+        ports: None,
     }
 }
 
@@ -382,6 +383,15 @@ mod tests {
                 (5353, "TCP".into())
             ]
         );
+    }
+
+    #[test]
+    fn no_dns_ports_means_no_dns_policy_rather_than_every_port() {
+        let mut facts = ClusterFacts::kubernetes();
+        facts.dns.ports.clear();
+        let all = specs(&TenantScore::new("acme"), &facts);
+        assert!(!all.contains_key("allow-dns"));
+        assert!(all.contains_key("default-deny"));
     }
 
     #[test]
