@@ -6,6 +6,7 @@
 mod compile;
 pub mod defaults;
 mod facts;
+mod manager;
 mod names;
 mod plan;
 pub mod quantity;
@@ -30,3 +31,4 @@ pub use score::{
     TenantConfig, TenantRole, TenantScore,
 };
 pub use validate::{MAX_TENANT_NAME, Problem, cross_tenant_problems};
+pub use manager::TenantManager;
