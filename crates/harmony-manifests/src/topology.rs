@@ -1,0 +1,220 @@
+//! The topology: a folder with one sub-folder per tenant.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use harmony::{InterpretError, Outcome, Topology};
+use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
+
+use crate::manifest_files;
+
+/// Writes tenants as manifests under `out/<tenant>/`, for GitOps.
+///
+/// A tenant's folder is replaced as a whole (written beside it, then renamed into place), so it
+/// is never left half-written, and files the tenant no longer needs disappear with it.
+pub struct ManifestTopology {
+    out: PathBuf,
+    facts: ClusterFacts,
+}
+
+impl ManifestTopology {
+    /// A topology writing under `out`, compiling tenants against `facts`.
+    pub fn new(out: impl Into<PathBuf>, facts: ClusterFacts) -> Self {
+        Self {
+            out: out.into(),
+            facts,
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> InterpretError + '_ {
+        move |source| InterpretError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Writes `files` into `dir` by building a sibling folder and swapping it in.
+    fn replace_folder(&self, dir: &Path, files: &[(String, String)]) -> Result<(), InterpretError> {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("tenant");
+        let staging = self.out.join(format!(".{name}.new"));
+        let retired = self.out.join(format!(".{name}.old"));
+        for leftover in [&staging, &retired] {
+            if leftover.exists() {
+                fs::remove_dir_all(leftover).map_err(Self::io(leftover))?;
+            }
+        }
+        fs::create_dir_all(&staging).map_err(Self::io(&staging))?;
+        for (file, content) in files {
+            let path = staging.join(file);
+            fs::write(&path, content).map_err(Self::io(&path))?;
+        }
+        if dir.exists() {
+            fs::rename(dir, &retired).map_err(Self::io(dir))?;
+        }
+        fs::rename(&staging, dir).map_err(Self::io(dir))?;
+        if retired.exists() {
+            fs::remove_dir_all(&retired).map_err(Self::io(&retired))?;
+        }
+        Ok(())
+    }
+}
+
+/// The current files of a folder (none when it does not exist).
+fn read_folder(dir: &Path) -> io::Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let content = fs::read_to_string(entry.path()).unwrap_or_default();
+            files.insert(entry.file_name().to_string_lossy().into_owned(), content);
+        }
+    }
+    Ok(files)
+}
+
+#[async_trait::async_trait]
+impl Topology for ManifestTopology {
+    fn name(&self) -> String {
+        format!("manifests ({})", self.out.display())
+    }
+
+    async fn ensure_ready(&self) -> Result<(), InterpretError> {
+        if self.out.exists() && !self.out.is_dir() {
+            return Err(InterpretError::NotReady(format!(
+                "{} exists and is not a folder: give --out a folder",
+                self.out.display()
+            )));
+        }
+        fs::create_dir_all(&self.out).map_err(Self::io(&self.out))
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantManager for ManifestTopology {
+    async fn cluster_facts(&self) -> Result<ClusterFacts, InterpretError> {
+        Ok(self.facts.clone())
+    }
+
+    async fn ensure_tenant(&self, plan: &TenantPlan) -> Result<Outcome, InterpretError> {
+        let dir = self.out.join(&plan.tenant);
+        let wanted = manifest_files(plan);
+        let current = read_folder(&dir).map_err(Self::io(&dir))?;
+        let mut details = Vec::new();
+        for (file, content) in &wanted {
+            match current.get(file) {
+                None => details.push(format!("created {file}")),
+                Some(old) if old != content => details.push(format!("changed {file}")),
+                Some(_) => {}
+            }
+        }
+        for file in current.keys() {
+            if !wanted.iter().any(|(name, _)| name == file) {
+                details.push(format!("removed {file}"));
+            }
+        }
+        let shown = dir.display();
+        if details.is_empty() {
+            return Ok(Outcome::unchanged(
+                format!("{shown}: {} files unchanged", wanted.len()),
+                details,
+            ));
+        }
+        self.replace_folder(&dir, &wanted)?;
+        Ok(Outcome::changed(
+            format!(
+                "{shown}: {} of {} files written",
+                details.len(),
+                wanted.len()
+            ),
+            details,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harmony::OutcomeStatus;
+    use harmony_tenant::{Member, TenantRole, TenantScore, compile};
+
+    fn plan(score: &TenantScore) -> TenantPlan {
+        compile(score, &ClusterFacts::kubernetes())
+    }
+
+    #[tokio::test]
+    async fn writes_then_reports_unchanged_then_prunes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let topology = ManifestTopology::new(tmp.path().join("out"), ClusterFacts::kubernetes());
+        topology.ensure_ready().await.unwrap();
+        let with_ci =
+            TenantScore::new("acme").member(Member::service_account("ci", TenantRole::Developer));
+
+        let first = topology.ensure_tenant(&plan(&with_ci)).await.unwrap();
+        assert_eq!(first.status, OutcomeStatus::Changed);
+        let dir = tmp.path().join("out/acme");
+        let names: Vec<String> = read_folder(&dir).unwrap().into_keys().collect();
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("10-namespace-acme.yaml")
+        );
+        assert!(
+            names.contains(&"50-serviceaccount-ci.yaml".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"kustomization.yaml".to_string()));
+
+        let again = topology.ensure_tenant(&plan(&with_ci)).await.unwrap();
+        assert_eq!(again.status, OutcomeStatus::Unchanged);
+
+        let without = topology
+            .ensure_tenant(&plan(&TenantScore::new("acme")))
+            .await
+            .unwrap();
+        assert!(
+            without
+                .details
+                .contains(&"removed 50-serviceaccount-ci.yaml".to_string()),
+            "{without:?}"
+        );
+        assert!(!dir.join("50-serviceaccount-ci.yaml").exists());
+        let leftovers: Vec<_> = fs::read_dir(tmp.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["acme"]);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_file_as_output_folder() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let topology = ManifestTopology::new(tmp.path(), ClusterFacts::kubernetes());
+        let error = topology.ensure_ready().await.unwrap_err();
+        assert!(error.to_string().contains("is not a folder"), "{error}");
+    }
+
+    #[test]
+    fn output_is_byte_identical_for_identical_input() {
+        let score = TenantScore::new("acme").member(Member::user(
+            "alice",
+            TenantRole::Admin,
+            "alice@acme.com",
+        ));
+        assert_eq!(manifest_files(&plan(&score)), manifest_files(&plan(&score)));
+        let stream = crate::encode_stream(&[plan(&score)], crate::Format::Yaml);
+        assert_eq!(
+            stream,
+            crate::encode_stream(&[plan(&score)], crate::Format::Yaml)
+        );
+        assert!(
+            stream.starts_with("---\napiVersion: v1\nkind: Namespace\n"),
+            "{stream}"
+        );
+    }
+}
