@@ -1,0 +1,273 @@
+//! The resource registry: which kinds the fake serves, under which group, version and plural.
+
+use serde_json::{Value, json};
+
+/// Which distribution the fake pretends to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// Upstream Kubernetes.
+    #[default]
+    Vanilla,
+    /// OKD/OpenShift: also serves `route.openshift.io`, `config.openshift.io`, `project.openshift.io`
+    /// and `security.openshift.io`, and seeds the `networks/cluster` config object.
+    Okd,
+}
+
+/// Group, version and plural resource name, such as `("apps", "v1", "deployments")`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvr {
+    /// API group; empty for the core group.
+    pub group: String,
+    /// API version, such as `v1`.
+    pub version: String,
+    /// Plural resource name, such as `configmaps`.
+    pub resource: String,
+}
+
+impl Gvr {
+    /// A resource of any group.
+    pub fn new(group: &str, version: &str, resource: &str) -> Self {
+        Self {
+            group: group.into(),
+            version: version.into(),
+            resource: resource.into(),
+        }
+    }
+
+    /// A resource of the core group (`v1`).
+    pub fn core(resource: &str) -> Self {
+        Self::new("", "v1", resource)
+    }
+
+    /// `v1` or `apps/v1`, as in an object's `apiVersion`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+/// One served resource.
+#[derive(Debug, Clone)]
+pub struct ResourceInfo {
+    /// Where it is served.
+    pub gvr: Gvr,
+    /// Its kind, such as `ConfigMap`.
+    pub kind: &'static str,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+    /// Discovery short names, such as `cm`.
+    pub short_names: &'static [&'static str],
+    /// Subresources: `status`, `token`, `approval`.
+    pub subresources: &'static [&'static str],
+    /// Create-only virtual resources (reviews) that are answered, never stored.
+    pub create_only: bool,
+}
+
+const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+impl ResourceInfo {
+    /// Discovery verbs.
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.create_only { &["create"] } else { CRUD }
+    }
+
+    /// Whether this resource has a `status` subresource (main-resource writes then keep the live status).
+    pub fn has_status(&self) -> bool {
+        self.subresources.contains(&"status")
+    }
+
+    /// The discovery `APIResource` entries of this resource and its subresources.
+    fn discovery_entries(&self) -> Vec<Value> {
+        let mut entries = vec![json!({
+            "name": self.gvr.resource,
+            "singularName": self.kind.to_lowercase(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": self.verbs(),
+            "shortNames": self.short_names,
+        })];
+        for sub in self.subresources {
+            let (kind, group, version, verbs): (&str, Option<&str>, Option<&str>, &[&str]) =
+                match *sub {
+                    "token" => (
+                        "TokenRequest",
+                        Some("authentication.k8s.io"),
+                        Some("v1"),
+                        &["create"],
+                    ),
+                    _ => (self.kind, None, None, &["get", "patch", "update"]),
+                };
+            let mut entry = json!({
+                "name": format!("{}/{sub}", self.gvr.resource),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            });
+            if let (Some(g), Some(v)) = (group, version) {
+                entry["group"] = json!(g);
+                entry["version"] = json!(v);
+            }
+            entries.push(entry);
+        }
+        entries
+    }
+}
+
+/// Every resource the fake serves for a flavor.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    resources: Vec<ResourceInfo>,
+}
+
+#[rustfmt::skip]
+const VANILLA: &[(&str, &str, &str, &str, bool, &[&str], &[&str])] = &[
+    // group, version, plural, kind, namespaced, short names, subresources
+    ("", "v1", "namespaces", "Namespace", false, &["ns"], &["status", "finalize"]),
+    ("", "v1", "pods", "Pod", true, &["po"], &["status"]),
+    ("", "v1", "services", "Service", true, &["svc"], &["status"]),
+    ("", "v1", "configmaps", "ConfigMap", true, &["cm"], &[]),
+    ("", "v1", "secrets", "Secret", true, &[], &[]),
+    ("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], &["token"]),
+    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], &["status"]),
+    ("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], &["status"]),
+    ("", "v1", "resourcequotas", "ResourceQuota", true, &["quota"], &["status"]),
+    ("", "v1", "limitranges", "LimitRange", true, &["limits"], &[]),
+    ("", "v1", "events", "Event", true, &["ev"], &[]),
+    ("", "v1", "nodes", "Node", false, &["no"], &["status"]),
+    ("apps", "v1", "deployments", "Deployment", true, &["deploy"], &["status"]),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, &["netpol"], &[]),
+    ("networking.k8s.io", "v1", "ingresses", "Ingress", true, &["ing"], &["status"]),
+    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], &[]),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[], &[]),
+    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[], &[]),
+    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, &[], &[]),
+    ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, &["sc"], &[]),
+    ("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", false, &["csr"], &["approval", "status"]),
+    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false, &[], &["status"]),
+    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", false, &[], &[]),
+    ("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", false, &["anp"], &["status"]),
+    ("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy", false, &["banp"], &["status"]),
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[], &[]),
+];
+
+#[rustfmt::skip]
+const OKD: &[(&str, &str, &str, &str, bool, &[&str], &[&str])] = &[
+    ("route.openshift.io", "v1", "routes", "Route", true, &[], &["status"]),
+    ("config.openshift.io", "v1", "networks", "Network", false, &[], &["status"]),
+    ("project.openshift.io", "v1", "projects", "Project", false, &[], &[]),
+    ("security.openshift.io", "v1", "securitycontextconstraints", "SecurityContextConstraints", false, &["scc"], &[]),
+];
+
+impl Registry {
+    /// The resources of a flavor.
+    pub fn for_flavor(flavor: Flavor) -> Self {
+        let extra: &[_] = if flavor == Flavor::Okd { OKD } else { &[] };
+        let resources = VANILLA
+            .iter()
+            .chain(extra)
+            .map(
+                |&(group, version, plural, kind, namespaced, short_names, subresources)| {
+                    ResourceInfo {
+                        gvr: Gvr::new(group, version, plural),
+                        kind,
+                        namespaced,
+                        short_names,
+                        subresources,
+                        create_only: plural.ends_with("accessreviews"),
+                    }
+                },
+            )
+            .collect();
+        Self { resources }
+    }
+
+    /// The resource served at `group/version/plural`.
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceInfo> {
+        self.resources
+            .iter()
+            .find(|r| r.gvr.group == group && r.gvr.version == version && r.gvr.resource == plural)
+    }
+
+    /// The resource of an `apiVersion` and `kind`.
+    pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<&ResourceInfo> {
+        self.resources
+            .iter()
+            .find(|r| r.gvr.api_version() == api_version && r.kind == kind)
+    }
+
+    /// Served non-core groups with their versions, in registry order.
+    fn groups(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for r in self.resources.iter().filter(|r| !r.gvr.group.is_empty()) {
+            match groups.iter_mut().find(|(g, _)| *g == r.gvr.group) {
+                Some((_, versions)) if !versions.contains(&r.gvr.version.as_str()) => {
+                    versions.push(&r.gvr.version)
+                }
+                Some(_) => {}
+                None => groups.push((&r.gvr.group, vec![&r.gvr.version])),
+            }
+        }
+        groups
+    }
+
+    /// `GET /apis`: the `APIGroupList`.
+    pub fn group_list(&self) -> Value {
+        let groups: Vec<Value> = self
+            .groups()
+            .into_iter()
+            .map(|(g, vs)| group_json(g, &vs))
+            .collect();
+        json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
+    }
+
+    /// `GET /apis/{group}`: the `APIGroup`, if served.
+    pub fn group(&self, group: &str) -> Option<Value> {
+        self.groups()
+            .into_iter()
+            .find(|(g, _)| *g == group)
+            .map(|(g, vs)| {
+                let mut v = group_json(g, &vs);
+                v["kind"] = json!("APIGroup");
+                v["apiVersion"] = json!("v1");
+                v
+            })
+    }
+
+    /// `GET /api/v1` or `GET /apis/{group}/{version}`: the `APIResourceList`, if served.
+    pub fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
+        let entries: Vec<Value> = self
+            .resources
+            .iter()
+            .filter(|r| r.gvr.group == group && r.gvr.version == version)
+            .flat_map(ResourceInfo::discovery_entries)
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        let group_version = Gvr::new(group, version, "").api_version();
+        Some(
+            json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries }),
+        )
+    }
+}
+
+fn group_json(group: &str, versions: &[&str]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({ "groupVersion": format!("{group}/{v}"), "version": v }))
+        .collect();
+    json!({ "name": group, "versions": versions, "preferredVersion": versions[0] })
+}
