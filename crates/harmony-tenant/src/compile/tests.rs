@@ -146,3 +146,84 @@ fn snapshot_minimal_tenant_on_vanilla() {
 fn snapshot_full_tenant_on_okd() {
     insta::assert_yaml_snapshot!(yaml(&compile(&full(), &okd_facts())));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::score::PlatformSource;
+
+    fn role() -> impl Strategy<Value = TenantRole> {
+        prop::sample::select(TenantRole::ALL.to_vec())
+    }
+
+    /// A member named `name` (unique in the generated map) of a random kind.
+    fn member(name: String, role: TenantRole, kind: u8) -> Member {
+        match kind {
+            0 => Member::user(name.clone(), role, format!("{name}@example.com")),
+            1 => Member::group(name.clone(), role, format!("group-{name}")),
+            _ => Member::service_account(name, role),
+        }
+    }
+
+    fn score() -> impl Strategy<Value = TenantScore> {
+        (
+            prop::collection::btree_map("[a-z][a-z0-9]{0,6}", (role(), 0..3_u8), 0..5),
+            prop::collection::btree_set(("[a-z]{1,5}", 1..500_u32), 0..3),
+            prop::collection::btree_set((1..=223_u8, 8..=32_u8), 0..3),
+            any::<(bool, bool)>(),
+            prop::sample::subsequence(
+                vec![PlatformSource::Ingress, PlatformSource::Monitoring],
+                0..=2,
+            ),
+        )
+            .prop_map(|(members, classes, cidrs, (deny, self_service), sources)| {
+                let mut score = TenantScore::new("acme")
+                    .self_service_role_bindings(self_service)
+                    .allow_from(sources);
+                for (name, (role, kind)) in members {
+                    score = score.member(member(name, role, kind));
+                }
+                for (class, gib) in classes {
+                    score = score.storage_class(class, &format!("{gib}Gi"));
+                }
+                for (octet, prefix) in cidrs {
+                    let net = format!("{octet}.0.0.0/{prefix}")
+                        .parse::<ipnet::IpNet>()
+                        .unwrap();
+                    score = score.allow_egress_to(net.trunc().to_string());
+                }
+                if deny {
+                    score = score.deny_internet_egress();
+                }
+                score
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn every_plan_is_owned_isolated_and_wildcard_free(score in score(), okd in any::<bool>()) {
+            let facts = if okd { ClusterFacts::okd() } else { ClusterFacts::kubernetes() };
+            let plan = compile(&score, &facts);
+            prop_assert_eq!(&plan, &compile(&score, &facts));
+            let owned = owned_labels("acme");
+            let mut names = std::collections::BTreeSet::new();
+            for object in plan.objects() {
+                let labels = object.metadata().labels.clone().unwrap_or_default();
+                prop_assert!(owned.iter().all(|(k, v)| labels.get(k) == Some(v)));
+                prop_assert!(names.insert((object.kind(), object.name().to_string())));
+                if let TenantObject::Role(role) = object {
+                    for rule in role.rules.iter().flatten() {
+                        prop_assert!(!rule.verbs.iter().any(|v| v == "*" || v == "escalate" || v == "impersonate"));
+                        prop_assert!(!rule.resources.iter().flatten().any(|r| r.contains('*')));
+                        let binds = rule.verbs.iter().any(|v| v == "bind");
+                        prop_assert!(!binds || (score.rbac_config.self_service.role_bindings && rule.resource_names.is_some()));
+                    }
+                }
+            }
+            prop_assert!(names.contains(&("NetworkPolicy", "default-deny".to_string())));
+            let members = score.rbac_config.members.len();
+            prop_assert_eq!(plan.objects().iter().filter(|o| o.kind() == "RoleBinding").count(), members);
+        }
+    }
+}
