@@ -12,21 +12,32 @@ use harmony_vpn::{AuditEvent, KnownMembers, PresharedKeyChoice, VpnError, VpnGat
 fn issues_lowest_addresses_and_renders_client_and_server() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    let alice = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let alice = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     let bob = vpn.issue_peer(&members(), request("acme", "bob")).unwrap();
     assert_eq!(alice.record.address.ipv4.to_string(), "10.99.0.2");
     assert_eq!(bob.record.address.ipv6.unwrap().to_string(), "fd99::3");
 
     let client = alice.client_config.expose();
-    assert!(client.contains("Address = 10.99.0.2/32, fd99::2/128\n"), "{client}");
-    assert!(client.contains("AllowedIPs = 192.0.2.10/32, 192.0.2.11/32\n"), "{client}");
+    assert!(
+        client.contains("Address = 10.99.0.2/32, fd99::2/128\n"),
+        "{client}"
+    );
+    assert!(
+        client.contains("AllowedIPs = 192.0.2.10/32, 192.0.2.11/32\n"),
+        "{client}"
+    );
     assert!(!client.contains("0.0.0.0/0"));
     assert!(client.contains("Endpoint = 127.0.0.1:51820\n"));
     assert!(client.contains("PrivateKey = "));
 
     let server = vpn.server_config().unwrap();
     let server = server.expose();
-    assert!(server.contains("Address = 10.99.0.1/24, fd99::1/64\n"), "{server}");
+    assert!(
+        server.contains("Address = 10.99.0.1/24, fd99::1/64\n"),
+        "{server}"
+    );
     assert!(server.contains(&format!("PublicKey = {}\n", alice.record.public_key)));
     assert!(server.contains("AllowedIPs = 10.99.0.3/32, fd99::3/128\n"));
     let peer_set = vpn.peer_set().unwrap();
@@ -55,7 +66,9 @@ fn a_member_key_is_used_as_is_and_no_private_key_is_rendered() {
 fn generated_private_keys_are_never_stored() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    let issued = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let issued = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     let line = issued
         .client_config
         .expose()
@@ -80,13 +93,21 @@ fn state_files_are_0600() {
     vpn.issue_peer(&members(), req).unwrap();
     vpn.issue_peer(&members(), request("acme", "bob")).unwrap();
     let files = snapshot(&state);
-    assert_eq!(files.len(), 5, "registry, backup, audit log, lock, server key");
+    assert_eq!(
+        files.len(),
+        5,
+        "registry, backup, audit log, lock, server key"
+    );
     for (name, _) in files {
         let mode = std::fs::metadata(&name).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name}");
     }
     let dir_mode = std::fs::metadata(&state).unwrap().permissions().mode();
-    assert_eq!(dir_mode & 0o077, 0, "state dir must not be group/world readable");
+    assert_eq!(
+        dir_mode & 0o077,
+        0,
+        "state dir must not be group/world readable"
+    );
 }
 
 /// Runs `attempt`, asserts it fails with an error matching `expected` and that no state changed.
@@ -101,7 +122,9 @@ fn refused(attempt: impl FnOnce() -> Result<(), VpnError>, dir: &std::path::Path
 fn bad_requests_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    let alice = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let alice = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     let m = members();
     refused(
         || vpn.issue_peer(&m, request("initech", "alice")).map(drop),
@@ -153,7 +176,9 @@ fn bad_requests_are_refused_and_change_nothing() {
 fn a_revoked_key_is_never_accepted_again() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    let alice = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let alice = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     vpn.revoke_peer("acme", "alice", "ops").unwrap();
     let mut again = request("acme", "alice");
     again.public_key = Some(alice.record.public_key);
@@ -167,10 +192,14 @@ fn a_revoked_key_is_never_accepted_again() {
 #[test]
 fn exhausted_pool_is_refused_and_revoked_addresses_come_back_last() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = common::GATEWAY.replace("10.99.0.0/24", "10.99.0.0/30").replace("fd99::/64", "fd99::/126");
+    let yaml = common::GATEWAY
+        .replace("10.99.0.0/24", "10.99.0.0/30")
+        .replace("fd99::/64", "fd99::/126");
     let vpn = harmony_vpn::WireGuardGateway::open(common::gateway(&yaml), dir.path()).unwrap();
     assert_eq!(vpn.gateway().pool.capacity(), 1);
-    let alice = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let alice = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     refused(
         || vpn.issue_peer(&members(), request("acme", "bob")).map(drop),
         dir.path(),
@@ -178,14 +207,19 @@ fn exhausted_pool_is_refused_and_revoked_addresses_come_back_last() {
     );
     vpn.revoke_peer("acme", "alice", "ops").unwrap();
     let bob = vpn.issue_peer(&members(), request("acme", "bob")).unwrap();
-    assert_eq!(bob.record.address, alice.record.address, "reused once the pool is full");
+    assert_eq!(
+        bob.record.address, alice.record.address,
+        "reused once the pool is full"
+    );
 }
 
 #[test]
 fn rotation_keeps_the_address_and_revokes_the_old_key() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    let old = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    let old = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     let mut req = request("acme", "alice");
     req.preshared_key = PresharedKeyChoice::Given(PresharedKey::generate());
     let new = vpn.rotate_peer(&members(), req).unwrap();
@@ -208,9 +242,16 @@ fn removed_members_and_tenants_are_revoked() {
     }
     let remaining = KnownMembers::from_pairs([("acme", "alice")]);
     let revoked = vpn.revoke_missing(&remaining, "ops").unwrap();
-    let who: Vec<_> = revoked.iter().map(|p| format!("{}/{}", p.tenant, p.member)).collect();
+    let who: Vec<_> = revoked
+        .iter()
+        .map(|p| format!("{}/{}", p.tenant, p.member))
+        .collect();
     assert_eq!(who, ["acme/bob", "globex/dan"]);
-    assert!(revoked.iter().all(|p| p.revoked.as_ref().unwrap().reason == "member removed"));
+    assert!(
+        revoked
+            .iter()
+            .all(|p| p.revoked.as_ref().unwrap().reason == "member removed")
+    );
     let nft = vpn.nftables().unwrap();
     assert!(nft.contains("elements = { 10.99.0.2 }"), "{nft}");
     assert!(vpn.revoke_missing(&remaining, "ops").unwrap().is_empty());
@@ -220,13 +261,24 @@ fn removed_members_and_tenants_are_revoked() {
 fn every_change_is_in_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
-    vpn.rotate_peer(&members(), request("acme", "alice")).unwrap();
+    vpn.issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
+    vpn.rotate_peer(&members(), request("acme", "alice"))
+        .unwrap();
     vpn.revoke_peer("acme", "alice", "carol").unwrap();
     let log = std::fs::read_to_string(vpn.store().audit_path()).unwrap();
-    let events: Vec<AuditEvent> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let actions: Vec<_> = events.iter().map(|e| format!("{:?} by {}", e.action, e.by)).collect();
-    assert_eq!(actions, ["Issue by ops", "Rotate by ops", "Revoke by carol"]);
+    let events: Vec<AuditEvent> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<_> = events
+        .iter()
+        .map(|e| format!("{:?} by {}", e.action, e.by))
+        .collect();
+    assert_eq!(
+        actions,
+        ["Issue by ops", "Rotate by ops", "Revoke by carol"]
+    );
     assert_eq!(events[1].previous_public_key, Some(events[0].public_key));
 }
 
@@ -234,24 +286,37 @@ fn every_change_is_in_the_audit_log() {
 fn a_corrupted_registry_is_refused_with_recovery_steps() {
     let dir = tempfile::tempdir().unwrap();
     let vpn = open(dir.path());
-    vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
+    vpn.issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
     vpn.issue_peer(&members(), request("acme", "bob")).unwrap();
     let path = vpn.store().registry_path();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
     refused(
-        || vpn.issue_peer(&members(), request("acme", "carol")).map(drop),
+        || {
+            vpn.issue_peer(&members(), request("acme", "carol"))
+                .map(drop)
+        },
         dir.path(),
         "is corrupted",
     );
     let message = vpn.peers().unwrap_err().to_string();
-    assert!(message.contains("registry.json.bak (the previous version)"), "{message}");
-    assert!(message.contains("restore the file from backup"), "{message}");
+    assert!(
+        message.contains("registry.json.bak (the previous version)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("restore the file from backup"),
+        "{message}"
+    );
     // A registry that parses but contradicts itself is refused too.
     let doubled = text.replacen("\"member\": \"bob\"", "\"member\": \"alice\"", 1);
     std::fs::write(&path, doubled).unwrap();
     let message = vpn.peers().unwrap_err().to_string();
-    assert!(message.contains("acme/alice has two active peers"), "{message}");
+    assert!(
+        message.contains("acme/alice has two active peers"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -271,7 +336,8 @@ fn concurrent_writers_never_share_an_address() {
                 // Each thread opens its own gateway, like separate harmony processes.
                 let vpn = open(dir);
                 for m in 0..10 {
-                    vpn.issue_peer(known, request(&format!("t{t}"), &format!("m{m}"))).unwrap();
+                    vpn.issue_peer(known, request(&format!("t{t}"), &format!("m{m}")))
+                        .unwrap();
                 }
             });
         }
@@ -291,7 +357,10 @@ fn the_server_key_is_generated_once_and_a_mismatching_file_key_is_refused() {
     let first = open(dir.path()).server_key().public_key();
     assert_eq!(open(dir.path()).server_key().public_key(), first);
     let other = PrivateKey::generate().public_key();
-    let yaml = common::GATEWAY.replace("  mtu: 1420", &format!("  mtu: 1420\n  serverPublicKey: {other}"));
+    let yaml = common::GATEWAY.replace(
+        "  mtu: 1420",
+        &format!("  mtu: 1420\n  serverPublicKey: {other}"),
+    );
     let error = harmony_vpn::WireGuardGateway::open(common::gateway(&yaml), dir.path())
         .unwrap_err()
         .to_string();
@@ -304,11 +373,25 @@ fn the_server_key_is_generated_once_and_a_mismatching_file_key_is_refused() {
 fn an_external_server_key_is_loaded_by_post_up() {
     let dir = tempfile::tempdir().unwrap();
     let key = PrivateKey::generate().public_key();
-    let yaml = common::GATEWAY.replace("  mtu: 1420", &format!("  mtu: 1420\n  serverPublicKey: {key}"));
+    let yaml = common::GATEWAY.replace(
+        "  mtu: 1420",
+        &format!("  mtu: 1420\n  serverPublicKey: {key}"),
+    );
     let vpn = harmony_vpn::WireGuardGateway::open(common::gateway(&yaml), dir.path()).unwrap();
-    let issued = vpn.issue_peer(&members(), request("acme", "alice")).unwrap();
-    assert!(issued.client_config.expose().contains(&format!("PublicKey = {key}")));
+    let issued = vpn
+        .issue_peer(&members(), request("acme", "alice"))
+        .unwrap();
+    assert!(
+        issued
+            .client_config
+            .expose()
+            .contains(&format!("PublicKey = {key}"))
+    );
     let server = vpn.server_config().unwrap();
-    assert!(server.expose().contains("PostUp = wg set %i private-key /etc/wireguard/%i.key"));
+    assert!(
+        server
+            .expose()
+            .contains("PostUp = wg set %i private-key /etc/wireguard/%i.key")
+    );
     assert!(!dir.path().join("server.key").exists());
 }
