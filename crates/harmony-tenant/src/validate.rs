@@ -141,7 +141,7 @@ fn amount(path: &str, q: &Quantity, problems: &mut Vec<Problem>) -> Option<Amoun
         }
         Ok(a) => Some(a),
         Err(e) => {
-            problems.push(Problem::new(path, format!("`{}` is {e}", q.0)));
+            problems.push(Problem::new(path, e.to_string()));
             None
         }
     }
@@ -523,7 +523,7 @@ mod tests {
             "metadata.name",
             "`Acme` is not a valid tenant id",
         );
-        one(TenantScore::new(&"a".repeat(41)), "metadata.name", "1–40");
+        one(TenantScore::new("a".repeat(41)), "metadata.name", "1–40");
         one(
             TenantScore::new("acme").in_namespace("acme_prod"),
             "spec.namespace",

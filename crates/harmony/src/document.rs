@@ -208,18 +208,34 @@ impl Document {
 
     /// Deserializes the document, reporting every structural problem (unknown fields, wrong types,
     /// unknown values) at once rather than only the first.
-    ///
-    /// After each problem the offending field (or list item) is dropped and deserialization is
-    /// retried; problems that only follow from an earlier drop (such as a now-missing field) are
-    /// not reported.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Vec<Diagnostic>> {
+        let parsed = self.parse::<T>();
+        match parsed.value {
+            Some(value) if parsed.problems.is_empty() => Ok(value),
+            _ => Err(parsed.problems),
+        }
+    }
+
+    /// Like [`Document::deserialize`], but also returns the value left once every bad field (or
+    /// list item) was dropped, so that further checks can still run on it; see [`Parsed`].
+    ///
+    /// After each problem the offending field is dropped and deserialization is retried;
+    /// problems that only follow from an earlier drop (such as a now-missing field) are not
+    /// reported.
+    pub fn parse<T: DeserializeOwned>(&self) -> Parsed<'_, T> {
         let mut working = self.value.clone();
         let mut dropped = Dropped::default();
         let mut problems: Vec<Diagnostic> = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
             let error = match serde_path_to_error::deserialize::<_, T>(&working) {
-                Ok(parsed) if problems.is_empty() => return Ok(parsed),
-                Ok(_) => return Err(problems),
+                Ok(value) => {
+                    return Parsed {
+                        document: self,
+                        value: Some(value),
+                        problems,
+                        dropped,
+                    };
+                }
                 Err(error) => error,
             };
             let message = error.inner().to_string();
@@ -244,8 +260,50 @@ impl Document {
                 break;
             }
         }
-        Err(problems)
+        Parsed {
+            document: self,
+            value: None,
+            problems,
+            dropped,
+        }
     }
+}
+
+/// A document deserialized as far as it could be.
+pub struct Parsed<'d, T> {
+    document: &'d Document,
+    /// The value without the fields that had problems (`None` when even that failed).
+    pub value: Option<T>,
+    /// The structural problems found.
+    pub problems: Vec<Diagnostic>,
+    dropped: Dropped,
+}
+
+impl<T> Parsed<'_, T> {
+    /// A diagnostic about `path` in [`Parsed::value`], located in the original document (list
+    /// indices shifted by dropped items are mapped back).
+    pub fn diagnostic(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+        let original = self.dropped.original_path(&parse_path(path));
+        self.document.diagnostic(&original, message)
+    }
+}
+
+/// Splits `a.b[2].c` into segments.
+fn parse_path(path: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indices) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            segments.push(Segment::Key(key.to_string()));
+        }
+        segments.extend(
+            indices
+                .split(['[', ']'])
+                .filter_map(|i| i.parse().ok())
+                .map(Segment::Index),
+        );
+    }
+    segments
 }
 
 /// Field path -> (line, column), both 1-based.
@@ -443,6 +501,18 @@ mod tests {
                 .any(|s| s.starts_with("t.yaml:7:8: count: invalid value: integer `-3`")),
             "{shown:#?}"
         );
+    }
+
+    #[test]
+    fn the_value_left_after_dropping_bad_items_keeps_original_locations() {
+        let doc = one("name: a\nitems:\n  - role: admn\n  - role: viewer\n");
+        let parsed = doc.parse::<Doc>();
+        assert_eq!(parsed.problems.len(), 1);
+        let value = parsed.value.as_ref().unwrap();
+        assert_eq!(value.items, vec![Item { role: Role::Viewer }]);
+        // items[0] of the value is items[1] of the file.
+        let d = parsed.diagnostic("items[0].role", "checked later");
+        assert_eq!((d.path.as_str(), d.line), ("items[1].role", 4));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod outcome;
 mod score;
 mod topology;
 
-pub use document::{Diagnostic, Document, parse_documents};
+pub use document::{Diagnostic, Document, Parsed, parse_documents};
 pub use error::InterpretError;
 pub use interpret::Interpret;
 pub use maestro::{Maestro, Report, ScoreResult};

@@ -1,0 +1,33 @@
+//! `harmony`: multi-tenancy for OKD and Kubernetes clusters, driven by tenant files.
+
+mod input;
+mod tenant;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Multi-tenancy for OKD and Kubernetes clusters: one isolated namespace per tenant.
+#[derive(Parser)]
+#[command(name = "harmony", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Tenants: write a tenant file, validate tenant files, render them as manifests.
+    Tenant(tenant::TenantArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tenant(args) => tenant::run(args),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::FAILURE
+    })
+}

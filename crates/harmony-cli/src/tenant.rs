@@ -1,0 +1,212 @@
+//! `harmony tenant init | validate | render`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use harmony::{Maestro, Score};
+use harmony_manifests::{Format, ManifestTopology, encode_stream};
+use harmony_tenant::{
+    ClusterFacts, ClusterFlavor, MAX_TENANT_NAME, TenantScore, compile, is_dns_label,
+};
+
+use crate::input::{load_facts, load_tenants};
+
+/// Arguments of `harmony tenant`.
+#[derive(Args)]
+pub struct TenantArgs {
+    #[command(subcommand)]
+    command: TenantCommand,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Print a commented tenant file to start from.
+    Init {
+        /// The tenant id (lowercase letters, digits and `-`).
+        name: String,
+        /// Comment the file for this kind of cluster.
+        #[arg(long, value_enum, default_value_t = Flavor::Kubernetes)]
+        flavor: Flavor,
+    },
+    /// Check tenant files; print every problem with its file, line and column.
+    Validate {
+        #[command(flatten)]
+        inputs: Inputs,
+    },
+    /// Compile tenant files to Kubernetes manifests.
+    Render {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Write one folder per tenant (one object per file, plus kustomization.yaml) under DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "output")]
+        out: Option<PathBuf>,
+        /// Print every object to standard output instead, as a YAML stream or a JSON List.
+        #[arg(short = 'o', long, value_enum)]
+        output: Option<Output>,
+    },
+}
+
+/// Where the tenants come from and which cluster they are for.
+#[derive(Args)]
+struct Inputs {
+    /// Tenant files or folders; `-` reads standard input. Files may hold many documents.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// A ClusterProfile file describing the cluster (networks, DNS, ingress, storage classes).
+    #[arg(long, value_name = "PROFILE")]
+    cluster: Option<PathBuf>,
+    /// Without --cluster: the defaults of this kind of cluster.
+    #[arg(long, value_enum, default_value_t = Flavor::Kubernetes, conflicts_with = "cluster")]
+    flavor: Flavor,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Flavor {
+    Kubernetes,
+    Okd,
+}
+
+impl From<Flavor> for ClusterFlavor {
+    fn from(flavor: Flavor) -> Self {
+        match flavor {
+            Flavor::Kubernetes => ClusterFlavor::Kubernetes,
+            Flavor::Okd => ClusterFlavor::Okd,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Yaml,
+    Json,
+}
+
+impl Inputs {
+    fn load(&self) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>)> {
+        let facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
+        let tenants = load_tenants(&self.files, &facts)?;
+        Ok((facts, tenants))
+    }
+}
+
+/// Runs `harmony tenant ...`.
+pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TenantCommand::Init { name, flavor } => init(&name, flavor),
+        TenantCommand::Validate { inputs } => {
+            let (_, tenants) = inputs.load()?;
+            println!("{} tenant{} valid", tenants.len(), plural(tenants.len()));
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::Render {
+            inputs,
+            out,
+            output,
+        } => render(&inputs, out, output),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn init(name: &str, flavor: Flavor) -> anyhow::Result<ExitCode> {
+    if !is_dns_label(name, MAX_TENANT_NAME) {
+        bail!(
+            "`{name}` is not a valid tenant id: use 1–{MAX_TENANT_NAME} lowercase letters, digits \
+             and `-`, starting and ending with a letter or digit (e.g. `acme`)"
+        );
+    }
+    print!("{}", template(name, flavor));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A commented tenant file with every field at its default or a typical value.
+fn template(name: &str, flavor: Flavor) -> String {
+    let (cluster, routes) = match flavor {
+        Flavor::Kubernetes => ("Kubernetes", "ingresses"),
+        Flavor::Okd => ("OKD", "routes and ingresses"),
+    };
+    format!(
+        include_str!("tenant-template.yaml"),
+        name = name,
+        cluster = cluster,
+        routes = routes,
+    )
+}
+
+fn render(
+    inputs: &Inputs,
+    out: Option<PathBuf>,
+    output: Option<Output>,
+) -> anyhow::Result<ExitCode> {
+    if out.is_none() && output.is_none() {
+        bail!(
+            "say where to render: --out DIR (one folder per tenant) or -o yaml|json (standard output)"
+        );
+    }
+    let (facts, tenants) = inputs.load()?;
+    if let Some(output) = output {
+        let plans: Vec<_> = tenants.iter().map(|t| compile(t, &facts)).collect();
+        let format = match output {
+            Output::Yaml => Format::Yaml,
+            Output::Json => Format::Json,
+        };
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(encode_stream(&plans, format).as_bytes())
+            .context("writing to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = out.expect("checked above");
+    let mut maestro = Maestro::new(ManifestTopology::new(&out, facts));
+    maestro.register(
+        tenants
+            .into_iter()
+            .map(|t| Box::new(t) as Box<dyn Score<ManifestTopology>>),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let report = runtime.block_on(maestro.run())?;
+    for result in &report.results {
+        match &result.result {
+            Ok(outcome) => {
+                println!(
+                    "{}: {:?}: {}",
+                    result.score, outcome.status, outcome.message
+                );
+                for detail in &outcome.details {
+                    println!("  {detail}");
+                }
+            }
+            Err(error) => println!("{}: failed: {error}", result.score),
+        }
+    }
+    println!("{}", report.summary());
+    Ok(if report.all_succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harmony::parse_documents;
+
+    #[test]
+    fn templates_are_valid_tenant_files() {
+        for flavor in [Flavor::Kubernetes, Flavor::Okd] {
+            let text = template("acme", flavor);
+            let docs = parse_documents("init", &text).unwrap();
+            let score: TenantScore = docs[0].deserialize().unwrap();
+            assert_eq!(score.name(), "acme");
+            let facts = ClusterFacts::for_flavor(flavor.into());
+            assert_eq!(score.validate(&facts), vec![]);
+            assert_eq!(score.rbac_config.members.len(), 3);
+        }
+    }
+}
