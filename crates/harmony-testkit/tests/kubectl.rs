@@ -51,6 +51,95 @@ fn kubectl_get_apply_delete() {
         .write_kubeconfig(&kubeconfig)
         .expect("kubeconfig written");
 
-    let namespaces = ok(&kubectl(&kubeconfig, &["get", "ns", "-v=6"]));
+    let namespaces = ok(&kubectl(&kubeconfig, &["get", "ns"]));
     assert!(namespaces.contains("kube-system"), "{namespaces}");
+
+    let manifest = dir.path().join("tenant.yaml");
+    std::fs::write(&manifest, MANIFEST).expect("manifest written");
+    let applied = ok(&kubectl(
+        &kubeconfig,
+        &[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            manifest.to_str().unwrap(),
+            "-v=8",
+        ],
+    ));
+    assert!(
+        applied.contains("namespace/acme serverside-applied"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("configmap/settings serverside-applied"),
+        "{applied}"
+    );
+
+    let cm: serde_json::Value = serde_json::from_str(&ok(&kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "acme",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ],
+    )))
+    .expect("JSON output");
+    assert_eq!(cm["data"]["color"], "blue");
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    // A second manager applying a different value conflicts; kubectl reports it and exits non-zero.
+    let other = dir.path().join("other.yaml");
+    std::fs::write(&other, MANIFEST.replace("blue", "red")).expect("manifest written");
+    let conflict = kubectl(
+        &kubeconfig,
+        &[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "--field-manager=other",
+            "-f",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert!(!conflict.status.success());
+    assert!(
+        String::from_utf8_lossy(&conflict.stderr).contains("conflict"),
+        "{conflict:?}"
+    );
+
+    let deleted = ok(&kubectl(&kubeconfig, &["delete", "ns", "acme", "-v=6"]));
+    assert!(deleted.contains("namespace \"acme\" deleted"), "{deleted}");
+    assert_eq!(
+        server.object(&Gvr::core("configmaps"), Some("acme"), "settings"),
+        None
+    );
+    let gone = kubectl(&kubeconfig, &["get", "ns", "acme"]);
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("NotFound"),
+        "{gone:?}"
+    );
 }
+
+const MANIFEST: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: acme
+  labels:
+    app.kubernetes.io/managed-by: harmony
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: acme
+data:
+  color: blue
+";

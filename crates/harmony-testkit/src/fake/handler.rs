@@ -124,7 +124,7 @@ impl State {
             namespace: None,
             name: None,
             field_manager: params.get("fieldManager").cloned(),
-            dry_run: params.get("dryRun").is_some_and(|v| v == "All"),
+            dry_run: is_dry_run(req, &params),
             force: params.get("force").is_some_and(|v| v == "true"),
             status: None,
             fault: None,
@@ -214,7 +214,7 @@ impl State {
             name: target.name.as_deref(),
             subresource: target.subresource.as_deref(),
             manager: &manager,
-            dry_run: params.get("dryRun").is_some_and(|v| v == "All"),
+            dry_run: is_dry_run(req, &params),
             now: &now,
         };
         let selectors = || -> Result<(LabelSelector, FieldSelector), ApiError> {
@@ -304,6 +304,19 @@ fn verb(
         Method::DELETE => "delete",
         _ => "unknown",
     }
+}
+
+/// `dryRun=All` in the query, or `dryRun: ["All"]` in a DELETE body (where kube-rs puts it).
+fn is_dry_run(req: &Incoming, params: &std::collections::HashMap<String, String>) -> bool {
+    let in_body = || {
+        req.method == Method::DELETE
+            && serde_json::from_slice::<Value>(&req.body).is_ok_and(|o| {
+                o["dryRun"]
+                    .as_array()
+                    .is_some_and(|d| d.contains(&json!("All")))
+            })
+    };
+    params.get("dryRun").is_some_and(|v| v == "All") || in_body()
 }
 
 fn json_body(req: &Incoming) -> Result<Value, ApiError> {

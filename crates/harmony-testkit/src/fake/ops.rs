@@ -305,13 +305,10 @@ pub fn delete(
 
 fn delete_namespace(state: &mut State, op: &Op<'_>, name: &str) -> Result<Reply, ApiError> {
     let key = op.key(name);
-    let mut terminating = op.live(state, name)?.clone();
-    if terminating.object["metadata"]["deletionTimestamp"].is_null() {
-        terminating.object["metadata"]["deletionTimestamp"] = json!(op.now);
-        terminating.object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-    }
-    terminating.object["status"] = json!({ "phase": "Terminating" });
-    let rendered = state.store.replace(&key, terminating, op.dry_run);
+    let rendered = state
+        .store
+        .terminate_namespace(&key, op.now, op.dry_run)
+        .ok_or_else(|| op.not_found(name))?;
     if op.dry_run {
         return Ok((200, rendered));
     }

@@ -170,6 +170,29 @@ impl Store {
         rendered
     }
 
+    /// Marks a namespace `Terminating`: `deletionTimestamp` (kept if already set) and `status.phase`.
+    pub fn terminate_namespace(
+        &mut self,
+        key: &ObjectKey,
+        now: &str,
+        dry_run: bool,
+    ) -> Option<Value> {
+        let mut stored = self.objects.get(key)?.clone();
+        let meta = &mut stored.object["metadata"];
+        if meta["deletionTimestamp"].is_null() {
+            meta["deletionTimestamp"] = json!(now);
+            meta["deletionGracePeriodSeconds"] = json!(0);
+        }
+        meta["resourceVersion"] = json!((self.resource_version + 1).to_string());
+        stored.object["status"] = json!({ "phase": "Terminating" });
+        let rendered = stored.render();
+        if !dry_run {
+            self.resource_version += 1;
+            self.objects.insert(key.clone(), stored);
+        }
+        Some(rendered)
+    }
+
     /// Removes an object, returning it.
     pub fn remove(&mut self, key: &ObjectKey, dry_run: bool) -> Option<Stored> {
         if dry_run {
