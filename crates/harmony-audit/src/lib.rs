@@ -11,3 +11,7 @@ pub mod snapshot;
 
 pub use load::LoadError;
 pub use snapshot::ClusterSnapshot;
+pub mod checks;
+pub mod report;
+
+pub use checks::{AuditConfig, AuditReport, Check, Expectation, Status, TenantReport, audit};

@@ -260,13 +260,13 @@ impl Network {
         dst: Option<&PodClass>,
         ev: &mut Option<Vec<String>>,
     ) -> Conn {
-        let who = self.describe(Endpoint::Class(subject));
+        let who = || self.describe(Endpoint::Class(subject));
         let (mut allowed, undecided) =
             self.tier(&self.admin, dir, subject, peer, dst, Conn::all(), ev);
         let isolating = &self.selecting[usize::from(dir == Dir::Egress)][subject];
         if isolating.is_empty() {
             note(ev, || {
-                format!("{} of {who}: no NetworkPolicy selects it", dir.name())
+                format!("{} of {}: no NetworkPolicy selects it", dir.name(), who())
             });
             let (base, rest) = self.tier(&self.baseline, dir, subject, peer, dst, undecided, ev);
             return allowed.union(&base).union(&rest);
@@ -283,8 +283,9 @@ impl Network {
                 let c = rule.conn(dst);
                 note(ev, || {
                     format!(
-                        "{} of {who} allowed by {} {}: {c}",
+                        "{} of {} allowed by {} {}: {c}",
                         dir.name(),
+                        who(),
                         policy.id,
                         rule.name
                     )
@@ -299,8 +300,9 @@ impl Network {
                     .map(|&p| self.policies[p].id.as_str())
                     .collect();
                 format!(
-                    "{} of {who} isolated by {}; no rule allows this peer",
+                    "{} of {} isolated by {}; no rule allows this peer",
                     dir.name(),
+                    who(),
                     ids.join(", ")
                 )
             });

@@ -284,3 +284,21 @@ fn applies(scope: &Scope, request: &Request) -> bool {
         }
     }
 }
+
+impl Authorizer {
+    /// The rules of the role a binding of `kind` (`Role` or `ClusterRole`) and `name` in
+    /// `namespace` would grant, as grants scoped to that namespace.
+    pub fn role_grants(&self, kind: &str, name: &str, namespace: &str) -> Vec<Grant> {
+        let binding = Binding {
+            label: format!("(a RoleBinding in {namespace})"),
+            scope: Scope::Namespace(namespace.into()),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: kind.into(),
+                name: name.into(),
+            },
+            subjects: vec![],
+        };
+        self.grants_of(&binding).collect()
+    }
+}

@@ -1,0 +1,167 @@
+//! Privilege escalation paths: running pods as, reading the token of, or binding a role more
+//! powerful than oneself.
+
+use super::rbac::TENANT_ROLES;
+use super::{Check, Context, Status, Tenant};
+use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
+
+/// Every concrete request a grant allows (wildcards kept literal, so only a wildcard covers one).
+fn requests_of(g: &Grant) -> Vec<Request> {
+    let ns = match &g.scope {
+        Scope::Cluster => "",
+        Scope::Namespace(ns) => ns.as_str(),
+    };
+    let r = &g.rule;
+    let names: Vec<&str> = match r.resource_names.as_deref() {
+        Some(n) if !n.is_empty() => n.iter().map(String::as_str).collect(),
+        _ => vec![""],
+    };
+    let mut out = Vec::new();
+    for verb in &r.verbs {
+        for group in r.api_groups.iter().flatten() {
+            for resource in r.resources.iter().flatten() {
+                out.extend(
+                    names
+                        .iter()
+                        .map(|n| Request::resource(verb, group, resource, ns).named(n)),
+                );
+            }
+        }
+        out.extend(
+            r.non_resource_urls
+                .iter()
+                .flatten()
+                .map(|p| Request::NonResource {
+                    verb: verb.clone(),
+                    path: p.clone(),
+                }),
+        );
+    }
+    out
+}
+
+/// What `grants` allow that `user` may not do (at most three, for evidence).
+fn beyond(ctx: &Context, user: &UserInfo, grants: &[Grant]) -> Vec<String> {
+    grants
+        .iter()
+        .flat_map(|g| requests_of(g).into_iter().map(move |r| (g, r)))
+        .filter(|(_, r)| !ctx.authz.can(user, r).allowed)
+        .take(3)
+        .map(|(g, r)| format!("{r} (via {g})"))
+        .collect()
+}
+
+fn first(ctx: &Context, user: &UserInfo, requests: &[Request]) -> Option<Grant> {
+    requests
+        .iter()
+        .find_map(|r| ctx.authz.can(user, r).evidence.into_iter().next())
+}
+
+pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
+    let ns = t.namespace.as_str();
+    let accounts: Vec<&SubjectRef> = t
+        .subjects
+        .iter()
+        .filter(|s| matches!(s, SubjectRef::ServiceAccount { namespace, .. } if namespace == ns))
+        .collect();
+    let run_pods: Vec<Request> = [
+        ("", "pods"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+        ("", "replicationcontrollers"),
+    ]
+    .iter()
+    .map(|(g, r)| Request::resource("create", g, r, ns))
+    .collect();
+    let read_secrets = [
+        Request::resource("get", "", "secrets", ns),
+        Request::resource("list", "", "secrets", ns),
+    ];
+    let (mut pods, mut tokens, mut secrets, mut binds) = (vec![], vec![], vec![], vec![]);
+    for s in &t.subjects {
+        let user = UserInfo::from(s);
+        let via_pods = first(ctx, &user, &run_pods);
+        let via_secrets = first(ctx, &user, &read_secrets);
+        for sa in accounts.iter().filter(|sa| **sa != s) {
+            let SubjectRef::ServiceAccount { name, .. } = sa else {
+                continue;
+            };
+            let token = first(
+                ctx,
+                &user,
+                &[Request::resource("create", "", "serviceaccounts/token", ns).named(name)],
+            );
+            if via_pods.is_none() && via_secrets.is_none() && token.is_none() {
+                continue;
+            }
+            let more = beyond(ctx, &user, &ctx.authz.what_can(sa));
+            if more.is_empty() {
+                continue;
+            }
+            let gain = format!("{sa} can also {}", more.join("; "));
+            if let Some(g) = &via_pods {
+                pods.push(format!("{s} can run pods as {sa} ({g}); {gain}"));
+            }
+            if let Some(g) = &token {
+                tokens.push(format!("{s} can mint tokens of {sa} ({g}); {gain}"));
+            }
+            if let Some(g) = &via_secrets {
+                secrets.push(format!(
+                    "{s} can read Secrets in {ns} ({g}), where a token of {sa} would leak; {gain}"
+                ));
+            }
+        }
+        for g in ctx
+            .authz
+            .can(
+                &user,
+                &Request::resource("bind", "rbac.authorization.k8s.io", "roles", ns),
+            )
+            .evidence
+        {
+            for role in g.rule.resource_names.iter().flatten() {
+                let more = beyond(ctx, &user, &ctx.authz.role_grants("Role", role, ns));
+                if !more.is_empty() {
+                    binds.push(format!(
+                        "{s} can bind Role {ns}/{role} ({g}) granting more: {}",
+                        more.join("; ")
+                    ));
+                }
+            }
+        }
+    }
+    pods.extend(tokens);
+    let mut secret_check = Check::from_failures(
+        "HMT-ESC-002",
+        "No readable Secrets of a more powerful ServiceAccount",
+        secrets,
+        vec!["no subject reading Secrets is weaker than a ServiceAccount of the namespace".into()],
+    );
+    if secret_check.status == Status::Fail {
+        secret_check.status = Status::Warn;
+    }
+    vec![
+        Check::from_failures(
+            "HMT-ESC-001",
+            "No pods or tokens running as a more powerful ServiceAccount",
+            pods,
+            vec![format!(
+                "every ServiceAccount of {ns} is at most as powerful as whoever can run pods or mint tokens for it"
+            )],
+        ),
+        secret_check,
+        Check::from_failures(
+            "HMT-ESC-003",
+            "No binding of roles one does not hold",
+            binds,
+            vec![format!(
+                "bindable roles are within the binder's own rights ({} at most)",
+                TENANT_ROLES.join(", ")
+            )],
+        ),
+    ]
+}

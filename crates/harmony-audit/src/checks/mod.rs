@@ -1,0 +1,257 @@
+//! The isolation checks, derived from the Kubernetes Multi-Tenancy Benchmarks and ADR 011, and
+//! [`audit`], which runs them per tenant.
+
+mod escalation;
+mod network;
+mod quota;
+mod rbac;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use harmony_tenant::{ClusterFacts, InternetEgress, PlatformSource, TENANT_LABEL, TenantScore};
+use serde::Serialize;
+
+use crate::netpol::Network;
+use crate::rbac::{Authorizer, Scope, SubjectRef};
+use crate::snapshot::ClusterSnapshot;
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Holds.
+    Pass,
+    /// Holds, with a caveat worth reading.
+    Warn,
+    /// Does not hold.
+    Fail,
+}
+
+/// One check of one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// Stable id, such as `HMT-RBAC-001`.
+    pub id: &'static str,
+    /// What is checked.
+    pub title: &'static str,
+    /// The outcome.
+    pub status: Status,
+    /// Which rules or policies grant or block, one per line.
+    pub evidence: Vec<String>,
+}
+
+impl Check {
+    /// A check that fails when `failures` is non-empty (they become its evidence), else passes
+    /// with `pass_evidence`.
+    pub(crate) fn from_failures(
+        id: &'static str,
+        title: &'static str,
+        failures: Vec<String>,
+        pass_evidence: Vec<String>,
+    ) -> Self {
+        let status = if failures.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        let evidence = if failures.is_empty() {
+            pass_evidence
+        } else {
+            failures
+        };
+        Self {
+            id,
+            title,
+            status,
+            evidence,
+        }
+    }
+}
+
+/// What a tenant is meant to have, when known (from its tenant file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// Minimum Pod Security Standard level.
+    pub pod_security: String,
+    /// Whether internet egress must be allowed (`Some(true)`) or denied; `None`: just report it.
+    pub internet_egress: Option<bool>,
+    /// Platform sources that must reach the tenant; others must not.
+    pub allow_from: Option<Vec<PlatformSource>>,
+}
+
+impl Default for Expectation {
+    fn default() -> Self {
+        Self {
+            pod_security: "restricted".into(),
+            internet_egress: None,
+            allow_from: None,
+        }
+    }
+}
+
+impl Expectation {
+    /// What `score` asks for.
+    pub fn of(score: &TenantScore) -> Self {
+        Self {
+            pod_security: score.tenant_config.pod_security.as_str().into(),
+            internet_egress: Some(score.network_isolation.internet_egress == InternetEgress::Allow),
+            allow_from: Some(score.network_isolation.allowed_sources()),
+        }
+    }
+}
+
+/// Audit settings.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Where DNS, ingress and monitoring run, and the cluster's storage classes.
+    pub facts: ClusterFacts,
+    /// Audit only this tenant.
+    pub tenant: Option<String>,
+    /// Per-tenant expectations; tenants not listed get [`Expectation::default`].
+    pub expectations: BTreeMap<String, Expectation>,
+}
+
+impl AuditConfig {
+    /// Default expectations for every tenant.
+    pub fn new(facts: ClusterFacts) -> Self {
+        Self {
+            facts,
+            tenant: None,
+            expectations: BTreeMap::new(),
+        }
+    }
+}
+
+/// The checks of one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantReport {
+    /// The tenant (value of its namespace's tenant label).
+    pub tenant: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The checks, in id order.
+    pub checks: Vec<Check>,
+}
+
+impl TenantReport {
+    /// The worst status of its checks.
+    pub fn status(&self) -> Status {
+        self.checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(Status::Pass)
+    }
+}
+
+/// A whole audit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditReport {
+    /// One report per tenant, by tenant name.
+    pub tenants: Vec<TenantReport>,
+    /// What the loader skipped or synthesized.
+    pub notes: Vec<String>,
+}
+
+impl AuditReport {
+    /// Whether some check failed.
+    pub fn failed(&self) -> bool {
+        self.tenants.iter().any(|t| t.status() == Status::Fail)
+    }
+}
+
+/// A tenant namespace and its subjects.
+pub(crate) struct Tenant {
+    pub name: String,
+    pub namespace: String,
+    pub subjects: BTreeSet<SubjectRef>,
+}
+
+/// Everything the checks share.
+pub(crate) struct Context<'a> {
+    pub snapshot: &'a ClusterSnapshot,
+    pub config: &'a AuditConfig,
+    pub authz: Authorizer,
+    pub net: Network,
+    pub tenants: Vec<Tenant>,
+}
+
+impl Context<'_> {
+    pub fn tenant_of(&self, namespace: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.namespace == namespace)
+    }
+}
+
+/// Tenant namespaces (labelled [`TENANT_LABEL`]) and their subjects: those of RoleBindings in the
+/// namespace, and its ServiceAccounts (`default` included).
+fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer) -> Vec<Tenant> {
+    let bound = authz.subjects();
+    let mut tenants: Vec<Tenant> = snapshot
+        .namespaces
+        .iter()
+        .filter_map(|ns| {
+            let name = ns.metadata.labels.as_ref()?.get(TENANT_LABEL)?.clone();
+            let namespace = ns.metadata.name.clone()?;
+            let mut subjects: BTreeSet<SubjectRef> = bound
+                .iter()
+                .filter(|(_, scope)| *scope == Scope::Namespace(namespace.clone()))
+                .map(|(s, _)| s.clone())
+                .collect();
+            let accounts = snapshot
+                .service_accounts
+                .iter()
+                .filter(|sa| sa.metadata.namespace.as_deref() == Some(&namespace))
+                .filter_map(|sa| sa.metadata.name.clone())
+                .chain(["default".to_string()]);
+            subjects.extend(accounts.map(|name| SubjectRef::ServiceAccount {
+                namespace: namespace.clone(),
+                name,
+            }));
+            Some(Tenant {
+                name,
+                namespace,
+                subjects,
+            })
+        })
+        .collect();
+    tenants.sort_by(|a, b| a.name.cmp(&b.name));
+    tenants
+}
+
+/// Runs every check on every tenant of `snapshot` (or the one `config.tenant` names).
+pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
+    let authz = Authorizer::new(snapshot);
+    let net = Network::new(snapshot);
+    let tenants = tenants(snapshot, &authz);
+    let ctx = Context {
+        snapshot,
+        config,
+        authz,
+        net,
+        tenants,
+    };
+    let cross = network::cross_tenant_paths(&ctx);
+    let default = Expectation::default();
+    let reports = ctx
+        .tenants
+        .iter()
+        .filter(|t| config.tenant.as_ref().is_none_or(|n| *n == t.name))
+        .map(|t| {
+            let expect = config.expectations.get(&t.name).unwrap_or(&default);
+            let mut checks = rbac::checks(&ctx, t);
+            checks.extend(escalation::checks(&ctx, t));
+            checks.extend(quota::checks(&ctx, t, expect));
+            checks.extend(network::checks(&ctx, t, expect, &cross));
+            checks.sort_by_key(|c| c.id);
+            TenantReport {
+                tenant: t.name.clone(),
+                namespace: t.namespace.clone(),
+                checks,
+            }
+        })
+        .collect();
+    AuditReport {
+        tenants: reports,
+        notes: snapshot.notes.clone(),
+    }
+}

@@ -1,0 +1,239 @@
+//! Network isolation: default deny, no cross-tenant path, and reachability of the internet, DNS,
+//! the ingress controller and monitoring.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use harmony_tenant::{PlatformPeer, PlatformSource};
+
+use super::{Check, Context, Expectation, Status, Tenant};
+use crate::labels::matches_platform_labels;
+use crate::netpol::{Conn, Endpoint};
+
+/// Public addresses standing for "the internet" (no cluster network contains them).
+pub const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
+
+/// Paths between pods of different tenants: (source namespace, destination namespace) → the
+/// first class pair found and its connections.
+pub(crate) type CrossPaths = BTreeMap<(String, String), (usize, usize, Conn)>;
+
+pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
+    let tenant_classes: Vec<usize> = (0..ctx.net.classes().len())
+        .filter(|&c| ctx.tenant_of(&ctx.net.classes()[c].namespace).is_some())
+        .collect();
+    let mut out = CrossPaths::new();
+    for &a in &tenant_classes {
+        for &b in &tenant_classes {
+            let (na, nb) = (
+                &ctx.net.classes()[a].namespace,
+                &ctx.net.classes()[b].namespace,
+            );
+            if na == nb || out.contains_key(&(na.clone(), nb.clone())) {
+                continue;
+            }
+            let c = ctx.net.conn(Endpoint::Class(a), Endpoint::Class(b));
+            if !c.is_empty() {
+                out.insert((na.clone(), nb.clone()), (a, b, c));
+            }
+        }
+    }
+    out
+}
+
+/// The classes of pods that `peer` selects.
+fn platform_classes(ctx: &Context, peer: &PlatformPeer) -> Vec<usize> {
+    let mut out: Vec<usize> = ctx
+        .snapshot
+        .pods
+        .iter()
+        .filter(|p| {
+            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+            matches_platform_labels(&peer.namespace_selector, ctx.snapshot.namespace_labels(ns))
+                && matches_platform_labels(&peer.pod_selector, p.metadata.labels.as_ref())
+        })
+        .filter_map(|p| {
+            ctx.net.class_of(
+                p.metadata.namespace.as_deref()?,
+                p.metadata.name.as_deref()?,
+            )
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+pub(super) fn checks(
+    ctx: &Context,
+    t: &Tenant,
+    expect: &Expectation,
+    cross: &CrossPaths,
+) -> Vec<Check> {
+    let own: Vec<usize> = ctx.net.classes_in(&t.namespace).collect();
+    vec![
+        default_deny(ctx, &own),
+        cross_tenant(ctx, t, cross),
+        internet(ctx, &own, expect),
+        dns(ctx, &own),
+        platform_source(ctx, &own, expect, PlatformSource::Ingress),
+        platform_source(ctx, &own, expect, PlatformSource::Monitoring),
+    ]
+}
+
+fn default_deny(ctx: &Context, own: &[usize]) -> Check {
+    let mut failures = Vec::new();
+    let mut evidence = Vec::new();
+    for &c in own {
+        for (ingress, dir) in [(true, "ingress"), (false, "egress")] {
+            let by = ctx.net.isolating(c, ingress);
+            let who = ctx.net.describe(Endpoint::Class(c));
+            if by.is_empty() {
+                failures.push(format!("{who}: no NetworkPolicy isolates its {dir}: add a policy with `podSelector: {{}}` and policyTypes [{}]", if ingress { "Ingress" } else { "Egress" }));
+            } else {
+                evidence.push(format!("{who}: {dir} isolated by {}", by.join(", ")));
+            }
+        }
+    }
+    Check::from_failures(
+        "HMT-NET-001",
+        "Default deny in both directions",
+        failures,
+        evidence,
+    )
+}
+
+fn cross_tenant(ctx: &Context, t: &Tenant, cross: &CrossPaths) -> Check {
+    let failures = cross
+        .iter()
+        .filter(|((a, b), _)| *a == t.namespace || *b == t.namespace)
+        .map(|(_, (a, b, _))| {
+            let v = ctx.net.explain(Endpoint::Class(*a), Endpoint::Class(*b));
+            format!(
+                "{} → {}: {} ({})",
+                ctx.net.describe(Endpoint::Class(*a)),
+                ctx.net.describe(Endpoint::Class(*b)),
+                v.conn,
+                v.evidence.join("; ")
+            )
+        })
+        .collect();
+    let others = ctx.tenants.len().saturating_sub(1);
+    Check::from_failures(
+        "HMT-NET-002",
+        "No network path to or from another tenant",
+        failures,
+        vec![format!(
+            "no pod of {} reaches or is reached by the pods of {others} other tenants",
+            t.namespace
+        )],
+    )
+}
+
+fn internet(ctx: &Context, own: &[usize], expect: &Expectation) -> Check {
+    let mut reached = Vec::new();
+    let mut blocked = Vec::new();
+    for &c in own {
+        for ip in INTERNET_SAMPLES {
+            let addr: IpAddr = ip.parse().expect("valid sample address");
+            let v = ctx.net.explain(Endpoint::Class(c), Endpoint::Ip(addr));
+            let line = format!(
+                "{} → {ip}: {} ({})",
+                ctx.net.describe(Endpoint::Class(c)),
+                v.conn,
+                v.evidence.join("; ")
+            );
+            if v.conn.is_empty() {
+                blocked.push(line)
+            } else {
+                reached.push(line)
+            }
+        }
+    }
+    let (id, title) = ("HMT-NET-003", "Internet egress as configured");
+    match expect.internet_egress {
+        Some(true) => Check::from_failures(id, title, blocked, reached),
+        Some(false) => Check::from_failures(id, title, reached, blocked),
+        None => Check {
+            id,
+            title,
+            status: Status::Pass,
+            evidence: [reached, blocked].concat(),
+        },
+    }
+}
+
+fn dns(ctx: &Context, own: &[usize]) -> Check {
+    let dns = platform_classes(ctx, &ctx.config.facts.dns.peer);
+    let ports = &ctx.config.facts.dns.ports;
+    let mut failures = Vec::new();
+    let mut evidence = Vec::new();
+    for &c in own {
+        let who = ctx.net.describe(Endpoint::Class(c));
+        let ok = dns.iter().find(|&&d| {
+            let conn = ctx.net.conn(Endpoint::Class(c), Endpoint::Class(d));
+            ports.iter().any(|&p| conn.allows("UDP", p))
+        });
+        match ok {
+            Some(&d) => evidence.push(format!(
+                "{who} → {}: {}",
+                ctx.net.describe(Endpoint::Class(d)),
+                ctx.net.conn(Endpoint::Class(c), Endpoint::Class(d))
+            )),
+            None => failures.push(format!("{who} cannot reach cluster DNS on UDP {ports:?}")),
+        }
+    }
+    let mut check =
+        Check::from_failures("HMT-NET-004", "Cluster DNS reachable", failures, evidence);
+    if check.status == Status::Fail {
+        check.status = Status::Warn;
+    }
+    check
+}
+
+fn platform_source(
+    ctx: &Context,
+    own: &[usize],
+    expect: &Expectation,
+    source: PlatformSource,
+) -> Check {
+    let (id, title, peer) = match source {
+        PlatformSource::Ingress => (
+            "HMT-NET-005",
+            "Ingress controller reachability as configured",
+            &ctx.config.facts.ingress,
+        ),
+        PlatformSource::Monitoring => (
+            "HMT-NET-006",
+            "Monitoring reachability as configured",
+            &ctx.config.facts.monitoring,
+        ),
+    };
+    let sources = platform_classes(ctx, peer);
+    let mut reached = Vec::new();
+    let mut blocked = Vec::new();
+    for &c in own {
+        for &s in &sources {
+            let conn = ctx.net.conn(Endpoint::Class(s), Endpoint::Class(c));
+            let line = format!(
+                "{} → {}: {conn}",
+                ctx.net.describe(Endpoint::Class(s)),
+                ctx.net.describe(Endpoint::Class(c))
+            );
+            if conn.is_empty() {
+                blocked.push(line)
+            } else {
+                reached.push(line)
+            }
+        }
+    }
+    match expect.allow_from.as_ref().map(|a| a.contains(&source)) {
+        Some(true) => Check::from_failures(id, title, blocked, reached),
+        Some(false) => Check::from_failures(id, title, reached, blocked),
+        None => Check {
+            id,
+            title,
+            status: Status::Pass,
+            evidence: [reached, blocked].concat(),
+        },
+    }
+}

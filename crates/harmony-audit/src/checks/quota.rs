@@ -1,0 +1,181 @@
+//! Resource governance: quota keys, NodePort/LoadBalancer, storage, pod security.
+
+use std::collections::BTreeMap;
+
+use super::{Check, Context, Expectation, Status, Tenant};
+use crate::rbac::{Request, UserInfo};
+
+/// Hard limits of every ResourceQuota in `ns`, key → (value, quota name); the lowest wins.
+fn hard(ctx: &Context, ns: &str) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for q in ctx
+        .snapshot
+        .resource_quotas
+        .iter()
+        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
+    {
+        let name = q.metadata.name.clone().unwrap_or_default();
+        for (k, v) in q.spec.iter().flat_map(|s| s.hard.iter().flatten()) {
+            out.entry(k.clone()).or_insert((v.0.clone(), name.clone()));
+        }
+    }
+    out
+}
+
+fn is_zero(v: &str) -> bool {
+    v.trim_start_matches(['0', '.']).is_empty() || v.parse::<f64>().is_ok_and(|f| f == 0.0)
+}
+
+const LEVELS: [&str; 3] = ["privileged", "baseline", "restricted"];
+
+pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Check> {
+    let ns = t.namespace.as_str();
+    let hard = hard(ctx, ns);
+    let key = |k: &str| {
+        hard.get(k)
+            .map(|(v, q)| format!("{k}={v} (ResourceQuota {ns}/{q})"))
+    };
+    let any = |keys: &[&str]| keys.iter().find_map(|k| key(k));
+
+    let mut missing = Vec::new();
+    let mut present = Vec::new();
+    for (what, keys) in [
+        ("CPU requests", &["requests.cpu", "cpu"][..]),
+        ("memory requests", &["requests.memory", "memory"]),
+        ("CPU limits", &["limits.cpu"]),
+        ("memory limits", &["limits.memory"]),
+        ("pod count", &["pods", "count/pods"]),
+    ] {
+        match any(keys) {
+            Some(e) => present.push(e),
+            None => missing.push(format!(
+                "no quota on {what} (set one of {})",
+                keys.join(", ")
+            )),
+        }
+    }
+    let objects = hard.keys().any(|k| {
+        [
+            "services",
+            "secrets",
+            "configmaps",
+            "persistentvolumeclaims",
+        ]
+        .contains(&k.as_str())
+            || (k.starts_with("count/") && k != "count/pods")
+    });
+    if !objects {
+        missing.push("no object-count quota (services, secrets, configmaps, persistentvolumeclaims or count/*)".into());
+    }
+    let mut quota = Check::from_failures(
+        "HMT-QUOTA-001",
+        "Quota present with compute and object keys",
+        missing,
+        present,
+    );
+    let has_limit_range = ctx
+        .snapshot
+        .limit_ranges
+        .iter()
+        .any(|l| l.metadata.namespace.as_deref() == Some(ns));
+    if quota.status == Status::Pass && !has_limit_range {
+        quota.status = Status::Warn;
+        quota.evidence.push(format!(
+            "no LimitRange in {ns}: containers without requests count against nothing"
+        ));
+    }
+
+    let mut blocked = Vec::new();
+    let mut open = Vec::new();
+    for k in ["services.nodeports", "services.loadbalancers"] {
+        match hard.get(k) {
+            Some((v, q)) if is_zero(v) => blocked.push(format!("{k}=0 (ResourceQuota {ns}/{q})")),
+            Some((v, q)) => open.push(format!("{k}={v} in ResourceQuota {ns}/{q}: set it to 0")),
+            None => open.push(format!("no `{k}` quota: add `{k}: \"0\"`")),
+        }
+    }
+
+    vec![
+        quota,
+        Check::from_failures(
+            "HMT-QUOTA-002",
+            "NodePort and LoadBalancer services blocked",
+            open,
+            blocked,
+        ),
+        storage(ctx, t, &hard),
+        pod_security(ctx, t, expect),
+    ]
+}
+
+/// Claims only (no PersistentVolumes), and every storage class of the cluster capped.
+fn storage(ctx: &Context, t: &Tenant, hard: &BTreeMap<String, (String, String)>) -> Check {
+    let ns = t.namespace.as_str();
+    let mut failures = Vec::new();
+    for s in &t.subjects {
+        let user = UserInfo::from(s);
+        for v in ["create", "update", "patch", "delete"] {
+            let r = Request::resource(v, "", "persistentvolumes", "");
+            failures.extend(
+                ctx.authz
+                    .can(&user, &r)
+                    .evidence
+                    .iter()
+                    .map(|g| format!("{s} can {r}: {g}")),
+            );
+        }
+    }
+    let no_claims = hard
+        .get("persistentvolumeclaims")
+        .is_some_and(|(v, _)| is_zero(v));
+    let mut evidence = Vec::new();
+    for class in &ctx.config.facts.storage_classes {
+        let k = format!("{class}.storageclass.storage.k8s.io/requests.storage");
+        match hard.get(&k) {
+            Some((v, q)) => evidence.push(format!("{k}={v} (ResourceQuota {ns}/{q})")),
+            None if no_claims => {
+                evidence.push(format!("persistentvolumeclaims=0 covers class {class}"))
+            }
+            None => failures.push(format!(
+                "storage class `{class}` is not capped: add `{k}` to the quota (0 if not allowed)"
+            )),
+        }
+    }
+    if evidence.is_empty() {
+        evidence.push("no subject can write PersistentVolumes".into());
+    }
+    Check::from_failures(
+        "HMT-STOR-001",
+        "PVC-only storage, class allow-list enforced by quota",
+        failures,
+        evidence,
+    )
+}
+
+fn pod_security(ctx: &Context, t: &Tenant, expect: &Expectation) -> Check {
+    let ns = t.namespace.as_str();
+    let label = "pod-security.kubernetes.io/enforce";
+    let level = ctx
+        .snapshot
+        .namespace_labels(ns)
+        .and_then(|l| l.get(label))
+        .cloned();
+    let rank = |l: &str| LEVELS.iter().position(|x| *x == l);
+    let failures = match (&level, rank(&expect.pod_security)) {
+        (Some(l), Some(want)) if rank(l).is_some_and(|r| r >= want) => vec![],
+        (Some(l), _) => vec![format!(
+            "namespace {ns} has {label}={l}, below `{}`",
+            expect.pod_security
+        )],
+        (None, _) => vec![format!(
+            "namespace {ns} has no {label} label: set it to `{}`",
+            expect.pod_security
+        )],
+    };
+    Check::from_failures(
+        "HMT-PSA-001",
+        "Pod security enforced at the configured level",
+        failures,
+        vec![format!("{label}={}", level.unwrap_or_default())],
+    )
+}

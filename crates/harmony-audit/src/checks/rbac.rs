@@ -1,0 +1,188 @@
+//! RBAC reach of tenant subjects: cluster scope, other namespaces, protected objects, and the
+//! escalate/impersonate/bind verbs.
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+use super::{Check, Context, Tenant};
+use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
+
+/// Role names a tenant admin may bind inside its own namespace.
+pub(crate) const TENANT_ROLES: [&str; 3] = ["tenant-admin", "tenant-developer", "tenant-viewer"];
+
+/// Cluster-wide grants every authenticated user holds for discovery and self-review.
+const HARMLESS_RESOURCES: [&str; 3] = [
+    "selfsubjectaccessreviews",
+    "selfsubjectrulesreviews",
+    "selfsubjectreviews",
+];
+const HARMLESS_URLS: [&str; 12] = [
+    "/api",
+    "/api/*",
+    "/apis",
+    "/apis/*",
+    "/version",
+    "/version/",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/openapi",
+    "/openapi/*",
+    "/.well-known/openid-configuration",
+];
+
+fn harmless(rule: &PolicyRule) -> bool {
+    let resources_ok = rule
+        .resources
+        .iter()
+        .flatten()
+        .all(|r| HARMLESS_RESOURCES.contains(&r.as_str()));
+    let urls_ok = rule
+        .non_resource_urls
+        .iter()
+        .flatten()
+        .all(|u| HARMLESS_URLS.contains(&u.as_str()) || u == "/openid/v1/jwks");
+    let verbs_ok = rule
+        .verbs
+        .iter()
+        .all(|v| ["get", "create"].contains(&v.as_str()));
+    resources_ok && urls_ok && verbs_ok
+}
+
+pub(super) fn line(s: &SubjectRef, g: &Grant) -> String {
+    format!("{s}: {g}")
+}
+
+pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
+    let mut cluster = Vec::new();
+    let mut elsewhere = Vec::new();
+    for s in &t.subjects {
+        for g in ctx.authz.what_can(s) {
+            match &g.scope {
+                Scope::Cluster if !harmless(&g.rule) => cluster.push(line(s, &g)),
+                Scope::Namespace(ns) if *ns != t.namespace => elsewhere.push(line(s, &g)),
+                _ => {}
+            }
+        }
+    }
+    vec![
+        Check::from_failures(
+            "HMT-RBAC-001",
+            "No cluster-scoped access for tenant subjects",
+            cluster,
+            vec![format!(
+                "{} subjects hold no cluster-wide grant beyond discovery",
+                t.subjects.len()
+            )],
+        ),
+        Check::from_failures(
+            "HMT-RBAC-002",
+            "No access to other namespaces",
+            elsewhere,
+            vec!["every RoleBinding naming a tenant subject is in the tenant namespace".into()],
+        ),
+        protected_writes(ctx, t),
+        escalation_verbs(ctx, t),
+    ]
+}
+
+/// Quotas, limit ranges, network policies and the namespace itself are the platform's.
+fn protected_writes(ctx: &Context, t: &Tenant) -> Check {
+    let mut failures = Vec::new();
+    let ns = t.namespace.as_str();
+    let mut requests: Vec<Request> = [
+        ("", "resourcequotas"),
+        ("", "limitranges"),
+        ("networking.k8s.io", "networkpolicies"),
+    ]
+    .iter()
+    .flat_map(|(g, r)| {
+        ["create", "update", "patch", "delete", "deletecollection"]
+            .map(|v| Request::resource(v, g, r, ns))
+    })
+    .collect();
+    requests.extend(
+        ["update", "patch", "delete"].map(|v| Request::resource(v, "", "namespaces", "").named(ns)),
+    );
+    for s in &t.subjects {
+        let user = UserInfo::from(s);
+        for r in &requests {
+            failures.extend(
+                ctx.authz
+                    .can(&user, r)
+                    .evidence
+                    .iter()
+                    .map(|g| format!("{s} can {r}: {g}")),
+            );
+        }
+    }
+    Check::from_failures(
+        "HMT-RBAC-003",
+        "No write to quotas, limit ranges, network policies or the namespace",
+        failures,
+        vec![format!("checked {} requests per subject", requests.len())],
+    )
+}
+
+/// No `escalate`, no `impersonate`, and `bind` only on the tenant's own roles in its namespace.
+fn escalation_verbs(ctx: &Context, t: &Tenant) -> Check {
+    let rbac = "rbac.authorization.k8s.io";
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    for s in &t.subjects {
+        let user = UserInfo::from(s);
+        let forbidden = [
+            Request::resource("escalate", rbac, "roles", &t.namespace),
+            Request::resource("escalate", rbac, "clusterroles", ""),
+            Request::resource("impersonate", "", "users", ""),
+            Request::resource("impersonate", "", "groups", ""),
+            Request::resource("impersonate", "", "serviceaccounts", &t.namespace),
+            Request::resource("impersonate", "authentication.k8s.io", "userextras", ""),
+        ];
+        for r in &forbidden {
+            failures.extend(
+                ctx.authz
+                    .can(&user, r)
+                    .evidence
+                    .iter()
+                    .map(|g| format!("{s} can {r}: {g}")),
+            );
+        }
+        for resource in ["roles", "clusterroles"] {
+            for g in ctx
+                .authz
+                .can(
+                    &user,
+                    &Request::resource("bind", rbac, resource, &t.namespace),
+                )
+                .evidence
+            {
+                let names = g.rule.resource_names.clone().unwrap_or_default();
+                let within = resource == "roles"
+                    && !names.is_empty()
+                    && names.iter().all(|n| TENANT_ROLES.contains(&n.as_str()));
+                if within {
+                    notes.push(format!(
+                        "{s} may bind {} (tenant roles): {g}",
+                        names.join(", ")
+                    ));
+                } else {
+                    let what = if names.is_empty() {
+                        "any".into()
+                    } else {
+                        names.join(", ")
+                    };
+                    failures.push(format!("{s} can bind {what} {resource}: {g}"));
+                }
+            }
+        }
+    }
+    if notes.is_empty() {
+        notes.push("no subject holds escalate, impersonate or bind".into());
+    }
+    Check::from_failures(
+        "HMT-RBAC-004",
+        "No escalate, impersonate, or bind beyond tenant roles",
+        failures,
+        notes,
+    )
+}

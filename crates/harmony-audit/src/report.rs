@@ -1,0 +1,127 @@
+//! Rendering an [`AuditReport`]: text for people, JSON and JUnit XML for CI.
+
+use std::fmt::Write;
+
+use crate::checks::{AuditReport, Status};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Text for people.
+    Text,
+    /// JSON (the serde form of [`AuditReport`]).
+    Json,
+    /// JUnit XML: a test suite per tenant, a test case per check.
+    Junit,
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &AuditReport, format: Format) -> String {
+    match format {
+        Format::Text => text(report),
+        Format::Json => {
+            serde_json::to_string_pretty(report).expect("reports always serialize") + "\n"
+        }
+        Format::Junit => junit(report),
+    }
+}
+
+fn mark(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Warn => "WARN",
+        Status::Fail => "FAIL",
+    }
+}
+
+fn text(report: &AuditReport) -> String {
+    let mut out = String::new();
+    for t in &report.tenants {
+        let _ = writeln!(
+            out,
+            "tenant {} (namespace {}): {}",
+            t.tenant,
+            t.namespace,
+            mark(t.status())
+        );
+        for c in &t.checks {
+            let _ = writeln!(out, "  {} {} {}", mark(c.status), c.id, c.title);
+            if c.status != Status::Pass {
+                for e in &c.evidence {
+                    let _ = writeln!(out, "      {e}");
+                }
+            }
+        }
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let count = |s| {
+        report
+            .tenants
+            .iter()
+            .flat_map(|t| &t.checks)
+            .filter(|c| c.status == s)
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "{} tenants, {} checks passed, {} warned, {} failed",
+        report.tenants.len(),
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail)
+    );
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn junit(report: &AuditReport) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"harmony audit\">\n",
+    );
+    for t in &report.tenants {
+        let failures = t.checks.iter().filter(|c| c.status == Status::Fail).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+            xml(&t.tenant),
+            t.checks.len()
+        );
+        for c in &t.checks {
+            let name = xml(&format!("{} {}", c.id, c.title));
+            let body = xml(&c.evidence.join("\n"));
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{name}\">",
+                xml(&t.tenant)
+            );
+            match c.status {
+                Status::Fail => {
+                    let _ = write!(out, "<failure message=\"{name}\">{body}</failure>");
+                }
+                Status::Warn | Status::Pass => {
+                    let _ = write!(
+                        out,
+                        "<system-out>{}{body}</system-out>",
+                        if c.status == Status::Warn {
+                            "WARN\n"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

@@ -1,0 +1,206 @@
+//! Harmony's own compiled tenants pass every check; weakened copies fail the right one.
+
+use harmony_audit::rbac::{Authorizer, Request, SubjectRef, UserInfo};
+use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Expectation, Status, audit};
+use harmony_tenant::{ClusterFacts, Member, TenantPlan, TenantRole, TenantScore, compile};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+fn scores() -> Vec<TenantScore> {
+    vec![
+        TenantScore::new("acme")
+            .member(Member::user("alice", TenantRole::Admin, "alice@acme"))
+            .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
+            .member(Member::user("vic", TenantRole::Viewer, "vic@acme"))
+            .member(Member::service_account("ci", TenantRole::Developer))
+            .self_service_role_bindings(true)
+            .storage_class("standard", "10Gi"),
+        TenantScore::new("globex")
+            .deny_internet_egress()
+            .member(Member::user("bob", TenantRole::Admin, "bob@globex")),
+    ]
+}
+
+fn setup(facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
+    let scores = scores();
+    let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
+    let mut snapshot = ClusterSnapshot::from_plans(&plans);
+    snapshot.add_platform(facts);
+    snapshot.add_placeholder_pods();
+    let mut config = AuditConfig::new(facts.clone());
+    for s in &scores {
+        config
+            .expectations
+            .insert(s.name().into(), Expectation::of(s));
+    }
+    (snapshot, config)
+}
+
+fn failing(report: &AuditReport) -> Vec<String> {
+    report
+        .tenants
+        .iter()
+        .flat_map(|t| {
+            t.checks
+                .iter()
+                .filter(|c| c.status != Status::Pass)
+                .map(move |c| format!("{} {} {:?}: {:?}", t.tenant, c.id, c.status, c.evidence))
+        })
+        .collect()
+}
+
+#[test]
+fn compiled_tenants_pass_every_check_on_both_flavors() {
+    for facts in [ClusterFacts::kubernetes(), ClusterFacts::okd()] {
+        let (snapshot, config) = setup(&facts);
+        let report = audit(&snapshot, &config);
+        assert_eq!(report.tenants.len(), 2);
+        assert!(report.tenants[0].checks.len() >= 15);
+        assert_eq!(failing(&report), Vec::<String>::new(), "{:?}", facts.flavor);
+    }
+}
+
+#[test]
+fn admin_may_bind_only_tenant_roles_and_developer_cannot_write_policies() {
+    let facts = ClusterFacts::kubernetes();
+    let (snapshot, _) = setup(&facts);
+    let a = Authorizer::new(&snapshot);
+    let alice = UserInfo::from(&SubjectRef::User {
+        name: "alice@acme".into(),
+    });
+    let bind = Request::resource("bind", "rbac.authorization.k8s.io", "roles", "acme");
+    assert!(
+        a.can(&alice, &bind.clone().named("tenant-developer"))
+            .allowed
+    );
+    assert!(!a.can(&alice, &bind.named("cluster-admin")).allowed);
+    let dev = UserInfo {
+        name: "carol".into(),
+        groups: vec!["acme-devs".into()],
+    };
+    assert!(
+        a.can(&dev, &Request::resource("create", "", "pods", "acme"))
+            .allowed
+    );
+    assert!(
+        !a.can(
+            &dev,
+            &Request::resource("create", "networking.k8s.io", "networkpolicies", "acme")
+        )
+        .allowed
+    );
+    assert!(
+        !a.can(&dev, &Request::resource("get", "", "pods", "globex"))
+            .allowed
+    );
+}
+
+fn meta(ns: &str, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(ns.into()),
+        ..Default::default()
+    }
+}
+
+fn status_of(report: &AuditReport, tenant: &str, id: &str) -> (Status, Vec<String>) {
+    let t = report.tenants.iter().find(|t| t.tenant == tenant).unwrap();
+    let c = t.checks.iter().find(|c| c.id == id).unwrap();
+    (c.status, c.evidence.clone())
+}
+
+#[test]
+fn more_powerful_service_account_is_an_escalation_path() {
+    let facts = ClusterFacts::kubernetes();
+    let (mut snapshot, config) = setup(&facts);
+    // A ServiceAccount of globex that may write NetworkPolicies: globex's admin bob can run pods
+    // as it, which is more than bob may do himself.
+    snapshot.roles.push(Role {
+        metadata: meta("globex", "netpol-writer"),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["networking.k8s.io".into()]),
+            resources: Some(vec!["networkpolicies".into()]),
+            verbs: vec!["create".into()],
+            ..Default::default()
+        }]),
+    });
+    snapshot.role_bindings.push(RoleBinding {
+        metadata: meta("globex", "robot"),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "netpol-writer".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "robot".into(),
+            ..Default::default()
+        }]),
+    });
+    let report = audit(&snapshot, &config);
+    let (status, evidence) = status_of(&report, "globex", "HMT-ESC-001");
+    assert_eq!(status, Status::Fail);
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("User bob@globex can run pods as ServiceAccount globex/robot")),
+        "{evidence:?}"
+    );
+    assert_eq!(status_of(&report, "globex", "HMT-RBAC-003").0, Status::Fail);
+    assert!(report.failed());
+    assert_eq!(status_of(&report, "acme", "HMT-ESC-001").0, Status::Pass);
+}
+
+#[test]
+fn cross_tenant_grant_and_missing_policies_fail() {
+    let facts = ClusterFacts::kubernetes();
+    let (mut snapshot, config) = setup(&facts);
+    snapshot.role_bindings.push(RoleBinding {
+        metadata: meta("globex", "leak"),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: "view".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "User".into(),
+            name: "alice@acme".into(),
+            ..Default::default()
+        }]),
+    });
+    snapshot
+        .network_policies
+        .retain(|p| p.metadata.namespace.as_deref() != Some("globex"));
+    snapshot
+        .cluster_roles
+        .push(k8s_openapi::api::rbac::v1::ClusterRole {
+            metadata: ObjectMeta {
+                name: Some("view".into()),
+                ..Default::default()
+            },
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["".into()]),
+                resources: Some(vec!["pods".into()]),
+                verbs: vec!["get".into()],
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+    let report = audit(&snapshot, &config);
+    // alice (acme's admin) reads globex's pods: acme's subject reaches another namespace, and
+    // globex's subjects now include a stranger holding acme's rights.
+    let (status, evidence) = status_of(&report, "acme", "HMT-RBAC-002");
+    assert_eq!(status, Status::Fail, "{evidence:?}");
+    assert_eq!(
+        evidence,
+        ["User alice@acme: RoleBinding globex/leak → ClusterRole view rule #0"]
+    );
+    assert_eq!(status_of(&report, "globex", "HMT-RBAC-002").0, Status::Fail);
+    assert_eq!(status_of(&report, "globex", "HMT-NET-001").0, Status::Fail);
+    // acme still denies egress to globex, but globex now accepts ingress from everyone: the
+    // path acme → globex stays blocked by acme's egress policies; globex → acme is blocked by
+    // acme's ingress policies.
+    assert_eq!(status_of(&report, "globex", "HMT-NET-002").0, Status::Pass);
+    // globex now reaches the internet it should not.
+    assert_eq!(status_of(&report, "globex", "HMT-NET-003").0, Status::Fail);
+}
