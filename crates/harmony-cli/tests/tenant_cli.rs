@@ -1,0 +1,264 @@
+//! The `harmony tenant` commands as a user runs them: exit codes, messages, files written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn harmony() -> Command {
+    Command::cargo_bin("harmony").unwrap()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+const HEADER: &str = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `validate` on `text` and returns stderr, asserting the refusal.
+fn refused(text: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "t.yaml", text);
+    let output = harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8(output.stderr)
+        .unwrap()
+        .replace(&*file.to_string_lossy(), "t.yaml")
+}
+
+#[test]
+fn init_prints_a_tenant_file_that_validates() {
+    let out = harmony()
+        .args(["tenant", "init", "acme", "--flavor", "okd"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    harmony()
+        .args(["tenant", "validate", "--flavor", "okd", "-f", "-"])
+        .write_stdin(out.stdout)
+        .assert()
+        .success()
+        .stdout("1 tenant valid\n");
+}
+
+#[test]
+fn init_refuses_a_bad_name() {
+    harmony()
+        .args(["tenant", "init", "ACME"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`ACME` is not a valid tenant id"));
+}
+
+#[test]
+fn the_shipped_examples_validate_for_both_flavors() {
+    harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(examples().join("tenants"))
+        .assert()
+        .success()
+        .stdout("3 tenants valid\n");
+    harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(examples().join("tenants"))
+        .arg("--cluster")
+        .arg(examples().join("clusters/okd.yaml"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn malformed_yaml_is_located() {
+    let err = refused(&format!("{HEADER}metadata: {{ name: acme\n"));
+    assert!(err.contains("t.yaml:4:"), "{err}");
+    assert!(err.contains("not valid YAML"), "{err}");
+}
+
+#[test]
+fn wrong_kind_and_api_version_are_refused() {
+    let err = refused("apiVersion: v1\nkind: Namespace\nmetadata: { name: acme }\n");
+    assert!(
+        err.contains(
+            "t.yaml:1:13: apiVersion: `v1` is not supported: use `harmony.nationtech.io/v1alpha1`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("t.yaml:2:7: kind: `Namespace` is not a Tenant file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_at_once_with_line_and_column() {
+    let err = refused(&format!(
+        "{HEADER}metadata:\n  name: Acme\nspec:\n  namespace: openshift-x\n  colour: red\n  resourceQuotas:\n    requests: {{ cpu: lots, memory: 32Gi }}\n    objects: {{ pods: -1 }}\n  networkIsolation:\n    allowEgressTo: [\"10.0.0.0\"]\n  rbac:\n    members:\n      - {{ name: a, role: owner, user: x }}\n      - {{ name: b, role: viewer }}\n      - {{ name: c, role: viewer, user: u, serviceAccount: true }}\n      - {{ name: c, role: viewer, group: g }}\n"
+    ));
+    for expected in [
+        "t.yaml:4:9: metadata.name: `Acme` is not a valid tenant id",
+        "t.yaml:6:14: spec.namespace: namespace `openshift-x` is reserved",
+        "t.yaml:7:3: spec.colour: unknown field `colour`",
+        "t.yaml:9:22: spec.resourceQuotas.requests.cpu: `lots` is not a quantity",
+        "t.yaml:9:36: spec.resourceQuotas.requests.memory: 32Gi is above spec.resourceQuotas.limits.memory (8Gi)",
+        "t.yaml:10:22: spec.resourceQuotas.objects.pods: `-1` is negative",
+        "t.yaml:12:21: spec.networkIsolation.allowEgressTo[0]: `10.0.0.0` is not a CIDR",
+        "t.yaml:15:26: spec.rbac.members[0].role: unknown variant `owner`, expected one of `admin`, `developer`, `viewer`",
+        "t.yaml:16:9: spec.rbac.members[1]: has no identity",
+        "t.yaml:17:9: spec.rbac.members[2]: has 2 identities (user, serviceAccount)",
+        "t.yaml:18:17: spec.rbac.members[3].name: member `c` is listed twice",
+        "11 problems found; nothing was written",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+}
+
+#[test]
+fn duplicate_tenants_across_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "a.yaml",
+        &format!("{HEADER}metadata: {{ name: acme }}\n"),
+    );
+    write(
+        tmp.path(),
+        "b.yaml",
+        &format!(
+            "{HEADER}metadata: {{ name: acme }}\n---\n{HEADER}metadata: {{ name: other }}\nspec: {{ namespace: acme }}\n"
+        ),
+    );
+    harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "b.yaml:3:19: metadata.name: tenant `acme` is defined twice",
+        ))
+        .stderr(predicate::str::contains(
+            "b.yaml:8:20: spec.namespace: namespace `acme` is already used by tenant `acme`",
+        ));
+}
+
+#[test]
+fn invalid_input_writes_nothing_not_even_the_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(
+        tmp.path(),
+        "good.yaml",
+        &format!("{HEADER}metadata: {{ name: acme }}\n"),
+    );
+    let bad = write(
+        tmp.path(),
+        "bad.yaml",
+        &format!("{HEADER}metadata: {{ name: Bad }}\n"),
+    );
+    let out = tmp.path().join("out");
+    harmony()
+        .args(["tenant", "render", "-f"])
+        .args([&good, &bad])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout("");
+    assert!(!out.exists());
+}
+
+#[test]
+fn render_to_a_folder_is_byte_identical_and_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for out in [&a, &b] {
+        harmony()
+            .args(["tenant", "render", "-f"])
+            .arg(examples().join("tenants"))
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    }
+    let files = |dir: &Path| {
+        let mut all = Vec::new();
+        for tenant in fs::read_dir(dir).unwrap() {
+            for file in fs::read_dir(tenant.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                all.push((
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&path).unwrap(),
+                ));
+            }
+        }
+        all.sort();
+        all
+    };
+    assert_eq!(files(&a), files(&b));
+    assert!(!files(&a).is_empty());
+    harmony()
+        .args(["tenant", "render", "-f"])
+        .arg(examples().join("tenants"))
+        .arg("--out")
+        .arg(&a)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 changed, 3 unchanged, 0 failed"));
+}
+
+#[test]
+fn render_streams_yaml_from_stdin_and_json() {
+    let tenant = format!("{HEADER}metadata: {{ name: acme }}\n");
+    harmony()
+        .args(["tenant", "render", "-f", "-", "-o", "yaml"])
+        .write_stdin(tenant.clone())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "---\napiVersion: v1\nkind: Namespace\n",
+        ));
+    let out = harmony()
+        .args(["tenant", "render", "-f", "-", "-o", "json"])
+        .write_stdin(tenant)
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"Namespace"));
+    assert_eq!(kinds.last(), Some(&"ServiceAccount"));
+}
+
+#[test]
+fn render_needs_a_destination_and_readable_inputs() {
+    harmony()
+        .args(["tenant", "render", "-f", "-"])
+        .write_stdin(format!("{HEADER}metadata: {{ name: acme }}\n"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--out DIR"));
+    harmony()
+        .args(["tenant", "validate", "-f", "/nonexistent/t.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "/nonexistent/t.yaml:0:0: cannot read",
+        ));
+    harmony()
+        .args(["tenant", "render", "-f", "x", "--out", "d", "-o", "yaml"])
+        .assert()
+        .code(2);
+}
