@@ -9,9 +9,11 @@ pub mod netpol;
 pub mod rbac;
 pub mod snapshot;
 
+pub use explain::{Explanation, explain};
 pub use load::LoadError;
 pub use snapshot::ClusterSnapshot;
 pub mod checks;
+mod explain;
 pub mod report;
 
 pub use checks::{AuditConfig, AuditReport, Check, Expectation, Status, TenantReport, audit};

@@ -2,6 +2,7 @@
 //! [`audit`], which runs them per tenant.
 
 mod escalation;
+pub(crate) use network::INTERNET_SAMPLES;
 mod network;
 mod quota;
 mod rbac;

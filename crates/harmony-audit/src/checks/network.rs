@@ -11,7 +11,7 @@ use crate::labels::matches_platform_labels;
 use crate::netpol::{Conn, Endpoint};
 
 /// Public addresses standing for "the internet" (no cluster network contains them).
-pub const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
+pub(crate) const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
 
 /// Paths between pods of different tenants: (source namespace, destination namespace) → the
 /// first class pair found and its connections.
