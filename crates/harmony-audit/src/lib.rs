@@ -13,6 +13,7 @@ pub use explain::{Explanation, explain};
 pub use load::LoadError;
 pub use snapshot::ClusterSnapshot;
 pub mod checks;
+pub mod crosscheck;
 mod explain;
 pub mod report;
 
