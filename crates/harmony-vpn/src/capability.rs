@@ -135,9 +135,13 @@ impl WireGuardGateway {
         ))
     }
 
-    /// The `wg syncconf` peer set.
+    /// The `wg syncconf` peer set (holds the server private key when Harmony manages it).
     pub fn peer_set(&self) -> Result<ConfigText, VpnError> {
-        Ok(render::peer_set(&self.gateway, &self.registry()?))
+        Ok(render::peer_set(
+            &self.gateway,
+            &self.server_key,
+            &self.registry()?,
+        ))
     }
 
     /// The nftables ruleset.

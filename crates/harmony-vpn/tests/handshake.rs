@@ -150,9 +150,12 @@ fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
     p
 }
 
+/// A packet delivered to the tunnel interface, with its source address.
+type Delivered = (Vec<u8>, Ipv4Addr);
+
 /// Everything `tunn` wants to send after `datagram` arrives (repeating until `Done`), and the
 /// packet it delivered to its tunnel interface, if any.
-fn receive(tunn: &mut Tunn, datagram: &[u8]) -> (Vec<Vec<u8>>, Option<(Vec<u8>, Ipv4Addr)>) {
+fn receive(tunn: &mut Tunn, datagram: &[u8]) -> (Vec<Vec<u8>>, Option<Delivered>) {
     let mut sent = Vec::new();
     let mut delivered = None;
     let mut buf = vec![0u8; 2048];

@@ -82,7 +82,9 @@ fn crash_child_issues_until_killed() {
     let known = crash_members();
     let start = vpn.peers().unwrap().len();
     for i in start..10_000 {
-        let issued = vpn.issue_peer(&known, request("acme", &format!("m{i}"))).unwrap();
+        let issued = vpn
+            .issue_peer(&known, request("acme", &format!("m{i}")))
+            .unwrap();
         println!("{}", issued.record.public_key);
     }
 }

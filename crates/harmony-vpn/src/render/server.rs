@@ -39,10 +39,26 @@ pub fn server_config(gateway: &Gateway, server_key: &ServerKey, registry: &Regis
     ConfigText(out)
 }
 
-/// The peer set for `wg syncconf IF FILE`: the listen port and the active peers, no private key.
-/// Peers missing from it (revoked ones) are removed from the live interface.
-pub fn peer_set(gateway: &Gateway, registry: &Registry) -> ConfigText {
-    let mut out = format!("[Interface]\nListenPort = {}\n", gateway.listen_port);
+/// The peer set for `wg syncconf IF FILE` (what `wg-quick strip` gives): private key, listen port
+/// and active peers. Peers missing from it (revoked ones) are removed from the live interface.
+///
+/// `wg syncconf` also removes a private key the file lacks: with a key given in the gateway file,
+/// the set says to re-apply it right after.
+pub fn peer_set(gateway: &Gateway, server_key: &ServerKey, registry: &Registry) -> ConfigText {
+    let mut out = String::from("[Interface]\n");
+    match server_key {
+        ServerKey::Managed(key) => {
+            let _ = writeln!(out, "PrivateKey = {}", key.expose_base64());
+        }
+        ServerKey::External(_) => {
+            let _ = writeln!(
+                out,
+                "# No private key here: apply with `wg syncconf {0} FILE && wg set {0} private-key /etc/wireguard/{0}.key`",
+                gateway.interface_name
+            );
+        }
+    }
+    let _ = writeln!(out, "ListenPort = {}", gateway.listen_port);
     write_peers(&mut out, registry);
     ConfigText(out)
 }
