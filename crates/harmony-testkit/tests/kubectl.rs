@@ -114,7 +114,70 @@ fn kubectl_get_apply_delete() {
         "{conflict:?}"
     );
 
-    let deleted = ok(&kubectl(&kubeconfig, &["delete", "ns", "acme", "-v=6"]));
+    let forced = ok(&kubectl(
+        &kubeconfig,
+        &[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            other.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        forced.contains("configmap/settings serverside-applied"),
+        "{forced}"
+    );
+    let color = ok(&kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "acme",
+            "-o",
+            "jsonpath={.data.color}",
+        ],
+    ));
+    assert_eq!(color, "red");
+
+    let managed = ok(&kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "ns",
+            "-l",
+            "app.kubernetes.io/managed-by=harmony",
+            "-o",
+            "name",
+        ],
+    ));
+    assert_eq!(managed.trim(), "namespace/acme");
+
+    let applies: Vec<(String, Option<String>, Option<u16>)> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.verb == "apply")
+        .map(|r| (r.resource, r.field_manager, r.status))
+        .collect();
+    let kubectl_manager = Some("kubectl".to_string());
+    let other_manager = Some("other".to_string());
+    assert_eq!(
+        applies,
+        [
+            ("namespaces".into(), kubectl_manager.clone(), Some(201)),
+            ("configmaps".into(), kubectl_manager, Some(201)),
+            ("namespaces".into(), other_manager.clone(), Some(200)),
+            ("configmaps".into(), other_manager.clone(), Some(409)),
+            ("namespaces".into(), other_manager.clone(), Some(200)),
+            ("configmaps".into(), other_manager, Some(200)),
+        ]
+    );
+
+    let deleted = ok(&kubectl(&kubeconfig, &["delete", "ns", "acme"]));
     assert!(deleted.contains("namespace \"acme\" deleted"), "{deleted}");
     assert_eq!(
         server.object(&Gvr::core("configmaps"), Some("acme"), "settings"),

@@ -101,6 +101,9 @@ pub fn apply(
     let mine = |e: &ManagerEntry| e.is(writer.manager, Operation::Apply, writer.subresource);
     let mut entries: Vec<ManagerEntry> = entries.to_vec();
 
+    let mut merged = live.clone();
+    fields::deep_merge(&mut merged, applied);
+    // A conflict is a field another manager owns whose value the merge would change.
     let mut conflicts: Vec<Conflict> = Vec::new();
     let mut taken: Vec<(usize, FieldPath)> = Vec::new();
     for (i, other) in entries
@@ -115,7 +118,7 @@ pub fn apply(
                 } else {
                     owned
                 };
-                if fields::get(live, deeper) != fields::get(applied, deeper) {
+                if fields::get(live, deeper) != fields::get(&merged, deeper) {
                     conflicts.push((other.manager.clone(), fields::display(owned)));
                     taken.push((i, owned.clone()));
                     break;
@@ -136,8 +139,6 @@ pub fn apply(
         .find(|e| mine(e))
         .map(|e| e.fields.clone())
         .unwrap_or_default();
-    let mut merged = live.clone();
-    fields::deep_merge(&mut merged, applied);
     let owned_elsewhere = |p: &[String]| {
         entries
             .iter()

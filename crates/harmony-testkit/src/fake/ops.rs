@@ -368,7 +368,7 @@ pub fn token(state: &mut State, op: &Op<'_>, name: &str, body: &Value) -> Result
     };
     let expires = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::from_secs(expiration))
-        .map(|t| rfc3339(t))
+        .map(rfc3339)
         .map_err(|e| ApiError::bad_request(format!("spec.expirationSeconds: {e}")))?;
     let serial = state.next_token();
     let token = format!("fake-token.system:serviceaccount:{namespace}:{name}.{serial}");

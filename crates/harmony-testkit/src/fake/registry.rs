@@ -132,9 +132,19 @@ pub struct Registry {
     resources: Vec<ResourceInfo>,
 }
 
+/// group, version, plural, kind, namespaced, short names, subresources.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 #[rustfmt::skip]
-const VANILLA: &[(&str, &str, &str, &str, bool, &[&str], &[&str])] = &[
-    // group, version, plural, kind, namespaced, short names, subresources
+const VANILLA: &[Row] = &[
     ("", "v1", "namespaces", "Namespace", false, &["ns"], &["status", "finalize"]),
     ("", "v1", "pods", "Pod", true, &["po"], &["status"]),
     ("", "v1", "services", "Service", true, &["svc"], &["status"]),
@@ -164,7 +174,7 @@ const VANILLA: &[(&str, &str, &str, &str, bool, &[&str], &[&str])] = &[
 ];
 
 #[rustfmt::skip]
-const OKD: &[(&str, &str, &str, &str, bool, &[&str], &[&str])] = &[
+const OKD: &[Row] = &[
     ("route.openshift.io", "v1", "routes", "Route", true, &[], &["status"]),
     ("config.openshift.io", "v1", "networks", "Network", false, &[], &["status"]),
     ("project.openshift.io", "v1", "projects", "Project", false, &[], &[]),
