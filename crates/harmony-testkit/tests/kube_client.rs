@@ -280,10 +280,16 @@ async fn namespace_deletion_removes_contents() {
     .await
     .unwrap();
 
+    let sa = Gvr::core("serviceaccounts");
+    assert!(
+        server.object(&sa, Some("gone"), "default").is_some(),
+        "new namespaces get a default ServiceAccount"
+    );
     namespaces
         .delete("gone", &DeleteParams::default())
         .await
         .unwrap();
+    assert_eq!(server.object(&sa, Some("gone"), "default"), None);
     assert_eq!(api_error(namespaces.get("gone").await).0, 404);
     assert_eq!(
         server.object(&Gvr::core("configmaps"), Some("gone"), "a"),

@@ -130,7 +130,7 @@ pub fn create(state: &mut State, op: &Op<'_>, mut body: Value) -> Result<Reply, 
     }
     let managers = managed::update(None, &body, &[], &op.writer());
     apply_defaults(op.info, &mut body);
-    let object = state.store.create(
+    let object = state.insert_new(
         op.info,
         op.key(&name),
         Stored {
@@ -237,7 +237,7 @@ pub fn apply(
             let (mut object, managers) = managed::apply(None, &applied, &op.writer(), force)
                 .map_err(|c| ApiError::apply_conflict(group, plural, name, &c))?;
             apply_defaults(op.info, &mut object);
-            let object = state.store.create(
+            let object = state.insert_new(
                 op.info,
                 op.key(name),
                 Stored { object, managers },

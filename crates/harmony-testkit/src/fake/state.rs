@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::faults::{FaultInjector, FaultPlan};
 use super::log::RecordedRequest;
-use super::registry::{Flavor, Registry};
+use super::registry::{Flavor, Gvr, Registry, ResourceInfo};
 use super::store::{ObjectKey, Store, Stored};
 
 /// What happens when a namespace is deleted. Its contents are always deleted at once.
@@ -103,7 +103,7 @@ impl State {
             name,
         };
         let now = super::ops::rfc3339(jiff::Timestamp::now());
-        Some(self.store.create(
+        Some(self.insert_new(
             &info,
             key,
             Stored {
@@ -113,6 +113,41 @@ impl State {
             &now,
             false,
         ))
+    }
+
+    /// Stores a new object (see [`Store::create`]) and runs what controllers do on creation: a new
+    /// namespace gets its `default` ServiceAccount.
+    pub fn insert_new(
+        &mut self,
+        info: &ResourceInfo,
+        key: ObjectKey,
+        stored: Stored,
+        now: &str,
+        dry_run: bool,
+    ) -> Value {
+        let namespace = (info.gvr == Gvr::core("namespaces")).then(|| key.name.clone());
+        let object = self.store.create(info, key, stored, now, dry_run);
+        if let (Some(namespace), false) = (namespace, dry_run)
+            && let Some(sa) = self.registry.find("", "v1", "serviceaccounts").cloned()
+        {
+            let key = ObjectKey {
+                gvr: sa.gvr.clone(),
+                namespace: namespace.clone(),
+                name: "default".into(),
+            };
+            let account = json!({ "metadata": { "name": "default", "namespace": namespace } });
+            self.store.create(
+                &sa,
+                key,
+                Stored {
+                    object: account,
+                    managers: Vec::new(),
+                },
+                now,
+                false,
+            );
+        }
+        object
     }
 
     /// A 5-character suffix for `generateName`, unique in this server.
