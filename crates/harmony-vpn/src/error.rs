@@ -14,13 +14,13 @@ pub enum VpnError {
     Gateway(#[from] GatewayError),
     /// A key given on the command line or in a file is not a WireGuard key.
     #[error(
-        "{field}: the key {source}; generate one with `wg genkey | wg pubkey` (or `wg genpsk`)"
+        "{field}: the key {reason}; generate one with `wg genkey | wg pubkey` (or `wg genpsk`)"
     )]
     InvalidKey {
         /// Where the key came from, such as `--public-key`.
         field: String,
         /// What is wrong with it.
-        source: KeyError,
+        reason: KeyError,
     },
     /// A request field is invalid.
     #[error("{field}: {value:?} {fix}")]

@@ -55,9 +55,9 @@ fn read_key(path: &Path) -> Result<Option<PrivateKey>, VpnError> {
         Ok(text) => {
             PrivateKey::from_base64(&text)
                 .map(Some)
-                .map_err(|source| VpnError::InvalidKey {
+                .map_err(|reason| VpnError::InvalidKey {
                     field: path.display().to_string(),
-                    source,
+                    reason,
                 })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
