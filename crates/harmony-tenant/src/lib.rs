@@ -19,6 +19,7 @@ pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,
 };
+pub use manager::TenantManager;
 pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 pub use plan::{
     MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
@@ -31,4 +32,3 @@ pub use score::{
     TenantConfig, TenantRole, TenantScore,
 };
 pub use validate::{MAX_TENANT_NAME, Problem, cross_tenant_problems};
-pub use manager::TenantManager;

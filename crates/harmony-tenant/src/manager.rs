@@ -95,7 +95,10 @@ mod tests {
         let report = maestro.run().await.unwrap();
         assert_eq!(report.summary(), "memory: 1 changed, 1 unchanged, 1 failed");
         let error = report.results[1].result.as_ref().unwrap_err().to_string();
-        assert!(error.contains("metadata.name: `Bad` is not a valid tenant id"), "{error}");
+        assert!(
+            error.contains("metadata.name: `Bad` is not a valid tenant id"),
+            "{error}"
+        );
         let plans = maestro.topology().0.lock().unwrap();
         assert_eq!(plans[0].objects()[0].phase(), Phase::Namespace);
     }
