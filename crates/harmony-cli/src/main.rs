@@ -2,6 +2,7 @@
 
 mod input;
 mod tenant;
+mod vpn;
 
 use std::process::ExitCode;
 
@@ -19,12 +20,15 @@ struct Cli {
 enum Command {
     /// Tenants: write a tenant file, validate tenant files, render them as manifests.
     Tenant(tenant::TenantArgs),
+    /// VPN peers for tenant members: issue, list, revoke, rotate; server config and firewall.
+    Vpn(vpn::VpnArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tenant(args) => tenant::run(args),
+        Command::Vpn(args) => vpn::run(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

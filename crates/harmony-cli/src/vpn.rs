@@ -87,8 +87,8 @@ enum PeerCommand {
         /// The member.
         #[arg(long)]
         member: String,
-        /// Who revokes (default $USER).
-        #[arg(long, env = "USER")]
+        /// Who revokes (default: $USER, else $LOGNAME, else the uid).
+        #[arg(long, default_value_t = operator())]
         by: String,
     },
     /// Revokes the peers of tenants and members no longer in the tenant files.
@@ -96,8 +96,8 @@ enum PeerCommand {
         /// Tenant files or folders.
         #[arg(short = 'f', long = "filename", required = true)]
         files: Vec<PathBuf>,
-        /// Who revokes (default $USER).
-        #[arg(long, env = "USER")]
+        /// Who revokes (default: $USER, else $LOGNAME, else the uid).
+        #[arg(long, default_value_t = operator())]
         by: String,
     },
 }
@@ -125,8 +125,8 @@ struct IssueArgs {
     /// Also print the client config as a QR code.
     #[arg(long)]
     qr: bool,
-    /// Who issues (default $USER).
-    #[arg(long, env = "USER")]
+    /// Who issues (default: $USER, else $LOGNAME, else the uid).
+    #[arg(long, default_value_t = operator())]
     by: String,
 }
 
@@ -344,4 +344,21 @@ fn write_replacing(out: Option<&Path>, text: &str) -> anyhow::Result<ExitCode> {
         _ => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who is running the command, for the registry and the audit log.
+fn operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap_or("unknown");
+            format!("uid-{uid}")
+        })
 }
