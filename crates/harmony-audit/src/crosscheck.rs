@@ -75,7 +75,7 @@ fn parse_conn(text: &str) -> Result<Conn, String> {
             .strip_prefix("protocols:")
             .ok_or_else(|| format!("unexpected nca connection `{text}`"))?;
         let (protocols, ports) = body.split_once(",dst_ports:").unwrap_or((body, "1-65535"));
-        for proto in protocols.split(',') {
+        for proto in protocols.split(',').map(str::trim) {
             for range in ports.split(',') {
                 let (a, b) = range.split_once('-').unwrap_or((range, range));
                 let parse = |s: &str| {

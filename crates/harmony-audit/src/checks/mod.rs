@@ -175,6 +175,8 @@ pub(crate) struct Context<'a> {
     pub authz: Authorizer,
     pub net: Network,
     pub tenants: Vec<Tenant>,
+    /// Pod classes of cluster DNS, the ingress controller and monitoring.
+    pub platform: network::Platform,
 }
 
 impl Context<'_> {
@@ -224,12 +226,14 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
     let authz = Authorizer::new(snapshot);
     let net = Network::new(snapshot);
     let tenants = tenants(snapshot, &authz);
+    let platform = network::Platform::new(snapshot, &net, &config.facts);
     let ctx = Context {
         snapshot,
         config,
         authz,
         net,
         tenants,
+        platform,
     };
     let cross = network::cross_tenant_paths(&ctx);
     let default = Expectation::default();

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use harmony_tenant::{PlatformPeer, PlatformSource};
+use harmony_tenant::{ClusterFacts, PlatformPeer, PlatformSource};
 
 use super::{Check, Context, Expectation, Status, Tenant};
 use crate::labels::matches_platform_labels;
-use crate::netpol::{Conn, Endpoint};
+use crate::netpol::{Conn, Endpoint, Network};
+use crate::snapshot::ClusterSnapshot;
 
 /// Public addresses standing for "the internet" (no cluster network contains them).
 pub(crate) const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
@@ -40,19 +41,40 @@ pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
     out
 }
 
+/// The pod classes of the platform peers of the cluster facts.
+pub(crate) struct Platform {
+    dns: Vec<usize>,
+    ingress: Vec<usize>,
+    monitoring: Vec<usize>,
+}
+
+impl Platform {
+    pub(crate) fn new(snapshot: &ClusterSnapshot, net: &Network, facts: &ClusterFacts) -> Self {
+        Self {
+            dns: platform_classes(snapshot, net, &facts.dns.peer),
+            ingress: platform_classes(snapshot, net, &facts.ingress),
+            monitoring: platform_classes(snapshot, net, &facts.monitoring),
+        }
+    }
+}
+
 /// The classes of pods that `peer` selects.
-fn platform_classes(ctx: &Context, peer: &PlatformPeer) -> Vec<usize> {
-    let mut out: Vec<usize> = ctx
-        .snapshot
+fn platform_classes(snapshot: &ClusterSnapshot, net: &Network, peer: &PlatformPeer) -> Vec<usize> {
+    let namespaces: Vec<&str> = snapshot
+        .namespaces
+        .iter()
+        .filter(|n| matches_platform_labels(&peer.namespace_selector, n.metadata.labels.as_ref()))
+        .filter_map(|n| n.metadata.name.as_deref())
+        .collect();
+    let mut out: Vec<usize> = snapshot
         .pods
         .iter()
         .filter(|p| {
-            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-            matches_platform_labels(&peer.namespace_selector, ctx.snapshot.namespace_labels(ns))
+            namespaces.contains(&p.metadata.namespace.as_deref().unwrap_or_default())
                 && matches_platform_labels(&peer.pod_selector, p.metadata.labels.as_ref())
         })
         .filter_map(|p| {
-            ctx.net.class_of(
+            net.class_of(
                 p.metadata.namespace.as_deref()?,
                 p.metadata.name.as_deref()?,
             )
@@ -163,7 +185,7 @@ fn internet(ctx: &Context, own: &[usize], expect: &Expectation) -> Check {
 }
 
 fn dns(ctx: &Context, own: &[usize]) -> Check {
-    let dns = platform_classes(ctx, &ctx.config.facts.dns.peer);
+    let dns = &ctx.platform.dns;
     let ports = &ctx.config.facts.dns.ports;
     let mut failures = Vec::new();
     let mut evidence = Vec::new();
@@ -196,23 +218,22 @@ fn platform_source(
     expect: &Expectation,
     source: PlatformSource,
 ) -> Check {
-    let (id, title, peer) = match source {
+    let (id, title, sources) = match source {
         PlatformSource::Ingress => (
             "HMT-NET-005",
             "Ingress controller reachability as configured",
-            &ctx.config.facts.ingress,
+            &ctx.platform.ingress,
         ),
         PlatformSource::Monitoring => (
             "HMT-NET-006",
             "Monitoring reachability as configured",
-            &ctx.config.facts.monitoring,
+            &ctx.platform.monitoring,
         ),
     };
-    let sources = platform_classes(ctx, peer);
     let mut reached = Vec::new();
     let mut blocked = Vec::new();
     for &c in own {
-        for &s in &sources {
+        for &s in sources {
             let conn = ctx.net.conn(Endpoint::Class(s), Endpoint::Class(c));
             let line = format!(
                 "{} → {}: {conn}",

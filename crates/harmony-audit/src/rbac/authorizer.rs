@@ -212,17 +212,11 @@ impl Authorizer {
     }
 
     fn grants_of<'a>(&'a self, binding: &'a Binding) -> impl Iterator<Item = Grant> + 'a {
-        self.rules_of(binding).iter().map(|r| Grant {
-            binding: binding.label.clone(),
-            role: r.role.clone(),
-            rule_index: r.index,
-            scope: binding.scope.clone(),
-            rule: r.rule.clone(),
-        })
+        self.rules_of(binding).iter().map(|r| grant(binding, r))
     }
 
-    /// Every rule granted to `user`, with where it applies ("what can S do?").
-    pub fn grants(&self, user: &UserInfo) -> Vec<Grant> {
+    /// The bindings that name `user` or one of its groups.
+    fn bindings_of(&self, user: &UserInfo) -> Vec<&Binding> {
         let mut ids: Vec<usize> = user
             .index_keys()
             .filter_map(|k| self.by_subject.get(&k))
@@ -231,8 +225,14 @@ impl Authorizer {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        ids.into_iter()
-            .flat_map(|i| self.grants_of(&self.bindings[i]))
+        ids.into_iter().map(|i| &self.bindings[i]).collect()
+    }
+
+    /// Every rule granted to `user`, with where it applies ("what can S do?").
+    pub fn grants(&self, user: &UserInfo) -> Vec<Grant> {
+        self.bindings_of(user)
+            .into_iter()
+            .flat_map(|b| self.grants_of(b))
             .collect()
     }
 
@@ -244,9 +244,15 @@ impl Authorizer {
     /// "Can S do this?", with every grant that allows it.
     pub fn can(&self, user: &UserInfo, request: &Request) -> Decision {
         let evidence: Vec<Grant> = self
-            .grants(user)
+            .bindings_of(user)
             .into_iter()
-            .filter(|g| applies(&g.scope, request) && rule_allows(&g.rule, request))
+            .filter(|b| applies(&b.scope, request))
+            .flat_map(|b| {
+                self.rules_of(b)
+                    .iter()
+                    .filter(|r| rule_allows(&r.rule, request))
+                    .map(|r| grant(b, r))
+            })
             .collect();
         Decision {
             allowed: !evidence.is_empty(),
@@ -271,6 +277,16 @@ impl Authorizer {
             .iter()
             .flat_map(|b| b.subjects.iter().map(|s| (s.clone(), b.scope.clone())))
             .collect()
+    }
+}
+
+fn grant(binding: &Binding, r: &RoleRule) -> Grant {
+    Grant {
+        binding: binding.label.clone(),
+        role: r.role.clone(),
+        rule_index: r.index,
+        scope: binding.scope.clone(),
+        rule: r.rule.clone(),
     }
 }
 
