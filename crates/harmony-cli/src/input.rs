@@ -152,9 +152,18 @@ pub fn load_facts(profile: Option<&Path>, flavor: ClusterFlavor) -> Result<Clust
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    doc.deserialize::<ClusterProfile>()
-        .map(|p| p.facts())
-        .map_err(Problems)
+    let profile = doc.deserialize::<ClusterProfile>().map_err(Problems)?;
+    let mut problems: Vec<Diagnostic> = profile
+        .validate()
+        .into_iter()
+        .map(|p| doc.diagnostic(&p.path, p.message))
+        .collect();
+    problems.sort_by_key(|d| (d.line, d.column));
+    if problems.is_empty() {
+        Ok(profile.facts())
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 /// Reads, parses and validates the tenant files of `paths` against `facts`: every problem of

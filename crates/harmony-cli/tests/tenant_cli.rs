@@ -262,3 +262,23 @@ fn render_needs_a_destination_and_readable_inputs() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn unsafe_cluster_profiles_are_refused_with_their_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = write(
+        tmp.path(),
+        "p.yaml",
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterProfile\nmetadata: { name: p }\nspec:\n  ingress:\n    namespaceSelector: {}\n  dns: { namespaceSelector: { a: b }, ports: [] }\n",
+    );
+    harmony()
+        .args(["tenant", "render", "-o", "yaml", "-f"])
+        .arg(examples().join("tenants"))
+        .arg("--cluster")
+        .arg(&profile)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("p.yaml:6:24: spec.ingress.namespaceSelector: is empty, which would select every namespace"))
+        .stderr(predicate::str::contains("p.yaml:7:46: spec.dns.ports: must list the DNS ports"));
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::score::API_VERSION;
+use crate::validate::Problem;
 
 /// The `kind` of cluster profile files.
 pub const CLUSTER_PROFILE_KIND: &str = "ClusterProfile";
@@ -169,7 +169,7 @@ impl ClusterFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterProfile {
-    /// Always [`API_VERSION`].
+    /// Always [`crate::API_VERSION`].
     pub api_version: String,
     /// Always [`CLUSTER_PROFILE_KIND`].
     pub kind: String,
@@ -221,24 +221,100 @@ impl ClusterProfile {
         }
     }
 
-    /// Problems with the profile's identity fields, as `(field path, message)`.
-    pub fn identity_problems(&self) -> Vec<(String, String)> {
+    /// Every problem with the profile's facts; empty when they are usable.
+    ///
+    /// Refused: empty pod or service networks (their addresses would count as internet), no DNS
+    /// port, and empty namespace selectors (`{}` would let every namespace in, other tenants too).
+    pub fn validate(&self) -> Vec<Problem> {
+        let s = &self.spec;
         let mut problems = Vec::new();
-        if self.api_version != API_VERSION {
-            problems.push((
-                "apiVersion".into(),
-                format!(
-                    "`{}` is not supported: use `{API_VERSION}`",
-                    self.api_version
-                ),
-            ));
+        let mut need = |path: &str, empty: bool, message: &str| {
+            if empty {
+                problems.push(Problem {
+                    path: path.into(),
+                    message: message.into(),
+                });
+            }
+        };
+        need(
+            "spec.podNetworks",
+            s.pod_networks.as_ref().is_some_and(Vec::is_empty),
+            "is empty: list the pod CIDRs, or leave the field out for the flavor's default",
+        );
+        need(
+            "spec.serviceNetworks",
+            s.service_networks.as_ref().is_some_and(Vec::is_empty),
+            "is empty: list the service CIDRs, or leave the field out for the flavor's default",
+        );
+        if let Some(dns) = &s.dns {
+            need(
+                "spec.dns.ports",
+                dns.ports.is_empty() || dns.ports.contains(&0),
+                "must list the DNS ports (1-65535), such as [53]",
+            );
+            need(
+                "spec.dns.namespaceSelector",
+                dns.peer.namespace_selector.is_empty(),
+                EMPTY_SELECTOR,
+            );
         }
-        if self.kind != CLUSTER_PROFILE_KIND {
-            problems.push((
-                "kind".into(),
-                format!("`{}` is not `{CLUSTER_PROFILE_KIND}`", self.kind),
-            ));
+        for (path, peer) in [
+            ("spec.ingress", &s.ingress),
+            ("spec.monitoring", &s.monitoring),
+        ] {
+            need(
+                &format!("{path}.namespaceSelector"),
+                peer.as_ref()
+                    .is_some_and(|p| p.namespace_selector.is_empty()),
+                EMPTY_SELECTOR,
+            );
         }
         problems
+    }
+}
+
+const EMPTY_SELECTOR: &str = "is empty, which would select every namespace (other tenants too): \
+                              give the labels of the platform namespace, such as \
+                              `kubernetes.io/metadata.name: ingress-nginx`";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::API_VERSION;
+
+    fn profile(spec: &str) -> ClusterProfile {
+        serde_json::from_str(&format!(
+            r#"{{"apiVersion": "{API_VERSION}", "kind": "ClusterProfile", "metadata": {{"name": "p"}}, "spec": {spec}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn unset_fields_take_the_flavor_defaults() {
+        let facts = profile(r#"{"flavor": "okd", "nodeNetworks": ["192.168.10.0/24"]}"#).facts();
+        assert_eq!(facts.pod_networks, ClusterFacts::okd().pod_networks);
+        assert_eq!(
+            facts.node_networks,
+            vec!["192.168.10.0/24".parse::<IpNet>().unwrap()]
+        );
+        assert!(profile("{}").validate().is_empty());
+    }
+
+    #[test]
+    fn unsafe_profiles_are_refused() {
+        let p = profile(
+            r#"{"podNetworks": [], "dns": {"namespaceSelector": {}, "ports": []},
+                "ingress": {"namespaceSelector": {}}}"#,
+        );
+        let paths: Vec<String> = p.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.podNetworks",
+                "spec.dns.ports",
+                "spec.dns.namespaceSelector",
+                "spec.ingress.namespaceSelector"
+            ]
+        );
     }
 }
