@@ -229,12 +229,4 @@ mod tests {
         assert!(matches!(error, InterpretError::NotReady(_)));
         assert!(maestro.topology().entries.lock().unwrap().is_empty());
     }
-
-    /// Debug-formats the serialized report without pulling a JSON crate into the core.
-    fn serde_json_like(report: &Report) -> String {
-        format!(
-            "{:?}",
-            report.results.iter().map(|r| &r.result).collect::<Vec<_>>()
-        )
-    }
 }
