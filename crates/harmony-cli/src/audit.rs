@@ -70,10 +70,14 @@ enum AuditOutput {
 /// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked).
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if args.kubeconfig.is_some() {
-        bail!("--kubeconfig: live-cluster audit is not available yet; export the objects (`kubectl get namespaces,pods,serviceaccounts,roles,clusterroles,rolebindings,clusterrolebindings,networkpolicies,resourcequotas,limitranges -A -o yaml > cluster.yaml`) and pass `-f cluster.yaml`");
+        bail!(
+            "--kubeconfig: live-cluster audit is not available yet; export the objects (`kubectl get namespaces,pods,serviceaccounts,roles,clusterroles,rolebindings,clusterrolebindings,networkpolicies,resourcequotas,limitranges -A -o yaml > cluster.yaml`) and pass `-f cluster.yaml`"
+        );
     }
     if args.files.is_empty() && args.tenants.is_empty() {
-        bail!("nothing to audit: give rendered manifests with -f PATH or tenant files with --tenants PATH");
+        bail!(
+            "nothing to audit: give rendered manifests with -f PATH or tenant files with --tenants PATH"
+        );
     }
     let flavor = match args.flavor {
         AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
@@ -86,18 +90,29 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         let scores = load_tenants(&args.tenants, &facts)?;
         let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
         snapshot = ClusterSnapshot::from_plans(&plans);
-        config.expectations.extend(scores.iter().map(|s| (s.name().to_string(), Expectation::of(s))));
+        config.expectations.extend(
+            scores
+                .iter()
+                .map(|s| (s.name().to_string(), Expectation::of(s))),
+        );
     }
     for path in &args.files {
-        snapshot.load_path(path).with_context(|| format!("loading `{}`", path.display()))?;
+        snapshot
+            .load_path(path)
+            .with_context(|| format!("loading `{}`", path.display()))?;
     }
     snapshot.add_platform(&facts);
     snapshot.add_placeholder_pods();
 
     if let Some(AuditCommand::Explain { src, dst, port }) = &args.command {
-        let explanation = explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
+        let explanation =
+            explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
         print!("{explanation}");
-        return Ok(if explanation.allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if explanation.allowed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
 
     config.tenant = args.tenant.clone();
@@ -105,7 +120,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.tenant
         && report.tenants.is_empty()
     {
-        bail!("--tenant {name}: no namespace carries the label harmony.nationtech.io/tenant={name}");
+        bail!(
+            "--tenant {name}: no namespace carries the label harmony.nationtech.io/tenant={name}"
+        );
     }
     let format = match args.output {
         AuditOutput::Text => Format::Text,
@@ -113,5 +130,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         AuditOutput::Junit => Format::Junit,
     };
     print!("{}", render(&report, format));
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,5 +1,6 @@
 //! `harmony`: multi-tenancy for OKD and Kubernetes clusters, driven by tenant files.
 
+mod audit;
 mod input;
 mod tenant;
 mod vpn;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Tenants: write a tenant file, validate tenant files, render them as manifests.
     Tenant(tenant::TenantArgs),
+    /// Prove isolation: who can do what (RBAC) and who can reach whom (NetworkPolicy).
+    Audit(audit::AuditArgs),
     /// VPN peers for tenant members: issue, list, revoke, rotate; server config and firewall.
     Vpn(vpn::VpnArgs),
 }
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tenant(args) => tenant::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Vpn(args) => vpn::run(args),
     };
     result.unwrap_or_else(|error| {
