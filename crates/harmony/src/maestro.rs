@@ -218,7 +218,10 @@ mod tests {
         );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["results"][0]["result"]["ok"]["status"], "changed");
-        assert_eq!(json["results"][1]["result"]["error"], "invalid score: bad entry");
+        assert_eq!(
+            json["results"][1]["result"]["error"],
+            "invalid score: bad entry"
+        );
     }
 
     #[tokio::test]
