@@ -1,0 +1,243 @@
+//! Applying one tenant plan: phase by phase in isolate-before-grant order, writing only what
+//! differs, then pruning what the tenant owns and no longer wants.
+
+use std::collections::BTreeSet;
+
+use harmony_tenant::{Phase, TenantPlan};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::compare::{FieldDiff, creation, differences};
+use crate::error::ApiFailure;
+use crate::kinds::{Kind, ObjectRef};
+use crate::snapshot::Snapshot;
+
+/// Whether writes are sent, sent as server-side dry runs, or only planned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Write for real.
+    #[default]
+    Apply,
+    /// Send every write with `dryRun=All`: the server validates (admission included), stores nothing.
+    DryRun,
+    /// Compare only: no write is sent.
+    Plan,
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Apply, dry run or plan.
+    pub mode: Mode,
+    /// Take over fields owned by other field managers (`force=true`).
+    pub force: bool,
+}
+
+/// What happened (or would happen) to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Created.
+    Created,
+    /// Changed to match the plan.
+    Changed,
+    /// Deleted: the tenant owned it and no longer wants it.
+    Pruned,
+}
+
+/// One object that was (or would be) written, with its field differences.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectChange {
+    /// What was done.
+    pub action: Action,
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// The fields that differ (empty for pruned objects).
+    pub diff: Vec<FieldDiff>,
+}
+
+/// What applying one tenant did, object by object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantReport {
+    /// The tenant id.
+    pub tenant: String,
+    /// Objects created.
+    pub created: usize,
+    /// Objects changed.
+    pub changed: usize,
+    /// Objects already as planned.
+    pub unchanged: usize,
+    /// Objects pruned.
+    pub pruned: usize,
+    /// The writes, in the order they were decided.
+    pub changes: Vec<ObjectChange>,
+    /// Why the tenant failed, if it did.
+    pub error: Option<String>,
+}
+
+impl TenantReport {
+    fn record(&mut self, action: Action, object: &ObjectRef, diff: Vec<FieldDiff>) {
+        match action {
+            Action::Created => self.created += 1,
+            Action::Changed => self.changed += 1,
+            Action::Pruned => self.pruned += 1,
+        }
+        self.changes.push(ObjectChange {
+            action,
+            object: object.to_string(),
+            diff,
+        });
+    }
+
+    /// Whether anything was (or would be) written.
+    pub fn wrote(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+/// One decided write.
+struct Write {
+    target: ObjectRef,
+    body: Value,
+    action: Action,
+    diff: Vec<FieldDiff>,
+}
+
+/// Applies `plan`: each phase's differing objects are applied (concurrently within the phase) and
+/// must all be accepted before the next phase starts; the first failure stops the tenant, so
+/// access is never granted when isolation failed. Then the tenant's objects that are no longer
+/// planned are deleted, access first. Namespaces are never pruned (that is `delete`'s job).
+pub async fn apply_plan(
+    cluster: &Cluster,
+    snapshot: &Snapshot,
+    plan: &TenantPlan,
+    options: ApplyOptions,
+    report: &mut TenantReport,
+) -> Result<(), ApiFailure> {
+    report.tenant.clone_from(&plan.tenant);
+    let mut namespace_missing = false;
+    for (phase, objects) in plan.phases() {
+        let mut writes = Vec::new();
+        for object in objects {
+            let target = ObjectRef::of(object);
+            let body = object.to_json();
+            let (action, diff) = match snapshot.get(cluster, &target).await? {
+                None => (Action::Created, creation(&body)),
+                Some(live) => match differences(&body, &live) {
+                    diff if diff.is_empty() => {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    diff => (Action::Changed, diff),
+                },
+            };
+            if phase == Phase::Namespace && action == Action::Created {
+                namespace_missing = true;
+            }
+            writes.push(Write {
+                target,
+                body,
+                action,
+                diff,
+            });
+        }
+        let skip_requests = options.mode == Mode::Plan
+            || (options.mode == Mode::DryRun && namespace_missing && phase != Phase::Namespace);
+        if skip_requests {
+            for w in writes {
+                report.record(w.action, &w.target, w.diff);
+            }
+            continue;
+        }
+        write_phase(cluster, snapshot, writes, options, report)
+            .await
+            .map_err(|failure| stopped_at(failure, phase, &plan.tenant))?;
+    }
+    prune(cluster, snapshot, plan, options, report).await
+}
+
+async fn write_phase(
+    cluster: &Cluster,
+    snapshot: &Snapshot,
+    writes: Vec<Write>,
+    options: ApplyOptions,
+    report: &mut TenantReport,
+) -> Result<(), ApiFailure> {
+    let dry_run = options.mode == Mode::DryRun;
+    let results = futures::future::join_all(
+        writes
+            .iter()
+            .map(|w| cluster.apply(&w.target, &w.body, options.force, dry_run)),
+    )
+    .await;
+    let mut first_failure = None;
+    for (write, result) in writes.into_iter().zip(results) {
+        match result {
+            Ok(stored) => {
+                if !dry_run {
+                    snapshot.stored(&write.target, stored);
+                }
+                report.record(write.action, &write.target, write.diff);
+            }
+            Err(failure) => {
+                first_failure.get_or_insert(failure);
+            }
+        }
+    }
+    first_failure.map_or(Ok(()), Err)
+}
+
+fn stopped_at(failure: ApiFailure, phase: Phase, tenant: &str) -> ApiFailure {
+    let later = if phase.grants_access() {
+        String::new()
+    } else {
+        "; the phases after it were not applied, so no access was granted".into()
+    };
+    ApiFailure {
+        kind: failure.kind,
+        message: format!(
+            "{} (tenant `{tenant}` stopped at phase {}{later}; run again once fixed)",
+            failure.message,
+            serde_json::to_value(phase)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Deletes, access first, the objects labelled for this tenant that the plan no longer holds.
+async fn prune(
+    cluster: &Cluster,
+    snapshot: &Snapshot,
+    plan: &TenantPlan,
+    options: ApplyOptions,
+    report: &mut TenantReport,
+) -> Result<(), ApiFailure> {
+    let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(ObjectRef::of).collect();
+    for kind in Kind::ALL.iter().rev().filter(|k| **k != Kind::Namespace) {
+        for target in snapshot.owned_by(cluster, *kind, &plan.tenant).await? {
+            if planned.contains(&target) {
+                continue;
+            }
+            if options.mode != Mode::Plan {
+                let dry_run = options.mode == Mode::DryRun;
+                cluster
+                    .delete(
+                        &target.kind.into(),
+                        &target.namespace,
+                        &target.name,
+                        dry_run,
+                    )
+                    .await?;
+                if !dry_run {
+                    snapshot.removed(&target);
+                }
+            }
+            report.record(Action::Pruned, &target, Vec::new());
+        }
+    }
+    Ok(())
+}

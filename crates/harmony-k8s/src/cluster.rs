@@ -1,0 +1,216 @@
+//! The API requests Harmony sends, each retried when transient and explained when it fails.
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+use crate::error::{ApiFailure, Attempt, FailureKind, explain};
+use crate::kinds::{Kind, ObjectRef};
+use crate::retry::with_retry;
+
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "harmony";
+
+/// A resource the API serves.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    api: ApiResource,
+    namespaced: bool,
+}
+
+impl Resource {
+    /// A resource by group, version, kind and plural.
+    pub fn new(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        Self {
+            api: ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                plural,
+            ),
+            namespaced,
+        }
+    }
+
+    /// `persistentvolumeclaims` or `networks.config.openshift.io`, as the API names it.
+    pub fn display(&self) -> String {
+        if self.api.group.is_empty() {
+            self.api.plural.clone()
+        } else {
+            format!("{}.{}", self.api.plural, self.api.group)
+        }
+    }
+}
+
+impl From<Kind> for Resource {
+    fn from(kind: Kind) -> Self {
+        Self {
+            api: kind.api_resource(),
+            namespaced: kind.namespaced(),
+        }
+    }
+}
+
+/// A connected cluster: a kube client and the server URL (for messages; never credentials).
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    server: String,
+}
+
+impl Cluster {
+    /// A cluster reached through `client`, whose API server is at `server`.
+    pub fn new(client: kube::Client, server: String) -> Self {
+        Self { client, server }
+    }
+
+    /// The API server URL.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn api(&self, resource: &Resource, namespace: &str) -> Api<DynamicObject> {
+        if resource.namespaced && !namespace.is_empty() {
+            Api::namespaced_with(self.client.clone(), namespace, &resource.api)
+        } else {
+            Api::all_with(self.client.clone(), &resource.api)
+        }
+    }
+
+    fn fail(&self, error: &kube::Error, attempt: &Attempt<'_>) -> ApiFailure {
+        explain(error, attempt, &self.server)
+    }
+
+    /// The server's version, such as `v1.33.0`: proves the API answers and the credentials work.
+    pub async fn version(&self) -> Result<String, ApiFailure> {
+        let attempt = Attempt {
+            verb: "get",
+            resource: "/version".into(),
+            namespace: "",
+            name: "",
+        };
+        with_retry(|| self.client.apiserver_version())
+            .await
+            .map(|info| info.git_version)
+            .map_err(|e| self.fail(&e, &attempt))
+    }
+
+    /// The names of the API groups the server serves.
+    pub async fn api_groups(&self) -> Result<Vec<String>, ApiFailure> {
+        let attempt = Attempt {
+            verb: "get",
+            resource: "/apis".into(),
+            namespace: "",
+            name: "",
+        };
+        with_retry(|| self.client.list_api_groups())
+            .await
+            .map(|list| list.groups.into_iter().map(|g| g.name).collect())
+            .map_err(|e| self.fail(&e, &attempt))
+    }
+
+    /// Objects of `resource` matching `selector`, in `namespace` or (empty) all namespaces.
+    pub async fn list(
+        &self,
+        resource: &Resource,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        let api = self.api(resource, namespace);
+        let params = ListParams::default().labels(selector);
+        let attempt = Attempt {
+            verb: "list",
+            resource: resource.display(),
+            namespace,
+            name: "",
+        };
+        let list = with_retry(|| api.list(&params))
+            .await
+            .map_err(|e| self.fail(&e, &attempt))?;
+        Ok(list.items.into_iter().map(to_value).collect())
+    }
+
+    /// One object, or `None` when it does not exist.
+    pub async fn get(
+        &self,
+        resource: &Resource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, ApiFailure> {
+        let api = self.api(resource, namespace);
+        let attempt = Attempt {
+            verb: "get",
+            resource: resource.display(),
+            namespace,
+            name,
+        };
+        match with_retry(|| api.get(name)).await {
+            Ok(object) => Ok(Some(to_value(object))),
+            Err(e) => match self.fail(&e, &attempt) {
+                ApiFailure {
+                    kind: FailureKind::NotFound,
+                    ..
+                } => Ok(None),
+                failure => Err(failure),
+            },
+        }
+    }
+
+    /// Server-side applies `body` as [`FIELD_MANAGER`]; returns the object as the server stored it.
+    pub async fn apply(
+        &self,
+        target: &ObjectRef,
+        body: &Value,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Value, ApiFailure> {
+        let api = self.api(&target.kind.into(), &target.namespace);
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = force;
+        params.dry_run = dry_run;
+        let attempt = Attempt {
+            verb: "patch",
+            resource: target.kind.resource(),
+            namespace: &target.namespace,
+            name: &target.name,
+        };
+        let patch = Patch::Apply(body);
+        with_retry(|| api.patch(&target.name, &params, &patch))
+            .await
+            .map(to_value)
+            .map_err(|e| self.fail(&e, &attempt))
+    }
+
+    /// Deletes one object; one already gone counts as deleted.
+    pub async fn delete(
+        &self,
+        resource: &Resource,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<(), ApiFailure> {
+        let api = self.api(resource, namespace);
+        let params = DeleteParams {
+            dry_run,
+            ..DeleteParams::default()
+        };
+        let attempt = Attempt {
+            verb: "delete",
+            resource: resource.display(),
+            namespace,
+            name,
+        };
+        match with_retry(|| api.delete(name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(e) => match self.fail(&e, &attempt) {
+                ApiFailure {
+                    kind: FailureKind::NotFound,
+                    ..
+                } => Ok(()),
+                failure => Err(failure),
+            },
+        }
+    }
+}
+
+fn to_value(object: DynamicObject) -> Value {
+    serde_json::to_value(object).expect("objects read from JSON serialize back")
+}

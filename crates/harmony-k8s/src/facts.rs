@@ -1,0 +1,141 @@
+//! Discovering `ClusterFacts` from a live cluster.
+//!
+//! OKD is recognised by its `config.openshift.io` API group; its pod and service networks are read
+//! from `networks.config.openshift.io/cluster`. Other clusters do not publish their networks, so
+//! they come from a cluster profile or from flags; without either, discovery refuses and names the
+//! flags. Network flags override whatever was discovered. StorageClasses are listed.
+
+use harmony::InterpretError;
+use harmony_tenant::{ClusterFacts, ClusterFlavor};
+use ipnet::IpNet;
+
+use crate::cluster::{Cluster, Resource};
+use crate::error::FailureKind;
+
+/// The API group only OKD/OpenShift serves.
+pub const OKD_CONFIG_GROUP: &str = "config.openshift.io";
+
+/// What the operator says about the cluster, beside what discovery finds.
+#[derive(Debug, Clone, Default)]
+pub struct FactsSource {
+    /// Facts from a `ClusterProfile` file (`--cluster`).
+    pub profile: Option<ClusterFacts>,
+    /// `--pod-network` CIDRs.
+    pub pod_networks: Vec<IpNet>,
+    /// `--service-network` CIDRs.
+    pub service_networks: Vec<IpNet>,
+    /// `--node-network` CIDRs.
+    pub node_networks: Vec<IpNet>,
+}
+
+/// Discovers the facts of `cluster`, completed by `source`.
+pub async fn discover(
+    cluster: &Cluster,
+    source: &FactsSource,
+) -> Result<ClusterFacts, InterpretError> {
+    let groups = cluster.api_groups().await?;
+    let mut facts = if groups.iter().any(|g| g == OKD_CONFIG_GROUP) {
+        okd_facts(cluster, source).await?
+    } else {
+        vanilla_facts(source)?
+    };
+    override_networks(&mut facts, source);
+    let classes = Resource::new(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+    );
+    match cluster.list(&classes, "", "").await {
+        Ok(items) => {
+            let mut names: Vec<String> = items
+                .iter()
+                .filter_map(|c| c["metadata"]["name"].as_str().map(String::from))
+                .collect();
+            names.sort();
+            facts.storage_classes = names;
+        }
+        // Without the right to list StorageClasses, the profile's (or default) list stands.
+        Err(failure) if failure.kind == FailureKind::Forbidden => {}
+        Err(failure) => return Err(failure.into()),
+    }
+    Ok(facts)
+}
+
+async fn okd_facts(
+    cluster: &Cluster,
+    source: &FactsSource,
+) -> Result<ClusterFacts, InterpretError> {
+    let mut facts = source.profile.clone().unwrap_or_else(ClusterFacts::okd);
+    facts.flavor = ClusterFlavor::Okd;
+    let networks = Resource::new(OKD_CONFIG_GROUP, "v1", "Network", "networks", false);
+    let network = cluster.get(&networks, "", "cluster").await?;
+    let read = |field: &str| -> Vec<IpNet> {
+        let Some(network) = &network else {
+            return Vec::new();
+        };
+        let from = |part: &str| -> Vec<IpNet> {
+            network[part][field]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i["cidr"].as_str().or(i.as_str()))
+                        .filter_map(|c| c.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let status = from("status");
+        if status.is_empty() {
+            from("spec")
+        } else {
+            status
+        }
+    };
+    let (pods, services) = (read("clusterNetwork"), read("serviceNetwork"));
+    let flags_cover = !source.pod_networks.is_empty() && !source.service_networks.is_empty();
+    if (pods.is_empty() || services.is_empty()) && !flags_cover {
+        return Err(InterpretError::NotReady(
+            "this is OKD, but networks.config.openshift.io/cluster gives no clusterNetwork or \
+             serviceNetwork: give --pod-network CIDR and --service-network CIDR"
+                .into(),
+        ));
+    }
+    if !pods.is_empty() {
+        facts.pod_networks = pods;
+    }
+    if !services.is_empty() {
+        facts.service_networks = services;
+    }
+    Ok(facts)
+}
+
+fn vanilla_facts(source: &FactsSource) -> Result<ClusterFacts, InterpretError> {
+    if let Some(profile) = &source.profile {
+        return Ok(profile.clone());
+    }
+    if source.pod_networks.is_empty() || source.service_networks.is_empty() {
+        return Err(InterpretError::NotReady(
+            "this cluster is not OKD, so its pod and service networks cannot be discovered: give \
+             --pod-network CIDR and --service-network CIDR (and --node-network CIDR if nodes are \
+             outside the private ranges), or --cluster PROFILE"
+                .into(),
+        ));
+    }
+    Ok(ClusterFacts::kubernetes())
+}
+
+fn override_networks(facts: &mut ClusterFacts, source: &FactsSource) {
+    let pairs = [
+        (&mut facts.pod_networks, &source.pod_networks),
+        (&mut facts.service_networks, &source.service_networks),
+        (&mut facts.node_networks, &source.node_networks),
+    ];
+    for (fact, flag) in pairs {
+        if !flag.is_empty() {
+            fact.clone_from(flag);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `K8sTopology`: tenants applied to a live Kubernetes or OKD cluster through kube-rs.
+//!
+//! - [`Access`] connects from a kubeconfig and context (or `KUBECONFIG`, or in-cluster).
+//! - [`K8sTopology::ensure_ready`](harmony::Topology::ensure_ready) checks the API answers and
+//!   discovers [`ClusterFacts`](harmony_tenant::ClusterFacts) ([`facts`]).
+//! - [`TenantManager::ensure_tenant`](harmony_tenant::TenantManager::ensure_tenant) applies a plan
+//!   phase by phase with server-side apply, writing only what differs, then prunes ([`apply`]).
+//! - [`K8sTopology::delete_tenant`] revokes access first and refuses to destroy data
+//!   ([`delete`]); [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
+//!
+//! Every request is retried when transient (429 with `Retry-After`, 5xx, dropped connections) and
+//! explained when it fails ([`ApiFailure`]).
+
+pub mod apply;
+mod cluster;
+mod compare;
+mod connect;
+pub mod delete;
+mod error;
+pub mod facts;
+mod kinds;
+mod retry;
+mod snapshot;
+pub mod status;
+mod topology;
+
+pub use apply::{Action, ApplyOptions, Mode, ObjectChange, TenantReport};
+pub use cluster::{Cluster, FIELD_MANAGER};
+pub use compare::FieldDiff;
+pub use connect::{Access, cluster_from_config};
+pub use delete::{DeleteOptions, DeleteReport};
+pub use error::{ApiFailure, FailureKind};
+pub use facts::FactsSource;
+pub use status::{MemberAccess, QuotaUse, TenantStatus};
+pub use topology::K8sTopology;

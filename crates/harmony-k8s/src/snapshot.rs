@@ -1,0 +1,108 @@
+//! What Harmony manages in the cluster, read once per run: one list per kind across all
+//! namespaces (selected by the managed-by label), shared by every tenant of the run.
+//!
+//! Each kind is listed at most once, however many tenants ask at the same time (the first asks,
+//! the others wait for its answer); a failed list is not remembered, so the next tenant retries it.
+//! Harmony's own writes during the run are recorded, so the snapshot stays true for the objects
+//! Harmony touches; tenants never touch each other's objects.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::cluster::Cluster;
+use crate::error::ApiFailure;
+use crate::kinds::{Kind, ObjectRef};
+
+/// The live objects of one kind, by `(namespace, name)`.
+type Index = Mutex<BTreeMap<(String, String), Value>>;
+
+/// The managed objects of the cluster, per kind, listed lazily.
+#[derive(Default)]
+pub struct Snapshot {
+    kinds: HashMap<Kind, OnceCell<Arc<Index>>>,
+}
+
+impl Snapshot {
+    /// An empty snapshot: nothing listed yet.
+    pub fn new() -> Self {
+        Self {
+            kinds: Kind::ALL.iter().map(|k| (*k, OnceCell::new())).collect(),
+        }
+    }
+
+    async fn index(&self, cluster: &Cluster, kind: Kind) -> Result<&Arc<Index>, ApiFailure> {
+        self.kinds[&kind]
+            .get_or_try_init(|| async {
+                let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+                let items = cluster.list(&kind.into(), "", &selector).await?;
+                let index = items
+                    .into_iter()
+                    .map(|item| {
+                        let meta = &item["metadata"];
+                        let key = (text(&meta["namespace"]), text(&meta["name"]));
+                        (key, item)
+                    })
+                    .collect();
+                Ok(Arc::new(Mutex::new(index)))
+            })
+            .await
+    }
+
+    /// The live object at `target`, if Harmony manages one there.
+    pub async fn get(
+        &self,
+        cluster: &Cluster,
+        target: &ObjectRef,
+    ) -> Result<Option<Value>, ApiFailure> {
+        let index = self.index(cluster, target.kind).await?;
+        let key = (target.namespace.clone(), target.name.clone());
+        Ok(lock(index).get(&key).cloned())
+    }
+
+    /// The live objects of `kind` that belong to `tenant`.
+    pub async fn owned_by(
+        &self,
+        cluster: &Cluster,
+        kind: Kind,
+        tenant: &str,
+    ) -> Result<Vec<ObjectRef>, ApiFailure> {
+        let index = self.index(cluster, kind).await?;
+        Ok(lock(index)
+            .iter()
+            .filter(|(_, o)| o["metadata"]["labels"][TENANT_LABEL] == tenant)
+            .map(|((namespace, name), _)| ObjectRef {
+                kind,
+                namespace: namespace.clone(),
+                name: name.clone(),
+            })
+            .collect())
+    }
+
+    /// Records an object as the server stored it after a write (if it was listed already).
+    pub fn stored(&self, target: &ObjectRef, object: Value) {
+        if let Some(index) = self.kinds[&target.kind].get() {
+            let key = (target.namespace.clone(), target.name.clone());
+            lock(index).insert(key, object);
+        }
+    }
+
+    /// Records the deletion of an object.
+    pub fn removed(&self, target: &ObjectRef) {
+        if let Some(index) = self.kinds[&target.kind].get() {
+            let key = (target.namespace.clone(), target.name.clone());
+            lock(index).remove(&key);
+        }
+    }
+}
+
+fn lock(index: &Index) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Value>> {
+    index.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}

@@ -1,0 +1,139 @@
+//! `K8sTopology`: the live-cluster adapter of the `TenantManager` capability.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use harmony::{InterpretError, Outcome, Topology};
+use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
+use tokio::sync::OnceCell;
+
+use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
+use crate::cluster::Cluster;
+use crate::delete::{DeleteOptions, DeleteReport, delete_tenant};
+use crate::facts::{FactsSource, discover};
+use crate::snapshot::Snapshot;
+use crate::status::{TenantStatus, tenant_status};
+
+/// A live Kubernetes or OKD cluster, written with server-side apply (field manager `harmony`).
+///
+/// Each run (each [`Topology::ensure_ready`]) reads what Harmony manages afresh, one list per kind
+/// for all tenants; tenants of a run may be ensured concurrently.
+pub struct K8sTopology {
+    cluster: Cluster,
+    source: FactsSource,
+    options: ApplyOptions,
+    facts: OnceCell<ClusterFacts>,
+    snapshot: Mutex<Arc<Snapshot>>,
+    reports: Mutex<Vec<TenantReport>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl K8sTopology {
+    /// A topology for `cluster`, whose facts are discovered and completed by `source`.
+    pub fn new(cluster: Cluster, source: FactsSource, options: ApplyOptions) -> Self {
+        Self {
+            cluster,
+            source,
+            options,
+            facts: OnceCell::new(),
+            snapshot: Mutex::new(Arc::new(Snapshot::new())),
+            reports: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The connected cluster.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The per-tenant reports of the tenants ensured since the last call, taken out.
+    pub fn take_reports(&self) -> Vec<TenantReport> {
+        std::mem::take(&mut *lock(&self.reports))
+    }
+
+    /// Deletes a tenant (see [`delete_tenant`]).
+    pub async fn delete_tenant(
+        &self,
+        tenant: &str,
+        options: DeleteOptions,
+    ) -> Result<DeleteReport, InterpretError> {
+        delete_tenant(&self.cluster, tenant, options).await
+    }
+
+    /// The status of tenants (see [`tenant_status`]).
+    pub async fn status(
+        &self,
+        tenants: &[String],
+        plans: &[TenantPlan],
+    ) -> Result<Vec<TenantStatus>, InterpretError> {
+        tenant_status(&self.cluster, tenants, plans).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Topology for K8sTopology {
+    fn name(&self) -> String {
+        format!("cluster ({})", self.cluster.server())
+    }
+
+    /// Checks the API answers with these credentials, discovers the facts (once) and starts a
+    /// fresh snapshot of what Harmony manages.
+    async fn ensure_ready(&self) -> Result<(), InterpretError> {
+        self.cluster.version().await?;
+        self.cluster_facts().await?;
+        *lock(&self.snapshot) = Arc::new(Snapshot::new());
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantManager for K8sTopology {
+    async fn cluster_facts(&self) -> Result<ClusterFacts, InterpretError> {
+        self.facts
+            .get_or_try_init(|| discover(&self.cluster, &self.source))
+            .await
+            .cloned()
+    }
+
+    async fn ensure_tenant(&self, plan: &TenantPlan) -> Result<Outcome, InterpretError> {
+        let snapshot = Arc::clone(&lock(&self.snapshot));
+        let mut report = TenantReport::default();
+        let result = apply_plan(&self.cluster, &snapshot, plan, self.options, &mut report).await;
+        if let Err(failure) = &result {
+            report.error = Some(failure.message.clone());
+        }
+        let details: Vec<String> = report
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    serde_json::to_value(c.action)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or_default(),
+                    c.object
+                )
+            })
+            .collect();
+        let counts = format!(
+            "{} created, {} changed, {} unchanged, {} pruned",
+            report.created, report.changed, report.unchanged, report.pruned
+        );
+        let wrote = report.wrote();
+        lock(&self.reports).push(report);
+        result?;
+        let verb = if self.options.mode == Mode::Apply {
+            ""
+        } else {
+            "would be "
+        };
+        Ok(if wrote {
+            Outcome::changed(format!("{verb}{counts}"), details)
+        } else {
+            Outcome::unchanged(counts, details)
+        })
+    }
+}
