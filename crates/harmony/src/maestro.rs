@@ -1,3 +1,6 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -107,6 +110,75 @@ impl<T: Topology> Maestro<T> {
             results,
         })
     }
+}
+
+impl<T: Topology> Maestro<T> {
+    /// Like [`run`](Self::run), but with up to `limit` scores in flight at once (at least one).
+    /// The report keeps the order the scores were registered in.
+    pub async fn run_concurrently(&self, limit: usize) -> Result<Report, InterpretError> {
+        self.topology.ensure_ready().await?;
+        let progress = progress_bar(self.scores.len());
+        let mut waiting = self.scores.iter().enumerate();
+        let mut running: Vec<Running<'_>> = Vec::new();
+        let mut results: Vec<Option<ScoreResult>> = self.scores.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            loop {
+                while running.len() < limit.max(1) {
+                    let Some((index, score)) = waiting.next() else {
+                        break;
+                    };
+                    let topology = &self.topology;
+                    running.push(Running {
+                        index,
+                        name: score.name(),
+                        started: Instant::now(),
+                        future: Box::pin(async move {
+                            score.create_interpret().execute(topology).await
+                        }),
+                    });
+                }
+                if running.is_empty() {
+                    return Poll::Ready(());
+                }
+                let before = running.len();
+                let mut i = 0;
+                while i < running.len() {
+                    match running[i].future.as_mut().poll(cx) {
+                        Poll::Ready(result) => {
+                            let done = running.swap_remove(i);
+                            if let Err(error) = &result {
+                                progress.println(format!("{}: {error}", done.name));
+                            }
+                            progress.inc(1);
+                            results[done.index] = Some(ScoreResult {
+                                score: done.name,
+                                result,
+                                elapsed: done.started.elapsed(),
+                            });
+                        }
+                        Poll::Pending => i += 1,
+                    }
+                }
+                if running.len() == before {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        progress.finish_and_clear();
+        Ok(Report {
+            topology: self.topology.name(),
+            results: results.into_iter().flatten().collect(),
+        })
+    }
+}
+
+/// A score in flight in [`Maestro::run_concurrently`].
+struct Running<'a> {
+    index: usize,
+    name: String,
+    started: Instant,
+    future: Pin<Box<dyn Future<Output = Result<Outcome, InterpretError>> + Send + 'a>>,
 }
 
 fn progress_bar(len: usize) -> ProgressBar {
@@ -222,6 +294,76 @@ mod tests {
             json["results"][1]["result"]["error"],
             "invalid score: bad entry"
         );
+    }
+
+    #[tokio::test]
+    async fn concurrent_runs_keep_report_order_and_bound_the_flight() {
+        let mut maestro = Maestro::new(journal(true));
+        let names = ["a", "b", "bad", "c", "d", "e", "f"];
+        maestro.register(
+            names
+                .iter()
+                .map(|n| Box::new(Slow(n)) as Box<dyn Score<Journal>>),
+        );
+        let report = maestro.run_concurrently(3).await.unwrap();
+        let order: Vec<&str> = report.results.iter().map(|r| r.score.as_str()).collect();
+        assert_eq!(
+            order,
+            names
+                .map(|n| format!("slow {n}"))
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            report.summary(),
+            "journal: 6 changed, 0 unchanged, 1 failed"
+        );
+        let peak = maestro
+            .topology()
+            .entries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.starts_with("peak"))
+            .max()
+            .unwrap()
+            .clone();
+        assert_eq!(peak, "peak 3", "at most 3 in flight, and 3 reached");
+    }
+
+    /// A score that yields to the runtime while recording how many run at once.
+    struct Slow(&'static str);
+
+    impl Score<Journal> for Slow {
+        fn name(&self) -> String {
+            format!("slow {}", self.0)
+        }
+        fn create_interpret(&self) -> Box<dyn Interpret<Journal>> {
+            Box::new(SlowInterpret(self.0))
+        }
+    }
+
+    struct SlowInterpret(&'static str);
+
+    static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[async_trait::async_trait]
+    impl Interpret<Journal> for SlowInterpret {
+        fn name(&self) -> String {
+            self.0.into()
+        }
+        async fn execute(&self, topology: &Journal) -> Result<Outcome, InterpretError> {
+            use std::sync::atomic::Ordering;
+            let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+            topology.entries.lock().unwrap().push(format!("peak {now}"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+            if self.0 == "bad" {
+                return Err(InterpretError::Invalid("bad entry".into()));
+            }
+            Ok(Outcome::changed("slept", vec![]))
+        }
     }
 
     #[tokio::test]
