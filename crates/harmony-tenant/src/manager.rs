@@ -5,6 +5,28 @@ use harmony::{Interpret, InterpretError, Outcome, Score, Topology};
 use crate::{ClusterFacts, TenantPlan, TenantScore, compile};
 
 /// A topology that can hold tenants: a folder of manifests, a live cluster, ...
+///
+/// `TenantScore` is a `Score` only for topologies with this capability; on any other topology it
+/// does not compile:
+///
+/// ```compile_fail,E0277
+/// use harmony::{InterpretError, Score, Topology};
+///
+/// /// A topology without the TenantManager capability.
+/// struct Printer;
+///
+/// #[harmony::async_trait]
+/// impl Topology for Printer {
+///     fn name(&self) -> String {
+///         "printer".into()
+///     }
+///     async fn ensure_ready(&self) -> Result<(), InterpretError> {
+///         Ok(())
+///     }
+/// }
+///
+/// let score: Box<dyn Score<Printer>> = Box::new(harmony_tenant::TenantScore::new("acme"));
+/// ```
 #[async_trait::async_trait]
 pub trait TenantManager: Topology {
     /// The facts tenants are compiled against on this topology.
