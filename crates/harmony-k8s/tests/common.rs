@@ -1,0 +1,44 @@
+//! Shared helpers of the tests against the fake API server.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use harmony::{Maestro, Report, Score};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, TenantReport, cluster_from_config};
+use harmony_tenant::TenantScore;
+use harmony_testkit::FakeApiServer;
+
+/// Facts flags for a vanilla cluster (its networks cannot be discovered).
+pub fn vanilla_flags() -> FactsSource {
+    FactsSource {
+        pod_networks: vec!["10.244.0.0/16".parse().unwrap()],
+        service_networks: vec!["10.96.0.0/12".parse().unwrap()],
+        ..FactsSource::default()
+    }
+}
+
+/// A topology on the fake.
+pub fn topology(server: &FakeApiServer, options: ApplyOptions) -> K8sTopology {
+    let cluster = cluster_from_config(server.config()).unwrap();
+    K8sTopology::new(cluster, vanilla_flags(), options)
+}
+
+/// Runs `tenants` through Maestro on a fresh topology (as one CLI run does), `concurrency` in
+/// flight; returns Maestro's report and the per-tenant reports.
+pub async fn run(
+    server: &FakeApiServer,
+    tenants: &[TenantScore],
+    options: ApplyOptions,
+    concurrency: usize,
+) -> (Report, Vec<TenantReport>) {
+    let mut maestro = Maestro::new(topology(server, options));
+    maestro.register(
+        tenants
+            .iter()
+            .cloned()
+            .map(|t| Box::new(t) as Box<dyn Score<K8sTopology>>),
+    );
+    let report = maestro.run_concurrently(concurrency).await.unwrap();
+    let mut tenants = maestro.topology().take_reports();
+    tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    (report, tenants)
+}

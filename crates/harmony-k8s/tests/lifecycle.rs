@@ -1,0 +1,383 @@
+//! Apply, re-apply, shrink, delete, and the refusals, against the fake API server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run, topology};
+use harmony::{InterpretError, OutcomeStatus, Topology};
+use harmony_k8s::{
+    ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
+};
+use harmony_tenant::{ClusterFlavor, Member, TenantManager, TenantRole, TenantScore};
+use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr, NamespaceDeletion};
+use serde_json::json;
+
+fn acme() -> TenantScore {
+    TenantScore::new("acme")
+        .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
+        .member(Member::service_account("ci", TenantRole::Developer))
+}
+
+fn delete_options(delete_data: bool) -> DeleteOptions {
+    DeleteOptions {
+        delete_data,
+        timeout: Duration::from_secs(2),
+    }
+}
+
+fn writes(server: &FakeApiServer) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_reapply_shrink_delete() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+
+    let (report, tenants) = run(&server, &[acme()], ApplyOptions::default(), 4).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    let first = &tenants[0];
+    assert!(first.created >= 10, "{first:?}");
+    assert_eq!((first.changed, first.unchanged, first.pruned), (0, 0, 0));
+    assert!(
+        server
+            .object(&Gvr::core("serviceaccounts"), Some("acme"), "ci")
+            .is_some()
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.verb == "apply")
+            .all(|r| r.field_manager.as_deref() == Some("harmony"))
+    );
+
+    server.clear_requests();
+    let (report, tenants) = run(&server, &[acme()], ApplyOptions::default(), 4).await;
+    let outcome = report.results[0].result.as_ref().unwrap();
+    assert_eq!(outcome.status, OutcomeStatus::Unchanged, "{outcome:?}");
+    assert_eq!(
+        writes(&server),
+        Vec::<String>::new(),
+        "re-apply writes nothing"
+    );
+    assert_eq!(tenants[0].unchanged, first.created);
+
+    let shrunk =
+        TenantScore::new("acme").member(Member::user("alice", TenantRole::Admin, "alice@acme.com"));
+    server.clear_requests();
+    let (_, tenants) = run(&server, &[shrunk], ApplyOptions::default(), 4).await;
+    let pruned: Vec<&str> = tenants[0]
+        .changes
+        .iter()
+        .filter(|c| c.action == harmony_k8s::Action::Pruned)
+        .map(|c| c.object.as_str())
+        .collect();
+    assert_eq!(
+        pruned,
+        ["RoleBinding acme/member-ci", "ServiceAccount acme/ci"]
+    );
+    assert!(
+        server
+            .object(&Gvr::core("serviceaccounts"), Some("acme"), "ci")
+            .is_none()
+    );
+    assert_eq!(
+        writes(&server),
+        ["delete rolebindings member-ci", "delete serviceaccounts ci"],
+        "access is revoked before the account goes"
+    );
+
+    server.clear_requests();
+    let topology = topology(&server, ApplyOptions::default());
+    let deleted = topology
+        .delete_tenant("acme", delete_options(false))
+        .await
+        .unwrap();
+    assert_eq!(deleted.namespace.as_deref(), Some("acme"));
+    assert_eq!(
+        writes(&server),
+        [
+            "delete rolebindings member-alice",
+            "delete serviceaccounts default",
+            "delete namespaces acme"
+        ],
+        "bindings, then accounts, then the namespace"
+    );
+    assert!(
+        server
+            .object(&Gvr::core("namespaces"), None, "acme")
+            .is_none()
+    );
+    let again = topology
+        .delete_tenant("acme", delete_options(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.namespace, None,
+        "deleting a deleted tenant does nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_and_dry_run_write_nothing_and_show_the_diff() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    let plan = ApplyOptions {
+        mode: Mode::Plan,
+        force: false,
+    };
+    let (report, tenants) = run(&server, &[acme()], plan, 2).await;
+    assert_eq!(
+        report.results[0].result.as_ref().unwrap().status,
+        OutcomeStatus::Changed
+    );
+    assert!(
+        tenants[0].changes[0]
+            .diff
+            .iter()
+            .any(|d| d.to_string().starts_with("+ metadata.labels"))
+    );
+    assert!(writes(&server).is_empty());
+
+    run(&server, &[acme()], ApplyOptions::default(), 2).await;
+    let bigger = acme().member(Member::service_account("deploy", TenantRole::Developer));
+    server.clear_requests();
+    let dry = ApplyOptions {
+        mode: Mode::DryRun,
+        force: false,
+    };
+    let (_, tenants) = run(&server, &[bigger], dry, 2).await;
+    assert_eq!(tenants[0].created, 2, "{:?}", tenants[0].changes);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.is_write())
+            .all(|r| r.dry_run)
+    );
+    assert!(
+        server
+            .object(&Gvr::core("serviceaccounts"), Some("acme"), "deploy")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicts_name_the_owner_and_force_takes_over() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    let quota = server
+        .object(&Gvr::core("resourcequotas"), Some("acme"), "tenant-quota")
+        .unwrap();
+    let (field, value) = quota["spec"]["hard"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let patch = json!({ "apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": { "name": "tenant-quota", "namespace": "acme" },
+        "spec": { "hard": { field.clone(): format!("{}9", value.as_str().unwrap()) } } });
+    let api: kube::Api<k8s_openapi::api::core::v1::ResourceQuota> =
+        kube::Api::namespaced(server.client(), "acme");
+    api.patch(
+        "tenant-quota",
+        &kube::api::PatchParams::apply("ops-team").force(),
+        &kube::api::Patch::Apply(&patch),
+    )
+    .await
+    .unwrap();
+
+    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    let error = report.results[0].result.as_ref().unwrap_err().to_string();
+    assert!(error.contains("owned by `ops-team`"), "{error}");
+    assert!(error.contains(&format!(".spec.hard.{field}")), "{error}");
+    assert!(error.contains("--force"), "{error}");
+    assert!(error.contains("no access was granted"), "{error}");
+
+    let force = ApplyOptions {
+        mode: Mode::Apply,
+        force: true,
+    };
+    let (report, _) = run(&server, &[acme()], force, 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    assert_eq!(
+        report.results[0].result.as_ref().unwrap().status,
+        OutcomeStatus::Unchanged
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_refuses_to_destroy_data_without_the_override() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    server
+        .insert(json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": { "name": "db-data", "namespace": "acme" } }))
+        .unwrap();
+    server.clear_requests();
+    let topology = topology(&server, ApplyOptions::default());
+    let error = topology
+        .delete_tenant("acme", delete_options(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, InterpretError::Refused(_)), "{error}");
+    assert!(error.to_string().contains("db-data"), "{error}");
+    assert!(error.to_string().contains("--delete-data"), "{error}");
+    assert!(
+        writes(&server).is_empty(),
+        "nothing deleted: {:?}",
+        writes(&server)
+    );
+
+    let report = topology
+        .delete_tenant("acme", delete_options(true))
+        .await
+        .unwrap();
+    assert_eq!(report.data_deleted, ["acme/db-data"]);
+    assert!(
+        server
+            .object(&Gvr::core("namespaces"), None, "acme")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_reports_the_finalizers_of_a_stuck_namespace() {
+    let server = FakeApiServer::start(FakeOptions {
+        namespace_deletion: NamespaceDeletion::Stuck,
+        ..FakeOptions::default()
+    })
+    .unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    let topology = topology(&server, ApplyOptions::default());
+    let options = DeleteOptions {
+        delete_data: false,
+        timeout: Duration::from_millis(300),
+    };
+    let error = topology
+        .delete_tenant("acme", options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("still terminating"), "{error}");
+    assert!(error.contains("Blocking finalizers: kubernetes"), "{error}");
+    assert!(server.finalize_namespace("acme"));
+    let report = topology.delete_tenant("acme", options).await.unwrap();
+    assert_eq!(report.namespace, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn facts_are_discovered_on_okd_and_asked_for_elsewhere() {
+    let okd = FakeApiServer::start(FakeOptions {
+        flavor: Flavor::Okd,
+        ..FakeOptions::default()
+    })
+    .unwrap();
+    let cluster = cluster_from_config(okd.config()).unwrap();
+    let topology = K8sTopology::new(cluster, FactsSource::default(), ApplyOptions::default());
+    topology.ensure_ready().await.unwrap();
+    let facts = topology.cluster_facts().await.unwrap();
+    assert_eq!(facts.flavor, ClusterFlavor::Okd);
+    assert_eq!(facts.pod_networks, ["10.128.0.0/14".parse().unwrap()]);
+    assert_eq!(facts.service_networks, ["172.30.0.0/16".parse().unwrap()]);
+
+    let vanilla = FakeApiServer::start(FakeOptions::default()).unwrap();
+    vanilla
+        .insert(json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": { "name": "fast" } }))
+        .unwrap();
+    let cluster = cluster_from_config(vanilla.config()).unwrap();
+    let unknown = K8sTopology::new(
+        cluster.clone(),
+        FactsSource::default(),
+        ApplyOptions::default(),
+    );
+    let error = unknown.ensure_ready().await.unwrap_err().to_string();
+    assert!(
+        error.contains("--pod-network CIDR and --service-network CIDR"),
+        "{error}"
+    );
+    assert!(error.contains("--cluster PROFILE"), "{error}");
+    let flagged = K8sTopology::new(cluster, common::vanilla_flags(), ApplyOptions::default());
+    let facts = flagged.cluster_facts().await.unwrap();
+    assert_eq!(facts.flavor, ClusterFlavor::Kubernetes);
+    assert_eq!(facts.storage_classes, ["fast"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_api_server_asks_about_the_vpn() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().unwrap());
+    let topology = K8sTopology::new(
+        cluster_from_config(config).unwrap(),
+        FactsSource::default(),
+        ApplyOptions::default(),
+    );
+    let error = topology.ensure_ready().await.unwrap_err();
+    assert!(matches!(error, InterpretError::NotReady(_)), "{error}");
+    assert!(
+        error.to_string().contains(&format!(
+            "cannot reach the API server at http://127.0.0.1:{port}: is the VPN up?"
+        )),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_reports_quota_members_policies_and_drift() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    let topology = topology(&server, ApplyOptions::default());
+    let facts = topology.cluster_facts().await.unwrap();
+    let plan = harmony_tenant::compile(&acme(), &facts);
+    let statuses = topology.status(&[], &[plan.clone()]).await.unwrap();
+    assert_eq!(statuses.len(), 1);
+    let acme_status = &statuses[0];
+    assert_eq!(acme_status.phase, "Active");
+    assert!(!acme_status.quota.is_empty());
+    assert!(
+        acme_status.quota.iter().all(|q| q.used == "0"),
+        "{:?}",
+        acme_status.quota
+    );
+    assert!(
+        acme_status
+            .members
+            .iter()
+            .any(|m| m.subjects == ["User alice@acme.com"]),
+        "{:?}",
+        acme_status.members
+    );
+    assert!(!acme_status.policies.is_empty());
+    assert_eq!(acme_status.drift.as_ref().unwrap().len(), 0);
+
+    server.clear_requests();
+    let api: kube::Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        kube::Api::namespaced(server.client(), "acme");
+    api.delete("ci", &Default::default()).await.unwrap();
+    let statuses = topology.status(&["acme".into()], &[plan]).await.unwrap();
+    let drift: Vec<String> = statuses[0]
+        .drift
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|c| c.object.clone())
+        .collect();
+    assert_eq!(drift, ["ServiceAccount acme/ci"]);
+    let error = topology
+        .status(&["nobody".into()], &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no tenant `nobody`"), "{error}");
+}
