@@ -2,6 +2,7 @@
 
 mod audit;
 mod input;
+mod live;
 mod tenant;
 mod vpn;
 

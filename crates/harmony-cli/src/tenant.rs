@@ -12,7 +12,10 @@ use harmony_tenant::{
     ClusterFacts, ClusterFlavor, MAX_TENANT_NAME, TenantScore, compile, is_dns_label,
 };
 
+use harmony_k8s::Mode;
+
 use crate::input::{load_facts, load_tenants};
+use crate::live;
 
 /// Arguments of `harmony tenant`.
 #[derive(Args)]
@@ -46,6 +49,29 @@ enum TenantCommand {
         /// Print every object to standard output instead, as a YAML stream or a JSON List.
         #[arg(short = 'o', long, value_enum)]
         output: Option<Output>,
+    },
+    /// Apply tenant files to a live cluster (server-side apply), then prune what they dropped.
+    Apply {
+        #[command(flatten)]
+        args: live::ApplyArgs,
+        /// `server`: only validate every write on the cluster (exit 2 when something would change).
+        #[arg(long, value_enum, value_name = "server")]
+        dry_run: Option<live::DryRun>,
+    },
+    /// Show what applying would change, object by object; exit 0 if nothing, 2 if something.
+    Plan {
+        #[command(flatten)]
+        args: live::ApplyArgs,
+    },
+    /// Show tenants on a live cluster: quota use, members, policies, drift from their files.
+    Status {
+        #[command(flatten)]
+        args: live::StatusArgs,
+    },
+    /// Delete a tenant from a live cluster: access first; refuses to delete data without --delete-data.
+    Delete {
+        #[command(flatten)]
+        args: live::DeleteArgs,
     },
 }
 
@@ -106,6 +132,16 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
             out,
             output,
         } => render(&inputs, out, output),
+        TenantCommand::Apply { args, dry_run } => {
+            let mode = match dry_run {
+                Some(live::DryRun::Server) => Mode::DryRun,
+                None => Mode::Apply,
+            };
+            live::apply(args, mode)
+        }
+        TenantCommand::Plan { args } => live::apply(args, Mode::Plan),
+        TenantCommand::Status { args } => live::status(args),
+        TenantCommand::Delete { args } => live::delete(args),
     }
 }
 

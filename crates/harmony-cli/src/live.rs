@@ -1,0 +1,246 @@
+//! `harmony tenant apply | plan | status | delete`: tenants on a live cluster.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use harmony::{Maestro, Score, Topology};
+use harmony_k8s::{Access, ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
+use ipnet::IpNet;
+
+use crate::input::{load_facts, load_tenants};
+
+/// Which cluster, as whom, and what it cannot tell about itself.
+#[derive(Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// A ClusterProfile file for what a non-OKD cluster cannot tell (networks, DNS, ingress).
+    #[arg(long, value_name = "PROFILE")]
+    cluster: Option<PathBuf>,
+    /// The pod network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "pod-network", value_name = "CIDR")]
+    pod_networks: Vec<IpNet>,
+    /// The service network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "service-network", value_name = "CIDR")]
+    service_networks: Vec<IpNet>,
+    /// The node network(s) (default: every private range).
+    #[arg(long = "node-network", value_name = "CIDR")]
+    node_networks: Vec<IpNet>,
+}
+
+/// Output format of apply, plan and status.
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table or text for people.
+    #[default]
+    Text,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// `--dry-run` values.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DryRun {
+    /// Send every write with dryRun=All: the cluster validates and admits, stores nothing.
+    Server,
+}
+
+/// Arguments of `harmony tenant apply` and `plan`.
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// Tenant files or folders; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// How many tenants are applied at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// Take over fields another field manager owns (server-side apply `force`).
+    #[arg(long)]
+    force: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+}
+
+/// Arguments of `harmony tenant status`.
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Tenants to show (default: every tenant Harmony manages in the cluster).
+    names: Vec<String>,
+    /// Tenant files: also show drift from these scores.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", num_args = 1..)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: Format,
+}
+
+/// Arguments of `harmony tenant delete`.
+#[derive(Args)]
+pub struct DeleteArgs {
+    /// The tenant id.
+    name: String,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Also delete the tenant's PersistentVolumeClaims, and so possibly its data.
+    #[arg(long)]
+    delete_data: bool,
+    /// How long to wait for the namespace to finish terminating, such as `90s` or `5m`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let value: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a duration: use seconds or minutes, such as 90s or 5m")
+    })?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(value)),
+        "m" => Ok(Duration::from_secs(value * 60)),
+        _ => Err(format!(
+            "`{text}` is not a duration: use seconds or minutes, such as 90s or 5m"
+        )),
+    }
+}
+
+impl ClusterArgs {
+    /// A topology for this cluster, not yet checked.
+    async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
+        let access = Access {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        };
+        let profile = match &self.cluster {
+            Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
+            None => None,
+        };
+        let source = FactsSource {
+            profile,
+            pod_networks: self.pod_networks.clone(),
+            service_networks: self.service_networks.clone(),
+            node_networks: self.node_networks.clone(),
+        };
+        Ok(K8sTopology::new(access.connect().await?, source, options))
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `harmony tenant apply` (with `dry_run`, a server-side dry run) and `harmony tenant plan`.
+pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
+    let options = ApplyOptions {
+        mode,
+        force: args.force,
+    };
+    runtime()?.block_on(async {
+        let topology = args.cluster.topology(options).await?;
+        topology.ensure_ready().await?;
+        let facts = topology.cluster_facts().await?;
+        let tenants = load_tenants(&args.files, &facts)?;
+        let mut maestro = Maestro::new(topology);
+        maestro.register(
+            tenants
+                .into_iter()
+                .map(|t| Box::new(t) as Box<dyn Score<K8sTopology>>),
+        );
+        let report = maestro
+            .run_concurrently(usize::from(args.concurrency))
+            .await?;
+        let reports = maestro.topology().take_reports();
+        let rows = output::rows(&report, &reports);
+        if mode == Mode::Apply {
+            output::print_table(&rows, &report.summary(), args.output)?;
+            return Ok(if report.all_succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        output::print_plan(&rows, &reports, args.output)?;
+        Ok(if !report.all_succeeded() {
+            ExitCode::FAILURE
+        } else if reports.iter().any(|r| r.wrote()) {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// `harmony tenant status`.
+pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let topology = args.cluster.topology(ApplyOptions::default()).await?;
+        topology.ensure_ready().await?;
+        let plans: Vec<TenantPlan> = if args.files.is_empty() {
+            Vec::new()
+        } else {
+            let facts = topology.cluster_facts().await?;
+            load_tenants(&args.files, &facts)?
+                .iter()
+                .map(|t| compile(t, &facts))
+                .collect()
+        };
+        let statuses = topology.status(&args.names, &plans).await?;
+        output::print_status(&statuses, args.output)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `harmony tenant delete`.
+pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        // Deleting needs no facts: only check that the API answers.
+        let topology = args.cluster.topology(ApplyOptions::default()).await?;
+        topology.cluster().version().await?;
+        let options = DeleteOptions {
+            delete_data: args.delete_data,
+            timeout: args.timeout,
+        };
+        let report = topology.delete_tenant(&args.name, options).await?;
+        let Some(namespace) = &report.namespace else {
+            println!(
+                "tenant {}: nothing to delete (no namespace is labelled with it)",
+                args.name
+            );
+            return Ok(ExitCode::SUCCESS);
+        };
+        for revoked in &report.revoked {
+            println!("revoked {revoked}");
+        }
+        for claim in &report.data_deleted {
+            println!("deleted PersistentVolumeClaim {claim}");
+        }
+        println!(
+            "tenant {} deleted (namespace {namespace} is gone)",
+            args.name
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
