@@ -1,13 +1,30 @@
 //! Cluster guardrails: what tenants cannot override.
 //!
 //! A [`ClusterGuardrailsScore`] compiles (purely, see [`compile_guardrails`]) to a
-//! [`GuardrailsPlan`]: ValidatingAdmissionPolicies evaluated by the API server itself (no webhook
-//! that can lock the cluster when it is down), AdminNetworkPolicies on OVN-Kubernetes, and OKD
-//! hardening, plus findings to report to people.
+//! [`GuardrailsPlan`]:
+//! - ValidatingAdmissionPolicies and their bindings, evaluated by the API server itself (no
+//!   webhook whose outage locks the cluster), scoped to tenant namespaces except the rule that
+//!   protects the tenant labels themselves; per-tenant parameters are a ConfigMap in each tenant
+//!   namespace ([`tenant_parameters`]);
+//! - network tiers on OVN-Kubernetes: the BaselineAdminNetworkPolicy `default` and one
+//!   AdminNetworkPolicy per tenant;
+//! - OKD hardening (no project self-provisioning), and findings reported, not changed.
+//!
+//! [`guardrails_present`] tells the isolation audit which guardrails a set of objects holds.
 
+mod admission;
+mod compile;
+pub mod crd;
+mod guardrail;
+mod params;
+mod plan;
 mod score;
 
+pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
+pub use guardrail::GuardrailId;
+pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
+pub use plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};
 pub use score::{
-    ClusterGuardrailsScore, DEFAULT_FIRST_PRIORITY, DEFAULT_HARMONY_IDENTITY, GUARDRAILS_KIND, OVN_MAX_PRIORITY,
-    Toggle,
+    ClusterGuardrailsScore, DEFAULT_FIRST_PRIORITY, DEFAULT_HARMONY_IDENTITY, GUARDRAILS_KIND,
+    OVN_MAX_PRIORITY, Toggle,
 };

@@ -315,7 +315,11 @@ mod tests {
                 .first_priority(bad)
                 .validate(&ClusterFacts::okd());
             assert_eq!(paths(&problems), ["spec.firstPriority"]);
-            assert!(problems[0].message.contains(&format!("{bad} is outside 0–99")));
+            assert!(
+                problems[0]
+                    .message
+                    .contains(&format!("{bad} is outside 0–99"))
+            );
         }
     }
 
@@ -352,7 +356,11 @@ mod tests {
             "apiVersion": API_VERSION, "kind": "Tenant", "metadata": {"name": "x"},
         });
         let error = serde_json::from_value::<ClusterGuardrailsScore>(wrong_kind).unwrap_err();
-        assert!(error.to_string().contains("kind `Tenant` is not `ClusterGuardrails`"));
+        assert!(
+            error
+                .to_string()
+                .contains("kind `Tenant` is not `ClusterGuardrails`")
+        );
         let unknown = serde_json::json!({
             "apiVersion": API_VERSION, "kind": GUARDRAILS_KIND, "metadata": {"name": "x"},
             "spec": {"networkTier": "enabled"},

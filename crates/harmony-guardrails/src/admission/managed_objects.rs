@@ -1,0 +1,168 @@
+//! What Harmony manages in a tenant namespace (quotas, limit ranges, network policies, roles,
+//! role bindings, the guardrail parameters) is created, changed and deleted only by Harmony.
+//!
+//! An object is Harmony's when it carries `app.kubernetes.io/managed-by: harmony`, before or
+//! after the change, so the label can neither be removed (to take an object over) nor added (to
+//! forge one, such as the parameter ConfigMap before Harmony writes it). Once the namespace
+//! itself is being deleted, its content may go: the namespace controller empties it.
+//!
+//! ServiceAccounts are left out: OKD's controllers update them (image pull secrets).
+
+use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+use super::{AdmissionRule, Draft, build, cel, resources, unless_trusted, validation};
+use crate::guardrail::GuardrailId;
+use crate::score::ClusterGuardrailsScore;
+
+/// `(API group, resources)` of the objects this rule protects.
+pub(crate) const PROTECTED: [(&str, &[&str]); 3] = [
+    ("", &["resourcequotas", "limitranges", "configmaps"]),
+    ("networking.k8s.io", &["networkpolicies"]),
+    ("rbac.authorization.k8s.io", &["roles", "rolebindings"]),
+];
+
+pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
+    let operations = ["CREATE", "UPDATE", "DELETE"];
+    let managed = |var| cel::label_is(var, MANAGED_BY_LABEL, MANAGED_BY_VALUE);
+    build(Draft {
+        id: GuardrailId::ManagedObjects,
+        resources: PROTECTED
+            .iter()
+            .map(|(group, kinds)| resources(group, kinds, &operations))
+            .collect(),
+        tenant_namespaces_only: true,
+        per_tenant_params: false,
+        match_conditions: vec![unless_trusted(score)],
+        validations: vec![validation(
+            format!(
+                "has(namespaceObject.metadata.deletionTimestamp) || !(request.operation == 'DELETE' ? {old} : ({new} || (request.operation == 'UPDATE' && {old})))",
+                old = managed("oldObject"),
+                new = managed("object"),
+            ),
+            format!(
+                "this object is managed by Harmony (label {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}): only Harmony creates, changes or deletes it; ask the platform team to change the tenant file"
+            ),
+        )],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admission::simulator::{Request, Verdict};
+    use harmony_tenant::{ClusterFacts, TenantObject, TenantScore, compile};
+    use serde_json::{Value, json};
+
+    fn score() -> ClusterGuardrailsScore {
+        ClusterGuardrailsScore::default()
+    }
+
+    /// Every object Harmony puts in a tenant namespace, with its API group and resource.
+    fn managed_objects() -> Vec<(&'static str, &'static str, Value)> {
+        let tenant = TenantScore::new("acme").member(harmony_tenant::Member::user(
+            "alice",
+            harmony_tenant::TenantRole::Admin,
+            "alice@acme.com",
+        ));
+        let plan = compile(&tenant, &ClusterFacts::kubernetes());
+        let mut objects: Vec<_> = plan
+            .objects()
+            .iter()
+            .filter_map(|o| {
+                let (group, resource) = match o {
+                    TenantObject::ResourceQuota(_) => ("", "resourcequotas"),
+                    TenantObject::LimitRange(_) => ("", "limitranges"),
+                    TenantObject::NetworkPolicy(_) => ("networking.k8s.io", "networkpolicies"),
+                    TenantObject::Role(_) => ("rbac.authorization.k8s.io", "roles"),
+                    TenantObject::RoleBinding(_) => ("rbac.authorization.k8s.io", "rolebindings"),
+                    _ => return None,
+                };
+                Some((group, resource, o.to_json()))
+            })
+            .collect();
+        let params = crate::params::tenant_parameters(&tenant);
+        objects.push(("", "configmaps", serde_json::to_value(params).unwrap()));
+        objects
+    }
+
+    fn tenant_admin(request: Request) -> Verdict {
+        request
+            .in_tenant_namespace("acme")
+            .by("alice@acme.com")
+            .in_groups(&["system:authenticated"])
+            .admit(&rule(&score()))
+    }
+
+    #[test]
+    fn tenants_cannot_change_or_delete_what_harmony_manages() {
+        let objects = managed_objects();
+        assert!(objects.len() >= 6, "{objects:?}");
+        for (group, resource, object) in objects {
+            let mut changed = object.clone();
+            changed["metadata"]["annotations"] = json!({"edited": "yes"});
+            let update = tenant_admin(Request::update(group, resource, object.clone(), changed));
+            assert!(
+                update.refused_with("managed by Harmony"),
+                "{resource}: {update:?}"
+            );
+            let delete = tenant_admin(Request::delete(group, resource, object.clone()));
+            assert!(
+                delete.refused_with("managed by Harmony"),
+                "{resource}: {delete:?}"
+            );
+            let mut unlabelled = object.clone();
+            unlabelled["metadata"]["labels"]
+                .as_object_mut()
+                .unwrap()
+                .remove(MANAGED_BY_LABEL);
+            let takeover = tenant_admin(Request::update(group, resource, object, unlabelled));
+            assert!(
+                takeover.refused_with("managed by Harmony"),
+                "{resource}: {takeover:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tenants_cannot_forge_a_managed_object() {
+        let forged = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "harmony-guardrails", "namespace": "acme",
+                         "labels": {MANAGED_BY_LABEL: "harmony"}},
+            "data": {"storage-class.premium": "allowed"}});
+        let verdict = tenant_admin(Request::create("", "configmaps", forged));
+        assert!(verdict.refused_with("managed by Harmony"), "{verdict:?}");
+    }
+
+    #[test]
+    fn tenants_keep_their_own_objects() {
+        let own = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-web", "namespace": "acme", "labels": {"app": "web"}},
+            "spec": {"podSelector": {}}});
+        let mut changed = own.clone();
+        changed["spec"]["policyTypes"] = json!(["Ingress"]);
+        for request in [
+            Request::create("networking.k8s.io", "networkpolicies", own.clone()),
+            Request::update("networking.k8s.io", "networkpolicies", own.clone(), changed),
+            Request::delete("networking.k8s.io", "networkpolicies", own),
+        ] {
+            assert_eq!(tenant_admin(request), Verdict::Allowed);
+        }
+    }
+
+    #[test]
+    fn harmony_changes_them_and_namespace_deletion_empties_them() {
+        for (group, resource, object) in managed_objects() {
+            let by_harmony = Request::delete(group, resource, object.clone())
+                .in_tenant_namespace("acme")
+                .by(crate::score::DEFAULT_HARMONY_IDENTITY)
+                .admit(&rule(&score()));
+            assert_eq!(by_harmony, Verdict::NotMatched, "{resource}");
+            let by_namespace_controller = Request::delete(group, resource, object)
+                .in_tenant_namespace("acme")
+                .namespace_terminating()
+                .by("system:serviceaccount:kube-system:namespace-controller")
+                .admit(&rule(&score()));
+            assert_eq!(by_namespace_controller, Verdict::Allowed, "{resource}");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The guardrails by name, so that reports and the isolation audit can say which one is missing.
+
+use serde::Serialize;
+
+/// One guardrail of the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GuardrailId {
+    /// No NodePort or LoadBalancer Service and no `externalIPs` in tenant namespaces.
+    TenantServices,
+    /// Tenant pods use only PVC, configMap, secret, emptyDir, projected and downwardAPI volumes,
+    /// and no host namespaces or host ports.
+    TenantPods,
+    /// Tenant PVCs use allowed StorageClasses and never name or select an existing volume.
+    TenantStorage,
+    /// Tenant namespace labels (tenant, managed-by, pod security) change only through Harmony.
+    NamespaceLabels,
+    /// Harmony-managed objects in tenant namespaces change only through Harmony.
+    ManagedObjects,
+    /// The BaselineAdminNetworkPolicy `default`: tenants unreachable when no NetworkPolicy decides.
+    BaselineNetworkTier,
+    /// One AdminNetworkPolicy per tenant: other tenants denied, whatever NetworkPolicies say.
+    TenantNetworkTier,
+    /// OKD project self-provisioning taken from every authenticated user.
+    SelfProvisioning,
+}
+
+impl GuardrailId {
+    /// Every guardrail, in apply order.
+    pub const ALL: [GuardrailId; 8] = [
+        Self::TenantServices,
+        Self::TenantPods,
+        Self::TenantStorage,
+        Self::NamespaceLabels,
+        Self::ManagedObjects,
+        Self::BaselineNetworkTier,
+        Self::TenantNetworkTier,
+        Self::SelfProvisioning,
+    ];
+
+    /// The admission rules (ValidatingAdmissionPolicy and binding of the same name).
+    pub const ADMISSION: [GuardrailId; 5] = [
+        Self::TenantServices,
+        Self::TenantPods,
+        Self::TenantStorage,
+        Self::NamespaceLabels,
+        Self::ManagedObjects,
+    ];
+
+    /// The name of the object that implements the guardrail; for
+    /// [`GuardrailId::TenantNetworkTier`], the prefix of each tenant's AdminNetworkPolicy.
+    pub fn object_name(self) -> &'static str {
+        match self {
+            Self::TenantServices => "harmony-tenant-services",
+            Self::TenantPods => "harmony-tenant-pods",
+            Self::TenantStorage => "harmony-tenant-storage",
+            Self::NamespaceLabels => "harmony-namespace-labels",
+            Self::ManagedObjects => "harmony-managed-objects",
+            Self::BaselineNetworkTier => crate::crd::BASELINE_NAME,
+            Self::TenantNetworkTier => "harmony-tenant-",
+            Self::SelfProvisioning => "self-provisioners",
+        }
+    }
+
+    /// What the guardrail prevents, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::TenantServices => {
+                "tenants cannot expose NodePort or LoadBalancer Services or set externalIPs"
+            }
+            Self::TenantPods => {
+                "tenant pods cannot mount hostPath, inline CSI or other node-level volumes, nor use host namespaces or host ports"
+            }
+            Self::TenantStorage => {
+                "tenant PVCs use only the tenant's StorageClasses and cannot bind another tenant's PersistentVolume"
+            }
+            Self::NamespaceLabels => {
+                "tenants cannot remove or change the tenant, managed-by and pod-security labels of their namespace"
+            }
+            Self::ManagedObjects => {
+                "tenants cannot change or delete the quotas, limit ranges, network policies, roles, bindings and parameters Harmony manages in their namespace"
+            }
+            Self::BaselineNetworkTier => {
+                "tenant pods that no NetworkPolicy selects are unreachable from other tenants"
+            }
+            Self::TenantNetworkTier => {
+                "other tenants are denied by an AdminNetworkPolicy, whatever the tenant's own NetworkPolicies allow"
+            }
+            Self::SelfProvisioning => "tenants cannot create projects (namespaces) themselves",
+        }
+    }
+}
+
+impl std::fmt::Display for GuardrailId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TenantNetworkTier => "harmony-tenant-<tenant> (AdminNetworkPolicy)",
+            other => other.object_name(),
+        })
+    }
+}

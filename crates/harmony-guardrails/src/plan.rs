@@ -1,0 +1,133 @@
+//! `GuardrailsPlan`: the objects the guardrails compile to, in apply order, and the findings to
+//! report to people.
+
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::crd::{AdminNetworkPolicy, BaselineAdminNetworkPolicy};
+
+/// One object of a guardrails plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(missing_docs)] // each variant is the Kubernetes kind of the same name
+pub enum GuardrailObject {
+    ConfigMap(ConfigMap),
+    ValidatingAdmissionPolicy(ValidatingAdmissionPolicy),
+    ValidatingAdmissionPolicyBinding(ValidatingAdmissionPolicyBinding),
+    BaselineAdminNetworkPolicy(BaselineAdminNetworkPolicy),
+    AdminNetworkPolicy(AdminNetworkPolicy),
+    ClusterRoleBinding(ClusterRoleBinding),
+}
+
+impl GuardrailObject {
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::ConfigMap(o) => &o.metadata,
+            Self::ValidatingAdmissionPolicy(o) => &o.metadata,
+            Self::ValidatingAdmissionPolicyBinding(o) => &o.metadata,
+            Self::BaselineAdminNetworkPolicy(o) => &o.metadata,
+            Self::AdminNetworkPolicy(o) => &o.metadata,
+            Self::ClusterRoleBinding(o) => &o.metadata,
+        }
+    }
+
+    /// The Kubernetes kind, such as `ValidatingAdmissionPolicy`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ConfigMap(_) => "ConfigMap",
+            Self::ValidatingAdmissionPolicy(_) => "ValidatingAdmissionPolicy",
+            Self::ValidatingAdmissionPolicyBinding(_) => "ValidatingAdmissionPolicyBinding",
+            Self::BaselineAdminNetworkPolicy(_) => "BaselineAdminNetworkPolicy",
+            Self::AdminNetworkPolicy(_) => "AdminNetworkPolicy",
+            Self::ClusterRoleBinding(_) => "ClusterRoleBinding",
+        }
+    }
+
+    /// Two-digit apply rank, also the prefix of manifest file names.
+    ///
+    /// Parameters come before the policies that read them (a missing parameter denies), policies
+    /// before their bindings (a binding to a missing policy is ignored), then network tiers and
+    /// OKD hardening.
+    pub fn ordinal(&self) -> u8 {
+        match self {
+            Self::ConfigMap(_) => 10,
+            Self::ValidatingAdmissionPolicy(_) => 20,
+            Self::ValidatingAdmissionPolicyBinding(_) => 30,
+            Self::BaselineAdminNetworkPolicy(_) => 40,
+            Self::AdminNetworkPolicy(_) => 41,
+            Self::ClusterRoleBinding(_) => 50,
+        }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// The object's namespace (`None` for cluster-scoped objects).
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("Kubernetes objects always serialize")
+    }
+
+    fn sort_key(&self) -> (u8, &str, &str) {
+        (
+            self.ordinal(),
+            self.namespace().unwrap_or_default(),
+            self.name(),
+        )
+    }
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing to do.
+    Info,
+    /// A gap the guardrails leave open: read what it says and decide.
+    Warning,
+}
+
+/// Something the compiler reports rather than changes, such as a permission OKD grants to every
+/// user, or tenants left without an AdminNetworkPolicy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A stable identifier, such as `okd-basic-user`.
+    pub id: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What it is, why it matters and what to do.
+    pub message: String,
+}
+
+/// Every object the guardrails compile to, sorted in apply order, and the findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardrailsPlan {
+    objects: Vec<GuardrailObject>,
+    /// What to tell people: gaps and permissions left as they are.
+    pub findings: Vec<Finding>,
+}
+
+impl GuardrailsPlan {
+    /// A plan of `objects` (sorted into apply order) and `findings`.
+    pub fn new(mut objects: Vec<GuardrailObject>, findings: Vec<Finding>) -> Self {
+        objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Self { objects, findings }
+    }
+
+    /// All objects in apply order.
+    pub fn objects(&self) -> &[GuardrailObject] {
+        &self.objects
+    }
+}
