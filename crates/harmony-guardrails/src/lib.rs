@@ -15,15 +15,19 @@
 mod admission;
 mod compile;
 pub mod crd;
+mod encode;
 mod guardrail;
 mod params;
 mod plan;
+mod presence;
 mod score;
 
 pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
+pub use encode::{encode_stream, manifest_files, write_folder};
 pub use guardrail::GuardrailId;
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};
+pub use presence::{guardrails_present, tenant_network_tier_present};
 pub use score::{
     ClusterGuardrailsScore, DEFAULT_FIRST_PRIORITY, DEFAULT_HARMONY_IDENTITY, GUARDRAILS_KIND,
     OVN_MAX_PRIORITY, Toggle,
