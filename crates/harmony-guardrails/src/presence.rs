@@ -14,15 +14,13 @@ fn is(object: &Value, kind: &str, name: &str) -> bool {
     object["kind"] == kind && object["metadata"]["name"] == name
 }
 
-fn text<'a>(value: &'a Value) -> Option<&'a str> {
-    value.as_str()
-}
-
 /// A policy in force: it exists and fails closed, and a binding puts it in force with `Deny`.
 fn admission_rule_present(objects: &[Value], name: &str) -> bool {
     let policy = objects.iter().any(|o| {
         is(o, "ValidatingAdmissionPolicy", name)
-            && text(&o["spec"]["failurePolicy"]).is_none_or(|p| p == "Fail")
+            && o["spec"]["failurePolicy"]
+                .as_str()
+                .is_none_or(|p| p == "Fail")
     });
     let binding = objects.iter().any(|o| {
         o["kind"] == "ValidatingAdmissionPolicyBinding"
@@ -46,7 +44,7 @@ fn self_provisioning_disabled(objects: &[Value]) -> bool {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|s| text(&s["name"]).is_some_and(|n| EVERYONE.contains(&n)))
+                .any(|s| s["name"].as_str().is_some_and(|n| EVERYONE.contains(&n)))
     })
 }
 
@@ -61,7 +59,7 @@ fn tenants(objects: &[Value]) -> Vec<&str> {
     objects
         .iter()
         .filter(|o| o["kind"] == "Namespace")
-        .filter_map(|o| text(&o["metadata"]["labels"][harmony_tenant::TENANT_LABEL]))
+        .filter_map(|o| o["metadata"]["labels"][harmony_tenant::TENANT_LABEL].as_str())
         .collect()
 }
 
