@@ -20,11 +20,11 @@ const CONCURRENCY: usize = 16;
 fn tenants() -> Vec<TenantScore> {
     (0..TENANTS)
         .map(|i| {
-            TenantScore::new(&format!("t{i:03}"))
+            TenantScore::new(format!("t{i:03}"))
                 .member(Member::user(
                     "owner",
                     TenantRole::Admin,
-                    &format!("owner@t{i}.example"),
+                    format!("owner@t{i}.example"),
                 ))
                 .member(Member::service_account("ci", TenantRole::Developer))
         })

@@ -53,7 +53,8 @@ async fn lifecycle_on_a_real_cluster() {
         context: std::env::var("HARMONY_E2E_CONTEXT").ok(),
     };
     let name = format!("e2e-{}", std::process::id());
-    let full = TenantScore::new(&name).member(Member::service_account("ci", TenantRole::Developer));
+    let full =
+        TenantScore::new(name.clone()).member(Member::service_account("ci", TenantRole::Developer));
     assert_eq!(apply(&access, &full).await, OutcomeStatus::Changed);
     assert_eq!(
         apply(&access, &full).await,
@@ -61,7 +62,7 @@ async fn lifecycle_on_a_real_cluster() {
         "re-apply writes nothing"
     );
     assert_eq!(
-        apply(&access, &TenantScore::new(&name)).await,
+        apply(&access, &TenantScore::new(name.clone())).await,
         OutcomeStatus::Changed,
         "shrink prunes"
     );

@@ -14,10 +14,10 @@ use harmony_testkit::{FakeApiServer, FakeOptions, Fault, FaultPlan, RecordedRequ
 use serde_json::json;
 
 fn tenant(i: usize, with_ci: bool) -> TenantScore {
-    let score = TenantScore::new(&format!("t{i:03}")).member(Member::user(
+    let score = TenantScore::new(format!("t{i:03}")).member(Member::user(
         "owner",
         TenantRole::Admin,
-        &format!("owner@t{i}.example"),
+        format!("owner@t{i}.example"),
     ));
     if with_ci {
         score.member(Member::service_account("ci", TenantRole::Developer))

@@ -340,7 +340,10 @@ async fn status_reports_quota_members_policies_and_drift() {
     let topology = topology(&server, ApplyOptions::default());
     let facts = topology.cluster_facts().await.unwrap();
     let plan = harmony_tenant::compile(&acme(), &facts);
-    let statuses = topology.status(&[], &[plan.clone()]).await.unwrap();
+    let statuses = topology
+        .status(&[], std::slice::from_ref(&plan))
+        .await
+        .unwrap();
     assert_eq!(statuses.len(), 1);
     let acme_status = &statuses[0];
     assert_eq!(acme_status.phase, "Active");
