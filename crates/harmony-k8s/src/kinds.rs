@@ -1,6 +1,6 @@
 //! The kinds Harmony manages in a tenant, and where the API serves them.
 
-use harmony_tenant::{Phase, TenantObject};
+use harmony_tenant::TenantObject;
 use kube::core::{ApiResource, GroupVersionKind};
 
 /// A kind of object a tenant plan holds.
@@ -94,18 +94,6 @@ impl Kind {
     /// Whether objects of this kind live in a namespace.
     pub fn namespaced(self) -> bool {
         self != Self::Namespace
-    }
-
-    /// The apply phase of this kind.
-    pub fn phase(self) -> Phase {
-        match self {
-            Self::Namespace => Phase::Namespace,
-            Self::ResourceQuota | Self::LimitRange => Phase::Quotas,
-            Self::NetworkPolicy => Phase::NetworkPolicies,
-            Self::Role => Phase::Roles,
-            Self::ServiceAccount => Phase::ServiceAccounts,
-            Self::RoleBinding => Phase::RoleBindings,
-        }
     }
 }
 
