@@ -59,7 +59,7 @@ struct MemberArgs {
     #[arg(long)]
     member: String,
     /// Who acts, for the log (default: $USER, else $LOGNAME).
-    #[arg(long, default_value_t = operator())]
+    #[arg(long, default_value_t = crate::operator::operator())]
     by: String,
 }
 
@@ -280,13 +280,4 @@ async fn run_list(args: ListArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Who is running the command, for the log.
-fn operator() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|name| !name.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into())
 }

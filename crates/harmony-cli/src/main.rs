@@ -1,8 +1,11 @@
 //! `harmony`: multi-tenancy for OKD and Kubernetes clusters, driven by tenant files.
 
 mod audit;
+mod cluster;
+mod credentials;
 mod input;
 mod live;
+mod operator;
 mod tenant;
 mod vpn;
 
@@ -24,6 +27,8 @@ enum Command {
     Tenant(tenant::TenantArgs),
     /// Prove isolation: who can do what (RBAC) and who can reach whom (NetworkPolicy).
     Audit(audit::AuditArgs),
+    /// Cluster-wide guardrails tenants cannot override.
+    Cluster(cluster::ClusterArgs),
     /// VPN peers for tenant members: issue, list, revoke, rotate; server config and firewall.
     Vpn(vpn::VpnArgs),
 }
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
         Command::Tenant(args) => tenant::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Vpn(args) => vpn::run(args),
+        Command::Cluster(args) => cluster::run(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

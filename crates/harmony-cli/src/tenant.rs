@@ -73,6 +73,8 @@ enum TenantCommand {
         #[command(flatten)]
         args: live::DeleteArgs,
     },
+    /// Member credentials: a kubeconfig per member, scoped to the tenant, short-lived, revocable.
+    Credentials(crate::credentials::CredentialsArgs),
 }
 
 /// Where the tenants come from and which cluster they are for.
@@ -142,6 +144,7 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
         TenantCommand::Plan { args } => live::apply(args, Mode::Plan),
         TenantCommand::Status { args } => live::status(args),
         TenantCommand::Delete { args } => live::delete(args),
+        TenantCommand::Credentials(args) => crate::credentials::run(args),
     }
 }
 

@@ -88,7 +88,7 @@ enum PeerCommand {
         #[arg(long)]
         member: String,
         /// Who revokes (default: $USER, else $LOGNAME, else the uid).
-        #[arg(long, default_value_t = operator())]
+        #[arg(long, default_value_t = crate::operator::operator())]
         by: String,
     },
     /// Revokes the peers of tenants and members no longer in the tenant files.
@@ -97,7 +97,7 @@ enum PeerCommand {
         #[arg(short = 'f', long = "filename", required = true)]
         files: Vec<PathBuf>,
         /// Who revokes (default: $USER, else $LOGNAME, else the uid).
-        #[arg(long, default_value_t = operator())]
+        #[arg(long, default_value_t = crate::operator::operator())]
         by: String,
     },
 }
@@ -126,7 +126,7 @@ struct IssueArgs {
     #[arg(long)]
     qr: bool,
     /// Who issues (default: $USER, else $LOGNAME, else the uid).
-    #[arg(long, default_value_t = operator())]
+    #[arg(long, default_value_t = crate::operator::operator())]
     by: String,
 }
 
@@ -344,21 +344,4 @@ fn write_replacing(out: Option<&Path>, text: &str) -> anyhow::Result<ExitCode> {
         _ => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Who is running the command, for the registry and the audit log.
-fn operator() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|name| !name.trim().is_empty())
-        .unwrap_or_else(|| {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let uid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next())
-                .unwrap_or("unknown");
-            format!("uid-{uid}")
-        })
 }
