@@ -150,7 +150,11 @@ fn load_tenant(files: &[PathBuf], name: &str) -> anyhow::Result<TenantScore> {
 async fn issuer(
     cluster: &ClusterArgs,
 ) -> anyhow::Result<(KubeCredentialIssuer, harmony_credentials::Connection)> {
-    let connection = connect(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
+    let access = harmony_k8s::Access {
+        kubeconfig: cluster.kubeconfig.clone(),
+        context: cluster.context.clone(),
+    };
+    let connection = connect(&access).await?;
     let issuer = KubeCredentialIssuer::new(&connection, cluster.state.join("pending"));
     Ok((issuer, connection))
 }

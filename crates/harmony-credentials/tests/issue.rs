@@ -431,9 +431,12 @@ async fn an_unreachable_server_points_at_the_vpn_and_writes_nothing() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
          contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
     )).unwrap();
-    let connection = harmony_credentials::connect(Some(&kubeconfig), None)
-        .await
-        .unwrap();
+    let connection = harmony_credentials::connect(&harmony_k8s::Access {
+        kubeconfig: Some(kubeconfig.clone()),
+        context: None,
+    })
+    .await
+    .unwrap();
     let issuer = issuer(&connection, dir.path());
     let out = dir.path().join("ci.kubeconfig");
     let mut opts = options(&connection, dir.path(), &out);

@@ -59,7 +59,12 @@ pub fn cluster(options: FakeOptions) -> FakeApiServer {
 pub async fn operator(server: &FakeApiServer, dir: &Path) -> Connection {
     let path = dir.join("admin.kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    connect(Some(&path), None).await.unwrap()
+    connect(&harmony_k8s::Access {
+        kubeconfig: Some(path),
+        context: None,
+    })
+    .await
+    .unwrap()
 }
 
 /// An issuer that waits briefly for the signer.
