@@ -2,8 +2,8 @@
 //!
 //! It speaks of concepts (a member, a lifetime, a credential with an expiry), not of tokens or
 //! CSRs, so that another issuer (an identity provider, say) can stand behind the same score. It
-//! belongs with the other capability traits in the domain crate (`harmony-tenant`); it lives
-//! here until it is moved there.
+//! lives beside its score rather than in the domain crate (`harmony-tenant`): what it returns, a
+//! kubeconfig for an endpoint, is this crate's vocabulary, and the tenant domain does not need it.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
