@@ -1,0 +1,474 @@
+//! Reading what the isolation audit needs from a live cluster, read-only.
+//!
+//! One cluster-wide `list` per kind ([`AUDIT_KINDS`]), paginated (`limit`/`continue`), each page
+//! retried when transient. Optional kinds (AdminNetworkPolicies, ValidatingAdmissionPolicies) are
+//! listed only when discovery shows the cluster serves them. Secrets are never read.
+//!
+//! A kind the credentials may not list does not make a partial audit (it could wrongly pass): the
+//! read fails with every missing `list` permission at once, each with the checks that need it.
+
+use std::future::Future;
+
+use futures::future::join_all;
+use kube::api::{Api, DynamicObject, ListParams, ObjectList};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::error::{ApiFailure, Attempt, FailureKind, explain};
+use crate::retry::with_retry;
+
+/// Objects per page of a list.
+const PAGE_SIZE: u32 = 500;
+
+/// A kind the audit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditKind {
+    /// API group, empty for core.
+    pub group: &'static str,
+    /// API version.
+    pub version: &'static str,
+    /// Kind, such as `NetworkPolicy`.
+    pub kind: &'static str,
+    /// Plural resource name, such as `networkpolicies`.
+    pub plural: &'static str,
+    /// Whether the kind is listed only when the cluster serves it (not every cluster does).
+    pub optional: bool,
+    /// What the audit uses the kind for: the checks that cannot run without it.
+    pub needed_by: &'static str,
+}
+
+impl AuditKind {
+    /// `rolebindings.rbac.authorization.k8s.io`, as the API names it in messages and RBAC rules.
+    pub fn resource(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// `rbac.authorization.k8s.io/v1`, or `v1` for core.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    fn api_resource(&self) -> ApiResource {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(self.group, self.version, self.kind),
+            self.plural,
+        )
+    }
+}
+
+const RBAC: &str = "rbac.authorization.k8s.io";
+const ADMISSION: &str = "admissionregistration.k8s.io";
+const ANP: &str = "policy.networking.k8s.io";
+
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    optional: bool,
+    needed_by: &'static str,
+) -> AuditKind {
+    AuditKind {
+        group,
+        version,
+        kind,
+        plural,
+        optional,
+        needed_by,
+    }
+}
+
+/// Every kind the audit reads, in the order it reads them.
+pub const AUDIT_KINDS: [AuditKind; 14] = [
+    kind(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+        "finding tenants; pod security (HMT-PSA-001); namespace selectors (HMT-NET-*)",
+    ),
+    kind(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        false,
+        "reachability between real pods (HMT-NET-001..006)",
+    ),
+    kind(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        false,
+        "ServiceAccount escalation (HMT-ESC-001..003)",
+    ),
+    kind(
+        RBAC,
+        "v1",
+        "Role",
+        "roles",
+        false,
+        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    ),
+    kind(
+        RBAC,
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    ),
+    kind(
+        RBAC,
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        false,
+        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    ),
+    kind(
+        RBAC,
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        false,
+        "network isolation (HMT-NET-001..006)",
+    ),
+    kind(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        false,
+        "quotas and storage (HMT-QUOTA-001/002, HMT-STOR-001)",
+    ),
+    kind(
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        false,
+        "container defaults (HMT-QUOTA-001)",
+    ),
+    kind(
+        ANP,
+        "v1alpha1",
+        "AdminNetworkPolicy",
+        "adminnetworkpolicies",
+        true,
+        "cluster network tiers (HMT-NET-001..006)",
+    ),
+    kind(
+        ANP,
+        "v1alpha1",
+        "BaselineAdminNetworkPolicy",
+        "baselineadminnetworkpolicies",
+        true,
+        "cluster network tiers (HMT-NET-001..006)",
+    ),
+    kind(
+        ADMISSION,
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        true,
+        "admission guardrails",
+    ),
+    kind(
+        ADMISSION,
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        true,
+        "admission guardrails",
+    ),
+];
+
+/// What was read from the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// Every object read, each with its `apiVersion` and `kind` set (list items lack them).
+    pub objects: Vec<Value>,
+    /// Optional kinds the cluster does not serve, such as
+    /// `adminnetworkpolicies.policy.networking.k8s.io`: their checks run without them.
+    pub not_served: Vec<String>,
+}
+
+/// Reads a live cluster for the audit.
+#[derive(Clone)]
+pub struct InventoryReader {
+    client: kube::Client,
+    cluster: Cluster,
+}
+
+impl InventoryReader {
+    /// A reader for the cluster `config` describes (no request is sent yet).
+    pub fn new(config: kube::Config) -> Result<Self, ApiFailure> {
+        let server = config.cluster_url.to_string();
+        let server = server.trim_end_matches('/').to_string();
+        let client = kube::Client::try_from(config).map_err(|e| ApiFailure {
+            kind: FailureKind::Unreachable,
+            message: format!("cannot build a client for {server}: {e}"),
+        })?;
+        let cluster = Cluster::new(client.clone(), server);
+        Ok(Self { client, cluster })
+    }
+
+    /// The cluster, for facts discovery ([`crate::facts::discover`]).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Lists every kind of [`AUDIT_KINDS`] the cluster serves, across all namespaces.
+    ///
+    /// Fails on the first unreachable or unexplained error; a 403 on any kind fails only after
+    /// every kind was tried, naming every missing permission.
+    pub async fn read(&self) -> Result<Inventory, ApiFailure> {
+        let mut inventory = Inventory::default();
+        let mut wanted = Vec::new();
+        for kind in &AUDIT_KINDS {
+            if !kind.optional || self.serves(kind).await? {
+                wanted.push(kind);
+            } else {
+                inventory.not_served.push(kind.resource());
+            }
+        }
+        let lists = join_all(wanted.iter().map(|kind| self.list(kind))).await;
+        let mut forbidden = Vec::new();
+        for (kind, result) in wanted.iter().zip(lists) {
+            match result {
+                Ok(objects) => inventory.objects.extend(objects),
+                Err(failure) if failure.kind == FailureKind::Forbidden => {
+                    forbidden.push((*kind, failure));
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        if forbidden.is_empty() {
+            Ok(inventory)
+        } else {
+            Err(missing_permissions(self.cluster.server(), &forbidden))
+        }
+    }
+
+    /// Whether discovery lists `kind` in its group version (a 404 means the version is not served).
+    async fn serves(&self, kind: &AuditKind) -> Result<bool, ApiFailure> {
+        let api_version = kind.api_version();
+        let attempt = Attempt {
+            verb: "get",
+            resource: format!("/apis/{api_version}"),
+            namespace: "",
+            name: "",
+        };
+        match with_retry(|| self.client.list_api_group_resources(&api_version)).await {
+            Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
+            Err(e) => match explain(&e, &attempt, self.cluster.server()) {
+                ApiFailure {
+                    kind: FailureKind::NotFound,
+                    ..
+                } => Ok(false),
+                failure => Err(failure),
+            },
+        }
+    }
+
+    /// Every object of `kind` in the cluster, page by page.
+    async fn list(&self, kind: &AuditKind) -> Result<Vec<Value>, ApiFailure> {
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.api_resource());
+        let attempt = Attempt {
+            verb: "list",
+            resource: kind.resource(),
+            namespace: "",
+            name: "",
+        };
+        let items = paginate(|token| {
+            let mut params = ListParams::default().limit(PAGE_SIZE);
+            params.continue_token = token;
+            let api = api.clone();
+            async move { with_retry(|| api.list(&params)).await }
+        })
+        .await
+        .map_err(|e| explain(&e, &attempt, self.cluster.server()))?;
+        Ok(items.into_iter().map(|item| typed(item, kind)).collect())
+    }
+}
+
+/// Follows `continue` tokens until the last page; `page(None)` is the first.
+async fn paginate<F, Fut>(mut page: F) -> Result<Vec<DynamicObject>, kube::Error>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<ObjectList<DynamicObject>, kube::Error>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let list = page(token).await?;
+        items.extend(list.items);
+        match list.metadata.continue_ {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// The object as JSON with `apiVersion` and `kind`, which list items do not carry.
+fn typed(object: DynamicObject, kind: &AuditKind) -> Value {
+    let mut value = serde_json::to_value(object).expect("objects read from JSON serialize back");
+    value["apiVersion"] = Value::String(kind.api_version());
+    value["kind"] = Value::String(kind.kind.to_string());
+    value
+}
+
+/// One failure naming every `list` permission the audit lacks and what each is for.
+fn missing_permissions(server: &str, forbidden: &[(&AuditKind, ApiFailure)]) -> ApiFailure {
+    let lines: Vec<String> = forbidden
+        .iter()
+        .map(|(kind, failure)| {
+            format!(
+                "  - list {} (all namespaces), needed for {}: {}",
+                kind.resource(),
+                kind.needed_by,
+                failure.message
+            )
+        })
+        .collect();
+    ApiFailure {
+        kind: FailureKind::Forbidden,
+        message: format!(
+            "the audit cannot read the cluster at {server}: the kubeconfig's user lacks {} `list` \
+             permission(s), and a partial audit could wrongly pass; grant `list` on these \
+             resources cluster-wide (a ClusterRole bound with a ClusterRoleBinding) or use a \
+             context with more rights:\n{}",
+            forbidden.len(),
+            lines.join("\n")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+    use std::sync::Mutex;
+
+    fn page(names: &[&str], next: Option<&str>) -> ObjectList<DynamicObject> {
+        let items: Vec<Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"metadata": {"name": n}}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "metadata": {"continue": next},
+            "items": items,
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn follows_continue_tokens_to_the_last_page() {
+        let asked = Mutex::new(Vec::new());
+        let items = paginate(|token: Option<String>| {
+            asked.lock().unwrap().push(token.clone());
+            let answer = match token.as_deref() {
+                None => page(&["a", "b"], Some("t1")),
+                Some("t1") => page(&["c"], Some("t2")),
+                Some("t2") => page(&["d"], Some("")),
+                Some(other) => panic!("unexpected token {other}"),
+            };
+            async move { Ok(answer) }
+        })
+        .await
+        .unwrap();
+        let names: Vec<_> = items
+            .iter()
+            .filter_map(|o| o.metadata.name.clone())
+            .collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [None, Some("t1".into()), Some("t2".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_fails_the_list() {
+        let result = paginate(|token: Option<String>| async move {
+            match token {
+                None => Ok(page(&["a"], Some("t1"))),
+                Some(_) => Err(kube::Error::Api(Box::new(
+                    Status::failure("continue token expired", "Expired").with_code(410),
+                ))),
+            }
+        })
+        .await;
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn list_items_get_their_kind_and_api_version() {
+        let object: DynamicObject = serde_json::from_value(
+            serde_json::json!({"metadata": {"name": "r", "namespace": "a"}}),
+        )
+        .unwrap();
+        let rb = AUDIT_KINDS
+            .iter()
+            .find(|k| k.kind == "RoleBinding")
+            .unwrap();
+        let value = typed(object, rb);
+        assert_eq!(value["apiVersion"], "rbac.authorization.k8s.io/v1");
+        assert_eq!(value["kind"], "RoleBinding");
+        assert_eq!(value["metadata"]["name"], "r");
+    }
+
+    #[test]
+    fn missing_permissions_name_every_resource_and_its_checks() {
+        let forbidden: Vec<(&AuditKind, ApiFailure)> = ["clusterrolebindings", "networkpolicies"]
+            .iter()
+            .map(|plural| {
+                let kind = AUDIT_KINDS.iter().find(|k| k.plural == *plural).unwrap();
+                let failure = ApiFailure {
+                    kind: FailureKind::Forbidden,
+                    message: format!("forbidden {plural}"),
+                };
+                (kind, failure)
+            })
+            .collect();
+        let failure = missing_permissions("https://api.example:6443", &forbidden);
+        assert_eq!(failure.kind, FailureKind::Forbidden);
+        let text = failure.message;
+        assert!(text.contains("lacks 2 `list` permission(s)"), "{text}");
+        assert!(
+            text.contains("list clusterrolebindings.rbac.authorization.k8s.io (all namespaces), needed for RBAC reach"),
+            "{text}"
+        );
+        assert!(
+            text.contains("list networkpolicies.networking.k8s.io (all namespaces), needed for network isolation"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn never_reads_secrets() {
+        assert!(AUDIT_KINDS.iter().all(|k| k.plural != "secrets"));
+    }
+}
