@@ -1,5 +1,5 @@
-//! Filling a [`ClusterSnapshot`]: from YAML/JSON manifests (files or rendered folders) and from
-//! tenant plans.
+//! Filling a [`ClusterSnapshot`]: from YAML/JSON manifests (files or rendered folders), from
+//! tenant plans, and from objects read from a live cluster.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,8 @@ impl ClusterSnapshot {
                 TenantObject::Namespace(o) => snapshot.namespaces.push(o),
                 TenantObject::ResourceQuota(o) => snapshot.resource_quotas.push(o),
                 TenantObject::LimitRange(o) => snapshot.limit_ranges.push(o),
+                // The guardrail parameters: read by admission rules, not by the audit.
+                TenantObject::ConfigMap(_) => {}
                 TenantObject::NetworkPolicy(o) => snapshot.network_policies.push(o),
                 TenantObject::Role(o) => snapshot.roles.push(o),
                 TenantObject::ServiceAccount(o) => snapshot.service_accounts.push(o),
@@ -105,6 +107,16 @@ impl ClusterSnapshot {
             })?;
         for document in documents {
             self.add_value(document, origin)?;
+        }
+        self.label_namespace_names();
+        Ok(())
+    }
+
+    /// Adds `objects` read from a live cluster (each with `apiVersion` and `kind`), as
+    /// [`Self::load_text`] adds documents; `origin` (the API server) names them in errors.
+    pub fn add_objects(&mut self, objects: Vec<Value>, origin: &str) -> Result<(), LoadError> {
+        for object in objects {
+            self.add_value(object, origin)?;
         }
         self.label_namespace_names();
         Ok(())
@@ -198,6 +210,34 @@ mod tests {
         assert!(
             msg.contains("NetworkPolicy `np`") && msg.contains("x.yaml"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn live_objects_fill_the_snapshot_and_bad_ones_are_named() {
+        let mut s = ClusterSnapshot::default();
+        s.add_objects(
+            vec![
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+                serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "namespace": "a"}, "spec": {"containers": []}}),
+            ],
+            "https://api:6443",
+        )
+        .unwrap();
+        assert_eq!((s.namespaces.len(), s.pods.len()), (1, 1));
+        assert!(s.namespace_labels("a").is_some());
+        let err = s
+            .add_objects(
+                vec![serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "q"}, "spec": {"containers": 3}})],
+                "https://api:6443",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`https://api:6443`: Pod `q` is invalid"),
+            "{err}"
         );
     }
 
