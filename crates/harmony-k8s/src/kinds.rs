@@ -12,6 +12,8 @@ pub enum Kind {
     ResourceQuota,
     /// `v1` LimitRange.
     LimitRange,
+    /// `v1` ConfigMap (the guardrail parameters).
+    ConfigMap,
     /// `networking.k8s.io/v1` NetworkPolicy.
     NetworkPolicy,
     /// `rbac.authorization.k8s.io/v1` Role.
@@ -24,10 +26,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every managed kind, in apply order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Self::Namespace,
         Self::ResourceQuota,
         Self::LimitRange,
+        Self::ConfigMap,
         Self::NetworkPolicy,
         Self::Role,
         Self::ServiceAccount,
@@ -40,6 +43,7 @@ impl Kind {
             TenantObject::Namespace(_) => Self::Namespace,
             TenantObject::ResourceQuota(_) => Self::ResourceQuota,
             TenantObject::LimitRange(_) => Self::LimitRange,
+            TenantObject::ConfigMap(_) => Self::ConfigMap,
             TenantObject::NetworkPolicy(_) => Self::NetworkPolicy,
             TenantObject::Role(_) => Self::Role,
             TenantObject::ServiceAccount(_) => Self::ServiceAccount,
@@ -53,6 +57,7 @@ impl Kind {
             Self::Namespace => ("", "v1", "Namespace", "namespaces"),
             Self::ResourceQuota => ("", "v1", "ResourceQuota", "resourcequotas"),
             Self::LimitRange => ("", "v1", "LimitRange", "limitranges"),
+            Self::ConfigMap => ("", "v1", "ConfigMap", "configmaps"),
             Self::NetworkPolicy => (
                 "networking.k8s.io",
                 "v1",

@@ -14,7 +14,7 @@ mod resolved;
 mod score;
 mod validate;
 
-pub use compile::compile;
+pub use compile::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, compile, tenant_parameters};
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -21,7 +23,7 @@ pub const TENANT_LABEL: &str = "harmony.nationtech.io/tenant";
 pub enum Phase {
     /// The namespace, with its pod-security labels.
     Namespace,
-    /// ResourceQuotas and LimitRanges.
+    /// ResourceQuotas, LimitRanges and the guardrail parameters ConfigMap.
     Quotas,
     /// NetworkPolicies.
     NetworkPolicies,
@@ -70,6 +72,7 @@ pub enum TenantObject {
     Namespace(Namespace),
     ResourceQuota(ResourceQuota),
     LimitRange(LimitRange),
+    ConfigMap(ConfigMap),
     NetworkPolicy(NetworkPolicy),
     Role(Role),
     ServiceAccount(ServiceAccount),
@@ -83,6 +86,7 @@ impl TenantObject {
             Self::Namespace(o) => &o.metadata,
             Self::ResourceQuota(o) => &o.metadata,
             Self::LimitRange(o) => &o.metadata,
+            Self::ConfigMap(o) => &o.metadata,
             Self::NetworkPolicy(o) => &o.metadata,
             Self::Role(o) => &o.metadata,
             Self::ServiceAccount(o) => &o.metadata,
@@ -96,6 +100,7 @@ impl TenantObject {
             Self::Namespace(_) => "Namespace",
             Self::ResourceQuota(_) => "ResourceQuota",
             Self::LimitRange(_) => "LimitRange",
+            Self::ConfigMap(_) => "ConfigMap",
             Self::NetworkPolicy(_) => "NetworkPolicy",
             Self::Role(_) => "Role",
             Self::ServiceAccount(_) => "ServiceAccount",
@@ -107,7 +112,7 @@ impl TenantObject {
     pub fn phase(&self) -> Phase {
         match self {
             Self::Namespace(_) => Phase::Namespace,
-            Self::ResourceQuota(_) | Self::LimitRange(_) => Phase::Quotas,
+            Self::ResourceQuota(_) | Self::LimitRange(_) | Self::ConfigMap(_) => Phase::Quotas,
             Self::NetworkPolicy(_) => Phase::NetworkPolicies,
             Self::Role(_) => Phase::Roles,
             Self::ServiceAccount(_) => Phase::ServiceAccounts,

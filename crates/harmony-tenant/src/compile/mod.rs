@@ -2,23 +2,27 @@
 
 mod namespace;
 mod network;
+mod params;
 mod quota;
 mod rbac;
 
 #[cfg(test)]
 mod tests;
 
+pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::facts::ClusterFacts;
-use crate::plan::{TenantPlan, owned_labels};
+use crate::plan::{TenantObject, TenantPlan, owned_labels};
 use crate::score::TenantScore;
 
 /// Compiles a validated tenant into the Kubernetes objects that isolate it and grant its members
 /// access, for the cluster described by `facts`.
 ///
 /// Pure and deterministic: no I/O, and the same inputs give identical objects. The plan holds the
-/// Namespace, the `tenant-quota` ResourceQuota and `tenant-limits` LimitRange, the NetworkPolicies
+/// Namespace, the `tenant-quota` ResourceQuota, `tenant-limits` LimitRange and the guardrail
+/// parameters ConfigMap `harmony-guardrails` ([`tenant_parameters`]), the NetworkPolicies
 /// (deny by default, then same-namespace, DNS, internet, extra CIDRs and platform sources), the
 /// `tenant-admin|developer|viewer` Roles, the ServiceAccounts and one `member-<name>` RoleBinding
 /// per member. Every object carries [`owned_labels`].
@@ -30,6 +34,7 @@ use crate::score::TenantScore;
 pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     let mut objects = vec![namespace::namespace(score, facts)];
     objects.extend(quota::objects(score, facts));
+    objects.push(TenantObject::ConfigMap(tenant_parameters(score)));
     objects.extend(network::policies(score, facts));
     objects.extend(rbac::objects(score, facts));
     TenantPlan::new(score.name().into(), score.namespace().into(), objects)
