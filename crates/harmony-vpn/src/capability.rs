@@ -1,8 +1,9 @@
-//! The `VpnGateway` capability and its WireGuard adapter over the file registry.
+//! The `VpnGateway` capability and its WireGuard adapter over a registry backend.
 
 use std::path::Path;
 
 use crate::VpnError;
+use crate::backend::RegistryBackend;
 use crate::gateway::Gateway;
 use crate::keys::{PresharedKey, PrivateKey, PublicKey};
 use crate::members::KnownMembers;
@@ -78,30 +79,67 @@ pub trait VpnGateway {
     /// Revokes a member's active peer.
     fn revoke_peer(&self, tenant: &str, member: &str, by: &str) -> Result<PeerRecord, VpnError>;
 
+    /// Revokes every active peer `select` picks, for `reason`, in one registry write.
+    fn revoke_matching(
+        &self,
+        select: &(dyn Fn(&PeerRecord) -> bool + Sync),
+        by: &str,
+        reason: &str,
+    ) -> Result<Vec<PeerRecord>, VpnError>;
+
     /// Revokes every active peer whose tenant or member is no longer known.
-    fn revoke_missing(&self, members: &KnownMembers, by: &str)
-    -> Result<Vec<PeerRecord>, VpnError>;
+    fn revoke_missing(
+        &self,
+        members: &KnownMembers,
+        by: &str,
+    ) -> Result<Vec<PeerRecord>, VpnError> {
+        self.revoke_matching(
+            &|p| !members.contains(&p.tenant, &p.member),
+            by,
+            "member removed",
+        )
+    }
+
+    /// Revokes every active peer of a tenant (before the tenant is removed).
+    fn revoke_tenant(&self, tenant: &str, by: &str) -> Result<Vec<PeerRecord>, VpnError> {
+        self.revoke_matching(&|p| p.tenant == tenant, by, "tenant removed")
+    }
 
     /// Every peer ever issued, revoked ones included.
     fn peers(&self) -> Result<Vec<PeerRecord>, VpnError>;
 }
 
-/// The WireGuard adapter: a registry in a state dir, rendered to WireGuard and nftables configs.
+/// The WireGuard adapter: a registry, rendered to WireGuard and nftables configs.
 #[derive(Debug, Clone)]
 pub struct WireGuardGateway {
     gateway: Gateway,
-    store: RegistryStore,
+    backend: RegistryBackend,
     server_key: ServerKey,
 }
 
 impl WireGuardGateway {
-    /// Opens the gateway's state in `state_dir`, generating the server key there on first use when
-    /// the gateway file names none.
+    /// Opens the gateway's state in `state_dir` (registry and server key), generating the server
+    /// key there on first use when the gateway file names none.
     pub fn open(gateway: Gateway, state_dir: &Path) -> Result<Self, VpnError> {
-        let server_key = ServerKey::load_or_create(&gateway, state_dir)?;
+        let backend = RegistryBackend::File(RegistryStore::new(state_dir));
+        Self::with_backend(gateway, backend, state_dir)
+    }
+
+    /// Opens the gateway with its registry in `backend` and its server key in `key_dir`.
+    ///
+    /// The server private key never goes into a cluster Secret: it is the gateway's identity, needed
+    /// only where the gateway config is rendered, and whoever reads Secrets in `harmony-system` (or
+    /// an etcd backup) could otherwise impersonate the gateway to every member. Keep it in
+    /// `key_dir` (0600), or name only its public key in the gateway file.
+    pub fn with_backend(
+        gateway: Gateway,
+        backend: RegistryBackend,
+        key_dir: &Path,
+    ) -> Result<Self, VpnError> {
+        let server_key = ServerKey::load_or_create(&gateway, key_dir)?;
         Ok(Self {
             gateway,
-            store: RegistryStore::new(state_dir),
+            backend,
             server_key,
         })
     }
@@ -111,9 +149,9 @@ impl WireGuardGateway {
         &self.gateway
     }
 
-    /// The registry store.
-    pub fn store(&self) -> &RegistryStore {
-        &self.store
+    /// Where the registry lives.
+    pub fn backend(&self) -> &RegistryBackend {
+        &self.backend
     }
 
     /// The server's key.
@@ -121,9 +159,9 @@ impl WireGuardGateway {
         &self.server_key
     }
 
-    /// The current registry (read without the writer lock: writes replace the file atomically).
+    /// The current registry (read without excluding writers: every write is atomic).
     pub fn registry(&self) -> Result<Registry, VpnError> {
-        self.store.load(self.gateway.pool)
+        self.backend.load(self.gateway.pool)
     }
 
     /// The server `wg-quick` config (holds the server private key when Harmony manages it).
@@ -222,17 +260,15 @@ impl VpnGateway for WireGuardGateway {
             .into_iter()
             .map(|r| Self::prepare(members, r))
             .collect::<Result<Vec<_>, _>>()?;
-        self.store.update(self.gateway.pool, |registry, now| {
+        self.backend.update(self.gateway.pool, |registry, now| {
             let mut events = Vec::with_capacity(prepared.len());
-            let mut keys = Vec::with_capacity(prepared.len());
-            for (peer, key) in prepared {
-                events.push(registry.issue(peer, now)?);
-                keys.push(key);
+            for (peer, _) in &prepared {
+                events.push(registry.issue(peer.clone(), now)?);
             }
             let issued = events
                 .iter()
-                .zip(&keys)
-                .map(|(event, key)| self.issued(registry, event, key.as_ref()))
+                .zip(&prepared)
+                .map(|(event, (_, key))| self.issued(registry, event, key.as_ref()))
                 .collect();
             Ok((issued, events))
         })
@@ -244,36 +280,37 @@ impl VpnGateway for WireGuardGateway {
         request: PeerRequest,
     ) -> Result<IssuedPeer, VpnError> {
         let (peer, key) = Self::prepare(members, request)?;
-        self.store.update(self.gateway.pool, |registry, now| {
-            let event = registry.rotate(peer, now)?;
+        self.backend.update(self.gateway.pool, |registry, now| {
+            let event = registry.rotate(peer.clone(), now)?;
             Ok((self.issued(registry, &event, key.as_ref()), vec![event]))
         })
     }
 
     fn revoke_peer(&self, tenant: &str, member: &str, by: &str) -> Result<PeerRecord, VpnError> {
         check_by(by)?;
-        self.store.update(self.gateway.pool, |registry, now| {
+        self.backend.update(self.gateway.pool, |registry, now| {
             let event = registry.revoke(tenant, member, by, "revoked", now)?;
             let record = revoked_record(registry, &event);
             Ok((record, vec![event]))
         })
     }
 
-    fn revoke_missing(
+    fn revoke_matching(
         &self,
-        members: &KnownMembers,
+        select: &(dyn Fn(&PeerRecord) -> bool + Sync),
         by: &str,
+        reason: &str,
     ) -> Result<Vec<PeerRecord>, VpnError> {
         check_by(by)?;
-        self.store.update(self.gateway.pool, |registry, now| {
-            let missing: Vec<(String, String)> = registry
+        self.backend.update(self.gateway.pool, |registry, now| {
+            let selected: Vec<(String, String)> = registry
                 .active_peers()
-                .filter(|p| !members.contains(&p.tenant, &p.member))
+                .filter(|p| select(p))
                 .map(|p| (p.tenant.clone(), p.member.clone()))
                 .collect();
-            let mut events = Vec::with_capacity(missing.len());
-            for (tenant, member) in missing {
-                events.push(registry.revoke(&tenant, &member, by, "member removed", now)?);
+            let mut events = Vec::with_capacity(selected.len());
+            for (tenant, member) in selected {
+                events.push(registry.revoke(&tenant, &member, by, reason, now)?);
             }
             let records = events.iter().map(|e| revoked_record(registry, e)).collect();
             Ok((records, events))

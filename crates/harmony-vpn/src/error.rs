@@ -102,6 +102,45 @@ pub enum VpnError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The registry Secret cannot be trusted; nothing was changed.
+    #[error(
+        "Secret {secret} is corrupted ({detail}); harmony refuses to use it so that no issued peer is lost, and changed nothing. To recover: save it first (`kubectl get secret -n harmony-system harmony-vpn-registry -o yaml > vpn-registry-backup.yaml`); then restore the Secret from a backup of the cluster, or decode registry.json (`kubectl get secret -n harmony-system harmony-vpn-registry -o jsonpath='{{.data.registry\\.json}}' | base64 -d > registry.json`), repair it with the audit log (key audit.log, then the Secrets harmony-vpn-registry-audit-N, newest N first), encode it back into the saved YAML and `kubectl replace -f` it"
+    )]
+    CorruptedSecret {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The registry alone would outgrow the Secret size limit; nothing was changed.
+    #[error(
+        "{store}: the registry would take {bytes} bytes, over the {limit}-byte limit of a Secret's data; nothing was changed. Move it to the file registry: `kubectl get secret -n harmony-system harmony-vpn-registry -o jsonpath='{{.data.registry\\.json}}' | base64 -d > DIR/registry.json` (mode 0600), then use `--registry file --state DIR`"
+    )]
+    RegistryTooLarge {
+        /// The Secret, as `Secret ns/name on server`.
+        store: String,
+        /// The registry's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Other writers changed the registry at every attempt; nothing was changed.
+    #[error(
+        "{store}: other writers changed the registry at each of {attempts} attempts (409 Conflict), so nothing was changed; run again"
+    )]
+    Contended {
+        /// The Secret, as `Secret ns/name on server`.
+        store: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A request to the cluster holding the registry failed (the message names the request, the
+    /// server and the fix).
+    #[error("{message}")]
+    Cluster {
+        /// The explanation.
+        message: String,
+    },
     /// The gateway file's server key does not match the key in the state dir.
     #[error("spec.serverPublicKey: {in_file} does not match the key harmony generated in {} ({generated}); remove the field, or move that file away if the key in the gateway file is the one in use", state_key.display())]
     ServerKeyMismatch {

@@ -2,7 +2,8 @@
 //!
 //! A [`VpnGatewayConfig`] file (`kind: VpnGateway`) describes the gateway. The [`VpnGateway`]
 //! capability issues, rotates and revokes member peers; [`WireGuardGateway`] implements it over a
-//! crash-safe file registry ([`RegistryStore`]) and renders client and server `wg-quick` configs,
+//! crash-safe registry ([`RegistryBackend`]: a state dir, [`RegistryStore`], or a Secret of a live
+//! cluster, [`SecretStore`]) and renders client and server `wg-quick` configs,
 //! a `wg syncconf` peer set and nftables rules ([`render`]).
 //!
 //! ```no_run
@@ -22,7 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+mod backend;
 mod capability;
+pub mod cluster;
 mod error;
 pub mod files;
 mod gateway;
@@ -35,7 +38,9 @@ pub mod render;
 mod server_key;
 mod store;
 
+pub use backend::RegistryBackend;
 pub use capability::{IssuedPeer, PeerRequest, PresharedKeyChoice, VpnGateway, WireGuardGateway};
+pub use cluster::SecretStore;
 pub use error::VpnError;
 pub use gateway::{
     API_VERSION, AddressPoolSpec, DEFAULT_KEEPALIVE, DEFAULT_PORTS, GATEWAY_KIND, Gateway,

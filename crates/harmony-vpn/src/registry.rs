@@ -93,6 +93,17 @@ pub struct AuditEvent {
     pub reason: Option<String>,
 }
 
+/// Audit events as JSON lines, each ending with a newline.
+pub(crate) fn audit_lines(events: &[AuditEvent]) -> Vec<u8> {
+    let mut lines = Vec::new();
+    for event in events {
+        serde_json::to_writer(&mut lines, event)
+            .unwrap_or_else(|_| unreachable!("an audit event always serializes"));
+        lines.push(b'\n');
+    }
+    lines
+}
+
 /// A request to issue (or re-key) a peer.
 #[derive(Debug, Clone)]
 pub struct NewPeer {
@@ -204,8 +215,19 @@ impl Registry {
         })
     }
 
-    pub(crate) fn document(&self) -> &RegistryDocument {
-        &self.document
+    /// Reads a serialized registry; `Err` says why it cannot be trusted.
+    pub(crate) fn parse(bytes: &[u8], pool: AddressPool) -> Result<Self, String> {
+        let document: RegistryDocument =
+            serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        Self::from_document(document, pool)
+    }
+
+    /// The registry serialized (pretty JSON with a final newline), as [`Self::parse`] reads it.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(&self.document)
+            .unwrap_or_else(|_| unreachable!("a registry document always serializes"));
+        bytes.push(b'\n');
+        bytes
     }
 
     /// Every peer ever issued, in issue order.

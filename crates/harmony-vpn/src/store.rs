@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use crate::VpnError;
 use crate::files::{PRIVATE_MODE, io_error, replace_private, sibling};
 use crate::pool::AddressPool;
-use crate::registry::{AuditEvent, Registry, RegistryDocument};
+use crate::registry::{AuditEvent, Registry, audit_lines};
 
 /// The registry file in a state dir.
 pub const REGISTRY_FILE: &str = "registry.json";
@@ -57,13 +57,7 @@ impl RegistryStore {
             }
             Err(e) => return Err(io_error(&path)(e)),
         };
-        let corrupted = |detail: String| VpnError::Corrupted {
-            path: path.clone(),
-            detail,
-        };
-        let document: RegistryDocument =
-            serde_json::from_slice(&text).map_err(|e| corrupted(e.to_string()))?;
-        Registry::from_document(document, pool).map_err(corrupted)
+        Registry::parse(&text, pool).map_err(|detail| VpnError::Corrupted { path, detail })
     }
 
     /// Runs `change` on the registry under the writer lock (waiting for another writer to finish).
@@ -72,7 +66,7 @@ impl RegistryStore {
     pub fn update<R>(
         &self,
         pool: AddressPool,
-        change: impl FnOnce(&mut Registry, Timestamp) -> Result<(R, Vec<AuditEvent>), VpnError>,
+        mut change: impl FnMut(&mut Registry, Timestamp) -> Result<(R, Vec<AuditEvent>), VpnError>,
     ) -> Result<R, VpnError> {
         DirBuilder::new()
             .recursive(true)
@@ -100,26 +94,19 @@ impl RegistryStore {
 
     fn save(&self, registry: &Registry) -> Result<(), VpnError> {
         let path = self.registry_path();
-        let mut bytes = serde_json::to_vec_pretty(registry.document())
-            .map_err(|e| io_error(&path)(e.into()))?;
-        bytes.push(b'\n');
-        replace_private(&path, &bytes, Some(&sibling(&path, ".bak")))
+        replace_private(&path, &registry.to_json(), Some(&sibling(&path, ".bak")))
     }
 
     fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VpnError> {
         let path = self.audit_path();
-        let mut lines = Vec::new();
-        for event in events {
-            serde_json::to_writer(&mut lines, event).map_err(|e| io_error(&path)(e.into()))?;
-            lines.push(b'\n');
-        }
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(PRIVATE_MODE)
             .open(&path)
             .map_err(io_error(&path))?;
-        file.write_all(&lines).map_err(io_error(&path))?;
+        file.write_all(&audit_lines(events))
+            .map_err(io_error(&path))?;
         file.sync_data().map_err(io_error(&path))
     }
 }

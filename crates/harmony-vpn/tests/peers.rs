@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{members, open, request, snapshot};
+use common::{file_store, members, open, request, snapshot};
 use harmony_vpn::keys::{PresharedKey, PrivateKey};
 use harmony_vpn::{AuditEvent, KnownMembers, PresharedKeyChoice, VpnError, VpnGateway};
 
@@ -58,7 +58,7 @@ fn a_member_key_is_used_as_is_and_no_private_key_is_rendered() {
     let client = issued.client_config.expose();
     assert!(!client.contains("\nPrivateKey"), "{client}");
     assert!(client.contains("PresharedKey = "));
-    let registry = std::fs::read_to_string(vpn.store().registry_path()).unwrap();
+    let registry = std::fs::read_to_string(file_store(&vpn).registry_path()).unwrap();
     assert!(!registry.contains(&own.expose_base64()));
 }
 
@@ -266,7 +266,7 @@ fn every_change_is_in_the_audit_log() {
     vpn.rotate_peer(&members(), request("acme", "alice"))
         .unwrap();
     vpn.revoke_peer("acme", "alice", "carol").unwrap();
-    let log = std::fs::read_to_string(vpn.store().audit_path()).unwrap();
+    let log = std::fs::read_to_string(file_store(&vpn).audit_path()).unwrap();
     let events: Vec<AuditEvent> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -289,7 +289,7 @@ fn a_corrupted_registry_is_refused_with_recovery_steps() {
     vpn.issue_peer(&members(), request("acme", "alice"))
         .unwrap();
     vpn.issue_peer(&members(), request("acme", "bob")).unwrap();
-    let path = vpn.store().registry_path();
+    let path = file_store(&vpn).registry_path();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
     refused(

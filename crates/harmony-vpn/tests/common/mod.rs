@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use harmony_vpn::{
-    Gateway, KnownMembers, PeerRequest, PresharedKeyChoice, VpnGatewayConfig, WireGuardGateway,
+    Gateway, KnownMembers, PeerRequest, PresharedKeyChoice, RegistryBackend, RegistryStore,
+    VpnGatewayConfig, WireGuardGateway,
 };
 
 pub const GATEWAY: &str = "\
@@ -30,6 +31,14 @@ pub fn gateway(yaml: &str) -> Gateway {
 
 pub fn open(state: &Path) -> WireGuardGateway {
     WireGuardGateway::open(gateway(GATEWAY), state).unwrap()
+}
+
+/// The file registry of a gateway opened with [`open`].
+pub fn file_store(vpn: &WireGuardGateway) -> &RegistryStore {
+    match vpn.backend() {
+        RegistryBackend::File(store) => store,
+        other => panic!("expected a file registry, got {other:?}"),
+    }
 }
 
 pub fn members() -> KnownMembers {
