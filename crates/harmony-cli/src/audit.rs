@@ -1,5 +1,5 @@
-//! `harmony audit`: prove who can do what and who can reach whom, over rendered manifests or
-//! tenant files (compiled on the fly).
+//! `harmony audit`: prove who can do what and who can reach whom, over rendered manifests, tenant
+//! files (compiled on the fly) or a live cluster (read-only; tenant files then supply expectations).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
-use harmony_tenant::{ClusterFlavor, TenantPlan, compile};
+use harmony_k8s::{Access, FactsSource, InventoryReader, facts};
+use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
+use ipnet::IpNet;
 
 use crate::input::{load_facts, load_tenants};
 
@@ -27,12 +29,24 @@ pub struct AuditArgs {
     /// A ClusterProfile file (networks, DNS, ingress, monitoring, storage classes).
     #[arg(long, value_name = "PROFILE", global = true)]
     cluster: Option<PathBuf>,
-    /// Without --cluster: the defaults of this kind of cluster.
-    #[arg(long, value_enum, default_value_t = AuditFlavor::Kubernetes, conflicts_with = "cluster", global = true)]
+    /// Without --cluster: the defaults of this kind of cluster (a live cluster tells its own).
+    #[arg(long, value_enum, default_value_t = AuditFlavor::Kubernetes, conflicts_with_all = ["cluster", "kubeconfig", "context"], global = true)]
     flavor: AuditFlavor,
-    /// A live cluster (not supported yet: render it with `kubectl get -o yaml` and pass -f).
-    #[arg(long, value_name = "KUBECONFIG", global = true)]
+    /// Audit a live cluster through this kubeconfig (read-only: lists, never Secrets).
+    #[arg(long, value_name = "FILE", global = true)]
     kubeconfig: Option<PathBuf>,
+    /// Audit a live cluster through this kubeconfig context (default: its current context).
+    #[arg(long, value_name = "NAME", global = true)]
+    context: Option<String>,
+    /// Live cluster: the pod network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "pod-network", value_name = "CIDR", global = true)]
+    pod_networks: Vec<IpNet>,
+    /// Live cluster: the service network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "service-network", value_name = "CIDR", global = true)]
+    service_networks: Vec<IpNet>,
+    /// Live cluster: the node network(s) (default: every private range).
+    #[arg(long = "node-network", value_name = "CIDR", global = true)]
+    node_networks: Vec<IpNet>,
     /// Audit only this tenant.
     #[arg(long, value_name = "NAME")]
     tenant: Option<String>,
@@ -69,38 +83,17 @@ enum AuditOutput {
 
 /// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked).
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    if args.kubeconfig.is_some() {
-        bail!(
-            "--kubeconfig: live-cluster audit is not available yet; export the objects (`kubectl get namespaces,pods,serviceaccounts,roles,clusterroles,rolebindings,clusterrolebindings,networkpolicies,resourcequotas,limitranges -A -o yaml > cluster.yaml`) and pass `-f cluster.yaml`"
-        );
-    }
-    if args.files.is_empty() && args.tenants.is_empty() {
-        bail!(
-            "nothing to audit: give rendered manifests with -f PATH or tenant files with --tenants PATH"
-        );
-    }
-    let flavor = match args.flavor {
-        AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
-        AuditFlavor::Okd => ClusterFlavor::Okd,
+    let (mut snapshot, facts, scores) = if args.kubeconfig.is_some() || args.context.is_some() {
+        read_live(&args)?
+    } else {
+        read_offline(&args)?
     };
-    let facts = load_facts(args.cluster.as_deref(), flavor)?;
     let mut config = AuditConfig::new(facts.clone());
-    let mut snapshot = ClusterSnapshot::default();
-    if !args.tenants.is_empty() {
-        let scores = load_tenants(&args.tenants, &facts)?;
-        let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
-        snapshot = ClusterSnapshot::from_plans(&plans);
-        config.expectations.extend(
-            scores
-                .iter()
-                .map(|s| (s.name().to_string(), Expectation::of(s))),
-        );
-    }
-    for path in &args.files {
-        snapshot
-            .load_path(path)
-            .with_context(|| format!("loading `{}`", path.display()))?;
-    }
+    config.expectations.extend(
+        scores
+            .iter()
+            .map(|s| (s.name().to_string(), Expectation::of(s))),
+    );
     snapshot.add_platform(&facts);
     snapshot.add_placeholder_pods();
 
@@ -135,4 +128,109 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The snapshot of rendered manifests and tenant files, and the tenants' scores.
+fn read_offline(
+    args: &AuditArgs,
+) -> anyhow::Result<(ClusterSnapshot, ClusterFacts, Vec<TenantScore>)> {
+    if !(args.pod_networks.is_empty()
+        && args.service_networks.is_empty()
+        && args.node_networks.is_empty())
+    {
+        bail!(
+            "--pod-network, --service-network and --node-network describe a live cluster: give \
+             --kubeconfig FILE (or --context NAME), or put the networks in a --cluster profile"
+        );
+    }
+    if args.files.is_empty() && args.tenants.is_empty() {
+        bail!(
+            "nothing to audit: give rendered manifests with -f PATH, tenant files with --tenants \
+             PATH, or a live cluster with --kubeconfig FILE"
+        );
+    }
+    let flavor = match args.flavor {
+        AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
+        AuditFlavor::Okd => ClusterFlavor::Okd,
+    };
+    let facts = load_facts(args.cluster.as_deref(), flavor)?;
+    let mut snapshot = ClusterSnapshot::default();
+    let scores = if args.tenants.is_empty() {
+        Vec::new()
+    } else {
+        let scores = load_tenants(&args.tenants, &facts)?;
+        let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
+        snapshot = ClusterSnapshot::from_plans(&plans);
+        scores
+    };
+    for path in &args.files {
+        snapshot
+            .load_path(path)
+            .with_context(|| format!("loading `{}`", path.display()))?;
+    }
+    Ok((snapshot, facts, scores))
+}
+
+/// The snapshot of a live cluster, its discovered facts, and the scores of `--tenants` (their
+/// expectations only: the cluster's objects are audited, not the files').
+fn read_live(
+    args: &AuditArgs,
+) -> anyhow::Result<(ClusterSnapshot, ClusterFacts, Vec<TenantScore>)> {
+    if let Some(path) = args.files.first() {
+        bail!(
+            "-f {}: rendered manifests cannot be mixed with a live cluster (the audit would judge \
+             objects the cluster does not hold); audit one or the other",
+            path.display()
+        );
+    }
+    let access = Access {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+    };
+    let profile = match &args.cluster {
+        Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
+        None => None,
+    };
+    let source = FactsSource {
+        profile,
+        pod_networks: args.pod_networks.clone(),
+        service_networks: args.service_networks.clone(),
+        node_networks: args.node_networks.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (inventory, facts, server) = runtime.block_on(async {
+        let reader = InventoryReader::new(access.config().await?)?;
+        let facts = facts::discover(reader.cluster(), &source).await?;
+        let inventory = reader.read().await?;
+        anyhow::Ok((inventory, facts, reader.cluster().server().to_string()))
+    })?;
+    let mut snapshot = ClusterSnapshot::default();
+    snapshot.add_objects(inventory.objects, &server)?;
+    snapshot.notes.extend(
+        inventory
+            .not_served
+            .iter()
+            .map(|kind| format!("{server}: does not serve {kind}; audited without it")),
+    );
+    let scores = if args.tenants.is_empty() {
+        Vec::new()
+    } else {
+        load_tenants(&args.tenants, &facts)?
+    };
+    let absent: Vec<String> = scores
+        .iter()
+        .filter(|s| snapshot.namespace_labels(s.namespace()).is_none())
+        .map(|s| format!("{} (namespace {})", s.name(), s.namespace()))
+        .collect();
+    if !absent.is_empty() {
+        bail!(
+            "--tenants: not in the cluster at {server}: {}; apply them first (`harmony tenant \
+             apply`) or leave their files out",
+            absent.join(", ")
+        );
+    }
+    Ok((snapshot, facts, scores))
 }
