@@ -4,6 +4,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
+/// The API group of both kinds: a cluster that serves it supports network tiers.
+pub const NETWORK_POLICY_GROUP: &str = "policy.networking.k8s.io";
 /// The API version of both kinds.
 pub const NETWORK_POLICY_API_VERSION: &str = "policy.networking.k8s.io/v1alpha1";
 /// The only name a BaselineAdminNetworkPolicy may have (it is a cluster singleton).

@@ -10,6 +10,7 @@
 //!   AdminNetworkPolicy per tenant;
 //! - OKD hardening (no project self-provisioning), and findings reported, not changed.
 //!
+//! [`GuardrailsScore`] ensures them on any topology with the [`GuardrailsManager`] capability;
 //! [`guardrails_present`] tells the isolation audit which guardrails a set of objects holds.
 
 mod admission;
@@ -17,6 +18,7 @@ mod compile;
 pub mod crd;
 mod encode;
 mod guardrail;
+mod manager;
 mod params;
 mod plan;
 mod presence;
@@ -25,6 +27,7 @@ mod score;
 pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
 pub use encode::{encode_stream, manifest_files, write_folder};
 pub use guardrail::GuardrailId;
+pub use manager::{GuardrailsFacts, GuardrailsManager, GuardrailsScore, network_tiers_on};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};
 pub use presence::{guardrails_present, tenant_network_tier_present};

@@ -162,18 +162,41 @@ impl Cluster {
         force: bool,
         dry_run: bool,
     ) -> Result<Value, ApiFailure> {
-        let api = self.api(&target.kind.into(), &target.namespace);
+        let resource = target.kind.into();
+        self.apply_resource(
+            &resource,
+            &target.namespace,
+            &target.name,
+            body,
+            force,
+            dry_run,
+        )
+        .await
+    }
+
+    /// Server-side applies `body`, object `namespace/name` of any `resource`, as
+    /// [`FIELD_MANAGER`]; returns the object as the server stored it.
+    pub async fn apply_resource(
+        &self,
+        resource: &Resource,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Value, ApiFailure> {
+        let api = self.api(resource, namespace);
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = force;
         params.dry_run = dry_run;
         let attempt = Attempt {
             verb: "patch",
-            resource: target.kind.resource(),
-            namespace: &target.namespace,
-            name: &target.name,
+            resource: resource.display(),
+            namespace,
+            name,
         };
         let patch = Patch::Apply(body);
-        with_retry(|| api.patch(&target.name, &params, &patch))
+        with_retry(|| api.patch(name, &params, &patch))
             .await
             .map(to_value)
             .map_err(|e| self.fail(&e, &attempt))

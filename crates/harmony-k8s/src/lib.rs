@@ -7,6 +7,8 @@
 //!   phase by phase with server-side apply, writing only what differs, then prunes ([`apply`]).
 //! - [`K8sTopology::delete_tenant`] revokes access first and refuses to destroy data
 //!   ([`delete`]); [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
+//! - [`GuardrailsManager`](harmony_guardrails::GuardrailsManager) applies cluster guardrails the
+//!   same way, rank by rank, and prunes those Harmony owns and no longer wants.
 //!
 //! Every request is retried when transient (429 with `Retry-After`, 5xx, dropped connections) and
 //! explained when it fails ([`ApiFailure`]).
@@ -18,6 +20,7 @@ mod connect;
 pub mod delete;
 mod error;
 pub mod facts;
+mod guardrails;
 mod inventory;
 mod kinds;
 mod retry;

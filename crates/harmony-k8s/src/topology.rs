@@ -20,7 +20,7 @@ use crate::status::{TenantStatus, tenant_status};
 pub struct K8sTopology {
     cluster: Cluster,
     source: FactsSource,
-    options: ApplyOptions,
+    pub(crate) options: ApplyOptions,
     facts: OnceCell<ClusterFacts>,
     snapshot: Mutex<Arc<Snapshot>>,
     reports: Mutex<Vec<TenantReport>>,

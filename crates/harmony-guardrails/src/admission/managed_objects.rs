@@ -81,7 +81,11 @@ mod tests {
                 Some((group, resource, o.to_json()))
             })
             .collect();
-        assert!(objects.iter().any(|(_, resource, _)| *resource == "configmaps"));
+        assert!(
+            objects
+                .iter()
+                .any(|(_, resource, _)| *resource == "configmaps")
+        );
         objects
     }
 

@@ -1,0 +1,382 @@
+//! Cluster guardrails on a live cluster: the [`GuardrailsManager`] capability of [`K8sTopology`].
+//!
+//! The plan is applied with server-side apply (field manager `harmony`) rank by rank, each rank
+//! accepted whole before the next starts: tenant parameter ConfigMaps, admission policies, their
+//! bindings, the baseline network tier, tenant network tiers, OKD hardening. Only what differs
+//! is written (the comparison of tenant apply). A tenant's ConfigMap is skipped while its
+//! namespace does not exist: its tenant plan brings it.
+//!
+//! `--force` takes over any field; without it, only `self-provisioners` is forced: OKD owns that
+//! binding and OKD hardening takes its subjects over knowingly, which the outcome says.
+//!
+//! Pruned, bindings before policies: the admission policies, bindings and network tiers labelled
+//! managed-by `harmony` that the plan no longer holds. A tenant's AdminNetworkPolicy is kept while
+//! a namespace of that tenant exists (its isolation would rest on NetworkPolicies alone), with a
+//! warning. Never pruned: ConfigMaps (tenant plans own them) and `self-provisioners` (deleting it
+//! would not give project creation back, and OKD would restore it with every user at restart).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use harmony::{InterpretError, Outcome};
+use harmony_guardrails::crd::NETWORK_POLICY_GROUP;
+use harmony_guardrails::{GuardrailObject, GuardrailsFacts, GuardrailsManager, GuardrailsPlan};
+use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TenantManager};
+use serde_json::Value;
+
+use crate::apply::{Action, Mode, ObjectChange};
+use crate::cluster::{Cluster, FIELD_MANAGER, Resource};
+use crate::compare::{creation, differences};
+use crate::error::ApiFailure;
+use crate::kinds::Kind;
+use crate::topology::K8sTopology;
+
+/// The kinds of a guardrails plan: where the API serves them, and whether Harmony prunes them.
+const KINDS: [(&str, &str, &str, &str, bool); 6] = [
+    ("ConfigMap", "", "v1", "configmaps", false),
+    (
+        "ValidatingAdmissionPolicy",
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        true,
+    ),
+    (
+        "ValidatingAdmissionPolicyBinding",
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        true,
+    ),
+    (
+        "BaselineAdminNetworkPolicy",
+        NETWORK_POLICY_GROUP,
+        "v1alpha1",
+        "baselineadminnetworkpolicies",
+        true,
+    ),
+    (
+        "AdminNetworkPolicy",
+        NETWORK_POLICY_GROUP,
+        "v1alpha1",
+        "adminnetworkpolicies",
+        true,
+    ),
+    (
+        "ClusterRoleBinding",
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        false,
+    ),
+];
+
+fn resource(kind: &str) -> Resource {
+    let (kind, group, version, plural, _) = KINDS
+        .iter()
+        .find(|k| k.0 == kind)
+        .expect("every guardrail kind is in KINDS");
+    Resource::new(group, version, kind, plural, *kind == "ConfigMap")
+}
+
+/// `(kind, namespace, name)` of a live or planned object.
+type Key = (String, String, String);
+
+fn key_of(object: &GuardrailObject) -> Key {
+    (
+        object.kind().into(),
+        object.namespace().unwrap_or_default().into(),
+        object.name().into(),
+    )
+}
+
+fn shown((kind, namespace, name): &Key) -> String {
+    if namespace.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// What is live: the guardrail objects Harmony manages, and the tenants' namespaces.
+struct Live {
+    objects: BTreeMap<Key, Value>,
+    /// Tenant namespace name → tenant.
+    namespaces: BTreeMap<String, String>,
+}
+
+impl Live {
+    async fn read(cluster: &Cluster) -> Result<Self, ApiFailure> {
+        let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+        let mut objects = BTreeMap::new();
+        for (kind, ..) in KINDS {
+            for item in cluster.list(&resource(kind), "", &selector).await? {
+                let meta = &item["metadata"];
+                let key = (kind.into(), text(&meta["namespace"]), text(&meta["name"]));
+                objects.insert(key, item);
+            }
+        }
+        let namespaces = cluster
+            .list(&Kind::Namespace.into(), "", TENANT_LABEL)
+            .await?
+            .iter()
+            .map(|ns| {
+                let meta = &ns["metadata"];
+                (text(&meta["name"]), text(&meta["labels"][TENANT_LABEL]))
+            })
+            .collect();
+        Ok(Self {
+            objects,
+            namespaces,
+        })
+    }
+
+    /// The live object at `key`: from the managed list, else (cluster-scoped objects Harmony
+    /// does not label yet, such as `self-provisioners`) read by name.
+    async fn get(&self, cluster: &Cluster, key: &Key) -> Result<Option<Value>, ApiFailure> {
+        match self.objects.get(key) {
+            Some(live) => Ok(Some(live.clone())),
+            None if key.1.is_empty() => cluster.get(&resource(&key.0), "", &key.2).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// One decided write.
+struct Write {
+    key: Key,
+    body: Value,
+    force: bool,
+    change: ObjectChange,
+}
+
+/// What ensuring the guardrails did.
+#[derive(Default)]
+struct Report {
+    changes: Vec<ObjectChange>,
+    unchanged: usize,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    fn outcome(self, mode: Mode) -> Outcome {
+        let counts = format!(
+            "{} created, {} changed, {} unchanged, {} pruned",
+            self.count(Action::Created),
+            self.count(Action::Changed),
+            self.unchanged,
+            self.count(Action::Pruned)
+        );
+        let mut details = Vec::new();
+        for change in &self.changes {
+            let action = serde_json::to_value(change.action).unwrap_or_default();
+            details.push(format!("{} {}", text(&action), change.object));
+            details.extend(change.diff.iter().map(|d| format!("  {d}")));
+        }
+        details.extend(self.notes);
+        if self.changes.is_empty() {
+            Outcome::unchanged(counts, details)
+        } else if mode == Mode::Apply {
+            Outcome::changed(counts, details)
+        } else {
+            Outcome::changed(format!("would be {counts}"), details)
+        }
+    }
+}
+
+/// Field managers other than Harmony that own fields of `live`.
+fn other_managers(live: &Value) -> Vec<String> {
+    let mut managers: Vec<String> = live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["manager"].as_str())
+        .filter(|m| *m != FIELD_MANAGER)
+        .map(String::from)
+        .collect();
+    managers.sort();
+    managers.dedup();
+    managers
+}
+
+/// Decides the write of `object`, or `None` when the live object already holds it.
+async fn decide(
+    cluster: &Cluster,
+    live: &Live,
+    object: &GuardrailObject,
+    force: bool,
+    report: &mut Report,
+) -> Result<Option<Write>, ApiFailure> {
+    let key = key_of(object);
+    if let GuardrailObject::ConfigMap(_) = object
+        && !live.namespaces.contains_key(&key.1)
+    {
+        report.notes.push(format!(
+            "skipped {}: namespace {} does not exist yet; `harmony tenant apply` creates it with its parameters",
+            shown(&key),
+            key.1
+        ));
+        return Ok(None);
+    }
+    let body = object.to_json();
+    let current = live.get(cluster, &key).await?;
+    let (action, diff) = match &current {
+        None => (Action::Created, creation(&body)),
+        Some(current) => match differences(&body, current) {
+            diff if diff.is_empty() => {
+                report.unchanged += 1;
+                return Ok(None);
+            }
+            diff => (Action::Changed, diff),
+        },
+    };
+    let takes_over = matches!(object, GuardrailObject::ClusterRoleBinding(_));
+    if takes_over && let Some(current) = &current {
+        let owners = other_managers(current);
+        report.notes.push(format!(
+            "forced {}: OKD hardening takes its subjects over{} (server-side apply with force); autoupdate=false keeps OKD from restoring them",
+            shown(&key),
+            if owners.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", owners.join(", "))
+            }
+        ));
+    }
+    let change = ObjectChange {
+        action,
+        object: shown(&key),
+        diff,
+    };
+    Ok(Some(Write {
+        key,
+        body,
+        force: force || takes_over,
+        change,
+    }))
+}
+
+/// Applies `plan` rank by rank, then prunes.
+async fn ensure(
+    cluster: &Cluster,
+    plan: &GuardrailsPlan,
+    mode: Mode,
+    force: bool,
+) -> Result<Report, ApiFailure> {
+    let live = Live::read(cluster).await?;
+    let mut report = Report::default();
+    let mut ranks: BTreeMap<u8, Vec<&GuardrailObject>> = BTreeMap::new();
+    for object in plan.objects() {
+        ranks.entry(object.ordinal()).or_default().push(object);
+    }
+    for objects in ranks.values() {
+        let mut writes = Vec::new();
+        for object in objects {
+            writes.extend(decide(cluster, &live, object, force, &mut report).await?);
+        }
+        if mode == Mode::Plan {
+            report.changes.extend(writes.into_iter().map(|w| w.change));
+            continue;
+        }
+        let dry_run = mode == Mode::DryRun;
+        let results = futures::future::join_all(writes.iter().map(|w| async move {
+            let (kind, namespace, name) = &w.key;
+            let resource = resource(kind);
+            cluster
+                .apply_resource(&resource, namespace, name, &w.body, w.force, dry_run)
+                .await
+        }))
+        .await;
+        let mut failure = None;
+        for (write, result) in writes.into_iter().zip(results) {
+            match result {
+                Ok(_) => report.changes.push(write.change),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(failure) = failure {
+            return Err(ApiFailure {
+                kind: failure.kind,
+                message: format!(
+                    "{} (guardrails stopped there: the objects after it in apply order were not applied and nothing was pruned; run again once fixed)",
+                    failure.message
+                ),
+            });
+        }
+    }
+    prune(cluster, &live, plan, mode, &mut report).await?;
+    Ok(report)
+}
+
+/// Deletes, network tiers then bindings then policies, the prunable guardrail objects Harmony
+/// manages that `plan` no longer holds; keeps the network tier of a tenant that still has a
+/// namespace.
+async fn prune(
+    cluster: &Cluster,
+    live: &Live,
+    plan: &GuardrailsPlan,
+    mode: Mode,
+    report: &mut Report,
+) -> Result<(), ApiFailure> {
+    let planned: BTreeSet<Key> = plan.objects().iter().map(key_of).collect();
+    let tenants: BTreeSet<&String> = live.namespaces.values().collect();
+    for (kind, .., prunable) in KINDS.iter().rev() {
+        if !prunable {
+            continue;
+        }
+        for (key, object) in live.objects.iter().filter(|(k, _)| k.0 == *kind) {
+            if planned.contains(key) {
+                continue;
+            }
+            let tenant = text(&object["metadata"]["labels"][TENANT_LABEL]);
+            if *kind == "AdminNetworkPolicy" && tenants.contains(&tenant) {
+                report.notes.push(format!(
+                    "warning: kept {}: tenant {tenant} still has a namespace; pass every tenant's file to `harmony cluster guardrails apply` (or delete the tenant first)",
+                    shown(key)
+                ));
+                continue;
+            }
+            if mode != Mode::Plan {
+                let resource = resource(kind);
+                cluster
+                    .delete(&resource, &key.1, &key.2, mode == Mode::DryRun)
+                    .await?;
+            }
+            report.changes.push(ObjectChange {
+                action: Action::Pruned,
+                object: shown(key),
+                diff: Vec::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl GuardrailsManager for K8sTopology {
+    /// The discovered cluster facts, and whether the cluster serves the AdminNetworkPolicy API
+    /// group (the fact `networkTiers: auto` follows).
+    async fn guardrails_facts(&self) -> Result<GuardrailsFacts, InterpretError> {
+        let cluster = self.cluster_facts().await?;
+        let groups = self.cluster().api_groups().await?;
+        Ok(GuardrailsFacts {
+            cluster,
+            admin_network_policies: Some(groups.iter().any(|g| g == NETWORK_POLICY_GROUP)),
+        })
+    }
+
+    async fn ensure_guardrails(&self, plan: &GuardrailsPlan) -> Result<Outcome, InterpretError> {
+        let options = self.options;
+        let report = ensure(self.cluster(), plan, options.mode, options.force).await?;
+        Ok(report.outcome(options.mode))
+    }
+}
