@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use harmony_testkit::{FakeApiServer, FakeOptions};
+use harmony_testkit::{FakeApiServer, FakeOptions, Flavor};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -23,7 +23,15 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+        Self::of(Flavor::default())
+    }
+
+    fn of(flavor: Flavor) -> Self {
+        let server = FakeApiServer::start(FakeOptions {
+            flavor,
+            ..FakeOptions::default()
+        })
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         server
             .write_kubeconfig(&dir.path().join("kubeconfig"))
@@ -153,6 +161,52 @@ fn a_live_cluster_passes_then_fails_naming_the_opening_policy_and_the_secret_gra
     let tenants = report["tenants"].as_array().unwrap();
     assert_eq!(tenants.len(), 1);
     assert_eq!(tenants[0]["tenant"], "acme");
+}
+
+#[test]
+fn on_okd_the_facts_are_discovered_and_the_platform_namespaces_are_the_clusters() {
+    let fx = Fixture::of(Flavor::Okd);
+    let acme = fx.tenant_file("acme");
+    let okd = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("harmony").unwrap();
+        cmd.env_remove("KUBECONFIG")
+            .args(args)
+            .args(["--kubeconfig", &fx.kubeconfig()]);
+        cmd
+    };
+    okd(&["tenant", "apply", "-f", path(&acme)])
+        .assert()
+        .success();
+    fx.pod("acme", "web", 8080);
+    // As on OKD, the ingress and monitoring namespaces carry the policy-group labels.
+    for (name, key, value) in [
+        (
+            "openshift-ingress",
+            "policy-group.network.openshift.io/ingress",
+            "",
+        ),
+        (
+            "openshift-monitoring",
+            "network.openshift.io/policy-group",
+            "monitoring",
+        ),
+    ] {
+        fx.insert(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {key: value}}}));
+    }
+    let out = okd(&["audit", "--tenants", path(&acme)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 tenants, 17 checks passed, 0 warned, 0 failed",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    // OKD's own DNS, ingress and monitoring namespaces exist: none is synthesized.
+    assert!(!text.contains("synthesized platform namespace"), "{text}");
+    assert!(text.contains("openshift-dns/dns-placeholder"), "{text}");
 }
 
 #[test]
