@@ -1,5 +1,5 @@
-//! `harmony cluster guardrails render`: what tenants cannot override (admission rules, network
-//! tiers, OKD hardening), as manifests. `apply` waits for the live-cluster topology.
+//! `harmony cluster guardrails render | apply`: what tenants cannot override (admission rules,
+//! network tiers, OKD hardening), as manifests or on a live cluster.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,14 +7,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use harmony::{Maestro, Score, Topology};
 use harmony_guardrails::{
-    ClusterGuardrailsScore, GUARDRAILS_KIND, GuardrailsPlan, Severity, compile_guardrails,
-    encode_stream, manifest_files, write_folder,
+    ClusterGuardrailsScore, GUARDRAILS_KIND, GuardrailsPlan, GuardrailsScore, Severity,
+    compile_guardrails, encode_stream, manifest_files, write_folder,
 };
+use harmony_k8s::{Access, ApplyOptions, FactsSource, K8sTopology, Mode};
 use harmony_manifests::Format;
-use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor, TenantScore};
+use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor, TenantManager, TenantScore};
+use ipnet::IpNet;
 
 use crate::input::{Problems, load_facts, load_tenants, read_documents};
+use crate::live::{DryRun, Format as LiveFormat};
 
 /// Arguments of `harmony cluster`.
 #[derive(Args)]
@@ -56,6 +60,49 @@ enum GuardrailsCommand {
         #[arg(short = 'o', long, value_enum)]
         output: Option<Output>,
     },
+    /// Apply the guardrails to a live cluster with server-side apply (field manager `harmony`),
+    /// and remove those Harmony applied and no longer wants.
+    Apply(ApplyArgs),
+}
+
+/// Arguments of `harmony cluster guardrails apply`: those of `harmony tenant apply`.
+#[derive(Args)]
+struct ApplyArgs {
+    /// Every tenant of the cluster (files or folders; `-` reads standard input): a tenant left
+    /// out loses its AdminNetworkPolicy once its namespace is gone.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// A ClusterGuardrails file (see examples/guardrails.yaml); defaults without it.
+    #[arg(long, value_name = "FILE")]
+    guardrails: Option<PathBuf>,
+    /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// A ClusterProfile file for what a non-OKD cluster cannot tell (networks, DNS, ingress).
+    #[arg(long, value_name = "PROFILE")]
+    cluster: Option<PathBuf>,
+    /// The pod network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "pod-network", value_name = "CIDR")]
+    pod_networks: Vec<IpNet>,
+    /// The service network(s), when the cluster is not OKD and no profile gives them.
+    #[arg(long = "service-network", value_name = "CIDR")]
+    service_networks: Vec<IpNet>,
+    /// The node network(s) (default: every private range).
+    #[arg(long = "node-network", value_name = "CIDR")]
+    node_networks: Vec<IpNet>,
+    /// `server`: send every write with dryRun=All; the cluster validates, stores nothing.
+    #[arg(long, value_enum, value_name = "server")]
+    dry_run: Option<DryRun>,
+    /// Take over fields another field manager owns (server-side apply `force`). Without it only
+    /// `self-provisioners` is forced, and the output says so.
+    #[arg(long)]
+    force: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: LiveFormat,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,6 +120,9 @@ enum Output {
 /// Runs `harmony cluster ...`.
 pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        ClusterCommand::Guardrails {
+            command: GuardrailsCommand::Apply(args),
+        } => apply(args),
         ClusterCommand::Guardrails {
             command:
                 GuardrailsCommand::Render {
@@ -125,6 +175,64 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `harmony cluster guardrails apply`: connect, discover, load and check the files, then ensure.
+fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let mode = match args.dry_run {
+        Some(DryRun::Server) => Mode::DryRun,
+        None => Mode::Apply,
+    };
+    let options = ApplyOptions {
+        mode,
+        force: args.force,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let access = Access {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        };
+        let profile = match &args.cluster {
+            Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
+            None => None,
+        };
+        let source = FactsSource {
+            profile,
+            pod_networks: args.pod_networks.clone(),
+            service_networks: args.service_networks.clone(),
+            node_networks: args.node_networks.clone(),
+        };
+        let topology = K8sTopology::new(access.connect().await?, source, options);
+        topology.ensure_ready().await?;
+        let facts = topology.cluster_facts().await?;
+        let guardrails = load_guardrails(args.guardrails.as_deref(), &facts)?;
+        let tenants = load_tenants(&args.files, &facts)?;
+        let mut maestro = Maestro::new(topology);
+        let score = GuardrailsScore {
+            guardrails,
+            tenants,
+        };
+        maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
+        let report = maestro.run().await?;
+        let result = &report.results[0];
+        let outcome = result.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        match args.output {
+            LiveFormat::Text => {
+                println!("{}: {}", result.score, outcome.message);
+                for detail in &outcome.details {
+                    println!("  {detail}");
+                }
+            }
+            LiveFormat::Json => println!("{}", serde_json::to_string_pretty(outcome)?),
+            LiveFormat::Yaml => print!("{}", serde_saphyr::to_string(outcome)?),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Findings on standard error, so that `-o yaml` output stays a clean stream.
