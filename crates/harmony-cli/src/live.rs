@@ -14,6 +14,7 @@ use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
 use ipnet::IpNet;
 
 use crate::input::{load_facts, load_tenants};
+use crate::vpn::TenantVpnArgs;
 
 /// Which cluster, as whom, and what it cannot tell about itself.
 #[derive(Args)]
@@ -71,6 +72,8 @@ pub struct ApplyArgs {
     /// Take over fields another field manager owns (server-side apply `force`).
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    vpn: TenantVpnArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     output: Format,
@@ -104,6 +107,8 @@ pub struct DeleteArgs {
     /// How long to wait for the namespace to finish terminating, such as `90s` or `5m`.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     timeout: Duration,
+    #[command(flatten)]
+    vpn: TenantVpnArgs,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -124,12 +129,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl ClusterArgs {
-    /// A topology for this cluster, not yet checked.
-    async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
-        let access = Access {
+    /// Which cluster, as whom.
+    fn access(&self) -> Access {
+        Access {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
-        };
+        }
+    }
+
+    /// A topology for this cluster, not yet checked.
+    async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
+        let access = self.access();
         let profile = match &self.cluster {
             Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
             None => None,
@@ -159,10 +169,13 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         force: args.force,
     };
     runtime()?.block_on(async {
+        let vpn = args.vpn.open(&args.cluster.access())?;
         let topology = args.cluster.topology(options).await?;
         topology.ensure_ready().await?;
         let facts = topology.cluster_facts().await?;
         let tenants = load_tenants(&args.files, &facts)?;
+        // Isolation first: removed members lose their VPN peers before their RoleBindings.
+        vpn.revoke_removed_members(&tenants, mode == Mode::Apply)?;
         let mut maestro = Maestro::new(topology);
         maestro.register(
             tenants
@@ -216,9 +229,12 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 /// `harmony tenant delete`.
 pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
+        let vpn = args.vpn.open(&args.cluster.access())?;
         // Deleting needs no facts: only check that the API answers.
         let topology = args.cluster.topology(ApplyOptions::default()).await?;
         topology.cluster().version().await?;
+        // Isolation first: the tenant's VPN peers go before its RoleBindings.
+        vpn.revoke_tenant(&args.name)?;
         let options = DeleteOptions {
             delete_data: args.delete_data,
             timeout: args.timeout,

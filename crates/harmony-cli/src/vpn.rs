@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use harmony_tenant::{ClusterFacts, ClusterFlavor};
+use harmony_k8s::Access;
+use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 use harmony_vpn::files::{create_private, replace_private};
 use harmony_vpn::keys::PublicKey;
 use harmony_vpn::{
-    KnownMembers, PeerRecord, PeerRequest, PresharedKeyChoice, VpnError, VpnGateway,
-    VpnGatewayConfig, WireGuardGateway, terminal_qr,
+    KnownMembers, PeerRecord, PeerRequest, PresharedKeyChoice, RegistryBackend, RegistryStore,
+    SecretStore, VpnError, VpnGateway, VpnGatewayConfig, WireGuardGateway, terminal_qr,
 };
 
 /// VPN access: the API server and console are reachable only through WireGuard.
@@ -20,11 +21,65 @@ pub struct VpnArgs {
     /// The VpnGateway file.
     #[arg(long, global = true, default_value = "vpn-gateway.yaml")]
     gateway: PathBuf,
-    /// The registry dir (peers, audit log, server key).
+    /// The state dir: the server key, and the file registry (peers, audit log).
     #[arg(long, global = true, default_value = ".harmony/vpn")]
     state: PathBuf,
+    /// Where the peer registry lives: `file` (in --state) or `cluster` (the Secret
+    /// harmony-vpn-registry in namespace harmony-system, through --kubeconfig/--context).
+    #[arg(long, global = true, value_enum, default_value_t = RegistryKind::File)]
+    registry: RegistryKind,
+    /// With --registry cluster: the kubeconfig file (default: KUBECONFIG, ~/.kube/config, else
+    /// the in-cluster account).
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// With --registry cluster: the kubeconfig context (default: its current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
     #[command(subcommand)]
     command: VpnCommand,
+}
+
+/// Where the peer registry lives.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistryKind {
+    /// `registry.json` and `audit.log` in the state dir, under a file lock.
+    File,
+    /// The Secret `harmony-vpn-registry` in `harmony-system` of a live cluster.
+    Cluster,
+}
+
+/// Opens the gateway with its registry; the server key stays in `state` (never in the cluster).
+fn open_gateway(
+    gateway: &Path,
+    state: &Path,
+    registry: RegistryKind,
+    access: &Access,
+) -> anyhow::Result<WireGuardGateway> {
+    let gateway = VpnGatewayConfig::load(gateway)?;
+    let backend = match registry {
+        RegistryKind::File => RegistryBackend::File(RegistryStore::new(state)),
+        RegistryKind::Cluster => RegistryBackend::Cluster(Box::new(SecretStore::connect(access)?)),
+    };
+    Ok(WireGuardGateway::with_backend(gateway, backend, state)?)
+}
+
+/// The `harmony vpn` flags that reach the same registry, for the commands we print.
+fn registry_flags(gateway: &Path, state: &Path, registry: RegistryKind, access: &Access) -> String {
+    let mut flags = format!(
+        "--gateway {} --state {}",
+        gateway.display(),
+        state.display()
+    );
+    if registry == RegistryKind::Cluster {
+        flags.push_str(" --registry cluster");
+        if let Some(kubeconfig) = &access.kubeconfig {
+            flags.push_str(&format!(" --kubeconfig {}", kubeconfig.display()));
+        }
+        if let Some(context) = &access.context {
+            flags.push_str(&format!(" --context {context}"));
+        }
+    }
+    flags
 }
 
 #[derive(Subcommand)]
@@ -139,11 +194,24 @@ enum Format {
 
 /// Runs `harmony vpn ...`.
 pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
-    let gateway = VpnGatewayConfig::load(&args.gateway)?;
-    let vpn = WireGuardGateway::open(gateway, &args.state)?;
+    let access = Access {
+        kubeconfig: args.kubeconfig,
+        context: args.context,
+    };
+    if args.registry == RegistryKind::File
+        && (access.kubeconfig.is_some() || access.context.is_some())
+    {
+        bail!(
+            "--kubeconfig/--context: only used with --registry cluster (the registry is the file \
+             in {}); add --registry cluster, or drop them",
+            args.state.display()
+        );
+    }
+    let vpn = open_gateway(&args.gateway, &args.state, args.registry, &access)?;
+    let flags = registry_flags(&args.gateway, &args.state, args.registry, &access);
     match args.command {
-        VpnCommand::Peer(PeerCommand::Add(issue)) => issue_peer(&vpn, issue, false),
-        VpnCommand::Peer(PeerCommand::Rotate(issue)) => issue_peer(&vpn, issue, true),
+        VpnCommand::Peer(PeerCommand::Add(issue)) => issue_peer(&vpn, issue, false, &flags),
+        VpnCommand::Peer(PeerCommand::Rotate(issue)) => issue_peer(&vpn, issue, true, &flags),
         VpnCommand::Peer(PeerCommand::List {
             tenant,
             all,
@@ -178,7 +246,7 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                 "revoked {tenant}/{member} ({}, {})",
                 peer.address.ipv4, peer.public_key
             );
-            print_apply_hint(&vpn);
+            print_apply_hint(&vpn, &flags);
             Ok(ExitCode::SUCCESS)
         }
         VpnCommand::Peer(PeerCommand::Prune { files, by }) => {
@@ -194,7 +262,7 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                     "every active peer belongs to a member in the tenant files; nothing revoked"
                 );
             } else {
-                print_apply_hint(&vpn);
+                print_apply_hint(&vpn, &flags);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -213,18 +281,149 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
 /// `(tenant, member)` pairs of the tenant files.
 fn known_members(files: &[PathBuf]) -> anyhow::Result<KnownMembers> {
     let facts = ClusterFacts::for_flavor(ClusterFlavor::default());
-    let tenants = crate::input::load_tenants(files, &facts)?;
+    Ok(members_of(&crate::input::load_tenants(files, &facts)?))
+}
+
+/// `(tenant, member)` pairs of tenant scores.
+fn members_of(tenants: &[TenantScore]) -> KnownMembers {
     let mut known = KnownMembers::default();
-    for tenant in &tenants {
+    for tenant in tenants {
         known.add_tenant(&tenant.tenant_config.name);
         for member in &tenant.rbac_config.members {
             known.add_member(&tenant.tenant_config.name, &member.name);
         }
     }
-    Ok(known)
+    known
 }
 
-fn issue_peer(vpn: &WireGuardGateway, args: IssueArgs, rotate: bool) -> anyhow::Result<ExitCode> {
+/// VPN flags of `harmony tenant apply | plan | delete`: revoke peers before access is removed.
+#[derive(Args)]
+pub struct TenantVpnArgs {
+    /// The VpnGateway file: revoke the VPN peers of removed tenants and members first.
+    #[arg(long = "vpn-gateway", value_name = "FILE")]
+    vpn_gateway: Option<PathBuf>,
+    /// The VPN state dir: the server key, and the file registry unless --vpn-registry cluster.
+    #[arg(long = "vpn-state", value_name = "DIR")]
+    vpn_state: Option<PathBuf>,
+    /// Where the peer registry lives; `cluster`: the Secret harmony-system/harmony-vpn-registry
+    /// of the cluster this command reaches.
+    #[arg(long = "vpn-registry", value_enum, value_name = "KIND")]
+    vpn_registry: Option<RegistryKind>,
+}
+
+impl TenantVpnArgs {
+    /// The registry the flags name, or [`PeerRevoker::Off`] without VPN flags. Incomplete flags
+    /// are refused before anything is written.
+    pub fn open(&self, access: &Access) -> anyhow::Result<PeerRevoker> {
+        let Some(gateway) = &self.vpn_gateway else {
+            if self.vpn_state.is_some() || self.vpn_registry.is_some() {
+                bail!(
+                    "--vpn-state/--vpn-registry: need --vpn-gateway FILE (the VpnGateway file) to \
+                     revoke VPN peers; nothing was changed"
+                );
+            }
+            return Ok(PeerRevoker::Off);
+        };
+        let registry = self.vpn_registry.unwrap_or(RegistryKind::File);
+        let Some(state) = &self.vpn_state else {
+            bail!(
+                "--vpn-gateway: also give --vpn-state DIR (the VPN state dir: server key{}); \
+                 nothing was changed",
+                if registry == RegistryKind::File {
+                    " and registry"
+                } else {
+                    ""
+                }
+            );
+        };
+        Ok(PeerRevoker::On {
+            vpn: Box::new(open_gateway(gateway, state, registry, access)?),
+            flags: registry_flags(gateway, state, registry, access),
+        })
+    }
+}
+
+/// Revokes VPN peers before tenants or members lose their RoleBindings.
+pub enum PeerRevoker {
+    /// No VPN flags: peers are left alone.
+    Off,
+    /// The gateway and the `harmony vpn` flags reaching the same registry.
+    On {
+        /// The gateway.
+        vpn: Box<WireGuardGateway>,
+        /// Flags for the printed sync command.
+        flags: String,
+    },
+}
+
+impl PeerRevoker {
+    /// Revokes every active peer of `tenant` (before it is deleted).
+    pub fn revoke_tenant(&self, tenant: &str) -> anyhow::Result<()> {
+        self.revoke(&|p| p.tenant == tenant, "tenant removed", true)
+    }
+
+    /// Revokes the active peers of members no longer in their tenant's file, for the tenants in
+    /// `tenants` (before their RoleBindings are pruned); with `write` false, only says which.
+    pub fn revoke_removed_members(
+        &self,
+        tenants: &[TenantScore],
+        write: bool,
+    ) -> anyhow::Result<()> {
+        let known = members_of(tenants);
+        let in_files = |tenant: &str| tenants.iter().any(|t| t.tenant_config.name == tenant);
+        self.revoke(
+            &|p| in_files(&p.tenant) && !known.contains(&p.tenant, &p.member),
+            "member removed",
+            write,
+        )
+    }
+
+    fn revoke(
+        &self,
+        select: &(dyn Fn(&PeerRecord) -> bool + Sync),
+        reason: &str,
+        write: bool,
+    ) -> anyhow::Result<()> {
+        let Self::On { vpn, flags } = self else {
+            eprintln!(
+                "VPN peers: unchanged (no --vpn-gateway); revoke them with `harmony vpn peer prune`"
+            );
+            return Ok(());
+        };
+        let peers = if write {
+            vpn.revoke_matching(select, &crate::operator::operator(), reason)?
+        } else {
+            vpn.peers()?
+                .into_iter()
+                .filter(|p| p.is_active() && select(p))
+                .collect()
+        };
+        let verb = if write { "revoked" } else { "would revoke" };
+        for peer in &peers {
+            eprintln!(
+                "VPN peer {verb}: {}/{} ({}, {}) in {}",
+                peer.tenant,
+                peer.member,
+                peer.address.ipv4,
+                peer.public_key,
+                vpn.backend().describe()
+            );
+        }
+        if peers.is_empty() {
+            eprintln!("VPN peers: none to revoke ({reason})");
+        } else if write {
+            print_apply_hint(vpn, flags);
+        }
+        Ok(())
+    }
+}
+
+fn issue_peer(
+    vpn: &WireGuardGateway,
+    args: IssueArgs,
+    rotate: bool,
+    flags: &str,
+) -> anyhow::Result<ExitCode> {
     let public_key = args
         .public_key
         .as_deref()
@@ -296,13 +495,13 @@ fn issue_peer(vpn: &WireGuardGateway, args: IssueArgs, rotate: bool) -> anyhow::
         r.address.ipv4,
         r.public_key
     );
-    print_apply_hint(vpn);
+    print_apply_hint(vpn, flags);
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_apply_hint(vpn: &WireGuardGateway) {
+fn print_apply_hint(vpn: &WireGuardGateway, flags: &str) {
     eprintln!(
-        "apply on the gateway: harmony vpn server-config --peer-set --out peers.conf && wg syncconf {0} peers.conf; harmony vpn nft --out vpn.nft && nft -f vpn.nft",
+        "apply on the gateway: harmony vpn {flags} server-config --peer-set --out peers.conf && wg syncconf {0} peers.conf; harmony vpn {flags} nft --out vpn.nft && nft -f vpn.nft",
         vpn.gateway().interface_name
     );
 }
