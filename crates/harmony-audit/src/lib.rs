@@ -1,7 +1,8 @@
 //! Isolation audit: who can do what (RBAC) and who can reach whom (NetworkPolicy).
 //!
-//! Pure library: a [`ClusterSnapshot`] of typed objects in (from manifests, tenant plans or, later,
-//! a live-cluster reader), answers and checks out. No Kubernetes client.
+//! Pure library: a [`ClusterSnapshot`] of typed objects in (from manifests, tenant plans, or the
+//! objects `harmony_k8s::InventoryReader` lists from a live cluster), answers and checks out. No
+//! Kubernetes client.
 
 pub mod labels;
 mod load;
