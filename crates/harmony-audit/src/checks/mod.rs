@@ -2,6 +2,7 @@
 //! [`audit`], which runs them per tenant.
 
 mod escalation;
+mod guardrails;
 pub(crate) use network::INTERNET_SAMPLES;
 mod network;
 mod quota;
@@ -247,6 +248,7 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
             checks.extend(escalation::checks(&ctx, t));
             checks.extend(quota::checks(&ctx, t, expect));
             checks.extend(network::checks(&ctx, t, expect, &cross));
+            guardrails::annotate(&ctx, t, &mut checks);
             checks.sort_by_key(|c| c.id);
             TenantReport {
                 tenant: t.name.clone(),

@@ -8,6 +8,9 @@ mod platform;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -37,8 +40,20 @@ pub struct ClusterSnapshot {
     pub limit_ranges: Vec<LimitRange>,
     pub admin_network_policies: Vec<AdminNetworkPolicy>,
     pub baseline_admin_network_policies: Vec<BaselineAdminNetworkPolicy>,
+    /// The cluster's admission policies, for the guardrail checks; `None` when the source did
+    /// not read them (tenant plans only), and the checks then leave guardrails out.
+    pub admission_policies: Option<AdmissionPolicies>,
     /// What the loader skipped or synthesized, for the report.
     pub notes: Vec<String>,
+}
+
+/// ValidatingAdmissionPolicies and their bindings.
+#[derive(Debug, Clone, Default)]
+pub struct AdmissionPolicies {
+    /// The policies.
+    pub policies: Vec<ValidatingAdmissionPolicy>,
+    /// The bindings that put them in force.
+    pub bindings: Vec<ValidatingAdmissionPolicyBinding>,
 }
 
 impl ClusterSnapshot {
