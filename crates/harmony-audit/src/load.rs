@@ -150,6 +150,17 @@ impl ClusterSnapshot {
             "BaselineAdminNetworkPolicy" => {
                 push(&mut self.baseline_admin_network_policies, value, origin)
             }
+            // Guardrails are assessed once any admission policy is seen (see `admission_policies`).
+            "ValidatingAdmissionPolicy" => push(
+                &mut self.admission_policies.get_or_insert_default().policies,
+                value,
+                origin,
+            ),
+            "ValidatingAdmissionPolicyBinding" => push(
+                &mut self.admission_policies.get_or_insert_default().bindings,
+                value,
+                origin,
+            ),
             _ => {
                 let name = value["metadata"]["name"].as_str().unwrap_or_default();
                 self.notes
@@ -239,6 +250,25 @@ mod tests {
             err.contains("`https://api:6443`: Pod `q` is invalid"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn admission_policies_are_loaded_and_mark_guardrails_as_assessed() {
+        let mut s = ClusterSnapshot::default();
+        s.load_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", "t.yaml")
+            .unwrap();
+        assert!(s.admission_policies.is_none(), "no policy seen: not assessed");
+        s.load_text(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n\
+             metadata: {name: p}\nspec: {validations: [{expression: 'true'}]}\n---\n\
+             apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
+             metadata: {name: p}\nspec: {policyName: p, validationActions: [Deny]}\n",
+            "g.yaml",
+        )
+        .unwrap();
+        let admission = s.admission_policies.as_ref().unwrap();
+        assert_eq!((admission.policies.len(), admission.bindings.len()), (1, 1));
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct AuditArgs {
     /// Rendered manifest files or folders (`*.yaml`, `*.yml`, `*.json`; kustomization.yaml skipped).
     #[arg(short = 'f', long = "filename", value_name = "PATH", num_args = 1.., global = true)]
     files: Vec<PathBuf>,
-    /// Tenant files or folders, compiled on the fly (their expectations are checked too).
+    /// Tenant files or folders: compiled on the fly when nothing else is given; with -f or a live
+    /// cluster they only say what to expect (pod security level, internet egress, sources let in).
     #[arg(long, value_name = "PATH", num_args = 1.., global = true)]
     tenants: Vec<PathBuf>,
     /// A ClusterProfile file (networks, DNS, ingress, monitoring, storage classes).
@@ -154,19 +155,33 @@ fn read_offline(
         AuditFlavor::Okd => ClusterFlavor::Okd,
     };
     let facts = load_facts(args.cluster.as_deref(), flavor)?;
-    let mut snapshot = ClusterSnapshot::default();
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {
-        let scores = load_tenants(&args.tenants, &facts)?;
-        let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
-        snapshot = ClusterSnapshot::from_plans(&plans);
-        scores
+        load_tenants(&args.tenants, &facts)?
     };
+    if args.files.is_empty() {
+        let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
+        return Ok((ClusterSnapshot::from_plans(&plans), facts, scores));
+    }
+    // Rendered manifests are audited as they are; tenant files only say what to expect of them.
+    let mut snapshot = ClusterSnapshot::default();
     for path in &args.files {
         snapshot
             .load_path(path)
             .with_context(|| format!("loading `{}`", path.display()))?;
+    }
+    let absent: Vec<&str> = scores
+        .iter()
+        .filter(|s| snapshot.namespace_labels(s.namespace()).is_none())
+        .map(|s| s.name())
+        .collect();
+    if !absent.is_empty() {
+        bail!(
+            "--tenants: not in the manifests given with -f: {}; render them first (`harmony \
+             tenant render --out DIR`) or leave them out of --tenants",
+            absent.join(", ")
+        );
     }
     Ok((snapshot, facts, scores))
 }
@@ -209,6 +224,14 @@ fn read_live(
     })?;
     let mut snapshot = ClusterSnapshot::default();
     snapshot.add_objects(inventory.objects, &server)?;
+    // A cluster serving admission policies is assessed for guardrails even when it has none.
+    if !inventory
+        .not_served
+        .iter()
+        .any(|kind| kind.starts_with("validatingadmissionpolicies."))
+    {
+        snapshot.admission_policies.get_or_insert_default();
+    }
     snapshot.notes.extend(
         inventory
             .not_served

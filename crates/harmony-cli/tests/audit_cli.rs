@@ -134,3 +134,71 @@ fn explain_names_the_policies_on_a_path() {
         .code(1)
         .stdout(predicate::str::contains("BLOCKED"));
 }
+
+#[test]
+fn rendered_tenants_and_guardrails_pass_and_the_missing_tiers_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flavor, expected, warning) in [
+        (
+            "okd",
+            "3 tenants, 51 checks passed, 0 warned, 0 failed",
+            None,
+        ),
+        // Vanilla clusters get no AdminNetworkPolicy tiers by default: cross-tenant isolation
+        // then rests on NetworkPolicies alone, and the audit says so.
+        (
+            "kubernetes",
+            "3 tenants, 48 checks passed, 3 warned, 0 failed",
+            Some("WARN HMT-NET-002"),
+        ),
+    ] {
+        let out = tmp.path().join(flavor);
+        harmony()
+            .args(["tenant", "render", "--flavor", flavor, "-f"])
+            .arg(tenants())
+            .arg("--out")
+            .arg(out.join("tenants"))
+            .assert()
+            .success();
+        harmony()
+            .args(["cluster", "guardrails", "render", "--flavor", flavor, "-f"])
+            .arg(tenants())
+            .arg("--out")
+            .arg(out.join("guardrails"))
+            .assert()
+            .success();
+        let assert = harmony()
+            .args(["audit", "--flavor", flavor, "-f"])
+            .arg(&out)
+            .arg("--tenants")
+            .arg(tenants())
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(expected));
+        if let Some(warning) = warning {
+            assert.stdout(predicate::str::contains(warning));
+        }
+    }
+}
+
+#[test]
+fn tenant_files_must_match_the_rendered_manifests_they_describe() {
+    let tmp = tempfile::tempdir().unwrap();
+    harmony()
+        .args(["cluster", "guardrails", "render", "-f"])
+        .arg(tenants())
+        .arg("--out")
+        .arg(tmp.path())
+        .assert()
+        .success();
+    harmony()
+        .args(["audit", "-f"])
+        .arg(tmp.path())
+        .arg("--tenants")
+        .arg(tenants())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--tenants: not in the manifests given with -f: acme, globex, initech",
+        ));
+}

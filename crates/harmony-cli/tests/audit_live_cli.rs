@@ -87,14 +87,17 @@ fn a_live_cluster_passes_then_fails_naming_the_opening_policy_and_the_secret_gra
         .success();
     fx.pod("acme", "web", 8080);
     fx.pod("globex", "api", 8080);
+
     fx.server.clear_requests();
 
+    // Without the cluster guardrails, the checks that rely on them warn and name what is missing.
     fx.harmony(&["audit", "--tenants", path(&acme), path(&globex)])
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "2 tenants, 34 checks passed, 0 warned, 0 failed",
-        ));
+            "2 tenants, 24 checks passed, 10 warned, 0 failed",
+        ))
+        .stdout(predicate::str::contains("missing"));
     fx.harmony(&["audit", "explain", "default", "globex/api", "8080/TCP"])
         .assert()
         .code(1)
@@ -194,6 +197,9 @@ fn on_okd_the_facts_are_discovered_and_the_platform_namespaces_are_the_clusters(
         fx.insert(json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": name, "labels": {key: value}}}));
     }
+    okd(&["cluster", "guardrails", "apply", "-f", path(&acme)])
+        .assert()
+        .success();
     let out = okd(&["audit", "--tenants", path(&acme)])
         .assert()
         .success()
@@ -286,4 +292,55 @@ fn refusals_say_what_to_do() {
         .code(1)
         .stderr(predicate::str::contains("context `prod`"));
     assert!(fx.server.requests().iter().all(|r| !r.is_write()));
+}
+
+#[test]
+fn with_guardrails_every_check_passes_and_isolation_holds_against_opened_tenant_policies() {
+    let fx = Fixture::new();
+    let (acme, globex) = (fx.tenant_file("acme"), fx.tenant_file("globex"));
+    fx.harmony(&["tenant", "apply", "-f", path(&acme), path(&globex)])
+        .assert()
+        .success();
+    fx.harmony(&[
+        "cluster",
+        "guardrails",
+        "apply",
+        "-f",
+        path(&acme),
+        path(&globex),
+    ])
+    .assert()
+    .success();
+    fx.pod("acme", "web", 8080);
+    fx.pod("globex", "api", 8080);
+    fx.harmony(&["audit", "--tenants", path(&acme), path(&globex)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "2 tenants, 34 checks passed, 0 warned, 0 failed",
+        ));
+
+    // Both tenants open their NetworkPolicies to every namespace: the AdminNetworkPolicy tier
+    // still denies tenant-to-tenant traffic, and the audit says which policy blocks it.
+    fx.insert(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-everyone", "namespace": "globex"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}]}]}}),
+    );
+    fx.insert(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "egress-everywhere", "namespace": "acme"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": {}}]}]}}),
+    );
+    fx.harmony(&["audit", "--tenants", path(&acme), path(&globex)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PASS HMT-NET-002"));
+    fx.harmony(&["audit", "explain", "acme/web", "globex/api", "8080/TCP"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("BLOCKED"))
+        .stdout(predicate::str::contains("AdminNetworkPolicy"));
 }
