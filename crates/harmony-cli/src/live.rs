@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use harmony::{Maestro, Score, Topology};
+use harmony::{InterpretError, Maestro, Score, Topology};
 use harmony_k8s::{Access, ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
 use ipnet::IpNet;
@@ -233,13 +233,18 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
         // Deleting needs no facts: only check that the API answers.
         let topology = args.cluster.topology(ApplyOptions::default()).await?;
         topology.cluster().version().await?;
-        // Isolation first: the tenant's VPN peers go before its RoleBindings.
-        vpn.revoke_tenant(&args.name)?;
         let options = DeleteOptions {
             delete_data: args.delete_data,
             timeout: args.timeout,
         };
-        let report = topology.delete_tenant(&args.name, options).await?;
+        // Isolation first: the tenant's VPN peers go before its RoleBindings, and only once the
+        // data check has passed, so that a refused delete changes nothing.
+        let report = topology
+            .delete_tenant_revoking(&args.name, options, || {
+                vpn.revoke_tenant(&args.name)
+                    .map_err(|e| InterpretError::Topology(format!("{e:#}")))
+            })
+            .await?;
         let Some(namespace) = &report.namespace else {
             println!(
                 "tenant {}: nothing to delete (no namespace is labelled with it)",

@@ -433,6 +433,30 @@ fn tenant_delete_revokes_vpn_peers_before_the_first_rolebinding_delete() {
 }
 
 #[test]
+fn a_tenant_delete_refused_for_its_data_keeps_the_vpn_peers() {
+    let live = Live::new();
+    live.tenant(&["apply"]).assert().success();
+    live.add_peer("alice");
+    live.server
+        .insert(serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "db", "namespace": "acme"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
+        .unwrap();
+    live.server.clear_requests();
+    let flags = live.vpn_flags();
+    live.tenant(&["delete", "acme"])
+        .args(&flags)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("holds PersistentVolumeClaims db"));
+    assert!(
+        live.server.requests().iter().all(|r| !r.is_write()),
+        "nothing written"
+    );
+    assert_eq!(live.states(), [("alice".to_string(), "active".to_string())]);
+}
+
+#[test]
 fn tenant_apply_revokes_a_removed_members_peer_before_pruning_its_rolebinding() {
     let live = Live::new();
     live.tenant(&["apply"]).assert().success();

@@ -52,6 +52,18 @@ pub async fn delete_tenant(
     tenant: &str,
     options: DeleteOptions,
 ) -> Result<DeleteReport, InterpretError> {
+    delete_tenant_revoking(cluster, tenant, options, || Ok(())).await
+}
+
+/// Like [`delete_tenant`], running `revoke_elsewhere` (access held outside the cluster, such as
+/// VPN peers) once the data check has passed and before any RoleBinding is deleted: a refused
+/// delete changes nothing anywhere, and access goes first.
+pub async fn delete_tenant_revoking(
+    cluster: &Cluster,
+    tenant: &str,
+    options: DeleteOptions,
+    revoke_elsewhere: impl FnOnce() -> Result<(), InterpretError>,
+) -> Result<DeleteReport, InterpretError> {
     let mut report = DeleteReport {
         tenant: tenant.into(),
         ..DeleteReport::default()
@@ -79,6 +91,7 @@ pub async fn delete_tenant(
             .data_deleted
             .extend(claims.into_iter().map(|c| format!("{namespace}/{c}")));
     }
+    revoke_elsewhere()?;
     for kind in [Kind::RoleBinding, Kind::ServiceAccount] {
         for object in cluster.list(&kind.into(), "", &selector).await? {
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();

@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
 use crate::cluster::Cluster;
-use crate::delete::{DeleteOptions, DeleteReport, delete_tenant};
+use crate::delete::{DeleteOptions, DeleteReport, delete_tenant, delete_tenant_revoking};
 use crate::facts::{FactsSource, discover};
 use crate::snapshot::Snapshot;
 use crate::status::{TenantStatus, tenant_status};
@@ -60,6 +60,16 @@ impl K8sTopology {
         options: DeleteOptions,
     ) -> Result<DeleteReport, InterpretError> {
         delete_tenant(&self.cluster, tenant, options).await
+    }
+
+    /// Deletes a tenant, revoking access held elsewhere first (see [`delete_tenant_revoking`]).
+    pub async fn delete_tenant_revoking(
+        &self,
+        tenant: &str,
+        options: DeleteOptions,
+        revoke_elsewhere: impl FnOnce() -> Result<(), InterpretError>,
+    ) -> Result<DeleteReport, InterpretError> {
+        delete_tenant_revoking(&self.cluster, tenant, options, revoke_elsewhere).await
     }
 
     /// The status of tenants (see [`tenant_status`]).
