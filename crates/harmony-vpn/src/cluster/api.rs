@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use harmony_k8s::{Attempt, FailureKind, with_retry};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ObjectMeta, PostParams};
@@ -83,8 +84,7 @@ impl Secrets {
 
     /// The Secret, or `None` when it does not exist.
     pub(super) async fn get(&self, name: &str) -> Result<Option<Secret>, VpnError> {
-        self.api
-            .get_opt(name)
+        with_retry(|| self.api.get_opt(name))
             .await
             .map_err(|e| self.explain(&e, "get", name))
     }
@@ -94,7 +94,8 @@ impl Secrets {
     pub(super) async fn create(&self, secret: &Secret) -> Result<Written, VpnError> {
         let name = secret.metadata.name.as_deref().unwrap_or_default();
         self.ensure_namespace().await?;
-        match self.api.create(&PostParams::default(), secret).await {
+        let params = PostParams::default();
+        match with_retry(|| self.api.create(&params, secret)).await {
             Ok(_) => Ok(Written::Stored),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(Written::Stale),
             Err(e) => Err(self.explain(&e, "create", name)),
@@ -104,7 +105,8 @@ impl Secrets {
     /// Replaces the Secret if its `resourceVersion` is still the one in `secret`.
     pub(super) async fn replace(&self, secret: &Secret) -> Result<Written, VpnError> {
         let name = secret.metadata.name.as_deref().unwrap_or_default();
-        match self.api.replace(name, &PostParams::default(), secret).await {
+        let params = PostParams::default();
+        match with_retry(|| self.api.replace(name, &params, secret)).await {
             Ok(_) => Ok(Written::Stored),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(Written::Stale),
             Err(e) => Err(self.explain(&e, "update", name)),
@@ -113,8 +115,7 @@ impl Secrets {
 
     async fn ensure_namespace(&self) -> Result<(), VpnError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let found = api
-            .get_opt(&self.namespace)
+        let found = with_retry(|| api.get_opt(&self.namespace))
             .await
             .map_err(|e| self.explain_namespace(&e, "get"))?;
         if found.is_some() {
@@ -124,7 +125,8 @@ impl Secrets {
             metadata: managed_meta(&self.namespace, None),
             ..Namespace::default()
         };
-        match api.create(&PostParams::default(), &namespace).await {
+        let params = PostParams::default();
+        match with_retry(|| api.create(&params, &namespace)).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
             Err(e) => Err(self.explain_namespace(&e, "create")),
@@ -132,12 +134,23 @@ impl Secrets {
     }
 
     fn explain_namespace(&self, error: &kube::Error, verb: &str) -> VpnError {
-        explain(error, verb, "namespaces", &self.namespace, &self.server)
+        explain(
+            error,
+            verb,
+            "namespaces",
+            ("", &self.namespace),
+            &self.server,
+        )
     }
 
     fn explain(&self, error: &kube::Error, verb: &str, name: &str) -> VpnError {
-        let object = format!("{}/{name}", self.namespace);
-        explain(error, verb, "secrets", &object, &self.server)
+        explain(
+            error,
+            verb,
+            "secrets",
+            (&self.namespace, name),
+            &self.server,
+        )
     }
 }
 
@@ -154,39 +167,28 @@ pub(super) fn managed_meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     }
 }
 
-/// A failed request explained: what was attempted, on which server, and the fix. Never includes
-/// credentials or the Secret's content.
+/// A failed request explained by harmony-k8s (what was attempted, on which server, the fix; never
+/// credentials or the Secret's content), with the rights the VPN registry needs when refused.
 fn explain(
     error: &kube::Error,
     verb: &str,
     resource: &str,
-    object: &str,
+    (namespace, name): (&str, &str),
     server: &str,
 ) -> VpnError {
-    let attempt = format!("{verb} {resource} {object}");
-    let message = match error {
-        kube::Error::Api(status) => match status.code {
-            401 => format!(
-                "{attempt}: the API server at {server} refused the kubeconfig's credentials (401): \
-                 log in again or fix the user of the kubeconfig context"
-            ),
-            403 => format!(
-                "{attempt}: forbidden (403): the kubeconfig's user may not `{verb}` `{resource}`; \
-                 the VPN registry needs get, create and update on secrets in namespace \
-                 harmony-system (and get, create on namespaces the first time): ask a cluster \
-                 admin to grant them, or use a context with more rights. The server said: {}",
-                status.message
-            ),
-            code => format!(
-                "{attempt}: the API server at {server} answered {code} {}: {}; run again later",
-                status.reason, status.message
-            ),
-        },
-        kube::Error::HyperError(_) | kube::Error::Service(_) => format!(
-            "{attempt}: cannot reach the API server at {server}: is the VPN up? Check the address \
-             in the kubeconfig and that the cluster answers ({error})"
+    let attempt = Attempt {
+        verb,
+        resource: resource.into(),
+        namespace,
+        name,
+    };
+    let failure = harmony_k8s::explain(error, &attempt, server);
+    let message = match failure.kind {
+        FailureKind::Forbidden => format!(
+            "{failure}. The VPN registry needs get, create and update on secrets in namespace \
+             harmony-system (and get and create on namespaces the first time)"
         ),
-        other => format!("{attempt}: {other}"),
+        _ => failure.message,
     };
     api_error(message)
 }
