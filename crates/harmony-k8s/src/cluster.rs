@@ -67,6 +67,11 @@ impl Cluster {
         &self.server
     }
 
+    /// The kube client, for requests this type has no method for.
+    pub(crate) fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
     fn api(&self, resource: &Resource, namespace: &str) -> Api<DynamicObject> {
         if resource.namespaced && !namespace.is_empty() {
             Api::namespaced_with(self.client.clone(), namespace, &resource.api)

@@ -14,7 +14,10 @@ use kube::api::{Api, DynamicObject, ListParams, ObjectList};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
+use harmony::InterpretError;
+
 use crate::cluster::Cluster;
+use crate::connect::cluster_from_config;
 use crate::error::{ApiFailure, Attempt, FailureKind, explain};
 use crate::retry::with_retry;
 
@@ -216,21 +219,15 @@ pub struct Inventory {
 /// Reads a live cluster for the audit.
 #[derive(Clone)]
 pub struct InventoryReader {
-    client: kube::Client,
     cluster: Cluster,
 }
 
 impl InventoryReader {
     /// A reader for the cluster `config` describes (no request is sent yet).
-    pub fn new(config: kube::Config) -> Result<Self, ApiFailure> {
-        let server = config.cluster_url.to_string();
-        let server = server.trim_end_matches('/').to_string();
-        let client = kube::Client::try_from(config).map_err(|e| ApiFailure {
-            kind: FailureKind::Unreachable,
-            message: format!("cannot build a client for {server}: {e}"),
-        })?;
-        let cluster = Cluster::new(client.clone(), server);
-        Ok(Self { client, cluster })
+    pub fn new(config: kube::Config) -> Result<Self, InterpretError> {
+        Ok(Self {
+            cluster: cluster_from_config(config)?,
+        })
     }
 
     /// The cluster, for facts discovery ([`crate::facts::discover`]).
@@ -279,7 +276,7 @@ impl InventoryReader {
             namespace: "",
             name: "",
         };
-        match with_retry(|| self.client.list_api_group_resources(&api_version)).await {
+        match with_retry(|| self.cluster.client().list_api_group_resources(&api_version)).await {
             Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
             Err(e) => match explain(&e, &attempt, self.cluster.server()) {
                 ApiFailure {
@@ -293,7 +290,8 @@ impl InventoryReader {
 
     /// Every object of `kind` in the cluster, page by page.
     async fn list(&self, kind: &AuditKind) -> Result<Vec<Value>, ApiFailure> {
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.api_resource());
+        let api: Api<DynamicObject> =
+            Api::all_with(self.cluster.client().clone(), &kind.api_resource());
         let attempt = Attempt {
             verb: "list",
             resource: kind.resource(),

@@ -9,6 +9,8 @@
 //!   ([`delete`]); [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
 //! - [`GuardrailsManager`](harmony_guardrails::GuardrailsManager) applies cluster guardrails the
 //!   same way, rank by rank, and prunes those Harmony owns and no longer wants.
+//! - [`InventoryReader`] lists, read-only and page by page, what the isolation audit needs from a
+//!   live cluster (never Secrets).
 //!
 //! Every request is retried when transient (429 with `Retry-After`, 5xx, dropped connections) and
 //! explained when it fails ([`ApiFailure`]).
