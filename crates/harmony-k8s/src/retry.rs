@@ -15,7 +15,7 @@ const FIRST_DELAY: Duration = Duration::from_millis(50);
 /// The longest backoff between two attempts (also caps `Retry-After`).
 const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// Runs `attempt` until it succeeds, fails for a reason a retry cannot fix, or [`MAX_ATTEMPTS`]
+/// Runs `attempt` until it succeeds, fails for a reason a retry cannot fix, or 8 attempts
 /// are used.
 pub async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, kube::Error>
 where
