@@ -14,7 +14,7 @@ use crate::labels::matches_platform_labels;
 pub const PLACEHOLDER_POD: &str = "placeholder";
 
 impl ClusterSnapshot {
-    /// Adds a label-less pod named [`PLACEHOLDER_POD`] to every namespace that has no pod.
+    /// Adds a label-less placeholder pod to every namespace that has no pod.
     pub fn add_placeholder_pods(&mut self) {
         let missing: Vec<String> = self
             .namespaces
