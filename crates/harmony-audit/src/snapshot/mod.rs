@@ -1,7 +1,7 @@
 //! `ClusterSnapshot`: the typed objects an audit reads, from whatever source.
 //!
-//! Every field is a plain list of k8s-openapi objects, so a live-cluster reader (the K8sTopology)
-//! can fill it with `list` calls (`harmony_k8s::InventoryReader` does); the loaders fill it from manifests and tenant plans.
+//! Every field is a plain list of k8s-openapi objects: `harmony_k8s::InventoryReader` fills it
+//! from a live cluster with `list` calls, the loaders from manifests and tenant plans.
 
 mod admin;
 mod platform;
