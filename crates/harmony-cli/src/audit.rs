@@ -8,9 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
-use harmony_k8s::{Access, FactsSource, InventoryReader, facts};
+use harmony_k8s::{InventoryReader, facts};
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
-use ipnet::IpNet;
 
 use crate::input::{load_facts, load_tenants};
 
@@ -27,27 +26,13 @@ pub struct AuditArgs {
     /// cluster they only say what to expect (pod security level, internet egress, sources let in).
     #[arg(long, value_name = "PATH", num_args = 1.., global = true)]
     tenants: Vec<PathBuf>,
-    /// A ClusterProfile file (networks, DNS, ingress, monitoring, storage classes).
-    #[arg(long, value_name = "PROFILE", global = true)]
-    cluster: Option<PathBuf>,
     /// Without --cluster: the defaults of this kind of cluster (a live cluster tells its own).
     #[arg(long, value_enum, default_value_t = AuditFlavor::Kubernetes, conflicts_with_all = ["cluster", "kubeconfig", "context"], global = true)]
     flavor: AuditFlavor,
-    /// Audit a live cluster through this kubeconfig (read-only: lists, never Secrets).
-    #[arg(long, value_name = "FILE", global = true)]
-    kubeconfig: Option<PathBuf>,
-    /// Audit a live cluster through this kubeconfig context (default: its current context).
-    #[arg(long, value_name = "NAME", global = true)]
-    context: Option<String>,
-    /// Live cluster: the pod network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "pod-network", value_name = "CIDR", global = true)]
-    pod_networks: Vec<IpNet>,
-    /// Live cluster: the service network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "service-network", value_name = "CIDR", global = true)]
-    service_networks: Vec<IpNet>,
-    /// Live cluster: the node network(s) (default: every private range).
-    #[arg(long = "node-network", value_name = "CIDR", global = true)]
-    node_networks: Vec<IpNet>,
+    /// With --kubeconfig or --context, a live cluster is audited (read-only: lists, never
+    /// Secrets); --cluster also describes rendered manifests and tenant files.
+    #[command(flatten)]
+    live: crate::live::ClusterArgs,
     /// Audit only this tenant.
     #[arg(long, value_name = "NAME")]
     tenant: Option<String>,
@@ -84,11 +69,12 @@ enum AuditOutput {
 
 /// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked).
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let (mut snapshot, facts, scores) = if args.kubeconfig.is_some() || args.context.is_some() {
-        read_live(&args)?
-    } else {
-        read_offline(&args)?
-    };
+    let (mut snapshot, facts, scores) =
+        if args.live.kubeconfig.is_some() || args.live.context.is_some() {
+            read_live(&args)?
+        } else {
+            read_offline(&args)?
+        };
     let mut config = AuditConfig::new(facts.clone());
     config.expectations.extend(
         scores
@@ -135,9 +121,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 fn read_offline(
     args: &AuditArgs,
 ) -> anyhow::Result<(ClusterSnapshot, ClusterFacts, Vec<TenantScore>)> {
-    if !(args.pod_networks.is_empty()
-        && args.service_networks.is_empty()
-        && args.node_networks.is_empty())
+    if !(args.live.pod_networks.is_empty()
+        && args.live.service_networks.is_empty()
+        && args.live.node_networks.is_empty())
     {
         bail!(
             "--pod-network, --service-network and --node-network describe a live cluster: give \
@@ -154,7 +140,7 @@ fn read_offline(
         AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
         AuditFlavor::Okd => ClusterFlavor::Okd,
     };
-    let facts = load_facts(args.cluster.as_deref(), flavor)?;
+    let facts = load_facts(args.live.cluster.as_deref(), flavor)?;
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {
@@ -198,25 +184,9 @@ fn read_live(
             path.display()
         );
     }
-    let access = Access {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    };
-    let profile = match &args.cluster {
-        Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
-        None => None,
-    };
-    let source = FactsSource {
-        profile,
-        pod_networks: args.pod_networks.clone(),
-        service_networks: args.service_networks.clone(),
-        node_networks: args.node_networks.clone(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let (inventory, facts, server) = runtime.block_on(async {
+    let access = args.live.access();
+    let source = args.live.facts_source()?;
+    let (inventory, facts, server) = crate::live::runtime()?.block_on(async {
         let reader = InventoryReader::new(access.config().await?)?;
         let facts = facts::discover(reader.cluster(), &source).await?;
         let inventory = reader.read().await?;

@@ -12,10 +12,9 @@ use harmony_guardrails::{
     ClusterGuardrailsScore, GUARDRAILS_KIND, GuardrailsPlan, GuardrailsScore, Severity,
     compile_guardrails, encode_stream, manifest_files, write_folder,
 };
-use harmony_k8s::{Access, ApplyOptions, FactsSource, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::Format;
 use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor, TenantManager, TenantScore};
-use ipnet::IpNet;
 
 use crate::input::{Problems, load_facts, load_tenants, read_documents};
 use crate::live::{DryRun, Format as LiveFormat};
@@ -75,24 +74,8 @@ struct ApplyArgs {
     /// A ClusterGuardrails file (see examples/guardrails.yaml); defaults without it.
     #[arg(long, value_name = "FILE")]
     guardrails: Option<PathBuf>,
-    /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the in-cluster account).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
-    /// A ClusterProfile file for what a non-OKD cluster cannot tell (networks, DNS, ingress).
-    #[arg(long, value_name = "PROFILE")]
-    cluster: Option<PathBuf>,
-    /// The pod network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "pod-network", value_name = "CIDR")]
-    pod_networks: Vec<IpNet>,
-    /// The service network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "service-network", value_name = "CIDR")]
-    service_networks: Vec<IpNet>,
-    /// The node network(s) (default: every private range).
-    #[arg(long = "node-network", value_name = "CIDR")]
-    node_networks: Vec<IpNet>,
+    #[command(flatten)]
+    cluster: crate::live::ClusterArgs,
     /// `server`: send every write with dryRun=All; the cluster validates, stores nothing.
     #[arg(long, value_enum, value_name = "server")]
     dry_run: Option<DryRun>,
@@ -187,27 +170,8 @@ fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         mode,
         force: args.force,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let access = Access {
-            kubeconfig: args.kubeconfig.clone(),
-            context: args.context.clone(),
-        };
-        let profile = match &args.cluster {
-            Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
-            None => None,
-        };
-        let source = FactsSource {
-            profile,
-            pod_networks: args.pod_networks.clone(),
-            service_networks: args.service_networks.clone(),
-            node_networks: args.node_networks.clone(),
-        };
-        let topology = K8sTopology::new(access.connect().await?, source, options);
+    crate::live::runtime()?.block_on(async {
+        let topology = args.cluster.topology(options).await?;
         topology.ensure_ready().await?;
         let facts = topology.cluster_facts().await?;
         let guardrails = load_guardrails(args.guardrails.as_deref(), &facts)?;

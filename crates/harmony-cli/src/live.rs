@@ -20,23 +20,23 @@ use crate::vpn::TenantVpnArgs;
 #[derive(Args)]
 pub struct ClusterArgs {
     /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, else the in-cluster account).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context).
-    #[arg(long, value_name = "NAME")]
-    context: Option<String>,
+    #[arg(long, value_name = "NAME", global = true)]
+    pub(crate) context: Option<String>,
     /// A ClusterProfile file for what a non-OKD cluster cannot tell (networks, DNS, ingress).
-    #[arg(long, value_name = "PROFILE")]
-    cluster: Option<PathBuf>,
+    #[arg(long, value_name = "PROFILE", global = true)]
+    pub(crate) cluster: Option<PathBuf>,
     /// The pod network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "pod-network", value_name = "CIDR")]
-    pod_networks: Vec<IpNet>,
+    #[arg(long = "pod-network", value_name = "CIDR", global = true)]
+    pub(crate) pod_networks: Vec<IpNet>,
     /// The service network(s), when the cluster is not OKD and no profile gives them.
-    #[arg(long = "service-network", value_name = "CIDR")]
-    service_networks: Vec<IpNet>,
+    #[arg(long = "service-network", value_name = "CIDR", global = true)]
+    pub(crate) service_networks: Vec<IpNet>,
     /// The node network(s) (default: every private range).
-    #[arg(long = "node-network", value_name = "CIDR")]
-    node_networks: Vec<IpNet>,
+    #[arg(long = "node-network", value_name = "CIDR", global = true)]
+    pub(crate) node_networks: Vec<IpNet>,
 }
 
 /// Output format of apply, plan and status.
@@ -130,7 +130,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl ClusterArgs {
     /// Which cluster, as whom.
-    fn access(&self) -> Access {
+    pub(crate) fn access(&self) -> Access {
         Access {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -138,23 +138,32 @@ impl ClusterArgs {
     }
 
     /// A topology for this cluster, not yet checked.
-    async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
-        let access = self.access();
+    pub(crate) async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
+        let source = self.facts_source()?;
+        Ok(K8sTopology::new(
+            self.access().connect().await?,
+            source,
+            options,
+        ))
+    }
+
+    /// Where cluster facts come from when discovery cannot tell: the profile and the flags.
+    pub(crate) fn facts_source(&self) -> anyhow::Result<FactsSource> {
         let profile = match &self.cluster {
             Some(path) => Some(load_facts(Some(path), ClusterFlavor::Kubernetes)?),
             None => None,
         };
-        let source = FactsSource {
+        Ok(FactsSource {
             profile,
             pod_networks: self.pod_networks.clone(),
             service_networks: self.service_networks.clone(),
             node_networks: self.node_networks.clone(),
-        };
-        Ok(K8sTopology::new(access.connect().await?, source, options))
+        })
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// The async runtime the live commands run on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
