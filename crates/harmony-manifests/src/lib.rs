@@ -5,5 +5,5 @@
 mod encode;
 mod topology;
 
-pub use encode::{Format, encode_stream, manifest_files};
+pub use encode::{Format, Manifest, encode_stream, folder_files, manifest_files, stream};
 pub use topology::ManifestTopology;
