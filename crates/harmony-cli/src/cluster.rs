@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score, Topology};
 use harmony_guardrails::{
     ClusterGuardrailsScore, GUARDRAILS_KIND, GuardrailsPlan, GuardrailsScore, Severity,
-    compile_guardrails, encode_stream, manifest_files, write_folder,
+    compile_guardrails, encode_stream, manifest_files,
 };
 use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::Format;
@@ -137,7 +137,8 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
             report_findings(&plan);
             match (out, output) {
                 (Some(dir), _) => {
-                    let outcome = write_folder(&dir, &manifest_files(&plan, &score.name))?;
+                    let outcome =
+                        harmony_manifests::write_folder(&dir, &manifest_files(&plan, &score.name))?;
                     println!("guardrails: {:?}: {}", outcome.status, outcome.message);
                     for detail in &outcome.details {
                         println!("  {detail}");

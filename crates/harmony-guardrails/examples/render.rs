@@ -7,9 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use harmony::parse_documents;
-use harmony_guardrails::{
-    ClusterGuardrailsScore, compile_guardrails, manifest_files, write_folder,
-};
+use harmony_guardrails::{ClusterGuardrailsScore, compile_guardrails, manifest_files};
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 
 fn documents<T: serde::de::DeserializeOwned>(path: &str) -> Result<Vec<T>, String> {
@@ -42,8 +40,9 @@ fn run(args: &[String]) -> Result<(), String> {
         tenants.extend(documents::<TenantScore>(file)?);
     }
     let plan = compile_guardrails(&score, &facts, &tenants);
-    let outcome = write_folder(Path::new(out), &manifest_files(&plan, &score.name))
-        .map_err(|e| e.to_string())?;
+    let outcome =
+        harmony_manifests::write_folder(Path::new(out), &manifest_files(&plan, &score.name))
+            .map_err(|e| e.to_string())?;
     println!("{}", outcome.message);
     for finding in &plan.findings {
         println!("{:?} {}: {}", finding.severity, finding.id, finding.message);

@@ -2,11 +2,6 @@
 //! with phase-ordered names and a `kustomization.yaml`, or one YAML stream / JSON `v1/List`.
 //! Deterministic: the same plan always gives the same bytes.
 
-use std::fs;
-use std::io;
-use std::path::Path;
-
-use harmony::{InterpretError, Outcome};
 use harmony_manifests::{Format, Manifest, folder_files, stream};
 
 use crate::plan::{GuardrailObject, GuardrailsPlan};
@@ -42,98 +37,10 @@ pub fn encode_stream(plan: &GuardrailsPlan, format: Format) -> String {
     stream(plan.objects(), format)
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> InterpretError + '_ {
-    move |source| InterpretError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Makes folder `dir` hold exactly `files`, saying what changed.
-///
-/// The folder is built beside `dir` and renamed into place, so it is never half-written. A
-/// folder holding a file harmony did not write is refused, never overwritten.
-pub fn write_folder(dir: &Path, files: &[(String, String)]) -> Result<Outcome, InterpretError> {
-    let mut current = Vec::new();
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(InterpretError::NotReady(format!(
-                "{} exists and is not a folder: give --out a folder",
-                dir.display()
-            )));
-        }
-        for entry in fs::read_dir(dir).map_err(io_error(dir))? {
-            let path = entry.map_err(io_error(dir))?.path();
-            let content = fs::read_to_string(&path).unwrap_or_default();
-            if !content.starts_with(HEADER) {
-                return Err(InterpretError::Refused(format!(
-                    "{} was not written by harmony: give --out an empty folder or one holding only rendered guardrails",
-                    path.display()
-                )));
-            }
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            current.push((name.into_owned(), content));
-        }
-    }
-    let mut details = Vec::new();
-    for (file, content) in files {
-        match current.iter().find(|(name, _)| name == file) {
-            None => details.push(format!("created {file}")),
-            Some((_, old)) if old != content => details.push(format!("changed {file}")),
-            Some(_) => {}
-        }
-    }
-    for (file, _) in &current {
-        if !files.iter().any(|(name, _)| name == file) {
-            details.push(format!("removed {file}"));
-        }
-    }
-    let shown = dir.display();
-    if details.is_empty() {
-        return Ok(Outcome::unchanged(
-            format!("{shown}: {} files unchanged", files.len()),
-            details,
-        ));
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let staging = parent.join(format!(".{name}.new"));
-    let retired = parent.join(format!(".{name}.old"));
-    for leftover in [&staging, &retired] {
-        if leftover.exists() {
-            fs::remove_dir_all(leftover).map_err(io_error(leftover))?;
-        }
-    }
-    fs::create_dir_all(&staging).map_err(io_error(&staging))?;
-    for (file, content) in files {
-        let path = staging.join(file);
-        fs::write(&path, content).map_err(io_error(&path))?;
-    }
-    if dir.exists() {
-        fs::rename(dir, &retired).map_err(io_error(dir))?;
-    }
-    fs::rename(&staging, dir).map_err(io_error(dir))?;
-    if retired.exists() {
-        fs::remove_dir_all(&retired).map_err(io_error(&retired))?;
-    }
-    Ok(Outcome::changed(
-        format!(
-            "{shown}: {} of {} files written",
-            details.len(),
-            files.len()
-        ),
-        details,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{ClusterGuardrailsScore, compile_guardrails};
-    use harmony::OutcomeStatus;
     use harmony_tenant::{ClusterFacts, TenantScore};
 
     fn plan(tenants: &[TenantScore]) -> GuardrailsPlan {
@@ -172,60 +79,5 @@ mod tests {
             json["items"][1]["apiVersion"],
             "admissionregistration.k8s.io/v1"
         );
-    }
-
-    #[test]
-    fn writes_then_reports_unchanged_then_prunes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("guardrails");
-        let two = manifest_files(
-            &plan(&[TenantScore::new("acme"), TenantScore::new("globex")]),
-            "c",
-        );
-        assert_eq!(
-            write_folder(&dir, &two).unwrap().status,
-            OutcomeStatus::Changed
-        );
-        assert_eq!(
-            write_folder(&dir, &two).unwrap().status,
-            OutcomeStatus::Unchanged
-        );
-        let one = manifest_files(&plan(&[TenantScore::new("acme")]), "c");
-        let outcome = write_folder(&dir, &one).unwrap();
-        assert!(
-            outcome
-                .details
-                .contains(&"removed 41-adminnetworkpolicy-harmony-tenant-globex.yaml".to_string()),
-            "{outcome:?}"
-        );
-        assert!(
-            !dir.join("41-adminnetworkpolicy-harmony-tenant-globex.yaml")
-                .exists()
-        );
-        let leftovers: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, ["guardrails"]);
-    }
-
-    #[test]
-    fn refuses_a_folder_holding_foreign_files_or_a_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
-        let files = manifest_files(&plan(&[]), "c");
-        let error = write_folder(tmp.path(), &files).unwrap_err().to_string();
-        assert!(
-            error.contains("notes.txt was not written by harmony"),
-            "{error}"
-        );
-        assert_eq!(
-            fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
-            "mine"
-        );
-        let error = write_folder(&tmp.path().join("notes.txt"), &files)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("is not a folder"), "{error}");
     }
 }

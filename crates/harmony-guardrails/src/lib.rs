@@ -25,7 +25,7 @@ mod presence;
 mod score;
 
 pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
-pub use encode::{encode_stream, manifest_files, write_folder};
+pub use encode::{encode_stream, manifest_files};
 pub use guardrail::GuardrailId;
 pub use manager::{GuardrailsFacts, GuardrailsManager, GuardrailsScore, network_tiers_on};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};

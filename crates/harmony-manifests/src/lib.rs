@@ -3,7 +3,9 @@
 //! needs no cluster.
 
 mod encode;
+mod folder;
 mod topology;
 
 pub use encode::{Format, Manifest, encode_stream, folder_files, manifest_files, stream};
+pub use folder::{GENERATED, write_folder};
 pub use topology::ManifestTopology;

@@ -1,14 +1,12 @@
 //! The topology: a folder with one sub-folder per tenant.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use harmony::{InterpretError, Outcome, Topology};
 use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
 
-use crate::manifest_files;
+use crate::{manifest_files, write_folder};
 
 /// Writes tenants as manifests under `out/<tenant>/`, for GitOps.
 ///
@@ -27,56 +25,6 @@ impl ManifestTopology {
             facts,
         }
     }
-
-    fn io(path: &Path) -> impl FnOnce(io::Error) -> InterpretError + '_ {
-        move |source| InterpretError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-
-    /// Writes `files` into `dir` by building a sibling folder and swapping it in.
-    fn replace_folder(&self, dir: &Path, files: &[(String, String)]) -> Result<(), InterpretError> {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("tenant");
-        let staging = self.out.join(format!(".{name}.new"));
-        let retired = self.out.join(format!(".{name}.old"));
-        for leftover in [&staging, &retired] {
-            if leftover.exists() {
-                fs::remove_dir_all(leftover).map_err(Self::io(leftover))?;
-            }
-        }
-        fs::create_dir_all(&staging).map_err(Self::io(&staging))?;
-        for (file, content) in files {
-            let path = staging.join(file);
-            fs::write(&path, content).map_err(Self::io(&path))?;
-        }
-        if dir.exists() {
-            fs::rename(dir, &retired).map_err(Self::io(dir))?;
-        }
-        fs::rename(&staging, dir).map_err(Self::io(dir))?;
-        if retired.exists() {
-            fs::remove_dir_all(&retired).map_err(Self::io(&retired))?;
-        }
-        Ok(())
-    }
-}
-
-/// The current files of a folder (none when it does not exist).
-fn read_folder(dir: &Path) -> io::Result<BTreeMap<String, String>> {
-    let mut files = BTreeMap::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(files),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            let content = fs::read_to_string(entry.path()).unwrap_or_default();
-            files.insert(entry.file_name().to_string_lossy().into_owned(), content);
-        }
-    }
-    Ok(files)
 }
 
 #[async_trait::async_trait]
@@ -92,7 +40,10 @@ impl Topology for ManifestTopology {
                 self.out.display()
             )));
         }
-        fs::create_dir_all(&self.out).map_err(Self::io(&self.out))
+        fs::create_dir_all(&self.out).map_err(|source| InterpretError::Io {
+            path: self.out.clone(),
+            source,
+        })
     }
 }
 
@@ -103,38 +54,7 @@ impl TenantManager for ManifestTopology {
     }
 
     async fn ensure_tenant(&self, plan: &TenantPlan) -> Result<Outcome, InterpretError> {
-        let dir = self.out.join(&plan.tenant);
-        let wanted = manifest_files(plan);
-        let current = read_folder(&dir).map_err(Self::io(&dir))?;
-        let mut details = Vec::new();
-        for (file, content) in &wanted {
-            match current.get(file) {
-                None => details.push(format!("created {file}")),
-                Some(old) if old != content => details.push(format!("changed {file}")),
-                Some(_) => {}
-            }
-        }
-        for file in current.keys() {
-            if !wanted.iter().any(|(name, _)| name == file) {
-                details.push(format!("removed {file}"));
-            }
-        }
-        let shown = dir.display();
-        if details.is_empty() {
-            return Ok(Outcome::unchanged(
-                format!("{shown}: {} files unchanged", wanted.len()),
-                details,
-            ));
-        }
-        self.replace_folder(&dir, &wanted)?;
-        Ok(Outcome::changed(
-            format!(
-                "{shown}: {} of {} files written",
-                details.len(),
-                wanted.len()
-            ),
-            details,
-        ))
+        write_folder(&self.out.join(&plan.tenant), &manifest_files(plan))
     }
 }
 
@@ -159,7 +79,11 @@ mod tests {
         let first = topology.ensure_tenant(&plan(&with_ci)).await.unwrap();
         assert_eq!(first.status, OutcomeStatus::Changed);
         let dir = tmp.path().join("out/acme");
-        let names: Vec<String> = read_folder(&dir).unwrap().into_keys().collect();
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
         assert_eq!(
             names.first().map(String::as_str),
             Some("10-namespace-acme.yaml")
