@@ -255,9 +255,15 @@ mod tests {
     #[test]
     fn admission_policies_are_loaded_and_mark_guardrails_as_assessed() {
         let mut s = ClusterSnapshot::default();
-        s.load_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", "t.yaml")
-            .unwrap();
-        assert!(s.admission_policies.is_none(), "no policy seen: not assessed");
+        s.load_text(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        assert!(
+            s.admission_policies.is_none(),
+            "no policy seen: not assessed"
+        );
         s.load_text(
             "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n\
              metadata: {name: p}\nspec: {validations: [{expression: 'true'}]}\n---\n\
