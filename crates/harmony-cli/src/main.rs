@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Tenants: write a tenant file, validate tenant files, render them as manifests.
+    /// Tenants: write, validate and render tenant files; apply, plan, status, delete; credentials.
     Tenant(tenant::TenantArgs),
     /// Prove isolation: who can do what (RBAC) and who can reach whom (NetworkPolicy).
     Audit(audit::AuditArgs),
