@@ -7,5 +7,5 @@ mod rule;
 mod subject;
 
 pub use authorizer::{Authorizer, Decision, Grant, Scope};
-pub use rule::{Request, rule_allows};
+pub use rule::{Request, describe_rule, rule_allows};
 pub use subject::{SubjectRef, UserInfo};

@@ -92,6 +92,169 @@ impl std::fmt::Display for Request {
     }
 }
 
+/// API groups of built-in resources, for resource names given without `.GROUP` (kubectl resolves
+/// them by discovery; an audit of files has none).
+const BUILTIN_GROUPS: &[(&str, &str)] = &[
+    ("bindings", ""),
+    ("componentstatuses", ""),
+    ("configmaps", ""),
+    ("endpoints", ""),
+    ("events", ""),
+    ("groups", ""),
+    ("limitranges", ""),
+    ("namespaces", ""),
+    ("nodes", ""),
+    ("persistentvolumeclaims", ""),
+    ("persistentvolumes", ""),
+    ("pods", ""),
+    ("podtemplates", ""),
+    ("replicationcontrollers", ""),
+    ("resourcequotas", ""),
+    ("secrets", ""),
+    ("serviceaccounts", ""),
+    ("services", ""),
+    ("users", ""),
+    ("controllerrevisions", "apps"),
+    ("daemonsets", "apps"),
+    ("deployments", "apps"),
+    ("replicasets", "apps"),
+    ("statefulsets", "apps"),
+    ("cronjobs", "batch"),
+    ("jobs", "batch"),
+    ("horizontalpodautoscalers", "autoscaling"),
+    ("poddisruptionbudgets", "policy"),
+    ("ingressclasses", "networking.k8s.io"),
+    ("ingresses", "networking.k8s.io"),
+    ("networkpolicies", "networking.k8s.io"),
+    ("adminnetworkpolicies", "policy.networking.k8s.io"),
+    ("baselineadminnetworkpolicies", "policy.networking.k8s.io"),
+    ("clusterrolebindings", "rbac.authorization.k8s.io"),
+    ("clusterroles", "rbac.authorization.k8s.io"),
+    ("rolebindings", "rbac.authorization.k8s.io"),
+    ("roles", "rbac.authorization.k8s.io"),
+    ("csidrivers", "storage.k8s.io"),
+    ("csinodes", "storage.k8s.io"),
+    ("storageclasses", "storage.k8s.io"),
+    ("volumeattachments", "storage.k8s.io"),
+    (
+        "mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+    ),
+    (
+        "validatingadmissionpolicies",
+        "admissionregistration.k8s.io",
+    ),
+    (
+        "validatingadmissionpolicybindings",
+        "admissionregistration.k8s.io",
+    ),
+    (
+        "validatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+    ),
+    ("customresourcedefinitions", "apiextensions.k8s.io"),
+    ("certificatesigningrequests", "certificates.k8s.io"),
+    ("leases", "coordination.k8s.io"),
+    ("endpointslices", "discovery.k8s.io"),
+    ("priorityclasses", "scheduling.k8s.io"),
+    ("tokenreviews", "authentication.k8s.io"),
+    ("subjectaccessreviews", "authorization.k8s.io"),
+];
+
+impl Request {
+    /// Parses a question as `kubectl auth can-i VERB RESOURCE [NAME] [-n NS]` asks it:
+    /// `resource` is `RESOURCE[.GROUP][/SUBRESOURCE]` (the group may be left out for built-in
+    /// resources; `*` means every group and resource) or a non-resource URL starting with `/`.
+    /// Without `namespace` the request is cluster-wide (all namespaces, or a cluster-scoped
+    /// resource), which only ClusterRoleBindings can allow.
+    pub fn parse(
+        verb: &str,
+        resource: &str,
+        name: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Result<Self, String> {
+        if verb.is_empty() {
+            return Err("VERB: give a verb such as get, list, create or `*`".into());
+        }
+        if resource.starts_with('/') {
+            if let Some(extra) = name
+                .map(|n| format!("NAME `{n}`"))
+                .or(namespace.map(|n| format!("-n {n}")))
+            {
+                return Err(format!(
+                    "{extra}: the non-resource URL `{resource}` has no name or namespace; leave it out"
+                ));
+            }
+            return Ok(Self::NonResource {
+                verb: verb.into(),
+                path: resource.into(),
+            });
+        }
+        let (kind, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+        if kind.is_empty() || subresource.contains('/') {
+            return Err(format!(
+                "RESOURCE `{resource}`: write RESOURCE[.GROUP][/SUBRESOURCE], such as pods, \
+                 pods/exec or deployments.apps/scale"
+            ));
+        }
+        let (plural, group) = match kind.split_once('.') {
+            Some((plural, group)) => (plural, group),
+            None if kind == "*" => ("*", "*"),
+            None => {
+                let group = BUILTIN_GROUPS
+                    .iter()
+                    .find(|(r, _)| *r == kind)
+                    .map(|(_, g)| *g)
+                    .ok_or_else(|| {
+                        format!(
+                            "RESOURCE `{resource}` is not a built-in resource: name its API group \
+                             as RESOURCE.GROUP, such as routes.route.openshift.io"
+                        )
+                    })?;
+                (kind, group)
+            }
+        };
+        // `Self::resource` reads `pods/` as `pods` without a subresource.
+        let request = Self::resource(
+            verb,
+            group,
+            &format!("{plural}/{subresource}"),
+            namespace.unwrap_or_default(),
+        );
+        Ok(request.named(name.unwrap_or_default()))
+    }
+}
+
+/// A rule in one line: `get,list pods,pods/log (apiGroups "") named a,b`, and its URLs.
+pub fn describe_rule(rule: &PolicyRule) -> String {
+    let verbs = rule.verbs.join(",");
+    let mut parts = Vec::new();
+    if let Some(resources) = rule.resources.as_ref().filter(|r| !r.is_empty()) {
+        let groups: Vec<String> = rule
+            .api_groups
+            .iter()
+            .flatten()
+            .map(|g| format!("\"{g}\""))
+            .collect();
+        let mut part = format!(
+            "{verbs} {} (apiGroups {})",
+            resources.join(","),
+            groups.join(",")
+        );
+        if let Some(names) = rule.resource_names.as_ref().filter(|n| !n.is_empty()) {
+            part.push_str(&format!(" named {}", names.join(",")));
+        }
+        parts.push(part);
+    }
+    if let Some(urls) = rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
+        parts.push(format!("{verbs} {}", urls.join(",")));
+    }
+    if parts.is_empty() {
+        parts.push(format!("{verbs} (no resource or URL)"));
+    }
+    parts.join("; ")
+}
+
 fn has(list: &[String], value: &str) -> bool {
     list.iter().any(|v| v == "*" || v == value)
 }
@@ -231,5 +394,63 @@ mod tests {
         assert!(rule_allows(&r, &req("/healthz/etcd")));
         assert!(!rule_allows(&r, &req("/metrics")));
         assert!(!rule_allows(&r, &Request::resource("get", "", "pods", "")));
+    }
+
+    #[test]
+    fn questions_parse_as_kubectl_asks_them() {
+        assert_eq!(
+            Request::parse("create", "pods/exec", None, Some("acme")),
+            Ok(Request::resource("create", "", "pods/exec", "acme"))
+        );
+        assert_eq!(
+            Request::parse("get", "deployments.apps/scale", Some("web"), Some("a")),
+            Ok(Request::resource("get", "apps", "deployments/scale", "a").named("web"))
+        );
+        assert_eq!(
+            Request::parse("list", "deployments", None, None),
+            Ok(Request::resource("list", "apps", "deployments", ""))
+        );
+        assert_eq!(
+            Request::parse("*", "*", None, None),
+            Ok(Request::resource("*", "*", "*", ""))
+        );
+        assert_eq!(
+            Request::parse("get", "/healthz", None, None),
+            Ok(Request::NonResource {
+                verb: "get".into(),
+                path: "/healthz".into()
+            })
+        );
+        for (verb, resource, name, ns, says) in [
+            ("get", "widgets", None, None, "name its API group"),
+            (
+                "get",
+                "pods/log/x",
+                None,
+                None,
+                "RESOURCE[.GROUP][/SUBRESOURCE]",
+            ),
+            (
+                "get",
+                "/metrics",
+                None,
+                Some("a"),
+                "-n a: the non-resource URL",
+            ),
+            ("", "pods", None, None, "VERB"),
+        ] {
+            let err = Request::parse(verb, resource, name, ns).unwrap_err();
+            assert!(err.contains(says), "{resource}: {err}");
+        }
+    }
+
+    #[test]
+    fn rules_read_in_one_line() {
+        let mut r = rule(&["", "apps"], &["pods", "deployments"], &["get", "list"]);
+        r.resource_names = Some(vec!["web".into()]);
+        assert_eq!(
+            describe_rule(&r),
+            "get,list pods,deployments (apiGroups \"\",\"apps\") named web"
+        );
     }
 }
