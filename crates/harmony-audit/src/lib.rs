@@ -4,6 +4,7 @@
 //! objects `harmony_k8s::InventoryReader` lists from a live cluster), answers and checks out. No
 //! Kubernetes client.
 
+pub mod access;
 pub mod labels;
 mod load;
 pub mod netpol;

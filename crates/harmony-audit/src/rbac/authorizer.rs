@@ -31,8 +31,7 @@ pub struct Grant {
     pub rule_index: usize,
     /// Where the binding applies.
     pub scope: Scope,
-    /// The rule.
-    #[serde(skip)]
+    /// The rule, as the role holds it.
     pub rule: PolicyRule,
 }
 
