@@ -7,6 +7,7 @@
 pub mod access;
 pub mod labels;
 mod load;
+pub mod matrix;
 pub mod netpol;
 pub mod rbac;
 pub mod snapshot;

@@ -4,7 +4,7 @@
 mod escalation;
 mod guardrails;
 pub(crate) use network::INTERNET_SAMPLES;
-mod network;
+pub(crate) mod network;
 mod quota;
 mod rbac;
 
@@ -180,7 +180,23 @@ pub(crate) struct Context<'a> {
     pub platform: network::Platform,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// Indexes `snapshot` for the checks and the reachability matrix.
+    pub fn new(snapshot: &'a ClusterSnapshot, config: &'a AuditConfig) -> Self {
+        let authz = Authorizer::new(snapshot);
+        let net = Network::new(snapshot);
+        let tenants = tenants(snapshot, &authz);
+        let platform = network::Platform::new(snapshot, &net, &config.facts);
+        Self {
+            snapshot,
+            config,
+            authz,
+            net,
+            tenants,
+            platform,
+        }
+    }
+
     pub fn tenant_of(&self, namespace: &str) -> Option<&Tenant> {
         self.tenants.iter().find(|t| t.namespace == namespace)
     }
@@ -224,18 +240,7 @@ fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer) -> Vec<Tenant> {
 
 /// Runs every check on every tenant of `snapshot` (or the one `config.tenant` names).
 pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
-    let authz = Authorizer::new(snapshot);
-    let net = Network::new(snapshot);
-    let tenants = tenants(snapshot, &authz);
-    let platform = network::Platform::new(snapshot, &net, &config.facts);
-    let ctx = Context {
-        snapshot,
-        config,
-        authz,
-        net,
-        tenants,
-        platform,
-    };
+    let ctx = Context::new(snapshot, config);
     let cross = network::cross_tenant_paths(&ctx);
     let default = Expectation::default();
     let reports = ctx

@@ -95,7 +95,11 @@ pub(super) fn checks(
     vec![
         default_deny(ctx, &own),
         cross_tenant(ctx, t, cross),
-        internet(ctx, &own, expect),
+        internet_paths(&ctx.net, &own).check(
+            "HMT-NET-003",
+            "Internet egress as configured",
+            expect.internet_egress,
+        ),
         dns(ctx, &own),
         platform_source(ctx, &own, expect, PlatformSource::Ingress),
         platform_source(ctx, &own, expect, PlatformSource::Monitoring),
@@ -151,87 +155,97 @@ fn cross_tenant(ctx: &Context, t: &Tenant, cross: &CrossPaths) -> Check {
     )
 }
 
-fn internet(ctx: &Context, own: &[usize], expect: &Expectation) -> Check {
-    let mut reached = Vec::new();
-    let mut blocked = Vec::new();
-    for &c in own {
-        for ip in INTERNET_SAMPLES {
-            let addr: IpAddr = ip.parse().expect("valid sample address");
-            let v = ctx.net.explain(Endpoint::Class(c), Endpoint::Ip(addr));
-            let line = format!(
-                "{} → {ip}: {} ({})",
-                ctx.net.describe(Endpoint::Class(c)),
-                v.conn,
-                v.evidence.join("; ")
-            );
-            if v.conn.is_empty() {
-                blocked.push(line)
-            } else {
-                reached.push(line)
-            }
+/// Paths of one kind between a tenant's pods and a peer, split by whether they carry some
+/// connection; each line names both ends and what is allowed.
+#[derive(Debug, Default)]
+pub(crate) struct Paths {
+    pub reached: Vec<String>,
+    pub blocked: Vec<String>,
+}
+
+impl Paths {
+    fn push(&mut self, open: bool, line: String) {
+        if open {
+            self.reached.push(line)
+        } else {
+            self.blocked.push(line)
         }
     }
-    let (id, title) = ("HMT-NET-003", "Internet egress as configured");
-    match expect.internet_egress {
-        Some(true) => Check::from_failures(id, title, blocked, reached),
-        Some(false) => Check::from_failures(id, title, reached, blocked),
-        None => Check {
-            id,
-            title,
-            status: Status::Pass,
-            evidence: [reached, blocked].concat(),
-        },
+
+    /// A check that the paths are open (`Some(true)`), closed (`Some(false)`) or, with no
+    /// expectation, that passes and lists them.
+    fn check(self, id: &'static str, title: &'static str, expect_open: Option<bool>) -> Check {
+        match expect_open {
+            Some(true) => Check::from_failures(id, title, self.blocked, self.reached),
+            Some(false) => Check::from_failures(id, title, self.reached, self.blocked),
+            None => Check {
+                id,
+                title,
+                status: Status::Pass,
+                evidence: [self.reached, self.blocked].concat(),
+            },
+        }
     }
 }
 
-fn dns(ctx: &Context, own: &[usize]) -> Check {
-    let dns = &ctx.platform.dns;
+/// Egress from the classes `own` to the internet sample addresses, with the policies deciding.
+pub(crate) fn internet_paths(net: &Network, own: &[usize]) -> Paths {
+    let mut paths = Paths::default();
+    for &c in own {
+        for ip in INTERNET_SAMPLES {
+            let addr: IpAddr = ip.parse().expect("valid sample address");
+            let v = net.explain(Endpoint::Class(c), Endpoint::Ip(addr));
+            let line = format!(
+                "{} → {ip}: {} ({})",
+                net.describe(Endpoint::Class(c)),
+                v.conn,
+                v.evidence.join("; ")
+            );
+            paths.push(!v.conn.is_empty(), line);
+        }
+    }
+    paths
+}
+
+/// Whether each of the classes `own` reaches some cluster DNS pod on a DNS port over UDP.
+pub(crate) fn dns_paths(ctx: &Context, own: &[usize]) -> Paths {
     let ports = &ctx.config.facts.dns.ports;
-    let mut failures = Vec::new();
-    let mut evidence = Vec::new();
+    let mut paths = Paths::default();
     for &c in own {
         let who = ctx.net.describe(Endpoint::Class(c));
-        let ok = dns.iter().find(|&&d| {
+        let ok = ctx.platform.dns.iter().find(|&&d| {
             let conn = ctx.net.conn(Endpoint::Class(c), Endpoint::Class(d));
             ports.iter().any(|&p| conn.allows("UDP", p))
         });
         match ok {
-            Some(&d) => evidence.push(format!(
+            Some(&d) => paths.reached.push(format!(
                 "{who} → {}: {}",
                 ctx.net.describe(Endpoint::Class(d)),
                 ctx.net.conn(Endpoint::Class(c), Endpoint::Class(d))
             )),
-            None => failures.push(format!("{who} cannot reach cluster DNS on UDP {ports:?}")),
+            None => paths
+                .blocked
+                .push(format!("{who} cannot reach cluster DNS on UDP {ports:?}")),
         }
     }
-    let mut check =
-        Check::from_failures("HMT-NET-004", "Cluster DNS reachable", failures, evidence);
+    paths
+}
+
+fn dns(ctx: &Context, own: &[usize]) -> Check {
+    let mut check = dns_paths(ctx, own).check("HMT-NET-004", "Cluster DNS reachable", Some(true));
     if check.status == Status::Fail {
         check.status = Status::Warn;
     }
     check
 }
 
-fn platform_source(
-    ctx: &Context,
-    own: &[usize],
-    expect: &Expectation,
-    source: PlatformSource,
-) -> Check {
-    let (id, title, sources) = match source {
-        PlatformSource::Ingress => (
-            "HMT-NET-005",
-            "Ingress controller reachability as configured",
-            &ctx.platform.ingress,
-        ),
-        PlatformSource::Monitoring => (
-            "HMT-NET-006",
-            "Monitoring reachability as configured",
-            &ctx.platform.monitoring,
-        ),
+/// Ingress from the pods of `source` (the ingress controller or monitoring) to the classes `own`.
+pub(crate) fn platform_paths(ctx: &Context, own: &[usize], source: PlatformSource) -> Paths {
+    let sources = match source {
+        PlatformSource::Ingress => &ctx.platform.ingress,
+        PlatformSource::Monitoring => &ctx.platform.monitoring,
     };
-    let mut reached = Vec::new();
-    let mut blocked = Vec::new();
+    let mut paths = Paths::default();
     for &c in own {
         for &s in sources {
             let conn = ctx.net.conn(Endpoint::Class(s), Endpoint::Class(c));
@@ -240,21 +254,25 @@ fn platform_source(
                 ctx.net.describe(Endpoint::Class(s)),
                 ctx.net.describe(Endpoint::Class(c))
             );
-            if conn.is_empty() {
-                blocked.push(line)
-            } else {
-                reached.push(line)
-            }
+            paths.push(!conn.is_empty(), line);
         }
     }
-    match expect.allow_from.as_ref().map(|a| a.contains(&source)) {
-        Some(true) => Check::from_failures(id, title, blocked, reached),
-        Some(false) => Check::from_failures(id, title, reached, blocked),
-        None => Check {
-            id,
-            title,
-            status: Status::Pass,
-            evidence: [reached, blocked].concat(),
-        },
-    }
+    paths
+}
+
+fn platform_source(
+    ctx: &Context,
+    own: &[usize],
+    expect: &Expectation,
+    source: PlatformSource,
+) -> Check {
+    let (id, title) = match source {
+        PlatformSource::Ingress => (
+            "HMT-NET-005",
+            "Ingress controller reachability as configured",
+        ),
+        PlatformSource::Monitoring => ("HMT-NET-006", "Monitoring reachability as configured"),
+    };
+    let expect_open = expect.allow_from.as_ref().map(|a| a.contains(&source));
+    platform_paths(ctx, own, source).check(id, title, expect_open)
 }

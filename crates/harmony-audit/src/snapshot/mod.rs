@@ -15,6 +15,8 @@ use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota, Serv
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
+pub use platform::{SYNTHESIZED_ANNOTATION, is_synthesized};
+
 pub use admin::{
     AdminNetworkPolicy, AdminNetworkPolicySpec, AdminPeer, AdminPort, AdminRule, AdminSubject,
     BaselineAdminNetworkPolicy, BaselineAdminNetworkPolicySpec, PodPeer, PortNumber, PortRange,

@@ -13,6 +13,18 @@ use crate::labels::matches_platform_labels;
 /// Name of synthesized pods.
 pub const PLACEHOLDER_POD: &str = "placeholder";
 
+/// The annotation (value `"true"`) on every pod the audit synthesizes, so pod-level answers can
+/// tell them from the source's pods.
+pub const SYNTHESIZED_ANNOTATION: &str = "harmony.nationtech.io/synthesized";
+
+/// Whether `pod` was synthesized by the audit rather than read from the source.
+pub fn is_synthesized(pod: &Pod) -> bool {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.get(SYNTHESIZED_ANNOTATION).is_some_and(|v| v == "true"))
+}
+
 impl ClusterSnapshot {
     /// Adds a label-less placeholder pod to every namespace that has no pod.
     pub fn add_placeholder_pods(&mut self) {
@@ -117,6 +129,10 @@ fn pod(
             name: Some(name.into()),
             namespace: Some(namespace.into()),
             labels: (!labels.is_empty()).then_some(labels),
+            annotations: Some(BTreeMap::from([(
+                SYNTHESIZED_ANNOTATION.into(),
+                "true".into(),
+            )])),
             ..Default::default()
         },
         spec: Some(PodSpec {
