@@ -168,6 +168,9 @@ pub struct WhatCan {
     pub subject: SubjectRef,
     /// The groups it was taken to be in.
     pub groups: Vec<String>,
+    /// The namespace asked about, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// Its grants, cluster-wide first, then by namespace.
     pub scopes: Vec<ScopeGrants>,
 }
@@ -195,6 +198,7 @@ pub fn what_can(
     Ok(WhatCan {
         subject: subject.clone(),
         groups: UserInfo::from(subject).groups,
+        namespace: namespace.map(String::from),
         scopes: scopes
             .into_iter()
             .map(|(scope, grants)| ScopeGrants {
@@ -208,14 +212,19 @@ pub fn what_can(
 impl fmt::Display for WhatCan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let groups = self.groups.join(", ");
+        let within = self
+            .namespace
+            .as_ref()
+            .map(|ns| format!(" in namespace {ns} (cluster-wide grants included)"))
+            .unwrap_or_default();
         if self.scopes.is_empty() {
             return writeln!(
                 f,
-                "{} (groups {groups}) holds no grant: no binding names it or its groups",
+                "{} (groups {groups}) holds no grant{within}: no binding names it or its groups",
                 self.subject
             );
         }
-        writeln!(f, "{} (groups {groups}) can:", self.subject)?;
+        writeln!(f, "{} (groups {groups}) can{within}:", self.subject)?;
         for s in &self.scopes {
             match &s.scope {
                 Scope::Cluster => writeln!(f, "  cluster-wide:")?,

@@ -6,17 +6,21 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use harmony_audit::access::{can, what_can, who_can};
+use harmony_audit::matrix::reachability;
+use harmony_audit::rbac::{Request, SubjectRef, UserInfo};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
 use harmony_k8s::{InventoryReader, facts};
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
+use serde::Serialize;
 
 use crate::input::{load_facts, load_tenants};
 
 /// Audit tenant isolation: RBAC reach, network reachability, quotas and pod security.
 #[derive(Args)]
 pub struct AuditArgs {
-    /// Explain one path instead of running the checks.
+    /// Answer one question instead of running the checks.
     #[command(subcommand)]
     command: Option<AuditCommand>,
     /// Rendered manifest files or folders (`*.yaml`, `*.yml`, `*.json`; kustomization.yaml skipped).
@@ -33,11 +37,11 @@ pub struct AuditArgs {
     /// Secrets); --cluster also describes rendered manifests and tenant files.
     #[command(flatten)]
     live: crate::live::ClusterArgs,
-    /// Audit only this tenant.
-    #[arg(long, value_name = "NAME")]
+    /// Audit only this tenant (the checks, and the per-tenant rows of `matrix`).
+    #[arg(long, value_name = "NAME", global = true)]
     tenant: Option<String>,
-    /// Report format.
-    #[arg(short = 'o', long, value_enum, default_value_t = AuditOutput::Text)]
+    /// Report format; junit is for the checks only.
+    #[arg(short = 'o', long, value_enum, default_value_t = AuditOutput::Text, global = true)]
     output: AuditOutput,
 }
 
@@ -52,6 +56,77 @@ enum AuditCommand {
         /// Port, such as `443` or `53/UDP`.
         port: Option<String>,
     },
+    /// The reachability matrix between namespaces (`--pods`: also between pods), and per tenant
+    /// its internet egress, DNS, ingress controller → tenant and monitoring → tenant paths.
+    Matrix {
+        /// Also one row per pair of pods the source holds (live clusters and Pod manifests).
+        #[arg(long)]
+        pods: bool,
+    },
+    /// Can USER do VERB on RESOURCE? Exit 0 for yes, 1 for no, with the grants that allow it.
+    ///
+    /// Group membership: a user is in the --as-group groups and system:authenticated only (the
+    /// audit cannot know what an identity provider adds); a ServiceAccount
+    /// (system:serviceaccount:NS:NAME) is also in system:serviceaccounts and
+    /// system:serviceaccounts:NS. Without -n the question is cluster-wide (all namespaces, or a
+    /// cluster-scoped resource).
+    Can {
+        #[command(flatten)]
+        question: Question,
+        /// The user asking, or system:serviceaccount:NAMESPACE:NAME.
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// A group of the user (repeatable).
+        #[arg(long = "as-group", value_name = "GROUP")]
+        groups: Vec<String>,
+    },
+    /// Who can do VERB on RESOURCE: every subject of a binding that grants it, with the grants.
+    ///
+    /// Groups stay groups (their members are not known). Without -n the question is
+    /// cluster-wide.
+    WhoCan {
+        #[command(flatten)]
+        question: Question,
+    },
+    /// What can SUBJECT do: its grants, cluster-wide and per namespace.
+    ///
+    /// A User is taken to be in system:authenticated only, a Group stands for any member, a
+    /// ServiceAccount is in its own groups too.
+    WhatCan {
+        /// User:NAME, Group:NAME, ServiceAccount:NAMESPACE/NAME or
+        /// system:serviceaccount:NAMESPACE:NAME.
+        subject: String,
+        /// Only the grants that apply in this namespace (cluster-wide ones included).
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
+    },
+}
+
+/// `VERB RESOURCE[/SUBRESOURCE] [NAME] [-n NS]`, as `kubectl auth can-i` asks.
+#[derive(Args)]
+struct Question {
+    /// A verb: get, list, watch, create, update, patch, delete, escalate, bind, impersonate, `*`.
+    verb: String,
+    /// RESOURCE[.GROUP][/SUBRESOURCE], such as pods, pods/exec, deployments.apps/scale (the group
+    /// may be left out for built-in resources), or a non-resource URL such as /metrics.
+    resource: String,
+    /// One object by name.
+    name: Option<String>,
+    /// The namespace asked about.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+}
+
+impl Question {
+    fn request(&self) -> anyhow::Result<Request> {
+        Request::parse(
+            &self.verb,
+            &self.resource,
+            self.name.as_deref(),
+            self.namespace.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,26 +159,67 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     snapshot.add_platform(&facts);
     snapshot.add_placeholder_pods();
 
-    if let Some(AuditCommand::Explain { src, dst, port }) = &args.command {
-        let explanation =
-            explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
-        print!("{explanation}");
-        return Ok(if explanation.allowed() {
+    config.tenant = args.tenant.clone();
+    let answer = match &args.command {
+        None => None,
+        Some(AuditCommand::Explain { src, dst, port }) => {
+            refuse_tenant(&args, "explain")?;
+            if !matches!(args.output, AuditOutput::Text) {
+                bail!("-o: `harmony audit explain` prints text only; leave -o out");
+            }
+            let explanation =
+                explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
+            Some((explanation.to_string(), None, explanation.allowed()))
+        }
+        Some(AuditCommand::Matrix { pods }) => {
+            let json = json_output(&args, "matrix")?;
+            let matrix = reachability(&snapshot, &config, *pods);
+            check_tenant(&args, matrix.tenants.is_empty())?;
+            Some((matrix.to_string(), json.then(|| to_json(&matrix)), true))
+        }
+        Some(AuditCommand::Can {
+            question,
+            user,
+            groups,
+        }) => {
+            refuse_tenant(&args, "can")?;
+            let json = json_output(&args, "can")?;
+            let user = UserInfo::impersonate(user, groups).map_err(anyhow::Error::msg)?;
+            let answer = can(&snapshot, &user, &question.request()?).map_err(anyhow::Error::msg)?;
+            Some((
+                answer.to_string(),
+                json.then(|| to_json(&answer)),
+                answer.allowed,
+            ))
+        }
+        Some(AuditCommand::WhoCan { question }) => {
+            refuse_tenant(&args, "who-can")?;
+            let json = json_output(&args, "who-can")?;
+            let answer = who_can(&snapshot, &question.request()?).map_err(anyhow::Error::msg)?;
+            Some((answer.to_string(), json.then(|| to_json(&answer)), true))
+        }
+        Some(AuditCommand::WhatCan { subject, namespace }) => {
+            refuse_tenant(&args, "what-can")?;
+            let json = json_output(&args, "what-can")?;
+            let subject: SubjectRef = subject
+                .parse()
+                .map_err(|e| anyhow::anyhow!("SUBJECT: {e}"))?;
+            let answer =
+                what_can(&snapshot, &subject, namespace.as_deref()).map_err(anyhow::Error::msg)?;
+            Some((answer.to_string(), json.then(|| to_json(&answer)), true))
+        }
+    };
+    if let Some((text, json, yes)) = answer {
+        print!("{}", json.unwrap_or(text));
+        return Ok(if yes {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         });
     }
 
-    config.tenant = args.tenant.clone();
     let report = audit(&snapshot, &config);
-    if let Some(name) = &args.tenant
-        && report.tenants.is_empty()
-    {
-        bail!(
-            "--tenant {name}: no namespace carries the label harmony.nationtech.io/tenant={name}"
-        );
-    }
+    check_tenant(&args, report.tenants.is_empty())?;
     let format = match args.output {
         AuditOutput::Text => Format::Text,
         AuditOutput::Json => Format::Json,
@@ -115,6 +231,45 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether `command` prints JSON; JUnit is refused (it reports checks).
+fn json_output(args: &AuditArgs, command: &str) -> anyhow::Result<bool> {
+    match args.output {
+        AuditOutput::Text => Ok(false),
+        AuditOutput::Json => Ok(true),
+        AuditOutput::Junit => bail!(
+            "-o junit: JUnit XML reports the checks only; `harmony audit {command}` prints -o \
+             text or -o json"
+        ),
+    }
+}
+
+/// Refuses --tenant for the questions that do not go by tenant.
+fn refuse_tenant(args: &AuditArgs, command: &str) -> anyhow::Result<()> {
+    if let Some(name) = &args.tenant {
+        bail!(
+            "--tenant {name}: `harmony audit {command}` does not narrow by tenant; leave it out \
+             (can, who-can and what-can take -n NAMESPACE)"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a --tenant that matched no tenant namespace.
+fn check_tenant(args: &AuditArgs, none_found: bool) -> anyhow::Result<()> {
+    if let Some(name) = &args.tenant
+        && none_found
+    {
+        bail!(
+            "--tenant {name}: no namespace carries the label harmony.nationtech.io/tenant={name}"
+        );
+    }
+    Ok(())
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("answers always serialize") + "\n"
 }
 
 /// The snapshot of rendered manifests and tenant files, and the tenants' scores.

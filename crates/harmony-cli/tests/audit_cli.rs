@@ -202,3 +202,300 @@ fn tenant_files_must_match_the_rendered_manifests_they_describe() {
             "--tenants: not in the manifests given with -f: acme, globex, initech",
         ));
 }
+
+/// `harmony audit ARGS --tenants examples/tenants`.
+fn on_tenants(args: &[&str]) -> Command {
+    let mut cmd = harmony();
+    cmd.arg("audit").args(args).arg("--tenants").arg(tenants());
+    cmd
+}
+
+fn json_of(cmd: &mut Command, code: i32) -> serde_json::Value {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn matrix_shows_namespace_pairs_and_the_platform_paths_of_each_tenant() {
+    on_tenants(&["matrix"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Namespace reachability: source (row) → destination (column)",
+        ))
+        .stdout(predicate::str::contains(
+            "  1 acme           -  .  .  .  P  .",
+        ))
+        .stdout(predicate::str::contains("Legend: A all connections"))
+        .stdout(predicate::str::contains(
+            "  acme → kube-system: TCP 53; UDP 53",
+        ))
+        // initech denies internet egress and lets only the ingress controller in.
+        .stdout(
+            predicate::str::is_match(r"initech +initech-prod +blocked +allowed +allowed +blocked")
+                .unwrap(),
+        );
+
+    let m = json_of(&mut on_tenants(&["matrix", "-o", "json"]), 0);
+    let pairs = m["pairs"].as_array().unwrap();
+    let n = m["namespaces"].as_array().unwrap().len();
+    assert_eq!(pairs.len(), n * (n - 1), "one entry per ordered pair");
+    let connection = |src: &str, dst: &str| {
+        pairs
+            .iter()
+            .find(|p| p["source"] == src && p["destination"] == dst)
+            .map(|p| p["connection"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(connection("acme", "globex"), "none");
+    assert_eq!(connection("ingress-nginx", "acme"), "all");
+    assert_eq!(connection("globex", "kube-system"), "TCP 53; UDP 53");
+    let initech = &m["tenants"].as_array().unwrap()[2];
+    assert_eq!(initech["tenant"], "initech");
+    assert_eq!(initech["internetEgress"]["status"], "blocked");
+    assert_eq!(initech["monitoring"]["status"], "blocked");
+    assert_eq!(initech["ingressController"]["status"], "allowed");
+    assert!(m.get("pods").is_none(), "no pod rows unless asked");
+
+    // --tenant narrows the tenant rows; tenant files hold no pods, and --pods says so.
+    let m = json_of(
+        &mut on_tenants(&["matrix", "--pods", "--tenant", "acme", "-o", "json"]),
+        0,
+    );
+    assert_eq!(m["tenants"].as_array().unwrap().len(), 1);
+    assert_eq!(m["pods"], serde_json::json!([]));
+    assert!(m["notes"].to_string().contains("no pod rows"), "{m}");
+}
+
+#[test]
+fn matrix_pod_rows_come_from_pod_manifests() {
+    let tmp = tempfile::tempdir().unwrap();
+    render(tmp.path());
+    fs::write(
+        tmp.path().join("pods.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: { name: web, namespace: acme }\nspec: { containers: [{ name: main, image: nginx }] }\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: { name: api, namespace: globex }\nspec: { containers: [{ name: main, image: nginx }] }\n",
+    )
+    .unwrap();
+    let out = harmony()
+        .args(["audit", "matrix", "--pods", "-f"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("Pod reachability: 0 of 2 pod pairs have a connection"),
+        "{text}"
+    );
+    let mut cmd = harmony();
+    cmd.args(["audit", "matrix", "--pods", "-o", "json", "-f"])
+        .arg(tmp.path());
+    let m = json_of(&mut cmd, 0);
+    assert_eq!(
+        m["pods"],
+        serde_json::json!([
+            {"source": "acme/web", "destination": "globex/api", "connection": "none"},
+            {"source": "globex/api", "destination": "acme/web", "connection": "none"},
+        ])
+    );
+}
+
+#[test]
+fn can_answers_yes_or_no_with_the_granting_rule() {
+    on_tenants(&["can", "create", "pods/exec", "-n", "acme", "--as", "alice@acme.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "yes: alice@acme.com (groups system:authenticated) can create pods/exec in acme",
+        ))
+        .stdout(predicate::str::contains(
+            "RoleBinding acme/member-alice → Role acme/tenant-admin rule #2: get,create pods/attach,pods/exec,pods/portforward",
+        ));
+    // Group membership comes only from --as-group.
+    on_tenants(&["can", "delete", "deployments", "-n", "acme", "--as", "bob"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("no: bob"));
+    on_tenants(&[
+        "can",
+        "delete",
+        "deployments",
+        "-n",
+        "acme",
+        "--as",
+        "bob",
+        "--as-group",
+        "acme-devs",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("RoleBinding acme/member-devs"));
+    // A ServiceAccount is in its own groups and bound in its namespace only.
+    let answer = json_of(
+        &mut on_tenants(&[
+            "can",
+            "list",
+            "secrets",
+            "-n",
+            "globex",
+            "--as",
+            "system:serviceaccount:acme:ci",
+            "-o",
+            "json",
+        ]),
+        1,
+    );
+    assert_eq!(answer["allowed"], false);
+    assert_eq!(answer["request"], "list secrets in globex");
+    assert!(
+        answer["groups"]
+            .to_string()
+            .contains("system:serviceaccounts:acme")
+    );
+    let answer = json_of(
+        &mut on_tenants(&[
+            "can",
+            "get",
+            "deployments.apps/scale",
+            "web",
+            "-n",
+            "acme",
+            "--as",
+            "system:serviceaccount:acme:ci",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    assert_eq!(
+        answer["evidence"][0]["binding"],
+        "RoleBinding acme/member-ci"
+    );
+    assert_eq!(
+        answer["evidence"][0]["rule"]["resources"][0],
+        "deployments/scale"
+    );
+}
+
+#[test]
+fn who_can_and_what_can_list_subjects_and_grants_with_evidence() {
+    on_tenants(&["who-can", "create", "pods/exec", "-n", "acme"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "3 subjects can create pods/exec in acme:",
+        ))
+        .stdout(predicate::str::contains(
+            "  User alice@acme.com\n    RoleBinding acme/member-alice",
+        ))
+        .stdout(predicate::str::contains("  Group acme-devs\n"))
+        .stdout(predicate::str::contains("  ServiceAccount acme/ci\n"));
+    // Tenant roles are namespaced: nobody holds them cluster-wide.
+    on_tenants(&["who-can", "create", "pods/exec"])
+        .assert()
+        .success()
+        .stdout("nobody can create pods/exec (cluster-wide): no binding grants it\n");
+    let who = json_of(
+        &mut on_tenants(&["who-can", "get", "pods", "-n", "initech-prod", "-o", "json"]),
+        0,
+    );
+    assert_eq!(who["subjects"][0]["subject"]["kind"], "User");
+    assert_eq!(who["subjects"][0]["subject"]["name"], "peter@initech.com");
+
+    on_tenants(&["what-can", "ServiceAccount:acme/ci"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("  in namespace acme:\n"))
+        .stdout(predicate::str::contains(
+            "RoleBinding acme/member-ci → Role acme/tenant-developer rule #2",
+        ));
+    for subject in ["system:serviceaccount:acme:ci", "ServiceAccount:acme/ci"] {
+        let what = json_of(&mut on_tenants(&["what-can", subject, "-o", "json"]), 0);
+        assert_eq!(what["scopes"][0]["scope"]["namespace"], "acme");
+        assert!(!what["scopes"][0]["grants"].as_array().unwrap().is_empty());
+    }
+    on_tenants(&["what-can", "User:alice@acme.com", "-n", "globex"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "holds no grant in namespace globex (cluster-wide grants included)",
+        ));
+}
+
+#[test]
+fn questions_refuse_what_they_cannot_answer() {
+    for (args, says) in [
+        (
+            vec!["what-can", "alice"],
+            "SUBJECT: subject `alice` names no kind: write User:NAME, Group:NAME",
+        ),
+        (
+            vec!["what-can", "ServiceAccount:ci"],
+            "ServiceAccount:NAMESPACE/NAME",
+        ),
+        (
+            vec!["can", "get", "pods", "--as", "system:serviceaccount:acme"],
+            "--as `system:serviceaccount:acme` is not a ServiceAccount user name",
+        ),
+        (
+            vec!["matrix", "-o", "junit"],
+            "-o junit: JUnit XML reports the checks only; `harmony audit matrix` prints -o text or -o json",
+        ),
+        (
+            vec!["can", "get", "pods", "--as", "a", "-o", "junit"],
+            "`harmony audit can` prints",
+        ),
+        (
+            vec!["who-can", "get", "pods", "-o", "junit"],
+            "`harmony audit who-can` prints",
+        ),
+        (
+            vec!["what-can", "Group:g", "-o", "junit"],
+            "`harmony audit what-can` prints",
+        ),
+        (
+            vec!["explain", "acme", "globex", "-o", "json"],
+            "prints text only",
+        ),
+        (
+            vec!["who-can", "get", "pods", "-n", "acne"],
+            "-n acne: no such namespace in the audited objects; give one of: acme, globex,",
+        ),
+        (
+            vec!["can", "get", "pods", "-n", "acne", "--as", "a"],
+            "-n acne: no such namespace",
+        ),
+        (
+            vec!["what-can", "Group:g", "-n", "acne"],
+            "-n acne: no such namespace",
+        ),
+        (
+            vec!["who-can", "get", "widgets"],
+            "RESOURCE `widgets` is not a built-in resource: name its API group as RESOURCE.GROUP",
+        ),
+        (
+            vec!["who-can", "get", "/metrics", "-n", "acme"],
+            "the non-resource URL `/metrics` has no name or namespace",
+        ),
+        (
+            vec!["who-can", "get", "pods", "--tenant", "acme"],
+            "--tenant acme: `harmony audit who-can` does not narrow by tenant",
+        ),
+        (
+            vec!["matrix", "--tenant", "nope"],
+            "--tenant nope: no namespace carries the label",
+        ),
+    ] {
+        on_tenants(&args)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains(says));
+    }
+    // --as is required: clap names it.
+    on_tenants(&["can", "get", "pods", "-n", "acme"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--as <USER>"));
+}
