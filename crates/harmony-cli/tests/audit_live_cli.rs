@@ -344,3 +344,115 @@ fn with_guardrails_every_check_passes_and_isolation_holds_against_opened_tenant_
         .stdout(predicate::str::contains("BLOCKED"))
         .stdout(predicate::str::contains("AdminNetworkPolicy"));
 }
+
+#[test]
+fn questions_and_the_matrix_read_a_live_cluster_with_its_pods() {
+    let fx = Fixture::new();
+    let (acme, globex) = (fx.tenant_file("acme"), fx.tenant_file("globex"));
+    fx.harmony(&["tenant", "apply", "-f", path(&acme), path(&globex)])
+        .assert()
+        .success();
+    fx.pod("acme", "web", 8080);
+    fx.pod("globex", "api", 8080);
+    fx.server.clear_requests();
+
+    // Pod rows: the cluster's pods, not the audit's placeholders; tenants stay apart.
+    let out = fx
+        .harmony(&["audit", "matrix", "--pods", "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let m: Value = serde_json::from_slice(&out).unwrap();
+    let pods = m["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 2, "{pods:?}");
+    assert_eq!(
+        pods[0],
+        json!({"source": "acme/web", "destination": "globex/api", "connection": "none"})
+    );
+    let acme_row = m["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "acme")
+        .unwrap();
+    assert_eq!(acme_row["dns"]["status"], "allowed");
+    fx.harmony(&["audit", "matrix"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Per tenant:"));
+
+    fx.harmony(&[
+        "audit",
+        "can",
+        "delete",
+        "pods",
+        "-n",
+        "acme",
+        "--as",
+        "alice@acme.com",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("RoleBinding acme/member-alice"));
+    fx.harmony(&[
+        "audit",
+        "can",
+        "get",
+        "secrets",
+        "-n",
+        "globex",
+        "--as",
+        "alice@acme.com",
+    ])
+    .assert()
+    .code(1);
+
+    // Someone lets alice read Secrets everywhere: every question shows the binding.
+    fx.insert(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "secret-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]}),
+    );
+    fx.insert(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "alice-reads-secrets"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "secret-reader"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice@acme.com"}]}));
+    let grant = "ClusterRoleBinding alice-reads-secrets → ClusterRole secret-reader rule #0: get,list secrets";
+    fx.harmony(&[
+        "audit",
+        "can",
+        "get",
+        "secrets",
+        "-n",
+        "globex",
+        "--as",
+        "alice@acme.com",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains(grant));
+    fx.harmony(&["audit", "who-can", "list", "secrets", "-n", "globex"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("  User alice@acme.com\n"))
+        .stdout(predicate::str::contains(grant));
+    fx.harmony(&["audit", "what-can", "User:alice@acme.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("  cluster-wide:\n"))
+        .stdout(predicate::str::contains("  in namespace acme:\n"));
+    fx.harmony(&["audit", "what-can", "User:alice@acme.com", "-n", "nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("-n nope: no such namespace"));
+
+    for request in fx.server.requests() {
+        assert!(
+            matches!(request.verb.as_str(), "list" | "get" | "discovery"),
+            "the questions must only read: {request:?}"
+        );
+        assert_ne!(request.resource, "secrets", "read a Secret: {request:?}");
+    }
+}
