@@ -130,7 +130,9 @@ fn main() {
         .args(["-o", "txt_no_fw_rules", "-f"])
         .arg(&out)
         .output()
-        .expect("run nca");
+        .unwrap_or_else(|e| {
+            panic!("cannot run NCA={nca:?} ({e}): give an absolute path, such as $PWD/.venv-nca/bin/nca")
+        });
     let nca_time = t.elapsed();
     assert!(
         status.status.success(),
