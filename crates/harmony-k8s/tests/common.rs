@@ -42,3 +42,13 @@ pub async fn run(
     tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     (report, tenants)
 }
+
+/// `verb resource name` of every write the fake received, in order.
+pub fn writes(server: &FakeApiServer) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name.unwrap_or_default()))
+        .collect()
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{run, topology};
+use common::{run, topology, writes};
 use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailsScore};
 use harmony_k8s::{ApplyOptions, DeleteOptions, K8sTopology, Mode};
@@ -33,16 +33,6 @@ async fn guardrails(
     maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
     let mut report = maestro.run().await.map_err(|e| e.to_string())?;
     report.results.remove(0).result.map_err(|e| e.to_string())
-}
-
-/// `resource name` of every write, in order.
-fn writes(server: &FakeApiServer) -> Vec<String> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name.unwrap_or_default()))
-        .collect()
 }
 
 /// OKD's default `self-provisioners`, written by another field manager.

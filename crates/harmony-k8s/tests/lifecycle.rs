@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{run, topology};
+use common::{run, topology, writes};
 use harmony::{InterpretError, OutcomeStatus, Topology};
 use harmony_k8s::{
     ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
@@ -24,15 +24,6 @@ fn delete_options(delete_data: bool) -> DeleteOptions {
         delete_data,
         timeout: Duration::from_secs(2),
     }
-}
-
-fn writes(server: &FakeApiServer) -> Vec<String> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_write())
-        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name.unwrap_or_default()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
