@@ -66,6 +66,23 @@ impl Fixture {
         self.server.insert(object).expect("a served kind");
     }
 
+    /// Opens globex to every namespace and acme's egress to every namespace (a path needs both
+    /// ends open): `allow-everyone` and `egress-everywhere`.
+    fn open_globex_to_acme(&self) {
+        self.insert(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-everyone", "namespace": "globex"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"namespaceSelector": {}}]}]}}),
+        );
+        self.insert(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "egress-everywhere", "namespace": "acme"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"namespaceSelector": {}}]}]}}),
+        );
+    }
+
     fn pod(&self, namespace: &str, name: &str, port: u16) {
         self.insert(json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
@@ -116,18 +133,7 @@ fn a_live_cluster_passes_then_fails_naming_the_opening_policy_and_the_secret_gra
 
     // Someone opens globex to every namespace, opens acme's egress to every namespace (a path
     // needs both ends open), and lets acme's admin read Secrets everywhere.
-    fx.insert(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "allow-everyone", "namespace": "globex"},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {}}]}]}}),
-    );
-    fx.insert(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "egress-everywhere", "namespace": "acme"},
-        "spec": {"podSelector": {}, "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": {}}]}]}}),
-    );
+    fx.open_globex_to_acme();
     fx.insert(
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": "secret-reader"},
@@ -322,18 +328,7 @@ fn with_guardrails_every_check_passes_and_isolation_holds_against_opened_tenant_
 
     // Both tenants open their NetworkPolicies to every namespace: the AdminNetworkPolicy tier
     // still denies tenant-to-tenant traffic, and the audit says which policy blocks it.
-    fx.insert(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "allow-everyone", "namespace": "globex"},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {}}]}]}}),
-    );
-    fx.insert(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "egress-everywhere", "namespace": "acme"},
-        "spec": {"podSelector": {}, "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": {}}]}]}}),
-    );
+    fx.open_globex_to_acme();
     fx.harmony(&["audit", "--tenants", path(&acme), path(&globex)])
         .assert()
         .success()
