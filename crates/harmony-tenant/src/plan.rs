@@ -34,16 +34,6 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// All phases in apply order.
-    pub const ALL: [Phase; 6] = [
-        Self::Namespace,
-        Self::Quotas,
-        Self::NetworkPolicies,
-        Self::Roles,
-        Self::ServiceAccounts,
-        Self::RoleBindings,
-    ];
-
     /// Two-digit prefix of manifest file names, so that a sorted folder is in apply order.
     pub fn ordinal(self) -> u8 {
         match self {
