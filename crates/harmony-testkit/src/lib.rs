@@ -1,4 +1,9 @@
-//! Dev-only test kit: a stateful fake Kubernetes API server and fixtures. Never a product target.
+//! Dev-only test kit: a real Kubernetes control plane harness, a stateful fake Kubernetes API
+//! server and fixtures. Never a product target.
+//!
+//! [`ControlPlane`] starts etcd, kube-apiserver and kube-controller-manager built from their Go
+//! modules (`tools/controlplane/build`): the test target for everything live. The fake stays for
+//! fault injection and fast tests; where the two disagree, the real one is right.
 //!
 //! [`FakeApiServer`] serves real HTTP on `127.0.0.1:<port>` from its own thread and runtime, so the
 //! kube-rs client and `kubectl` both work against it:
@@ -37,7 +42,12 @@
 //! deleting an object with finalizers other than a namespace is immediate; no pagination (`limit`
 //! and `continue` are ignored); `generation` bumps on any change outside `metadata` and `status`.
 
+mod controlplane;
 mod fake;
+
+pub use controlplane::{
+    Binaries, ControlPlane, ControlPlaneError, ControlPlaneOptions, FailureGuard, Identity,
+};
 
 pub use fake::faults::{Fault, FaultPlan};
 pub use fake::log::RecordedRequest;
