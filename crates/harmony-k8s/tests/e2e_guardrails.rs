@@ -1,0 +1,762 @@
+//! Cluster guardrails on a real control plane (`harmony_testkit::ControlPlane`): kube-apiserver
+//! accepts and type-checks every ValidatingAdmissionPolicy Harmony renders without a warning;
+//! each rule refuses what it must and admits the request next to it, for tenant members acting
+//! through impersonation; Pod Security and the tenant quota hold on their own; on OKD the network
+//! tiers fit the AdminNetworkPolicy CRDs.
+//!
+//! The vanilla test is the only one on this binary's shared plane and runs its steps in order:
+//! the quota is shown before the guardrails exist, since the services rule refuses a NodePort
+//! Service before the quota is asked.
+
+use std::fmt::Debug;
+use std::time::{Duration, Instant};
+
+use harmony::{Maestro, Outcome, Score};
+use harmony_guardrails::{
+    ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, compile_guardrails,
+};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_tenant::{
+    MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL, TenantManager,
+    TenantRole, TenantScore,
+};
+use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
+use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
+};
+use kube::core::Status;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// How long a written object may take to be seen by the API server's admission or controllers.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// Polls `ready` until it gives a value or [`SETTLE`] has passed; then the last `Err` is the
+/// failure message.
+async fn eventually<T>(what: &str, ready: impl AsyncFn() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        match ready().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() > deadline => {
+                panic!("{what}: not within {SETTLE:?}; last: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// A requester: a username and its groups, impersonated by the admin.
+struct Actor {
+    user: String,
+    groups: Vec<String>,
+}
+
+impl Actor {
+    /// A user (every authenticated user is in `system:authenticated`).
+    fn user(user: &str) -> Self {
+        Self::with(user, &[])
+    }
+
+    /// Any user of `group`.
+    fn in_group(user: &str, group: &str) -> Self {
+        Self::with(user, &[group])
+    }
+
+    /// ServiceAccount `name` of namespace `namespace`.
+    fn service_account(namespace: &str, name: &str) -> Self {
+        Self::with(
+            &format!("system:serviceaccount:{namespace}:{name}"),
+            &[
+                "system:serviceaccounts",
+                &format!("system:serviceaccounts:{namespace}"),
+            ],
+        )
+    }
+
+    fn with(user: &str, groups: &[&str]) -> Self {
+        let mut groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        groups.push("system:authenticated".into());
+        Self {
+            user: user.into(),
+            groups,
+        }
+    }
+
+    async fn client(&self, plane: &ControlPlane) -> kube::Client {
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        kube::Client::try_from(plane.config_as(&self.user, &groups).await).unwrap()
+    }
+
+    async fn api<K>(&self, plane: &ControlPlane, namespace: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.client(plane).await, namespace)
+    }
+}
+
+/// A tenant with the four kinds of members: a user admin, a group developer, a ServiceAccount
+/// developer and a user viewer; PVCs of `class` only.
+fn tenant(name: &str, class: &str, level: PodSecurityLevel) -> TenantScore {
+    TenantScore::new(name)
+        .pod_security(level)
+        .storage_class(class, "1Gi")
+        .member(Member::user(
+            "alice",
+            TenantRole::Admin,
+            admin_user(name).as_str(),
+        ))
+        .member(Member::group(
+            "developers",
+            TenantRole::Developer,
+            developer_group(name).as_str(),
+        ))
+        .member(Member::service_account("ci", TenantRole::Developer))
+        .member(Member::user(
+            "victor",
+            TenantRole::Viewer,
+            format!("victor@{name}.example"),
+        ))
+}
+
+fn admin_user(tenant: &str) -> String {
+    format!("alice@{tenant}.example")
+}
+
+fn developer_group(tenant: &str) -> String {
+    format!("{tenant}-developers")
+}
+
+async fn topology(plane: &ControlPlane, source: FactsSource) -> K8sTopology {
+    let cluster = cluster_from_config(plane.config().await).unwrap();
+    K8sTopology::new(cluster, source, ApplyOptions::default())
+}
+
+/// Facts flags for the vanilla plane, whose networks cannot be discovered.
+fn vanilla_facts(plane: &ControlPlane) -> FactsSource {
+    FactsSource {
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        ..FactsSource::default()
+    }
+}
+
+/// `harmony tenant apply` of `tenants`, which must all succeed.
+async fn apply_tenants(topology: K8sTopology, tenants: &[TenantScore]) {
+    let mut maestro = Maestro::new(topology);
+    maestro.register(
+        tenants
+            .iter()
+            .cloned()
+            .map(|t| Box::new(t) as Box<dyn Score<K8sTopology>>),
+    );
+    let report = maestro.run_concurrently(2).await.unwrap();
+    assert!(report.all_succeeded(), "{:?}", report.results);
+}
+
+/// `harmony cluster guardrails apply` of the default guardrails for `tenants`.
+async fn apply_guardrails(topology: K8sTopology, tenants: &[TenantScore]) -> Outcome {
+    let mut maestro = Maestro::new(topology);
+    let score = GuardrailsScore {
+        guardrails: ClusterGuardrailsScore::default(),
+        tenants: tenants.to_vec(),
+    };
+    maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
+    let mut report = maestro.run().await.unwrap();
+    report
+        .results
+        .remove(0)
+        .result
+        .unwrap_or_else(|e| panic!("guardrails apply: {e}"))
+}
+
+/// Every admission policy Harmony renders is on the server, type-checked (its status observed
+/// at its generation) without a warning.
+async fn policies_type_check(plane: &ControlPlane) {
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(plane.client().await);
+    let selector = format!("{MANAGED_BY_LABEL}=harmony");
+    let checked = eventually("every policy type-checked", async || {
+        let list = policies
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending: Vec<String> = list
+            .items
+            .iter()
+            .filter(|p| {
+                let observed = p.status.as_ref().and_then(|s| s.observed_generation);
+                observed.is_none() || observed != p.metadata.generation
+            })
+            .map(|p| p.metadata.name.clone().unwrap_or_default())
+            .collect();
+        if pending.is_empty() {
+            Ok(list.items)
+        } else {
+            Err(format!("not yet checked: {pending:?}"))
+        }
+    })
+    .await;
+    let mut names: Vec<&str> = checked
+        .iter()
+        .filter_map(|p| p.metadata.name.as_deref())
+        .collect();
+    names.sort();
+    let mut expected: Vec<&str> = GuardrailId::ADMISSION
+        .iter()
+        .map(|id| id.object_name())
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected, "the policies on the server");
+    for policy in &checked {
+        let warnings: Vec<String> = policy
+            .status
+            .as_ref()
+            .and_then(|s| s.type_checking.as_ref())
+            .and_then(|t| t.expression_warnings.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| format!("{}: {}", w.field_ref, w.warning))
+            .collect();
+        assert!(
+            warnings.is_empty(),
+            "kube-apiserver type-checks policy {} with warnings:\n{}",
+            policy.metadata.name.as_deref().unwrap_or_default(),
+            warnings.join("\n")
+        );
+    }
+}
+
+fn parse<K: DeserializeOwned>(value: Value) -> K {
+    serde_json::from_value(value).unwrap()
+}
+
+fn post(dry_run: bool) -> PostParams {
+    PostParams {
+        dry_run,
+        ..PostParams::default()
+    }
+}
+
+fn merge(dry_run: bool) -> PatchParams {
+    PatchParams {
+        dry_run,
+        ..PatchParams::default()
+    }
+}
+
+fn delete(dry_run: bool) -> DeleteParams {
+    DeleteParams {
+        dry_run,
+        ..DeleteParams::default()
+    }
+}
+
+/// The API's refusal in `result`, if it is one.
+fn refusal<T>(result: &kube::Result<T>) -> Option<&Status> {
+    match result {
+        Err(kube::Error::Api(status)) => Some(status),
+        _ => None,
+    }
+}
+
+/// Whether `status` is `policy`'s refusal (Harmony's rules use reason `Forbidden`).
+fn refused_by_policy(status: &Status, policy: &str) -> bool {
+    status.code == 403
+        && status.message.contains(&format!(
+            "ValidatingAdmissionPolicy '{policy}' with binding '{policy}' denied request: "
+        ))
+}
+
+/// `request` is refused by the admission rule `rule` with Harmony's `message`.
+///
+/// A policy takes effect when the API server's admission has seen it: the server dry run of the
+/// request is repeated (bounded) until the rule refuses it; then the real request must be
+/// refused the same way.
+async fn refused<T: Debug>(
+    rule: GuardrailId,
+    message: &str,
+    request: impl AsyncFn(bool) -> kube::Result<T>,
+) {
+    let policy = rule.object_name();
+    eventually(&format!("{policy} in force"), async || {
+        let result = request(true).await;
+        match refusal(&result) {
+            Some(status) if refused_by_policy(status, policy) => Ok(()),
+            _ => Err(format!("{result:?}")),
+        }
+    })
+    .await;
+    let result = request(false).await;
+    let status = refusal(&result)
+        .unwrap_or_else(|| panic!("{policy} should refuse ({message}); got {result:?}"));
+    assert!(
+        refused_by_policy(status, policy) && status.message.contains(message),
+        "{policy} should refuse with `{message}`; got {status:?}"
+    );
+}
+
+/// `result` is an admission; its object.
+fn admitted<T>(what: &str, result: kube::Result<T>) -> T {
+    result.unwrap_or_else(|e| panic!("{what} should be admitted: {e}"))
+}
+
+/// A pod Pod Security `restricted` admits, within the LimitRange, with one `volume`.
+fn pod(name: &str, volume: Value) -> Pod {
+    parse(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 1000,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "app", "image": "registry.example/app:1",
+                "securityContext": {"allowPrivilegeEscalation": false,
+                                    "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                              "limits": {"cpu": "200m", "memory": "256Mi"}},
+                "volumeMounts": [{"name": volume["name"], "mountPath": "/data"}],
+            }],
+            "volumes": [volume],
+        },
+    }))
+}
+
+fn service(name: &str, spec: Value) -> Service {
+    let mut spec = spec;
+    spec["ports"] = json!([{"port": 80}]);
+    spec["selector"] = json!({"app": name});
+    parse(json!({"metadata": {"name": name}, "spec": spec}))
+}
+
+fn claim(name: &str, spec: Value) -> PersistentVolumeClaim {
+    let mut spec = spec;
+    spec["accessModes"] = json!(["ReadWriteOnce"]);
+    spec["resources"] = json!({"requests": {"storage": "100Mi"}});
+    parse(json!({"metadata": {"name": name}, "spec": spec}))
+}
+
+/// Lets the harness's kube-controller-manager, which runs as `system:kube-controller-manager`
+/// without per-controller credentials, write what its controllers report (that user's own role
+/// lacks `resourcequotas/status` and `validatingadmissionpolicies/status`): the quota's usage
+/// and the policies' type checking.
+async fn controllers_may_report(plane: &ControlPlane) {
+    let bindings: Api<ClusterRoleBinding> = Api::all(plane.client().await);
+    for controller in [
+        "resourcequota-controller",
+        "validatingadmissionpolicy-status-controller",
+    ] {
+        let binding: ClusterRoleBinding = parse(json!({
+            "metadata": {"name": format!("e2e-{controller}")},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": format!("system:controller:{controller}")},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": "system:kube-controller-manager"}],
+        }));
+        bindings.create(&post(false), &binding).await.unwrap();
+    }
+}
+
+/// Waits until the namespace has its `default` ServiceAccount (pods need it) and its quota has
+/// been counted (until then the quota refuses everything it constrains).
+async fn namespace_ready(plane: &ControlPlane, namespace: &str) {
+    let client = plane.client().await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    let quotas: Api<ResourceQuota> = Api::namespaced(client, namespace);
+    eventually(&format!("{namespace} ready for pods"), async || {
+        let account = accounts
+            .get_opt("default")
+            .await
+            .map_err(|e| e.to_string())?;
+        let quota = quotas
+            .get("tenant-quota")
+            .await
+            .map_err(|e| e.to_string())?;
+        let counted = quota.status.as_ref().is_some_and(|s| s.hard.is_some());
+        match (account, counted) {
+            (Some(_), true) => Ok(()),
+            (account, counted) => Err(format!(
+                "default ServiceAccount: {}, quota counted: {counted}",
+                account.is_some()
+            )),
+        }
+    })
+    .await;
+}
+
+/// Before any guardrail: Pod Security `restricted` refuses a privileged pod even to the cluster
+/// admin, and the quota (`services.nodeports: 0`) refuses a NodePort Service to a developer.
+async fn pod_security_and_quota_hold_alone(plane: &ControlPlane, namespace: &str) {
+    let pods: Api<Pod> = Api::namespaced(plane.client().await, namespace);
+    let mut privileged = pod("privileged", json!({"name": "tmp", "emptyDir": {}}));
+    privileged.spec.as_mut().unwrap().containers[0].security_context =
+        Some(parse(json!({"privileged": true})));
+    let result = pods.create(&post(false), &privileged).await;
+    let status = refusal(&result).unwrap_or_else(|| panic!("privileged pod: {result:?}"));
+    assert!(
+        status.code == 403
+            && status.reason == "Forbidden"
+            && status
+                .message
+                .contains("violates PodSecurity \"restricted:latest\": privileged"),
+        "Pod Security should refuse the privileged pod: {status:?}"
+    );
+
+    let developer = Actor::in_group("dana", &developer_group(namespace));
+    let services: Api<Service> = developer.api(plane, namespace).await;
+    let node_port = service("exposed", json!({"type": "NodePort"}));
+    let result = services.create(&post(false), &node_port).await;
+    let status = refusal(&result).unwrap_or_else(|| panic!("NodePort Service: {result:?}"));
+    assert!(
+        status.code == 403
+            && status.reason == "Forbidden"
+            && status.message.contains("exceeded quota: tenant-quota")
+            && status.message.contains("limited: services.nodeports=0"),
+        "the quota should refuse the NodePort Service: {status:?}"
+    );
+}
+
+/// `harmony-tenant-services`, to a group developer: no NodePort or LoadBalancer (on create or
+/// update), no external IPs; ClusterIP Services are fine.
+async fn services_rule(plane: &ControlPlane, namespace: &str) {
+    let developer = Actor::in_group("dana", &developer_group(namespace));
+    let services: Api<Service> = developer.api(plane, namespace).await;
+    for kind in ["NodePort", "LoadBalancer"] {
+        let exposed = service("exposed", json!({"type": kind}));
+        refused(
+            GuardrailId::TenantServices,
+            "spec.type: NodePort and LoadBalancer Services are not allowed in tenant namespaces",
+            async |dry| services.create(&post(dry), &exposed).await,
+        )
+        .await;
+    }
+    let external = service("external", json!({"externalIPs": ["203.0.113.7"]}));
+    refused(
+        GuardrailId::TenantServices,
+        "spec.externalIPs: external IPs are not allowed in tenant namespaces",
+        async |dry| services.create(&post(dry), &external).await,
+    )
+    .await;
+    let web = service("web", json!({"type": "ClusterIP"}));
+    admitted(
+        "a ClusterIP Service",
+        services.create(&post(false), &web).await,
+    );
+    let to_node_port = Patch::Merge(json!({"spec": {"type": "NodePort"}}));
+    refused(
+        GuardrailId::TenantServices,
+        "spec.type: NodePort",
+        async |dry| services.patch("web", &merge(dry), &to_node_port).await,
+    )
+    .await;
+}
+
+/// `harmony-tenant-pods`, to the ServiceAccount developer: volumes Pod Security lets through
+/// (inline CSI under `restricted`, NFS under `baseline`) are refused; emptyDir is fine.
+async fn pods_rule(plane: &ControlPlane, restricted: &str, baseline: &str) {
+    let refused_volumes = [
+        (
+            restricted,
+            json!({"name": "inline", "csi": {"driver": "inline.csi.example"}}),
+        ),
+        (
+            baseline,
+            json!({"name": "share", "nfs": {"server": "192.0.2.10", "path": "/exports"}}),
+        ),
+    ];
+    for (namespace, volume) in refused_volumes {
+        let ci = Actor::service_account(namespace, "ci");
+        let pods: Api<Pod> = ci.api(plane, namespace).await;
+        let node_level = pod("node-level", volume);
+        refused(
+            GuardrailId::TenantPods,
+            "spec.volumes: tenant pods may only use persistentVolumeClaim, configMap, secret, emptyDir, projected, downwardAPI volumes",
+            async |dry| pods.create(&post(dry), &node_level).await,
+        )
+        .await;
+        let scratch = pod("scratch", json!({"name": "scratch", "emptyDir": {}}));
+        admitted(
+            &format!("an emptyDir pod in {namespace}"),
+            pods.create(&post(false), &scratch).await,
+        );
+    }
+}
+
+/// `harmony-tenant-storage`, to the tenant admin: only the tenant's own classes (read from its
+/// parameter ConfigMap, so `fast` is refused in acme and admitted in globex), and no binding of
+/// an existing volume by name or selector.
+async fn storage_rule(plane: &ControlPlane, acme: &str, globex: &str) {
+    let claims: Api<PersistentVolumeClaim> = Actor::user(&admin_user(acme)).api(plane, acme).await;
+    let fast = claim("fast", json!({"storageClassName": "fast"}));
+    refused(
+        GuardrailId::TenantStorage,
+        "spec.storageClassName: this StorageClass is not allowed to the tenant",
+        async |dry| claims.create(&post(dry), &fast).await,
+    )
+    .await;
+    let by_name = claim(
+        "by-name",
+        json!({"storageClassName": "standard", "volumeName": "pv-of-globex"}),
+    );
+    refused(
+        GuardrailId::TenantStorage,
+        "spec.volumeName: tenants cannot claim an existing PersistentVolume by name",
+        async |dry| claims.create(&post(dry), &by_name).await,
+    )
+    .await;
+    let by_selector = claim(
+        "by-selector",
+        json!({"storageClassName": "standard", "selector": {"matchLabels": {"tenant": "globex"}}}),
+    );
+    refused(
+        GuardrailId::TenantStorage,
+        "spec.selector: tenants cannot select existing PersistentVolumes by label",
+        async |dry| claims.create(&post(dry), &by_selector).await,
+    )
+    .await;
+    let standard = claim("data", json!({"storageClassName": "standard"}));
+    admitted(
+        "a claim of acme's class",
+        claims.create(&post(false), &standard).await,
+    );
+    let globex_claims: Api<PersistentVolumeClaim> =
+        Actor::user(&admin_user(globex)).api(plane, globex).await;
+    admitted(
+        "a claim of globex's class",
+        globex_claims.create(&post(false), &fast).await,
+    );
+}
+
+/// `harmony-managed-objects`, to the tenant admin (who may write ConfigMaps): Harmony's parameter
+/// ConfigMap cannot be changed, taken over, deleted or forged; the admin's own ConfigMaps can.
+async fn managed_objects_rule(plane: &ControlPlane, namespace: &str) {
+    let admin = Actor::user(&admin_user(namespace));
+    let config_maps: Api<ConfigMap> = admin.api(plane, namespace).await;
+    let message = "this object is managed by Harmony (label app.kubernetes.io/managed-by=harmony)";
+    let widen = Patch::Merge(json!({"data": {"storage-class.fast": "allowed"}}));
+    refused(GuardrailId::ManagedObjects, message, async |dry| {
+        config_maps.patch(PARAMS_NAME, &merge(dry), &widen).await
+    })
+    .await;
+    let take_over = Patch::Merge(json!({"metadata": {"labels": {MANAGED_BY_LABEL: null}}}));
+    refused(GuardrailId::ManagedObjects, message, async |dry| {
+        config_maps
+            .patch(PARAMS_NAME, &merge(dry), &take_over)
+            .await
+    })
+    .await;
+    refused(GuardrailId::ManagedObjects, message, async |dry| {
+        config_maps.delete(PARAMS_NAME, &delete(dry)).await
+    })
+    .await;
+    let forged: ConfigMap = parse(json!({
+        "metadata": {"name": "forged", "labels": {MANAGED_BY_LABEL: "harmony"}},
+        "data": {"storage-class.fast": "allowed"},
+    }));
+    refused(GuardrailId::ManagedObjects, message, async |dry| {
+        config_maps.create(&post(dry), &forged).await
+    })
+    .await;
+
+    let own: ConfigMap = parse(json!({"metadata": {"name": "settings"}, "data": {"a": "1"}}));
+    admitted(
+        "the admin's ConfigMap",
+        config_maps.create(&post(false), &own).await,
+    );
+    let edit = Patch::Merge(json!({"data": {"a": "2"}}));
+    admitted(
+        "an edit of the admin's ConfigMap",
+        config_maps.patch("settings", &merge(false), &edit).await,
+    );
+    admitted(
+        "a delete of the admin's ConfigMap",
+        config_maps.delete("settings", &delete(false)).await,
+    );
+}
+
+/// `harmony-namespace-labels`, to the tenant admin given namespace rights (RBAC gives tenants
+/// none; a cluster might): the tenant, managed-by and pod-security labels cannot be removed or
+/// changed, nor a namespace made a tenant's; other labels and plain namespaces are fine.
+async fn namespace_labels_rule(plane: &ControlPlane, namespace: &str) {
+    let user = admin_user(namespace);
+    let admin = plane.client().await;
+    let grant = format!("e2e-namespace-editor-{namespace}");
+    let role: ClusterRole = parse(json!({
+        "metadata": {"name": grant},
+        "rules": [{"apiGroups": [""], "resources": ["namespaces"],
+                   "verbs": ["get", "create", "update", "patch"]}],
+    }));
+    Api::<ClusterRole>::all(admin.clone())
+        .create(&post(false), &role)
+        .await
+        .unwrap();
+    let binding: ClusterRoleBinding = parse(json!({
+        "metadata": {"name": grant},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": grant},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }));
+    Api::<ClusterRoleBinding>::all(admin)
+        .create(&post(false), &binding)
+        .await
+        .unwrap();
+
+    let namespaces: Api<Namespace> = Api::all(Actor::user(&user).client(plane).await);
+    let message = "metadata.labels: the labels harmony.nationtech.io/tenant, app.kubernetes.io/managed-by, pod-security.kubernetes.io/enforce";
+    let patches = [
+        json!({TENANT_LABEL: null}),
+        json!({MANAGED_BY_LABEL: "someone-else"}),
+        json!({"pod-security.kubernetes.io/enforce": "privileged"}),
+    ];
+    for labels in patches {
+        let patch = Patch::Merge(json!({"metadata": {"labels": labels}}));
+        refused(GuardrailId::NamespaceLabels, message, async |dry| {
+            namespaces.patch(namespace, &merge(dry), &patch).await
+        })
+        .await;
+    }
+    let shadow: Namespace = parse(json!({
+        "metadata": {"name": format!("{namespace}-shadow"), "labels": {TENANT_LABEL: namespace}},
+    }));
+    refused(
+        GuardrailId::NamespaceLabels,
+        "metadata.labels.harmony.nationtech.io/tenant: only Harmony makes a namespace a tenant namespace",
+        async |dry| namespaces.create(&post(dry), &shadow).await,
+    )
+    .await;
+
+    let team = Patch::Merge(json!({"metadata": {"labels": {"team": "payments"}}}));
+    admitted(
+        "another label on the tenant namespace",
+        namespaces.patch(namespace, &merge(false), &team).await,
+    );
+    let plain: Namespace = parse(json!({"metadata": {"name": format!("{namespace}-scratch")}}));
+    admitted(
+        "a namespace without the tenant label",
+        namespaces.create(&post(false), &plain).await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
+    let plane = ControlPlane::shared();
+    let _logs = plane.failure_guard();
+    let acme = ControlPlane::unique_name("acme");
+    let globex = ControlPlane::unique_name("globex");
+    let tenants = [
+        tenant(&acme, "standard", PodSecurityLevel::Restricted),
+        tenant(&globex, "fast", PodSecurityLevel::Baseline),
+    ];
+    controllers_may_report(plane).await;
+    apply_tenants(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    for namespace in [&acme, &globex] {
+        namespace_ready(plane, namespace).await;
+    }
+    pod_security_and_quota_hold_alone(plane, &acme).await;
+
+    let outcome = apply_guardrails(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    assert!(
+        outcome.message.contains(" 0 pruned"),
+        "guardrails apply: {outcome:?}"
+    );
+    policies_type_check(plane).await;
+
+    services_rule(plane, &acme).await;
+    pods_rule(plane, &acme, &globex).await;
+    storage_rule(plane, &acme, &globex).await;
+    managed_objects_rule(plane, &acme).await;
+    namespace_labels_rule(plane, &acme).await;
+}
+
+/// `name` of the cluster-scoped `kind` (plural `plural`) of the AdminNetworkPolicy API group.
+async fn network_tier(plane: &ControlPlane, kind: &str, plural: &str, name: &str) -> Value {
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("policy.networking.k8s.io", "v1alpha1", kind),
+        plural,
+    );
+    let api: Api<DynamicObject> = Api::all_with(plane.client().await, &resource);
+    let object = api
+        .get_opt(name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{kind} {name} should be stored"));
+    serde_json::to_value(object).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
+    let plane = ControlPlane::start_with(ControlPlaneOptions {
+        flavor: Flavor::Okd,
+        ..ControlPlaneOptions::default()
+    })
+    .unwrap();
+    let _logs = plane.failure_guard();
+    controllers_may_report(&plane).await;
+    let tenants = [
+        tenant(
+            &ControlPlane::unique_name("acme"),
+            "standard",
+            PodSecurityLevel::Restricted,
+        ),
+        tenant(
+            &ControlPlane::unique_name("globex"),
+            "fast",
+            PodSecurityLevel::Baseline,
+        ),
+    ];
+    apply_tenants(topology(&plane, FactsSource::default()).await, &tenants).await;
+    let outcome = apply_guardrails(topology(&plane, FactsSource::default()).await, &tenants).await;
+    let details = outcome.details.join("\n");
+    assert!(
+        details.contains("created ClusterRoleBinding self-provisioners"),
+        "OKD hardening: {details}"
+    );
+    policies_type_check(&plane).await;
+
+    // The CRDs' structural schemas would silently prune a field they do not know: each tier
+    // must be stored exactly as rendered.
+    let facts = topology(&plane, FactsSource::default())
+        .await
+        .cluster_facts()
+        .await
+        .unwrap();
+    let plan = compile_guardrails(&ClusterGuardrailsScore::default(), &facts, &tenants);
+    let mut tiers = Vec::new();
+    for object in plan.objects() {
+        let plural = match object {
+            GuardrailObject::AdminNetworkPolicy(_) => "adminnetworkpolicies",
+            GuardrailObject::BaselineAdminNetworkPolicy(_) => "baselineadminnetworkpolicies",
+            _ => continue,
+        };
+        let stored = network_tier(&plane, object.kind(), plural, object.name()).await;
+        assert_eq!(
+            stored["spec"],
+            object.to_json()["spec"],
+            "{} {} as stored",
+            object.kind(),
+            object.name()
+        );
+        tiers.push(object.name().to_string());
+    }
+    let expected: Vec<String> = std::iter::once("default".to_string())
+        .chain(
+            tenants
+                .iter()
+                .map(|t| format!("harmony-tenant-{}", t.name())),
+        )
+        .collect();
+    assert_eq!(tiers, expected, "one baseline tier and one tier per tenant");
+    let provisioners: ClusterRoleBinding = Api::all(plane.client().await)
+        .get("self-provisioners")
+        .await
+        .unwrap();
+    assert!(
+        provisioners.subjects.as_ref().is_none_or(Vec::is_empty),
+        "no one provisions projects: {provisioners:?}"
+    );
+}
