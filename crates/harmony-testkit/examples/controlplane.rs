@@ -15,7 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--okd" => options.flavor = Flavor::Okd,
             "--kubeconfig" => copy = Some(args.next().ok_or("--kubeconfig needs a PATH")?),
-            other => return Err(format!("unknown argument `{other}`: use [--okd] [--kubeconfig PATH]").into()),
+            other => {
+                return Err(
+                    format!("unknown argument `{other}`: use [--okd] [--kubeconfig PATH]").into(),
+                );
+            }
         }
     }
     let plane = ControlPlane::start_with(options)?;

@@ -28,7 +28,12 @@ impl Binaries {
         let binaries = Self {
             root: root.clone().map_err(ControlPlaneError::Binaries)?,
         };
-        for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kubectl"] {
+        for name in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kubectl",
+        ] {
             let path = binaries.bin(name);
             if !path.is_file() {
                 return Err(ControlPlaneError::Binaries(format!(

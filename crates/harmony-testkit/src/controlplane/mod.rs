@@ -204,7 +204,10 @@ impl ControlPlane {
             "--allow-privileged=true".into(),
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
             format!("--service-account-key-file={}", files.sa_pub.display()),
-            format!("--service-account-signing-key-file={}", files.sa_key.display()),
+            format!(
+                "--service-account-signing-key-file={}",
+                files.sa_key.display()
+            ),
             "--authorization-mode=Node,RBAC".into(),
             "--profiling=false".into(),
         ];
@@ -216,7 +219,9 @@ impl ControlPlane {
         apiserver_args.extend(options.apiserver_args.iter().cloned());
         plane.spawn("kube-apiserver", &apiserver_args)?;
         plane.wait_for("the API server's /readyz", |p| {
-            Ok(p.kubectl_output(&["get", "--raw", "/readyz"])?.status.success())
+            Ok(p.kubectl_output(&["get", "--raw", "/readyz"])?
+                .status
+                .success())
         })?;
 
         let kcm_kubeconfig = plane.dir.join("kcm.kubeconfig");
@@ -224,8 +229,11 @@ impl ControlPlane {
             format!("--kubeconfig={}", kcm_kubeconfig.display()),
             "--leader-elect=false".into(),
             "--secure-port=0".into(),
-            "--use-service-account-credentials=false".into(),
-            format!("--service-account-private-key-file={}", files.sa_key.display()),
+            "--use-service-account-credentials=true".into(),
+            format!(
+                "--service-account-private-key-file={}",
+                files.sa_key.display()
+            ),
             format!("--root-ca-file={}", files.ca_cert.display()),
             format!("--cluster-signing-cert-file={}", files.ca_cert.display()),
             format!("--cluster-signing-key-file={}", files.ca_key.display()),
@@ -245,14 +253,20 @@ impl ControlPlane {
         ];
         plane.spawn("kube-controller-manager", &kcm_args)?;
         plane.install_crds()?;
-        plane.wait_for("cluster-role aggregation (clusterrole/admin has rules)", |p| {
-            let out = p.kubectl_output(&["get", "clusterrole", "admin", "-o", "jsonpath={.rules}"])?;
-            Ok(out.status.success() && out.stdout.len() > 2)
-        })?;
+        plane.wait_for(
+            "cluster-role aggregation (clusterrole/admin has rules)",
+            |p| {
+                let out =
+                    p.kubectl_output(&["get", "clusterrole", "admin", "-o", "jsonpath={.rules}"])?;
+                Ok(out.status.success() && out.stdout.len() > 2)
+            },
+        )?;
         plane.wait_for("the default ServiceAccount", |p| {
-            Ok(p.kubectl_output(&["get", "serviceaccount", "default", "-n", "default"])?
-                .status
-                .success())
+            Ok(
+                p.kubectl_output(&["get", "serviceaccount", "default", "-n", "default"])?
+                    .status
+                    .success(),
+            )
         })?;
         Ok(plane)
     }
@@ -305,8 +319,8 @@ impl ControlPlane {
     pub async fn config_as(&self, user: &str, groups: &[&str]) -> kube::Config {
         let mut config = self.config().await;
         config.auth_info.impersonate = Some(user.to_string());
-        config.auth_info.impersonate_groups = (!groups.is_empty())
-            .then(|| groups.iter().map(|g| g.to_string()).collect());
+        config.auth_info.impersonate_groups =
+            (!groups.is_empty()).then(|| groups.iter().map(|g| g.to_string()).collect());
         config
     }
 

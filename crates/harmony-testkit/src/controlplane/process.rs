@@ -35,7 +35,9 @@ impl Process {
     ) -> Result<Self, ControlPlaneError> {
         let log = dir.join("logs").join(format!("{name}.log"));
         let out = File::create(&log).map_err(|e| ControlPlaneError::io(&log, e))?;
-        let err = out.try_clone().map_err(|e| ControlPlaneError::io(&log, e))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| ControlPlaneError::io(&log, e))?;
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
@@ -93,5 +95,9 @@ pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(20);
-    format!("{} (last lines):\n{}", log.display(), lines[from..].join("\n"))
+    format!(
+        "{} (last lines):\n{}",
+        log.display(),
+        lines[from..].join("\n")
+    )
 }
