@@ -9,6 +9,7 @@ pub mod labels;
 mod load;
 pub mod matrix;
 pub mod netpol;
+pub mod probe;
 pub mod rbac;
 pub mod snapshot;
 

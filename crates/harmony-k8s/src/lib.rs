@@ -9,6 +9,8 @@
 //!   ([`delete`]); [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
 //! - [`GuardrailsManager`](harmony_guardrails::GuardrailsManager) applies cluster guardrails the
 //!   same way, rank by rank, and prunes those Harmony owns and no longer wants.
+//! - [`Prober`] sends the behavioural probes of `harmony audit probe` as each tenant role,
+//!   impersonated, with `dryRun=All`.
 //! - [`InventoryReader`] lists, read-only and page by page, what the isolation audit needs from a
 //!   live cluster (never Secrets).
 //!
@@ -25,6 +27,7 @@ pub mod facts;
 mod guardrails;
 mod inventory;
 mod kinds;
+mod probe;
 mod retry;
 mod snapshot;
 pub mod status;
@@ -38,6 +41,7 @@ pub use delete::{DeleteOptions, DeleteReport};
 pub use error::{ApiFailure, Attempt, FailureKind, explain};
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};
+pub use probe::{ProbeError, ProbeSelection, Prober};
 pub use retry::with_retry;
 pub use status::{MemberAccess, QuotaUse, TenantStatus};
 pub use topology::K8sTopology;
