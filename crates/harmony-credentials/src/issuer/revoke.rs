@@ -62,7 +62,11 @@ impl KubeCredentialIssuer {
                 ),
                 format!("recreated {what} (uid {new_uid}); its RoleBinding applies unchanged"),
             ],
-            caveats: vec![],
+            caveats: vec![
+                "an API server caches successful token authentications (10 s by default): a \
+                 token it accepted just before the revocation may work a few seconds more"
+                    .into(),
+            ],
         })
     }
 
