@@ -1,5 +1,6 @@
 //! `harmony audit`: prove who can do what and who can reach whom, over rendered manifests, tenant
-//! files (compiled on the fly) or a live cluster (read-only; tenant files then supply expectations).
+//! files (compiled on the fly) or a live cluster (read-only; tenant files then supply expectations);
+//! `harmony audit probe` tries, as each tenant role, what isolation must refuse (dry runs).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,10 +9,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony_audit::access::{can, what_can, who_can};
 use harmony_audit::matrix::reachability;
+use harmony_audit::probe::render as probe_render;
 use harmony_audit::rbac::{Request, SubjectRef, UserInfo};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
-use harmony_k8s::{InventoryReader, facts};
+use harmony_k8s::{InventoryReader, ProbeSelection, Prober, facts};
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
 use serde::Serialize;
 
@@ -100,6 +102,15 @@ enum AuditCommand {
         #[arg(short = 'n', long, value_name = "NAMESPACE")]
         namespace: Option<String>,
     },
+    /// Probe a live cluster's behaviour: as each member role of each tenant (impersonated),
+    /// try what the Multi-Tenancy Benchmarks try, with server-side dry runs (nothing is stored).
+    ///
+    /// Needs --kubeconfig (or --context) with credentials that may impersonate users, groups
+    /// and ServiceAccounts. Tenants and members come from the cluster (namespaces labelled
+    /// harmony.nationtech.io/tenant, their member-* RoleBindings), or from --tenants files. Exit
+    /// 0 when every probe is as expected, 1 when a must-block probe was allowed, a must-allow
+    /// probe refused or a probe got an unclassifiable answer, 2 when the probes could not run.
+    Probe,
 }
 
 /// `VERB RESOURCE[/SUBRESOURCE] [NAME] [-n NS]`, as `kubectl auth can-i` asks.
@@ -144,6 +155,12 @@ enum AuditOutput {
 
 /// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked).
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if matches!(args.command, Some(AuditCommand::Probe)) {
+        return Ok(probe(&args).unwrap_or_else(|error| {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }));
+    }
     let (mut snapshot, facts, scores) =
         if args.live.kubeconfig.is_some() || args.live.context.is_some() {
             read_live(&args)?
@@ -162,6 +179,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     config.tenant = args.tenant.clone();
     let answer = match &args.command {
         None => None,
+        Some(AuditCommand::Probe) => unreachable!("probes are run before any snapshot is read"),
         Some(AuditCommand::Explain { src, dst, port }) => {
             refuse_tenant(&args, "explain")?;
             if !matches!(args.output, AuditOutput::Text) {
@@ -220,17 +238,63 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
     let report = audit(&snapshot, &config);
     check_tenant(&args, report.tenants.is_empty())?;
-    let format = match args.output {
-        AuditOutput::Text => Format::Text,
-        AuditOutput::Json => Format::Json,
-        AuditOutput::Junit => Format::Junit,
-    };
-    print!("{}", render(&report, format));
+    print!("{}", render(&report, format(args.output)));
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `harmony audit probe`: exit 1 when a probe is not as expected; errors mean exit 2.
+fn probe(args: &AuditArgs) -> anyhow::Result<ExitCode> {
+    if args.live.kubeconfig.is_none() && args.live.context.is_none() {
+        bail!(
+            "`harmony audit probe` probes a live cluster: give --kubeconfig FILE (and --context \
+             NAME) with credentials that may impersonate users, groups and serviceaccounts"
+        );
+    }
+    if let Some(path) = args.files.first() {
+        bail!(
+            "-f {}: probes act on a live cluster, not on rendered manifests; leave -f out",
+            path.display()
+        );
+    }
+    let scores = if args.tenants.is_empty() {
+        Vec::new()
+    } else {
+        let facts = load_facts(args.live.cluster.as_deref(), ClusterFlavor::Kubernetes)?;
+        load_tenants(&args.tenants, &facts)?
+    };
+    if let Some(name) = &args.tenant
+        && !scores.is_empty()
+        && !scores.iter().any(|s| s.name() == name)
+    {
+        bail!("--tenant {name}: not among the tenants of the --tenants files");
+    }
+    let selection = ProbeSelection {
+        tenant: args.tenant.clone(),
+        scores,
+    };
+    let access = args.live.access();
+    let report = crate::live::runtime()?.block_on(async {
+        let prober = Prober::new(access.config().await?)?;
+        anyhow::Ok(prober.run(&selection).await?)
+    })?;
+    print!("{}", probe_render(&report, format(args.output)));
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn format(output: AuditOutput) -> Format {
+    match output {
+        AuditOutput::Text => Format::Text,
+        AuditOutput::Json => Format::Json,
+        AuditOutput::Junit => Format::Junit,
+    }
 }
 
 /// Whether `command` prints JSON; JUnit is refused (it reports checks).
