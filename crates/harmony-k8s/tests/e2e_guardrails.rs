@@ -17,8 +17,8 @@ use harmony_guardrails::{
 };
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{
-    MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL, TenantManager,
-    TenantRole, TenantScore,
+    ClusterFacts, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL,
+    TenantManager, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
@@ -232,6 +232,57 @@ async fn policies_type_check(plane: &ControlPlane) {
             warnings.join("\n")
         );
     }
+}
+
+/// The type checker is live for policies shaped like Harmony's: a copy of the services policy
+/// (unlabelled, unbound) naming a field Services lack gets a warning.
+async fn type_checker_is_live(plane: &ControlPlane) {
+    let plan = compile_guardrails(
+        &ClusterGuardrailsScore::default(),
+        &ClusterFacts::kubernetes(),
+        &[],
+    );
+    let mut mistyped = plan
+        .objects()
+        .iter()
+        .find_map(|o| match o {
+            GuardrailObject::ValidatingAdmissionPolicy(p)
+                if p.metadata.name.as_deref()
+                    == Some(GuardrailId::TenantServices.object_name()) =>
+            {
+                Some(p.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    mistyped.metadata.name = Some("e2e-mistyped-services".into());
+    mistyped.metadata.labels = None;
+    let spec = mistyped.spec.as_mut().unwrap();
+    spec.validations.as_mut().unwrap()[0].expression = "object.spec.typo == 'x'".into();
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(plane.client().await);
+    policies.create(&post(false), &mistyped).await.unwrap();
+    let warnings = eventually("the mistyped policy type-checked", async || {
+        let policy = policies
+            .get("e2e-mistyped-services")
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = policy.status.unwrap_or_default();
+        if status.observed_generation.is_some()
+            && status.observed_generation == policy.metadata.generation
+        {
+            Ok(status
+                .type_checking
+                .and_then(|t| t.expression_warnings)
+                .unwrap_or_default())
+        } else {
+            Err(format!("{status:?}"))
+        }
+    })
+    .await;
+    assert!(
+        warnings.iter().any(|w| w.warning.contains("typo")),
+        "the server should warn about `typo`: {warnings:?}"
+    );
 }
 
 fn parse<K: DeserializeOwned>(value: Value) -> K {
@@ -665,6 +716,7 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
         "guardrails apply: {outcome:?}"
     );
     policies_type_check(plane).await;
+    type_checker_is_live(plane).await;
 
     services_rule(plane, &acme).await;
     pods_rule(plane, &acme, &globex).await;

@@ -123,12 +123,16 @@ fn build(draft: Draft) -> AdmissionRule {
     AdmissionRule { policy, binding }
 }
 
-/// Operations on `resources` of API group `group` (`""` for the core group).
+/// Operations on `resources` of API group `group` (`""` for the core group), version `v1`.
+///
+/// The version is named, not `*`: kube-apiserver type-checks expressions only against the
+/// schemas of named versions (it skips a rule with a wildcard), and with the default
+/// `matchPolicy: Equivalent` a request through another version is still matched.
 fn resources(group: &str, resources: &[&str], operations: &[&str]) -> NamedRuleWithOperations {
     let strings = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect());
     NamedRuleWithOperations {
         api_groups: strings(&[group]),
-        api_versions: strings(&["*"]),
+        api_versions: strings(&["v1"]),
         operations: strings(operations),
         resources: strings(resources),
         ..NamedRuleWithOperations::default()

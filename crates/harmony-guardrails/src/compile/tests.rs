@@ -57,6 +57,31 @@ fn vanilla_plan_is_admission_rules_and_parameters_in_apply_order() {
 }
 
 #[test]
+fn every_rule_names_its_api_groups_and_versions_so_the_server_type_checks_it() {
+    let plan = compile_guardrails(
+        &ClusterGuardrailsScore::default(),
+        &ClusterFacts::kubernetes(),
+        &[],
+    );
+    for object in plan.objects() {
+        let GuardrailObject::ValidatingAdmissionPolicy(policy) = object else {
+            continue;
+        };
+        let constraints = policy.spec.as_ref().unwrap().match_constraints.as_ref();
+        for rule in constraints.unwrap().resource_rules.iter().flatten() {
+            for list in [&rule.api_groups, &rule.api_versions, &rule.resources] {
+                let list = list.as_deref().unwrap_or_default();
+                assert!(
+                    !list.is_empty() && !list.iter().any(|s| s.contains('*')),
+                    "{}: {rule:?}",
+                    object.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn okd_plan_adds_network_tiers_self_provisioning_and_the_basic_user_report() {
     let plan = compile_guardrails(
         &ClusterGuardrailsScore::default(),
