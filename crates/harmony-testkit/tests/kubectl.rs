@@ -1,20 +1,14 @@
-//! A real client checks the fake's fidelity: `kubectl` (get, apply --server-side, delete) as a subprocess.
+//! A real client checks the fake's fidelity: `kubectl` (get, apply --server-side, delete) as a
+//! subprocess, the one built with the control plane (`tools/controlplane/build`).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use harmony_testkit::{FakeApiServer, FakeOptions, Gvr};
-
-fn kubectl_available() -> bool {
-    Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use harmony_testkit::{Binaries, FakeApiServer, FakeOptions, Gvr};
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
-    let output = Command::new("kubectl")
+    let kubectl = Binaries::locate().expect("kubectl is built").kubectl();
+    let output = Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
@@ -40,10 +34,6 @@ fn ok(output: &Output) -> String {
 
 #[test]
 fn kubectl_get_apply_delete() {
-    if !kubectl_available() {
-        eprintln!("skipped: kubectl is not on PATH");
-        return;
-    }
     let server = FakeApiServer::start(FakeOptions::default()).expect("server starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = dir.path().join("kubeconfig");
