@@ -90,7 +90,7 @@ struct IssueArgs {
     /// The cluster CA bundle (PEM) (default: the operator context's certificate authority).
     #[arg(long)]
     certificate_authority: Option<PathBuf>,
-    /// Token audience (repeatable; default: the API server's own).
+    /// An extra token audience (repeatable); the API server's own is always included.
     #[arg(long)]
     audience: Vec<String>,
 }

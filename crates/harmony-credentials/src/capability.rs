@@ -65,7 +65,8 @@ pub struct CredentialRequest {
     pub ttl: Ttl,
     /// The API endpoint the member uses.
     pub endpoint: Endpoint,
-    /// Token audiences; empty means the API server's own audiences.
+    /// Token audiences besides the API server's own, which tokens always carry (the kubeconfig
+    /// needs them).
     pub audiences: Vec<String>,
 }
 

@@ -20,7 +20,7 @@ pub struct IssueOptions {
     pub max_ttl: Ttl,
     /// The API endpoint the member reaches over the VPN.
     pub endpoint: Endpoint,
-    /// Token audiences; empty for the API server's own.
+    /// Token audiences besides the API server's own (always included).
     pub audiences: Vec<String>,
     /// Where the kubeconfig goes.
     pub output: Output,

@@ -12,14 +12,15 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use harmony::{Maestro, OutcomeStatus, Score};
 use harmony_credentials::{
-    CSR_SIGNER, Connection, CredentialLog, DEFAULT_MAX_TTL, Endpoint, IssueOptions,
-    KubeCredentialIssuer, Output, RevokeRequest, TenantCredentialScore, Ttl, connect,
+    CSR_SIGNER, ClusterCredentialState, Connection, CredentialIssuer, CredentialLog,
+    DEFAULT_MAX_TTL, Endpoint, IssueOptions, KubeCredentialIssuer, MIN_TTL, Output, RevokeRequest,
+    TenantCredentialScore, Ttl, connect,
 };
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenRequest};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ResourceQuota, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
@@ -103,6 +104,11 @@ impl Fixture {
     /// Issues `member`'s kubeconfig as the CLI does (`--server` = the control plane URL, the CA
     /// from the operator's context) into a new 0600 file; returns its path.
     async fn issue(&self, tenant: &TenantScore, member: &str) -> PathBuf {
+        self.issue_for(tenant, member, &[]).await
+    }
+
+    /// [`Fixture::issue`] of a token for `audiences` besides the API server's.
+    async fn issue_for(&self, tenant: &TenantScore, member: &str, audiences: &[&str]) -> PathBuf {
         let out =
             self.dir
                 .path()
@@ -115,7 +121,7 @@ impl Fixture {
                 self.connection.certificate_authority.clone(),
             )
             .unwrap(),
-            audiences: vec![],
+            audiences: audiences.iter().map(|a| a.to_string()).collect(),
             output: Output::from_flag(&out, false),
             log: self.log_path(),
             by: "ops".into(),
@@ -566,6 +572,51 @@ async fn service_account_token_is_bounded_scoped_and_dies_on_revoke() {
         Ok(()),
         "a new token works for the recreated ServiceAccount, through the same RoleBinding"
     );
+
+    let api_audiences = claims["aud"].as_array().unwrap().clone();
+    let vault = MemberConfig::load(&fx.issue_for(&fx.home, "dev", &["vault.example"]).await).await;
+    let mut expected = api_audiences.clone();
+    expected.push(json!("vault.example"));
+    assert_eq!(
+        jwt_claims(vault.user_field("token"))["aud"],
+        Value::Array(expected),
+        "an extra audience comes on top of the API server's own"
+    );
+    assert!(
+        vault.whoami().await.is_ok(),
+        "a token with an extra audience still works against the API server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_minimum_lifetime_is_the_api_servers() {
+    let plane = ControlPlane::shared();
+    let _logs = plane.failure_guard();
+    let client = plane.client().await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let csrs: Api<CertificateSigningRequest> = Api::all(client);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let request = rcgen::CertificateParams::default()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    for (seconds, expected) in [
+        (MIN_TTL.seconds() - 1, Err(422)),
+        (MIN_TTL.seconds(), Ok(())),
+    ] {
+        let token: TokenRequest = object(json!({ "spec": { "expirationSeconds": seconds } }));
+        let answer =
+            done(accounts.create_token_request("default", &PostParams::default(), &token)).await;
+        assert_eq!(answer, expected, "a {seconds} s token (422: invalid)");
+        let name = ControlPlane::unique_name("min-ttl");
+        let csr: CertificateSigningRequest = object(json!({
+            "metadata": { "name": name },
+            "spec": { "request": base64::engine::general_purpose::STANDARD.encode(&request),
+                "signerName": CSR_SIGNER, "usages": ["client auth"], "expirationSeconds": seconds } }));
+        let answer = done(csrs.create(&PostParams::default(), &csr)).await;
+        assert_eq!(answer, expected, "a {seconds} s certificate (422: invalid)");
+    }
 }
 
 /// The certificate of a member kubeconfig, checked: subject CN `user`, for client auth, signed by
@@ -857,4 +908,104 @@ async fn revoking_a_user_takes_its_role_but_cannot_revoke_its_certificate() {
     .await;
     assert_ne!(second, first, "a new key makes a new request");
     assert_eq!(list::<ConfigMap>(&again.client, home).await, Ok(()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_who_may_not_approve_is_told_who_must_and_a_rerun_finishes() {
+    let _logs = ControlPlane::shared().failure_guard();
+    let fx = Fixture::new("approve").await;
+    let plane = fx.plane;
+    let requester = format!("requester@{}.test", fx.home.name());
+    let role = format!("harmony-test-{}-csr-requester", fx.home.name());
+    plane
+        .kubectl_run(&[
+            "create",
+            "clusterrole",
+            &role,
+            "--verb=create,get,list",
+            "--resource=certificatesigningrequests.certificates.k8s.io",
+        ])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "create",
+            "clusterrolebinding",
+            &role,
+            &format!("--clusterrole={role}"),
+            &format!("--user={requester}"),
+        ])
+        .unwrap();
+    let connection = Connection {
+        client: kube::Client::try_from(plane.config_as(&requester, &[]).await).unwrap(),
+        ..fx.connection.clone()
+    };
+    let issuer = KubeCredentialIssuer::new(&connection, fx.dir.path().join("state/pending"))
+        .with_signing_wait(Duration::from_secs(60), Duration::from_millis(200));
+    let issue = || async {
+        let out = fx.dir.path().join(format!("alice-{}.kubeconfig", stamp()));
+        let options = IssueOptions {
+            ttl: format!("{TTL_SECONDS}s").parse::<Ttl>().unwrap(),
+            max_ttl: DEFAULT_MAX_TTL,
+            endpoint: Endpoint::new(plane.url(), connection.certificate_authority.clone()).unwrap(),
+            audiences: vec![],
+            output: Output::from_flag(&out, false),
+            log: fx.log_path(),
+            by: requester.clone(),
+        };
+        let score = TenantCredentialScore::new(&fx.home, "alice", options).unwrap();
+        Score::<KubeCredentialIssuer>::create_interpret(&score)
+            .execute(&issuer)
+            .await
+            .map(|_| out)
+            .map_err(|e| e.to_string())
+    };
+
+    let refused = issue().await.expect_err("the requester may not approve");
+    let pending = requests(plane, fx.home.name(), "alice").await;
+    assert_eq!(pending.len(), 1, "the request was submitted");
+    let name = pending[0].metadata.name.clone().unwrap();
+    assert!(
+        refused.contains(&format!("kubectl certificate approve {name}")),
+        "{refused}"
+    );
+    assert!(
+        pending[0]
+            .status
+            .as_ref()
+            .is_none_or(|s| s.conditions.is_none()),
+        "harmony did not try to approve: {:?}",
+        pending[0].status
+    );
+    let listed = fx.issuer.credentials(Some(fx.home.name())).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.member == "alice" && c.state == ClusterCredentialState::Pending),
+        "{listed:?}"
+    );
+
+    plane
+        .kubectl_run(&["certificate", "approve", &name])
+        .unwrap();
+    let path = issue().await.expect("the re-run picks the certificate up");
+    let alice = MemberConfig::load(&path).await;
+    let user = format!("alice@{}.test", fx.home.name());
+    let pem = check_certificate(plane, &alice, &user);
+    let status = requests(plane, fx.home.name(), "alice").await[0]
+        .status
+        .clone()
+        .unwrap();
+    assert_eq!(
+        status.certificate.map(|c| c.0),
+        Some(pem.into_bytes()),
+        "the re-run used the same request"
+    );
+    assert_eq!(alice.whoami().await.map(|(u, _)| u), Ok(user));
+    let listed = fx.issuer.credentials(Some(fx.home.name())).await.unwrap();
+    assert!(
+        listed.iter().any(|c| c.member == "alice"
+            && c.state == ClusterCredentialState::Issued
+            && c.expires.is_some()),
+        "{listed:?}"
+    );
 }

@@ -7,7 +7,9 @@ use kube::api::{Api, PostParams};
 
 use super::{KubeCredentialIssuer, owned_by, timestamp};
 use crate::kubeconfig::UserAuth;
-use crate::{CredentialError, CredentialKind, CredentialRequest, IssuedCredential, Kubeconfig};
+use crate::{
+    CredentialError, CredentialKind, CredentialRequest, IssuedCredential, Kubeconfig, MIN_TTL,
+};
 
 impl KubeCredentialIssuer {
     /// The member's harmony-managed ServiceAccount, or an error saying how to get it.
@@ -49,9 +51,12 @@ impl KubeCredentialIssuer {
             .await?;
         let uid = found.metadata.uid.unwrap_or_default();
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let audiences = self
+            .audiences(&api, namespace, account, &request.audiences)
+            .await?;
         let asked = TokenRequest {
             spec: TokenRequestSpec {
-                audiences: request.audiences.clone(),
+                audiences,
                 expiration_seconds: Some(request.ttl.seconds()),
                 bound_object_ref: None,
             },
@@ -76,5 +81,47 @@ impl KubeCredentialIssuer {
             request: None,
             expires: timestamp(&status.expiration_timestamp),
         })
+    }
+
+    /// The audiences to ask for: none (the API server's own) without `extra`, else the API
+    /// server's own and `extra`, since a token without the API server's audience is refused
+    /// (401) by it and the kubeconfig would not work. A dry-run TokenRequest tells the API
+    /// server's audiences; its token is dropped unused.
+    async fn audiences(
+        &self,
+        api: &Api<ServiceAccount>,
+        namespace: &str,
+        account: &str,
+        extra: &[String],
+    ) -> Result<Vec<String>, CredentialError> {
+        if extra.is_empty() {
+            return Ok(Vec::new());
+        }
+        let probe = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: Vec::new(),
+                expiration_seconds: Some(MIN_TTL.seconds()),
+                bound_object_ref: None,
+            },
+            ..TokenRequest::default()
+        };
+        let dry_run = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        let mut audiences = api
+            .create_token_request(account, &dry_run, &probe)
+            .await
+            .map_err(self.error(format!(
+                "asking the API server's token audiences (ServiceAccount {namespace}/{account})"
+            )))?
+            .spec
+            .audiences;
+        for audience in extra {
+            if !audiences.contains(audience) {
+                audiences.push(audience.clone());
+            }
+        }
+        Ok(audiences)
     }
 }
