@@ -5,6 +5,7 @@
 //! with the server's answer as evidence, while the other tenant is unaffected.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use harmony::{Maestro, Score};
 use harmony_audit::probe::{Layer, Outcome, ProbeReport, TenantProbes, Verdict};
@@ -16,6 +17,9 @@ use harmony_k8s::{
 };
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, PostParams};
+use serde_json::json;
 
 async fn topology(plane: &ControlPlane) -> K8sTopology {
     let flags = FactsSource {
@@ -47,9 +51,22 @@ async fn apply(plane: &ControlPlane, tenants: &[TenantScore]) {
     }
 }
 
-fn tenants(a: &str, b: &str) -> [TenantScore; 2] {
+/// A StorageClass named `name` (no provisioner runs: claims stay pending).
+async fn storage_class(plane: &ControlPlane, name: &str) {
+    let class: StorageClass = serde_json::from_value(json!({
+        "metadata": {"name": name}, "provisioner": "example.com/none",
+    }))
+    .unwrap();
+    Api::<StorageClass>::all(plane.client().await)
+        .create(&PostParams::default(), &class)
+        .await
+        .unwrap();
+}
+
+fn tenants(a: &str, b: &str, class: &str) -> [TenantScore; 2] {
     [
         TenantScore::new(a)
+            .storage_class(class, "1Gi")
             .self_service_role_bindings(true)
             .member(Member::user(
                 "alice",
@@ -74,6 +91,21 @@ async fn probe(plane: &ControlPlane) -> ProbeReport {
         .run(&ProbeSelection::default())
         .await
         .unwrap()
+}
+
+/// Probes until `settled` holds (the API server applies new admission policies, RBAC bindings
+/// and namespace labels from its caches, a moment after they are written), at most 30 times a
+/// second apart; the last report either way.
+async fn probe_until(plane: &ControlPlane, settled: impl Fn(&ProbeReport) -> bool) -> ProbeReport {
+    let mut report = probe(plane).await;
+    for _ in 0..30 {
+        if settled(&report) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        report = probe(plane).await;
+    }
+    report
 }
 
 fn tenant<'a>(report: &'a ProbeReport, name: &str) -> &'a TenantProbes {
@@ -128,9 +160,11 @@ async fn guarded_tenants_block_every_probe_until_one_is_weakened() {
         ControlPlane::unique_name("probe-a"),
         ControlPlane::unique_name("probe-b"),
     );
-    apply(plane, &tenants(&a, &b)).await;
+    let class = ControlPlane::unique_name("probe-class");
+    storage_class(plane, &class).await;
+    apply(plane, &tenants(&a, &b, &class)).await;
 
-    let report = probe(plane).await;
+    let report = probe_until(plane, |r| !r.failed()).await;
     assert!(!report.failed(), "{report:#?}");
     for name in [&a, &b] {
         let t = tenant(&report, name);
@@ -151,6 +185,17 @@ async fn guarded_tenants_block_every_probe_until_one_is_weakened() {
         "a self-service admin may create RoleBindings, but not grant what it does not hold"
     );
     assert_eq!(tenant(&report, &a).other_namespace, b);
+    let claim = tenant(&report, &a).identities[0]
+        .results
+        .iter()
+        .find(|r| r.id == "HMT-PROBE-029")
+        .unwrap();
+    assert_eq!(claim.outcome, policy("harmony-tenant-storage"));
+    assert!(
+        claim.answer.message.contains("spec.volumeName"),
+        "the claim names an allowed class: only its volumeName is refused: {}",
+        claim.answer
+    );
 
     // Weaken tenant a: its developers become cluster admins, its pods privileged.
     plane
@@ -175,7 +220,13 @@ async fn guarded_tenants_block_every_probe_until_one_is_weakened() {
         ])
         .unwrap();
 
-    let report = probe(plane).await;
+    let report = probe_until(plane, |r| {
+        let weak = tenant(r, &a);
+        let developer = outcomes(weak, TenantRole::Developer);
+        let admin = outcomes(weak, TenantRole::Admin);
+        developer["HMT-PROBE-001"] == Outcome::Allowed && admin["HMT-PROBE-017"] == Outcome::Allowed
+    })
+    .await;
     assert!(report.failed());
     assert_all_pass(tenant(&report, &b));
     let weak = tenant(&report, &a);

@@ -154,6 +154,19 @@ impl Probe {
         (self.expectation)(role)
     }
 
+    /// The object a create sends, if any; a claim names `storage_class` (one the tenant may
+    /// use), so that only what the probe is about can refuse it.
+    pub fn body(&self, storage_class: Option<&str>) -> Option<Value> {
+        let ProbeVerb::Create(body) = &self.verb else {
+            return None;
+        };
+        let mut body = body.clone();
+        if let (Some(class), "PersistentVolumeClaim") = (storage_class, self.resource.kind) {
+            body["spec"]["storageClassName"] = Value::from(class);
+        }
+        Some(body)
+    }
+
     /// The request for people: `create pods in acme (dry run)`.
     pub fn describe(&self, namespace: &str, other: &str, target: Option<&str>) -> String {
         let mut out = format!("{} {}", self.verb.as_str(), self.resource.display());

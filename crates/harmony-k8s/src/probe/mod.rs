@@ -20,6 +20,7 @@ use k8s_openapi::api::authorization::v1::{
 };
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, PostParams};
+use serde_json::Value;
 
 use crate::cluster::Cluster;
 use crate::error::{ApiFailure, Attempt, explain};
@@ -82,6 +83,19 @@ pub struct Prober {
     cluster: Cluster,
 }
 
+/// The suffix of a StorageClass's key in a quota.
+const CLASS_QUOTA_SUFFIX: &str = ".storageclass.storage.k8s.io/requests.storage";
+
+/// What the probes of one tenant target.
+struct TenantContext<'a> {
+    namespace: &'a str,
+    other: &'a str,
+    /// Plural → the name of an object of that kind Harmony manages in the namespace.
+    managed: BTreeMap<&'static str, String>,
+    /// A StorageClass the tenant may use.
+    storage_class: Option<String>,
+}
+
 /// A tenant namespace to probe and the identities to probe it as.
 struct Subject {
     tenant: String,
@@ -130,11 +144,12 @@ impl Prober {
                     subject.tenant
                 ));
             }
-            let managed = self.managed_names(&subject.namespace).await?;
+            let tenant = self.context(&subject.namespace, other).await?;
             let probes = catalogue();
-            let runs = subject.identities.iter().map(|identity| {
-                self.probe_as(identity, &probes, &subject.namespace, other, &managed)
-            });
+            let runs = subject
+                .identities
+                .iter()
+                .map(|identity| self.probe_as(identity, &probes, &tenant));
             let identities = join_all(runs)
                 .await
                 .into_iter()
@@ -229,29 +244,46 @@ impl Prober {
             .collect())
     }
 
-    /// Plural → the first (by name) object of that kind Harmony manages in `namespace`, for the
-    /// probes that tamper with one.
-    async fn managed_names(&self, namespace: &str) -> Result<BTreeMap<String, String>, ApiFailure> {
+    /// What the probes of the tenant in `namespace` need to know: the first (by name) object of
+    /// each kind Harmony manages there, for the probes that tamper with one, and a StorageClass
+    /// the tenant may use (its quota gives allowed classes a non-zero cap).
+    async fn context<'a>(
+        &self,
+        namespace: &'a str,
+        other: &'a str,
+    ) -> Result<TenantContext<'a>, ApiFailure> {
         let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-        let mut names = BTreeMap::new();
+        let mut context = TenantContext {
+            namespace,
+            other,
+            managed: BTreeMap::new(),
+            storage_class: None,
+        };
         for (kind, plural) in [
             (Kind::ResourceQuota, "resourcequotas"),
             (Kind::LimitRange, "limitranges"),
             (Kind::NetworkPolicy, "networkpolicies"),
         ] {
-            let listed = self
+            let mut listed = self
                 .cluster
                 .list(&kind.into(), namespace, &selector)
                 .await?;
-            let first = listed
-                .iter()
-                .filter_map(|o| o["metadata"]["name"].as_str())
-                .min();
-            if let Some(name) = first {
-                names.insert(plural.to_string(), name.to_string());
+            listed.sort_by(|a, b| {
+                a["metadata"]["name"]
+                    .as_str()
+                    .cmp(&b["metadata"]["name"].as_str())
+            });
+            let Some(first) = listed.first() else {
+                continue;
+            };
+            if let Some(name) = first["metadata"]["name"].as_str() {
+                context.managed.insert(plural, name.to_string());
+            }
+            if kind == Kind::ResourceQuota {
+                context.storage_class = allowed_class(&first["spec"]["hard"]);
             }
         }
-        Ok(names)
+        Ok(context)
     }
 
     /// Refuses, naming what is missing, unless the credentials may impersonate users, groups and
@@ -299,10 +331,9 @@ impl Prober {
         &self,
         identity: &ProbeIdentity,
         probes: &[Probe],
-        namespace: &str,
-        other: &str,
-        managed: &BTreeMap<String, String>,
+        tenant: &TenantContext<'_>,
     ) -> Result<IdentityProbes, ProbeError> {
+        let (namespace, other) = (tenant.namespace, tenant.other);
         let mut config = self.config.clone();
         config.auth_info.impersonate = Some(identity.user.clone());
         config.auth_info.impersonate_groups = Some(identity.groups.clone());
@@ -318,7 +349,10 @@ impl Prober {
                 None => None,
                 Some(Name::Fixed(name)) => Some(name),
                 Some(Name::OwnNamespace) => Some(namespace),
-                Some(Name::Managed) => managed.get(probe.resource.plural).map(String::as_str),
+                Some(Name::Managed) => tenant
+                    .managed
+                    .get(probe.resource.plural)
+                    .map(String::as_str),
             };
             let request = probe.describe(namespace, other, name);
             let answer = if name.is_none() && object_name(&probe.verb).is_some() {
@@ -330,8 +364,9 @@ impl Prober {
                 let target = Target {
                     namespace: target_namespace,
                     name,
+                    body: probe.body(tenant.storage_class.as_deref()),
                 };
-                send(&client, &probe.resource, &probe.verb, &target).await
+                send(&client, &probe.resource, &probe.verb, target).await
             };
             results.push(ProbeResult::new(probe, identity.role, request, answer));
         }
@@ -340,6 +375,16 @@ impl Prober {
             results,
         })
     }
+}
+
+/// A StorageClass the quota `hard` gives a non-zero cap (`<class>.storageclass.storage.k8s.io/
+/// requests.storage`), the first by name.
+fn allowed_class(hard: &Value) -> Option<String> {
+    let hard = hard.as_object()?;
+    hard.iter()
+        .filter(|(_, cap)| cap.as_str().is_some_and(|c| c != "0"))
+        .find_map(|(key, _)| key.strip_suffix(CLASS_QUOTA_SUFFIX))
+        .map(String::from)
 }
 
 /// The object a verb names, if any.
@@ -372,6 +417,17 @@ fn client(config: kube::Config, user: &str) -> Result<kube::Client, ProbeError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_allowed_class_is_one_the_quota_caps_above_zero() {
+        let hard = serde_json::json!({
+            "pods": "20",
+            "fast.storageclass.storage.k8s.io/requests.storage": "0",
+            "standard.storageclass.storage.k8s.io/requests.storage": "100Gi",
+        });
+        assert_eq!(allowed_class(&hard).as_deref(), Some("standard"));
+        assert_eq!(allowed_class(&serde_json::json!({"pods": "20"})), None);
+    }
 
     #[test]
     fn the_other_namespace_is_the_next_tenant_or_default() {

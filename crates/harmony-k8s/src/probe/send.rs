@@ -10,10 +10,12 @@ use kube::client::Body;
 use kube::core::{ApiResource, Request, Status};
 use serde_json::Value;
 
-/// Where a request goes: the namespace (for namespaced resources) and the object's name.
+/// Where a request goes: the namespace (for namespaced resources), the object's name, and the
+/// object a create sends.
 pub(super) struct Target<'a> {
     pub namespace: Option<&'a str>,
     pub name: Option<&'a str>,
+    pub body: Option<Value>,
 }
 
 fn api_resource(kind: &ResourceKind) -> ApiResource {
@@ -31,7 +33,7 @@ pub(super) async fn send(
     client: &kube::Client,
     kind: &ResourceKind,
     verb: &ProbeVerb,
-    target: &Target<'_>,
+    target: Target<'_>,
 ) -> Answer {
     let path = DynamicObject::url_path(&api_resource(kind), target.namespace);
     let request = Request::new(path);
@@ -39,8 +41,8 @@ pub(super) async fn send(
     let built = match verb {
         ProbeVerb::Get(_) => request.get(name, &GetParams::default()),
         ProbeVerb::List => request.list(&ListParams::default().limit(1)),
-        ProbeVerb::Create(body) => {
-            let mut body = body.clone();
+        ProbeVerb::Create(_) => {
+            let mut body = target.body.unwrap_or_default();
             if let Some(namespace) = target.namespace {
                 body["metadata"]["namespace"] = Value::from(namespace);
             }
