@@ -11,11 +11,11 @@
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use harmony::{Maestro, Outcome, Score};
+use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{
     ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, compile_guardrails,
 };
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{
     ClusterFacts, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL,
     TenantManager, TenantRole, TenantScore,
@@ -25,7 +25,7 @@ use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service, ServiceAccount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
     PatchParams, PostParams,
@@ -108,6 +108,7 @@ impl Actor {
 fn tenant(name: &str, class: &str, level: PodSecurityLevel) -> TenantScore {
     TenantScore::new(name)
         .pod_security(level)
+        .self_service_role_bindings(true)
         .storage_class(class, "1Gi")
         .member(Member::user(
             "alice",
@@ -576,6 +577,21 @@ async fn storage_rule(plane: &ControlPlane, acme: &str, globex: &str) {
         "a claim of acme's class",
         claims.create(&post(false), &standard).await,
     );
+    let bind = Patch::Merge(json!({"spec": {"volumeName": "pv-of-globex"}}));
+    refused(
+        GuardrailId::TenantStorage,
+        "spec.volumeName: only the PersistentVolume controller binds a pending claim",
+        async |dry| claims.patch("data", &merge(dry), &bind).await,
+    )
+    .await;
+    let binder = Actor::service_account("kube-system", "persistent-volume-binder");
+    let binder_claims: Api<PersistentVolumeClaim> = binder.api(plane, acme).await;
+    let mut pending = binder_claims.get("data").await.unwrap();
+    pending.spec.as_mut().unwrap().volume_name = Some("pv-of-globex".into());
+    admitted(
+        "the volume binder binding a pending claim",
+        binder_claims.replace("data", &post(false), &pending).await,
+    );
     let globex_claims: Api<PersistentVolumeClaim> =
         Actor::user(&admin_user(globex)).api(plane, globex).await;
     admitted(
@@ -584,8 +600,9 @@ async fn storage_rule(plane: &ControlPlane, acme: &str, globex: &str) {
     );
 }
 
-/// `harmony-managed-objects`, to the tenant admin (who may write ConfigMaps): Harmony's parameter
-/// ConfigMap cannot be changed, taken over, deleted or forged; the admin's own ConfigMaps can.
+/// `harmony-managed-objects`, to the tenant admin (who may write ConfigMaps and, with self-service,
+/// RoleBindings): Harmony's parameter ConfigMap cannot be changed, taken over, deleted or forged,
+/// nor a member's RoleBinding deleted; the admin's own ConfigMaps and RoleBindings can.
 async fn managed_objects_rule(plane: &ControlPlane, namespace: &str) {
     let admin = Actor::user(&admin_user(namespace));
     let config_maps: Api<ConfigMap> = admin.api(plane, namespace).await;
@@ -614,6 +631,21 @@ async fn managed_objects_rule(plane: &ControlPlane, namespace: &str) {
         config_maps.create(&post(dry), &forged).await
     })
     .await;
+
+    let bindings: Api<RoleBinding> = admin.api(plane, namespace).await;
+    refused(GuardrailId::ManagedObjects, message, async |dry| {
+        bindings.delete("member-alice", &delete(dry)).await
+    })
+    .await;
+    let viewer: RoleBinding = parse(json!({
+        "metadata": {"name": "viewer-carol"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-viewer"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "carol@example.com"}],
+    }));
+    admitted(
+        "the admin's own RoleBinding (self-service)",
+        bindings.create(&post(false), &viewer).await,
+    );
 
     let own: ConfigMap = parse(json!({"metadata": {"name": "settings"}, "data": {"a": "1"}}));
     admitted(
@@ -693,6 +725,26 @@ async fn namespace_labels_rule(plane: &ControlPlane, namespace: &str) {
     );
 }
 
+/// Deleting a tenant under the guardrails: the namespace controller, not trusted by them, may
+/// empty the terminating namespace of what Harmony manages, so the namespace goes.
+async fn namespace_deletion_empties_a_guarded_tenant(plane: &ControlPlane, tenant: &str) {
+    let options = DeleteOptions {
+        delete_data: true,
+        timeout: Duration::from_secs(120),
+    };
+    let report = topology(plane, vanilla_facts(plane))
+        .await
+        .delete_tenant(tenant, options)
+        .await
+        .unwrap_or_else(|e| panic!("deleting tenant {tenant} under the guardrails: {e}"));
+    assert_eq!(report.namespace.as_deref(), Some(tenant));
+    let namespaces: Api<Namespace> = Api::all(plane.client().await);
+    assert!(
+        namespaces.get_opt(tenant).await.unwrap().is_none(),
+        "namespace {tenant} should be gone"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     let plane = ControlPlane::shared();
@@ -715,6 +767,12 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
         outcome.message.contains(" 0 pruned"),
         "guardrails apply: {outcome:?}"
     );
+    let again = apply_guardrails(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    assert_eq!(
+        again.status,
+        OutcomeStatus::Unchanged,
+        "re-apply on the real server: {again:?}"
+    );
     policies_type_check(plane).await;
     type_checker_is_live(plane).await;
 
@@ -723,6 +781,7 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     storage_rule(plane, &acme, &globex).await;
     managed_objects_rule(plane, &acme).await;
     namespace_labels_rule(plane, &acme).await;
+    namespace_deletion_empties_a_guarded_tenant(plane, &globex).await;
 }
 
 /// `name` of the cluster-scoped `kind` (plural `plural`) of the AdminNetworkPolicy API group.
