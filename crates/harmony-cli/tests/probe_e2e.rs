@@ -42,14 +42,27 @@ fn harmony(plane: &ControlPlane, args: &[&str]) -> Command {
     cmd
 }
 
-fn probe_json(plane: &ControlPlane, code: i32) -> Value {
-    let out = harmony(plane, &["audit", "probe", "-o", "json"])
-        .assert()
-        .code(code)
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+/// `harmony audit probe -o json` until `settled` holds of its report (the API server applies new
+/// admission policies and RBAC bindings from its caches, a moment after they are written), at
+/// most 30 times a second apart; the last exit code and report either way.
+fn probe_until(plane: &ControlPlane, settled: impl Fn(&Value) -> bool) -> (i32, Value) {
+    let mut attempts = 0;
+    loop {
+        let out = harmony(plane, &["audit", "probe", "-o", "json"])
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON report ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        attempts += 1;
+        if settled(&report) || attempts == 30 {
+            return (out.status.code().unwrap(), report);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 fn tenant<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -118,6 +131,10 @@ fn guarded_tenants_pass_and_a_weakened_one_fails_with_evidence() {
     guard.extend(["--guardrails", guardrails.to_str().unwrap()]);
     guard.extend(networks);
     harmony(plane, &guard).assert().success();
+    let (code, report) = probe_until(plane, |r| {
+        [&a, &b].iter().all(|t| not_passed(tenant(r, t)).is_empty())
+    });
+    assert_eq!(code, 0, "{report:#}");
 
     harmony(plane, &["audit", "probe"])
         .assert()
@@ -180,7 +197,10 @@ fn guarded_tenants_pass_and_a_weakened_one_fails_with_evidence() {
         ])
         .unwrap();
 
-    let report = probe_json(plane, 1);
+    let (code, report) = probe_until(plane, |r| {
+        result(tenant(r, &a), "developer", "HMT-PROBE-001")["outcome"] == "allowed"
+    });
+    assert_eq!(code, 1);
     assert!(not_passed(tenant(&report, &b)).is_empty());
     let weak = tenant(&report, &a);
     let mut expected: Vec<(String, String)> = [
