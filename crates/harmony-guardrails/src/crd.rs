@@ -1,5 +1,7 @@
 //! AdminNetworkPolicy and BaselineAdminNetworkPolicy (`policy.networking.k8s.io/v1alpha1`, CRDs
-//! installed by OVN-Kubernetes): the fields Harmony uses, as in the upstream API.
+//! installed by OVN-Kubernetes): the fields Harmony uses, as in the upstream API since
+//! `sigs.k8s.io/network-policy-api` v0.1.5, the release OVN-Kubernetes vendors (peers select
+//! `namespaces` with a label selector; v0.1.1 nested it under `namespaceSelector`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};

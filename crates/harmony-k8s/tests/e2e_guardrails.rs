@@ -15,7 +15,9 @@ use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{
     ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, compile_guardrails,
 };
-use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_k8s::{
+    ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
+};
 use harmony_tenant::{
     ClusterFacts, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL,
     TenantManager, TenantRole, TenantScore,
@@ -821,6 +823,23 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
         ),
     ];
     apply_tenants(topology(&plane, FactsSource::default()).await, &tenants).await;
+
+    // `--dry-run server`: the server validates every object (the CRD schemas too), stores none.
+    let cluster = cluster_from_config(plane.config().await).unwrap();
+    let dry_run = ApplyOptions {
+        mode: Mode::DryRun,
+        force: false,
+    };
+    let dry = apply_guardrails(
+        K8sTopology::new(cluster, FactsSource::default(), dry_run),
+        &tenants,
+    )
+    .await;
+    assert!(dry.message.starts_with("would be "), "{dry:?}");
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(plane.client().await);
+    let stored = policies.list(&ListParams::default()).await.unwrap().items;
+    assert!(stored.is_empty(), "a dry run stores nothing: {stored:?}");
+
     let outcome = apply_guardrails(topology(&plane, FactsSource::default()).await, &tenants).await;
     let details = outcome.details.join("\n");
     assert!(
