@@ -8,13 +8,15 @@
 mod catalogue;
 mod identity;
 mod render;
+mod request;
 
 use harmony_tenant::TenantRole;
 use serde::Serialize;
 
-pub use catalogue::{Name, Probe, ProbeVerb, ResourceKind, Scope, catalogue};
+pub use catalogue::catalogue;
 pub use identity::{ProbeIdentity, from_bindings, from_score};
 pub use render::render;
+pub use request::{Name, Probe, ProbeVerb, ResourceKind, Scope};
 
 /// What a probe must get from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

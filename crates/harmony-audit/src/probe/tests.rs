@@ -269,6 +269,23 @@ fn verdicts_follow_expectations() {
 }
 
 #[test]
+fn a_claim_names_the_class_the_tenant_may_use_and_nothing_else_does() {
+    let claim = probe("HMT-PROBE-029");
+    assert_eq!(
+        claim.body(None).unwrap()["spec"].get("storageClassName"),
+        None
+    );
+    let body = claim.body(Some("standard")).unwrap();
+    assert_eq!(body["spec"]["storageClassName"], "standard");
+    assert_eq!(body["spec"]["volumeName"], "harmony-probe");
+    assert_eq!(
+        probe("HMT-PROBE-032").body(Some("standard")).unwrap(),
+        compliant_pod()
+    );
+    assert_eq!(probe("HMT-PROBE-034").body(Some("standard")), None);
+}
+
+#[test]
 fn describe_names_the_request_and_the_dry_run() {
     assert_eq!(
         probe("HMT-PROBE-009").describe("acme", "globex", None),
