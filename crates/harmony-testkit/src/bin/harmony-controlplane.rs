@@ -1,6 +1,6 @@
 //! Starts a real control plane and keeps it up until Ctrl-C (`tools/controlplane/up` runs this).
 //!
-//! `controlplane [--okd] [--kubeconfig PATH]`: prints the admin kubeconfig's path on stdout (and
+//! `harmony-controlplane [--okd] [--kubeconfig PATH]`: prints the admin kubeconfig's path on stdout (and
 //! copies it to PATH, 0600, when given), the networks to pass to `harmony` on stderr.
 
 use std::os::unix::fs::PermissionsExt;
