@@ -4,7 +4,7 @@
 //! limits for every quota key) with exactly the probed aspect changed, so that a refusal is
 //! attributable to that aspect.
 
-use harmony_tenant::{TENANT_LABEL, TenantRole};
+use harmony_tenant::{PodSecurityLevel, TENANT_LABEL, TenantRole};
 use serde_json::{Value, json};
 
 use super::Expect;
@@ -86,6 +86,7 @@ fn probe(
         scope,
         verb,
         expectation,
+        restricted_only: false,
     }
 }
 
@@ -93,6 +94,15 @@ const CLUSTER_RESOURCES: &str = "MTB-PL1-CC-CPI-1 Block access to cluster resour
 const OTHER_TENANTS: &str = "MTB-PL1-CC-TI-2 Block access to other tenant resources";
 const MULTITENANT: &str = "MTB-PL1-CC-TI-1 Block access to multitenant resources";
 const ESCALATION: &str = "MTB-PL1-CC-CPI-1 Block access to cluster resources (RBAC escalation)";
+
+/// The probes for a tenant whose pod security level is `level`: at `baseline`, not those only
+/// `restricted` refuses (privilege escalation, running as root).
+pub fn catalogue_for(level: PodSecurityLevel) -> Vec<Probe> {
+    catalogue()
+        .into_iter()
+        .filter(|p| level == PodSecurityLevel::Restricted || !p.restricted_only)
+        .collect()
+}
 
 /// Every probe, in id order.
 pub fn catalogue() -> Vec<Probe> {
@@ -288,7 +298,8 @@ pub fn catalogue() -> Vec<Probe> {
             Own,
             pod_with(|p| container(p)["securityContext"]["allowPrivilegeEscalation"] = json!(true)),
             block,
-        ),
+        )
+        .restricted_only(),
         probe(
             "HMT-PROBE-019",
             "share the node's network (hostNetwork)",
@@ -368,7 +379,8 @@ pub fn catalogue() -> Vec<Probe> {
             Own,
             pod_with(|p| container(p)["securityContext"]["runAsUser"] = json!(0)),
             block,
-        ),
+        )
+        .restricted_only(),
         probe(
             "HMT-PROBE-027",
             "run without runAsNonRoot",
@@ -383,7 +395,8 @@ pub fn catalogue() -> Vec<Probe> {
                 }
             }),
             block,
-        ),
+        )
+        .restricted_only(),
         probe(
             "HMT-PROBE-028",
             "create a NodePort Service",

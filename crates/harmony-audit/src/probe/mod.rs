@@ -13,7 +13,7 @@ mod request;
 use harmony_tenant::TenantRole;
 use serde::Serialize;
 
-pub use catalogue::catalogue;
+pub use catalogue::{catalogue, catalogue_for};
 pub use identity::{ProbeIdentity, from_bindings, from_score};
 pub use render::render;
 pub use request::{Name, Probe, ProbeVerb, ResourceKind, Scope};

@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use harmony_tenant::{Member, TenantRole, TenantScore};
+use harmony_tenant::{Member, PodSecurityLevel, TenantRole, TenantScore};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use serde_json::{Value, json};
 
@@ -227,6 +227,18 @@ fn catalogue_ids_are_unique_and_every_role_has_a_must_allow_probe() {
         probe("HMT-PROBE-033").expect(TenantRole::Viewer),
         Expect::MustBlock
     );
+}
+
+#[test]
+fn baseline_tenants_are_not_probed_for_what_baseline_allows() {
+    let all: BTreeSet<&str> = catalogue().iter().map(|p| p.id).collect();
+    let baseline: BTreeSet<&str> = catalogue_for(PodSecurityLevel::Baseline)
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let skipped: Vec<&str> = all.difference(&baseline).copied().collect();
+    assert_eq!(skipped, ["HMT-PROBE-018", "HMT-PROBE-026", "HMT-PROBE-027"]);
+    assert_eq!(catalogue_for(PodSecurityLevel::Restricted).len(), all.len());
 }
 
 #[test]

@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 use futures::future::join_all;
 use harmony_audit::probe::{
     Answer, IdentityProbes, Name, Probe, ProbeIdentity, ProbeReport, ProbeResult, ProbeVerb, Scope,
-    TenantProbes, catalogue, from_bindings, from_score,
+    TenantProbes, catalogue, catalogue_for, from_bindings, from_score,
 };
-use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TenantScore};
+use harmony_tenant::{
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, PodSecurityLevel, TENANT_LABEL, TenantScore,
+};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
@@ -96,11 +98,13 @@ struct TenantContext<'a> {
     storage_class: Option<String>,
 }
 
-/// A tenant namespace to probe and the identities to probe it as.
+/// A tenant namespace to probe, the identities to probe it as, and its pod security level
+/// (its tenant file's, else `restricted`).
 struct Subject {
     tenant: String,
     namespace: String,
     identities: Vec<ProbeIdentity>,
+    level: PodSecurityLevel,
 }
 
 impl Prober {
@@ -140,12 +144,25 @@ impl Prober {
             }
             if subject.identities.is_empty() {
                 report.notes.push(format!(
-                    "tenant {}: no member RoleBinding (member-*) to probe as",
+                    "tenant {}: no member to probe as (no member-* RoleBinding, or none in its file)",
                     subject.tenant
                 ));
             }
             let tenant = self.context(&subject.namespace, other).await?;
-            let probes = catalogue();
+            let probes = catalogue_for(subject.level);
+            if probes.len() < catalogue().len() {
+                let skipped: Vec<&str> = catalogue()
+                    .iter()
+                    .map(|p| p.id)
+                    .filter(|id| !probes.iter().any(|p| p.id == *id))
+                    .collect();
+                report.notes.push(format!(
+                    "tenant {}: pod security {} (its tenant file): {} not probed ({1} allows them)",
+                    subject.tenant,
+                    subject.level.as_str(),
+                    skipped.join(", ")
+                ));
+            }
             let runs = subject
                 .identities
                 .iter()
@@ -207,6 +224,7 @@ impl Prober {
                     tenant: tenant.clone(),
                     namespace: namespace.clone(),
                     identities,
+                    level: PodSecurityLevel::Restricted,
                 });
             }
         } else {
@@ -219,6 +237,7 @@ impl Prober {
                     tenant: score.name().to_string(),
                     namespace,
                     identities: from_score(score),
+                    level: score.tenant_config.pod_security,
                 });
             }
         }
