@@ -13,21 +13,6 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use harmony_testkit::ControlPlane;
 
-/// Lets the controller manager sign CSRs: the harness runs it as `system:kube-controller-manager`
-/// without service-account credentials, a user whose own role cannot write CSR status; a kubeadm
-/// cluster binds the signer's ServiceAccount to this same role.
-fn grant_signing(plane: &ControlPlane) {
-    plane
-        .kubectl_run(&[
-            "create",
-            "clusterrolebinding",
-            "harmony-test-kcm-certificate-controller",
-            "--clusterrole=system:controller:certificate-controller",
-            "--user=system:kube-controller-manager",
-        ])
-        .unwrap();
-}
-
 fn harmony(dir: &Path, args: &[&str]) -> Output {
     let admin = ControlPlane::shared().kubeconfig();
     Command::cargo_bin("harmony")
@@ -74,7 +59,6 @@ fn secret(kubeconfig: &str) -> String {
 fn issue_writes_kubeconfigs_that_work_on_the_real_cluster() {
     let plane = ControlPlane::shared();
     let _logs = plane.failure_guard();
-    grant_signing(plane);
     let tenant = ControlPlane::unique_name("cli-creds");
     let alice = format!("alice@{tenant}.test");
     let dir = tempfile::tempdir().unwrap();

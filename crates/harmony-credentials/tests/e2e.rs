@@ -54,7 +54,6 @@ impl Fixture {
     /// refuses creations until then).
     async fn new(prefix: &str) -> Self {
         let plane = ControlPlane::shared();
-        grant_controller_roles(plane);
         let home_name = ControlPlane::unique_name(prefix);
         let other_name = ControlPlane::unique_name(&format!("{prefix}-other"));
         let home = TenantScore::new(&home_name)
@@ -202,58 +201,6 @@ fn stamp() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
-}
-
-/// Binds the controller manager's user to the bootstrap roles of the controllers these tests
-/// rely on (quota status, CSR signing, aggregation of the `admin` ClusterRole), then waits for
-/// `admin` to be aggregated. The harness runs the controller manager with
-/// `--use-service-account-credentials=false` as `system:kube-controller-manager`, a user whose own
-/// role may list and watch but not write these; a kubeadm cluster gives each controller its
-/// ServiceAccount, bound to these same roles.
-fn grant_controller_roles(plane: &ControlPlane) {
-    static GRANTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    GRANTED.get_or_init(|| {
-        for controller in [
-            "resourcequota-controller",
-            "certificate-controller",
-            "clusterrole-aggregation-controller",
-        ] {
-            plane
-                .kubectl_run(&[
-                    "create",
-                    "clusterrolebinding",
-                    &format!("harmony-test-kcm-{controller}"),
-                    &format!("--clusterrole=system:controller:{controller}"),
-                    "--user=system:kube-controller-manager",
-                ])
-                .unwrap();
-        }
-        // A new ClusterRole makes the aggregation controller look at every aggregated role again,
-        // without waiting out the back-off of its earlier refusals.
-        plane
-            .kubectl_run(&[
-                "create",
-                "clusterrole",
-                "harmony-test-nudge",
-                "--verb=get",
-                "--resource=pods",
-            ])
-            .unwrap();
-        let deadline = Instant::now() + SETTLE;
-        loop {
-            let rules = plane
-                .kubectl_run(&["get", "clusterrole", "admin", "-o", "jsonpath={.rules}"])
-                .unwrap();
-            if !matches!(rules.trim(), "" | "null" | "[]") {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ClusterRole admin was not aggregated within {SETTLE:?}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    });
 }
 
 /// `tenant apply` through harmony-k8s, as the admin.

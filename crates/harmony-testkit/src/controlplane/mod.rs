@@ -144,8 +144,20 @@ impl ControlPlane {
         format!("{prefix}-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Starts a control plane as `options` say and waits until it is ready.
+    /// Starts a control plane as `options` say and waits until it is ready. A server that exits
+    /// while starting (another process took a port between our probe and its bind) is retried on
+    /// new ports, up to three times in all.
     pub fn start_with(options: ControlPlaneOptions) -> Result<Self, ControlPlaneError> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&options) {
+                Err(ControlPlaneError::Exited { .. }) if attempt < 3 => attempt += 1,
+                started => return started,
+            }
+        }
+    }
+
+    fn start_once(options: &ControlPlaneOptions) -> Result<Self, ControlPlaneError> {
         let binaries = Binaries::locate()?;
         let dir = std::env::temp_dir().join(format!(
             "harmony-controlplane-{}-{}",
@@ -256,9 +268,10 @@ impl ControlPlane {
         plane.wait_for(
             "cluster-role aggregation (clusterrole/admin has rules)",
             |p| {
-                let out =
-                    p.kubectl_output(&["get", "clusterrole", "admin", "-o", "jsonpath={.rules}"])?;
-                Ok(out.status.success() && out.stdout.len() > 2)
+                let out = p.kubectl_output(&["get", "clusterrole", "admin", "-o", "json"])?;
+                let role: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).unwrap_or_default();
+                Ok(role["rules"].as_array().is_some_and(|r| !r.is_empty()))
             },
         )?;
         plane.wait_for("the default ServiceAccount", |p| {
