@@ -113,16 +113,13 @@ fn user_field(path: &Path, field: &str) -> String {
         .to_string()
 }
 
-/// `kubectl config view` parses the file (skipped with a reason when kubectl is missing).
+/// `kubectl config view` (the kubectl built with the control plane) parses the file.
 fn kubectl_view(path: &Path) {
-    let Ok(output) = Command::new("kubectl")
+    let output = Command::new(harmony_testkit::Binaries::locate().unwrap().kubectl())
         .args(["config", "view", "--raw", "-o", "json", "--kubeconfig"])
         .arg(path)
         .output()
-    else {
-        eprintln!("skipped: kubectl is not installed");
-        return;
-    };
+        .unwrap();
     assert!(
         output.status.success(),
         "{}",

@@ -2,7 +2,7 @@
 //! against `kubectl apply --server-side` of the same rendered manifests, measured in one run.
 //!
 //! `cargo bench -p harmony-k8s --bench apply` prints request counts (from the fake's log) and wall
-//! times, and the ratios between them. Without `kubectl` on the PATH, only Harmony is measured.
+//! times, and the ratios between them. kubectl is the one built with the control plane.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -12,7 +12,7 @@ use harmony::{Maestro, Score};
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_manifests::{Format, encode_stream};
 use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
-use harmony_testkit::{FakeApiServer, FakeOptions, RecordedRequest};
+use harmony_testkit::{Binaries, FakeApiServer, FakeOptions, RecordedRequest};
 
 const TENANTS: usize = 500;
 const CONCURRENCY: usize = 16;
@@ -76,16 +76,16 @@ fn harmony_run(
 fn kubectl_run(
     server: &FakeApiServer,
     dir: &std::path::Path,
-) -> Option<(Duration, usize, BTreeMap<String, usize>)> {
+) -> (Duration, usize, BTreeMap<String, usize>) {
     server.clear_requests();
     let started = Instant::now();
-    let output = Command::new("kubectl")
+    let output = Command::new(Binaries::locate().expect("kubectl is built").kubectl())
         .args(["apply", "--server-side", "--validate=false", "-f"])
         .arg(dir.join("tenants.yaml"))
         .arg("--kubeconfig")
         .arg(dir.join("kubeconfig"))
         .output()
-        .ok()?;
+        .expect("kubectl runs");
     let elapsed = started.elapsed();
     assert!(
         output.status.success(),
@@ -93,7 +93,7 @@ fn kubectl_run(
         String::from_utf8_lossy(&output.stderr)
     );
     let (total, by_kind) = census(&server.requests());
-    Some((elapsed, total, by_kind))
+    (elapsed, total, by_kind)
 }
 
 fn show(label: &str, (elapsed, total, by_kind): &(Duration, usize, BTreeMap<String, usize>)) {
@@ -136,12 +136,9 @@ fn main() {
     theirs
         .write_kubeconfig(&dir.path().join("kubeconfig"))
         .expect("kubeconfig");
-    let Some(kubectl_first) = kubectl_run(&theirs, dir.path()) else {
-        println!("kubectl not found on PATH: measured Harmony only");
-        return;
-    };
+    let kubectl_first = kubectl_run(&theirs, dir.path());
     show("kubectl first apply", &kubectl_first);
-    let kubectl_again = kubectl_run(&theirs, dir.path()).expect("kubectl ran before");
+    let kubectl_again = kubectl_run(&theirs, dir.path());
     show("kubectl no-op re-apply", &kubectl_again);
     println!(
         "ratios harmony/kubectl: first apply wall {:.2}x, requests {:.2}x; re-apply wall {:.3}x, requests {:.4}x ({:.0}x fewer)",

@@ -157,7 +157,8 @@ async fn conflicts_with_another_field_manager_name_it_and_force_takes_over() {
     let _logs = plane.failure_guard();
     let name = ControlPlane::unique_name("conflict");
     let tenant = acme(&name);
-    apply(plane, &tenant, ApplyOptions::default()).await;
+    let (status, _) = apply(plane, &tenant, ApplyOptions::default()).await;
+    assert_eq!(status, Ok(OutcomeStatus::Changed));
 
     let quotas: Api<ResourceQuota> = Api::namespaced(plane.client().await, &name);
     let patch = json!({ "apiVersion": "v1", "kind": "ResourceQuota",
