@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{
-    ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, compile_guardrails,
+    ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, Toggle,
+    compile_guardrails,
 };
 use harmony_k8s::{
     ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
@@ -165,11 +166,15 @@ async fn apply_tenants(topology: K8sTopology, tenants: &[TenantScore]) {
     assert!(report.all_succeeded(), "{:?}", report.results);
 }
 
-/// `harmony cluster guardrails apply` of the default guardrails for `tenants`.
-async fn apply_guardrails(topology: K8sTopology, tenants: &[TenantScore]) -> Outcome {
+/// `harmony cluster guardrails apply` of `guardrails` for `tenants`.
+async fn apply_guardrails(
+    topology: K8sTopology,
+    guardrails: &ClusterGuardrailsScore,
+    tenants: &[TenantScore],
+) -> Outcome {
     let mut maestro = Maestro::new(topology);
     let score = GuardrailsScore {
-        guardrails: ClusterGuardrailsScore::default(),
+        guardrails: guardrails.clone(),
         tenants: tenants.to_vec(),
     };
     maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
@@ -321,12 +326,11 @@ fn refusal<T>(result: &kube::Result<T>) -> Option<&Status> {
     }
 }
 
-/// Whether `status` is `policy`'s refusal (Harmony's rules use reason `Forbidden`).
+/// Whether `status` is the refusal of `policy`, through any of its bindings.
 fn refused_by_policy(status: &Status, policy: &str) -> bool {
-    status.code == 403
-        && status.message.contains(&format!(
-            "ValidatingAdmissionPolicy '{policy}' with binding '{policy}' denied request: "
-        ))
+    status.message.contains(&format!(
+        "ValidatingAdmissionPolicy '{policy}' with binding '"
+    )) && status.message.contains("' denied request: ")
 }
 
 /// `request` is refused by the admission rule `rule` with Harmony's `message`.
@@ -352,8 +356,10 @@ async fn refused<T: Debug>(
     let status = refusal(&result)
         .unwrap_or_else(|| panic!("{policy} should refuse ({message}); got {result:?}"));
     assert!(
-        refused_by_policy(status, policy) && status.message.contains(message),
-        "{policy} should refuse with `{message}`; got {status:?}"
+        refused_by_policy(status, policy)
+            && status.message.contains(message)
+            && (status.code, status.reason.as_str()) == (403, "Forbidden"),
+        "{policy} should refuse with `{message}` (403 Forbidden, the reason Harmony's rules give); got {status:?}"
     );
 }
 
@@ -727,6 +733,32 @@ async fn namespace_labels_rule(plane: &ControlPlane, namespace: &str) {
     );
 }
 
+/// A namespace without its parameter ConfigMap (a terminating one loses it first): claims are
+/// not created (the binding that reads it fails closed), but updates, such as the PVC protection
+/// controller's, still go through.
+async fn storage_updates_need_no_parameters(plane: &ControlPlane, tenant: &str) {
+    let params: Api<ConfigMap> = Api::namespaced(plane.client().await, tenant);
+    params.delete(PARAMS_NAME, &delete(false)).await.unwrap();
+    let claims: Api<PersistentVolumeClaim> =
+        Actor::user(&admin_user(tenant)).api(plane, tenant).await;
+    let late = claim("late", json!({"storageClassName": "fast"}));
+    let result = claims.create(&post(false), &late).await;
+    let status =
+        refusal(&result).unwrap_or_else(|| panic!("a claim without parameters: {result:?}"));
+    assert!(
+        refused_by_policy(status, "harmony-tenant-storage")
+            && status.message.contains(
+                "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction"
+            ),
+        "the storage rule should refuse a claim without the parameters: {status:?}"
+    );
+    let label = Patch::Merge(json!({"metadata": {"labels": {"backup": "daily"}}}));
+    admitted(
+        "an update of a claim without the parameters",
+        claims.patch("fast", &merge(false), &label).await,
+    );
+}
+
 /// Deleting a tenant under the guardrails: the namespace controller, not trusted by them, may
 /// empty the terminating namespace of what Harmony manages, so the namespace goes.
 async fn namespace_deletion_empties_a_guarded_tenant(plane: &ControlPlane, tenant: &str) {
@@ -764,12 +796,15 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     }
     pod_security_and_quota_hold_alone(plane, &acme).await;
 
-    let outcome = apply_guardrails(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    // The admission rules only: the network tiers are the OKD test's.
+    let guardrails = ClusterGuardrailsScore::default().network_tiers(Toggle::Disabled);
+    let vanilla = async || topology(plane, vanilla_facts(plane)).await;
+    let outcome = apply_guardrails(vanilla().await, &guardrails, &tenants).await;
     assert!(
         outcome.message.contains(" 0 pruned"),
         "guardrails apply: {outcome:?}"
     );
-    let again = apply_guardrails(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    let again = apply_guardrails(vanilla().await, &guardrails, &tenants).await;
     assert_eq!(
         again.status,
         OutcomeStatus::Unchanged,
@@ -783,6 +818,7 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     storage_rule(plane, &acme, &globex).await;
     managed_objects_rule(plane, &acme).await;
     namespace_labels_rule(plane, &acme).await;
+    storage_updates_need_no_parameters(plane, &globex).await;
     namespace_deletion_empties_a_guarded_tenant(plane, &globex).await;
 }
 
@@ -832,6 +868,7 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
     };
     let dry = apply_guardrails(
         K8sTopology::new(cluster, FactsSource::default(), dry_run),
+        &ClusterGuardrailsScore::default(),
         &tenants,
     )
     .await;
@@ -840,7 +877,12 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
     let stored = policies.list(&ListParams::default()).await.unwrap().items;
     assert!(stored.is_empty(), "a dry run stores nothing: {stored:?}");
 
-    let outcome = apply_guardrails(topology(&plane, FactsSource::default()).await, &tenants).await;
+    let outcome = apply_guardrails(
+        topology(&plane, FactsSource::default()).await,
+        &ClusterGuardrailsScore::default(),
+        &tenants,
+    )
+    .await;
     let details = outcome.details.join("\n");
     assert!(
         details.contains("created ClusterRoleBinding self-provisioners"),

@@ -31,7 +31,7 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
             .map(|(group, kinds)| resources(group, kinds, &operations))
             .collect(),
         tenant_namespaces_only: true,
-        per_tenant_params: false,
+        per_tenant_params: None,
         match_conditions: vec![unless_trusted(score)],
         validations: vec![validation(
             format!(

@@ -28,11 +28,11 @@ use crate::guardrail::GuardrailId;
 use crate::params::PARAMS_NAME;
 use crate::score::ClusterGuardrailsScore;
 
-/// A policy and the binding that puts it in force.
+/// A policy and the bindings that put it in force.
 #[derive(Debug, Clone)]
 pub(crate) struct AdmissionRule {
     pub policy: ValidatingAdmissionPolicy,
-    pub binding: ValidatingAdmissionPolicyBinding,
+    pub bindings: Vec<ValidatingAdmissionPolicyBinding>,
 }
 
 /// Every admission rule, in [`GuardrailId::ADMISSION`] order.
@@ -52,8 +52,9 @@ struct Draft {
     resources: Vec<NamedRuleWithOperations>,
     /// Only namespaces carrying the tenant label (never for rules about those labels).
     tenant_namespaces_only: bool,
-    /// Reads the tenant's parameter ConfigMap, found in the namespace of the request.
-    per_tenant_params: bool,
+    /// Reads the tenant's parameter ConfigMap, found in the namespace of the request, on CREATE;
+    /// the other operations go through the binding of this name, without parameters.
+    per_tenant_params: Option<&'static str>,
     match_conditions: Vec<MatchCondition>,
     validations: Vec<Validation>,
 }
@@ -91,12 +92,12 @@ fn build(draft: Draft) -> AdmissionRule {
             failure_policy: Some("Fail".into()),
             match_constraints: Some(MatchResources {
                 namespace_selector: draft.tenant_namespaces_only.then(tenant_namespaces),
-                resource_rules: Some(draft.resources),
+                resource_rules: Some(draft.resources.clone()),
                 ..MatchResources::default()
             }),
             match_conditions: (!draft.match_conditions.is_empty())
                 .then_some(draft.match_conditions),
-            param_kind: draft.per_tenant_params.then(|| ParamKind {
+            param_kind: draft.per_tenant_params.map(|_| ParamKind {
                 api_version: Some("v1".into()),
                 kind: Some("ConfigMap".into()),
             }),
@@ -105,22 +106,73 @@ fn build(draft: Draft) -> AdmissionRule {
         }),
         status: None,
     };
-    let binding = ValidatingAdmissionPolicyBinding {
+    let bindings = if let Some(without_params) = draft.per_tenant_params {
+        // A binding whose parameters are missing denies every request it matches, and a
+        // terminating namespace loses its parameter ConfigMap before the PVC protection
+        // controller updates its claims: only CREATE, which needs them, goes through the binding
+        // that reads them; the other operations through one without (`params` is then null).
+        let params = ParamRef {
+            name: Some(PARAMS_NAME.into()),
+            // No namespace: the parameter is looked up in the namespace of the request.
+            namespace: None,
+            parameter_not_found_action: Some("Deny".into()),
+            selector: None,
+        };
+        let creates = |op: &str| op == "CREATE";
+        vec![
+            binding(
+                name,
+                name,
+                Some(params),
+                Some(narrowed(&draft.resources, creates)),
+            ),
+            binding(
+                without_params,
+                name,
+                None,
+                Some(narrowed(&draft.resources, |op| !creates(op))),
+            ),
+        ]
+    } else {
+        vec![binding(name, name, None, None)]
+    };
+    AdmissionRule { policy, bindings }
+}
+
+/// A `Deny` binding `name` of policy `policy`.
+fn binding(
+    name: &str,
+    policy: &str,
+    param_ref: Option<ParamRef>,
+    match_resources: Option<MatchResources>,
+) -> ValidatingAdmissionPolicyBinding {
+    ValidatingAdmissionPolicyBinding {
         metadata: meta(name),
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
-            policy_name: Some(name.into()),
+            policy_name: Some(policy.into()),
             validation_actions: Some(vec!["Deny".into()]),
-            // No namespace: the parameter is looked up in the namespace of the request.
-            param_ref: draft.per_tenant_params.then(|| ParamRef {
-                name: Some(PARAMS_NAME.into()),
-                namespace: None,
-                parameter_not_found_action: Some("Deny".into()),
-                selector: None,
-            }),
-            match_resources: None,
+            param_ref,
+            match_resources,
         }),
-    };
-    AdmissionRule { policy, binding }
+    }
+}
+
+/// `rules` with only the operations `keep` keeps.
+fn narrowed(rules: &[NamedRuleWithOperations], keep: impl Fn(&str) -> bool) -> MatchResources {
+    let rules = rules
+        .iter()
+        .map(|rule| NamedRuleWithOperations {
+            operations: rule
+                .operations
+                .as_ref()
+                .map(|ops| ops.iter().filter(|op| keep(op)).cloned().collect()),
+            ..rule.clone()
+        })
+        .collect();
+    MatchResources {
+        resource_rules: Some(rules),
+        ..MatchResources::default()
+    }
 }
 
 /// Operations on `resources` of API group `group` (`""` for the core group), version `v1`.

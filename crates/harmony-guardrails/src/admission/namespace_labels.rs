@@ -38,7 +38,7 @@ pub(super) fn rule(score: &ClusterGuardrailsScore, facts: &ClusterFacts) -> Admi
         id: GuardrailId::NamespaceLabels,
         resources: vec![resources("", &["namespaces"], &["CREATE", "UPDATE"])],
         tenant_namespaces_only: false,
-        per_tenant_params: false,
+        per_tenant_params: None,
         match_conditions: vec![
             unless_trusted(score),
             MatchCondition {
@@ -108,7 +108,10 @@ mod tests {
         let constraints = rule.policy.spec.unwrap().match_constraints.unwrap();
         assert_eq!(constraints.namespace_selector, None);
         assert_eq!(constraints.object_selector, None);
-        assert_eq!(rule.binding.spec.unwrap().match_resources, None);
+        let [binding] = rule.bindings.as_slice() else {
+            panic!("one binding: {:?}", rule.bindings);
+        };
+        assert_eq!(binding.spec.as_ref().unwrap().match_resources, None);
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub(super) fn rule() -> AdmissionRule {
         id: GuardrailId::TenantPods,
         resources: vec![resources("", &["pods"], &["CREATE"])],
         tenant_namespaces_only: true,
-        per_tenant_params: false,
+        per_tenant_params: None,
         match_conditions: vec![],
         validations: vec![
             validation(

@@ -9,7 +9,7 @@ pub(super) fn rule() -> AdmissionRule {
         id: GuardrailId::TenantServices,
         resources: vec![resources("", &["services"], &["CREATE", "UPDATE"])],
         tenant_namespaces_only: true,
-        per_tenant_params: false,
+        per_tenant_params: None,
         match_conditions: vec![],
         validations: vec![
             validation(

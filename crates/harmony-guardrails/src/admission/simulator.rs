@@ -12,6 +12,9 @@ use std::sync::Arc;
 use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, Program, Value as Cel};
 use harmony_tenant::TENANT_LABEL;
+use k8s_openapi::api::admissionregistration::v1::{
+    NamedRuleWithOperations, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Value, json};
 
@@ -128,10 +131,22 @@ impl Request {
         self
     }
 
-    /// What the API server would do with this request under `rule`.
+    /// What the API server would do with this request under `rule`: refused when a binding
+    /// refuses it, allowed when a binding matches it, else not matched.
     pub fn admit(&self, rule: &AdmissionRule) -> Verdict {
+        let verdicts: Vec<Verdict> = rule.bindings.iter().map(|b| self.bound(rule, b)).collect();
+        verdicts
+            .iter()
+            .find(|v| matches!(v, Verdict::Denied(_)))
+            .or_else(|| verdicts.iter().find(|v| **v == Verdict::Allowed))
+            .cloned()
+            .unwrap_or(Verdict::NotMatched)
+    }
+
+    /// What `binding` of `rule` does with this request.
+    fn bound(&self, rule: &AdmissionRule, binding: &ValidatingAdmissionPolicyBinding) -> Verdict {
         let spec = rule.policy.spec.as_ref().expect("policies have a spec");
-        let binding = rule.binding.spec.as_ref().expect("bindings have a spec");
+        let binding = binding.spec.as_ref().expect("bindings have a spec");
         assert_eq!(
             binding.policy_name, rule.policy.metadata.name,
             "binding names its policy"
@@ -145,23 +160,26 @@ impl Request {
             .match_constraints
             .as_ref()
             .expect("constraints are set");
-        let matches_resource = constraints.resource_rules.iter().flatten().any(|r| {
-            let has = |list: &Option<Vec<String>>, item: &str| {
-                list.iter().flatten().any(|s| s == item || s == "*")
-            };
-            has(&r.api_groups, &self.group)
-                && has(&r.resources, &self.resource)
-                && has(&r.operations, self.operation)
-        });
-        if !matches_resource {
+        let narrowing = binding.match_resources.as_ref();
+        let matches_resource = |rules: Option<&Vec<NamedRuleWithOperations>>| {
+            rules.into_iter().flatten().any(|r| {
+                let has = |list: &Option<Vec<String>>, item: &str| {
+                    list.iter().flatten().any(|s| s == item || s == "*")
+                };
+                has(&r.api_groups, &self.group)
+                    && has(&r.resources, &self.resource)
+                    && has(&r.operations, self.operation)
+            })
+        };
+        let narrowed_out = narrowing
+            .and_then(|m| m.resource_rules.as_ref())
+            .is_some_and(|rules| !matches_resource(Some(rules)));
+        if !matches_resource(constraints.resource_rules.as_ref()) || narrowed_out {
             return Verdict::NotMatched;
         }
         for selector in [
             constraints.namespace_selector.as_ref(),
-            binding
-                .match_resources
-                .as_ref()
-                .and_then(|m| m.namespace_selector.as_ref()),
+            narrowing.and_then(|m| m.namespace_selector.as_ref()),
         ]
         .into_iter()
         .flatten()
@@ -170,14 +188,12 @@ impl Request {
                 return Verdict::NotMatched;
             }
         }
-        let params = match (&spec.param_kind, &self.params) {
-            (None, _) => Value::Null,
-            (Some(_), Some(params)) => params.clone(),
-            (Some(_), None) => {
-                let action = binding
-                    .param_ref
-                    .as_ref()
-                    .and_then(|p| p.parameter_not_found_action.as_deref());
+        // A binding without `paramRef` validates with null parameters.
+        let params = match (&spec.param_kind, &binding.param_ref, &self.params) {
+            (None, ..) | (Some(_), None, _) => Value::Null,
+            (Some(_), Some(_), Some(params)) => params.clone(),
+            (Some(_), Some(param_ref), None) => {
+                let action = param_ref.parameter_not_found_action.as_deref();
                 assert_eq!(action, Some("Deny"), "a missing parameter must deny");
                 return Verdict::Denied(vec!["no params found for policy binding".into()]);
             }

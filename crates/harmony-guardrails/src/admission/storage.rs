@@ -12,6 +12,9 @@ use crate::guardrail::GuardrailId;
 use crate::params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX};
 use crate::score::ClusterGuardrailsScore;
 
+/// The binding that judges updates, which need no parameters (it binds the same policy).
+pub(crate) const UPDATES_BINDING: &str = "harmony-tenant-volume-binding";
+
 pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
     let binders = cel::list(score.volume_binders.iter().map(String::as_str));
     build(Draft {
@@ -22,7 +25,7 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
             &["CREATE", "UPDATE"],
         )],
         tenant_namespaces_only: true,
-        per_tenant_params: true,
+        per_tenant_params: Some(UPDATES_BINDING),
         match_conditions: vec![],
         validations: vec![
             validation(
@@ -137,6 +140,29 @@ mod tests {
         let by_selector = create(sized(json!({"storageClassName": "standard",
                                               "selector": {"matchLabels": {"tenant": "globex"}}})));
         assert!(by_selector.refused_with("spec.selector"), "{by_selector:?}");
+    }
+
+    #[test]
+    fn updates_do_not_need_the_parameters_a_terminating_namespace_has_lost() {
+        let pending = claim(sized(json!({"storageClassName": "standard"})));
+        let mut released = pending.clone();
+        released["metadata"]["finalizers"] = json!([]);
+        let update = |user: &str, new: &Value| {
+            Request::update("", "persistentvolumeclaims", pending.clone(), new.clone())
+                .in_tenant_namespace("acme")
+                .namespace_terminating()
+                .by(user)
+                .admit(&rule(&ClusterGuardrailsScore::default()))
+        };
+        let protection = "system:serviceaccount:kube-system:pvc-protection-controller";
+        assert_eq!(update(protection, &released), Verdict::Allowed);
+        let mut bound = pending.clone();
+        bound["spec"]["volumeName"] = json!("pv-of-globex");
+        let verdict = update("alice@acme.com", &bound);
+        assert!(
+            verdict.refused_with("only the PersistentVolume controller"),
+            "{verdict:?}"
+        );
     }
 
     #[test]

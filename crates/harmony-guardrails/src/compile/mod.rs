@@ -20,7 +20,8 @@ pub use okd::AUTOUPDATE_ANNOTATION;
 /// `tenants`.
 ///
 /// Pure and deterministic. The plan holds, in apply order: each tenant's parameter ConfigMap;
-/// the five ValidatingAdmissionPolicies and their bindings; with network tiers on (OKD by
+/// the five ValidatingAdmissionPolicies and their bindings (two for the rule that reads
+/// parameters); with network tiers on (OKD by
 /// default), the BaselineAdminNetworkPolicy `default` and one AdminNetworkPolicy per tenant
 /// within OVN-Kubernetes' priorities; with OKD hardening on, the `self-provisioners`
 /// ClusterRoleBinding. Findings say what is left open or reported only.
@@ -35,9 +36,11 @@ pub fn compile_guardrails(
         .collect();
     for rule in admission::rules(score, facts) {
         objects.push(GuardrailObject::ValidatingAdmissionPolicy(rule.policy));
-        objects.push(GuardrailObject::ValidatingAdmissionPolicyBinding(
-            rule.binding,
-        ));
+        objects.extend(
+            rule.bindings
+                .into_iter()
+                .map(GuardrailObject::ValidatingAdmissionPolicyBinding),
+        );
     }
     let mut findings = Vec::new();
     if score.network_tiers.resolve(facts.flavor) {
