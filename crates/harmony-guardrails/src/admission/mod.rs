@@ -1,5 +1,6 @@
-//! The admission rules: one ValidatingAdmissionPolicy and one binding (same name) per rule,
-//! evaluated by the API server itself, so `failurePolicy: Fail` cannot lock the cluster the way
+//! The admission rules: one ValidatingAdmissionPolicy and a binding of the same name per rule
+//! (the storage rule adds one for updates, which need no parameters), evaluated by the API
+//! server itself, so `failurePolicy: Fail` cannot lock the cluster the way
 //! an unreachable webhook does.
 
 pub(crate) mod cel;
