@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{
-    ClusterGuardrailsScore, GuardrailId, GuardrailObject, GuardrailsScore, Toggle,
-    compile_guardrails,
+    ClusterGuardrailsScore, DEFAULT_HARMONY_IDENTITY, GuardrailId, GuardrailObject,
+    GuardrailsScore, Toggle, compile_guardrails,
 };
 use harmony_k8s::{
     ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
@@ -733,6 +733,53 @@ async fn namespace_labels_rule(plane: &ControlPlane, namespace: &str) {
     );
 }
 
+/// Harmony, applying as its own identity (a cluster-admin ServiceAccount, not `system:masters`),
+/// still changes what the guardrails protect: a tenant's pod-security label and quota.
+async fn harmony_changes_a_guarded_tenant(plane: &ControlPlane, tenant: &TenantScore) {
+    let (namespace, account) = DEFAULT_HARMONY_IDENTITY
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+        .unwrap();
+    let grant: ClusterRoleBinding = parse(json!({
+        "metadata": {"name": "e2e-harmony-cluster-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    }));
+    Api::<ClusterRoleBinding>::all(plane.client().await)
+        .create(&post(false), &grant)
+        .await
+        .unwrap();
+    let harmony = Actor::service_account(namespace, account);
+    let groups: Vec<&str> = harmony.groups.iter().map(String::as_str).collect();
+    let cluster = cluster_from_config(plane.config_as(&harmony.user, &groups).await).unwrap();
+    let topology = K8sTopology::new(cluster, vanilla_facts(plane), ApplyOptions::default());
+    let changed = tenant
+        .clone()
+        .pod_security(PodSecurityLevel::Baseline)
+        .max_pods(7);
+    apply_tenants(topology, &[changed]).await;
+    let client = plane.client().await;
+    let labels = Api::<Namespace>::all(client.clone())
+        .get(tenant.namespace())
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("pod-security.kubernetes.io/enforce")
+            .map(String::as_str),
+        Some("baseline"),
+        "{labels:?}"
+    );
+    let quota = Api::<ResourceQuota>::namespaced(client, tenant.namespace())
+        .get("tenant-quota")
+        .await
+        .unwrap();
+    assert_eq!(quota.spec.unwrap().hard.unwrap()["pods"].0, "7");
+}
+
 /// A namespace without its parameter ConfigMap (a terminating one loses it first): claims are
 /// not created (the binding that reads it fails closed), but updates, such as the PVC protection
 /// controller's, still go through.
@@ -818,6 +865,7 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     storage_rule(plane, &acme, &globex).await;
     managed_objects_rule(plane, &acme).await;
     namespace_labels_rule(plane, &acme).await;
+    harmony_changes_a_guarded_tenant(plane, &tenants[0]).await;
     storage_updates_need_no_parameters(plane, &globex).await;
     namespace_deletion_empties_a_guarded_tenant(plane, &globex).await;
 }
