@@ -402,27 +402,6 @@ fn claim(name: &str, spec: Value) -> PersistentVolumeClaim {
     parse(json!({"metadata": {"name": name}, "spec": spec}))
 }
 
-/// Lets the harness's kube-controller-manager, which runs as `system:kube-controller-manager`
-/// without per-controller credentials, write what its controllers report (that user's own role
-/// lacks `resourcequotas/status` and `validatingadmissionpolicies/status`): the quota's usage
-/// and the policies' type checking.
-async fn controllers_may_report(plane: &ControlPlane) {
-    let bindings: Api<ClusterRoleBinding> = Api::all(plane.client().await);
-    for controller in [
-        "resourcequota-controller",
-        "validatingadmissionpolicy-status-controller",
-    ] {
-        let binding: ClusterRoleBinding = parse(json!({
-            "metadata": {"name": format!("e2e-{controller}")},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": format!("system:controller:{controller}")},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                          "name": "system:kube-controller-manager"}],
-        }));
-        bindings.create(&post(false), &binding).await.unwrap();
-    }
-}
-
 /// Waits until the namespace has its `default` ServiceAccount (pods need it) and its quota has
 /// been counted (until then the quota refuses everything it constrains).
 async fn namespace_ready(plane: &ControlPlane, namespace: &str) {
@@ -836,7 +815,6 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
         tenant(&acme, "standard", PodSecurityLevel::Restricted),
         tenant(&globex, "fast", PodSecurityLevel::Baseline),
     ];
-    controllers_may_report(plane).await;
     apply_tenants(topology(plane, vanilla_facts(plane)).await, &tenants).await;
     for namespace in [&acme, &globex] {
         namespace_ready(plane, namespace).await;
@@ -893,7 +871,6 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
     })
     .unwrap();
     let _logs = plane.failure_guard();
-    controllers_may_report(&plane).await;
     let tenants = [
         tenant(
             &ControlPlane::unique_name("acme"),
