@@ -153,15 +153,36 @@ fn explain_status(
                 status.code
             ),
         ),
+        500 if schema_mismatch(status) => (
+            FailureKind::Rejected,
+            format!(
+                "{attempt}: the API server's schema for this kind lacks a field Harmony sets \
+                 (500): {message}. The cluster serves an older version of the resource (a CRD \
+                 older than Harmony expects?): upgrade it, or turn the feature that renders it off"
+            ),
+        ),
         code => (
             FailureKind::Other,
             format!(
-                "{attempt}: the API server answered {code} {} after retries: {message}; run \
+                "{attempt}: the API server answered {code}{} after retries: {message}; run \
                  again later",
-                status.reason
+                if status.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", status.reason)
+                }
             ),
         ),
     }
+}
+
+/// A server-side apply patch that does not fit the served schema: the API server answers 500, but
+/// no retry can fix it.
+pub(crate) fn schema_mismatch(status: &kube::core::Status) -> bool {
+    status.code == 500
+        && status
+            .message
+            .contains("failed to create typed patch object")
 }
 
 fn in_namespace(namespace: &str) -> String {
@@ -287,5 +308,26 @@ mod tests {
         assert_eq!(failure.kind, FailureKind::Rejected);
         assert!(failure.message.contains("admission control"), "{failure}");
         assert!(failure.message.contains("policy.example.com"), "{failure}");
+    }
+
+    #[test]
+    fn a_patch_the_schema_cannot_hold_is_a_rejection_not_a_retry() {
+        let failure = explained(
+            Status::failure(
+                "failed to create typed patch object: .spec.x: field not declared in schema",
+                "",
+            )
+            .with_code(500),
+        );
+        assert_eq!(failure.kind, FailureKind::Rejected);
+        assert!(failure.message.contains("older version"), "{failure}");
+        assert!(!failure.message.contains("later"), "{failure}");
+
+        let other = explained(Status::failure("etcd timeout", "").with_code(500));
+        assert_eq!(other.kind, FailureKind::Other);
+        assert!(
+            other.message.contains("answered 500 after retries"),
+            "{other}"
+        );
     }
 }

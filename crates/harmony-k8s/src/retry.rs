@@ -51,6 +51,7 @@ fn transient(error: &kube::Error) -> Option<Option<Duration>> {
                     .filter(|s| *s > 0)
                     .map(Duration::from_secs),
             ),
+            500 if crate::error::schema_mismatch(status) => None,
             500 | 502 | 503 | 504 => Some(None),
             _ => None,
         },
@@ -147,6 +148,26 @@ mod tests {
             assert!(result.is_err());
             assert_eq!(calls.load(Ordering::SeqCst), 1, "code {code}");
         }
+    }
+
+    #[tokio::test]
+    async fn does_not_retry_a_patch_the_schema_cannot_hold() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = with_retry(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(kube::Error::Api(Box::new(
+                Status::failure(
+                    "failed to create typed patch object (/default; policy.networking.k8s.io/v1alpha1, \
+                     Kind=BaselineAdminNetworkPolicy): .spec.egress[0].to[0].namespaces.matchExpressions: \
+                     field not declared in schema",
+                    "",
+                )
+                .with_code(500),
+            )))
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
