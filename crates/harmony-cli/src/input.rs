@@ -10,6 +10,7 @@ use harmony_tenant::{
     API_VERSION, CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, TENANT_KIND,
     TenantScore, cross_tenant_problems,
 };
+use serde_json::Value;
 
 /// Problems found in the inputs; nothing is done while there are any.
 #[derive(Debug)]
@@ -110,6 +111,23 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Checks a document's `apiVersion` and `kind`; `None` when they are right.
 fn identity_problems(doc: &Document, kind: &str) -> Vec<Diagnostic> {
+    let found = match doc.value() {
+        Value::Object(_) => None,
+        Value::Array(_) => Some("a list"),
+        Value::String(_) => Some("a string"),
+        Value::Number(_) => Some("a number"),
+        Value::Bool(_) | Value::Null => Some("a scalar"),
+    };
+    if let Some(found) = found {
+        return vec![doc.diagnostic(
+            "",
+            format!(
+                "expected one {kind} mapping, found {found}: write the fields (apiVersion, kind, \
+                 metadata, spec) at the top level, and put several {kind}s in documents \
+                 separated by `---`"
+            ),
+        )];
+    }
     let mut problems = Vec::new();
     match doc.field("apiVersion") {
         Some(API_VERSION) => {}
@@ -208,8 +226,17 @@ pub fn load_tenants(paths: &[PathBuf], facts: &ClusterFacts) -> Result<Vec<Tenan
         }
     }
     let scores: Vec<&TenantScore> = tenants.iter().map(|(s, _)| s).collect();
-    for (i, problem) in cross_tenant_problems(&scores) {
-        problems.push(tenants[i].1.diagnostic(&problem.path, problem.message));
+    for found in cross_tenant_problems(&scores) {
+        let mut message = found.problem.message;
+        if let Some((other, path)) = &found.other {
+            let at = tenants[*other].1.diagnostic(path, "");
+            message.push_str(&format!(" (see {}:{}:{})", at.source, at.line, at.column));
+        }
+        problems.push(
+            tenants[found.tenant]
+                .1
+                .diagnostic(&found.problem.path, message),
+        );
     }
     if problems.is_empty() {
         Ok(tenants.into_iter().map(|(s, _)| s).collect())

@@ -219,10 +219,12 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let topology = args.cluster.topology(ApplyOptions::default()).await?;
-        topology.ensure_ready().await?;
+        // Cluster facts (and so the network flags) are needed only to compile tenant files.
         let plans: Vec<TenantPlan> = if args.files.is_empty() {
+            topology.cluster().version().await?;
             Vec::new()
         } else {
+            topology.ensure_ready().await?;
             let facts = topology.cluster_facts().await?;
             load_tenants(&args.files, &facts)?
                 .iter()

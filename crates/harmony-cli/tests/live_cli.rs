@@ -29,7 +29,7 @@ impl Fixture {
             ""
         };
         let text = format!(
-            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec:\n  rbac:\n    members:\n      - {{ name: alice, role: admin, user: alice@example.com }}{ci}\n"
+            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec:\n  rbac:\n    members:\n      - {{ name: alice, role: admin, user: alice@{name}.example.com }}{ci}\n"
         );
         let path = self.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).unwrap();
@@ -128,7 +128,7 @@ fn plan_apply_reapply_status_shrink_delete() {
         .assert()
         .success()
         .stdout(predicate::str::contains("tenant: acme"))
-        .stdout(predicate::str::contains("User alice@example.com"))
+        .stdout(predicate::str::contains("User alice@acme.example.com"))
         .stdout(predicate::str::contains("drift: []"));
 
     let shrunk = fx.tenant_file("acme", false);
@@ -183,6 +183,18 @@ fn refusals_say_what_to_do() {
     fx.with_networks(&["tenant", "apply", "-f", file(&acme)])
         .assert()
         .success();
+    // The status of applied tenants needs no cluster facts; compiling tenant files does.
+    fx.harmony(&["tenant", "status", "acme", "-o", "yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tenant: acme"))
+        .stdout(predicate::str::contains("User alice@acme.example.com"));
+    fx.harmony(&["tenant", "status", "acme", "-f", file(&acme)])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--pod-network CIDR and --service-network CIDR",
+        ));
     fx.server
         .insert(json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": { "name": "db", "namespace": "acme" } }))

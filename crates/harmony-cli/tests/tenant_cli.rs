@@ -152,6 +152,125 @@ fn duplicate_tenants_across_files_are_refused() {
 }
 
 #[test]
+fn a_repeated_key_is_named_with_its_location() {
+    let err = refused(&format!(
+        "{HEADER}metadata:\n  name: acme\nspec:\n  podSecurity: baseline\n  podSecurity: restricted\n"
+    ));
+    assert_eq!(
+        err,
+        "error: t.yaml:7:3: key `podSecurity` appears twice in the same mapping: keep one (YAML \
+         takes no repeated keys)\n1 problem found; nothing was written\n"
+    );
+}
+
+#[test]
+fn a_top_level_list_is_refused() {
+    let err = refused(&format!(
+        "- apiVersion: harmony.nationtech.io/v1alpha1\n  kind: Tenant\n  metadata: {{ name: acme }}\n"
+    ));
+    assert!(
+        err.contains(
+            "t.yaml:1:1: expected one Tenant mapping, found a list: write the fields (apiVersion, \
+             kind, metadata, spec) at the top level, and put several Tenants in documents \
+             separated by `---`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 problem found; nothing was written"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reserved_identities_are_refused_with_the_fix() {
+    let err = refused(&format!(
+        "{HEADER}metadata: {{ name: acme }}\nspec:\n  rbac:\n    members:\n      - {{ name: a, role: admin, user: \"system:admin\" }}\n      - {{ name: b, role: viewer, group: \"system:authenticated\" }}\n      - {{ name: c, role: admin, user: \"system:serviceaccount:globex:ci\" }}\n      - {{ name: d, role: admin, group: \"system:masters\" }}\n      - {{ name: e, role: viewer, user: \"system:anonymous\" }}\n"
+    ));
+    for expected in [
+        "t.yaml:7:39: spec.rbac.members[0].user: `system:admin` is reserved: `system:` names \
+         belong to Kubernetes and its components: use the person's user name as your identity \
+         provider authenticates it (e.g. `alice@acme.com`), or `serviceAccount: true` for a workload",
+        "t.yaml:8:41: spec.rbac.members[1].group: `system:authenticated` is every authenticated \
+         user of the cluster, other tenants included: name a group of your identity provider",
+        "t.yaml:9:39: spec.rbac.members[2].user: `system:serviceaccount:globex:ci` is \
+         ServiceAccount `ci` of namespace `globex`: a member may not be a ServiceAccount of \
+         another namespace; use `serviceAccount: true`",
+        "t.yaml:10:40: spec.rbac.members[3].group: `system:masters` is the cluster-admin group",
+        "t.yaml:11:40: spec.rbac.members[4].user: `system:anonymous` is the identity of \
+         unauthenticated requests",
+        "5 problems found; nothing was written",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+}
+
+#[test]
+fn a_member_of_two_tenants_must_be_shared_on_purpose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tenant = |name: &str, shared: &str| {
+        write(
+            tmp.path(),
+            &format!("{name}.yaml"),
+            &format!(
+                "{HEADER}metadata: {{ name: {name} }}\nspec:\n  rbac:\n    members:\n      - {{ name: ops, role: viewer, user: ops@example.com{shared} }}\n"
+            ),
+        )
+    };
+    tenant("acme", "");
+    tenant("globex", "");
+    let out = tmp.path().join("out");
+    harmony()
+        .args(["tenant", "render", "-f"])
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "globex.yaml:7:42: spec.rbac.members[0].user: user `ops@example.com` is already a \
+             member of tenant `acme` (spec.rbac.members[0].user): a user belongs to one tenant; \
+             if sharing it is intended, set `shared: true` on both members, else remove one (see ",
+        ))
+        .stderr(predicate::str::contains("acme.yaml:7:42)"));
+    assert!(!out.exists());
+
+    tenant("acme", ", shared: true");
+    harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "set `shared: true` on this member too",
+        ));
+    tenant("globex", ", shared: true");
+    harmony()
+        .args(["tenant", "validate", "-f"])
+        .arg(tmp.path())
+        .assert()
+        .success()
+        .stdout("2 tenants valid\n");
+}
+
+#[test]
+fn a_count_the_compiler_would_override_is_refused() {
+    let err = refused(&format!(
+        "{HEADER}metadata: {{ name: acme }}\nspec:\n  resourceQuotas:\n    objects: {{ persistentVolumeClaims: 4 }}\n"
+    ));
+    assert!(
+        err.contains(
+            "t.yaml:6:40: spec.resourceQuotas.objects.persistentVolumeClaims: `4` PVCs, but no \
+             storage class is allowed, so the quota holds 0: allow a class in \
+             spec.storageAccess.storageClasses (e.g. `- { name: standard, requests: 10Gi }`) or \
+             remove the count"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn invalid_input_writes_nothing_not_even_the_output_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let good = write(

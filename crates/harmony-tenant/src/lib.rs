@@ -31,4 +31,4 @@ pub use score::{
     ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance, TENANT_KIND,
     TenantConfig, TenantRole, TenantScore,
 };
-pub use validate::{MAX_TENANT_NAME, Problem, cross_tenant_problems};
+pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, Problem, cross_tenant_problems};

@@ -306,6 +306,9 @@ pub struct Member {
     /// A ServiceAccount named after the member, in the tenant namespace.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service_account: bool,
+    /// The `user` or `group` is a member of other tenants on purpose; each of them must say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// Who a member is, once validated.
@@ -348,7 +351,14 @@ impl Member {
             user,
             group,
             service_account,
+            shared: false,
         }
+    }
+
+    /// Marks the member's `user` or `group` as shared with other tenants on purpose.
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
     }
 
     /// The member's identity, or `None` when zero or several identities are set.

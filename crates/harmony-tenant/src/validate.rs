@@ -45,18 +45,34 @@ impl TenantScore {
     }
 }
 
-/// Problems that only show across several tenants: the same id or namespace twice.
-///
-/// Returns `(index of the later tenant, problem)`.
-pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<(usize, Problem)> {
+/// A problem that only shows across several tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossTenantProblem {
+    /// The index of the later tenant, where the problem is reported.
+    pub tenant: usize,
+    /// The problem, at a path of that tenant.
+    pub problem: Problem,
+    /// The earlier tenant's conflicting field, `(index, path)`, when there is one.
+    pub other: Option<(usize, String)>,
+}
+
+/// Problems that only show across several tenants: the same id or namespace twice, and a user or
+/// group that is a member of several tenants without `shared: true` on each of its members.
+pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
     let mut problems = Vec::new();
     let mut names = BTreeMap::new();
     let mut namespaces = BTreeMap::new();
+    // (kind, name) -> (tenant index, member index, shared) of its first member.
+    let mut identities = BTreeMap::new();
     for (i, score) in scores.iter().enumerate() {
+        let problem = |problem, other| CrossTenantProblem {
+            tenant: i,
+            problem,
+            other,
+        };
         if let Some(first) = names.insert(score.name(), i) {
             names.insert(score.name(), first);
-            problems.push((
-                i,
+            problems.push(problem(
                 Problem::new(
                     "metadata.name",
                     format!(
@@ -64,17 +80,53 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<(usize, Problem)> {
                         score.name()
                     ),
                 ),
+                Some((first, "metadata.name".to_string())),
             ));
-        } else if let Some(other) = namespaces.insert(score.namespace(), score.name()) {
-            problems.push((
-                i,
+            continue;
+        }
+        if let Some(other) = namespaces.insert(score.namespace(), i) {
+            problems.push(problem(
                 Problem::new(
                     namespace_path(score),
                     format!(
-                        "namespace `{}` is already used by tenant `{other}`: each tenant needs its own",
-                        score.namespace()
+                        "namespace `{}` is already used by tenant `{}`: each tenant needs its own",
+                        score.namespace(),
+                        scores[other].name()
                     ),
                 ),
+                Some((other, namespace_path(scores[other]).to_string())),
+            ));
+        }
+        for (m, member) in score.rbac_config.members.iter().enumerate() {
+            let (kind, name) = match member.identity() {
+                Some(Identity::User(name)) => ("user", name),
+                Some(Identity::Group(name)) => ("group", name),
+                _ => continue,
+            };
+            let Some(&(j, n, shared)) = identities.get(&(kind, name)) else {
+                identities.insert((kind, name), (i, m, member.shared));
+                continue;
+            };
+            if j == i || (shared && member.shared) {
+                continue;
+            }
+            let other = scores[j].name();
+            let other_path = format!("spec.rbac.members[{n}].{kind}");
+            let missing = match (shared, member.shared) {
+                (false, false) => "on both members".to_string(),
+                (false, true) => format!("on tenant `{other}`'s member too"),
+                _ => "on this member too".to_string(),
+            };
+            problems.push(problem(
+                Problem::new(
+                    format!("spec.rbac.members[{m}].{kind}"),
+                    format!(
+                        "{kind} `{name}` is already a member of tenant `{other}` \
+                         ({other_path}): a {kind} belongs to one tenant; if sharing it is \
+                         intended, set `shared: true` {missing}, else remove one"
+                    ),
+                ),
+                Some((j, other_path)),
             ));
         }
     }
@@ -229,6 +281,7 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
             ));
         }
     }
+    overridden_counts(score, problems);
 
     // Orderings, with unset values at their defaults; values that did not parse are skipped.
     let resolved = config.resolved();
@@ -316,6 +369,23 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
         if let (Some(lim), Some(most)) = (lim, most) {
             not_above((&path("limit"), lim), (&path("max"), most), problems);
         }
+    }
+}
+
+/// Explicit object counts the compiler would not honour.
+fn overridden_counts(score: &TenantScore, problems: &mut Vec<Problem>) {
+    let o = &score.resource_quotas.objects;
+    if let Some(n) = o.persistent_volume_claims.filter(|n| *n > 0)
+        && score.storage_access.storage_classes.is_empty()
+    {
+        problems.push(Problem::new(
+            "spec.resourceQuotas.objects.persistentVolumeClaims",
+            format!(
+                "`{n}` PVCs, but no storage class is allowed, so the quota holds 0: allow a class \
+                 in spec.storageAccess.storageClasses (e.g. `- {{ name: standard, requests: \
+                 10Gi }}`) or remove the count"
+            ),
+        ));
     }
 }
 
@@ -467,6 +537,23 @@ fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
                     format!("is empty: give the {field} name the API server authenticates"),
                 ));
             }
+            Some(Identity::User(name)) => {
+                if let Some(why) = user_problem(name) {
+                    problems.push(Problem::new(format!("{path}.user"), why));
+                }
+            }
+            Some(Identity::Group(name)) => {
+                if let Some(why) = group_problem(name) {
+                    problems.push(Problem::new(format!("{path}.group"), why));
+                }
+            }
+            Some(Identity::ServiceAccount) if member.shared => {
+                problems.push(Problem::new(
+                    format!("{path}.shared"),
+                    "applies to `user` and `group` members only: a ServiceAccount belongs to its \
+                     tenant's namespace; remove `shared`",
+                ));
+            }
             Some(Identity::ServiceAccount) if member.name == "default" => {
                 problems.push(Problem::new(
                     format!("{path}.name"),
@@ -477,6 +564,82 @@ fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
             Some(_) => {}
         }
     }
+}
+
+/// Why a name cannot be an identity at all (blank, padded, control characters), with the fix.
+fn malformed(name: &str) -> Option<String> {
+    if name.trim() != name {
+        Some(format!(
+            "`{name}` has leading or trailing whitespace: the API server compares names exactly; \
+             write `{}`",
+            name.trim()
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some(format!(
+            "`{}` contains a control character: write the name as the API server authenticates it",
+            name.escape_default()
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why `user` cannot be a tenant member, with the fix; `None` when it can.
+fn user_problem(user: &str) -> Option<String> {
+    if let Some(why) = malformed(user) {
+        return Some(why);
+    }
+    let fix = "use the person's user name as your identity provider authenticates it (e.g. \
+               `alice@acme.com`), or `serviceAccount: true` for a workload";
+    if let Some(account) = user.strip_prefix("system:serviceaccount:") {
+        let (namespace, name) = account.split_once(':').unwrap_or((account, ""));
+        return Some(format!(
+            "`{user}` is ServiceAccount `{name}` of namespace `{namespace}`: a member may not be \
+             a ServiceAccount of another namespace; use `serviceAccount: true` for one of the \
+             tenant's own"
+        ));
+    }
+    let what = match user {
+        "system:anonymous" => {
+            "the identity of unauthenticated requests (anyone who reaches the API)"
+        }
+        "kube:admin" => "OpenShift's bootstrap cluster admin",
+        u if u.starts_with("system:node:") => "a node's kubelet",
+        u if u.starts_with("system:") => {
+            "reserved: `system:` names belong to Kubernetes and its components"
+        }
+        _ => return None,
+    };
+    Some(format!("`{user}` is {what}: {fix}"))
+}
+
+/// Why `group` cannot be a tenant member, with the fix; `None` when it can.
+fn group_problem(group: &str) -> Option<String> {
+    if let Some(why) = malformed(group) {
+        return Some(why);
+    }
+    let what: String = match group {
+        "system:authenticated" => {
+            "every authenticated user of the cluster, other tenants included".into()
+        }
+        "system:unauthenticated" => {
+            "every unauthenticated request (anyone who reaches the API)".into()
+        }
+        "system:masters" => "the cluster-admin group, which bypasses RBAC".into(),
+        "system:nodes" => "the cluster's kubelets".into(),
+        "system:serviceaccounts" => "every ServiceAccount of the cluster".into(),
+        g => match g.strip_prefix("system:serviceaccounts:") {
+            Some(namespace) => format!("every ServiceAccount of namespace `{namespace}`"),
+            None if g.starts_with("system:") => {
+                "reserved: `system:` groups belong to Kubernetes and its components".into()
+            }
+            None => return None,
+        },
+    };
+    Some(format!(
+        "`{group}` is {what}: name a group of your identity provider (e.g. `acme-devs`), or use \
+         `serviceAccount: true` members for workloads"
+    ))
 }
 
 #[cfg(test)]
@@ -689,9 +852,170 @@ mod tests {
         let c = TenantScore::new("acme");
         let found = cross_tenant_problems(&[&a, &b, &c]);
         assert_eq!(found.len(), 2, "{found:#?}");
-        assert_eq!(found[0].0, 1);
-        assert!(found[0].1.message.contains("already used by tenant `acme`"));
-        assert_eq!(found[1].0, 2);
-        assert!(found[1].1.message.contains("defined twice"));
+        assert_eq!(found[0].tenant, 1);
+        assert!(
+            found[0]
+                .problem
+                .message
+                .contains("already used by tenant `acme`")
+        );
+        assert_eq!(found[0].other, Some((0, "metadata.name".into())));
+        assert_eq!(found[1].tenant, 2);
+        assert!(found[1].problem.message.contains("defined twice"));
+    }
+
+    #[test]
+    fn reserved_users_are_refused() {
+        for (user, needle) in [
+            ("system:admin", "reserved: `system:` names"),
+            ("system:kube-controller-manager", "reserved"),
+            ("system:anonymous", "unauthenticated requests"),
+            ("system:node:worker-1", "a node's kubelet"),
+            ("kube:admin", "bootstrap cluster admin"),
+            (
+                "system:serviceaccount:kube-system:replicaset-controller",
+                "ServiceAccount `replicaset-controller` of namespace `kube-system`",
+            ),
+            (
+                "system:serviceaccount:globex:ci",
+                "use `serviceAccount: true`",
+            ),
+            (
+                " alice",
+                "leading or trailing whitespace: the API server compares names exactly; write `alice`",
+            ),
+            ("alice\n", "whitespace"),
+            ("al\u{7}ice", "control character"),
+        ] {
+            one(
+                TenantScore::new("acme").member(Member::user("x", TenantRole::Viewer, user)),
+                "spec.rbac.members[0].user",
+                needle,
+            );
+        }
+        assert!(
+            user_problem("system:admin")
+                .unwrap()
+                .contains("alice@acme.com"),
+            "the fix is named"
+        );
+        one(
+            TenantScore::new("acme").member(Member::user("x", TenantRole::Viewer, "  ")),
+            "spec.rbac.members[0].user",
+            "empty",
+        );
+    }
+
+    #[test]
+    fn reserved_groups_are_refused() {
+        for (group, needle) in [
+            ("system:masters", "bypasses RBAC"),
+            ("system:nodes", "kubelets"),
+            ("system:authenticated", "every authenticated user"),
+            ("system:unauthenticated", "every unauthenticated request"),
+            (
+                "system:serviceaccounts",
+                "every ServiceAccount of the cluster",
+            ),
+            (
+                "system:serviceaccounts:globex",
+                "every ServiceAccount of namespace `globex`",
+            ),
+            ("system:monitoring", "reserved: `system:` groups"),
+            ("devs ", "whitespace"),
+        ] {
+            one(
+                TenantScore::new("acme").member(Member::group("x", TenantRole::Viewer, group)),
+                "spec.rbac.members[0].group",
+                needle,
+            );
+        }
+        assert!(
+            group_problem("system:masters")
+                .unwrap()
+                .contains("acme-devs")
+        );
+        assert_eq!(group_problem("acme-devs"), None);
+        assert_eq!(user_problem("oidc:alice@acme.com"), None);
+    }
+
+    #[test]
+    fn shared_applies_to_users_and_groups_only() {
+        one(
+            TenantScore::new("acme")
+                .member(Member::service_account("ci", TenantRole::Viewer).shared()),
+            "spec.rbac.members[0].shared",
+            "remove `shared`",
+        );
+        let fine = TenantScore::new("acme")
+            .member(Member::user("a", TenantRole::Viewer, "ops@example.com").shared());
+        assert!(problems(&fine).is_empty());
+    }
+
+    #[test]
+    fn pvcs_without_a_storage_class_are_refused() {
+        let mut s = TenantScore::new("acme");
+        s.resource_quotas.objects.persistent_volume_claims = Some(4);
+        one(
+            s.clone(),
+            "spec.resourceQuotas.objects.persistentVolumeClaims",
+            "`4` PVCs, but no storage class is allowed, so the quota holds 0: allow a class",
+        );
+        s.resource_quotas.objects.persistent_volume_claims = Some(0);
+        assert!(problems(&s).is_empty(), "0 is what the compiler sets");
+        let s = s.storage_class("standard", "10Gi");
+        let mut s = s;
+        s.resource_quotas.objects.persistent_volume_claims = Some(4);
+        assert!(problems(&s).is_empty(), "{:#?}", problems(&s));
+    }
+
+    #[test]
+    fn a_user_or_group_in_two_tenants_must_be_shared_by_both() {
+        let acme = |shared: bool| {
+            let m = Member::user("ops", TenantRole::Viewer, "ops@example.com");
+            TenantScore::new("acme")
+                .member(Member::group("devs", TenantRole::Viewer, "devs"))
+                .member(if shared { m.shared() } else { m })
+        };
+        let globex = |shared: bool| {
+            let m = Member::user("oncall", TenantRole::Admin, "ops@example.com");
+            TenantScore::new("globex").member(if shared { m.shared() } else { m })
+        };
+        for (a, g, needle) in [
+            (false, false, "set `shared: true` on both members"),
+            (true, false, "set `shared: true` on this member too"),
+            (
+                false,
+                true,
+                "set `shared: true` on tenant `acme`'s member too",
+            ),
+        ] {
+            let found = cross_tenant_problems(&[&acme(a), &globex(g)]);
+            assert_eq!(found.len(), 1, "{found:#?}");
+            let p = &found[0];
+            assert_eq!(
+                (p.tenant, p.problem.path.as_str()),
+                (1, "spec.rbac.members[0].user")
+            );
+            assert_eq!(p.other, Some((0, "spec.rbac.members[1].user".into())));
+            assert!(
+                p.problem.message.starts_with(
+                    "user `ops@example.com` is already a member of tenant `acme` \
+                     (spec.rbac.members[1].user): a user belongs to one tenant"
+                ) && p.problem.message.contains(needle),
+                "{}",
+                p.problem.message
+            );
+        }
+        assert!(cross_tenant_problems(&[&acme(true), &globex(true)]).is_empty());
+
+        // A group too; the same name as a user is another identity.
+        let other = TenantScore::new("globex")
+            .member(Member::group("devs", TenantRole::Viewer, "devs"))
+            .member(Member::group("ops", TenantRole::Viewer, "ops@example.com"));
+        let found = cross_tenant_problems(&[&acme(false), &other]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].problem.path, "spec.rbac.members[0].group");
+        assert!(found[0].problem.message.starts_with("group `devs`"));
     }
 }

@@ -52,12 +52,25 @@ pub struct Document {
 ///
 /// `source` names the text in diagnostics. Fails with one diagnostic on a syntax error.
 pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Diagnostic> {
-    let nodes = MarkedYaml::load_from_str(text).map_err(|e| Diagnostic {
-        source: source.to_string(),
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        path: String::new(),
-        message: format!("not valid YAML: {}", e.info()),
+    let nodes = MarkedYaml::load_from_str(text).map_err(|e| {
+        let (line, column) = (e.marker().line(), e.marker().col() + 1);
+        let message = match e.info() {
+            DUPLICATED_KEY => match key_at(text, line, column) {
+                Some(key) => format!(
+                    "key `{key}` appears twice in the same mapping: keep one (YAML takes no \
+                     repeated keys)"
+                ),
+                None => format!("{DUPLICATED_KEY}: keep one of the repeated keys"),
+            },
+            info => format!("not valid YAML: {info}"),
+        };
+        Diagnostic {
+            source: source.to_string(),
+            line,
+            column,
+            path: String::new(),
+            message,
+        }
     })?;
     let mut documents = Vec::new();
     for node in &nodes {
@@ -83,6 +96,37 @@ pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Diagno
         }
     }
     Ok(documents)
+}
+
+/// The loader's message for a key repeated in one mapping; it points at the second occurrence.
+const DUPLICATED_KEY: &str = "duplicated key in mapping";
+
+/// The plain, single- or double-quoted scalar key starting at `line`:`column` (1-based) of `text`.
+fn key_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let rest: String = text
+        .lines()
+        .nth(line.checked_sub(1)?)?
+        .chars()
+        .skip(column - 1)
+        .collect();
+    let key = match rest.chars().next()? {
+        quote @ ('"' | '\'') => {
+            let end = rest[1..].find(quote)?;
+            rest[1..=end].to_string()
+        }
+        _ => {
+            let end = rest
+                .char_indices()
+                .find(|&(i, c)| {
+                    matches!(c, ',' | '}' | ']' | '#')
+                        || (c == ':'
+                            && rest[i + 1..].chars().next().is_none_or(char::is_whitespace))
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            rest[..end].trim_end().to_string()
+        }
+    };
+    (!key.is_empty()).then_some(key)
 }
 
 fn location(node: &MarkedYaml<'_>) -> (usize, usize) {
@@ -453,6 +497,28 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].field("name"), Some("b"));
         assert_eq!(docs[1].diagnostic("name", "x").line, 4);
+    }
+
+    #[test]
+    fn a_repeated_key_is_named_where_it_repeats() {
+        for (text, key, at) in [
+            ("name: a\nmeta:\n  x: 1\n  x: 2\n", "x", (4, 3)),
+            ("name: a\nname: b\n", "name", (2, 1)),
+            ("m: {a: 1, 'a': 2}\n", "a", (1, 11)),
+            ("{\"name\": \"a\", \"name\": \"b\"}", "name", (1, 15)),
+            ("m:\n  a b: 1\n  a b: 2\n", "a b", (3, 3)),
+        ] {
+            let error = parse_documents("t.yaml", text).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "t.yaml:{}:{}: key `{key}` appears twice in the same mapping: keep one (YAML \
+                     takes no repeated keys)",
+                    at.0, at.1
+                ),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
