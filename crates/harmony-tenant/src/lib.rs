@@ -8,6 +8,7 @@ pub mod defaults;
 mod facts;
 mod manager;
 mod names;
+mod nonpublic;
 mod plan;
 pub mod quantity;
 mod resolved;
@@ -21,14 +22,17 @@ pub use facts::{
 };
 pub use manager::TenantManager;
 pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
+pub use nonpublic::{
+    NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
+};
 pub use plan::{
     MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
 };
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{
     API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, Identity, InternetEgress,
-    Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel, RbacConfig,
-    ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance, TENANT_KIND,
-    TenantConfig, TenantRole, TenantScore,
+    Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel, PrivateEgress,
+    RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance,
+    TENANT_KIND, TenantConfig, TenantRole, TenantScore,
 };
 pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, Problem, cross_tenant_problems};

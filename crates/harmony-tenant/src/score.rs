@@ -201,9 +201,22 @@ pub struct NetworkIsolationPolicy {
     /// Platform namespaces whose pods may reach the tenant; unset means all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_from: Option<Vec<PlatformSource>>,
-    /// Extra CIDRs the tenant may reach, such as `203.0.113.0/24`.
+    /// Extra public CIDRs the tenant may reach (non-public ones go to `allow_private_egress_to`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_egress_to: Vec<String>,
+    /// Non-public CIDRs (private, link-local...) the tenant may reach, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_private_egress_to: Vec<PrivateEgress>,
+}
+
+/// A non-public CIDR a tenant may reach: an explicit opt-in, reported by the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateEgress {
+    /// The CIDR, such as `10.20.0.0/24`.
+    pub cidr: String,
+    /// Why the tenant needs it, such as `corporate backup server`.
+    pub reason: String,
 }
 
 impl NetworkIsolationPolicy {
@@ -480,6 +493,21 @@ impl TenantScore {
     /// Lets the tenant reach an extra CIDR.
     pub fn allow_egress_to(mut self, cidr: impl Into<String>) -> Self {
         self.network_isolation.allow_egress_to.push(cidr.into());
+        self
+    }
+
+    /// Lets the tenant reach a non-public CIDR, for `reason`.
+    pub fn allow_private_egress_to(
+        mut self,
+        cidr: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.network_isolation
+            .allow_private_egress_to
+            .push(PrivateEgress {
+                cidr: cidr.into(),
+                reason: reason.into(),
+            });
         self
     }
 

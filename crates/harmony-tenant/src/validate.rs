@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::facts::ClusterFacts;
 use crate::names::{is_dns_label, is_dns_subdomain, reserved_namespace};
+use crate::nonpublic::{non_public_overlapping, overlaps};
 use crate::quantity::Amount;
 use crate::score::{ComputeResources, ContainerResources, Identity, TenantScore};
 
@@ -406,46 +407,89 @@ fn network(score: &TenantScore, facts: &ClusterFacts, problems: &mut Vec<Problem
     }
     for (i, cidr) in policy.allow_egress_to.iter().enumerate() {
         let path = format!("spec.networkIsolation.allowEgressTo[{i}]");
-        let net: IpNet = match cidr.parse() {
-            Ok(net) => net,
-            Err(_) => {
-                problems.push(Problem::new(
-                    path,
-                    format!("`{cidr}` is not a CIDR: write an address and a prefix length, such as `203.0.113.0/24`"),
-                ));
-                continue;
-            }
+        let Some(net) = egress_cidr(&path, cidr, problems) else {
+            continue;
         };
-        if net != net.trunc() {
+        if let Some(first) = non_public_overlapping(&net).first() {
             problems.push(Problem::new(
                 path,
                 format!(
-                    "`{cidr}` has host bits set: did you mean `{}`?",
-                    net.trunc()
+                    "`{cidr}` overlaps {}, {}, which is not internet: if the tenant must reach \
+                     it, list it under `allowPrivateEgressTo` as `{{cidr: {cidr}, reason: ...}}`",
+                    first.net, first.name
                 ),
             ));
-        } else if net.prefix_len() == 0 {
-            problems.push(Problem::new(
-                path,
-                format!("`{cidr}` is the whole internet: use `internetEgress: allow` instead"),
-            ));
-        } else if let Some((kind, cluster)) = overlap(facts, &net) {
-            let hint = if kind == "node" {
-                format!(
-                    " (if {cluster} is wider than your nodes, narrow `nodeNetworks` in the cluster profile)"
-                )
-            } else {
-                String::new()
-            };
-            problems.push(Problem::new(
-                path,
-                format!(
-                    "`{cidr}` overlaps the cluster's {kind} network {cluster}: list only \
-                     addresses outside the cluster{hint}"
-                ),
-            ));
+        } else {
+            outside_cluster(&path, &net, facts, problems);
         }
     }
+    for (i, entry) in policy.allow_private_egress_to.iter().enumerate() {
+        let path = format!("spec.networkIsolation.allowPrivateEgressTo[{i}]");
+        if entry.reason.trim().is_empty() {
+            problems.push(Problem::new(
+                format!("{path}.reason"),
+                "is empty: say why the tenant must reach a non-public address, such as \
+                 `corporate backup server`",
+            ));
+        }
+        let cidr = &entry.cidr;
+        let path = format!("{path}.cidr");
+        let Some(net) = egress_cidr(&path, cidr, problems) else {
+            continue;
+        };
+        if non_public_overlapping(&net).is_empty() {
+            problems.push(Problem::new(
+                path,
+                format!("`{cidr}` is public: move it to `allowEgressTo`"),
+            ));
+        } else {
+            outside_cluster(&path, &net, facts, problems);
+        }
+    }
+}
+
+/// Parses an egress CIDR at `path`; reports a problem and returns `None` when it is not a
+/// canonical CIDR or is everywhere.
+fn egress_cidr(path: &str, cidr: &str, problems: &mut Vec<Problem>) -> Option<IpNet> {
+    let message = match cidr.parse::<IpNet>() {
+        Err(_) => format!(
+            "`{cidr}` is not a CIDR: write an address and a prefix length, such as \
+             `203.0.113.0/24`"
+        ),
+        Ok(net) if net != net.trunc() => {
+            format!(
+                "`{cidr}` has host bits set: did you mean `{}`?",
+                net.trunc()
+            )
+        }
+        Ok(net) if net.prefix_len() == 0 => {
+            format!("`{cidr}` is the whole internet: use `internetEgress: allow` instead")
+        }
+        Ok(net) => return Some(net),
+    };
+    problems.push(Problem::new(path, message));
+    None
+}
+
+/// Reports `net` at `path` when it overlaps a cluster network.
+fn outside_cluster(path: &str, net: &IpNet, facts: &ClusterFacts, problems: &mut Vec<Problem>) {
+    let Some((kind, cluster)) = overlap(facts, net) else {
+        return;
+    };
+    let hint = if kind == "node" {
+        format!(
+            " (if {cluster} is wider than your nodes, narrow `nodeNetworks` in the cluster profile)"
+        )
+    } else {
+        String::new()
+    };
+    problems.push(Problem::new(
+        path,
+        format!(
+            "`{net}` overlaps the cluster's {kind} network {cluster}: list only addresses \
+             outside the cluster{hint}"
+        ),
+    ));
 }
 
 /// The first cluster network overlapping `net`, with its kind (`pod`, `service` or `node`).
@@ -457,7 +501,7 @@ fn overlap<'f>(facts: &'f ClusterFacts, net: &IpNet) -> Option<(&'static str, &'
     ]
     .into_iter()
     .flat_map(|(kind, nets)| nets.iter().map(move |n| (kind, n)))
-    .find(|(_, n)| n.contains(net) || net.contains(*n))
+    .find(|(_, n)| overlaps(n, net))
 }
 
 fn storage(score: &TenantScore, problems: &mut Vec<Problem>) {
@@ -671,7 +715,7 @@ mod tests {
             .in_namespace("acme-prod")
             .requests("4", "8Gi")
             .limits("8", "16Gi")
-            .allow_egress_to("203.0.113.0/24")
+            .allow_egress_to("198.41.0.0/24")
             .storage_class("standard", "100Gi")
             .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
             .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
@@ -778,20 +822,159 @@ mod tests {
             "internetEgress",
         );
         one(
-            TenantScore::new("acme").allow_egress_to("10.244.3.0/24"),
-            "spec.networkIsolation.allowEgressTo[0]",
-            "overlaps the cluster's pod network 10.244.0.0/16",
+            TenantScore::new("acme").allow_private_egress_to("10.244.3.0/24", "backups"),
+            "spec.networkIsolation.allowPrivateEgressTo[0].cidr",
+            "`10.244.3.0/24` overlaps the cluster's pod network 10.244.0.0/16: list only \
+             addresses outside the cluster",
         );
         one(
-            TenantScore::new("acme").allow_egress_to("192.168.7.0/24"),
-            "spec.networkIsolation.allowEgressTo[0]",
-            "narrow `nodeNetworks`",
+            TenantScore::new("acme").allow_private_egress_to("192.168.7.0/24", "backups"),
+            "spec.networkIsolation.allowPrivateEgressTo[0].cidr",
+            "overlaps the cluster's node network 192.168.0.0/16: list only addresses outside \
+             the cluster (if 192.168.0.0/16 is wider than your nodes, narrow `nodeNetworks`",
         );
         use crate::score::PlatformSource::Ingress;
         one(
             TenantScore::new("acme").allow_from([Ingress, Ingress]),
             "spec.networkIsolation.allowFrom[1]",
             "twice",
+        );
+    }
+
+    /// Facts whose node network is narrow, so that private space outside it may be opted in.
+    fn narrow() -> ClusterFacts {
+        ClusterFacts {
+            node_networks: vec!["192.168.10.0/24".parse().unwrap()],
+            ..ClusterFacts::kubernetes()
+        }
+    }
+
+    fn problems_on(score: &TenantScore, facts: &ClusterFacts) -> Vec<String> {
+        score
+            .validate(facts)
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn non_public_egress_is_refused_whatever_the_node_networks() {
+        let cases = [
+            ("10.20.0.0/24", "10.0.0.0/8, private (RFC 1918)"),
+            ("172.31.0.0/16", "172.16.0.0/12, private (RFC 1918)"),
+            (
+                "100.64.0.0/16",
+                "100.64.0.0/10, shared address space, CGNAT (RFC 6598)",
+            ),
+            ("127.0.0.1/32", "127.0.0.0/8, loopback (RFC 1122)"),
+            (
+                "169.254.169.254/32",
+                "169.254.0.0/16, link-local, cloud metadata 169.254.169.254 (RFC 3927)",
+            ),
+            ("224.0.0.0/24", "224.0.0.0/4, multicast (RFC 5771)"),
+            (
+                "255.255.255.255/32",
+                "240.0.0.0/4, reserved, limited broadcast (RFC 1112, RFC 919)",
+            ),
+            (
+                "198.51.100.0/24",
+                "198.51.100.0/24, documentation TEST-NET-2 (RFC 5737)",
+            ),
+            (
+                "192.0.0.0/8",
+                "192.0.0.0/24, IETF protocol assignments (RFC 6890)",
+            ),
+            (
+                "fd00:ec2::254/128",
+                "fc00::/7, unique local, cloud metadata fd00:ec2::254 (RFC 4193)",
+            ),
+            ("fe80::/64", "fe80::/10, link-local (RFC 4291)"),
+            (
+                "::ffff:0:0/96",
+                "::ffff:0.0.0.0/96, IPv4-mapped, write IPv4 addresses as IPv4 (RFC 4291)",
+            ),
+            ("2001:db8::/48", "2001:db8::/32, documentation (RFC 3849)"),
+        ];
+        for facts in [ClusterFacts::kubernetes(), narrow()] {
+            for (cidr, overlapped) in cases {
+                let found = problems_on(&TenantScore::new("acme").allow_egress_to(cidr), &facts);
+                assert_eq!(
+                    found,
+                    [format!(
+                        "spec.networkIsolation.allowEgressTo[0]: `{cidr}` overlaps {overlapped}, \
+                         which is not internet: if the tenant must reach it, list it under \
+                         `allowPrivateEgressTo` as `{{cidr: {cidr}, reason: ...}}`"
+                    )],
+                    "{:?}",
+                    facts.node_networks
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn private_egress_opts_in_by_name_with_a_reason() {
+        let backup = TenantScore::new("acme")
+            .allow_egress_to("198.41.0.0/24")
+            .allow_private_egress_to("10.20.0.0/24", "corporate backup server")
+            .allow_private_egress_to("fd12:3456::/48", "on-premises registry");
+        assert_eq!(problems_on(&backup, &narrow()), Vec::<String>::new());
+        // With unknown node networks, every private range may hold nodes.
+        let found = problems_on(&backup, &ClusterFacts::kubernetes());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with(
+            "spec.networkIsolation.allowPrivateEgressTo[0].cidr: `10.20.0.0/24` overlaps the \
+             cluster's node network 10.0.0.0/8"
+        ));
+    }
+
+    #[test]
+    fn bad_private_egress_is_refused() {
+        let refused = |cidr: &str, reason: &str| {
+            problems_on(
+                &TenantScore::new("acme").allow_private_egress_to(cidr, reason),
+                &narrow(),
+            )
+        };
+        let path = "spec.networkIsolation.allowPrivateEgressTo[0]";
+        assert_eq!(
+            refused("10.20.0.0/24", " "),
+            [format!(
+                "{path}.reason: is empty: say why the tenant must reach a non-public address, \
+                 such as `corporate backup server`"
+            )]
+        );
+        assert_eq!(
+            refused("198.41.0.0/24", "root server"),
+            [format!(
+                "{path}.cidr: `198.41.0.0/24` is public: move it to `allowEgressTo`"
+            )]
+        );
+        assert_eq!(
+            refused("10.20.0.1/24", "backups"),
+            [format!(
+                "{path}.cidr: `10.20.0.1/24` has host bits set: did you mean `10.20.0.0/24`?"
+            )]
+        );
+        assert_eq!(
+            refused("10.20.0.0", "backups"),
+            [format!(
+                "{path}.cidr: `10.20.0.0` is not a CIDR: write an address and a prefix length, \
+                 such as `203.0.113.0/24`"
+            )]
+        );
+        assert_eq!(
+            refused("::/0", "everything"),
+            [format!(
+                "{path}.cidr: `::/0` is the whole internet: use `internetEgress: allow` instead"
+            )]
+        );
+        assert_eq!(
+            refused("10.96.0.0/16", "the API server"),
+            [format!(
+                "{path}.cidr: `10.96.0.0/16` overlaps the cluster's service network \
+                 10.96.0.0/12: list only addresses outside the cluster"
+            )]
         );
     }
 

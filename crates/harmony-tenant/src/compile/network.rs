@@ -1,5 +1,6 @@
 //! The tenant's NetworkPolicies: deny everything, then allow the namespace itself, DNS, the
-//! internet (outside every cluster network), extra CIDRs and the allowed platform sources.
+//! internet (public unicast outside every cluster network), extra CIDRs and the allowed platform
+//! sources.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,11 +14,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::namespaced;
 use crate::facts::{ClusterFacts, PlatformPeer};
+use crate::nonpublic::{is_ipv4_mapped, non_public_networks};
 use crate::plan::TenantObject;
 use crate::score::{InternetEgress, PlatformSource, TenantScore};
 
-/// Link-local networks (cloud metadata services live there): never "internet".
-const LINK_LOCAL: [&str; 2] = ["169.254.0.0/16", "fe80::/10"];
 /// "Everywhere", per address family.
 const EVERYWHERE: [&str; 2] = ["0.0.0.0/0", "::/0"];
 
@@ -64,27 +64,38 @@ pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantO
             vec![to(vec![platform(&facts.dns.peer)], Some(dns_ports))],
         ));
     }
+    let cluster: Vec<IpNet> = facts.cluster_networks().copied().collect();
     if isolation.internet_egress == InternetEgress::Allow {
-        let blocks = EVERYWHERE.map(|net| ip_block(parse(net), facts));
+        let mut not_internet = cluster.clone();
+        not_internet.extend(non_public_networks().into_iter().map(|n| n.net));
+        let blocks = EVERYWHERE
+            .iter()
+            .filter_map(|net| ip_block(parse(net), &not_internet))
+            .collect();
         policies.push(policy(
             score,
             "allow-internet-egress",
             Direction::Egress,
             vec![],
-            vec![to(blocks.into(), None)],
+            vec![to(blocks, None)],
         ));
     }
+    let private = isolation.allow_private_egress_to.iter().map(|p| &p.cidr);
     let extra: BTreeSet<IpNet> = isolation
         .allow_egress_to
         .iter()
+        .chain(private)
         .map(|cidr| {
             cidr.parse::<IpNet>()
-                .expect("a validated score has CIDRs in allowEgressTo")
+                .expect("a validated score has CIDRs in allowEgressTo and allowPrivateEgressTo")
                 .trunc()
         })
         .collect();
-    if !extra.is_empty() {
-        let blocks = extra.into_iter().map(|net| ip_block(net, facts)).collect();
+    let blocks: Vec<NetworkPolicyPeer> = extra
+        .into_iter()
+        .filter_map(|net| ip_block(net, &cluster))
+        .collect();
+    if !blocks.is_empty() {
         policies.push(policy(
             score,
             "allow-egress-extra",
@@ -189,23 +200,41 @@ fn dns_ports(facts: &ClusterFacts) -> Vec<NetworkPolicyPort> {
         .collect()
 }
 
-/// `net`, except every cluster and link-local network strictly inside it, so that no allowance
-/// reaches another namespace's pods, a service or a node.
-fn ip_block(net: IpNet, facts: &ClusterFacts) -> NetworkPolicyPeer {
-    let link_local = LINK_LOCAL.map(parse);
-    let except: BTreeSet<IpNet> = facts
-        .cluster_networks()
-        .chain(&link_local)
-        .map(IpNet::trunc)
-        .filter(|inner| net.contains(inner) && inner.prefix_len() > net.prefix_len())
-        .collect();
-    NetworkPolicyPeer {
+/// `net` except the parts of `excluded` inside it, so that no allowance reaches another
+/// namespace's pods, a service, a node or a non-public address; `None` when nothing is left.
+///
+/// The except list is minimal and sorted (adjacent blocks merged, none inside another) and each
+/// entry is strictly inside `net`, as the API server requires.
+fn ip_block(net: IpNet, excluded: &[IpNet]) -> Option<NetworkPolicyPeer> {
+    let except = except_list(net, excluded);
+    if except.contains(&net) {
+        return None;
+    }
+    Some(NetworkPolicyPeer {
         ip_block: Some(IPBlock {
             cidr: net.to_string(),
             except: (!except.is_empty()).then(|| except.iter().map(IpNet::to_string).collect()),
         }),
         ..NetworkPolicyPeer::default()
-    }
+    })
+}
+
+/// The addresses of `excluded` inside `net`, as the fewest CIDRs, sorted. IPv4-mapped ones are
+/// left to the IPv4 block (Kubernetes reads them as IPv4).
+fn except_list(net: IpNet, excluded: &[IpNet]) -> Vec<IpNet> {
+    let inside: Vec<IpNet> = excluded
+        .iter()
+        .map(IpNet::trunc)
+        .filter(|e| !is_ipv4_mapped(e))
+        .filter_map(|e| {
+            if net.contains(&e) {
+                Some(e)
+            } else {
+                e.contains(&net).then_some(net)
+            }
+        })
+        .collect();
+    IpNet::aggregate(&inside)
 }
 
 /// A built-in CIDR.
@@ -285,36 +314,149 @@ mod tests {
         assert_eq!(peer, &same_namespace());
     }
 
-    #[test]
-    fn internet_egress_excepts_cluster_and_link_local_networks() {
-        let facts = ClusterFacts::kubernetes();
-        let all = specs(&TenantScore::new("acme"), &facts);
-        let [v4, v6] = blocks(&all["allow-internet-egress"]).try_into().unwrap();
-        assert_eq!(v4.cidr, "0.0.0.0/0");
-        assert_eq!(v6.cidr, "::/0");
-        let except = v4.except.unwrap();
-        for net in facts.cluster_networks() {
-            assert!(except.contains(&net.to_string()), "{net} not in {except:?}");
+    fn nets(cidrs: &[&str]) -> Vec<IpNet> {
+        cidrs.iter().map(|c| parse(c)).collect()
+    }
+
+    /// Checks the API server's rules and minimality on an ipBlock, and returns its except list.
+    fn valid_except(block: &IPBlock) -> Vec<IpNet> {
+        let cidr = parse(&block.cidr);
+        let except = nets(
+            &block
+                .except
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        for (i, e) in except.iter().enumerate() {
+            assert!(
+                cidr.contains(e) && e.prefix_len() > cidr.prefix_len(),
+                "{e} not strictly inside {cidr}"
+            );
+            assert_eq!(e, &e.trunc(), "{e} has host bits");
+            for other in &except[i + 1..] {
+                assert!(e < other, "{except:?} is not sorted");
+                assert!(!e.contains(other) && !other.contains(e), "{e} and {other}");
+            }
         }
-        assert!(except.contains(&"169.254.0.0/16".to_string()));
-        let mut sorted = except.clone();
-        sorted.sort_by_key(|c| c.parse::<IpNet>().unwrap());
-        sorted.dedup();
-        assert_eq!(except, sorted);
-        assert_eq!(v6.except.unwrap(), ["fe80::/10"]);
+        assert_eq!(IpNet::aggregate(&except), except, "mergeable entries");
+        except
+    }
+
+    fn internet_except(facts: &ClusterFacts) -> [Vec<IpNet>; 2] {
+        let all = specs(&TenantScore::new("acme"), facts);
+        let [v4, v6] = blocks(&all["allow-internet-egress"]).try_into().unwrap();
+        assert_eq!((v4.cidr.as_str(), v6.cidr.as_str()), ("0.0.0.0/0", "::/0"));
+        [valid_except(&v4), valid_except(&v6)]
+    }
+
+    /// A profile that knows its nodes: one small private network.
+    fn narrow() -> ClusterFacts {
+        ClusterFacts {
+            node_networks: nets(&["192.168.10.0/24"]),
+            ..ClusterFacts::okd()
+        }
     }
 
     #[test]
-    fn ipv6_cluster_networks_go_to_the_ipv6_block_only() {
-        let facts = ClusterFacts {
-            pod_networks: vec![parse("10.128.0.0/14"), parse("fd01::/48")],
-            service_networks: vec![parse("fd02::/112"), parse("fd02::/112")],
+    fn internet_egress_is_public_unicast_only_whatever_the_profile() {
+        let v4 = [
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "192.168.0.0/16",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "224.0.0.0/3",
+        ];
+        let v6 = [
+            "::/127",
+            "64:ff9b:1::/48",
+            "100::/64",
+            "2001:2::/48",
+            "2001:db8::/32",
+            "3fff::/20",
+            "5f00::/16",
+            "fc00::/7",
+            "fe80::/10",
+            "ff00::/8",
+        ];
+        for facts in [ClusterFacts::kubernetes(), ClusterFacts::okd(), narrow()] {
+            assert_eq!(internet_except(&facts), [nets(&v4), nets(&v6)], "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn every_non_public_and_cluster_network_is_excepted() {
+        let public_cluster = ClusterFacts {
+            pod_networks: nets(&["10.128.0.0/14", "2600:1f00::/48"]),
+            service_networks: nets(&["2600:1f00:1::/112", "2600:1f00:1::/112"]),
+            node_networks: nets(&["198.41.0.0/24", "192.0.1.0/24"]),
             ..ClusterFacts::okd()
         };
-        let all = specs(&TenantScore::new("acme"), &facts);
-        let [v4, v6] = blocks(&all["allow-internet-egress"]).try_into().unwrap();
-        assert!(!v4.except.unwrap().iter().any(|c| c.contains(':')));
-        assert_eq!(v6.except.unwrap(), ["fd01::/48", "fd02::/112", "fe80::/10"]);
+        for facts in [ClusterFacts::kubernetes(), narrow(), public_cluster.clone()] {
+            let [v4, v6] = internet_except(&facts);
+            let excepted = |net: &IpNet| {
+                let net = match net {
+                    IpNet::V6(n) if is_ipv4_mapped(net) => IpNet::new(
+                        n.addr().to_ipv4_mapped().unwrap().into(),
+                        n.prefix_len() - 96,
+                    )
+                    .unwrap(),
+                    _ => *net,
+                };
+                v4.iter().chain(&v6).any(|e| e.contains(&net))
+            };
+            // IPv4-mapped addresses are IPv4 ones: the non-public among them are checked below.
+            for n in non_public_networks()
+                .iter()
+                .filter(|n| !is_ipv4_mapped(&n.net))
+            {
+                assert!(excepted(&n.net), "{} ({}) not excepted", n.net, n.name);
+            }
+            for net in facts.cluster_networks() {
+                assert!(excepted(net), "cluster network {net} not excepted");
+            }
+            for ip in [
+                "169.254.169.254",
+                "fd00:ec2::254",
+                "10.20.0.1",
+                "100.64.0.1",
+                "127.0.0.1",
+                "224.0.0.1",
+                "255.255.255.255",
+                "::1",
+                "::",
+                "fe80::1",
+                "::ffff:10.0.0.1",
+            ] {
+                assert!(
+                    excepted(&parse(&format!(
+                        "{ip}/{}",
+                        if ip.contains(':') { 128 } else { 32 }
+                    ))),
+                    "{ip}"
+                );
+            }
+            for ip in ["8.8.8.8/32", "2001:4860:4860::8888/128"] {
+                assert!(!excepted(&parse(ip)), "{ip}");
+            }
+        }
+        let [v4, v6] = internet_except(&public_cluster);
+        assert!(v4.contains(&parse("198.41.0.0/24")));
+        assert!(
+            v4.contains(&parse("192.0.0.0/23")),
+            "adjacent blocks merge: {v4:?}"
+        );
+        assert!(!v4.iter().any(|e| e.to_string().contains(':')));
+        assert!(v6.contains(&parse("2600:1f00::/48")) && v6.contains(&parse("2600:1f00:1::/112")));
     }
 
     #[test]
@@ -334,26 +476,35 @@ mod tests {
             .allow_egress_to("203.0.113.7/24")
             .allow_egress_to("198.51.100.0/24")
             .allow_egress_to("203.0.113.0/24")
-            .allow_egress_to("10.0.0.0/7");
+            .allow_egress_to("10.0.0.0/7")
+            .allow_egress_to("10.1.0.0/16");
         let all = specs(&score, &ClusterFacts::kubernetes());
         let blocks = blocks(&all["allow-egress-extra"]);
         let cidrs: Vec<&str> = blocks.iter().map(|b| b.cidr.as_str()).collect();
+        // 10.1.0.0/16 is all node network: nothing of it is left to allow.
         assert_eq!(cidrs, ["10.0.0.0/7", "198.51.100.0/24", "203.0.113.0/24"]);
-        assert_eq!(
-            blocks[0].except.as_deref(),
-            Some(
-                &[
-                    "10.0.0.0/8".to_string(),
-                    "10.96.0.0/12".into(),
-                    "10.244.0.0/16".into()
-                ][..]
-            )
-        );
+        assert_eq!(valid_except(&blocks[0]), nets(&["10.0.0.0/8"]));
         assert_eq!(blocks[1].except, None);
         assert!(
             !specs(&TenantScore::new("acme"), &ClusterFacts::kubernetes())
                 .contains_key("allow-egress-extra")
         );
+    }
+
+    #[test]
+    fn private_opt_ins_join_the_extra_egress_policy() {
+        let score = TenantScore::new("acme")
+            .allow_egress_to("198.41.0.0/24")
+            .allow_private_egress_to("10.20.0.0/24", "corporate backup server")
+            .allow_private_egress_to("fd12:3456::/48", "on-premises registry");
+        let all = specs(&score, &narrow());
+        let blocks = blocks(&all["allow-egress-extra"]);
+        let cidrs: Vec<&str> = blocks.iter().map(|b| b.cidr.as_str()).collect();
+        assert_eq!(cidrs, ["10.20.0.0/24", "198.41.0.0/24", "fd12:3456::/48"]);
+        assert!(blocks.iter().all(|b| b.except.is_none()));
+        // The opt-in opens only the extra policy: internet egress still excepts it.
+        let [v4, _] = internet_except(&narrow());
+        assert!(v4.iter().any(|e| e.contains(&parse("10.20.0.0/24"))));
     }
 
     #[test]
