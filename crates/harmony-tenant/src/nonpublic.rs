@@ -2,8 +2,9 @@
 //! Address Registries that is not globally reachable, plus multicast and the reserved 240/4.
 //!
 //! Internet egress excepts them whatever the cluster profile says, `allowEgressTo` refuses them
-//! (`allowPrivateEgressTo` opts in, with a reason) and the audit proves no tenant reaches them
-//! unless its file says so. Left out as globally reachable: AS112 (192.31.196.0/24,
+//! (`allowPrivateEgressTo` opts in, with a reason) but for the documentation blocks, which route
+//! nowhere and which examples use, and the audit proves no tenant reaches them unless its file
+//! says so. Left out as globally reachable: AS112 (192.31.196.0/24,
 //! 192.175.48.0/24), AMT (192.52.193.0/24), the deprecated 6to4 relay anycast (192.88.99.0/24),
 //! 6to4 (2002::/16), NAT64's well-known prefix (64:ff9b::/96, which RFC 6052 forbids for private
 //! IPv4) and 2001::/23, whose sub-blocks are mostly globally reachable (its benchmarking block
@@ -19,6 +20,14 @@ pub struct NonPublicNetwork {
     pub net: IpNet,
     /// What it is, with its RFC, such as `private (RFC 1918)`.
     pub name: &'static str,
+}
+
+impl NonPublicNetwork {
+    /// Whether it is reserved for documentation: it routes nowhere, so `allowEgressTo` may name
+    /// it (examples do) without opening anything.
+    pub fn is_documentation(&self) -> bool {
+        self.name.starts_with("documentation")
+    }
 }
 
 const NON_PUBLIC: [(&str, &str); 26] = [
