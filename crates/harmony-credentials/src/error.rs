@@ -44,6 +44,22 @@ pub enum CredentialError {
         /// Where the pending private key is kept.
         key: PathBuf,
     },
+    /// A CertificateSigningRequest under the member's request name is not the one harmony built;
+    /// it is neither approved nor used.
+    #[error(
+        "CertificateSigningRequest {csr} is not the request harmony built for member {member}: \
+         {problems}. Harmony does not approve or use it: find out who created it and delete it \
+         (`kubectl delete csr {csr}`); the member's pending key was discarded, so a re-run \
+         submits a new request"
+    )]
+    ForeignRequest {
+        /// The CSR name.
+        csr: String,
+        /// `tenant/member`.
+        member: String,
+        /// What differs from harmony's request, such as `its subject is CN=system:admin`.
+        problems: String,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -76,9 +92,9 @@ impl From<CredentialError> for harmony::InterpretError {
             CredentialError::Invalid { .. } => Self::Invalid(error.to_string()),
             CredentialError::Unreachable { .. } => Self::NotReady(error.to_string()),
             CredentialError::Io { path, source } => Self::Io { path, source },
-            CredentialError::ApprovalRequired { .. } | CredentialError::Cluster(_) => {
-                Self::Topology(error.to_string())
-            }
+            CredentialError::ApprovalRequired { .. }
+            | CredentialError::ForeignRequest { .. }
+            | CredentialError::Cluster(_) => Self::Topology(error.to_string()),
         }
     }
 }

@@ -182,6 +182,11 @@ async fn certificate_flow_approves_waits_for_the_signer_and_keeps_the_key_local(
     )
     .unwrap();
     assert!(request.contains("BEGIN CERTIFICATE REQUEST") && !request.contains("PRIVATE KEY"));
+    assert_eq!(
+        request_subject(&request),
+        "CN=alice@example.com",
+        "the member's user as CN, no organization (no group)"
+    );
     let reviews: Vec<_> = server
         .requests()
         .into_iter()
@@ -457,4 +462,154 @@ async fn an_unreachable_server_points_at_the_vpn_and_writes_nothing() {
         .unwrap_err()
         .to_string();
     assert!(ready.contains("WireGuard"), "{ready}");
+}
+
+/// The subject of a PEM certificate request, as `CN=...[, O=...]`.
+fn request_subject(pem: &str) -> String {
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::prelude::FromDer;
+    let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+    let (_, csr) = X509CertificationRequest::from_der(&block.contents).unwrap();
+    csr.certification_request_info.subject.to_string()
+}
+
+/// A request as someone other than harmony could create it under the member's request name.
+struct Forged {
+    cn: &'static str,
+    organization: Option<&'static str>,
+    /// Signed with the member's pending key (else with another one).
+    own_key: bool,
+    signer: &'static str,
+    usages: &'static [&'static str],
+}
+
+const HONEST: Forged = Forged {
+    cn: "alice@example.com",
+    organization: None,
+    own_key: true,
+    signer: "kubernetes.io/kube-apiserver-client",
+    usages: &["client auth"],
+};
+
+#[tokio::test]
+async fn a_request_harmony_did_not_build_is_neither_approved_nor_used() {
+    for (forged, problem) in [
+        (
+            Forged {
+                cn: "system:admin",
+                ..HONEST
+            },
+            "its subject is `CN=system:admin`, not `CN=alice@example.com` alone",
+        ),
+        (
+            Forged {
+                organization: Some("system:masters"),
+                ..HONEST
+            },
+            "its subject is `CN=alice@example.com, O=system:masters`, not `CN=alice@example.com` \
+             alone (an organization would be a group)",
+        ),
+        (
+            Forged {
+                own_key: false,
+                ..HONEST
+            },
+            "its public key is not the member's pending key",
+        ),
+        (
+            Forged {
+                signer: "kubernetes.io/kube-apiserver-client-kubelet",
+                ..HONEST
+            },
+            "its signer is `kubernetes.io/kube-apiserver-client-kubelet`",
+        ),
+        (
+            Forged {
+                usages: &["client auth", "server auth"],
+                ..HONEST
+            },
+            "its usages are [\"client auth\", \"server auth\"]",
+        ),
+    ] {
+        let server = cluster(FakeOptions::default());
+        let dir = tempfile::tempdir().unwrap();
+        let connection = operator(&server, dir.path()).await;
+        let issuer = issuer(&connection, dir.path());
+        let key_path = dir.path().join("state/pending/acme-alice.key");
+        let name = pending_request(&key_path);
+        server.insert(forge(&name, &forged, &key_path)).unwrap();
+
+        let out = dir.path().join("alice.kubeconfig");
+        let error = issue(&issuer, "alice", options(&connection, dir.path(), &out))
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains(&format!(
+                "CertificateSigningRequest {name} is not the request harmony built for member \
+                 acme/alice: "
+            )) && error.contains(problem)
+                && error.contains(&format!("`kubectl delete csr {name}`")),
+            "{error}"
+        );
+        let csr = server
+            .object(
+                &Gvr::new("certificates.k8s.io", "v1", "certificatesigningrequests"),
+                None,
+                &name,
+            )
+            .unwrap();
+        assert!(csr["status"]["conditions"].is_null(), "not approved: {csr}");
+        assert!(
+            !server
+                .requests()
+                .iter()
+                .any(|r| r.subresource.as_deref() == Some("approval"))
+        );
+        assert!(!out.exists() && !log_path(dir.path()).exists());
+        assert!(!key_path.exists(), "the pending key was discarded");
+    }
+}
+
+/// Leaves a pending key at `path`, as a run waiting for approval does; returns the name of its
+/// request (`harmony-<tenant>-<member>-<8 hex of the public key's SHA-256>`).
+fn pending_request(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, key.serialize_pem()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, rcgen::PublicKeyData::der_bytes(&key));
+    let short: String = digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("harmony-acme-alice-{short}")
+}
+
+/// The forged request `name`, labelled as harmony labels the member's.
+fn forge(name: &str, forged: &Forged, key_path: &Path) -> serde_json::Value {
+    let key = if forged.own_key {
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(key_path).unwrap()).unwrap()
+    } else {
+        rcgen::KeyPair::generate().unwrap()
+    };
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, forged.cn);
+    if let Some(o) = forged.organization {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, o);
+    }
+    let pem = params.serialize_request(&key).unwrap().pem().unwrap();
+    serde_json::json!({
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": { "name": name, "labels": {
+            "app.kubernetes.io/managed-by": "harmony", "harmony.nationtech.io/tenant": "acme",
+            "harmony.nationtech.io/member": "alice" } },
+        "spec": { "request": STANDARD.encode(pem), "signerName": forged.signer,
+            "expirationSeconds": 3600, "usages": forged.usages },
+    })
 }

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PublicKeyData};
 
-use super::{CSR_SIGNER, KubeCredentialIssuer, labels};
+use super::{CSR_SIGNER, KubeCredentialIssuer, MEMBER_LABEL, labels, owned_by};
 use crate::kubeconfig::UserAuth;
 use crate::{CredentialError, CredentialKind, CredentialRequest, IssuedCredential, Kubeconfig};
 
@@ -42,6 +42,15 @@ impl KubeCredentialIssuer {
             None => self.submit(&api, request, user, &key_path).await?,
         };
         let name = csr.metadata.name.clone().unwrap_or_default();
+        let problems = foreign(&csr, request, user, &key);
+        if !problems.is_empty() {
+            remove_key(&key_path)?;
+            return Err(CredentialError::ForeignRequest {
+                csr: name,
+                member: format!("{}/{}", request.tenant, request.member),
+                problems: problems.join("; "),
+            });
+        }
         if let Some(reason) = refusal(&csr) {
             remove_key(&key_path)?;
             return Err(CredentialError::Cluster(format!(
@@ -277,6 +286,84 @@ fn csr_name(key_path: &Path, key: &KeyPair) -> String {
     format!("harmony-{stem}-{short}")
 }
 
+/// How `csr` differs from the request harmony builds for `user` with `key` (empty when it is that
+/// request): the signer, the usages, the lifetime, the labels, and in the PKCS#10 request the
+/// subject (the user as its only attribute: no organization, so no group), the public key and no
+/// requested attributes or extensions.
+fn foreign(
+    csr: &CertificateSigningRequest,
+    request: &CredentialRequest,
+    user: &str,
+    key: &KeyPair,
+) -> Vec<String> {
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::prelude::FromDer;
+
+    let mut problems = Vec::new();
+    let spec = &csr.spec;
+    if spec.signer_name != CSR_SIGNER {
+        problems.push(format!(
+            "its signer is `{}`, not `{CSR_SIGNER}`",
+            spec.signer_name
+        ));
+    }
+    if spec.usages.as_deref() != Some(&["client auth".to_string()][..]) {
+        problems.push(format!(
+            "its usages are {:?}, not [\"client auth\"]",
+            spec.usages.as_deref().unwrap_or_default()
+        ));
+    }
+    match spec.expiration_seconds {
+        Some(s) if i64::from(s) <= request.ttl.seconds() => {}
+        other => problems.push(format!(
+            "its lifetime is {}, longer than the {}s asked for",
+            other.map_or("unbounded".into(), |s| format!("{s}s")),
+            request.ttl.seconds()
+        )),
+    }
+    let labels = csr.metadata.labels.as_ref();
+    if !owned_by(labels, &request.tenant)
+        || labels.and_then(|l| l.get(MEMBER_LABEL)) != Some(&request.member)
+    {
+        problems.push("its labels do not name the member".into());
+    }
+    let der = x509_parser::pem::parse_x509_pem(&spec.request.0)
+        .map_err(|e| e.to_string())
+        .map(|(_, pem)| pem.contents);
+    let parsed = der.as_ref().map_err(Clone::clone).and_then(|der| {
+        X509CertificationRequest::from_der(der)
+            .map(|(_, csr)| csr)
+            .map_err(|e| e.to_string())
+    });
+    let info = match &parsed {
+        Ok(csr) => &csr.certification_request_info,
+        Err(e) => {
+            problems.push(format!("its request is not a PEM PKCS#10 request ({e})"));
+            return problems;
+        }
+    };
+    let subject = info.subject.to_string();
+    let only_cn = info.subject.iter_attributes().count() == 1
+        && info
+            .subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            == Some(user);
+    if !only_cn {
+        problems.push(format!(
+            "its subject is `{subject}`, not `CN={user}` alone (an organization would be a group)"
+        ));
+    }
+    if info.subject_pki.subject_public_key.data.as_ref() != key.der_bytes() {
+        problems.push("its public key is not the member's pending key".into());
+    }
+    if !info.attributes().is_empty() {
+        problems.push("it requests attributes or extensions".into());
+    }
+    problems
+}
+
 /// The signed certificate (PEM), once there.
 pub(super) fn certificate(csr: &CertificateSigningRequest) -> Option<String> {
     csr.status
@@ -324,6 +411,8 @@ pub(super) struct CertificateInfo {
     pub expires: jiff::Timestamp,
     /// The raw public key.
     pub public_key: Vec<u8>,
+    /// How many organizations (groups) the subject names.
+    pub organizations: usize,
 }
 
 /// Reads the first certificate of `pem`.
@@ -352,6 +441,7 @@ pub(super) fn read_certificate(pem: &str) -> Result<CertificateInfo, String> {
         serial,
         expires,
         public_key: cert.public_key().subject_public_key.data.to_vec(),
+        organizations: cert.subject().iter_organization().count(),
     })
 }
 
@@ -363,6 +453,9 @@ fn inspect(pem: &str, user: &str, key: &KeyPair) -> Result<Signed, String> {
             "the certificate is for `{}`, not `{user}`: it cannot be used",
             info.subject
         ));
+    }
+    if info.organizations > 0 {
+        return Err("the certificate carries an organization (a group): it cannot be used".into());
     }
     if info.public_key != key.der_bytes() {
         return Err("the certificate is for another key: it cannot be used".into());
