@@ -6,6 +6,7 @@
 mod compile;
 pub mod defaults;
 mod facts;
+mod ingress;
 mod manager;
 mod names;
 mod nonpublic;
@@ -19,6 +20,10 @@ pub use compile::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, compile, tenant_paramet
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,
+};
+pub use ingress::{
+    INGRESS_CLASS_KEY_PREFIX, INGRESS_HOST_KEY_PREFIX, INGRESS_WILDCARD_KEY_PREFIX, IngressConfig,
+    MAX_HOSTNAME, hostname_matches,
 };
 pub use manager::TenantManager;
 pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};

@@ -3,6 +3,8 @@
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
 
+use crate::ingress::IngressConfig;
+
 /// The `apiVersion` of tenant files and cluster profiles.
 pub const API_VERSION: &str = "harmony.nationtech.io/v1alpha1";
 /// The `kind` of tenant files.
@@ -23,6 +25,8 @@ pub struct TenantScore {
     pub network_isolation: NetworkIsolationPolicy,
     /// Which storage classes the tenant may claim from, and how much.
     pub storage_access: StorageAccessConfig,
+    /// Which hosts and IngressClasses the tenant's Ingresses and Routes may use.
+    pub ingress: IngressConfig,
     /// Who may do what in the tenant's namespace.
     pub rbac_config: RbacConfig,
 }
@@ -429,6 +433,7 @@ impl TenantScore {
             resource_quotas: ResourceQuotaConfig::default(),
             network_isolation: NetworkIsolationPolicy::default(),
             storage_access: StorageAccessConfig::default(),
+            ingress: IngressConfig::default(),
             rbac_config: RbacConfig::default(),
         }
     }
@@ -528,6 +533,18 @@ impl TenantScore {
         self
     }
 
+    /// Lets the tenant's Ingresses and Routes serve `hostname` (exact or `*.domain`).
+    pub fn ingress_hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.ingress.hostnames.push(hostname.into());
+        self
+    }
+
+    /// Lets the tenant's Ingresses name IngressClass `class`.
+    pub fn ingress_class(mut self, class: impl Into<String>) -> Self {
+        self.ingress.classes.push(class.into());
+        self
+    }
+
     /// Adds a member.
     pub fn member(mut self, member: Member) -> Self {
         self.rbac_config.members.push(member);
@@ -573,6 +590,8 @@ struct TenantSpec {
     network_isolation: NetworkIsolationPolicy,
     #[serde(default)]
     storage_access: StorageAccessConfig,
+    #[serde(default, skip_serializing_if = "IngressConfig::is_empty")]
+    ingress: IngressConfig,
     #[serde(default)]
     rbac: RbacConfig,
 }
@@ -601,6 +620,7 @@ impl TryFrom<TenantDocument> for TenantScore {
             resource_quotas: spec.resource_quotas,
             network_isolation: spec.network_isolation,
             storage_access: spec.storage_access,
+            ingress: spec.ingress,
             rbac_config: spec.rbac,
         })
     }
@@ -621,6 +641,7 @@ impl From<TenantScore> for TenantDocument {
                 resource_quotas: score.resource_quotas,
                 network_isolation: score.network_isolation,
                 storage_access: score.storage_access,
+                ingress: score.ingress,
                 rbac: score.rbac_config,
             },
         }

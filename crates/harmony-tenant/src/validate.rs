@@ -41,6 +41,7 @@ impl TenantScore {
         quotas(self, &mut problems);
         network(self, facts, &mut problems);
         storage(self, &mut problems);
+        crate::ingress::validate(self, &mut problems);
         members(self, &mut problems);
         problems
     }
@@ -57,8 +58,9 @@ pub struct CrossTenantProblem {
     pub other: Option<(usize, String)>,
 }
 
-/// Problems that only show across several tenants: the same id or namespace twice, and a user or
-/// group that is a member of several tenants without `shared: true` on each of its members.
+/// Problems that only show across several tenants: the same id or namespace twice, a user or
+/// group that is a member of several tenants without `shared: true` on each of its members, and
+/// ingress hostnames of two tenants that cover each other.
 pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
     let mut problems = Vec::new();
     let mut names = BTreeMap::new();
@@ -131,6 +133,7 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
             ));
         }
     }
+    problems.extend(crate::ingress::overlaps(scores));
     problems
 }
 

@@ -24,7 +24,8 @@ pub const STORAGE_CLASS_KEY_PREFIX: &str = "storage-class.";
 /// StorageClass, no data when none is allowed.
 ///
 /// It carries the tenant's owned labels, so the guardrails' managed-objects rule keeps tenants
-/// from editing it.
+/// from editing it. Ingress hostnames and classes add their keys (see
+/// [`crate::INGRESS_HOST_KEY_PREFIX`] and its neighbours).
 pub fn tenant_parameters(tenant: &TenantScore) -> ConfigMap {
     let data: BTreeMap<String, String> = tenant
         .storage_access
@@ -36,6 +37,7 @@ pub fn tenant_parameters(tenant: &TenantScore) -> ConfigMap {
                 "allowed".to_string(),
             )
         })
+        .chain(crate::ingress::parameters(&tenant.ingress))
         .collect();
     ConfigMap {
         metadata: namespaced(tenant, PARAMS_NAME),
