@@ -11,6 +11,7 @@ mod rbac;
 use std::collections::{BTreeMap, BTreeSet};
 
 use harmony_tenant::{ClusterFacts, InternetEgress, PlatformSource, TENANT_LABEL, TenantScore};
+use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::netpol::Network;
@@ -79,6 +80,9 @@ pub struct Expectation {
     pub internet_egress: Option<bool>,
     /// Platform sources that must reach the tenant; others must not.
     pub allow_from: Option<Vec<PlatformSource>>,
+    /// CIDRs the tenant may reach beyond the internet: `allowEgressTo`, and `allowPrivateEgressTo`
+    /// with its reason.
+    pub granted_egress: Vec<(IpNet, Option<String>)>,
 }
 
 impl Default for Expectation {
@@ -87,17 +91,28 @@ impl Default for Expectation {
             pod_security: "restricted".into(),
             internet_egress: None,
             allow_from: None,
+            granted_egress: Vec::new(),
         }
     }
 }
 
 impl Expectation {
-    /// What `score` asks for.
+    /// What `score` (a validated one) asks for.
     pub fn of(score: &TenantScore) -> Self {
+        let isolation = &score.network_isolation;
+        let public = isolation.allow_egress_to.iter().map(|c| (c, None));
+        let private = isolation
+            .allow_private_egress_to
+            .iter()
+            .map(|p| (&p.cidr, Some(p.reason.clone())));
         Self {
             pod_security: score.tenant_config.pod_security.as_str().into(),
-            internet_egress: Some(score.network_isolation.internet_egress == InternetEgress::Allow),
-            allow_from: Some(score.network_isolation.allowed_sources()),
+            internet_egress: Some(isolation.internet_egress == InternetEgress::Allow),
+            allow_from: Some(isolation.allowed_sources()),
+            granted_egress: public
+                .chain(private)
+                .filter_map(|(cidr, reason)| Some((cidr.parse().ok()?, reason)))
+                .collect(),
         }
     }
 }

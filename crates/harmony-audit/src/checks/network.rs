@@ -1,14 +1,17 @@
-//! Network isolation: default deny, no cross-tenant path, and reachability of the internet, DNS,
-//! the ingress controller and monitoring.
+//! Network isolation: default deny, no cross-tenant path, reachability of the internet, DNS, the
+//! ingress controller and monitoring, and no egress to non-public addresses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use harmony_tenant::{ClusterFacts, PlatformPeer, PlatformSource};
+use harmony_tenant::{
+    ClusterFacts, PlatformPeer, PlatformSource, is_ipv4_mapped, non_public_networks,
+};
+use ipnet::IpNet;
 
 use super::{Check, Context, Expectation, Status, Tenant};
 use crate::labels::matches_platform_labels;
-use crate::netpol::{Conn, Endpoint, Network};
+use crate::netpol::{AddrRange, Conn, Endpoint, Network};
 use crate::snapshot::ClusterSnapshot;
 
 /// Public addresses standing for "the internet" (no cluster network contains them).
@@ -103,7 +106,85 @@ pub(super) fn checks(
         dns(ctx, &own),
         platform_source(ctx, &own, expect, PlatformSource::Ingress),
         platform_source(ctx, &own, expect, PlatformSource::Monitoring),
+        non_public(ctx, t, &own, expect),
     ]
+}
+
+/// The networks pods must not reach unless the tenant file grants them: every non-public block but
+/// the documentation ones (they route nowhere) and the cluster's pod, service (the API server's
+/// `kubernetes` service among them) and node networks, each with its name.
+fn guarded_networks(facts: &ClusterFacts) -> Vec<(IpNet, String)> {
+    let non_public = non_public_networks()
+        .into_iter()
+        .filter(|n| !n.is_documentation() && !is_ipv4_mapped(&n.net))
+        .map(|n| (n.net, n.name.to_string()));
+    let cluster = [
+        ("pod network", &facts.pod_networks),
+        (
+            "service network, API server included",
+            &facts.service_networks,
+        ),
+        ("node network", &facts.node_networks),
+    ]
+    .into_iter()
+    .flat_map(|(name, nets)| nets.iter().map(move |n| (n.trunc(), name.to_string())));
+    non_public.chain(cluster).collect()
+}
+
+/// HMT-NET-007: no egress to non-public or cluster addresses beyond what the tenant file grants,
+/// judged exactly on the policies' ipBlocks; opt-ins (`allowPrivateEgressTo`) warn.
+fn non_public(ctx: &Context, t: &Tenant, own: &[usize], expect: &Expectation) -> Check {
+    let guarded = guarded_networks(&ctx.config.facts);
+    let nets: Vec<IpNet> = guarded.iter().map(|(n, _)| *n).collect();
+    let granted: Vec<IpNet> = expect.granted_egress.iter().map(|(n, _)| *n).collect();
+    let names = |range: &AddrRange| {
+        let names: BTreeSet<&str> = guarded
+            .iter()
+            .filter(|(n, _)| AddrRange::of(n).overlaps(range))
+            .map(|(_, name)| name.as_str())
+            .collect();
+        names.into_iter().collect::<Vec<_>>().join("; ")
+    };
+    let mut failures = Vec::new();
+    for &c in own {
+        for (range, v) in ctx.net.reachable_addresses(c, &nets, &granted) {
+            failures.push(format!(
+                "{} → {range} ({}): {} ({}); not granted by the tenant file: remove the policy \
+                 or grant it with `allowPrivateEgressTo`",
+                ctx.net.describe(Endpoint::Class(c)),
+                names(&range),
+                v.conn,
+                v.evidence.join("; ")
+            ));
+        }
+    }
+    let opt_ins: Vec<String> = expect
+        .granted_egress
+        .iter()
+        .filter_map(|(net, reason)| {
+            Some(format!(
+                "tenant {} opts in to non-public {net} ({}): {}",
+                t.name,
+                names(&AddrRange::of(net)),
+                reason.as_ref()?
+            ))
+        })
+        .collect();
+    let checked = format!(
+        "no pod of {} reaches any of {} non-public or cluster networks beyond its grants",
+        t.namespace,
+        nets.len()
+    );
+    let mut check = Check::from_failures(
+        "HMT-NET-007",
+        "No egress to non-public addresses",
+        failures,
+        [opt_ins.clone(), vec![checked]].concat(),
+    );
+    if check.status == Status::Pass && !opt_ins.is_empty() {
+        check.status = Status::Warn;
+    }
+    check
 }
 
 fn default_deny(ctx: &Context, own: &[usize]) -> Check {

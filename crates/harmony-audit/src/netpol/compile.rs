@@ -33,8 +33,10 @@ impl Peer {
     }
 }
 
+/// Whether `net` holds `ip`, an IPv4-mapped IPv6 address being the IPv4 one (as the kernel sends
+/// it and Kubernetes parses it).
 fn contains(net: &IpNet, ip: IpAddr) -> bool {
-    net.contains(&ip)
+    net.contains(&ip.to_canonical())
 }
 
 /// One port clause.
@@ -127,10 +129,20 @@ fn pods_in(
     })
 }
 
+/// A CIDR or address as Kubernetes (Go) parses it: an IPv4-mapped IPv6 one is IPv4
+/// (`::ffff:10.0.0.0/104` is `10.0.0.0/8`).
 fn parse_net(s: &str) -> Option<IpNet> {
-    s.parse()
+    let net = s
+        .parse()
         .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))?;
+    Some(match net {
+        IpNet::V6(n) if n.prefix_len() >= 96 => match n.addr().to_ipv4_mapped() {
+            Some(v4) => IpNet::new(v4.into(), n.prefix_len() - 96).ok()?,
+            None => net,
+        },
+        _ => net,
+    })
 }
 
 fn np_peer(classes: &[PodClass], p: &NetworkPolicyPeer, ns: &str) -> Peer {

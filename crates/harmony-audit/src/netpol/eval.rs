@@ -175,6 +175,21 @@ impl Network {
         }
     }
 
+    /// Every CIDR an ipBlock or admin network names (cidr and except), in any tier.
+    pub(super) fn ip_blocks(&self) -> impl Iterator<Item = &ipnet::IpNet> {
+        self.admin
+            .iter()
+            .chain(&self.policies)
+            .chain(&self.baseline)
+            .flat_map(|p| p.ingress.iter().chain(&p.egress).flatten())
+            .flat_map(|r| r.peers.iter().flatten())
+            .filter_map(|peer| match peer {
+                compile::Peer::Block { cidr, except } => Some(std::iter::once(cidr).chain(except)),
+                compile::Peer::Classes(_) => None,
+            })
+            .flatten()
+    }
+
     /// The pod classes.
     pub fn classes(&self) -> &[PodClass] {
         &self.classes

@@ -10,7 +10,9 @@ mod classes;
 mod compile;
 mod conn;
 mod eval;
+mod ranges;
 
 pub use classes::{Endpoint, PodClass};
 pub use conn::{Conn, PROTOCOLS};
 pub use eval::{Network, Verdict};
+pub use ranges::AddrRange;
