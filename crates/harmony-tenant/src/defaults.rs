@@ -34,6 +34,26 @@ pub const RESOURCE_QUOTAS: i64 = 1;
 pub const NODE_PORTS: i64 = 0;
 /// Services of type LoadBalancer.
 pub const LOAD_BALANCERS: i64 = 0;
+/// Deployments.
+pub const DEPLOYMENTS: i64 = 20;
+/// StatefulSets.
+pub const STATEFUL_SETS: i64 = 10;
+/// ReplicaSets: each Deployment keeps up to 10 old ones (`revisionHistoryLimit`) and a new one.
+pub const REPLICA_SETS: i64 = 250;
+/// Jobs (a CronJob keeps 3 finished and 1 failed by default).
+pub const JOBS: i64 = 50;
+/// CronJobs.
+pub const CRON_JOBS: i64 = 10;
+/// Ingresses.
+pub const INGRESSES: i64 = 10;
+/// PodDisruptionBudgets.
+pub const POD_DISRUPTION_BUDGETS: i64 = 10;
+/// ServiceAccounts (with `default` and the members', and OKD's `builder` and `deployer`).
+pub const SERVICE_ACCOUNTS: i64 = 20;
+/// Roles (Harmony's three; tenants create none).
+pub const ROLES: i64 = 10;
+/// RoleBindings (one per member, and OKD's three `system:` bindings).
+pub const ROLE_BINDINGS: i64 = 20;
 
 /// Default CPU request of a container.
 pub const CONTAINER_REQUEST_CPU: &str = "100m";
@@ -47,3 +67,9 @@ pub const CONTAINER_LIMIT_MEMORY: &str = "512Mi";
 pub const CONTAINER_MAX_CPU: &str = "2";
 /// Most memory one container may set as limit.
 pub const CONTAINER_MAX_MEMORY: &str = "4Gi";
+/// Default ephemeral-storage request of a container.
+pub const CONTAINER_REQUEST_EPHEMERAL_STORAGE: &str = "128Mi";
+/// Default ephemeral-storage limit of a container (its logs, writable layer and emptyDirs).
+pub const CONTAINER_LIMIT_EPHEMERAL_STORAGE: &str = "1Gi";
+/// Most ephemeral storage one container may set as limit.
+pub const CONTAINER_MAX_EPHEMERAL_STORAGE: &str = "4Gi";

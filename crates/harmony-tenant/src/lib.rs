@@ -15,6 +15,7 @@ pub mod quantity;
 mod resolved;
 mod score;
 mod validate;
+mod workloads;
 
 pub use compile::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, compile, tenant_parameters};
 pub use facts::{
@@ -41,3 +42,7 @@ pub use score::{
     TENANT_KIND, TenantConfig, TenantRole, TenantScore,
 };
 pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, Problem, cross_tenant_problems};
+pub use workloads::{
+    ImagePolicy, PRIORITY_CLASS_KEY_PREFIX, PULL_POLICY_KEY, REGISTRY_KEY_PREFIX,
+    RUNTIME_CLASS_KEY_PREFIX, SchedulingConfig,
+};

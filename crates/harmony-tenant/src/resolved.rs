@@ -16,13 +16,15 @@ pub struct Compute {
     pub ephemeral_storage: Quantity,
 }
 
-/// CPU and memory of one container, both set.
+/// CPU, memory and ephemeral storage of one container, all set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Container {
     /// CPU.
     pub cpu: Quantity,
     /// Memory.
     pub memory: Quantity,
+    /// Ephemeral storage.
+    pub ephemeral_storage: Quantity,
 }
 
 /// Object counts, all set.
@@ -38,6 +40,16 @@ pub struct Counts {
     pub resource_quotas: i64,
     pub node_ports: i64,
     pub load_balancers: i64,
+    pub deployments: i64,
+    pub stateful_sets: i64,
+    pub replica_sets: i64,
+    pub jobs: i64,
+    pub cron_jobs: i64,
+    pub ingresses: i64,
+    pub pod_disruption_budgets: i64,
+    pub service_accounts: i64,
+    pub roles: i64,
+    pub role_bindings: i64,
 }
 
 /// [`ResourceQuotaConfig`] with defaults applied.
@@ -69,10 +81,11 @@ fn compute(c: &ComputeResources, cpu: &str, memory: &str, ephemeral: &str) -> Co
     }
 }
 
-fn container(c: &ContainerResources, cpu: &str, memory: &str) -> Container {
+fn container(c: &ContainerResources, [cpu, memory, ephemeral]: [&str; 3]) -> Container {
     Container {
         cpu: or(&c.cpu, cpu),
         memory: or(&c.memory, memory),
+        ephemeral_storage: or(&c.ephemeral_storage, ephemeral),
     }
 }
 
@@ -91,6 +104,18 @@ fn counts(o: &ObjectCounts) -> Counts {
         resource_quotas: o.resource_quotas.unwrap_or(d::RESOURCE_QUOTAS),
         node_ports: o.node_ports.unwrap_or(d::NODE_PORTS),
         load_balancers: o.load_balancers.unwrap_or(d::LOAD_BALANCERS),
+        deployments: o.deployments.unwrap_or(d::DEPLOYMENTS),
+        stateful_sets: o.stateful_sets.unwrap_or(d::STATEFUL_SETS),
+        replica_sets: o.replica_sets.unwrap_or(d::REPLICA_SETS),
+        jobs: o.jobs.unwrap_or(d::JOBS),
+        cron_jobs: o.cron_jobs.unwrap_or(d::CRON_JOBS),
+        ingresses: o.ingresses.unwrap_or(d::INGRESSES),
+        pod_disruption_budgets: o
+            .pod_disruption_budgets
+            .unwrap_or(d::POD_DISRUPTION_BUDGETS),
+        service_accounts: o.service_accounts.unwrap_or(d::SERVICE_ACCOUNTS),
+        roles: o.roles.unwrap_or(d::ROLES),
+        role_bindings: o.role_bindings.unwrap_or(d::ROLE_BINDINGS),
     }
 }
 
@@ -114,11 +139,28 @@ impl ResourceQuotaConfig {
             objects: counts(&self.objects),
             container_request: container(
                 &c.request,
-                d::CONTAINER_REQUEST_CPU,
-                d::CONTAINER_REQUEST_MEMORY,
+                [
+                    d::CONTAINER_REQUEST_CPU,
+                    d::CONTAINER_REQUEST_MEMORY,
+                    d::CONTAINER_REQUEST_EPHEMERAL_STORAGE,
+                ],
             ),
-            container_limit: container(&c.limit, d::CONTAINER_LIMIT_CPU, d::CONTAINER_LIMIT_MEMORY),
-            container_max: container(&c.max, d::CONTAINER_MAX_CPU, d::CONTAINER_MAX_MEMORY),
+            container_limit: container(
+                &c.limit,
+                [
+                    d::CONTAINER_LIMIT_CPU,
+                    d::CONTAINER_LIMIT_MEMORY,
+                    d::CONTAINER_LIMIT_EPHEMERAL_STORAGE,
+                ],
+            ),
+            container_max: container(
+                &c.max,
+                [
+                    d::CONTAINER_MAX_CPU,
+                    d::CONTAINER_MAX_MEMORY,
+                    d::CONTAINER_MAX_EPHEMERAL_STORAGE,
+                ],
+            ),
         }
     }
 }

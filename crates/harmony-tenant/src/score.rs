@@ -4,6 +4,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
 
 use crate::ingress::IngressConfig;
+use crate::workloads::{ImagePolicy, SchedulingConfig};
 
 /// The `apiVersion` of tenant files and cluster profiles.
 pub const API_VERSION: &str = "harmony.nationtech.io/v1alpha1";
@@ -29,6 +30,10 @@ pub struct TenantScore {
     pub ingress: IngressConfig,
     /// Who may do what in the tenant's namespace.
     pub rbac_config: RbacConfig,
+    /// PriorityClasses and RuntimeClasses the tenant's pods may name.
+    pub scheduling: SchedulingConfig,
+    /// Image pull policy and registries of the tenant's containers.
+    pub images: ImagePolicy,
 }
 
 /// Identity, namespace and pod security of a tenant.
@@ -139,6 +144,26 @@ pub struct ObjectCounts {
     pub node_ports: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancers: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployments: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateful_sets: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_sets: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron_jobs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingresses: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_disruption_budgets: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_accounts: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_bindings: Option<i64>,
 }
 
 impl ObjectCounts {
@@ -168,7 +193,7 @@ impl ContainerDefaults {
     }
 }
 
-/// CPU and memory of one container.
+/// CPU, memory and ephemeral storage of one container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
@@ -186,6 +211,13 @@ pub struct ContainerResources {
         deserialize_with = "lenient::quantity"
     )]
     pub memory: Option<Quantity>,
+    /// Ephemeral (node-local) storage, such as `1Gi`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::quantity"
+    )]
+    pub ephemeral_storage: Option<Quantity>,
 }
 
 impl ContainerResources {
@@ -435,6 +467,8 @@ impl TenantScore {
             storage_access: StorageAccessConfig::default(),
             ingress: IngressConfig::default(),
             rbac_config: RbacConfig::default(),
+            scheduling: SchedulingConfig::default(),
+            images: ImagePolicy::default(),
         }
     }
 
@@ -594,6 +628,10 @@ struct TenantSpec {
     ingress: IngressConfig,
     #[serde(default)]
     rbac: RbacConfig,
+    #[serde(default, skip_serializing_if = "SchedulingConfig::is_empty")]
+    scheduling: SchedulingConfig,
+    #[serde(default, skip_serializing_if = "ImagePolicy::is_empty")]
+    images: ImagePolicy,
 }
 
 impl TryFrom<TenantDocument> for TenantScore {
@@ -622,6 +660,8 @@ impl TryFrom<TenantDocument> for TenantScore {
             storage_access: spec.storage_access,
             ingress: spec.ingress,
             rbac_config: spec.rbac,
+            scheduling: spec.scheduling,
+            images: spec.images,
         })
     }
 }
@@ -643,6 +683,8 @@ impl From<TenantScore> for TenantDocument {
                 storage_access: score.storage_access,
                 ingress: score.ingress,
                 rbac: score.rbac_config,
+                scheduling: score.scheduling,
+                images: score.images,
             },
         }
     }

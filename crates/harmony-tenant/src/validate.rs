@@ -43,6 +43,8 @@ impl TenantScore {
         storage(self, &mut problems);
         crate::ingress::validate(self, &mut problems);
         members(self, &mut problems);
+        crate::workloads::problems(self, &mut problems);
+        crate::workloads::own_object_problems(self, facts, &mut problems);
         problems
     }
 }
@@ -223,7 +225,7 @@ fn container_amounts(
     path: &str,
     c: &ContainerResources,
     problems: &mut Vec<Problem>,
-) -> [Option<Amount>; 2] {
+) -> [Option<Amount>; 3] {
     let field = |name: &str, q: &Option<Quantity>, problems: &mut Vec<Problem>| {
         q.as_ref()
             .and_then(|q| amount(&format!("{path}.{name}"), q, problems))
@@ -231,6 +233,7 @@ fn container_amounts(
     [
         field("cpu", &c.cpu, problems),
         field("memory", &c.memory, problems),
+        field("ephemeralStorage", &c.ephemeral_storage, problems),
     ]
 }
 
@@ -276,6 +279,16 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
         ("resourceQuotas", o.resource_quotas),
         ("nodePorts", o.node_ports),
         ("loadBalancers", o.load_balancers),
+        ("deployments", o.deployments),
+        ("statefulSets", o.stateful_sets),
+        ("replicaSets", o.replica_sets),
+        ("jobs", o.jobs),
+        ("cronJobs", o.cron_jobs),
+        ("ingresses", o.ingresses),
+        ("podDisruptionBudgets", o.pod_disruption_budgets),
+        ("serviceAccounts", o.service_accounts),
+        ("roles", o.roles),
+        ("roleBindings", o.role_bindings),
     ];
     for (name, count) in counts {
         if let Some(n) = count.filter(|n| *n < 0) {
@@ -349,6 +362,13 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
             &resolved.container_limit.memory,
             &resolved.container_max.memory,
         ),
+        (
+            "ephemeralStorage",
+            2,
+            &resolved.container_request.ephemeral_storage,
+            &resolved.container_limit.ephemeral_storage,
+            &resolved.container_max.ephemeral_storage,
+        ),
     ];
     let sets = [
         [
@@ -361,6 +381,11 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
             c.limit.memory.is_some(),
             c.max.memory.is_some(),
         ],
+        [
+            c.request.ephemeral_storage.is_some(),
+            c.limit.ephemeral_storage.is_some(),
+            c.max.ephemeral_storage.is_some(),
+        ],
     ];
     for (name, i, req_default, lim_default, max_default) in container {
         let path = |which: &str| format!("{base}.containerDefaults.{which}.{name}");
@@ -372,6 +397,30 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
         }
         if let (Some(lim), Some(most)) = (lim, most) {
             not_above((&path("limit"), lim), (&path("max"), most), problems);
+        }
+        // One container's ephemeral storage must fit in the namespace's.
+        if name == "ephemeralStorage" {
+            let total = |i: usize, set: bool, default: &Quantity| {
+                effective([requests, limits][i][2], set, default)
+            };
+            let total_requests = total(
+                0,
+                config.requests.ephemeral_storage.is_some(),
+                &resolved.requests.ephemeral_storage,
+            );
+            let total_limits = total(
+                1,
+                config.limits.ephemeral_storage.is_some(),
+                &resolved.limits.ephemeral_storage,
+            );
+            if let (Some(req), Some(total)) = (req, total_requests) {
+                let quota = format!("{base}.requests.{name}");
+                not_above((&path("request"), req), (&quota, total), problems);
+            }
+            if let (Some(most), Some(total)) = (most, total_limits) {
+                let quota = format!("{base}.limits.{name}");
+                not_above((&path("max"), most), (&quota, total), problems);
+            }
         }
     }
 }

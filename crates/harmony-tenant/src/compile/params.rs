@@ -21,7 +21,7 @@ pub const PARAMS_NAME: &str = "harmony-guardrails";
 pub const STORAGE_CLASS_KEY_PREFIX: &str = "storage-class.";
 
 /// The parameter ConfigMap of `tenant`: one `storage-class.<name>: allowed` key per allowed
-/// StorageClass, no data when none is allowed.
+/// StorageClass and the workload keys of [`crate::workloads`]; no data when there is none.
 ///
 /// It carries the tenant's owned labels, so the guardrails' managed-objects rule keeps tenants
 /// from editing it. Ingress hostnames and classes add their keys (see
@@ -37,6 +37,7 @@ pub fn tenant_parameters(tenant: &TenantScore) -> ConfigMap {
                 "allowed".to_string(),
             )
         })
+        .chain(crate::workloads::parameters(tenant))
         .chain(crate::ingress::parameters(&tenant.ingress))
         .collect();
     ConfigMap {

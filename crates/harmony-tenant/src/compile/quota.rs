@@ -60,6 +60,16 @@ fn hard(score: &TenantScore, facts: &ClusterFacts) -> BTreeMap<String, Quantity>
         ("resourcequotas", o.resource_quotas),
         ("services.nodeports", o.node_ports),
         ("services.loadbalancers", o.load_balancers),
+        ("count/deployments.apps", o.deployments),
+        ("count/statefulsets.apps", o.stateful_sets),
+        ("count/replicasets.apps", o.replica_sets),
+        ("count/jobs.batch", o.jobs),
+        ("count/cronjobs.batch", o.cron_jobs),
+        ("count/ingresses.networking.k8s.io", o.ingresses),
+        ("count/poddisruptionbudgets.policy", o.pod_disruption_budgets),
+        ("count/serviceaccounts", o.service_accounts),
+        ("count/roles.rbac.authorization.k8s.io", o.roles),
+        ("count/rolebindings.rbac.authorization.k8s.io", o.role_bindings),
     ] {
         hard.insert(key.into(), Quantity(count.to_string()));
     }
@@ -106,11 +116,12 @@ fn limit_range(score: &TenantScore) -> LimitRangeSpec {
     }
 }
 
-/// `cpu` and `memory` of one container.
+/// `cpu`, `memory` and `ephemeral-storage` of one container.
 fn container(c: &Container) -> BTreeMap<String, Quantity> {
     BTreeMap::from([
         ("cpu".into(), c.cpu.clone()),
         ("memory".into(), c.memory.clone()),
+        ("ephemeral-storage".into(), c.ephemeral_storage.clone()),
     ])
 }
 
@@ -153,6 +164,16 @@ mod tests {
             "services.nodeports",
             "services.loadbalancers",
             "requests.storage",
+            "count/deployments.apps",
+            "count/statefulsets.apps",
+            "count/replicasets.apps",
+            "count/jobs.batch",
+            "count/cronjobs.batch",
+            "count/ingresses.networking.k8s.io",
+            "count/poddisruptionbudgets.policy",
+            "count/serviceaccounts",
+            "count/roles.rbac.authorization.k8s.io",
+            "count/rolebindings.rbac.authorization.k8s.io",
         ] {
             assert!(hard.contains_key(key), "missing {key}");
         }
@@ -160,6 +181,25 @@ mod tests {
         assert_eq!(hard["services.loadbalancers"], "0");
         assert_eq!(hard["requests.cpu"], defaults::REQUESTS_CPU);
         assert_eq!(hard["pods"], defaults::PODS.to_string());
+        assert_eq!(
+            hard["count/deployments.apps"],
+            defaults::DEPLOYMENTS.to_string()
+        );
+        assert_eq!(
+            hard["count/rolebindings.rbac.authorization.k8s.io"],
+            defaults::ROLE_BINDINGS.to_string()
+        );
+    }
+
+    #[test]
+    fn object_counts_in_the_file_override_their_defaults() {
+        let mut score = TenantScore::new("acme");
+        score.resource_quotas.objects.deployments = Some(3);
+        score.resource_quotas.objects.replica_sets = Some(40);
+        let hard = quota(&score, &ClusterFacts::kubernetes());
+        assert_eq!(hard["count/deployments.apps"], "3");
+        assert_eq!(hard["count/replicasets.apps"], "40");
+        assert_eq!(hard["count/jobs.batch"], defaults::JOBS.to_string());
     }
 
     #[test]
@@ -217,6 +257,18 @@ mod tests {
             defaults::CONTAINER_REQUEST_MEMORY
         );
         assert_eq!(get(&item.max, "cpu"), defaults::CONTAINER_MAX_CPU);
+        assert_eq!(
+            get(&item.default_request, "ephemeral-storage"),
+            defaults::CONTAINER_REQUEST_EPHEMERAL_STORAGE
+        );
+        assert_eq!(
+            get(&item.default, "ephemeral-storage"),
+            defaults::CONTAINER_LIMIT_EPHEMERAL_STORAGE
+        );
+        assert_eq!(
+            get(&item.max, "ephemeral-storage"),
+            defaults::CONTAINER_MAX_EPHEMERAL_STORAGE
+        );
         assert!(item.min.is_none());
     }
 }
