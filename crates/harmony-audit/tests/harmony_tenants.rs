@@ -204,3 +204,73 @@ fn cross_tenant_grant_and_missing_policies_fail() {
     // globex now reaches the internet it should not.
     assert_eq!(status_of(&report, "globex", "HMT-NET-003").0, Status::Fail);
 }
+
+#[test]
+fn role_bindings_to_everyone_or_to_other_namespaces_fail() {
+    let facts = ClusterFacts::kubernetes();
+    let (mut snapshot, config) = setup(&facts);
+    let subject = |kind: &str, name: &str, namespace: Option<&str>| Subject {
+        kind: kind.into(),
+        name: name.into(),
+        namespace: namespace.map(Into::into),
+        api_group: (kind != "ServiceAccount").then(|| "rbac.authorization.k8s.io".into()),
+    };
+    snapshot.role_bindings.push(RoleBinding {
+        metadata: meta("acme", "open"),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "tenant-viewer".into(),
+        },
+        subjects: Some(vec![
+            subject("Group", "system:authenticated", None),
+            subject("Group", "system:unauthenticated", None),
+            subject("Group", "system:serviceaccounts", None),
+            subject("Group", "system:serviceaccounts:globex", None),
+            subject("Group", "system:serviceaccounts:acme", None),
+            subject("User", "system:anonymous", None),
+            subject("User", "system:serviceaccount:globex:default", None),
+            subject("ServiceAccount", "default", Some("globex")),
+            subject("ServiceAccount", "ci", None),
+            subject("User", "alice@acme", None),
+        ]),
+    });
+    let report = audit(&snapshot, &config);
+    let (status, evidence) = status_of(&report, "acme", "HMT-RBAC-005");
+    assert_eq!(status, Status::Fail);
+    let open = "RoleBinding acme/open binds";
+    assert_eq!(
+        evidence,
+        [
+            format!(
+                "{open} Group system:authenticated (every authenticated user, other tenants included) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} Group system:unauthenticated (every unauthenticated request) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} Group system:serviceaccounts (every ServiceAccount of the cluster) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} Group system:serviceaccounts:globex (every ServiceAccount of namespace globex) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} User system:anonymous (unauthenticated requests) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} User system:serviceaccount:globex:default (a ServiceAccount of namespace globex) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} ServiceAccount globex/default (a ServiceAccount of namespace globex) to Role tenant-viewer"
+            ),
+        ]
+    );
+    let (status, evidence) = status_of(&report, "globex", "HMT-RBAC-005");
+    assert_eq!(status, Status::Pass);
+    assert_eq!(
+        evidence,
+        [
+            "1 RoleBindings in globex name no system-wide group, anonymous user or other namespace's ServiceAccount"
+        ]
+    );
+}

@@ -82,7 +82,72 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         ),
         protected_writes(ctx, t),
         escalation_verbs(ctx, t),
+        foreign_subjects(ctx, t),
     ]
+}
+
+/// Who `s`, bound in `namespace`, lets in from outside the tenant; `None` for a tenant identity.
+fn outsider(s: &SubjectRef, namespace: &str) -> Option<String> {
+    let other = |ns: &str, what: String| (ns != namespace).then_some(what);
+    match s {
+        SubjectRef::Group { name } => match name.as_str() {
+            "system:authenticated" => {
+                Some("every authenticated user, other tenants included".into())
+            }
+            "system:unauthenticated" => Some("every unauthenticated request".into()),
+            "system:serviceaccounts" => Some("every ServiceAccount of the cluster".into()),
+            g => g
+                .strip_prefix("system:serviceaccounts:")
+                .and_then(|ns| other(ns, format!("every ServiceAccount of namespace {ns}"))),
+        },
+        SubjectRef::User { name } if name == "system:anonymous" => {
+            Some("unauthenticated requests".into())
+        }
+        SubjectRef::User { name } => name
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(ns, _)| other(ns, format!("a ServiceAccount of namespace {ns}"))),
+        SubjectRef::ServiceAccount { namespace: ns, .. } => {
+            other(ns, format!("a ServiceAccount of namespace {ns}"))
+        }
+    }
+}
+
+/// No RoleBinding in the tenant namespace lets in everyone, every ServiceAccount, or another
+/// namespace's ServiceAccounts.
+fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let bindings: Vec<_> = ctx
+        .snapshot
+        .role_bindings
+        .iter()
+        .filter(|b| b.metadata.namespace.as_deref() == Some(ns))
+        .collect();
+    let mut failures = Vec::new();
+    for b in &bindings {
+        let name = b.metadata.name.as_deref().unwrap_or_default();
+        for subject in b.subjects.iter().flatten() {
+            let Some(s) = SubjectRef::from_binding(subject, ns) else {
+                continue;
+            };
+            if let Some(who) = outsider(&s, ns) {
+                failures.push(format!(
+                    "RoleBinding {ns}/{name} binds {s} ({who}) to {} {}",
+                    b.role_ref.kind, b.role_ref.name
+                ));
+            }
+        }
+    }
+    Check::from_failures(
+        "HMT-RBAC-005",
+        "Role bindings let in only the tenant's own identities",
+        failures,
+        vec![format!(
+            "{} RoleBindings in {ns} name no system-wide group, anonymous user or other namespace's \
+             ServiceAccount",
+            bindings.len()
+        )],
+    )
 }
 
 /// Quotas, limit ranges, network policies and the namespace itself are the platform's.
