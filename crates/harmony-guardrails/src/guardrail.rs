@@ -6,7 +6,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GuardrailId {
-    /// No NodePort or LoadBalancer Service and no `externalIPs` in tenant namespaces.
+    /// No NodePort, LoadBalancer or ExternalName Service and no `externalIPs` in tenant
+    /// namespaces.
     TenantServices,
     /// Tenant pods use only PVC, configMap, secret, emptyDir, projected and downwardAPI volumes,
     /// and no host namespaces or host ports.
@@ -17,6 +18,13 @@ pub enum GuardrailId {
     NamespaceLabels,
     /// Harmony-managed objects in tenant namespaces change only through Harmony.
     ManagedObjects,
+    /// No ServiceAccount token Secrets (tokens that never expire) in tenant namespaces.
+    TenantSecrets,
+    /// Tenant Ingresses serve only the tenant's hosts and classes, without configuration
+    /// snippets or in-cluster auth URLs.
+    TenantIngress,
+    /// Tenant Routes (OKD) serve only the tenant's hosts.
+    TenantRoutes,
     /// The BaselineAdminNetworkPolicy `default`: tenants unreachable when no NetworkPolicy decides.
     BaselineNetworkTier,
     /// One AdminNetworkPolicy per tenant: other tenants denied, whatever NetworkPolicies say.
@@ -27,24 +35,30 @@ pub enum GuardrailId {
 
 impl GuardrailId {
     /// Every guardrail, in apply order.
-    pub const ALL: [GuardrailId; 8] = [
+    pub const ALL: [GuardrailId; 11] = [
         Self::TenantServices,
         Self::TenantPods,
         Self::TenantStorage,
         Self::NamespaceLabels,
         Self::ManagedObjects,
+        Self::TenantSecrets,
+        Self::TenantIngress,
+        Self::TenantRoutes,
         Self::BaselineNetworkTier,
         Self::TenantNetworkTier,
         Self::SelfProvisioning,
     ];
 
     /// The admission rules (ValidatingAdmissionPolicy and binding of the same name).
-    pub const ADMISSION: [GuardrailId; 5] = [
+    pub const ADMISSION: [GuardrailId; 8] = [
         Self::TenantServices,
         Self::TenantPods,
         Self::TenantStorage,
         Self::NamespaceLabels,
         Self::ManagedObjects,
+        Self::TenantSecrets,
+        Self::TenantIngress,
+        Self::TenantRoutes,
     ];
 
     /// The name of the object that implements the guardrail; for
@@ -56,6 +70,9 @@ impl GuardrailId {
             Self::TenantStorage => "harmony-tenant-storage",
             Self::NamespaceLabels => "harmony-namespace-labels",
             Self::ManagedObjects => "harmony-managed-objects",
+            Self::TenantSecrets => "harmony-tenant-secrets",
+            Self::TenantIngress => "harmony-tenant-ingress",
+            Self::TenantRoutes => "harmony-tenant-routes",
             Self::BaselineNetworkTier => crate::crd::BASELINE_NAME,
             Self::TenantNetworkTier => "harmony-tenant-",
             Self::SelfProvisioning => "self-provisioners",
@@ -66,7 +83,7 @@ impl GuardrailId {
     pub fn describe(self) -> &'static str {
         match self {
             Self::TenantServices => {
-                "tenants cannot expose NodePort or LoadBalancer Services or set externalIPs"
+                "tenants cannot expose NodePort or LoadBalancer Services, set externalIPs or point ExternalName Services elsewhere"
             }
             Self::TenantPods => {
                 "tenant pods cannot mount hostPath, inline CSI or other node-level volumes, nor use host namespaces or host ports"
@@ -80,6 +97,13 @@ impl GuardrailId {
             Self::ManagedObjects => {
                 "tenants cannot change or delete the quotas, limit ranges, network policies, roles, bindings and parameters Harmony manages in their namespace"
             }
+            Self::TenantSecrets => {
+                "tenants cannot create ServiceAccount token Secrets, whose tokens never expire"
+            }
+            Self::TenantIngress => {
+                "tenant Ingresses serve only the tenant's hosts and IngressClasses, with no default backend, configuration snippet or in-cluster auth URL"
+            }
+            Self::TenantRoutes => "tenant Routes serve only the tenant's hosts",
             Self::BaselineNetworkTier => {
                 "tenant pods that no NetworkPolicy selects are unreachable from other tenants"
             }

@@ -67,6 +67,9 @@ pub struct ClusterGuardrailsScore {
     pub okd_hardening: Toggle,
     /// Groups that keep project self-provisioning when OKD hardening is on (none by default).
     pub self_provisioner_groups: Vec<String>,
+    /// The IngressClass of tenants whose file lists no classes: the cluster's default class
+    /// (unset: `nginx` on Kubernetes, `openshift-default` on OKD).
+    pub default_ingress_class: Option<String>,
 }
 
 impl Default for ClusterGuardrailsScore {
@@ -84,6 +87,7 @@ impl Default for ClusterGuardrailsScore {
             first_priority: DEFAULT_FIRST_PRIORITY,
             okd_hardening: Toggle::Auto,
             self_provisioner_groups: vec![],
+            default_ingress_class: None,
         }
     }
 }
@@ -117,6 +121,16 @@ impl ClusterGuardrailsScore {
     pub fn okd_hardening(mut self, toggle: Toggle) -> Self {
         self.okd_hardening = toggle;
         self
+    }
+
+    /// The IngressClass of tenants that list none, on a cluster of `flavor`.
+    pub fn default_ingress_class(&self, flavor: ClusterFlavor) -> &str {
+        self.default_ingress_class
+            .as_deref()
+            .unwrap_or(match flavor {
+                ClusterFlavor::Kubernetes => "nginx",
+                ClusterFlavor::Okd => "openshift-default",
+            })
     }
 
     /// Every username with Harmony's rights: its identity, then the admin users.
@@ -168,6 +182,16 @@ impl ClusterGuardrailsScore {
                 ),
             );
         }
+        if let Some(class) = &self.default_ingress_class
+            && !harmony_tenant::is_dns_subdomain(class)
+        {
+            problem(
+                "spec.defaultIngressClass".into(),
+                format!(
+                    "`{class}` is not a valid IngressClass name: use lowercase letters, digits, `-` and `.`, such as `nginx`"
+                ),
+            );
+        }
         if self.okd_hardening == Toggle::Enabled && facts.flavor != ClusterFlavor::Okd {
             problem(
                 "spec.okdHardening".into(),
@@ -215,6 +239,8 @@ struct GuardrailsSpec {
     okd_hardening: Toggle,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     self_provisioner_groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_ingress_class: Option<String>,
 }
 
 impl TryFrom<GuardrailsDocument> for ClusterGuardrailsScore {
@@ -244,6 +270,7 @@ impl TryFrom<GuardrailsDocument> for ClusterGuardrailsScore {
             self_provisioner_groups: s
                 .self_provisioner_groups
                 .unwrap_or(d.self_provisioner_groups),
+            default_ingress_class: s.default_ingress_class,
         })
     }
 }
@@ -263,6 +290,7 @@ impl From<ClusterGuardrailsScore> for GuardrailsDocument {
                 first_priority: Some(score.first_priority),
                 okd_hardening: score.okd_hardening,
                 self_provisioner_groups: Some(score.self_provisioner_groups),
+                default_ingress_class: score.default_ingress_class,
             },
         }
     }
@@ -330,6 +358,26 @@ mod tests {
             .validate(&ClusterFacts::kubernetes());
         assert_eq!(paths(&problems), ["spec.okdHardening"]);
         assert!(problems[0].message.contains("needs an OKD cluster"));
+    }
+
+    #[test]
+    fn the_default_ingress_class_follows_the_flavor_and_must_be_a_class_name() {
+        let mut score = ClusterGuardrailsScore::default();
+        assert_eq!(
+            score.default_ingress_class(ClusterFlavor::Kubernetes),
+            "nginx"
+        );
+        assert_eq!(
+            score.default_ingress_class(ClusterFlavor::Okd),
+            "openshift-default"
+        );
+        score.default_ingress_class = Some("Public_Nginx".into());
+        let problems = score.validate(&ClusterFacts::kubernetes());
+        assert_eq!(paths(&problems), ["spec.defaultIngressClass"]);
+        assert_eq!(
+            problems[0].message,
+            "`Public_Nginx` is not a valid IngressClass name: use lowercase letters, digits, `-` and `.`, such as `nginx`"
+        );
     }
 
     #[test]

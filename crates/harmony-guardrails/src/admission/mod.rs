@@ -4,9 +4,12 @@
 //! an unreachable webhook does.
 
 pub(crate) mod cel;
+mod ingress;
 mod managed_objects;
 mod namespace_labels;
 mod pods;
+mod routes;
+mod secrets;
 mod services;
 mod storage;
 
@@ -44,6 +47,9 @@ pub(crate) fn rules(score: &ClusterGuardrailsScore, facts: &ClusterFacts) -> Vec
         storage::rule(score),
         namespace_labels::rule(score, facts),
         managed_objects::rule(score),
+        secrets::rule(score),
+        ingress::rule(score, facts),
+        routes::rule(),
     ]
 }
 
@@ -112,13 +118,7 @@ fn build(draft: Draft) -> AdmissionRule {
         // terminating namespace loses its parameter ConfigMap before the PVC protection
         // controller updates its claims: only CREATE, which needs them, goes through the binding
         // that reads them; the other operations through one without (`params` is then null).
-        let params = ParamRef {
-            name: Some(PARAMS_NAME.into()),
-            // No namespace: the parameter is looked up in the namespace of the request.
-            namespace: None,
-            parameter_not_found_action: Some("Deny".into()),
-            selector: None,
-        };
+        let params = tenant_params();
         let creates = |op: &str| op == "CREATE";
         vec![
             binding(
@@ -138,6 +138,30 @@ fn build(draft: Draft) -> AdmissionRule {
         vec![binding(name, name, None, None)]
     };
     AdmissionRule { policy, bindings }
+}
+
+/// The tenant's parameter ConfigMap, in the namespace of the request; missing, it denies.
+fn tenant_params() -> ParamRef {
+    ParamRef {
+        name: Some(PARAMS_NAME.into()),
+        // No namespace: the parameter is looked up in the namespace of the request.
+        namespace: None,
+        parameter_not_found_action: Some("Deny".into()),
+        selector: None,
+    }
+}
+
+/// `rule` reading the tenant's parameters on every operation it matches, through one binding.
+fn with_params_always(mut rule: AdmissionRule) -> AdmissionRule {
+    let name = rule.policy.metadata.name.clone().unwrap_or_default();
+    if let Some(spec) = rule.policy.spec.as_mut() {
+        spec.param_kind = Some(ParamKind {
+            api_version: Some("v1".into()),
+            kind: Some("ConfigMap".into()),
+        });
+    }
+    rule.bindings = vec![binding(&name, &name, Some(tenant_params()), None)];
+    rule
 }
 
 /// A `Deny` binding `name` of policy `policy`.

@@ -1,5 +1,7 @@
 //! No NodePort or LoadBalancer Service, no `externalIPs`, in tenant namespaces: they would
-//! expose tenant pods on every node or on addresses the tenant does not own.
+//! expose tenant pods on every node or on addresses the tenant does not own. No ExternalName
+//! Service either: behind an Ingress, the shared ingress controller would proxy to any name it
+//! points at, such as another tenant's Service or the API server (CVE-2021-25740).
 
 use super::{AdmissionRule, Draft, build, resources, validation};
 use crate::guardrail::GuardrailId;
@@ -15,6 +17,10 @@ pub(super) fn rule() -> AdmissionRule {
             validation(
                 "!has(object.spec.type) || (object.spec.type != 'NodePort' && object.spec.type != 'LoadBalancer')".into(),
                 "spec.type: NodePort and LoadBalancer Services are not allowed in tenant namespaces: use type ClusterIP and expose it through an Ingress or Route",
+            ),
+            validation(
+                "!has(object.spec.type) || object.spec.type != 'ExternalName'".into(),
+                "spec.type: ExternalName Services are not allowed in tenant namespaces: the shared ingress controller would proxy to whatever name they point at, such as another tenant's Service or the API server; select your own pods with a ClusterIP Service",
             ),
             validation(
                 "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0".into(),
@@ -80,6 +86,26 @@ mod tests {
         .by("alice@acme.com")
         .admit(&rule());
         assert!(update.refused_with("NodePort"), "{update:?}");
+    }
+
+    #[test]
+    fn refuses_external_name_services() {
+        let verdict = create(json!({"type": "ExternalName",
+                                    "externalName": "web.globex.svc.cluster.local"}));
+        assert!(
+            verdict.refused_with("spec.type: ExternalName Services are not allowed"),
+            "{verdict:?}"
+        );
+        let update = Request::update(
+            "",
+            "services",
+            service(json!({"type": "ClusterIP"})),
+            service(json!({"type": "ExternalName", "externalName": "kubernetes.default"})),
+        )
+        .in_tenant_namespace("acme")
+        .by("alice@acme.com")
+        .admit(&rule());
+        assert!(update.refused_with("ExternalName"), "{update:?}");
     }
 
     #[test]
