@@ -23,9 +23,16 @@ PLATFORM = {
                 "internal": ["10.244.1.1", "10.96.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254"]},
     "okd": {"dns": ("openshift-dns", {"dns.operator.openshift.io/daemonset-dns": "default"}, {53, 5353}),
             "ingress": ("openshift-ingress", {"app": "router"}), "monitoring": ("openshift-monitoring", {"app": "prometheus"}),
-            # pod, service and node networks of .ci/okd-nca-profile.yaml, and link-local
-            "internal": ["10.128.0.5", "10.131.255.1", "172.30.0.1", "192.168.10.7", "169.254.169.254"]},
+            # pod, service and node networks of .ci/okd-nca-profile.yaml, link-local, and private
+            # space outside that narrow profile (internet egress once reached it)
+            "internal": ["10.128.0.5", "10.131.255.1", "172.30.0.1", "192.168.10.7", "169.254.169.254",
+                         "10.20.0.1", "172.16.0.1", "192.168.99.1"]},
 }[flavor]
+# Non-public addresses no tenant may reach whatever the profile (crates/harmony-tenant/src/nonpublic.rs)
+# unless its file grants them: CGNAT, loopback, "this network", benchmarking, multicast, broadcast,
+# and IPv6 loopback, unique local (the cloud metadata fd00:ec2::254), link-local and multicast.
+NON_PUBLIC = ["100.64.0.1", "127.0.0.1", "0.0.0.1", "198.18.0.1", "224.0.0.1", "255.255.255.255",
+              "::1", "fd00:ec2::254", "fe80::1", "ff02::1"]
 
 tenants = {}
 for path in sorted(tenant_dir.glob("*.yaml")):
@@ -36,6 +43,8 @@ for path in sorted(tenant_dir.glob("*.yaml")):
             tenants[spec.get("namespace", doc["metadata"]["name"])] = {
                 "internet": ni.get("internetEgress", "allow") == "allow",
                 "from": set(ni.get("allowFrom", ["ingress", "monitoring"])),
+                "granted": [ipaddress.ip_network(c) for c in ni.get("allowEgressTo", [])]
+                           + [ipaddress.ip_network(p["cidr"]) for p in ni.get("allowPrivateEgressTo", [])],
             }
 
 objects = []
@@ -122,9 +131,10 @@ for t, want in tenants.items():
         return any(lo.version == a.version and lo <= a <= hi for lo, hi in ranges)
     if inside("8.8.8.8") != want["internet"] or inside("2001:4860:4860::8888") != want["internet"]:
         failures.append(f"{t} -> internet: expected {'allowed' if want['internet'] else 'denied'}")
-    for private in PLATFORM["internal"]:
-        if inside(private):
-            failures.append(f"{t} reaches cluster-internal address {private}")
+    for private in PLATFORM["internal"] + NON_PUBLIC:
+        granted = any(ipaddress.ip_address(private) in net for net in want["granted"])
+        if inside(private) and not granted:
+            failures.append(f"{t} reaches non-public or cluster-internal address {private}")
 
 print(f"NCA ({flavor}): {len(tenants)} tenants, {len(edges)} connectivity edges checked")
 for f in failures:

@@ -106,7 +106,7 @@ pub const AUDIT_KINDS: [AuditKind; 14] = [
         "Pod",
         "pods",
         false,
-        "reachability between real pods (HMT-NET-001..006)",
+        "reachability between real pods (HMT-NET-001..007)",
     ),
     kind(
         "",
@@ -154,7 +154,7 @@ pub const AUDIT_KINDS: [AuditKind; 14] = [
         "NetworkPolicy",
         "networkpolicies",
         false,
-        "network isolation (HMT-NET-001..006)",
+        "network isolation (HMT-NET-001..007)",
     ),
     kind(
         "",
@@ -178,7 +178,7 @@ pub const AUDIT_KINDS: [AuditKind; 14] = [
         "AdminNetworkPolicy",
         "adminnetworkpolicies",
         true,
-        "cluster network tiers (HMT-NET-001..006)",
+        "cluster network tiers (HMT-NET-001..007)",
     ),
     kind(
         ANP,
@@ -186,7 +186,7 @@ pub const AUDIT_KINDS: [AuditKind; 14] = [
         "BaselineAdminNetworkPolicy",
         "baselineadminnetworkpolicies",
         true,
-        "cluster network tiers (HMT-NET-001..006)",
+        "cluster network tiers (HMT-NET-001..007)",
     ),
     kind(
         ADMISSION,
