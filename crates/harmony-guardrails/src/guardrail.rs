@@ -25,6 +25,13 @@ pub enum GuardrailId {
     TenantIngress,
     /// Tenant Routes (OKD) serve only the tenant's hosts.
     TenantRoutes,
+    /// Tenant pods choose no node, tolerate no control-plane or infra taint and name only the
+    /// tenant's PriorityClasses and RuntimeClasses.
+    TenantPlacement,
+    /// Tenant images follow the tenant's pull policy and registries.
+    TenantImages,
+    /// Tenant PodDisruptionBudgets cannot forbid every eviction.
+    TenantDisruptionBudgets,
     /// The BaselineAdminNetworkPolicy `default`: tenants unreachable when no NetworkPolicy decides.
     BaselineNetworkTier,
     /// One AdminNetworkPolicy per tenant: other tenants denied, whatever NetworkPolicies say.
@@ -35,7 +42,7 @@ pub enum GuardrailId {
 
 impl GuardrailId {
     /// Every guardrail, in apply order.
-    pub const ALL: [GuardrailId; 11] = [
+    pub const ALL: [GuardrailId; 14] = [
         Self::TenantServices,
         Self::TenantPods,
         Self::TenantStorage,
@@ -44,13 +51,16 @@ impl GuardrailId {
         Self::TenantSecrets,
         Self::TenantIngress,
         Self::TenantRoutes,
+        Self::TenantPlacement,
+        Self::TenantImages,
+        Self::TenantDisruptionBudgets,
         Self::BaselineNetworkTier,
         Self::TenantNetworkTier,
         Self::SelfProvisioning,
     ];
 
     /// The admission rules (ValidatingAdmissionPolicy and binding of the same name).
-    pub const ADMISSION: [GuardrailId; 8] = [
+    pub const ADMISSION: [GuardrailId; 11] = [
         Self::TenantServices,
         Self::TenantPods,
         Self::TenantStorage,
@@ -59,6 +69,9 @@ impl GuardrailId {
         Self::TenantSecrets,
         Self::TenantIngress,
         Self::TenantRoutes,
+        Self::TenantPlacement,
+        Self::TenantImages,
+        Self::TenantDisruptionBudgets,
     ];
 
     /// The name of the object that implements the guardrail; for
@@ -73,6 +86,9 @@ impl GuardrailId {
             Self::TenantSecrets => "harmony-tenant-secrets",
             Self::TenantIngress => "harmony-tenant-ingress",
             Self::TenantRoutes => "harmony-tenant-routes",
+            Self::TenantPlacement => "harmony-tenant-placement",
+            Self::TenantImages => "harmony-tenant-images",
+            Self::TenantDisruptionBudgets => "harmony-tenant-disruption-budgets",
             Self::BaselineNetworkTier => crate::crd::BASELINE_NAME,
             Self::TenantNetworkTier => "harmony-tenant-",
             Self::SelfProvisioning => "self-provisioners",
@@ -104,6 +120,15 @@ impl GuardrailId {
                 "tenant Ingresses serve only the tenant's hosts and IngressClasses, with no default backend, configuration snippet or in-cluster auth URL"
             }
             Self::TenantRoutes => "tenant Routes serve only the tenant's hosts",
+            Self::TenantPlacement => {
+                "tenant pods cannot choose their node, tolerate control-plane or infra taints, or name PriorityClasses and RuntimeClasses the tenant is not given"
+            }
+            Self::TenantImages => {
+                "tenant containers pull their images always and only from the tenant's registries, when its file says so"
+            }
+            Self::TenantDisruptionBudgets => {
+                "tenant PodDisruptionBudgets cannot forbid every eviction and so block node drains"
+            }
             Self::BaselineNetworkTier => {
                 "tenant pods that no NetworkPolicy selects are unreachable from other tenants"
             }

@@ -1,12 +1,15 @@
 //! The admission rules: one ValidatingAdmissionPolicy and a binding of the same name per rule
-//! (the storage rule adds one for updates, which need no parameters), evaluated by the API
+//! (the storage, placement and images rules add one for updates), evaluated by the API
 //! server itself, so `failurePolicy: Fail` cannot lock the cluster the way
 //! an unreachable webhook does.
 
 pub(crate) mod cel;
+mod disruption;
+mod images;
 mod ingress;
 mod managed_objects;
 mod namespace_labels;
+mod placement;
 mod pods;
 mod routes;
 mod secrets;
@@ -50,6 +53,9 @@ pub(crate) fn rules(score: &ClusterGuardrailsScore, facts: &ClusterFacts) -> Vec
         secrets::rule(score),
         ingress::rule(score, facts),
         routes::rule(),
+        placement::rule(),
+        images::rule(),
+        disruption::rule(),
     ]
 }
 
@@ -182,7 +188,7 @@ fn binding(
     }
 }
 
-/// `rules` with only the operations `keep` keeps.
+/// `rules` with only the operations `keep` keeps (a rule left with none is dropped).
 fn narrowed(rules: &[NamedRuleWithOperations], keep: impl Fn(&str) -> bool) -> MatchResources {
     let rules = rules
         .iter()
@@ -193,6 +199,7 @@ fn narrowed(rules: &[NamedRuleWithOperations], keep: impl Fn(&str) -> bool) -> M
                 .map(|ops| ops.iter().filter(|op| keep(op)).cloned().collect()),
             ..rule.clone()
         })
+        .filter(|rule| rule.operations.as_ref().is_some_and(|ops| !ops.is_empty()))
         .collect();
     MatchResources {
         resource_rules: Some(rules),

@@ -193,9 +193,13 @@ impl Request {
             (None, ..) | (Some(_), None, _) => Value::Null,
             (Some(_), Some(_), Some(params)) => params.clone(),
             (Some(_), Some(param_ref), None) => {
-                let action = param_ref.parameter_not_found_action.as_deref();
-                assert_eq!(action, Some("Deny"), "a missing parameter must deny");
-                return Verdict::Denied(vec!["no params found for policy binding".into()]);
+                return match param_ref.parameter_not_found_action.as_deref() {
+                    Some("Deny") => {
+                        Verdict::Denied(vec!["no params found for policy binding".into()])
+                    }
+                    Some("Allow") => Verdict::Allowed,
+                    other => panic!("parameterNotFoundAction must be set, not {other:?}"),
+                };
             }
         };
         let context = self.context(params);

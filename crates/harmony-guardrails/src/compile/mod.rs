@@ -20,8 +20,8 @@ pub use okd::AUTOUPDATE_ANNOTATION;
 /// `tenants`.
 ///
 /// Pure and deterministic. The plan holds, in apply order: each tenant's parameter ConfigMap;
-/// the five ValidatingAdmissionPolicies and their bindings (two for the rule that reads
-/// parameters); with network tiers on (OKD by
+/// the ValidatingAdmissionPolicies and their bindings (two for the storage, placement and
+/// images rules); with network tiers on (OKD by
 /// default), the BaselineAdminNetworkPolicy `default` and one AdminNetworkPolicy per tenant
 /// within OVN-Kubernetes' priorities; with OKD hardening on, the `self-provisioners`
 /// ClusterRoleBinding. Findings say what is left open or reported only.

@@ -37,12 +37,15 @@ fn vanilla_plan_is_admission_rules_and_parameters_in_apply_order() {
     );
     let kinds = kinds(&plan);
     assert_eq!(kinds[0], ("ConfigMap", "harmony-guardrails".into()));
-    // Five policies, a binding each, and the storage rule's binding for updates.
-    assert_eq!(kinds.len(), 1 + 2 * GuardrailId::ADMISSION.len() + 1);
-    assert!(kinds.contains(&(
-        "ValidatingAdmissionPolicyBinding",
-        "harmony-tenant-volume-binding".into()
-    )));
+    // The policies, a binding each, and the update bindings of storage, placement and images.
+    assert_eq!(kinds.len(), 1 + 2 * GuardrailId::ADMISSION.len() + 3);
+    for updates in [
+        "harmony-tenant-volume-binding",
+        "harmony-tenant-toleration-updates",
+        "harmony-tenant-image-updates",
+    ] {
+        assert!(kinds.contains(&("ValidatingAdmissionPolicyBinding", updates.into())));
+    }
     for id in GuardrailId::ADMISSION {
         assert!(kinds.contains(&("ValidatingAdmissionPolicy", id.object_name().into())));
         assert!(kinds.contains(&("ValidatingAdmissionPolicyBinding", id.object_name().into())));
