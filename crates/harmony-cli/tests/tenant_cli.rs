@@ -165,9 +165,9 @@ fn a_repeated_key_is_named_with_its_location() {
 
 #[test]
 fn a_top_level_list_is_refused() {
-    let err = refused(&format!(
-        "- apiVersion: harmony.nationtech.io/v1alpha1\n  kind: Tenant\n  metadata: {{ name: acme }}\n"
-    ));
+    let err = refused(
+        "- apiVersion: harmony.nationtech.io/v1alpha1\n  kind: Tenant\n  metadata: { name: acme }\n",
+    );
     assert!(
         err.contains(
             "t.yaml:1:1: expected one Tenant mapping, found a list: write the fields (apiVersion, \
