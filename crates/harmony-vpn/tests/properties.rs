@@ -106,13 +106,27 @@ proptest! {
                 .spawn()
                 .unwrap();
             let stdout = child.stdout.take().unwrap();
+            let (lines, received) = std::sync::mpsc::channel();
             let reader = std::thread::spawn(move || {
-                BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = lines.send(line);
+                }
             });
+            // The delay counts from the writer's first issued peer, not from its start, so a
+            // loaded machine still kills it in the middle of its writes.
+            let mut early = Vec::new();
+            while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {
+                let issued = line.len() == 44;
+                early.push(line);
+                if issued {
+                    break;
+                }
+            }
             std::thread::sleep(Duration::from_millis(delay));
             child.kill().unwrap();
             child.wait().unwrap();
-            reported.extend(reader.join().unwrap().into_iter().filter(|l| l.len() == 44));
+            reader.join().unwrap();
+            reported.extend(early.into_iter().chain(received.try_iter()).filter(|l| l.len() == 44));
             let peers = open(dir.path()).peers().unwrap();
             let stored: BTreeSet<String> = peers.iter().map(|p| p.public_key.to_string()).collect();
             for key in &reported {
