@@ -1,8 +1,14 @@
-//! Privilege escalation paths: running pods as, reading the token of, or binding a role more
-//! powerful than oneself.
+//! Privilege escalation paths: running pods as, reading the token of, creating a token Secret
+//! for, or binding a role more powerful than oneself.
+//!
+//! A Secret of type `kubernetes.io/service-account-token` naming a ServiceAccount gets a token of
+//! it that never expires: creating Secrets is such a path unless the `harmony-tenant-secrets`
+//! guardrail is known to be present.
+
+use harmony_guardrails::GuardrailId;
 
 use super::rbac::TENANT_ROLES;
-use super::{Check, Context, Status, Tenant};
+use super::{Check, Context, Status, Tenant, guardrails};
 use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
 
 /// Every concrete request a grant allows (wildcards kept literal, so only a wildcard covers one).
@@ -81,11 +87,18 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         Request::resource("get", "", "secrets", ns),
         Request::resource("list", "", "secrets", ns),
     ];
+    let token_secrets_refused = guardrails::present(ctx, GuardrailId::TenantSecrets) == Some(true);
+    let create_secrets = [Request::resource("create", "", "secrets", ns)];
     let (mut pods, mut tokens, mut secrets, mut binds) = (vec![], vec![], vec![], vec![]);
     for s in &t.subjects {
         let user = UserInfo::from(s);
         let via_pods = first(ctx, &user, &run_pods);
         let via_secrets = first(ctx, &user, &read_secrets);
+        let via_token_secret = if token_secrets_refused {
+            None
+        } else {
+            first(ctx, &user, &create_secrets)
+        };
         for sa in accounts.iter().filter(|sa| **sa != s) {
             let SubjectRef::ServiceAccount { name, .. } = sa else {
                 continue;
@@ -95,7 +108,11 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
                 &user,
                 &[Request::resource("create", "", "serviceaccounts/token", ns).named(name)],
             );
-            if via_pods.is_none() && via_secrets.is_none() && token.is_none() {
+            if via_pods.is_none()
+                && via_secrets.is_none()
+                && token.is_none()
+                && via_token_secret.is_none()
+            {
                 continue;
             }
             let more = beyond(ctx, &user, &ctx.authz.what_can(sa));
@@ -108,6 +125,11 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             }
             if let Some(g) = &token {
                 tokens.push(format!("{s} can mint tokens of {sa} ({g}); {gain}"));
+            }
+            if let Some(g) = &via_token_secret {
+                tokens.push(format!(
+                    "{s} can create a kubernetes.io/service-account-token Secret for {sa}, a token that never expires ({g}); {gain}"
+                ));
             }
             if let Some(g) = &via_secrets {
                 secrets.push(format!(
@@ -164,4 +186,107 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             )],
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use harmony_guardrails::{ClusterGuardrailsScore, GuardrailObject, compile_guardrails};
+    use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
+    use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use crate::snapshot::AdmissionPolicies;
+    use crate::{AuditConfig, Check, ClusterSnapshot, Status, audit};
+
+    /// Tenant acme with an admin ServiceAccount `robot`, and user `sam` who may only create
+    /// Secrets (a Role Harmony did not build); with or without the guardrails.
+    fn esc_001(guardrails: bool) -> Check {
+        let facts = ClusterFacts::kubernetes();
+        let tenant =
+            TenantScore::new("acme").member(Member::service_account("robot", TenantRole::Admin));
+        let mut snapshot = ClusterSnapshot::from_plans(&[compile(&tenant, &facts)]);
+        let meta = |name: &str| ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("acme".into()),
+            ..ObjectMeta::default()
+        };
+        snapshot.roles.push(Role {
+            metadata: meta("secret-writer"),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["".into()]),
+                resources: Some(vec!["secrets".into()]),
+                verbs: vec!["create".into()],
+                ..PolicyRule::default()
+            }]),
+        });
+        snapshot.role_bindings.push(RoleBinding {
+            metadata: meta("sam"),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: "secret-writer".into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "User".into(),
+                name: "sam".into(),
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                ..Subject::default()
+            }]),
+        });
+        let mut admission = AdmissionPolicies::default();
+        if guardrails {
+            let plan = compile_guardrails(&ClusterGuardrailsScore::default(), &facts, &[tenant]);
+            for object in plan.objects() {
+                match object {
+                    GuardrailObject::ValidatingAdmissionPolicy(o) => {
+                        admission.policies.push(o.clone())
+                    }
+                    GuardrailObject::ValidatingAdmissionPolicyBinding(o) => {
+                        admission.bindings.push(o.clone())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        snapshot.admission_policies = Some(admission);
+        let report = audit(&snapshot, &AuditConfig::new(facts));
+        report.tenants[0]
+            .checks
+            .iter()
+            .find(|c| c.id == "HMT-ESC-001")
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn creating_secrets_without_the_guardrail_mints_a_stronger_token() {
+        let check = esc_001(false);
+        assert_eq!(check.status, Status::Fail, "{check:?}");
+        assert!(
+            check.evidence.iter().any(|e| e.starts_with(
+                "User sam can create a kubernetes.io/service-account-token Secret for ServiceAccount acme/robot, a token that never expires (RoleBinding acme/sam → Role acme/secret-writer rule #0); ServiceAccount acme/robot can also "
+            )),
+            "{check:?}"
+        );
+        assert!(
+            check
+                .evidence
+                .iter()
+                .any(|e| e.starts_with("guardrail harmony-tenant-secrets missing")),
+            "{check:?}"
+        );
+    }
+
+    #[test]
+    fn the_secrets_guardrail_closes_the_path() {
+        let check = esc_001(true);
+        assert_eq!(check.status, Status::Pass, "{check:?}");
+        assert!(
+            check
+                .evidence
+                .iter()
+                .any(|e| e.starts_with("guardrail harmony-tenant-secrets present")),
+            "{check:?}"
+        );
+    }
 }

@@ -15,7 +15,8 @@ use super::{Check, Context, Status, Tenant};
 use crate::snapshot::ClusterSnapshot;
 
 /// The checks that rely on guardrails, and on which.
-const DEPENDS: [(&str, &[GuardrailId]); 6] = [
+const DEPENDS: [(&str, &[GuardrailId]); 7] = [
+    ("HMT-ESC-001", &[GuardrailId::TenantSecrets]),
     ("HMT-RBAC-001", &[GuardrailId::SelfProvisioning]),
     (
         "HMT-RBAC-003",
@@ -80,6 +81,17 @@ fn guardrail_objects(snapshot: &ClusterSnapshot) -> Option<Vec<Value>> {
             .map(|o| with_kind(o, "ClusterRoleBinding")),
     );
     Some(objects)
+}
+
+/// Whether admission guardrail `id` is present; `None` when the snapshot did not read the
+/// cluster's admission policies.
+pub(super) fn present(ctx: &Context, id: GuardrailId) -> Option<bool> {
+    let objects = guardrail_objects(ctx.snapshot)?;
+    Some(
+        guardrails_present(&objects)
+            .into_iter()
+            .any(|(p, on)| p == id && on),
+    )
 }
 
 /// Adds to each dependent check of `tenant` whether its guardrails are present; a passing check
