@@ -84,6 +84,13 @@ pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Che
             "no LimitRange in {ns}: containers without requests count against nothing"
         ));
     }
+    if quota.status == Status::Pass {
+        let unbounded = unbounded(ctx, ns, &hard);
+        if !unbounded.is_empty() {
+            quota.status = Status::Warn;
+            quota.evidence.extend(unbounded);
+        }
+    }
 
     let mut blocked = Vec::new();
     let mut open = Vec::new();
@@ -106,6 +113,75 @@ pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Che
         storage(ctx, t, &hard),
         pod_security(ctx, t, expect),
     ]
+}
+
+/// The kinds a tenant creates in bulk, by quota key, and what Harmony's own quota sets.
+const BULK_COUNTS: [(&str, i64); 10] = [
+    (
+        "count/deployments.apps",
+        harmony_tenant::defaults::DEPLOYMENTS,
+    ),
+    (
+        "count/statefulsets.apps",
+        harmony_tenant::defaults::STATEFUL_SETS,
+    ),
+    (
+        "count/replicasets.apps",
+        harmony_tenant::defaults::REPLICA_SETS,
+    ),
+    ("count/jobs.batch", harmony_tenant::defaults::JOBS),
+    ("count/cronjobs.batch", harmony_tenant::defaults::CRON_JOBS),
+    (
+        "count/ingresses.networking.k8s.io",
+        harmony_tenant::defaults::INGRESSES,
+    ),
+    (
+        "count/poddisruptionbudgets.policy",
+        harmony_tenant::defaults::POD_DISRUPTION_BUDGETS,
+    ),
+    (
+        "count/serviceaccounts",
+        harmony_tenant::defaults::SERVICE_ACCOUNTS,
+    ),
+    (
+        "count/roles.rbac.authorization.k8s.io",
+        harmony_tenant::defaults::ROLES,
+    ),
+    (
+        "count/rolebindings.rbac.authorization.k8s.io",
+        harmony_tenant::defaults::ROLE_BINDINGS,
+    ),
+];
+
+/// What a tenant of `ns` can grow without bound: the bulk kinds without a count quota, and
+/// ephemeral storage when no LimitRange gives containers a default limit of it.
+fn unbounded(ctx: &Context, ns: &str, hard: &BTreeMap<String, (String, String)>) -> Vec<String> {
+    let mut found: Vec<String> = BULK_COUNTS
+        .iter()
+        .filter(|(key, _)| !hard.contains_key(*key))
+        .map(|(key, default)| {
+            format!("no `{key}` quota: the tenant can create them without bound (Harmony sets {default})")
+        })
+        .collect();
+    let ephemeral_default = ctx
+        .snapshot
+        .limit_ranges
+        .iter()
+        .filter(|l| l.metadata.namespace.as_deref() == Some(ns))
+        .flat_map(|l| l.spec.iter().flat_map(|s| &s.limits))
+        .any(|item| {
+            item.type_ == "Container"
+                && item
+                    .default
+                    .as_ref()
+                    .is_some_and(|d| d.contains_key("ephemeral-storage"))
+        });
+    if !ephemeral_default {
+        found.push(format!(
+            "no LimitRange in {ns} gives containers a default ephemeral-storage limit: a pod without one can fill its node's disk"
+        ));
+    }
+    found
 }
 
 /// Claims only (no PersistentVolumes), and every storage class of the cluster capped.
@@ -178,4 +254,71 @@ fn pod_security(ctx: &Context, t: &Tenant, expect: &Expectation) -> Check {
         failures,
         vec![format!("{label}={}", level.unwrap_or_default())],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
+
+    use crate::{AuditConfig, ClusterSnapshot, Status, audit};
+
+    fn snapshot(facts: &ClusterFacts) -> ClusterSnapshot {
+        let plans: Vec<TenantPlan> = [TenantScore::new("acme")]
+            .iter()
+            .map(|t| compile(t, facts))
+            .collect();
+        let mut snapshot = ClusterSnapshot::from_plans(&plans);
+        snapshot.add_platform(facts);
+        snapshot.add_placeholder_pods();
+        snapshot
+    }
+
+    fn quota_check(snapshot: &ClusterSnapshot, facts: ClusterFacts) -> crate::Check {
+        let report = audit(snapshot, &AuditConfig::new(facts));
+        report.tenants[0]
+            .checks
+            .iter()
+            .find(|c| c.id == "HMT-QUOTA-001")
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn harmony_s_quota_bounds_every_bulk_kind_and_ephemeral_storage() {
+        let facts = ClusterFacts::kubernetes();
+        let check = quota_check(&snapshot(&facts), facts);
+        assert_eq!(check.status, Status::Pass, "{check:?}");
+    }
+
+    #[test]
+    fn a_missing_count_or_ephemeral_default_warns_and_names_it() {
+        let facts = ClusterFacts::kubernetes();
+        let mut snapshot = snapshot(&facts);
+        let hard = snapshot.resource_quotas[0]
+            .spec
+            .as_mut()
+            .and_then(|s| s.hard.as_mut())
+            .unwrap();
+        hard.remove("count/deployments.apps");
+        let items = &mut snapshot.limit_ranges[0].spec.as_mut().unwrap().limits;
+        items[0]
+            .default
+            .as_mut()
+            .unwrap()
+            .remove("ephemeral-storage");
+        let check = quota_check(&snapshot, facts);
+        assert_eq!(check.status, Status::Warn, "{check:?}");
+        for needle in [
+            "no `count/deployments.apps` quota: the tenant can create them without bound (Harmony sets 20)",
+            "no LimitRange in acme gives containers a default ephemeral-storage limit",
+        ] {
+            assert!(
+                check
+                    .evidence
+                    .iter()
+                    .any(|e| e == needle || e.starts_with(needle)),
+                "{needle}: {check:?}"
+            );
+        }
+    }
 }
