@@ -15,12 +15,16 @@ use super::{Check, Context, Status, Tenant};
 use crate::snapshot::ClusterSnapshot;
 
 /// The checks that rely on guardrails, and on which.
-const DEPENDS: [(&str, &[GuardrailId]); 7] = [
+const DEPENDS: [(&str, &[GuardrailId]); 8] = [
     ("HMT-ESC-001", &[GuardrailId::TenantSecrets]),
     ("HMT-RBAC-001", &[GuardrailId::SelfProvisioning]),
     (
         "HMT-RBAC-003",
         &[GuardrailId::ManagedObjects, GuardrailId::NamespaceLabels],
+    ),
+    (
+        "HMT-QUOTA-001",
+        &[GuardrailId::TenantPlacement, GuardrailId::TenantDisruptionBudgets],
     ),
     ("HMT-QUOTA-002", &[GuardrailId::TenantServices]),
     (
@@ -231,6 +235,17 @@ mod tests {
                 .any(|e| e.starts_with("guardrail harmony-tenant-services missing: nothing in the cluster ensures that tenants cannot expose NodePort")),
             "{services:?}"
         );
+        let placement = check(&report, "acme", "HMT-QUOTA-001");
+        assert_eq!(placement.status, Status::Warn, "{placement:?}");
+        for missing in [
+            "guardrail harmony-tenant-placement missing: nothing in the cluster ensures that tenant pods cannot choose their node",
+            "guardrail harmony-tenant-disruption-budgets missing",
+        ] {
+            assert!(
+                placement.evidence.iter().any(|e| e.starts_with(missing)),
+                "{missing}: {placement:?}"
+            );
+        }
         let labels = check(&report, "acme", "HMT-PSA-001");
         assert!(
             labels
