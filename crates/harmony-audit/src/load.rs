@@ -146,6 +146,8 @@ impl ClusterSnapshot {
             "NetworkPolicy" => push(&mut self.network_policies, value, origin),
             "ResourceQuota" => push(&mut self.resource_quotas, value, origin),
             "LimitRange" => push(&mut self.limit_ranges, value, origin),
+            "Service" => push(&mut self.services, value, origin),
+            "Ingress" => push(&mut self.ingresses, value, origin),
             "AdminNetworkPolicy" => push(&mut self.admin_network_policies, value, origin),
             "BaselineAdminNetworkPolicy" => {
                 push(&mut self.baseline_admin_network_policies, value, origin)

@@ -91,7 +91,7 @@ const fn kind(
 }
 
 /// Every kind the audit reads, in the order it reads them.
-pub const AUDIT_KINDS: [AuditKind; 14] = [
+pub const AUDIT_KINDS: [AuditKind; 16] = [
     kind(
         "",
         "v1",
@@ -171,6 +171,22 @@ pub const AUDIT_KINDS: [AuditKind; 14] = [
         "limitranges",
         false,
         "container defaults (HMT-QUOTA-001)",
+    ),
+    kind(
+        "",
+        "v1",
+        "Service",
+        "services",
+        false,
+        "ExternalName Services behind the shared ingress controller (HMT-ING-001)",
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        false,
+        "Ingress hosts shared between tenants (HMT-ING-001)",
     ),
     kind(
         ANP,

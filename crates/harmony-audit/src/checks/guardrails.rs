@@ -15,7 +15,11 @@ use super::{Check, Context, Status, Tenant};
 use crate::snapshot::ClusterSnapshot;
 
 /// The checks that rely on guardrails, and on which.
-const DEPENDS: [(&str, &[GuardrailId]); 8] = [
+const DEPENDS: [(&str, &[GuardrailId]); 9] = [
+    (
+        "HMT-ING-001",
+        &[GuardrailId::TenantServices, GuardrailId::TenantIngress],
+    ),
     ("HMT-ESC-001", &[GuardrailId::TenantSecrets]),
     ("HMT-RBAC-001", &[GuardrailId::SelfProvisioning]),
     (

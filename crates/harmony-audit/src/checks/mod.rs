@@ -3,6 +3,7 @@
 
 mod escalation;
 mod guardrails;
+mod ingress;
 pub(crate) use network::INTERNET_SAMPLES;
 pub(crate) mod network;
 mod quota;
@@ -266,6 +267,7 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
             let expect = config.expectations.get(&t.name).unwrap_or(&default);
             let mut checks = rbac::checks(&ctx, t);
             checks.extend(escalation::checks(&ctx, t));
+            checks.extend(ingress::checks(&ctx, t));
             checks.extend(quota::checks(&ctx, t, expect));
             checks.extend(network::checks(&ctx, t, expect, &cross));
             guardrails::annotate(&ctx, t, &mut checks);

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, ResourceQuota, ServiceAccount};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, Pod, ResourceQuota, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
 pub use platform::{SYNTHESIZED_ANNOTATION, is_synthesized};
@@ -40,6 +42,8 @@ pub struct ClusterSnapshot {
     pub network_policies: Vec<NetworkPolicy>,
     pub resource_quotas: Vec<ResourceQuota>,
     pub limit_ranges: Vec<LimitRange>,
+    pub services: Vec<Service>,
+    pub ingresses: Vec<Ingress>,
     pub admin_network_policies: Vec<AdminNetworkPolicy>,
     pub baseline_admin_network_policies: Vec<BaselineAdminNetworkPolicy>,
     /// The cluster's admission policies, for the guardrail checks; `None` when the source did
