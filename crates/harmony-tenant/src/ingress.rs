@@ -132,7 +132,12 @@ pub(crate) fn overlaps(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
                 .enumerate()
                 .filter(|(_, other)| other.name() != score.name())
                 .flat_map(|(j, other)| {
-                    other.ingress.hostnames.iter().enumerate().map(move |(l, h)| (j, l, h))
+                    other
+                        .ingress
+                        .hostnames
+                        .iter()
+                        .enumerate()
+                        .map(move |(l, h)| (j, l, h))
                 })
                 .find(|(_, _, other)| {
                     hostname_matches(other, host) || hostname_matches(host, other)
@@ -160,13 +165,16 @@ pub(crate) fn overlaps(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
 
 /// The guardrail parameters of `ingress` (see the key prefixes).
 pub(crate) fn parameters(ingress: &IngressConfig) -> impl Iterator<Item = (String, String)> + '_ {
-    let hosts = ingress.hostnames.iter().map(|h| match h.strip_prefix("*.") {
-        Some(domain) => (
-            format!("{INGRESS_WILDCARD_KEY_PREFIX}{domain}"),
-            format!("^[^.]+\\.{}$", domain.replace('.', "\\.")),
-        ),
-        None => (format!("{INGRESS_HOST_KEY_PREFIX}{h}"), "allowed".into()),
-    });
+    let hosts = ingress
+        .hostnames
+        .iter()
+        .map(|h| match h.strip_prefix("*.") {
+            Some(domain) => (
+                format!("{INGRESS_WILDCARD_KEY_PREFIX}{domain}"),
+                format!("^[^.]+\\.{}$", domain.replace('.', "\\.")),
+            ),
+            None => (format!("{INGRESS_HOST_KEY_PREFIX}{h}"), "allowed".into()),
+        });
     let classes = ingress
         .classes
         .iter()
@@ -207,8 +215,14 @@ mod tests {
         ] {
             assert!(!hostname_matches(pattern, host), "{host}");
         }
-        assert!(hostname_matches("app.acme.example.com", "app.acme.example.com"));
-        assert!(!hostname_matches("app.acme.example.com", "*.acme.example.com"));
+        assert!(hostname_matches(
+            "app.acme.example.com",
+            "app.acme.example.com"
+        ));
+        assert!(!hostname_matches(
+            "app.acme.example.com",
+            "*.acme.example.com"
+        ));
     }
 
     #[test]
@@ -227,8 +241,14 @@ mod tests {
             ("App.example.com", "`App.example.com` is not a DNS name"),
             ("app_1.example.com", "is not a DNS name"),
             ("", "is not a DNS name"),
-            ("a.*.example.com", "has a `*` that is not its whole first label"),
-            ("*example.com", "has a `*` that is not its whole first label"),
+            (
+                "a.*.example.com",
+                "has a `*` that is not its whole first label",
+            ),
+            (
+                "*example.com",
+                "has a `*` that is not its whole first label",
+            ),
             ("10.0.0.1", "`10.0.0.1` is an IP address"),
             ("*.com", "covers a whole top-level domain"),
             (long.as_str(), "is longer than 240 characters"),
@@ -281,7 +301,10 @@ mod tests {
                     "`{host}` of tenant `globex` overlaps `{other}` of tenant `acme` (spec.ingress.hostnames[0]): a host belongs to one tenant; remove it from one of them or use names that do not cover each other"
                 )
             );
-            assert_eq!(found[0].other, Some((0, "spec.ingress.hostnames[0]".into())));
+            assert_eq!(
+                found[0].other,
+                Some((0, "spec.ingress.hostnames[0]".into()))
+            );
         }
         // The later tenant's wildcard covering the earlier tenant's host is reported too.
         let exact = TenantScore::new("acme").ingress_hostname("app.example.com");
