@@ -1,4 +1,5 @@
-//! Privilege escalation paths: running pods as, reading the token of, creating a token Secret
+//! Privilege escalation paths: running pods as (creating them, changing a workload's pod
+//! template, or running commands in a pod of it), reading the token of, creating a token Secret
 //! for, or binding a role more powerful than oneself.
 //!
 //! A Secret of type `kubernetes.io/service-account-token` naming a ServiceAccount gets a token of
@@ -10,6 +11,7 @@ use harmony_guardrails::GuardrailId;
 use super::rbac::TENANT_ROLES;
 use super::{Check, Context, Status, Tenant, guardrails};
 use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
+use crate::snapshot::is_synthesized;
 
 /// Every concrete request a grant allows (wildcards kept literal, so only a wildcard covers one).
 fn requests_of(g: &Grant) -> Vec<Request> {
@@ -57,6 +59,65 @@ fn beyond(ctx: &Context, user: &UserInfo, grants: &[Grant]) -> Vec<String> {
         .collect()
 }
 
+/// The controllers whose pod template names the ServiceAccount their pods run as.
+const WORKLOADS: [(&str, &str); 7] = [
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("", "replicationcontrollers"),
+];
+
+/// A pod of `ns` running as ServiceAccount `account` with its token mounted that `user` may run
+/// commands in (exec, attach, an ephemeral container, or a new image), and the grant.
+fn enterable_pod(
+    ctx: &Context,
+    user: &UserInfo,
+    ns: &str,
+    account: &str,
+) -> Option<(String, Grant)> {
+    let automount = ctx
+        .snapshot
+        .service_accounts
+        .iter()
+        .find(|sa| {
+            sa.metadata.namespace.as_deref() == Some(ns)
+                && sa.metadata.name.as_deref() == Some(account)
+        })
+        .and_then(|sa| sa.automount_service_account_token)
+        .unwrap_or(true);
+    ctx.snapshot
+        .pods
+        .iter()
+        .filter(|p| p.metadata.namespace.as_deref() == Some(ns) && !is_synthesized(p))
+        .find_map(|p| {
+            let spec = p.spec.as_ref()?;
+            let runs_as = spec
+                .service_account_name
+                .as_deref()
+                .or(spec.service_account.as_deref())
+                .unwrap_or("default");
+            if runs_as != account || !spec.automount_service_account_token.unwrap_or(automount) {
+                return None;
+            }
+            let name = p.metadata.name.clone()?;
+            let requests = [
+                ("create", "pods/exec"),
+                ("get", "pods/exec"),
+                ("create", "pods/attach"),
+                ("get", "pods/attach"),
+                ("update", "pods/ephemeralcontainers"),
+                ("patch", "pods/ephemeralcontainers"),
+                ("update", "pods"),
+                ("patch", "pods"),
+            ]
+            .map(|(v, r)| Request::resource(v, "", r, ns).named(&name));
+            Some((name.clone(), first(ctx, user, &requests)?))
+        })
+}
+
 fn first(ctx: &Context, user: &UserInfo, requests: &[Request]) -> Option<Grant> {
     requests
         .iter()
@@ -70,19 +131,15 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         .iter()
         .filter(|s| matches!(s, SubjectRef::ServiceAccount { namespace, .. } if namespace == ns))
         .collect();
-    let run_pods: Vec<Request> = [
-        ("", "pods"),
-        ("apps", "deployments"),
-        ("apps", "statefulsets"),
-        ("apps", "daemonsets"),
-        ("apps", "replicasets"),
-        ("batch", "jobs"),
-        ("batch", "cronjobs"),
-        ("", "replicationcontrollers"),
-    ]
-    .iter()
-    .map(|(g, r)| Request::resource("create", g, r, ns))
-    .collect();
+    let run_pods: Vec<Request> = [("", "pods")]
+        .iter()
+        .chain(&WORKLOADS)
+        .map(|(g, r)| Request::resource("create", g, r, ns))
+        .collect();
+    let change_templates: Vec<Request> = WORKLOADS
+        .iter()
+        .flat_map(|(g, r)| ["update", "patch"].map(|v| Request::resource(v, g, r, ns)))
+        .collect();
     let read_secrets = [
         Request::resource("get", "", "secrets", ns),
         Request::resource("list", "", "secrets", ns),
@@ -93,6 +150,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
     for s in &t.subjects {
         let user = UserInfo::from(s);
         let via_pods = first(ctx, &user, &run_pods);
+        let via_templates = first(ctx, &user, &change_templates);
         let via_secrets = first(ctx, &user, &read_secrets);
         let via_token_secret = if token_secrets_refused {
             None
@@ -108,7 +166,10 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
                 &user,
                 &[Request::resource("create", "", "serviceaccounts/token", ns).named(name)],
             );
+            let entered = enterable_pod(ctx, &user, ns, name);
             if via_pods.is_none()
+                && via_templates.is_none()
+                && entered.is_none()
                 && via_secrets.is_none()
                 && token.is_none()
                 && via_token_secret.is_none()
@@ -122,6 +183,16 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             let gain = format!("{sa} can also {}", more.join("; "));
             if let Some(g) = &via_pods {
                 pods.push(format!("{s} can run pods as {sa} ({g}); {gain}"));
+            }
+            if let Some(g) = &via_templates {
+                pods.push(format!(
+                    "{s} can change a workload's pod template to run as {sa} ({g}); {gain}"
+                ));
+            }
+            if let Some((pod, g)) = &entered {
+                pods.push(format!(
+                    "{s} can run commands in pod {ns}/{pod}, which runs as {sa} ({g}); {gain}"
+                ));
             }
             if let Some(g) = &token {
                 tokens.push(format!("{s} can mint tokens of {sa} ({g}); {gain}"));

@@ -107,7 +107,67 @@ pub(super) fn checks(
         platform_source(ctx, &own, expect, PlatformSource::Ingress),
         platform_source(ctx, &own, expect, PlatformSource::Monitoring),
         non_public(ctx, t, &own, expect),
+        platform_egress(ctx, &own),
     ]
+}
+
+/// HMT-NET-008: tenant pods reach the platform's namespaces (`kube-*`, `openshift-*`, and those
+/// of DNS, the ingress controller and monitoring) only on the DNS ports of the DNS pods.
+fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
+    let facts = &ctx.config.facts;
+    let peers = [&facts.dns.peer, &facts.ingress, &facts.monitoring];
+    let platform: BTreeSet<&str> = ctx
+        .snapshot
+        .namespaces
+        .iter()
+        .filter(|n| {
+            let name = n.metadata.name.as_deref().unwrap_or_default();
+            ["kube-", "openshift-"].iter().any(|p| name.starts_with(p))
+                || peers.iter().any(|p| {
+                    matches_platform_labels(&p.namespace_selector, n.metadata.labels.as_ref())
+                })
+        })
+        .filter_map(|n| n.metadata.name.as_deref())
+        .filter(|n| ctx.tenant_of(n).is_none())
+        .collect();
+    let dns_ports = facts
+        .dns
+        .ports
+        .iter()
+        .flat_map(|&p| ["UDP", "TCP"].map(|proto| Conn::ports(proto, p, p)))
+        .flatten()
+        .fold(Conn::none(), |all, c| all.union(&c));
+    let mut failures = Vec::new();
+    for &c in own {
+        for d in (0..ctx.net.classes().len())
+            .filter(|&d| platform.contains(ctx.net.classes()[d].namespace.as_str()))
+        {
+            let (src, dst) = (Endpoint::Class(c), Endpoint::Class(d));
+            let mut conn = ctx.net.conn(src, dst);
+            if ctx.platform.dns.contains(&d) {
+                conn = conn.subtract(&dns_ports);
+            }
+            if !conn.is_empty() {
+                failures.push(format!(
+                    "{} → {}: {conn} beyond DNS ({})",
+                    ctx.net.describe(src),
+                    ctx.net.describe(dst),
+                    ctx.net.explain(src, dst).evidence.join("; ")
+                ));
+            }
+        }
+    }
+    let names: Vec<&str> = platform.into_iter().collect();
+    Check::from_failures(
+        "HMT-NET-008",
+        "No egress to platform namespaces beyond DNS",
+        failures,
+        vec![format!(
+            "no tenant pod reaches the pods of {} beyond DNS on {:?}",
+            names.join(", "),
+            facts.dns.ports
+        )],
+    )
 }
 
 /// The networks pods must not reach unless the tenant file grants them: every non-public block but

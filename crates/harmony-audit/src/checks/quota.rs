@@ -2,17 +2,73 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::ResourceQuota;
+
 use super::{Check, Context, Expectation, Status, Tenant};
 use crate::rbac::{Request, UserInfo};
 
-/// Hard limits of every ResourceQuota in `ns`, key → (value, quota name); the lowest wins.
+/// Why quota `q` constrains nothing: two of its scopes no pod can match together
+/// (`Terminating` and `NotTerminating`, `BestEffort` and `NotBestEffort`, a scope and its
+/// `DoesNotExist`).
+fn void_scopes(q: &ResourceQuota) -> Option<String> {
+    let spec = q.spec.as_ref()?;
+    let listed = spec.scopes.iter().flatten().map(|s| (s.clone(), true));
+    let selected = spec
+        .scope_selector
+        .iter()
+        .flat_map(|s| s.match_expressions.iter().flatten())
+        .filter_map(|e| match e.operator.as_str() {
+            "Exists" => Some((e.scope_name.clone(), true)),
+            "DoesNotExist" => Some((format!("{} DoesNotExist", e.scope_name), false)),
+            _ => None,
+        });
+    // Each term as (its text, the pod property it is about, the value it requires).
+    let terms: Vec<(String, &str, bool)> = listed
+        .chain(selected)
+        .filter_map(|(text, present)| {
+            let (property, value) = match text.split(' ').next()? {
+                "Terminating" => ("Terminating", true),
+                "NotTerminating" => ("Terminating", false),
+                "BestEffort" => ("BestEffort", true),
+                "NotBestEffort" => ("BestEffort", false),
+                _ => return None,
+            };
+            Some((text, property, value == present))
+        })
+        .collect();
+    terms.iter().enumerate().find_map(|(i, (a, p, v))| {
+        let (b, ..) = terms[i + 1..]
+            .iter()
+            .find(|(_, p2, v2)| p2 == p && v2 != v)?;
+        Some(format!("scopes {a} and {b} exclude each other"))
+    })
+}
+
+/// The ResourceQuotas of `ns` that constrain nothing, one line each.
+fn void_quotas(ctx: &Context, ns: &str) -> Vec<String> {
+    ctx.snapshot
+        .resource_quotas
+        .iter()
+        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
+        .filter_map(|q| {
+            Some(format!(
+                "ResourceQuota {ns}/{} constrains nothing ({}): not counted",
+                q.metadata.name.as_deref().unwrap_or_default(),
+                void_scopes(q)?
+            ))
+        })
+        .collect()
+}
+
+/// Hard limits of every ResourceQuota in `ns` that constrains something, key → (value, quota
+/// name); the lowest wins.
 fn hard(ctx: &Context, ns: &str) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     for q in ctx
         .snapshot
         .resource_quotas
         .iter()
-        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
+        .filter(|q| q.metadata.namespace.as_deref() == Some(ns) && void_scopes(q).is_none())
     {
         let name = q.metadata.name.clone().unwrap_or_default();
         for (k, v) in q.spec.iter().flat_map(|s| s.hard.iter().flatten()) {
@@ -83,6 +139,11 @@ pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Che
         quota.evidence.push(format!(
             "no LimitRange in {ns}: containers without requests count against nothing"
         ));
+    }
+    let void = void_quotas(ctx, ns);
+    if !void.is_empty() {
+        quota.status = quota.status.max(Status::Warn);
+        quota.evidence.extend(void);
     }
     if quota.status == Status::Pass {
         let unbounded = unbounded(ctx, ns, &hard);

@@ -1,10 +1,13 @@
 //! RBAC reach of tenant subjects: cluster scope, other namespaces, protected objects, and the
 //! escalate/impersonate/bind verbs.
 
+use harmony_tenant::TenantRole;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
-use super::{Check, Context, Tenant};
-use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
+use super::{Check, Context, Status, Tenant};
+use crate::rbac::{
+    BUILT_IN_ROLES, Grant, Request, Scope, SubjectRef, UserInfo, describe_rule, rule_allows,
+};
 
 /// Role names a tenant admin may bind inside its own namespace.
 pub(crate) const TENANT_ROLES: [&str; 3] = ["tenant-admin", "tenant-developer", "tenant-viewer"];
@@ -83,6 +86,10 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         protected_writes(ctx, t),
         escalation_verbs(ctx, t),
         foreign_subjects(ctx, t),
+        traffic_steering(ctx, t),
+        api_proxy(ctx, t),
+        role_contracts(ctx, t),
+        unknown_roles(ctx, t),
     ]
 }
 
@@ -150,9 +157,38 @@ fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
     )
 }
 
+/// A check that fails, naming subject, request and grant, for every request of `requests` some
+/// subject of `t` may make.
+fn forbidden(
+    ctx: &Context,
+    t: &Tenant,
+    id: &'static str,
+    title: &'static str,
+    requests: &[Request],
+) -> Check {
+    let mut failures = Vec::new();
+    for s in &t.subjects {
+        let user = UserInfo::from(s);
+        for r in requests {
+            failures.extend(
+                ctx.authz
+                    .can(&user, r)
+                    .evidence
+                    .iter()
+                    .map(|g| format!("{s} can {r}: {g}")),
+            );
+        }
+    }
+    Check::from_failures(
+        id,
+        title,
+        failures,
+        vec![format!("checked {} requests per subject", requests.len())],
+    )
+}
+
 /// Quotas, limit ranges, network policies and the namespace itself are the platform's.
 fn protected_writes(ctx: &Context, t: &Tenant) -> Check {
-    let mut failures = Vec::new();
     let ns = t.namespace.as_str();
     let mut requests: Vec<Request> = [
         ("", "resourcequotas"),
@@ -168,24 +204,199 @@ fn protected_writes(ctx: &Context, t: &Tenant) -> Check {
     requests.extend(
         ["update", "patch", "delete"].map(|v| Request::resource(v, "", "namespaces", "").named(ns)),
     );
-    for s in &t.subjects {
-        let user = UserInfo::from(s);
-        for r in &requests {
-            failures.extend(
-                ctx.authz
-                    .can(&user, r)
-                    .evidence
-                    .iter()
-                    .map(|g| format!("{s} can {r}: {g}")),
-            );
+    forbidden(
+        ctx,
+        t,
+        "HMT-RBAC-003",
+        "No write to quotas, limit ranges, network policies or the namespace",
+        &requests,
+    )
+}
+
+/// Writing Endpoints or EndpointSlices points a Service at any address: another tenant's pods or
+/// the platform's.
+fn traffic_steering(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let requests: Vec<Request> = [("", "endpoints"), ("discovery.k8s.io", "endpointslices")]
+        .iter()
+        .flat_map(|(g, r)| ["create", "update", "patch"].map(|v| Request::resource(v, g, r, ns)))
+        .collect();
+    forbidden(
+        ctx,
+        t,
+        "HMT-RBAC-006",
+        "No write to Endpoints or EndpointSlices",
+        &requests,
+    )
+}
+
+/// The proxy subresources reach pods, services and nodes through the API server, past every
+/// NetworkPolicy.
+fn api_proxy(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let requests: Vec<Request> = [
+        ("pods/proxy", ns),
+        ("services/proxy", ns),
+        ("nodes/proxy", ""),
+    ]
+    .iter()
+    .flat_map(|(r, ns)| {
+        ["get", "create", "update", "patch", "delete"].map(|v| Request::resource(v, "", r, ns))
+    })
+    .collect();
+    forbidden(
+        ctx,
+        t,
+        "HMT-RBAC-007",
+        "No API server proxy to pods, services or nodes",
+        &requests,
+    )
+}
+
+/// What a grant of `rule` lets a member of `role` do beyond its contract: a viewer only reads,
+/// and not Secrets; a developer does not change the namespace's RBAC.
+fn breach(role: TenantRole, rule: &PolicyRule, ns: &str) -> Option<&'static str> {
+    let allows = |verbs: &[&str], group: &str, resources: &[&str]| {
+        verbs.iter().any(|v| {
+            resources
+                .iter()
+                .any(|r| rule_allows(rule, &Request::resource(v, group, r, ns)))
+        })
+    };
+    match role {
+        TenantRole::Viewer
+            if rule
+                .verbs
+                .iter()
+                .any(|v| !["get", "list", "watch"].contains(&v.as_str())) =>
+        {
+            Some("write")
+        }
+        TenantRole::Viewer if allows(&["get", "list", "watch"], "", &["secrets"]) => {
+            Some("read Secrets")
+        }
+        TenantRole::Developer
+            if allows(
+                &[
+                    "create",
+                    "update",
+                    "patch",
+                    "delete",
+                    "deletecollection",
+                    "bind",
+                    "escalate",
+                ],
+                "rbac.authorization.k8s.io",
+                &["roles", "rolebindings"],
+            ) =>
+        {
+            Some("change roles or role bindings")
+        }
+        _ => None,
+    }
+}
+
+/// The tenant's members by role: the subjects of its RoleBindings `member-*` to a Role
+/// `tenant-<role>`.
+fn members(ctx: &Context, t: &Tenant) -> Vec<(SubjectRef, TenantRole)> {
+    let ns = t.namespace.as_str();
+    let mut out = Vec::new();
+    for b in ctx.snapshot.role_bindings.iter().filter(|b| {
+        b.metadata.namespace.as_deref() == Some(ns)
+            && b.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("member-"))
+            && b.role_ref.kind == "Role"
+    }) {
+        let Some(role) = TenantRole::ALL
+            .into_iter()
+            .find(|r| r.role_name() == b.role_ref.name)
+        else {
+            continue;
+        };
+        out.extend(
+            b.subjects
+                .iter()
+                .flatten()
+                .filter_map(|s| SubjectRef::from_binding(s, ns))
+                .map(|s| (s, role)),
+        );
+    }
+    out
+}
+
+/// HMT-RBAC-008: the roles `tenant-viewer` and `tenant-developer`, and every grant in the
+/// namespace of a member of those roles, keep the role's contract.
+fn role_contracts(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let mut failures = Vec::new();
+    for role in [TenantRole::Viewer, TenantRole::Developer] {
+        let name = role.role_name();
+        for g in ctx.authz.role_grants("Role", &name, ns) {
+            if let Some(what) = breach(role, &g.rule, ns) {
+                failures.push(format!(
+                    "{} rule #{} lets a {} {what}: {}",
+                    g.role,
+                    g.rule_index,
+                    role.as_str(),
+                    describe_rule(&g.rule)
+                ));
+            }
+        }
+    }
+    let members = members(ctx, t);
+    for (s, role) in &members {
+        let own = format!("Role {ns}/{}", role.role_name());
+        for g in ctx.authz.what_can(s) {
+            if g.scope != Scope::Namespace(ns.into()) || g.role == own {
+                continue;
+            }
+            if let Some(what) = breach(*role, &g.rule, ns) {
+                failures.push(format!(
+                    "{s} (member {}) can {what}: {g}: {}",
+                    role.as_str(),
+                    describe_rule(&g.rule)
+                ));
+            }
         }
     }
     Check::from_failures(
-        "HMT-RBAC-003",
-        "No write to quotas, limit ranges, network policies or the namespace",
+        "HMT-RBAC-008",
+        "Viewers only read (no Secrets), developers do not change RBAC",
         failures,
-        vec![format!("checked {} requests per subject", requests.len())],
+        vec![format!(
+            "tenant-viewer, tenant-developer and {} members hold only their role's rights",
+            members.len()
+        )],
     )
+}
+
+/// HMT-RBAC-009: every role bound in the namespace is in the audited objects or built in; an
+/// unknown one would be counted as granting nothing.
+fn unknown_roles(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let unknown: Vec<String> = ctx
+        .authz
+        .unknown_roles(&Scope::Namespace(ns.into()))
+        .into_iter()
+        .map(|(binding, role)| {
+            format!("{binding} → {role}: unknown role {role}: not in the audited objects, counted as granting nothing")
+        })
+        .collect();
+    let mut check = Check::from_failures(
+        "HMT-RBAC-009",
+        "Every bound role is known",
+        unknown,
+        vec![format!(
+            "every role bound in {ns} is in the audited objects or built in ({})",
+            BUILT_IN_ROLES.join(", ")
+        )],
+    );
+    if check.status == Status::Fail {
+        check.status = Status::Warn;
+    }
+    check
 }
 
 /// No `escalate`, no `impersonate`, and `bind` only on the tenant's own roles in its namespace.

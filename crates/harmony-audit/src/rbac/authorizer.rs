@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleRef, Subject};
 use serde::Serialize;
 
+use super::builtin::{BUILT_IN_ROLES, built_in_rules};
 use super::rule::{Request, rule_allows};
 use super::subject::{SubjectRef, UserInfo};
 use crate::labels::selects;
@@ -141,7 +142,7 @@ impl Authorizer {
             .iter()
             .filter_map(|r| Some((r.metadata.name.as_deref()?, r)))
             .collect();
-        let cluster_roles = by_name
+        let mut cluster_roles: HashMap<String, Vec<RoleRule>> = by_name
             .keys()
             .map(|name| {
                 (
@@ -150,6 +151,13 @@ impl Authorizer {
                 )
             })
             .collect();
+        for name in BUILT_IN_ROLES {
+            if !by_name.contains_key(name) {
+                let rules = built_in_rules(name).unwrap_or_default();
+                let label = format!("ClusterRole {name} (built-in)");
+                cluster_roles.insert(name.into(), role_rules(&label, Some(&rules)));
+            }
+        }
         let roles = snapshot
             .roles
             .iter()
@@ -199,15 +207,19 @@ impl Authorizer {
         }
     }
 
-    fn rules_of(&self, binding: &Binding) -> &[RoleRule] {
-        let found = match (binding.role_ref.kind.as_str(), &binding.scope) {
+    /// The rules of the role `binding` refers to; `None` when the role is unknown.
+    fn role_of(&self, binding: &Binding) -> Option<&Vec<RoleRule>> {
+        match (binding.role_ref.kind.as_str(), &binding.scope) {
             ("ClusterRole", _) => self.cluster_roles.get(&binding.role_ref.name),
             ("Role", Scope::Namespace(ns)) => {
                 self.roles.get(&(ns.clone(), binding.role_ref.name.clone()))
             }
             _ => None,
-        };
-        found.map(Vec::as_slice).unwrap_or_default()
+        }
+    }
+
+    fn rules_of(&self, binding: &Binding) -> &[RoleRule] {
+        self.role_of(binding).map(Vec::as_slice).unwrap_or_default()
     }
 
     fn grants_of<'a>(&'a self, binding: &'a Binding) -> impl Iterator<Item = Grant> + 'a {
@@ -268,6 +280,19 @@ impl Authorizer {
             }
         }
         out
+    }
+
+    /// The bindings of `scope` whose role is neither in the snapshot nor built in: their label
+    /// and role, such as `ClusterRole foo`.
+    pub fn unknown_roles(&self, scope: &Scope) -> Vec<(String, String)> {
+        self.bindings
+            .iter()
+            .filter(|b| b.scope == *scope && self.role_of(b).is_none())
+            .map(|b| {
+                let role = format!("{} {}", b.role_ref.kind, b.role_ref.name);
+                (b.label.clone(), role)
+            })
+            .collect()
     }
 
     /// Every subject some binding names, with the bindings' scopes.

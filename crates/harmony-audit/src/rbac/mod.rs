@@ -3,9 +3,11 @@
 //! "what can S do?".
 
 mod authorizer;
+mod builtin;
 mod rule;
 mod subject;
 
 pub use authorizer::{Authorizer, Decision, Grant, Scope};
+pub use builtin::BUILT_IN_ROLES;
 pub use rule::{Request, describe_rule, rule_allows};
 pub use subject::{SubjectRef, UserInfo};
