@@ -2,7 +2,8 @@
 //! ControlPlane`): kube-apiserver type-checks `harmony-tenant-secrets`, `harmony-tenant-services`
 //! and `harmony-tenant-ingress` without a warning, and each refuses, for a tenant developer acting
 //! through impersonation, what it must with Harmony's message while admitting the request next
-//! to it. The Route rule is proven with the simulator only: the plane serves no Routes.
+//! to it. On an OKD-flavoured plane (OpenShift's Route CRD installed), `harmony-tenant-routes`
+//! does the same for Routes.
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
@@ -11,11 +12,11 @@ use harmony::{Maestro, Score};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailId, GuardrailsScore, Toggle};
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{MANAGED_BY_LABEL, Member, TenantRole, TenantScore};
-use harmony_testkit::ControlPlane;
+use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::core::Status;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -51,17 +52,22 @@ fn tenant(name: &str) -> TenantScore {
         .member(Member::service_account("robot", TenantRole::Admin))
 }
 
+/// A client acting as user `dana` of the developer group of the tenant in `namespace`.
+async fn developer(plane: &ControlPlane, namespace: &str) -> kube::Client {
+    let group = format!("{namespace}-developers");
+    let config = plane
+        .config_as("dana", &[group.as_str(), "system:authenticated"])
+        .await;
+    kube::Client::try_from(config).unwrap()
+}
+
 /// An API of `namespace` as user `dana` of the tenant's developer group.
 async fn as_developer<K>(plane: &ControlPlane, namespace: &str) -> Api<K>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     K::DynamicType: Default,
 {
-    let group = format!("{namespace}-developers");
-    let config = plane
-        .config_as("dana", &[group.as_str(), "system:authenticated"])
-        .await;
-    Api::namespaced(kube::Client::try_from(config).unwrap(), namespace)
+    Api::namespaced(developer(plane, namespace).await, namespace)
 }
 
 async fn topology(plane: &ControlPlane) -> K8sTopology {
@@ -314,4 +320,75 @@ async fn token_secrets_external_names_and_foreign_hosts_are_refused_by_kube_apis
     secrets_rule(plane, &acme).await;
     external_name_rule(plane, &acme, &globex).await;
     ingress_rule(plane, &acme, &globex).await;
+}
+
+/// OKD Routes on the tenant's hosts are admitted; on another tenant's host, without host or with
+/// a `Subdomain` wildcard policy they are refused.
+async fn routes_rule(plane: &ControlPlane, namespace: &str, other: &str) {
+    let resource = ApiResource {
+        group: "route.openshift.io".into(),
+        version: "v1".into(),
+        api_version: "route.openshift.io/v1".into(),
+        kind: "Route".into(),
+        plural: "routes".into(),
+    };
+    let routes: Api<DynamicObject> =
+        Api::namespaced_with(developer(plane, namespace).await, namespace, &resource);
+    let route = |name: &str, spec: Value| -> DynamicObject {
+        parse(
+            json!({"apiVersion": "route.openshift.io/v1", "kind": "Route",
+                     "metadata": {"name": name}, "spec": spec}),
+        )
+    };
+    let to = json!({"kind": "Service", "name": "web"});
+    let foreign = route(
+        "foreign",
+        json!({"host": format!("www.{other}.example.com"), "to": to}),
+    );
+    refused(
+        GuardrailId::TenantRoutes,
+        "spec.host: this host is not one of the tenant's hostnames",
+        async |dry| routes.create(&post(dry), &foreign).await,
+    )
+    .await;
+    let hostless = route("hostless", json!({"to": to}));
+    refused(
+        GuardrailId::TenantRoutes,
+        "a Route without host gets a generated one",
+        async |dry| routes.create(&post(dry), &hostless).await,
+    )
+    .await;
+    let wildcard = route(
+        "wildcard",
+        json!({"host": format!("www.{namespace}.example.com"), "wildcardPolicy": "Subdomain", "to": to}),
+    );
+    refused(
+        GuardrailId::TenantRoutes,
+        "spec.wildcardPolicy: a Subdomain Route claims every host of its domain",
+        async |dry| routes.create(&post(dry), &wildcard).await,
+    )
+    .await;
+    let own = route(
+        "www",
+        json!({"host": format!("www.{namespace}.example.com"), "to": to}),
+    );
+    admitted(
+        "a Route on the tenant's host",
+        routes.create(&post(false), &own).await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_on_foreign_hosts_are_refused_by_kube_apiserver_on_okd() {
+    let plane = ControlPlane::start_with(ControlPlaneOptions {
+        flavor: Flavor::Okd,
+        ..ControlPlaneOptions::default()
+    })
+    .unwrap();
+    let _logs = plane.failure_guard();
+    let acme = ControlPlane::unique_name("acme");
+    let globex = ControlPlane::unique_name("globex");
+    apply(&plane, &[tenant(&acme), tenant(&globex)]).await;
+    policies_type_check(&plane).await;
+    routes_rule(&plane, &acme, &globex).await;
 }

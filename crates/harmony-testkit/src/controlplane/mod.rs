@@ -11,7 +11,8 @@
 //!   server trusts for client certificates).
 //! - The AdminNetworkPolicy/BaselineAdminNetworkPolicy CRDs are installed, and for
 //!   [`Flavor::Okd`] OpenShift's `config.openshift.io` Network CRD with a `cluster` object holding
-//!   the pod and service networks.
+//!   the pod and service networks, and the `route.openshift.io` Route CRD (as MicroShift serves
+//!   Routes).
 //!
 //! Every process is killed by PID when the [`ControlPlane`] is dropped, and by a watchdog when
 //! the test process dies; [`ControlPlane::shared`] keeps one per test binary. Logs are kept when
@@ -418,6 +419,7 @@ impl ControlPlane {
         ];
         if self.flavor == Flavor::Okd {
             crds.push(self.binaries.crd("networks.config.openshift.io.yaml"));
+            crds.push(self.binaries.crd("routes.route.openshift.io.yaml"));
         }
         for crd in &crds {
             self.kubectl_run(&["apply", "--server-side", "-f", &crd.to_string_lossy()])?;
@@ -435,6 +437,7 @@ impl ControlPlane {
                 "--for=condition=Established",
                 "--timeout=60s",
                 "crd/networks.config.openshift.io",
+                "crd/routes.route.openshift.io",
             ])?;
             let (pods, services, _) = networks(Flavor::Okd);
             let network = format!(
