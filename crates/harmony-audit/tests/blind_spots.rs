@@ -552,3 +552,26 @@ fn an_ip_block_over_a_cluster_network_fails_hmt_net_007() {
         "acme/placeholder → 11.0.0.0/16 (pod network): all connections (egress of acme/placeholder allowed by NetworkPolicy acme/to-platform rule #0",
     );
 }
+
+/// With tenant files, a member's role is the file's: a viewer whose binding now names
+/// tenant-developer breaks the viewer contract; without the files, the binding is believed.
+#[test]
+fn the_tenant_file_says_which_role_a_member_holds() {
+    let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
+    let b = snapshot
+        .role_bindings
+        .iter_mut()
+        .find(|b| b.metadata.name.as_deref() == Some("member-vic"))
+        .unwrap();
+    b.role_ref.name = "tenant-developer".into();
+    let report = audit(&snapshot, &config);
+    assert_check(
+        &report,
+        "HMT-RBAC-008",
+        Status::Fail,
+        "User vic@acme (member viewer) can write: RoleBinding acme/member-vic → Role acme/tenant-developer rule #1: ",
+    );
+    let without_files = AuditConfig::new(ClusterFacts::kubernetes());
+    let report = audit(&snapshot, &without_files);
+    assert_eq!(check(&report, "acme", "HMT-RBAC-008").0, Status::Pass);
+}

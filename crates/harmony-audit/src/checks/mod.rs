@@ -11,7 +11,9 @@ mod rbac;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use harmony_tenant::{ClusterFacts, InternetEgress, PlatformSource, TENANT_LABEL, TenantScore};
+use harmony_tenant::{
+    ClusterFacts, Identity, InternetEgress, PlatformSource, TENANT_LABEL, TenantRole, TenantScore,
+};
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -84,6 +86,8 @@ pub struct Expectation {
     /// CIDRs the tenant may reach beyond the internet: `allowEgressTo`, and `allowPrivateEgressTo`
     /// with its reason.
     pub granted_egress: Vec<(IpNet, Option<String>)>,
+    /// The members and their roles; `None`: the RoleBindings `member-*` tell them.
+    pub members: Option<Vec<(SubjectRef, TenantRole)>>,
 }
 
 impl Default for Expectation {
@@ -93,6 +97,7 @@ impl Default for Expectation {
             internet_egress: None,
             allow_from: None,
             granted_egress: Vec::new(),
+            members: None,
         }
     }
 }
@@ -114,6 +119,24 @@ impl Expectation {
                 .chain(private)
                 .filter_map(|(cidr, reason)| Some((cidr.parse().ok()?, reason)))
                 .collect(),
+            members: Some(
+                score
+                    .rbac_config
+                    .members
+                    .iter()
+                    .filter_map(|m| {
+                        let subject = match m.identity()? {
+                            Identity::User(name) => SubjectRef::User { name: name.into() },
+                            Identity::Group(name) => SubjectRef::Group { name: name.into() },
+                            Identity::ServiceAccount => SubjectRef::ServiceAccount {
+                                namespace: score.namespace().into(),
+                                name: m.name.clone(),
+                            },
+                        };
+                        Some((subject, m.role))
+                    })
+                    .collect(),
+            ),
         }
     }
 }

@@ -296,9 +296,13 @@ fn breach(role: TenantRole, rule: &PolicyRule, ns: &str) -> Option<&'static str>
     }
 }
 
-/// The tenant's members by role: the subjects of its RoleBindings `member-*` to a Role
-/// `tenant-<role>`.
+/// The tenant's members by role: from its tenant file, else the subjects of its RoleBindings
+/// `member-*` to a Role `tenant-<role>`.
 fn members(ctx: &Context, t: &Tenant) -> Vec<(SubjectRef, TenantRole)> {
+    let expected = ctx.config.expectations.get(&t.name);
+    if let Some(members) = expected.and_then(|e| e.members.clone()) {
+        return members;
+    }
     let ns = t.namespace.as_str();
     let mut out = Vec::new();
     for b in ctx.snapshot.role_bindings.iter().filter(|b| {
