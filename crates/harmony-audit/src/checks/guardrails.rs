@@ -28,7 +28,10 @@ const DEPENDS: [(&str, &[GuardrailId]); 9] = [
     ),
     (
         "HMT-QUOTA-001",
-        &[GuardrailId::TenantPlacement, GuardrailId::TenantDisruptionBudgets],
+        &[
+            GuardrailId::TenantPlacement,
+            GuardrailId::TenantDisruptionBudgets,
+        ],
     ),
     ("HMT-QUOTA-002", &[GuardrailId::TenantServices]),
     (

@@ -66,10 +66,16 @@ fn hard(score: &TenantScore, facts: &ClusterFacts) -> BTreeMap<String, Quantity>
         ("count/jobs.batch", o.jobs),
         ("count/cronjobs.batch", o.cron_jobs),
         ("count/ingresses.networking.k8s.io", o.ingresses),
-        ("count/poddisruptionbudgets.policy", o.pod_disruption_budgets),
+        (
+            "count/poddisruptionbudgets.policy",
+            o.pod_disruption_budgets,
+        ),
         ("count/serviceaccounts", o.service_accounts),
         ("count/roles.rbac.authorization.k8s.io", o.roles),
-        ("count/rolebindings.rbac.authorization.k8s.io", o.role_bindings),
+        (
+            "count/rolebindings.rbac.authorization.k8s.io",
+            o.role_bindings,
+        ),
     ] {
         hard.insert(key.into(), Quantity(count.to_string()));
     }
