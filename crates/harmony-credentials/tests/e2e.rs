@@ -4,19 +4,21 @@
 //! used as its member would use it (kube-rs and kubectl), held to its role by real RBAC, and
 //! revoked. Each test applies its own two tenants on the one shared control plane.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use harmony::{Maestro, OutcomeStatus, Score};
+use common::{apply_tenant, plane_operator};
+use harmony::{OutcomeStatus, Score};
 use harmony_credentials::{
     CSR_SIGNER, ClusterCredentialState, Connection, CredentialIssuer, CredentialLog,
     DEFAULT_MAX_TTL, Endpoint, IssueOptions, KubeCredentialIssuer, MIN_TTL, Output, RevokeRequest,
-    TenantCredentialScore, Ttl, connect,
+    TenantCredentialScore, Ttl,
 };
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -75,16 +77,11 @@ impl Fixture {
             format!("bob@{other_name}.test"),
         ));
         for tenant in [&home, &other] {
-            apply(plane, tenant).await;
+            apply_tenant(plane, tenant).await;
             wait_for_quota(plane, tenant.namespace()).await;
         }
         let dir = tempfile::tempdir().unwrap();
-        let connection = connect(&harmony_k8s::Access {
-            kubeconfig: Some(plane.kubeconfig()),
-            context: None,
-        })
-        .await
-        .unwrap();
+        let connection = plane_operator(plane).await;
         let issuer = KubeCredentialIssuer::new(&connection, dir.path().join("state/pending"))
             .with_signing_wait(Duration::from_secs(60), Duration::from_millis(200));
         Self {
@@ -201,22 +198,6 @@ fn stamp() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
-}
-
-/// `tenant apply` through harmony-k8s, as the admin.
-async fn apply(plane: &ControlPlane, tenant: &TenantScore) {
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    let facts = FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    };
-    let mut maestro = Maestro::new(K8sTopology::new(cluster, facts, ApplyOptions::default()));
-    maestro.register([Box::new(tenant.clone()) as Box<dyn Score<K8sTopology>>]);
-    let report = maestro.run_concurrently(1).await.unwrap();
-    if let Err(e) = &report.results[0].result {
-        panic!("applying tenant {}: {e}", tenant.name());
-    }
 }
 
 /// Polls (bounded) until the quota controller has counted `namespace`'s quota.
@@ -524,7 +505,7 @@ async fn service_account_token_is_bounded_scoped_and_dies_on_revoke() {
         "the revoked token is unknown"
     );
 
-    apply(fx.plane, &fx.home).await; // the recreated ServiceAccount is harmony's to apply again
+    apply_tenant(fx.plane, &fx.home).await; // the recreated ServiceAccount is harmony's to apply again
     let again = MemberConfig::load(&fx.issue(&fx.home, "dev").await).await;
     assert_eq!(
         jwt_claims(again.user_field("token"))["kubernetes.io"]["serviceaccount"]["uid"],
@@ -859,7 +840,7 @@ async fn revoking_a_user_takes_its_role_but_cannot_revoke_its_certificate() {
     assert!(!fx.can_i(&path, &["list", "configmaps"]));
 
     // Applying the tenant again grants the role back; a new issue is a new request.
-    apply(plane, &fx.home).await;
+    apply_tenant(plane, &fx.home).await;
     let again = MemberConfig::load(&fx.issue(&fx.home, "vera").await).await;
     let second = check_request(
         plane,

@@ -3,16 +3,16 @@
 //! `system:admin` or for a group, is neither approved nor used by `credentials issue`, although
 //! its operator may approve requests (a `system:masters` request the API server refuses itself).
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+mod common;
+
 use std::time::Duration;
 
-use harmony::{Maestro, Score};
+use common::{apply_tenant, pending_request, plane_operator};
+use harmony::Score;
 use harmony_credentials::{
     DEFAULT_MAX_TTL, Endpoint, IssueOptions, KubeCredentialIssuer, Output, TenantCredentialScore,
-    Ttl, connect,
+    Ttl,
 };
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::ByteString;
@@ -21,37 +21,6 @@ use k8s_openapi::api::certificates::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
-
-/// `tenant apply` through harmony-k8s, as the admin.
-async fn apply(plane: &ControlPlane, tenant: &TenantScore) {
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    let facts = FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    };
-    let mut maestro = Maestro::new(K8sTopology::new(cluster, facts, ApplyOptions::default()));
-    maestro.register([Box::new(tenant.clone()) as Box<dyn Score<K8sTopology>>]);
-    let report = maestro.run_concurrently(1).await.unwrap();
-    if let Err(e) = &report.results[0].result {
-        panic!("applying tenant {}: {e}", tenant.name());
-    }
-}
-
-/// Leaves a pending key at `path`, as a run waiting for approval does; returns the name harmony
-/// gives its request (`harmony-<tenant>-<member>-<8 hex of the public key's SHA-256>`).
-fn pending_request(path: &Path, tenant: &str, member: &str) -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, key.serialize_pem()).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let digest = ring::digest::digest(&ring::digest::SHA256, rcgen::PublicKeyData::der_bytes(&key));
-    let short: String = digest.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("harmony-{tenant}-{member}-{short}")
-}
 
 /// A request for `cn` (and organization `o`) with its own key, labelled as harmony's.
 fn forged(name: &str, tenant: &str, cn: &str, o: Option<&str>) -> CertificateSigningRequest {
@@ -100,14 +69,9 @@ async fn a_forged_request_under_harmonys_name_is_not_approved() {
     let name = ControlPlane::unique_name("forged-csr");
     let user = format!("alice@{name}.test");
     let tenant = TenantScore::new(&name).member(Member::user("alice", TenantRole::Admin, &user));
-    apply(plane, &tenant).await;
+    apply_tenant(plane, &tenant).await;
     let dir = tempfile::tempdir().unwrap();
-    let connection = connect(&harmony_k8s::Access {
-        kubeconfig: Some(plane.kubeconfig()),
-        context: None,
-    })
-    .await
-    .unwrap();
+    let connection = plane_operator(plane).await;
     let issuer = KubeCredentialIssuer::new(&connection, dir.path().join("state/pending"))
         .with_signing_wait(Duration::from_secs(30), Duration::from_millis(200));
     let csrs: Api<CertificateSigningRequest> = Api::all(plane.client().await);

@@ -536,7 +536,7 @@ async fn a_request_harmony_did_not_build_is_neither_approved_nor_used() {
         let connection = operator(&server, dir.path()).await;
         let issuer = issuer(&connection, dir.path());
         let key_path = dir.path().join("state/pending/acme-alice.key");
-        let name = pending_request(&key_path);
+        let name = pending_request(&key_path, "acme", "alice");
         server.insert(forge(&name, &forged, &key_path)).unwrap();
 
         let out = dir.path().join("alice.kubeconfig");
@@ -568,22 +568,6 @@ async fn a_request_harmony_did_not_build_is_neither_approved_nor_used() {
         assert!(!out.exists() && !log_path(dir.path()).exists());
         assert!(!key_path.exists(), "the pending key was discarded");
     }
-}
-
-/// Leaves a pending key at `path`, as a run waiting for approval does; returns the name of its
-/// request (`harmony-<tenant>-<member>-<8 hex of the public key's SHA-256>`).
-fn pending_request(path: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    let key = rcgen::KeyPair::generate().unwrap();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, key.serialize_pem()).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let digest = ring::digest::digest(&ring::digest::SHA256, rcgen::PublicKeyData::der_bytes(&key));
-    let short: String = digest.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("harmony-acme-alice-{short}")
 }
 
 /// The forged request `name`, labelled as harmony labels the member's.

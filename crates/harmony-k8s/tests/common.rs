@@ -1,4 +1,5 @@
-//! Shared helpers of the tests against the fake API server.
+//! Shared helpers of the tests against the fake API server (the Maestro run also serves the
+//! tests against a real control plane, through `real`).
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -30,7 +31,17 @@ pub async fn run(
     options: ApplyOptions,
     concurrency: usize,
 ) -> (Report, Vec<TenantReport>) {
-    let mut maestro = Maestro::new(topology(server, options));
+    run_on(topology(server, options), tenants, concurrency).await
+}
+
+/// Runs `tenants` through Maestro on `topology`, `concurrency` in flight; returns Maestro's report
+/// and the per-tenant reports (sorted by tenant).
+pub async fn run_on(
+    topology: K8sTopology,
+    tenants: &[TenantScore],
+    concurrency: usize,
+) -> (Report, Vec<TenantReport>) {
+    let mut maestro = Maestro::new(topology);
     maestro.register(
         tenants
             .iter()

@@ -3,33 +3,22 @@
 //! prune, conflicts with another field manager, the PVC guard with real PVCs, and delete with real
 //! namespace finalization. Each test uses its own tenant on the one shared control plane.
 
+mod real;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harmony::{InterpretError, Maestro, OutcomeStatus, Score, Topology};
 use harmony_k8s::{
     Action, ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, TenantReport,
-    cluster_from_config,
 };
 use harmony_tenant::{ClusterFlavor, Member, TenantManager, TenantRole, TenantScore};
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use real::{topology, topology_with, vanilla_facts};
 use serde_json::json;
-
-fn flags(plane: &ControlPlane) -> FactsSource {
-    FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    }
-}
-
-async fn topology(plane: &ControlPlane, options: ApplyOptions) -> K8sTopology {
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    K8sTopology::new(cluster, flags(plane), options)
-}
 
 /// One `tenant apply` run: Maestro's outcome status (or error) and the tenant's report.
 async fn apply(
@@ -37,7 +26,7 @@ async fn apply(
     score: &TenantScore,
     options: ApplyOptions,
 ) -> (Result<OutcomeStatus, String>, TenantReport) {
-    let mut maestro = Maestro::new(topology(plane, options).await);
+    let mut maestro = Maestro::new(topology_with(plane, vanilla_facts(plane), options).await);
     maestro.register([Box::new(score.clone()) as Box<dyn Score<K8sTopology>>]);
     let report = maestro.run_concurrently(1).await.unwrap();
     let status = match &report.results[0].result {
@@ -132,7 +121,7 @@ async fn apply_plan_reapply_prune_delete() {
         "access is revoked before the account goes"
     );
 
-    let topology = topology(plane, ApplyOptions::default()).await;
+    let topology = topology(plane).await;
     let options = DeleteOptions {
         delete_data: false,
         timeout: Duration::from_secs(120),
@@ -225,7 +214,7 @@ async fn delete_refuses_while_real_pvcs_hold_data() {
     .unwrap();
     claims.create(&PostParams::default(), &claim).await.unwrap();
 
-    let topology = topology(plane, ApplyOptions::default()).await;
+    let topology = topology(plane).await;
     let options = |delete_data| DeleteOptions {
         delete_data,
         timeout: Duration::from_secs(120),
@@ -261,8 +250,7 @@ async fn delete_refuses_while_real_pvcs_hold_data() {
 #[tokio::test(flavor = "multi_thread")]
 async fn facts_are_discovered_on_okd_and_asked_for_on_kubernetes() {
     let vanilla = ControlPlane::shared();
-    let cluster = cluster_from_config(vanilla.config().await).unwrap();
-    let unknown = K8sTopology::new(cluster, FactsSource::default(), ApplyOptions::default());
+    let unknown = topology_with(vanilla, FactsSource::default(), ApplyOptions::default()).await;
     let error = unknown.ensure_ready().await.unwrap_err().to_string();
     assert!(
         error.contains("--pod-network CIDR and --service-network CIDR"),
@@ -275,8 +263,7 @@ async fn facts_are_discovered_on_okd_and_asked_for_on_kubernetes() {
     })
     .unwrap();
     let _logs = okd.failure_guard();
-    let cluster = cluster_from_config(okd.config().await).unwrap();
-    let topology = K8sTopology::new(cluster, FactsSource::default(), ApplyOptions::default());
+    let topology = topology_with(&okd, FactsSource::default(), ApplyOptions::default()).await;
     topology.ensure_ready().await.unwrap();
     let facts = topology.cluster_facts().await.unwrap();
     assert_eq!(facts.flavor, ClusterFlavor::Okd);

@@ -4,24 +4,25 @@
 //! live audit reads them back: HMT-NET-007 warns on the opt-in, then fails, naming the range and
 //! the policy, once a hand-written policy opens the metadata service.
 
+mod real;
+
 use harmony::{Maestro, OutcomeStatus, Score};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
-use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology, cluster_from_config};
+use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology};
 use harmony_tenant::{TenantObject, TenantScore, compile};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
 use kube::api::PostParams;
+use real::{topology_with, vanilla_facts};
 use serde_json::json;
 
 /// The plane's networks, and nodes on one small private network so that other private space
 /// may be opted in.
 fn flags(plane: &ControlPlane) -> FactsSource {
     FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
         node_networks: vec!["192.168.10.0/24".parse().unwrap()],
-        ..FactsSource::default()
+        ..vanilla_facts(plane)
     }
 }
 
@@ -61,8 +62,7 @@ async fn long_except_lists_and_opt_ins_are_accepted_and_audited_live() {
         .allow_egress_to("203.0.113.0/24")
         .allow_private_egress_to("10.20.0.0/24", "corporate backup server");
 
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    let topology = K8sTopology::new(cluster, flags(plane), ApplyOptions::default());
+    let topology = topology_with(plane, flags(plane), ApplyOptions::default()).await;
     let mut maestro = Maestro::new(topology);
     maestro.register([Box::new(score.clone()) as Box<dyn Score<K8sTopology>>]);
     let report = maestro.run_concurrently(1).await.unwrap();

@@ -8,13 +8,14 @@
 //! the quota is shown before the guardrails exist, since the services rule refuses a NodePort
 //! Service before the quota is asked.
 
-use std::fmt::Debug;
-use std::time::{Duration, Instant};
+mod real;
 
-use harmony::{Maestro, Outcome, OutcomeStatus, Score};
+use std::time::Duration;
+
+use harmony::OutcomeStatus;
 use harmony_guardrails::{
     ClusterGuardrailsScore, DEFAULT_HARMONY_IDENTITY, GuardrailId, GuardrailObject,
-    GuardrailsScore, Toggle, compile_guardrails,
+    compile_guardrails,
 };
 use harmony_k8s::{
     ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
@@ -26,85 +27,18 @@ use harmony_tenant::{
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service, ServiceAccount,
+    ConfigMap, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
-use kube::core::Status;
-use serde::de::DeserializeOwned;
+use real::{
+    Actor, admission_rules, admitted, apply_guardrails, apply_tenants, developer_group, eventually,
+    namespace_ready, parse, policies_type_check, post, refusal, refused, refused_by_policy,
+    topology, topology_with, vanilla_facts,
+};
 use serde_json::{Value, json};
-
-/// How long a written object may take to be seen by the API server's admission or controllers.
-const SETTLE: Duration = Duration::from_secs(60);
-
-/// Polls `ready` until it gives a value or [`SETTLE`] has passed; then the last `Err` is the
-/// failure message.
-async fn eventually<T>(what: &str, ready: impl AsyncFn() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        match ready().await {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > deadline => {
-                panic!("{what}: not within {SETTLE:?}; last: {last}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
-/// A requester: a username and its groups, impersonated by the admin.
-struct Actor {
-    user: String,
-    groups: Vec<String>,
-}
-
-impl Actor {
-    /// A user (every authenticated user is in `system:authenticated`).
-    fn user(user: &str) -> Self {
-        Self::with(user, &[])
-    }
-
-    /// Any user of `group`.
-    fn in_group(user: &str, group: &str) -> Self {
-        Self::with(user, &[group])
-    }
-
-    /// ServiceAccount `name` of namespace `namespace`.
-    fn service_account(namespace: &str, name: &str) -> Self {
-        Self::with(
-            &format!("system:serviceaccount:{namespace}:{name}"),
-            &[
-                "system:serviceaccounts",
-                &format!("system:serviceaccounts:{namespace}"),
-            ],
-        )
-    }
-
-    fn with(user: &str, groups: &[&str]) -> Self {
-        let mut groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        groups.push("system:authenticated".into());
-        Self {
-            user: user.into(),
-            groups,
-        }
-    }
-
-    async fn client(&self, plane: &ControlPlane) -> kube::Client {
-        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
-        kube::Client::try_from(plane.config_as(&self.user, &groups).await).unwrap()
-    }
-
-    async fn api<K>(&self, plane: &ControlPlane, namespace: &str) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        K::DynamicType: Default,
-    {
-        Api::namespaced(self.client(plane).await, namespace)
-    }
-}
 
 /// A tenant with the four kinds of members: a user admin, a group developer, a ServiceAccount
 /// developer and a user viewer; PVCs of `class` only.
@@ -135,83 +69,10 @@ fn admin_user(tenant: &str) -> String {
     format!("alice@{tenant}.example")
 }
 
-fn developer_group(tenant: &str) -> String {
-    format!("{tenant}-developers")
-}
-
-async fn topology(plane: &ControlPlane, source: FactsSource) -> K8sTopology {
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    K8sTopology::new(cluster, source, ApplyOptions::default())
-}
-
-/// Facts flags for the vanilla plane, whose networks cannot be discovered.
-fn vanilla_facts(plane: &ControlPlane) -> FactsSource {
-    FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    }
-}
-
-/// `harmony tenant apply` of `tenants`, which must all succeed.
-async fn apply_tenants(topology: K8sTopology, tenants: &[TenantScore]) {
-    let mut maestro = Maestro::new(topology);
-    maestro.register(
-        tenants
-            .iter()
-            .cloned()
-            .map(|t| Box::new(t) as Box<dyn Score<K8sTopology>>),
-    );
-    let report = maestro.run_concurrently(2).await.unwrap();
-    assert!(report.all_succeeded(), "{:?}", report.results);
-}
-
-/// `harmony cluster guardrails apply` of `guardrails` for `tenants`.
-async fn apply_guardrails(
-    topology: K8sTopology,
-    guardrails: &ClusterGuardrailsScore,
-    tenants: &[TenantScore],
-) -> Outcome {
-    let mut maestro = Maestro::new(topology);
-    let score = GuardrailsScore {
-        guardrails: guardrails.clone(),
-        tenants: tenants.to_vec(),
-    };
-    maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
-    let mut report = maestro.run().await.unwrap();
-    report
-        .results
-        .remove(0)
-        .result
-        .unwrap_or_else(|e| panic!("guardrails apply: {e}"))
-}
-
-/// Every admission policy Harmony renders is on the server, type-checked (its status observed
-/// at its generation) without a warning.
-async fn policies_type_check(plane: &ControlPlane) {
-    let policies: Api<ValidatingAdmissionPolicy> = Api::all(plane.client().await);
-    let selector = format!("{MANAGED_BY_LABEL}=harmony");
-    let checked = eventually("every policy type-checked", async || {
-        let list = policies
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(|e| e.to_string())?;
-        let pending: Vec<String> = list
-            .items
-            .iter()
-            .filter(|p| {
-                let observed = p.status.as_ref().and_then(|s| s.observed_generation);
-                observed.is_none() || observed != p.metadata.generation
-            })
-            .map(|p| p.metadata.name.clone().unwrap_or_default())
-            .collect();
-        if pending.is_empty() {
-            Ok(list.items)
-        } else {
-            Err(format!("not yet checked: {pending:?}"))
-        }
-    })
-    .await;
+/// Every admission policy Harmony renders is on the server, type-checked without a warning,
+/// and no other.
+async fn admission_policies_type_check(plane: &ControlPlane) {
+    let checked = policies_type_check(plane, &GuardrailId::ADMISSION).await;
     let mut names: Vec<&str> = checked
         .iter()
         .filter_map(|p| p.metadata.name.as_deref())
@@ -223,23 +84,6 @@ async fn policies_type_check(plane: &ControlPlane) {
         .collect();
     expected.sort();
     assert_eq!(names, expected, "the policies on the server");
-    for policy in &checked {
-        let warnings: Vec<String> = policy
-            .status
-            .as_ref()
-            .and_then(|s| s.type_checking.as_ref())
-            .and_then(|t| t.expression_warnings.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| format!("{}: {}", w.field_ref, w.warning))
-            .collect();
-        assert!(
-            warnings.is_empty(),
-            "kube-apiserver type-checks policy {} with warnings:\n{}",
-            policy.metadata.name.as_deref().unwrap_or_default(),
-            warnings.join("\n")
-        );
-    }
 }
 
 /// The type checker is live for policies shaped like Harmony's: a copy of the services policy
@@ -293,17 +137,6 @@ async fn type_checker_is_live(plane: &ControlPlane) {
     );
 }
 
-fn parse<K: DeserializeOwned>(value: Value) -> K {
-    serde_json::from_value(value).unwrap()
-}
-
-fn post(dry_run: bool) -> PostParams {
-    PostParams {
-        dry_run,
-        ..PostParams::default()
-    }
-}
-
 fn merge(dry_run: bool) -> PatchParams {
     PatchParams {
         dry_run,
@@ -316,56 +149,6 @@ fn delete(dry_run: bool) -> DeleteParams {
         dry_run,
         ..DeleteParams::default()
     }
-}
-
-/// The API's refusal in `result`, if it is one.
-fn refusal<T>(result: &kube::Result<T>) -> Option<&Status> {
-    match result {
-        Err(kube::Error::Api(status)) => Some(status),
-        _ => None,
-    }
-}
-
-/// Whether `status` is the refusal of `policy`, through any of its bindings.
-fn refused_by_policy(status: &Status, policy: &str) -> bool {
-    status.message.contains(&format!(
-        "ValidatingAdmissionPolicy '{policy}' with binding '"
-    )) && status.message.contains("' denied request: ")
-}
-
-/// `request` is refused by the admission rule `rule` with Harmony's `message`.
-///
-/// A policy takes effect when the API server's admission has seen it: the server dry run of the
-/// request is repeated (bounded) until the rule refuses it; then the real request must be
-/// refused the same way.
-async fn refused<T: Debug>(
-    rule: GuardrailId,
-    message: &str,
-    request: impl AsyncFn(bool) -> kube::Result<T>,
-) {
-    let policy = rule.object_name();
-    eventually(&format!("{policy} in force"), async || {
-        let result = request(true).await;
-        match refusal(&result) {
-            Some(status) if refused_by_policy(status, policy) => Ok(()),
-            _ => Err(format!("{result:?}")),
-        }
-    })
-    .await;
-    let result = request(false).await;
-    let status = refusal(&result)
-        .unwrap_or_else(|| panic!("{policy} should refuse ({message}); got {result:?}"));
-    assert!(
-        refused_by_policy(status, policy)
-            && status.message.contains(message)
-            && (status.code, status.reason.as_str()) == (403, "Forbidden"),
-        "{policy} should refuse with `{message}` (403 Forbidden, the reason Harmony's rules give); got {status:?}"
-    );
-}
-
-/// `result` is an admission; its object.
-fn admitted<T>(what: &str, result: kube::Result<T>) -> T {
-    result.unwrap_or_else(|e| panic!("{what} should be admitted: {e}"))
 }
 
 /// A pod Pod Security `restricted` admits, within the LimitRange, with one `volume`.
@@ -402,33 +185,6 @@ fn claim(name: &str, spec: Value) -> PersistentVolumeClaim {
     parse(json!({"metadata": {"name": name}, "spec": spec}))
 }
 
-/// Waits until the namespace has its `default` ServiceAccount (pods need it) and its quota has
-/// been counted (until then the quota refuses everything it constrains).
-async fn namespace_ready(plane: &ControlPlane, namespace: &str) {
-    let client = plane.client().await;
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    let quotas: Api<ResourceQuota> = Api::namespaced(client, namespace);
-    eventually(&format!("{namespace} ready for pods"), async || {
-        let account = accounts
-            .get_opt("default")
-            .await
-            .map_err(|e| e.to_string())?;
-        let quota = quotas
-            .get("tenant-quota")
-            .await
-            .map_err(|e| e.to_string())?;
-        let counted = quota.status.as_ref().is_some_and(|s| s.hard.is_some());
-        match (account, counted) {
-            (Some(_), true) => Ok(()),
-            (account, counted) => Err(format!(
-                "default ServiceAccount: {}, quota counted: {counted}",
-                account.is_some()
-            )),
-        }
-    })
-    .await;
-}
-
 /// Before any guardrail: Pod Security `restricted` refuses a privileged pod even to the cluster
 /// admin, and the quota (`services.nodeports: 0`) refuses a NodePort Service to a developer.
 async fn pod_security_and_quota_hold_alone(plane: &ControlPlane, namespace: &str) {
@@ -447,7 +203,7 @@ async fn pod_security_and_quota_hold_alone(plane: &ControlPlane, namespace: &str
         "Pod Security should refuse the privileged pod: {status:?}"
     );
 
-    let developer = Actor::in_group("dana", &developer_group(namespace));
+    let developer = Actor::developer(namespace);
     let services: Api<Service> = developer.api(plane, namespace).await;
     let node_port = service("exposed", json!({"type": "NodePort"}));
     let result = services.create(&post(false), &node_port).await;
@@ -464,7 +220,7 @@ async fn pod_security_and_quota_hold_alone(plane: &ControlPlane, namespace: &str
 /// `harmony-tenant-services`, to a group developer: no NodePort or LoadBalancer (on create or
 /// update), no external IPs; ClusterIP Services are fine.
 async fn services_rule(plane: &ControlPlane, namespace: &str) {
-    let developer = Actor::in_group("dana", &developer_group(namespace));
+    let developer = Actor::developer(namespace);
     let services: Api<Service> = developer.api(plane, namespace).await;
     for kind in ["NodePort", "LoadBalancer"] {
         let exposed = service("exposed", json!({"type": kind}));
@@ -736,7 +492,7 @@ async fn harmony_changes_a_guarded_tenant(plane: &ControlPlane, tenant: &TenantS
         .clone()
         .pod_security(PodSecurityLevel::Baseline)
         .max_pods(7);
-    apply_tenants(topology, &[changed]).await;
+    apply_tenants(topology, &[changed], 2).await;
     let client = plane.client().await;
     let labels = Api::<Namespace>::all(client.clone())
         .get(tenant.namespace())
@@ -792,7 +548,7 @@ async fn namespace_deletion_empties_a_guarded_tenant(plane: &ControlPlane, tenan
         delete_data: true,
         timeout: Duration::from_secs(120),
     };
-    let report = topology(plane, vanilla_facts(plane))
+    let report = topology(plane)
         .await
         .delete_tenant(tenant, options)
         .await
@@ -815,27 +571,26 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
         tenant(&acme, "standard", PodSecurityLevel::Restricted),
         tenant(&globex, "fast", PodSecurityLevel::Baseline),
     ];
-    apply_tenants(topology(plane, vanilla_facts(plane)).await, &tenants).await;
+    apply_tenants(topology(plane).await, &tenants, 2).await;
     for namespace in [&acme, &globex] {
         namespace_ready(plane, namespace).await;
     }
     pod_security_and_quota_hold_alone(plane, &acme).await;
 
     // The admission rules only: the network tiers are the OKD test's.
-    let guardrails = ClusterGuardrailsScore::default().network_tiers(Toggle::Disabled);
-    let vanilla = async || topology(plane, vanilla_facts(plane)).await;
-    let outcome = apply_guardrails(vanilla().await, &guardrails, &tenants).await;
+    let guardrails = admission_rules();
+    let outcome = apply_guardrails(topology(plane).await, &guardrails, &tenants).await;
     assert!(
         outcome.message.contains(" 0 pruned"),
         "guardrails apply: {outcome:?}"
     );
-    let again = apply_guardrails(vanilla().await, &guardrails, &tenants).await;
+    let again = apply_guardrails(topology(plane).await, &guardrails, &tenants).await;
     assert_eq!(
         again.status,
         OutcomeStatus::Unchanged,
         "re-apply on the real server: {again:?}"
     );
-    policies_type_check(plane).await;
+    admission_policies_type_check(plane).await;
     type_checker_is_live(plane).await;
 
     services_rule(plane, &acme).await;
@@ -883,16 +638,16 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
             PodSecurityLevel::Baseline,
         ),
     ];
-    apply_tenants(topology(&plane, FactsSource::default()).await, &tenants).await;
+    let okd = async || topology_with(&plane, FactsSource::default(), ApplyOptions::default()).await;
+    apply_tenants(okd().await, &tenants, 2).await;
 
     // `--dry-run server`: the server validates every object (the CRD schemas too), stores none.
-    let cluster = cluster_from_config(plane.config().await).unwrap();
     let dry_run = ApplyOptions {
         mode: Mode::DryRun,
         force: false,
     };
     let dry = apply_guardrails(
-        K8sTopology::new(cluster, FactsSource::default(), dry_run),
+        topology_with(&plane, FactsSource::default(), dry_run).await,
         &ClusterGuardrailsScore::default(),
         &tenants,
     )
@@ -902,26 +657,17 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
     let stored = policies.list(&ListParams::default()).await.unwrap().items;
     assert!(stored.is_empty(), "a dry run stores nothing: {stored:?}");
 
-    let outcome = apply_guardrails(
-        topology(&plane, FactsSource::default()).await,
-        &ClusterGuardrailsScore::default(),
-        &tenants,
-    )
-    .await;
+    let outcome = apply_guardrails(okd().await, &ClusterGuardrailsScore::default(), &tenants).await;
     let details = outcome.details.join("\n");
     assert!(
         details.contains("created ClusterRoleBinding self-provisioners"),
         "OKD hardening: {details}"
     );
-    policies_type_check(&plane).await;
+    admission_policies_type_check(&plane).await;
 
     // The CRDs' structural schemas would silently prune a field they do not know: each tier
     // must be stored exactly as rendered.
-    let facts = topology(&plane, FactsSource::default())
-        .await
-        .cluster_facts()
-        .await
-        .unwrap();
+    let facts = okd().await.cluster_facts().await.unwrap();
     let plan = compile_guardrails(&ClusterGuardrailsScore::default(), &facts, &tenants);
     let mut tiers = Vec::new();
     for object in plan.objects() {

@@ -3,55 +3,25 @@
 //! developer acting through impersonation: each rule refuses with Harmony's message and admits
 //! the request next to it. Pods stay Pending (no node runs); admission is what is tested.
 
-use std::fmt::Debug;
-use std::time::{Duration, Instant};
+mod real;
 
-use harmony::{Maestro, Score};
-use harmony_guardrails::{ClusterGuardrailsScore, GuardrailId, GuardrailsScore, Toggle};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
-use harmony_tenant::{MANAGED_BY_LABEL, Member, TenantRole, TenantScore};
+use harmony_guardrails::GuardrailId;
+use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
-use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::node::v1::RuntimeClass;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::core::Status;
-use serde::de::DeserializeOwned;
+use kube::api::{Api, DeleteParams};
+use real::{
+    Actor, admission_rules, admitted, apply_guardrails, apply_tenants, developer_group, eventually,
+    namespace_ready, parse, policies_type_check, post, refusal, refused, topology,
+};
 use serde_json::{Value, json};
-
-/// How long a written object may take to be seen by the API server's admission or controllers.
-const SETTLE: Duration = Duration::from_secs(60);
 
 /// The registry the tenant's images come from.
 const REGISTRY: &str = "registry.example";
-
-/// Polls `ready` until it gives a value or [`SETTLE`] has passed.
-async fn eventually<T>(what: &str, ready: impl AsyncFn() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        match ready().await {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > deadline => {
-                panic!("{what}: not within {SETTLE:?}; last: {last}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
-fn parse<K: DeserializeOwned>(value: Value) -> K {
-    serde_json::from_value(value).unwrap()
-}
-
-fn post(dry_run: bool) -> PostParams {
-    PostParams {
-        dry_run,
-        ..PostParams::default()
-    }
-}
 
 /// A tenant whose developers are the group `<name>-developers`: pods name PriorityClass
 /// `tenant-batch` and RuntimeClass `gvisor` at most, pull always from [`REGISTRY`], and have at
@@ -71,151 +41,9 @@ fn tenant(name: &str) -> TenantScore {
     tenant
 }
 
-fn developer_group(tenant: &str) -> String {
-    format!("{tenant}-developers")
-}
-
-async fn topology(plane: &ControlPlane) -> K8sTopology {
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    let facts = FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    };
-    K8sTopology::new(cluster, facts, ApplyOptions::default())
-}
-
 /// `harmony tenant apply`, which must succeed.
 async fn apply_tenant(plane: &ControlPlane, tenant: &TenantScore) {
-    let mut maestro = Maestro::new(topology(plane).await);
-    maestro.register([Box::new(tenant.clone()) as Box<dyn Score<K8sTopology>>]);
-    let report = maestro.run().await.unwrap();
-    assert!(report.all_succeeded(), "{:?}", report.results);
-}
-
-/// `harmony cluster guardrails apply` (admission rules only), which must succeed.
-async fn apply_guardrails(plane: &ControlPlane, tenants: &[TenantScore]) {
-    let mut maestro = Maestro::new(topology(plane).await);
-    let score = GuardrailsScore {
-        guardrails: ClusterGuardrailsScore::default().network_tiers(Toggle::Disabled),
-        tenants: tenants.to_vec(),
-    };
-    maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
-    let mut report = maestro.run().await.unwrap();
-    report
-        .results
-        .remove(0)
-        .result
-        .unwrap_or_else(|e| panic!("guardrails apply: {e}"));
-}
-
-/// The three policies of this file are on the server, type-checked without a warning.
-async fn policies_type_check(plane: &ControlPlane) {
-    let policies: Api<ValidatingAdmissionPolicy> = Api::all(plane.client().await);
-    let ours = [
-        GuardrailId::TenantPlacement,
-        GuardrailId::TenantImages,
-        GuardrailId::TenantDisruptionBudgets,
-    ];
-    for id in ours {
-        let name = id.object_name();
-        let policy = eventually(&format!("{name} type-checked"), async || {
-            let policy = policies.get(name).await.map_err(|e| e.to_string())?;
-            let observed = policy.status.as_ref().and_then(|s| s.observed_generation);
-            if observed.is_some() && observed == policy.metadata.generation {
-                Ok(policy)
-            } else {
-                Err(format!("{:?}", policy.status))
-            }
-        })
-        .await;
-        let warnings = policy
-            .status
-            .and_then(|s| s.type_checking)
-            .and_then(|t| t.expression_warnings)
-            .unwrap_or_default();
-        assert!(
-            warnings.is_empty(),
-            "kube-apiserver type-checks {name} with warnings: {warnings:?}"
-        );
-    }
-    let selector = format!("{MANAGED_BY_LABEL}=harmony");
-    let all = policies
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .unwrap();
-    assert_eq!(all.items.len(), GuardrailId::ADMISSION.len());
-}
-
-/// Waits until the namespace has its `default` ServiceAccount and its quota is counted.
-async fn namespace_ready(plane: &ControlPlane, namespace: &str) {
-    let client = plane.client().await;
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    let quotas: Api<ResourceQuota> = Api::namespaced(client, namespace);
-    eventually(&format!("{namespace} ready for pods"), async || {
-        let account = accounts
-            .get_opt("default")
-            .await
-            .map_err(|e| e.to_string())?;
-        let quota = quotas
-            .get("tenant-quota")
-            .await
-            .map_err(|e| e.to_string())?;
-        let counted = quota.status.as_ref().is_some_and(|s| s.hard.is_some());
-        match (account, counted) {
-            (Some(_), true) => Ok(()),
-            (account, counted) => Err(format!(
-                "default ServiceAccount: {}, quota counted: {counted}",
-                account.is_some()
-            )),
-        }
-    })
-    .await;
-}
-
-fn refusal<T>(result: &kube::Result<T>) -> Option<&Status> {
-    match result {
-        Err(kube::Error::Api(status)) => Some(status),
-        _ => None,
-    }
-}
-
-/// Whether `status` is the refusal of `policy`, through any of its bindings.
-fn refused_by_policy(status: &Status, policy: &str) -> bool {
-    status.message.contains(&format!(
-        "ValidatingAdmissionPolicy '{policy}' with binding '"
-    )) && status.message.contains("' denied request: ")
-}
-
-/// `request` is refused by `rule` with Harmony's `message` (403 Forbidden); the server dry run is
-/// repeated until the rule is in force, then the real request must be refused the same way.
-async fn refused<T: Debug>(
-    rule: GuardrailId,
-    message: &str,
-    request: impl AsyncFn(bool) -> kube::Result<T>,
-) {
-    let policy = rule.object_name();
-    eventually(&format!("{policy} in force"), async || {
-        let result = request(true).await;
-        match refusal(&result) {
-            Some(status) if refused_by_policy(status, policy) => Ok(()),
-            _ => Err(format!("{result:?}")),
-        }
-    })
-    .await;
-    let result = request(false).await;
-    let status = refusal(&result)
-        .unwrap_or_else(|| panic!("{policy} should refuse ({message}); got {result:?}"));
-    assert!(
-        refused_by_policy(status, policy)
-            && status.message.contains(message)
-            && (status.code, status.reason.as_str()) == (403, "Forbidden"),
-        "{policy} should refuse with `{message}`; got {status:?}"
-    );
-}
-
-fn admitted<T>(what: &str, result: kube::Result<T>) -> T {
-    result.unwrap_or_else(|e| panic!("{what} should be admitted: {e}"))
+    apply_tenants(topology(plane).await, std::slice::from_ref(tenant), 1).await;
 }
 
 /// A pod Pod Security `restricted` and the tenant's rules admit, with `change` merged into its
@@ -487,16 +315,21 @@ async fn placement_images_budgets_and_counts_hold_on_kube_apiserver() {
     classes(plane).await;
     apply_tenant(plane, &acme).await;
     namespace_ready(plane, &name).await;
-    apply_guardrails(plane, std::slice::from_ref(&acme)).await;
-    policies_type_check(plane).await;
+    apply_guardrails(
+        topology(plane).await,
+        &admission_rules(),
+        std::slice::from_ref(&acme),
+    )
+    .await;
+    let ours = [
+        GuardrailId::TenantPlacement,
+        GuardrailId::TenantImages,
+        GuardrailId::TenantDisruptionBudgets,
+    ];
+    let all = policies_type_check(plane, &ours).await;
+    assert_eq!(all.len(), GuardrailId::ADMISSION.len());
 
-    let groups = [developer_group(&name)];
-    let groups: Vec<&str> = groups
-        .iter()
-        .map(String::as_str)
-        .chain(["system:authenticated"])
-        .collect();
-    let developer = kube::Client::try_from(plane.config_as("dana", &groups).await).unwrap();
+    let developer = Actor::developer(&name).client(plane).await;
     let pods: Api<Pod> = Api::namespaced(developer.clone(), &name);
     pod_rules(&pods).await;
     disruption_rule(&name, &developer).await;

@@ -4,32 +4,21 @@
 //! namespace's pod security set to privileged) and exactly the probes that should notice do,
 //! with the server's answer as evidence, while the other tenant is unaffected.
 
+mod real;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harmony::{Maestro, Score};
-use harmony_audit::probe::{Layer, Outcome, ProbeReport, TenantProbes, Verdict};
-use harmony_guardrails::{
-    ClusterGuardrailsScore, DEFAULT_HARMONY_IDENTITY, GuardrailsScore, Toggle,
-};
-use harmony_k8s::{
-    ApplyOptions, FactsSource, K8sTopology, ProbeError, ProbeSelection, Prober, cluster_from_config,
-};
+use harmony_audit::probe::{IdentityProbes, Layer, Outcome, ProbeReport, TenantProbes, Verdict};
+use harmony_guardrails::{DEFAULT_HARMONY_IDENTITY, GuardrailsScore};
+use harmony_k8s::{K8sTopology, ProbeError, ProbeSelection, Prober};
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, PostParams};
+use real::{admission_rules, topology};
 use serde_json::json;
-
-async fn topology(plane: &ControlPlane) -> K8sTopology {
-    let flags = FactsSource {
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        ..FactsSource::default()
-    };
-    let cluster = cluster_from_config(plane.config().await).unwrap();
-    K8sTopology::new(cluster, flags, ApplyOptions::default())
-}
 
 /// Applies `tenants`, then the guardrails covering them; both must succeed. Network tiers are
 /// off: probes send API requests, not traffic (and the tiers' BaselineAdminNetworkPolicy is not
@@ -41,7 +30,7 @@ async fn apply(plane: &ControlPlane, tenants: &[TenantScore]) {
         .map(|t| Box::new(t.clone()) as Box<dyn Score<K8sTopology>>)
         .collect();
     scores.push(Box::new(GuardrailsScore {
-        guardrails: ClusterGuardrailsScore::default().network_tiers(Toggle::Disabled),
+        guardrails: admission_rules(),
         tenants: tenants.to_vec(),
     }));
     maestro.register(scores);
@@ -112,14 +101,17 @@ fn tenant<'a>(report: &'a ProbeReport, name: &str) -> &'a TenantProbes {
     report.tenants.iter().find(|t| t.tenant == name).unwrap()
 }
 
-/// Probe id → outcome, for the identity of `role`.
-fn outcomes(t: &TenantProbes, role: TenantRole) -> BTreeMap<&'static str, Outcome> {
-    let identity = t
-        .identities
+/// The probes of the identity of `role`.
+fn identity(t: &TenantProbes, role: TenantRole) -> &IdentityProbes {
+    t.identities
         .iter()
         .find(|i| i.identity.role == role)
-        .unwrap();
-    identity
+        .unwrap()
+}
+
+/// Probe id → outcome, for the identity of `role`.
+fn outcomes(t: &TenantProbes, role: TenantRole) -> BTreeMap<&'static str, Outcome> {
+    identity(t, role)
         .results
         .iter()
         .map(|r| (r.id, r.outcome.clone()))
@@ -231,12 +223,7 @@ async fn guarded_tenants_block_every_probe_until_one_is_weakened() {
     assert_all_pass(tenant(&report, &b));
     let weak = tenant(&report, &a);
     let failed = |role| -> Vec<&str> {
-        let identity = weak
-            .identities
-            .iter()
-            .find(|i| i.identity.role == role)
-            .unwrap();
-        identity
+        identity(weak, role)
             .results
             .iter()
             .filter(|r| r.verdict != Verdict::Pass)

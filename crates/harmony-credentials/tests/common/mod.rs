@@ -1,18 +1,22 @@
 //! Fixtures: a fake API server holding tenant `acme` as `harmony tenant apply` leaves it, an
-//! operator connection, and a test CA that plays the cluster's signer.
+//! operator connection, and a test CA that plays the cluster's signer; for the tests on a real
+//! control plane, `tenant apply` through harmony-k8s; for both, a pending key as a run waiting
+//! for approval leaves it.
 
 #![allow(dead_code)] // each test file uses part of the fixtures
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use harmony::Score;
+use harmony::{Maestro, Score};
 use harmony_credentials::{
     Connection, CredentialError, DEFAULT_MAX_TTL, DEFAULT_TTL, Endpoint, IssueOptions,
     KubeCredentialIssuer, Output, TenantCredentialScore, connect,
 };
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
 use harmony_tenant::{Member, TenantRole, TenantScore};
-use harmony_testkit::{FakeApiServer, FakeOptions};
+use harmony_testkit::{ControlPlane, FakeApiServer, FakeOptions};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use kube::api::{Api, ListParams, PostParams};
@@ -171,6 +175,46 @@ pub fn all_text(dir: &Path) -> String {
 }
 
 pub fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `tenant apply` of `tenant` on the real `plane` through harmony-k8s, as the admin.
+pub async fn apply_tenant(plane: &ControlPlane, tenant: &TenantScore) {
+    let cluster = cluster_from_config(plane.config().await).unwrap();
+    let facts = FactsSource {
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        ..FactsSource::default()
+    };
+    let mut maestro = Maestro::new(K8sTopology::new(cluster, facts, ApplyOptions::default()));
+    maestro.register([Box::new(tenant.clone()) as Box<dyn Score<K8sTopology>>]);
+    let report = maestro.run_concurrently(1).await.unwrap();
+    if let Err(e) = &report.results[0].result {
+        panic!("applying tenant {}: {e}", tenant.name());
+    }
+}
+
+/// The operator's connection to the real `plane`, as its admin.
+pub async fn plane_operator(plane: &ControlPlane) -> Connection {
+    connect(&harmony_k8s::Access {
+        kubeconfig: Some(plane.kubeconfig()),
+        context: None,
+    })
+    .await
+    .unwrap()
+}
+
+/// Leaves a pending key at `path`, as a run waiting for approval does; returns the name harmony
+/// gives its request (`harmony-<tenant>-<member>-<8 hex of the public key's SHA-256>`).
+pub fn pending_request(path: &Path, tenant: &str, member: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, key.serialize_pem()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, rcgen::PublicKeyData::der_bytes(&key));
+    let short: String = digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("harmony-{tenant}-{member}-{short}")
 }
