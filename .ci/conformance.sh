@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 work=.ci/work/conformance
 rm -rf "$work" && mkdir -p "$work"
 cargo build --quiet -p harmony-cli
-harmony=target/debug/harmony
+harmony=${CARGO_TARGET_DIR:-target}/debug/harmony
 
 "$harmony" tenant render -f examples/tenants --out "$work/vanilla" >/dev/null
 "$harmony" tenant render -f examples/tenants --cluster examples/clusters/okd.yaml --out "$work/okd" >/dev/null

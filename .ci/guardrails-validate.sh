@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 work=.ci/work/guardrails
 rm -rf "$work" && mkdir -p "$work"
 cargo build --quiet -p harmony-guardrails --example render
-render=target/debug/examples/render
+render=${CARGO_TARGET_DIR:-target}/debug/examples/render
 tenants=(examples/tenants/acme.yaml examples/tenants/globex.yaml)
 
 for flavor in kubernetes okd; do

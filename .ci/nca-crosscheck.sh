@@ -11,7 +11,7 @@ if [ ! -x .venv-nca/bin/nca ]; then
   .venv-nca/bin/pip install -q network-config-analyzer
 fi
 cargo build -q -p harmony-audit --example nca_scenario
-bin=target/debug/examples/nca_scenario
+bin=${CARGO_TARGET_DIR:-target}/debug/examples/nca_scenario
 rm -rf "$work" && mkdir -p "$work"
 failed=0
 for seed in $(seq 1 "$scenarios"); do

@@ -180,7 +180,7 @@ fn applies_then_reports_unchanged_with_dry_run_and_json() {
         .stdout(predicate::str::contains(
             "skipped ConfigMap acme/harmony-guardrails: namespace acme does not exist yet",
         ));
-    assert_eq!(live.server.objects(&vaps, None).len(), 5);
+    assert_eq!(live.server.objects(&vaps, None).len(), 11);
     live.server.clear_requests();
     let output = live.apply(&["-f", tenants, "-o", "json"]).success();
     let outcome: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();

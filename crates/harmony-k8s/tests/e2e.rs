@@ -61,6 +61,19 @@ fn versions(plane: &ControlPlane, tenant: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The StorageClass the data test claims from. Every tenant quota names each class of the cluster,
+/// so a test that re-applies creates it first too: a class appearing between two applies changes
+/// the quota.
+fn storage_class(plane: &ControlPlane) {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/storageclass.yaml"
+    );
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", fixture])
+        .unwrap();
+}
+
 fn acme(name: &str) -> TenantScore {
     TenantScore::new(name)
         .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
@@ -72,6 +85,7 @@ async fn apply_plan_reapply_prune_delete() {
     let plane = ControlPlane::shared();
     let _logs = plane.failure_guard();
     let name = ControlPlane::unique_name("lifecycle");
+    storage_class(plane);
     let tenant = acme(&name);
 
     let (status, planned) = apply(plane, &tenant, mode(Mode::Plan)).await;
@@ -190,17 +204,7 @@ async fn delete_refuses_while_real_pvcs_hold_data() {
     let plane = ControlPlane::shared();
     let _logs = plane.failure_guard();
     let name = ControlPlane::unique_name("data");
-    plane
-        .kubectl_run(&[
-            "apply",
-            "--server-side",
-            "-f",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/storageclass.yaml"
-            ),
-        ])
-        .unwrap();
+    storage_class(plane);
     let tenant = acme(&name).storage_class("e2e-standard", "1Gi");
     let (status, report) = apply(plane, &tenant, ApplyOptions::default()).await;
     assert_eq!(status, Ok(OutcomeStatus::Changed), "{report:?}");

@@ -91,7 +91,7 @@ async fn apply_reapply_prune_in_order_on_okd() {
     assert!(
         outcome
             .message
-            .starts_with("15 created, 1 changed, 2 unchanged, 0 pruned"),
+            .starts_with("29 created, 1 changed, 2 unchanged, 0 pruned"),
         "{outcome:?}"
     );
     let details = outcome.details.join("\n");
@@ -117,7 +117,7 @@ async fn apply_reapply_prune_in_order_on_okd() {
         .map(|r| RANKS.iter().position(|k| k == r).unwrap())
         .collect();
     assert!(ranks.is_sorted(), "{applied:?}");
-    assert_eq!(applied.len(), 16, "{applied:?}");
+    assert_eq!(applied.len(), 30, "{applied:?}");
     for request in log.iter().filter(|r| r.is_write()) {
         assert_eq!(request.field_manager.as_deref(), Some("harmony"));
         assert_eq!(
@@ -216,7 +216,7 @@ async fn dry_run_stores_nothing_and_a_conflict_stops_before_later_ranks() {
         .await
         .unwrap();
     assert!(
-        outcome.message.starts_with("would be 12 created"),
+        outcome.message.starts_with("would be 26 created"),
         "{outcome:?}"
     );
     assert!(
