@@ -75,7 +75,8 @@ fn text(report: &AuditReport) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
+/// `s` escaped for XML text and attribute values.
+pub(crate) fn xml(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

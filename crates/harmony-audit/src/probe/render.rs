@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Expect, Outcome, ProbeReport, ProbeResult, Verdict};
-use crate::report::Format;
+use crate::report::{Format, xml};
 
 /// Renders `report` in `format`.
 pub fn render(report: &ProbeReport, format: Format) -> String {
@@ -100,13 +100,6 @@ fn text(report: &ProbeReport) -> String {
         count(Verdict::Error)
     );
     out
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A test suite per tenant, a test case per probe and role.
