@@ -230,6 +230,8 @@ fn role_bindings_to_everyone_or_to_other_namespaces_fail() {
             subject("Group", "system:serviceaccounts:acme", None),
             subject("User", "system:anonymous", None),
             subject("User", "system:serviceaccount:globex:default", None),
+            subject("User", "system:kube-controller-manager", None),
+            subject("Group", "system:masters", None),
             subject("ServiceAccount", "default", Some("globex")),
             subject("ServiceAccount", "ci", None),
             subject("User", "alice@acme", None),
@@ -261,6 +263,12 @@ fn role_bindings_to_everyone_or_to_other_namespaces_fail() {
                 "{open} User system:serviceaccount:globex:default (a ServiceAccount of namespace globex) to Role tenant-viewer"
             ),
             format!(
+                "{open} User system:kube-controller-manager (a Kubernetes system identity, never a tenant member) to Role tenant-viewer"
+            ),
+            format!(
+                "{open} Group system:masters (a Kubernetes system group, never a tenant's) to Role tenant-viewer"
+            ),
+            format!(
                 "{open} ServiceAccount globex/default (a ServiceAccount of namespace globex) to Role tenant-viewer"
             ),
         ]
@@ -270,7 +278,7 @@ fn role_bindings_to_everyone_or_to_other_namespaces_fail() {
     assert_eq!(
         evidence,
         [
-            "1 RoleBindings in globex name no system-wide group, anonymous user or other namespace's ServiceAccount"
+            "1 RoleBindings in globex name no system-wide group, system identity, anonymous user or other namespace's ServiceAccount"
         ]
     );
 }

@@ -103,25 +103,32 @@ fn outsider(s: &SubjectRef, namespace: &str) -> Option<String> {
             }
             "system:unauthenticated" => Some("every unauthenticated request".into()),
             "system:serviceaccounts" => Some("every ServiceAccount of the cluster".into()),
-            g => g
-                .strip_prefix("system:serviceaccounts:")
-                .and_then(|ns| other(ns, format!("every ServiceAccount of namespace {ns}"))),
+            g => match g.strip_prefix("system:serviceaccounts:") {
+                Some(ns) => other(ns, format!("every ServiceAccount of namespace {ns}")),
+                None => g
+                    .starts_with("system:")
+                    .then(|| "a Kubernetes system group, never a tenant's".into()),
+            },
         },
         SubjectRef::User { name } if name == "system:anonymous" => {
             Some("unauthenticated requests".into())
         }
-        SubjectRef::User { name } => name
-            .strip_prefix("system:serviceaccount:")
-            .and_then(|rest| rest.split_once(':'))
-            .and_then(|(ns, _)| other(ns, format!("a ServiceAccount of namespace {ns}"))),
+        SubjectRef::User { name } => match name.strip_prefix("system:serviceaccount:") {
+            Some(rest) => rest
+                .split_once(':')
+                .and_then(|(ns, _)| other(ns, format!("a ServiceAccount of namespace {ns}"))),
+            None => (name.starts_with("system:") || name == "kube:admin")
+                .then(|| "a Kubernetes system identity, never a tenant member".into()),
+        },
         SubjectRef::ServiceAccount { namespace: ns, .. } => {
             other(ns, format!("a ServiceAccount of namespace {ns}"))
         }
     }
 }
 
-/// No RoleBinding in the tenant namespace lets in everyone, every ServiceAccount, or another
-/// namespace's ServiceAccounts.
+/// No RoleBinding in the tenant namespace lets in everyone, every ServiceAccount, a Kubernetes
+/// system identity (`system:` users and groups, OKD's `kube:admin`), or another namespace's
+/// ServiceAccounts.
 fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
     let ns = t.namespace.as_str();
     let bindings: Vec<_> = ctx
@@ -150,8 +157,8 @@ fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
         "Role bindings let in only the tenant's own identities",
         failures,
         vec![format!(
-            "{} RoleBindings in {ns} name no system-wide group, anonymous user or other namespace's \
-             ServiceAccount",
+            "{} RoleBindings in {ns} name no system-wide group, system identity, anonymous user or \
+             other namespace's ServiceAccount",
             bindings.len()
         )],
     )
