@@ -465,9 +465,12 @@ impl Drop for ControlPlane {
         }
         let _ = self.watchdog.kill();
         let _ = self.watchdog.wait();
-        if !self.dir.join("keep").exists() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        let kept = self.dir.join("keep").exists();
+        let _ = std::fs::remove_dir_all(if kept {
+            self.dir.join("etcd")
+        } else {
+            self.dir.clone()
+        });
     }
 }
 

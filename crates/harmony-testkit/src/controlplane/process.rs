@@ -10,12 +10,13 @@ use std::process::{Child, Command, Stdio};
 use super::ControlPlaneError;
 
 /// The watchdog: waits for the test process to end, then kills the listed PIDs and removes the
-/// control plane's folder unless a `keep` file says a test failed.
+/// control plane's folder; when a `keep` file says a test failed, only its etcd data goes and the
+/// logs, certificates and kubeconfig stay.
 const WATCHDOG: &str = r#"parent=$1; dir=$2
 while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
 pids=$(cat "$dir/pids" 2>/dev/null)
 [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-[ -e "$dir/keep" ] || rm -rf "$dir"
+if [ -e "$dir/keep" ]; then rm -rf "$dir/etcd"; else rm -rf "$dir"; fi
 "#;
 
 /// One running server process.
