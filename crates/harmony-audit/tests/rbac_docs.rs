@@ -224,3 +224,59 @@ fn who_can_and_what_can() {
     assert_eq!(what.len(), 1);
     assert_eq!(what[0].rule.resources.as_deref().unwrap(), ["pods"]);
 }
+
+const ANONYMOUS: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: pod-reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: authenticated-read}
+subjects: [{kind: Group, name: "system:authenticated", apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: health}
+rules: [{nonResourceURLs: [/healthz], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: anonymous-health}
+subjects: [{kind: Group, name: "system:unauthenticated", apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: health, apiGroup: rbac.authorization.k8s.io}
+"#;
+
+#[test]
+fn anonymous_is_unauthenticated_never_authenticated() {
+    let mut s = ClusterSnapshot::default();
+    s.load_text(ANONYMOUS, "anonymous").unwrap();
+    let a = Authorizer::new(&s);
+    let pods = Request::resource("get", "", "pods", "default");
+    let health = Request::NonResource {
+        verb: "get".into(),
+        path: "/healthz".into(),
+    };
+    for anonymous in [
+        user("system:anonymous"),
+        UserInfo::impersonate("system:anonymous", &[]).unwrap(),
+    ] {
+        assert_eq!(anonymous.groups, ["system:unauthenticated"]);
+        assert!(!a.can(&anonymous, &pods).allowed);
+        assert!(a.can(&anonymous, &health).allowed);
+    }
+    assert!(a.can(&user("alice"), &pods).allowed);
+    assert!(!a.can(&user("alice"), &health).allowed);
+    // What the anonymous user can do: only what system:unauthenticated is granted.
+    let what = a.what_can(&SubjectRef::User {
+        name: "system:anonymous".into(),
+    });
+    assert_eq!(what.len(), 1, "{what:?}");
+    assert_eq!(what[0].binding, "ClusterRoleBinding anonymous-health");
+    let what = a.what_can(&SubjectRef::Group {
+        name: "system:unauthenticated".into(),
+    });
+    assert_eq!(what.len(), 1, "{what:?}");
+}

@@ -28,9 +28,13 @@ impl ProbeIdentity {
     /// `name` (a ServiceAccount's in `namespace`); `None` for other kinds.
     ///
     /// A group gets a synthetic user named after it; every identity is in
-    /// `system:authenticated`, a ServiceAccount also in its own groups.
+    /// `system:authenticated` (`system:anonymous` in `system:unauthenticated` instead), a
+    /// ServiceAccount also in its own groups.
     fn of(role: TenantRole, member: &str, kind: &str, name: &str, namespace: &str) -> Option<Self> {
         let (user, groups) = match kind {
+            "User" if name == "system:anonymous" => {
+                (name.to_string(), vec!["system:unauthenticated".to_string()])
+            }
             "User" => (name.to_string(), vec![AUTHENTICATED.to_string()]),
             "Group" => (
                 format!("harmony-probe:member-of:{name}"),

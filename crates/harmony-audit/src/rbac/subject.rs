@@ -93,27 +93,47 @@ fn service_account_user(namespace: &str, name: &str) -> String {
     format!("system:serviceaccount:{namespace}:{name}")
 }
 
+/// The user name of anonymous requests.
+pub const ANONYMOUS: &str = "system:anonymous";
+/// The group of every authenticated request.
+pub const AUTHENTICATED: &str = "system:authenticated";
+/// The group of every anonymous request.
+pub const UNAUTHENTICATED: &str = "system:unauthenticated";
+
 impl From<&SubjectRef> for UserInfo {
     /// The identity the API server gives the subject: every authenticated user is in
-    /// `system:authenticated`; a ServiceAccount is also in `system:serviceaccounts` and
-    /// `system:serviceaccounts:<namespace>`; a group stands for any member of it.
+    /// `system:authenticated`, the anonymous user (`system:anonymous`) only in
+    /// `system:unauthenticated`; a ServiceAccount is also in `system:serviceaccounts` and
+    /// `system:serviceaccounts:<namespace>`; a group stands for any member of it (a member of
+    /// `system:unauthenticated` is anonymous, never authenticated).
     fn from(s: &SubjectRef) -> Self {
-        let authenticated = "system:authenticated".to_string();
         match s {
+            SubjectRef::User { name } if name == ANONYMOUS => Self {
+                name: name.clone(),
+                groups: vec![UNAUTHENTICATED.into()],
+            },
             SubjectRef::User { name } => Self {
                 name: name.clone(),
-                groups: vec![authenticated],
+                groups: vec![AUTHENTICATED.into()],
+            },
+            SubjectRef::Group { name } if name == UNAUTHENTICATED => Self {
+                name: String::new(),
+                groups: vec![name.clone()],
+            },
+            SubjectRef::Group { name } if name == AUTHENTICATED => Self {
+                name: String::new(),
+                groups: vec![name.clone()],
             },
             SubjectRef::Group { name } => Self {
                 name: String::new(),
-                groups: vec![name.clone(), authenticated],
+                groups: vec![name.clone(), AUTHENTICATED.into()],
             },
             SubjectRef::ServiceAccount { namespace, name } => Self {
                 name: service_account_user(namespace, name),
                 groups: vec![
                     "system:serviceaccounts".into(),
                     format!("system:serviceaccounts:{namespace}"),
-                    authenticated,
+                    AUTHENTICATED.into(),
                 ],
             },
         }
@@ -189,8 +209,10 @@ impl std::str::FromStr for SubjectRef {
 
 impl UserInfo {
     /// The identity of a request made as `user` with `groups`, as impersonation (`--as`,
-    /// `--as-group`) gives it: a user is in the given groups and `system:authenticated`; a
-    /// ServiceAccount (`system:serviceaccount:NS:NAME`) is also in its own groups.
+    /// `--as-group`) gives it: a user is in the given groups and `system:authenticated` (unless
+    /// `system:unauthenticated` is given); `system:anonymous` is in the given groups and
+    /// `system:unauthenticated`, never `system:authenticated`; a ServiceAccount
+    /// (`system:serviceaccount:NS:NAME`) is also in its own groups.
     pub fn impersonate(user: &str, groups: &[String]) -> Result<Self, String> {
         if user.is_empty() {
             return Err("--as: give a user name or system:serviceaccount:NAMESPACE:NAME".into());
@@ -208,6 +230,12 @@ impl UserInfo {
                 info.groups.push(g.clone());
             }
         }
+        // As the API server's impersonation filter: an explicit `system:unauthenticated`
+        // replaces the implied `system:authenticated`.
+        if user != ANONYMOUS && groups.iter().any(|g| g == UNAUTHENTICATED) {
+            info.groups
+                .retain(|g| g != AUTHENTICATED || groups.contains(g));
+        }
         Ok(info)
     }
 }
@@ -215,6 +243,22 @@ impl UserInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anonymous_is_unauthenticated_and_never_authenticated() {
+        let anonymous = UserInfo::from(&SubjectRef::User {
+            name: "system:anonymous".into(),
+        });
+        assert_eq!(anonymous.groups, ["system:unauthenticated"]);
+        let unauthenticated = UserInfo::from(&SubjectRef::Group {
+            name: "system:unauthenticated".into(),
+        });
+        assert_eq!(unauthenticated.groups, ["system:unauthenticated"]);
+        let alice = UserInfo::from(&SubjectRef::User {
+            name: "alice".into(),
+        });
+        assert_eq!(alice.groups, ["system:authenticated"]);
+    }
 
     #[test]
     fn subjects_parse_in_every_form_and_bad_ones_say_how() {
@@ -262,6 +306,12 @@ mod tests {
         let user = UserInfo::impersonate("bob", &["devs".into()]).unwrap();
         assert_eq!(user.groups, ["system:authenticated", "devs"]);
         assert!(UserInfo::impersonate("", &[]).is_err());
+        let anonymous = UserInfo::impersonate("system:anonymous", &[]).unwrap();
+        assert_eq!(anonymous.groups, ["system:unauthenticated"]);
+        let anonymous = UserInfo::impersonate("system:anonymous", &["x".into()]).unwrap();
+        assert_eq!(anonymous.groups, ["system:unauthenticated", "x"]);
+        let unauth = UserInfo::impersonate("eve", &["system:unauthenticated".into()]).unwrap();
+        assert_eq!(unauth.groups, ["system:unauthenticated"]);
         assert!(UserInfo::impersonate("system:serviceaccount:x", &[]).is_err());
     }
 }
