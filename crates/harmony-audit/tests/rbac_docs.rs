@@ -280,3 +280,86 @@ fn anonymous_is_unauthenticated_never_authenticated() {
     });
     assert_eq!(what.len(), 1, "{what:?}");
 }
+
+const AGGREGATED: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: monitoring}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {rbac.example.com/aggregate-to-monitoring: "true"}
+rules:
+- {apiGroups: [""], resources: [secrets], verbs: [get]}
+- {apiGroups: [""], resources: [pods], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring-pods
+  labels: {rbac.example.com/aggregate-to-monitoring: "true"}
+rules: [{apiGroups: [""], resources: [pods], verbs: [list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: empty-aggregate}
+aggregationRule: {clusterRoleSelectors: []}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: monitors}
+subjects: [{kind: User, name: mona, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: monitoring, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: nothing}
+subjects: [{kind: User, name: nora, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {kind: ClusterRole, name: empty-aggregate, apiGroup: rbac.authorization.k8s.io}
+"#;
+
+#[test]
+fn an_aggregated_role_holds_exactly_the_union_its_selectors_pick() {
+    let mut s = ClusterSnapshot::default();
+    s.load_text(AGGREGATED, "aggregated").unwrap();
+    let a = Authorizer::new(&s);
+    // The hand-written secrets rule is overwritten by the aggregation controller.
+    assert!(
+        !a.can(
+            &user("mona"),
+            &Request::resource("get", "", "secrets", "default")
+        )
+        .allowed
+    );
+    let pods = a.can(
+        &user("mona"),
+        &Request::resource("list", "", "pods", "default"),
+    );
+    assert!(pods.allowed);
+    assert_eq!(pods.evidence.len(), 1, "{:?}", pods.evidence);
+    assert!(
+        pods.evidence[0]
+            .role
+            .contains("aggregated from ClusterRole monitoring-pods"),
+        "{}",
+        pods.evidence[0].role
+    );
+    let what = a.what_can(&SubjectRef::User {
+        name: "mona".into(),
+    });
+    assert_eq!(what.len(), 1, "{what:?}");
+    // An aggregation rule selecting nothing leaves the role empty, whatever its rules say.
+    assert!(
+        a.what_can(&SubjectRef::User {
+            name: "nora".into()
+        })
+        .is_empty()
+    );
+    assert!(
+        !a.can(
+            &user("nora"),
+            &Request::resource("get", "", "pods", "default")
+        )
+        .allowed
+    );
+}

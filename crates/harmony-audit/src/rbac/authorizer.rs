@@ -89,8 +89,9 @@ fn role_rules(label: &str, rules: Option<&Vec<PolicyRule>>) -> Vec<RoleRule> {
         .collect()
 }
 
-/// The rules of ClusterRole `name`: its own, plus those of every ClusterRole its
-/// `aggregationRule` selects (recursively), as the aggregation controller computes them.
+/// The rules of ClusterRole `name`, as the aggregation controller leaves them: its own for a
+/// role without `aggregationRule`; for an aggregated role exactly the union of the rules of every
+/// ClusterRole its selectors pick (recursively), its hand-written `rules` being overwritten.
 fn resolve_cluster_role(
     name: &str,
     all: &HashMap<&str, &ClusterRole>,
@@ -102,11 +103,11 @@ fn resolve_cluster_role(
     if !seen.insert(name.to_string()) {
         return vec![];
     }
-    let mut rules = role_rules(&format!("ClusterRole {name}"), role.rules.as_ref());
-    let selectors = role
-        .aggregation_rule
-        .iter()
-        .flat_map(|a| a.cluster_role_selectors.iter().flatten());
+    let Some(aggregation) = &role.aggregation_rule else {
+        return role_rules(&format!("ClusterRole {name}"), role.rules.as_ref());
+    };
+    let mut rules: Vec<RoleRule> = Vec::new();
+    let selectors = aggregation.cluster_role_selectors.iter().flatten();
     let labels_of = |r: &ClusterRole| r.metadata.labels.clone().unwrap_or_default();
     let mut sources: Vec<&str> = all
         .iter()
