@@ -282,3 +282,67 @@ fn role_bindings_to_everyone_or_to_other_namespaces_fail() {
         ]
     );
 }
+
+/// Every real cluster binds `system:serviceaccounts` to the bootstrap
+/// `system:service-account-issuer-discovery` role (URLs with and without a trailing `/`, as
+/// kube-apiserver 1.34 creates it): public discovery makes no ServiceAccount cluster-scoped or
+/// stronger than the members who may run pods as it.
+#[test]
+fn bootstrap_issuer_discovery_is_neither_cluster_access_nor_escalation() {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let facts = ClusterFacts::kubernetes();
+    let (mut snapshot, config) = setup(&facts);
+    let name = "system:service-account-issuer-discovery";
+    let urls = [
+        "/.well-known/openid-configuration",
+        "/.well-known/openid-configuration/",
+        "/openid/v1/jwks",
+        "/openid/v1/jwks/",
+    ];
+    snapshot.cluster_roles.push(ClusterRole {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            non_resource_urls: Some(urls.map(String::from).to_vec()),
+            verbs: vec!["get".into()],
+            ..Default::default()
+        }]),
+        ..Default::default()
+    });
+    snapshot.cluster_role_bindings.push(ClusterRoleBinding {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: name.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "Group".into(),
+            name: "system:serviceaccounts".into(),
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            ..Default::default()
+        }]),
+    });
+    let report = audit(&snapshot, &config);
+    for id in ["HMT-RBAC-001", "HMT-ESC-001"] {
+        let (status, evidence) = status_of(&report, "acme", id);
+        assert_eq!(status, Status::Pass, "{id}: {evidence:?}");
+    }
+
+    // The same URLs with a write verb are not discovery.
+    snapshot
+        .cluster_roles
+        .last_mut()
+        .unwrap()
+        .rules
+        .as_mut()
+        .unwrap()[0]
+        .verbs = vec!["get".into(), "post".into()];
+    let report = audit(&snapshot, &config);
+    assert_eq!(status_of(&report, "acme", "HMT-RBAC-001").0, Status::Fail);
+}

@@ -18,22 +18,26 @@ const HARMLESS_RESOURCES: [&str; 3] = [
     "selfsubjectrulesreviews",
     "selfsubjectreviews",
 ];
+/// Public discovery and health endpoints (Kubernetes' bootstrap `system:discovery`,
+/// `system:public-info-viewer` and `system:service-account-issuer-discovery` roles), each also
+/// with a trailing `/`.
 const HARMLESS_URLS: [&str; 12] = [
     "/api",
     "/api/*",
     "/apis",
     "/apis/*",
     "/version",
-    "/version/",
     "/healthz",
     "/livez",
     "/readyz",
     "/openapi",
     "/openapi/*",
     "/.well-known/openid-configuration",
+    "/openid/v1/jwks",
 ];
 
-fn harmless(rule: &PolicyRule) -> bool {
+/// A cluster-wide rule every cluster grants for discovery, health and self-review: no tenant data.
+pub(super) fn harmless(rule: &PolicyRule) -> bool {
     let resources_ok = rule
         .resources
         .iter()
@@ -43,7 +47,7 @@ fn harmless(rule: &PolicyRule) -> bool {
         .non_resource_urls
         .iter()
         .flatten()
-        .all(|u| HARMLESS_URLS.contains(&u.as_str()) || u == "/openid/v1/jwks");
+        .all(|u| HARMLESS_URLS.contains(&u.strip_suffix('/').unwrap_or(u)));
     let verbs_ok = rule
         .verbs
         .iter()
