@@ -13,7 +13,7 @@ pub mod probe;
 pub mod rbac;
 pub mod snapshot;
 
-pub use explain::{Explanation, explain};
+pub use explain::{Explanation, PathVerdict, Port, explain};
 pub use load::LoadError;
 pub use snapshot::ClusterSnapshot;
 pub mod checks;

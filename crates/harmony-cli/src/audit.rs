@@ -50,6 +50,9 @@ pub struct AuditArgs {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Which policies allow or block SRC → DST (each `ns`, `ns/pod`, `internet` or an IP).
+    ///
+    /// Every pair of pods is answered, two pods alike and a pod and itself (always allowed)
+    /// included. Exit 0 when some pair is allowed (on PORT, when given), 1 when all are blocked.
     Explain {
         /// Source endpoint.
         src: String,
@@ -182,12 +185,14 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Probe) => unreachable!("probes are run before any snapshot is read"),
         Some(AuditCommand::Explain { src, dst, port }) => {
             refuse_tenant(&args, "explain")?;
-            if !matches!(args.output, AuditOutput::Text) {
-                bail!("-o: `harmony audit explain` prints text only; leave -o out");
-            }
+            let json = json_output(&args, "explain")?;
             let explanation =
                 explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
-            Some((explanation.to_string(), None, explanation.allowed()))
+            Some((
+                explanation.to_string(),
+                json.then(|| to_json(&explanation)),
+                explanation.allowed(),
+            ))
         }
         Some(AuditCommand::Matrix { pods }) => {
             let json = json_output(&args, "matrix")?;

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use assert_cmd::assert::OutputAssertExt;
 use predicates::prelude::*;
 
 fn harmony() -> Command {
@@ -133,6 +134,154 @@ fn explain_names_the_policies_on_a_path() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("BLOCKED"));
+}
+
+const SHOP: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop, labels: {app: db}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-to-db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 5432}]
+"#;
+
+/// `harmony audit explain ARGS -f FILE` over [`SHOP`]; the folder lives as long as the answer.
+fn explain_shop(args: &[&str]) -> std::process::Output {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("shop.yaml"), SHOP).unwrap();
+    harmony()
+        .args(["audit", "explain"])
+        .args(args)
+        .arg("-f")
+        .arg(tmp.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn explain_answers_two_pods_alike_a_pod_and_itself_and_a_namespace_and_itself() {
+    // Two pods of one equivalence class: judged by the policies, blocked here.
+    explain_shop(&["shop/web-1", "shop/web-2", "80"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "shop/web-1 → shop/web-2: no connection — TCP 80: BLOCKED",
+        ))
+        .stdout(predicate::str::contains("NetworkPolicy shop/default-deny"));
+    // A pod and itself: always allowed.
+    explain_shop(&["shop/db", "shop/db", "80"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "shop/db → shop/db: all connections — TCP 80: ALLOWED",
+        ))
+        .stdout(predicate::str::contains(
+            "a pod cannot block access to itself",
+        ));
+    // A namespace and itself: every pair of its classes.
+    explain_shop(&["shop", "shop", "5432"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "shop/web-1 (+1 alike) → shop/db: TCP 5432 — TCP 5432: ALLOWED",
+        ))
+        .stdout(predicate::str::contains(
+            "shop/web-1 → shop/web-2: no connection — TCP 5432: BLOCKED",
+        ));
+    // A pod-less tenant namespace and itself: its placeholder stands for any two of its pods.
+    harmony()
+        .args(["audit", "explain", "acme", "acme", "80", "--tenants"])
+        .arg(tenants())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "acme/placeholder → another pod of acme: all connections — TCP 80: ALLOWED",
+        ))
+        .stdout(predicate::str::contains(
+            "NetworkPolicy acme/allow-same-namespace rule #0",
+        ));
+}
+
+#[test]
+fn explain_prints_json_with_the_deciding_rules() {
+    let out = explain_shop(&["shop/web-1", "shop/db", "5432/tcp", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["src"], "shop/web-1");
+    assert_eq!(json["dst"], "shop/db");
+    assert_eq!(
+        json["port"],
+        serde_json::json!({"protocol": "TCP", "number": 5432})
+    );
+    assert_eq!(json["allowed"], true);
+    let pair = &json["pairs"][0];
+    assert_eq!(pair["src"], "shop/web-1");
+    assert_eq!(pair["dst"], "shop/db");
+    assert_eq!(pair["allowed"], true);
+    assert_eq!(pair["samePod"], false);
+    assert_eq!(pair["connections"], "TCP 5432");
+    let allow = pair["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["effect"] == "allow")
+        .unwrap();
+    assert_eq!(
+        allow,
+        &serde_json::json!({
+            "direction": "ingress",
+            "pod": "shop/db",
+            "effect": "allow",
+            "policies": ["NetworkPolicy shop/web-to-db"],
+            "rule": 0,
+            "connections": "TCP 5432",
+        })
+    );
+    // Blocked: exit 1, the isolating policies named, no rule index.
+    let out = explain_shop(&["shop/web-1", "shop/web-2", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["port"], serde_json::Value::Null);
+    assert_eq!(json["allowed"], false);
+    let block = &json["pairs"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["effect"] == "block")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        block["policies"],
+        serde_json::json!(["NetworkPolicy shop/default-deny"])
+    );
+    assert!(block.get("rule").is_none(), "{block}");
 }
 
 #[test]
@@ -455,8 +604,8 @@ fn questions_refuse_what_they_cannot_answer() {
             "`harmony audit what-can` prints",
         ),
         (
-            vec!["explain", "acme", "globex", "-o", "json"],
-            "prints text only",
+            vec!["explain", "acme", "globex", "-o", "junit"],
+            "`harmony audit explain` prints",
         ),
         (
             vec!["who-can", "get", "pods", "-n", "acne"],

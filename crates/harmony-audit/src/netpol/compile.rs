@@ -51,6 +51,8 @@ pub(super) struct PortSpec {
 #[derive(Debug, Clone)]
 pub(super) struct Rule {
     pub name: String,
+    /// Index of the rule in its policy's ingress or egress list.
+    pub index: usize,
     pub action: RuleAction,
     pub peers: Option<Vec<Peer>>,
     pub ports: Option<Vec<PortSpec>>,
@@ -194,6 +196,7 @@ fn np_rule(
 ) -> Rule {
     Rule {
         name: format!("rule #{i}"),
+        index: i,
         action: RuleAction::Allow,
         peers: peers
             .filter(|p| !p.is_empty())
@@ -320,10 +323,12 @@ fn admin_port(p: &AdminPort) -> PortSpec {
 fn admin_rules(classes: &[PodClass], rules: &[AdminRule], ingress: bool) -> Vec<Rule> {
     rules
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(index, r)| {
             let peers = if ingress { &r.from } else { &r.to };
             Rule {
                 name: format!("rule `{}`", r.name),
+                index,
                 action: r.action,
                 peers: Some(
                     peers

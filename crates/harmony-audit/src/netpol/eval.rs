@@ -17,6 +17,46 @@ pub struct Verdict {
     pub conn: Conn,
     /// Which policy rules allowed, denied or passed it, per direction.
     pub evidence: Vec<String>,
+    /// The same evidence, one structured step per line of `evidence`.
+    #[serde(skip)]
+    pub steps: Vec<Step>,
+}
+
+/// What one step of an evaluation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    /// A rule allows (part of) the connection.
+    Allow,
+    /// An admin rule denies it.
+    Deny,
+    /// An admin rule passes it to the NetworkPolicies.
+    Pass,
+    /// NetworkPolicies isolate the pod in this direction and no rule of theirs allows the peer.
+    Block,
+    /// No NetworkPolicy selects the pod in this direction.
+    NotIsolated,
+}
+
+/// One step of an evaluation, as evidence: a direction of one pod, and the policy rule (or
+/// policies) that decided it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// `ingress` (of the destination) or `egress` (of the source).
+    pub direction: &'static str,
+    /// The pod this direction belongs to.
+    pub pod: String,
+    /// What the step found.
+    pub effect: Effect,
+    /// The policies: the one whose rule decided, or every isolating one for `block`.
+    pub policies: Vec<String>,
+    /// The index of the deciding rule in the policy's ingress or egress list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<usize>,
+    /// The connections the rule decides (`allow`, `deny`, `pass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Conn>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -240,13 +280,15 @@ impl Network {
     pub fn explain(&self, src: Endpoint, dst: Endpoint) -> Verdict {
         let mut evidence = Some(Vec::new());
         let conn = self.evaluate(src, dst, &mut evidence);
+        let (evidence, steps) = evidence.unwrap_or_default().into_iter().unzip();
         Verdict {
             conn,
-            evidence: evidence.unwrap_or_default(),
+            evidence,
+            steps,
         }
     }
 
-    fn evaluate(&self, src: Endpoint, dst: Endpoint, ev: &mut Option<Vec<String>>) -> Conn {
+    fn evaluate(&self, src: Endpoint, dst: Endpoint, ev: &mut Option<Vec<(String, Step)>>) -> Conn {
         let dst_class = match dst {
             Endpoint::Class(c) => Some(&self.classes[c]),
             Endpoint::Ip(_) => None,
@@ -273,7 +315,7 @@ impl Network {
         subject: usize,
         peer: Endpoint,
         dst: Option<&PodClass>,
-        ev: &mut Option<Vec<String>>,
+        ev: &mut Option<Vec<(String, Step)>>,
     ) -> Conn {
         let who = || self.describe(Endpoint::Class(subject));
         let (mut allowed, undecided) =
@@ -281,7 +323,11 @@ impl Network {
         let isolating = &self.selecting[usize::from(dir == Dir::Egress)][subject];
         if isolating.is_empty() {
             note(ev, || {
-                format!("{} of {}: no NetworkPolicy selects it", dir.name(), who())
+                let line = format!("{} of {}: no NetworkPolicy selects it", dir.name(), who());
+                (
+                    line,
+                    step(dir, who(), Effect::NotIsolated, vec![], None, None),
+                )
             });
             let (base, rest) = self.tier(&self.baseline, dir, subject, peer, dst, undecided, ev);
             return allowed.union(&base).union(&rest);
@@ -297,29 +343,33 @@ impl Network {
             {
                 let c = rule.conn(dst);
                 note(ev, || {
-                    format!(
+                    let line = format!(
                         "{} of {} allowed by {} {}: {c}",
                         dir.name(),
                         who(),
                         policy.id,
                         rule.name
-                    )
+                    );
+                    let ids = vec![policy.id.clone()];
+                    let s = step(dir, who(), Effect::Allow, ids, Some(rule.index), Some(&c));
+                    (line, s)
                 });
                 by_policies = by_policies.union(&c);
             }
         }
         if by_policies.is_empty() {
             note(ev, || {
-                let ids: Vec<&str> = isolating
+                let ids: Vec<String> = isolating
                     .iter()
-                    .map(|&p| self.policies[p].id.as_str())
+                    .map(|&p| self.policies[p].id.clone())
                     .collect();
-                format!(
+                let line = format!(
                     "{} of {} isolated by {}; no rule allows this peer",
                     dir.name(),
                     who(),
                     ids.join(", ")
-                )
+                );
+                (line, step(dir, who(), Effect::Block, ids, None, None))
             });
         }
         allowed = allowed.union(&by_policies.intersect(&undecided));
@@ -337,7 +387,7 @@ impl Network {
         peer: Endpoint,
         dst: Option<&PodClass>,
         mut undecided: Conn,
-        ev: &mut Option<Vec<String>>,
+        ev: &mut Option<Vec<(String, Step)>>,
     ) -> (Conn, Conn) {
         let mut allowed = Conn::none();
         let mut passed = Conn::none();
@@ -353,12 +403,23 @@ impl Network {
                     continue;
                 }
                 note(ev, || {
-                    format!(
+                    let line = format!(
                         "{} {:?} by {} {}: {c}",
                         dir.name(),
                         rule.action,
                         policy.id,
                         rule.name
+                    );
+                    let effect = match rule.action {
+                        RuleAction::Allow => Effect::Allow,
+                        RuleAction::Deny => Effect::Deny,
+                        RuleAction::Pass => Effect::Pass,
+                    };
+                    let who = self.describe(Endpoint::Class(subject));
+                    let ids = vec![policy.id.clone()];
+                    (
+                        line,
+                        step(dir, who, effect, ids, Some(rule.index), Some(&c)),
                     )
                 });
                 match rule.action {
@@ -393,7 +454,25 @@ impl Network {
     }
 }
 
-fn note(ev: &mut Option<Vec<String>>, line: impl FnOnce() -> String) {
+fn step(
+    dir: Dir,
+    pod: String,
+    effect: Effect,
+    policies: Vec<String>,
+    rule: Option<usize>,
+    connections: Option<&Conn>,
+) -> Step {
+    Step {
+        direction: dir.name(),
+        pod,
+        effect,
+        policies,
+        rule,
+        connections: connections.cloned(),
+    }
+}
+
+fn note(ev: &mut Option<Vec<(String, Step)>>, line: impl FnOnce() -> (String, Step)) {
     if let Some(ev) = ev {
         ev.push(line());
     }

@@ -14,5 +14,5 @@ mod ranges;
 
 pub use classes::{Endpoint, PodClass};
 pub use conn::{Conn, PROTOCOLS};
-pub use eval::{Network, Verdict};
+pub use eval::{Effect, Network, Step, Verdict};
 pub use ranges::AddrRange;
