@@ -28,6 +28,17 @@ pub fn known_namespace(snapshot: &ClusterSnapshot, namespace: &str) -> Result<()
     ))
 }
 
+/// The note on a namespace the snapshot holds no object of: nothing is refused (a namespace may
+/// exist without objects, or not yet), the answer comes from cluster-wide bindings alone.
+pub fn empty_namespace_note(snapshot: &ClusterSnapshot, namespace: &str) -> Option<String> {
+    (!namespace.is_empty() && snapshot.namespace_labels(namespace).is_none()).then(|| {
+        format!(
+            "namespace {namespace} holds no objects in the audited source: only cluster-wide \
+             bindings (ClusterRoleBindings) answer for it"
+        )
+    })
+}
+
 fn sorted(mut grants: Vec<Grant>) -> Vec<Grant> {
     grants.sort_by(|a, b| {
         (&a.scope, &a.binding, &a.role, a.rule_index).cmp(&(
@@ -63,6 +74,9 @@ pub struct CanAnswer {
     pub allowed: bool,
     /// Every grant that allows it.
     pub evidence: Vec<Grant>,
+    /// Set when the namespace asked about holds no objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Answers "can `user` do `request`?" over `snapshot`.
@@ -71,7 +85,6 @@ pub fn can(
     user: &UserInfo,
     request: &Request,
 ) -> Result<CanAnswer, String> {
-    known_namespace(snapshot, request.namespace())?;
     let decision = Authorizer::new(snapshot).can(user, request);
     Ok(CanAnswer {
         user: user.name.clone(),
@@ -79,6 +92,7 @@ pub fn can(
         request: request.to_string(),
         allowed: decision.allowed,
         evidence: sorted(decision.evidence),
+        note: empty_namespace_note(snapshot, request.namespace()),
     })
 }
 
@@ -86,16 +100,18 @@ impl fmt::Display for CanAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = identity(&self.user, &self.groups);
         if !self.allowed {
-            return writeln!(
+            writeln!(
                 f,
                 "no: {who} cannot {}: no binding of the user or its groups grants it",
                 self.request
-            );
+            )?;
+        } else {
+            writeln!(f, "yes: {who} can {}", self.request)?;
+            self.evidence
+                .iter()
+                .try_for_each(|g| grant_line(f, "  ", g))?;
         }
-        writeln!(f, "yes: {who} can {}", self.request)?;
-        self.evidence
-            .iter()
-            .try_for_each(|g| grant_line(f, "  ", g))
+        note_line(f, self.note.as_deref())
     }
 }
 
@@ -115,11 +131,20 @@ pub struct WhoCan {
     pub request: String,
     /// Every subject some binding lets do it, sorted.
     pub subjects: Vec<Holder>,
+    /// Set when the namespace asked about holds no objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn note_line(f: &mut fmt::Formatter<'_>, note: Option<&str>) -> fmt::Result {
+    match note {
+        Some(note) => writeln!(f, "note: {note}"),
+        None => Ok(()),
+    }
 }
 
 /// Answers "who can do `request`?" over `snapshot`.
 pub fn who_can(snapshot: &ClusterSnapshot, request: &Request) -> Result<WhoCan, String> {
-    known_namespace(snapshot, request.namespace())?;
     let mut by_subject: BTreeMap<SubjectRef, Vec<Grant>> = BTreeMap::new();
     for (s, g) in Authorizer::new(snapshot).who_can(request) {
         by_subject.entry(s).or_default().push(g);
@@ -133,13 +158,15 @@ pub fn who_can(snapshot: &ClusterSnapshot, request: &Request) -> Result<WhoCan, 
                 evidence: sorted(grants),
             })
             .collect(),
+        note: empty_namespace_note(snapshot, request.namespace()),
     })
 }
 
 impl fmt::Display for WhoCan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.subjects.is_empty() {
-            return writeln!(f, "nobody can {}: no binding grants it", self.request);
+            writeln!(f, "nobody can {}: no binding grants it", self.request)?;
+            return note_line(f, self.note.as_deref());
         }
         writeln!(f, "{} subjects can {}:", self.subjects.len(), self.request)?;
         for h in &self.subjects {
@@ -148,7 +175,7 @@ impl fmt::Display for WhoCan {
                 .iter()
                 .try_for_each(|g| grant_line(f, "    ", g))?;
         }
-        Ok(())
+        note_line(f, self.note.as_deref())
     }
 }
 
@@ -283,16 +310,23 @@ roleRef: {kind: ClusterRole, name: exec, apiGroup: rbac.authorization.k8s.io}
         );
         let alone = UserInfo::impersonate("bob", &[]).unwrap();
         assert!(!can(&s, &alone, &exec).unwrap().allowed);
-        let err = can(
-            &s,
-            &alone,
-            &Request::parse("get", "pods", None, Some("acne")).unwrap(),
-        )
-        .unwrap_err();
+        // A namespace without objects is answered from cluster-wide bindings, and says so.
+        let ci = UserInfo::impersonate("system:serviceaccount:acme:ci", &[]).unwrap();
+        let elsewhere = Request::parse("create", "pods/exec", None, Some("empty")).unwrap();
+        let yes = can(&s, &ci, &elsewhere).unwrap();
+        assert!(yes.allowed);
+        assert_eq!(yes.evidence[0].binding, "ClusterRoleBinding ci-exec");
         assert!(
-            err.contains("-n acne: no such namespace") && err.contains("acme"),
-            "{err}"
+            yes.to_string()
+                .ends_with("note: namespace empty holds no objects in the audited source: only cluster-wide bindings (ClusterRoleBindings) answer for it\n"),
+            "{yes}"
         );
+        assert!(!can(&s, &dev, &elsewhere).unwrap().allowed);
+        let who = who_can(&s, &elsewhere).unwrap();
+        let names: Vec<String> = who.subjects.iter().map(|h| h.subject.to_string()).collect();
+        assert_eq!(names, ["ServiceAccount acme/ci"]);
+        assert!(who.note.is_some());
+        assert!(can(&s, &ci, &exec).unwrap().note.is_none());
     }
 
     #[test]

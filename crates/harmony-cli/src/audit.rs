@@ -68,7 +68,8 @@ enum AuditCommand {
         #[arg(long)]
         pods: bool,
     },
-    /// Can USER do VERB on RESOURCE? Exit 0 for yes, 1 for no, with the grants that allow it.
+    /// Can USER do VERB on RESOURCE? Exit 0 for yes, 1 for no, with the grants that allow it; 2
+    /// when the question cannot be answered (bad input, a resource of unknown group).
     ///
     /// Group membership: a user is in the --as-group groups and system:authenticated only (the
     /// audit cannot know what an identity provider adds); a ServiceAccount
@@ -88,7 +89,8 @@ enum AuditCommand {
     /// Who can do VERB on RESOURCE: every subject of a binding that grants it, with the grants.
     ///
     /// Groups stay groups (their members are not known). Without -n the question is
-    /// cluster-wide.
+    /// cluster-wide. Exit 0 when some subject can, 1 when nobody can, 2 when the question cannot
+    /// be answered.
     WhoCan {
         #[command(flatten)]
         question: Question,
@@ -122,11 +124,14 @@ struct Question {
     /// A verb: get, list, watch, create, update, patch, delete, escalate, bind, impersonate, `*`.
     verb: String,
     /// RESOURCE[.GROUP][/SUBRESOURCE], such as pods, pods/exec, deployments.apps/scale (the group
-    /// may be left out for built-in resources), or a non-resource URL such as /metrics.
+    /// may be left out for built-in resources, named as kubectl names them: plural, singular,
+    /// kind or short name, in any case: pods, pod, Pod, po), or a non-resource URL such as
+    /// /metrics.
     resource: String,
     /// One object by name.
     name: Option<String>,
-    /// The namespace asked about.
+    /// The namespace asked about (one holding no objects is answered from cluster-wide
+    /// bindings).
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     namespace: Option<String>,
 }
@@ -156,14 +161,28 @@ enum AuditOutput {
     Junit,
 }
 
-/// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked).
+/// Runs `harmony audit ...`: exit 1 when a check fails (or an explained path is blocked, or a
+/// question is answered "no"). The questions (`explain`, `can`, `who-can`, `what-can`) and
+/// `probe` exit 2 when they could not be answered, so 1 always means "no".
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    if matches!(args.command, Some(AuditCommand::Probe)) {
-        return Ok(probe(&args).unwrap_or_else(|error| {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }));
+    let unanswerable = |error: anyhow::Error| {
+        eprintln!("error: {error:#}");
+        ExitCode::from(2)
+    };
+    match args.command {
+        Some(AuditCommand::Probe) => Ok(probe(&args).unwrap_or_else(unanswerable)),
+        Some(
+            AuditCommand::Explain { .. }
+            | AuditCommand::Can { .. }
+            | AuditCommand::WhoCan { .. }
+            | AuditCommand::WhatCan { .. },
+        ) => Ok(run_audit(args).unwrap_or_else(unanswerable)),
+        _ => run_audit(args),
     }
+}
+
+/// The checks, `matrix` and the questions.
+fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let (mut snapshot, facts, scores) =
         if args.live.kubeconfig.is_some() || args.live.context.is_some() {
             read_live(&args)?
@@ -219,7 +238,8 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             refuse_tenant(&args, "who-can")?;
             let json = json_output(&args, "who-can")?;
             let answer = who_can(&snapshot, &question.request()?).map_err(anyhow::Error::msg)?;
-            Some((answer.to_string(), json.then(|| to_json(&answer)), true))
+            let someone = !answer.subjects.is_empty();
+            Some((answer.to_string(), json.then(|| to_json(&answer)), someone))
         }
         Some(AuditCommand::WhatCan { subject, namespace }) => {
             refuse_tenant(&args, "what-can")?;

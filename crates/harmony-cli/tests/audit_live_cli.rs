@@ -444,9 +444,10 @@ fn questions_and_the_matrix_read_a_live_cluster_with_its_pods() {
         .success()
         .stdout(predicate::str::contains("  cluster-wide:\n"))
         .stdout(predicate::str::contains("  in namespace acme:\n"));
+    // A question that cannot be answered exits 2 (1 means "no").
     fx.harmony(&["audit", "what-can", "User:alice@acme.com", "-n", "nope"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("-n nope: no such namespace"));
 
     for request in fx.server.requests() {

@@ -161,6 +161,108 @@ const BUILTIN_GROUPS: &[(&str, &str)] = &[
     ("subjectaccessreviews", "authorization.k8s.io"),
 ];
 
+/// Kind names and short names of the built-in resources, as kubectl's discovery knows them:
+/// `(plural, Kind, short names)`.
+const BUILTIN_NAMES: &[(&str, &str, &[&str])] = &[
+    ("bindings", "Binding", &[]),
+    ("componentstatuses", "ComponentStatus", &["cs"]),
+    ("configmaps", "ConfigMap", &["cm"]),
+    ("endpoints", "Endpoints", &["ep"]),
+    ("events", "Event", &["ev"]),
+    ("groups", "Group", &[]),
+    ("limitranges", "LimitRange", &["limits"]),
+    ("namespaces", "Namespace", &["ns"]),
+    ("nodes", "Node", &["no"]),
+    ("persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"]),
+    ("persistentvolumes", "PersistentVolume", &["pv"]),
+    ("pods", "Pod", &["po"]),
+    ("podtemplates", "PodTemplate", &[]),
+    ("replicationcontrollers", "ReplicationController", &["rc"]),
+    ("resourcequotas", "ResourceQuota", &["quota"]),
+    ("secrets", "Secret", &[]),
+    ("serviceaccounts", "ServiceAccount", &["sa"]),
+    ("services", "Service", &["svc"]),
+    ("users", "User", &[]),
+    ("controllerrevisions", "ControllerRevision", &[]),
+    ("daemonsets", "DaemonSet", &["ds"]),
+    ("deployments", "Deployment", &["deploy"]),
+    ("replicasets", "ReplicaSet", &["rs"]),
+    ("statefulsets", "StatefulSet", &["sts"]),
+    ("cronjobs", "CronJob", &["cj"]),
+    ("jobs", "Job", &[]),
+    (
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        &["hpa"],
+    ),
+    ("poddisruptionbudgets", "PodDisruptionBudget", &["pdb"]),
+    ("ingressclasses", "IngressClass", &[]),
+    ("ingresses", "Ingress", &["ing"]),
+    ("networkpolicies", "NetworkPolicy", &["netpol"]),
+    ("adminnetworkpolicies", "AdminNetworkPolicy", &["anp"]),
+    (
+        "baselineadminnetworkpolicies",
+        "BaselineAdminNetworkPolicy",
+        &["banp"],
+    ),
+    ("clusterrolebindings", "ClusterRoleBinding", &[]),
+    ("clusterroles", "ClusterRole", &[]),
+    ("rolebindings", "RoleBinding", &[]),
+    ("roles", "Role", &[]),
+    ("csidrivers", "CSIDriver", &[]),
+    ("csinodes", "CSINode", &[]),
+    ("storageclasses", "StorageClass", &["sc"]),
+    ("volumeattachments", "VolumeAttachment", &[]),
+    (
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        &[],
+    ),
+    (
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        &[],
+    ),
+    (
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        &[],
+    ),
+    (
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        &[],
+    ),
+    (
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        &["crd", "crds"],
+    ),
+    (
+        "certificatesigningrequests",
+        "CertificateSigningRequest",
+        &["csr"],
+    ),
+    ("leases", "Lease", &[]),
+    ("endpointslices", "EndpointSlice", &[]),
+    ("priorityclasses", "PriorityClass", &["pc"]),
+    ("tokenreviews", "TokenReview", &[]),
+    ("subjectaccessreviews", "SubjectAccessReview", &[]),
+];
+
+/// The built-in resource `name` names, as kubectl resolves it (case-insensitive): its plural,
+/// singular (the kind in lower case), kind or a short name; with its API group.
+fn builtin(name: &str) -> Option<(&'static str, &'static str)> {
+    let name = name.to_ascii_lowercase();
+    let plural = BUILTIN_NAMES
+        .iter()
+        .find(|(plural, kind, short)| {
+            *plural == name || kind.eq_ignore_ascii_case(&name) || short.contains(&name.as_str())
+        })
+        .map(|(plural, _, _)| *plural)?;
+    BUILTIN_GROUPS.iter().find(|(r, _)| *r == plural).copied()
+}
+
 impl Request {
     /// Parses a question as `kubectl auth can-i VERB RESOURCE [NAME] [-n NS]` asks it:
     /// `resource` is `RESOURCE[.GROUP][/SUBRESOURCE]` (the group may be left out for built-in
@@ -197,23 +299,34 @@ impl Request {
                  pods/exec or deployments.apps/scale"
             ));
         }
+        // Resource names are lower case; a built-in one may also be named by its singular, kind
+        // or short name (with or without its group), as kubectl resolves them.
+        let subresource = subresource.to_ascii_lowercase();
         let (plural, group) = match kind.split_once('.') {
-            Some((plural, group)) => (plural, group),
-            None if kind == "*" => ("*", "*"),
+            Some((name, group)) if name.is_empty() || group.split('.').any(str::is_empty) => {
+                return Err(format!(
+                    "RESOURCE `{resource}`: write RESOURCE[.GROUP][/SUBRESOURCE], such as pods, \
+                     pods/exec or deployments.apps/scale"
+                ));
+            }
+            Some((name, group)) => match builtin(name) {
+                Some((plural, builtin_group)) if builtin_group == group => {
+                    (plural.to_string(), group)
+                }
+                _ => (name.to_ascii_lowercase(), group),
+            },
+            None if kind == "*" => ("*".to_string(), "*"),
             None => {
-                let group = BUILTIN_GROUPS
-                    .iter()
-                    .find(|(r, _)| *r == kind)
-                    .map(|(_, g)| *g)
-                    .ok_or_else(|| {
-                        format!(
-                            "RESOURCE `{resource}` is not a built-in resource: name its API group \
-                             as RESOURCE.GROUP, such as routes.route.openshift.io"
-                        )
-                    })?;
-                (kind, group)
+                let (plural, group) = builtin(kind).ok_or_else(|| {
+                    format!(
+                        "RESOURCE `{resource}` is not a built-in resource: name its API group \
+                         as RESOURCE.GROUP, such as routes.route.openshift.io"
+                    )
+                })?;
+                (plural.to_string(), group)
             }
         };
+
         // `Self::resource` reads `pods/` as `pods` without a subresource.
         let request = Self::resource(
             verb,
@@ -307,6 +420,48 @@ pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_are_named_as_kubectl_names_them() {
+        let pods = Request::resource("get", "", "pods", "acme");
+        for name in ["pods", "Pods", "pod", "Pod", "po", "PODS"] {
+            assert_eq!(
+                Request::parse("get", name, None, Some("acme")),
+                Ok(pods.clone()),
+                "{name}"
+            );
+        }
+        let scale = Request::resource("update", "apps", "deployments/scale", "");
+        for name in [
+            "deployments/scale",
+            "Deployment/scale",
+            "deploy/scale",
+            "deployment.apps/Scale",
+        ] {
+            assert_eq!(
+                Request::parse("update", name, None, None),
+                Ok(scale.clone()),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            Request::parse("get", "NetworkPolicy", None, None),
+            Ok(Request::resource(
+                "get",
+                "networking.k8s.io",
+                "networkpolicies",
+                ""
+            ))
+        );
+        // A resource of another group is taken as given.
+        assert_eq!(
+            Request::parse("list", "widgets.example.com", None, Some("acme")),
+            Ok(Request::resource("list", "example.com", "widgets", "acme"))
+        );
+        for bad in ["widgets", "widget", "pods.", ".apps", "a..b"] {
+            assert!(Request::parse("get", bad, None, None).is_err(), "{bad}");
+        }
+    }
 
     fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
         let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
