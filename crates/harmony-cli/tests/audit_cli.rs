@@ -285,6 +285,47 @@ fn explain_prints_json_with_the_deciding_rules() {
 }
 
 #[test]
+fn explain_lets_an_ip_block_select_the_pod_whose_ip_it_covers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pod = |name: &str, ip: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {{app: {name}}}}}\n\
+             spec: {{containers: [{{name: c, image: i}}]}}\nstatus: {{podIP: \"{ip}\"}}\n---\n"
+        )
+    };
+    fs::write(
+        tmp.path().join("shop.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\n{}{}{}\
+             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+             metadata: {{name: client-egress, namespace: shop}}\n\
+             spec: {{podSelector: {{matchLabels: {{app: client}}}}, policyTypes: [Egress], \
+             egress: [{{to: [{{ipBlock: {{cidr: 10.0.0.1/32}}}}]}}]}}\n",
+            pod("client", "10.0.0.9"),
+            pod("db", "10.0.0.1"),
+            pod("cache", "10.0.0.2"),
+        ),
+    )
+    .unwrap();
+    let explain = |dst: &str| {
+        let mut cmd = harmony();
+        cmd.args(["audit", "explain", "shop/client", dst, "5432", "-f"])
+            .arg(tmp.path());
+        cmd
+    };
+    explain("shop/db")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "egress of shop/client allowed by NetworkPolicy shop/client-egress rule #0",
+        ));
+    explain("shop/cache")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("TCP 5432: BLOCKED"));
+}
+
+#[test]
 fn rendered_tenants_and_guardrails_pass_and_the_missing_tiers_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     for (flavor, expected, warning) in [

@@ -24,6 +24,9 @@ pub struct PodClass {
     pub named_ports: Vec<NamedPort>,
     /// Names of the pods in the class.
     pub pods: Vec<String>,
+    /// The pods' IPs (`status.podIPs`, known on a live cluster) that some NetworkPolicy ipBlock
+    /// covers: such pods are told apart by them, so an ipBlock can select them.
+    pub ips: Vec<IpAddr>,
 }
 
 /// One end of a connection.
@@ -33,6 +36,25 @@ pub enum Endpoint {
     Class(usize),
     /// An address outside the pod network, such as an internet host.
     Ip(IpAddr),
+}
+
+/// The IPs of `pod`: `status.podIPs`, or `status.podIP` (sorted, without duplicates).
+fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
+    let Some(status) = &pod.status else {
+        return vec![];
+    };
+    let mut ips: Vec<IpAddr> = status
+        .pod_ips
+        .iter()
+        .flatten()
+        .map(|p| p.ip.as_str())
+        .chain(status.pod_ip.as_deref())
+        .filter_map(|ip| ip.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
 }
 
 fn named_ports(pod: &Pod) -> Vec<NamedPort> {
@@ -54,14 +76,19 @@ fn named_ports(pod: &Pod) -> Vec<NamedPort> {
 /// Groups the pods of `snapshot` into classes; `pod_keys` are the pod label keys selectors use.
 /// Returns the classes and, per class, its representative pods' full labels (for admin subjects
 /// the same keys are used, so one is enough).
-pub(super) fn build(snapshot: &ClusterSnapshot, pod_keys: &BTreeSet<&str>) -> Vec<PodClass> {
+pub(super) fn build(
+    snapshot: &ClusterSnapshot,
+    pod_keys: &BTreeSet<&str>,
+    blocks: &[ipnet::IpNet],
+) -> Vec<PodClass> {
     let ns_labels: HashMap<&str, &Labels> = snapshot
         .namespaces
         .iter()
         .filter_map(|n| Some((n.metadata.name.as_deref()?, n.metadata.labels.as_ref()?)))
         .collect();
     let mut classes: Vec<PodClass> = Vec::new();
-    let mut index: HashMap<(String, Labels, Vec<NamedPort>), usize> = HashMap::new();
+    type Key = (String, Labels, Vec<NamedPort>, Vec<IpAddr>);
+    let mut index: HashMap<Key, usize> = HashMap::new();
     for pod in &snapshot.pods {
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         let labels: Labels = pod
@@ -73,7 +100,16 @@ pub(super) fn build(snapshot: &ClusterSnapshot, pod_keys: &BTreeSet<&str>) -> Ve
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let ports = named_ports(pod);
-        let key = (namespace.clone(), labels.clone(), ports.clone());
+        let ips: Vec<IpAddr> = pod_ips(pod)
+            .into_iter()
+            .filter(|ip| blocks.iter().any(|b| b.contains(&ip.to_canonical())))
+            .collect();
+        let key = (
+            namespace.clone(),
+            labels.clone(),
+            ports.clone(),
+            ips.clone(),
+        );
         let i = *index.entry(key).or_insert_with(|| {
             classes.push(PodClass {
                 namespace_labels: ns_labels
@@ -89,6 +125,7 @@ pub(super) fn build(snapshot: &ClusterSnapshot, pod_keys: &BTreeSet<&str>) -> Ve
                 labels,
                 named_ports: ports,
                 pods: vec![],
+                ips,
             });
             classes.len() - 1
         });

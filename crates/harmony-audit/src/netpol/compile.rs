@@ -17,20 +17,28 @@ use crate::snapshot::{AdminPeer, AdminPort, AdminRule, AdminSubject, RuleAction}
 pub(super) enum Peer {
     /// Pod classes (a bit per class).
     Classes(Vec<bool>),
-    /// Addresses in `cidr` but in none of `except`.
-    Block { cidr: IpNet, except: Vec<IpNet> },
+    /// Addresses in `cidr` but in none of `except`, and the pod classes whose known IPs lie
+    /// there (a bit per class).
+    Block {
+        cidr: IpNet,
+        except: Vec<IpNet>,
+        pods: Vec<bool>,
+    },
 }
 
 impl Peer {
     pub(super) fn matches(&self, e: Endpoint) -> bool {
         match (self, e) {
             (Self::Classes(set), Endpoint::Class(c)) => set[c],
-            (Self::Block { cidr, except }, Endpoint::Ip(ip)) => {
-                contains(cidr, ip) && !except.iter().any(|x| contains(x, ip))
-            }
+            (Self::Block { cidr, except, .. }, Endpoint::Ip(ip)) => in_block(cidr, except, ip),
+            (Self::Block { pods, .. }, Endpoint::Class(c)) => pods[c],
             _ => false,
         }
     }
+}
+
+fn in_block(cidr: &IpNet, except: &[IpNet], ip: IpAddr) -> bool {
+    contains(cidr, ip) && !except.iter().any(|x| contains(x, ip))
 }
 
 /// Whether `net` holds `ip`, an IPv4-mapped IPv6 address being the IPv4 one (as the kernel sends
@@ -131,6 +139,27 @@ fn pods_in(
     })
 }
 
+/// The cidr of every NetworkPolicy ipBlock of `s`: pods whose IPs they cover are told apart.
+pub(super) fn network_policy_blocks(s: &crate::snapshot::ClusterSnapshot) -> Vec<IpNet> {
+    let spec = s.network_policies.iter().filter_map(|np| np.spec.as_ref());
+    let peers = spec.flat_map(|spec| {
+        let from = spec
+            .ingress
+            .iter()
+            .flatten()
+            .flat_map(|r| r.from.iter().flatten());
+        let to = spec
+            .egress
+            .iter()
+            .flatten()
+            .flat_map(|r| r.to.iter().flatten());
+        from.chain(to).collect::<Vec<_>>()
+    });
+    peers
+        .filter_map(|p| parse_net(&p.ip_block.as_ref()?.cidr))
+        .collect()
+}
+
 /// A CIDR or address as Kubernetes (Go) parses it: an IPv4-mapped IPv6 one is IPv4
 /// (`::ffff:10.0.0.0/104` is `10.0.0.0/8`).
 fn parse_net(s: &str) -> Option<IpNet> {
@@ -150,15 +179,19 @@ fn parse_net(s: &str) -> Option<IpNet> {
 fn np_peer(classes: &[PodClass], p: &NetworkPolicyPeer, ns: &str) -> Peer {
     match &p.ip_block {
         Some(b) => match parse_net(&b.cidr) {
-            Some(cidr) => Peer::Block {
-                cidr,
-                except: b
+            Some(cidr) => {
+                let except: Vec<IpNet> = b
                     .except
                     .iter()
                     .flatten()
                     .filter_map(|e| parse_net(e))
-                    .collect(),
-            },
+                    .collect();
+                // Pods whose IPs are known are selected by the ipBlocks that cover them.
+                let pods = class_set(classes, |c| {
+                    c.ips.iter().any(|&ip| in_block(&cidr, &except, ip))
+                });
+                Peer::Block { cidr, except, pods }
+            }
             None => Peer::Classes(vec![false; classes.len()]),
         },
         None if p.namespace_selector.is_none() && p.pod_selector.is_none() => {
@@ -286,9 +319,11 @@ fn admin_peer(classes: &[PodClass], p: &AdminPeer) -> Vec<Peer> {
             .iter()
             .flatten()
             .filter_map(|n| parse_net(n))
+            // Admin networks stand for entities outside the cluster: they select no pod.
             .map(|cidr| Peer::Block {
                 cidr,
                 except: vec![],
+                pods: vec![false; classes.len()],
             }),
     );
     peers

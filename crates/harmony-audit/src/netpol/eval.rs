@@ -144,7 +144,7 @@ fn pod_keys(s: &ClusterSnapshot) -> BTreeSet<&str> {
 impl Network {
     /// Compiles the snapshot's policies against its pods.
     pub fn new(s: &ClusterSnapshot) -> Self {
-        let classes = classes::build(s, &pod_keys(s));
+        let classes = classes::build(s, &pod_keys(s), &compile::network_policy_blocks(s));
         let by_pod = classes
             .iter()
             .enumerate()
@@ -224,7 +224,9 @@ impl Network {
             .flat_map(|p| p.ingress.iter().chain(&p.egress).flatten())
             .flat_map(|r| r.peers.iter().flatten())
             .filter_map(|peer| match peer {
-                compile::Peer::Block { cidr, except } => Some(std::iter::once(cidr).chain(except)),
+                compile::Peer::Block { cidr, except, .. } => {
+                    Some(std::iter::once(cidr).chain(except))
+                }
                 compile::Peer::Classes(_) => None,
             })
             .flatten()

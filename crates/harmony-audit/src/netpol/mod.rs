@@ -3,8 +3,10 @@
 //!
 //! Pods are grouped into equivalence classes — same namespace, same values of the label keys some
 //! selector looks at, same named ports — and every question is answered per class pair.
-//! ipBlocks match only addresses outside the pod set (pods are matched by selectors), as
-//! network-config-analyzer does.
+//! A NetworkPolicy ipBlock matches the addresses it covers and, when pod IPs are known (a live
+//! cluster's `status.podIPs`), the pods whose IPs it covers, as the conformance tests expect; pods
+//! an ipBlock covers are told apart by their IPs. Without known IPs (rendered manifests) an
+//! ipBlock selects no pod. AdminNetworkPolicy `networks` select no pod.
 
 mod classes;
 mod compile;
