@@ -136,51 +136,18 @@ fn explain_names_the_policies_on_a_path() {
         .stdout(predicate::str::contains("BLOCKED"));
 }
 
-const SHOP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-1, namespace: shop, labels: {app: web}}
-spec: {containers: [{name: c, image: i}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-2, namespace: shop, labels: {app: web}}
-spec: {containers: [{name: c, image: i}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: db, namespace: shop, labels: {app: db}}
-spec: {containers: [{name: c, image: i}]}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec: {podSelector: {}, policyTypes: [Ingress]}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-to-db, namespace: shop}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{podSelector: {matchLabels: {app: web}}}]
-    ports: [{port: 5432}]
-"#;
+/// Two web pods alike, a db pod, and policies letting web reach db on 5432 only.
+const SHOP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../harmony-audit/tests/fixtures/shop.yaml"
+);
 
-/// `harmony audit explain ARGS -f FILE` over [`SHOP`]; the folder lives as long as the answer.
+/// `harmony audit explain ARGS -f` [`SHOP`].
 fn explain_shop(args: &[&str]) -> std::process::Output {
-    let tmp = tempfile::tempdir().unwrap();
-    fs::write(tmp.path().join("shop.yaml"), SHOP).unwrap();
     harmony()
         .args(["audit", "explain"])
         .args(args)
-        .arg("-f")
-        .arg(tmp.path())
+        .args(["-f", SHOP])
         .output()
         .unwrap()
 }
