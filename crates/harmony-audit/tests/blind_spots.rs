@@ -1,10 +1,12 @@
 //! Paths an outside review found the audit blind to: each fails (or warns) on a weakened copy of
 //! Harmony's tenant, naming the binding, role, rule, quota or policy, while Harmony's own passes.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Expectation, Status, audit};
-use harmony_tenant::{ClusterFacts, Member, TenantPlan, TenantRole, TenantScore, compile};
+use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Status, audit};
+use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore};
 use k8s_openapi::api::core::v1::{
     Pod, PodSpec, ResourceQuota, ScopeSelector, ScopedResourceSelectorRequirement,
 };
@@ -26,18 +28,7 @@ fn scores() -> Vec<TenantScore> {
 }
 
 fn setup(facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
-    let scores = scores();
-    let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
-    let mut snapshot = ClusterSnapshot::from_plans(&plans);
-    snapshot.add_platform(facts);
-    snapshot.add_placeholder_pods();
-    let mut config = AuditConfig::new(facts.clone());
-    for s in &scores {
-        config
-            .expectations
-            .insert(s.name().into(), Expectation::of(s));
-    }
-    (snapshot, config)
+    common::audited(&scores(), facts)
 }
 
 fn check(report: &AuditReport, tenant: &str, id: &str) -> (Status, Vec<String>) {

@@ -1,8 +1,10 @@
 //! Harmony's own compiled tenants pass every check; weakened copies fail the right one.
 
+mod common;
+
 use harmony_audit::rbac::{Authorizer, Request, SubjectRef, UserInfo};
-use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Expectation, Status, audit};
-use harmony_tenant::{ClusterFacts, Member, TenantPlan, TenantRole, TenantScore, compile};
+use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Status, audit};
+use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -22,18 +24,7 @@ fn scores() -> Vec<TenantScore> {
 }
 
 fn setup(facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
-    let scores = scores();
-    let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
-    let mut snapshot = ClusterSnapshot::from_plans(&plans);
-    snapshot.add_platform(facts);
-    snapshot.add_placeholder_pods();
-    let mut config = AuditConfig::new(facts.clone());
-    for s in &scores {
-        config
-            .expectations
-            .insert(s.name().into(), Expectation::of(s));
-    }
-    (snapshot, config)
+    common::audited(&scores(), facts)
 }
 
 fn failing(report: &AuditReport) -> Vec<String> {

@@ -2,9 +2,11 @@
 //! whatever the profile's node networks; a hand-written policy that does fails, naming the range
 //! and the policy; an opt-in warns.
 
+mod common;
+
 use harmony_audit::report::{Format, render};
-use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Expectation, Status, audit};
-use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
+use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Status, audit};
+use harmony_tenant::{ClusterFacts, TenantScore};
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicySpec,
 };
@@ -28,18 +30,10 @@ fn narrow() -> ClusterFacts {
 }
 
 fn setup(scores: &[TenantScore], facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
-    let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
-    let mut snapshot = ClusterSnapshot::from_plans(&plans);
-    snapshot.add_platform(facts);
-    snapshot.add_placeholder_pods();
-    let mut config = AuditConfig::new(facts.clone());
     for s in scores {
         assert_eq!(s.validate(facts), [], "{}", s.name());
-        config
-            .expectations
-            .insert(s.name().into(), Expectation::of(s));
     }
-    (snapshot, config)
+    common::audited(scores, facts)
 }
 
 fn check(report: &AuditReport, tenant: &str) -> (Status, Vec<String>) {

@@ -1,0 +1,20 @@
+//! Shared setup of the audit's integration tests.
+
+use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation};
+use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
+
+/// The snapshot of `scores` compiled for `facts`, with the platform and placeholder pods, and the
+/// audit configuration expecting what each tenant file says.
+pub fn audited(scores: &[TenantScore], facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
+    let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
+    let mut snapshot = ClusterSnapshot::from_plans(&plans);
+    snapshot.add_platform(facts);
+    snapshot.add_placeholder_pods();
+    let mut config = AuditConfig::new(facts.clone());
+    for s in scores {
+        config
+            .expectations
+            .insert(s.name().into(), Expectation::of(s));
+    }
+    (snapshot, config)
+}
