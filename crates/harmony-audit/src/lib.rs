@@ -21,4 +21,7 @@ pub mod crosscheck;
 mod explain;
 pub mod report;
 
-pub use checks::{AuditConfig, AuditReport, Check, Expectation, Status, TenantReport, audit};
+pub use checks::{
+    AuditConfig, AuditReport, Check, Counterexample, EveryPod, Expectation, PodTemplate, Status,
+    TenantReport, audit,
+};

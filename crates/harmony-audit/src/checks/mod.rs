@@ -44,6 +44,54 @@ pub struct Check {
     pub status: Status,
     /// Which rules or policies grant or block, one per line.
     pub evidence: Vec<String>,
+    /// Network checks: whether the verdict holds for every pod the tenants could create, or
+    /// only for today's pods.
+    #[serde(rename = "everyPod", skip_serializing_if = "Option::is_none")]
+    pub every_pod: Option<EveryPod>,
+}
+
+/// A network check judged for every pod the tenants could create: pod labels and named ports in
+/// tenant namespaces are free, namespace labels are constants when the namespace-label guardrail
+/// holds them (free otherwise).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EveryPod {
+    /// `true`: holds for every pod; `false`: for today's pods only (see `counterexample`).
+    pub holds: bool,
+    /// Whether namespace labels were constants or free, and why.
+    pub namespace_labels: String,
+    /// Pods the tenants could create that break the check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<Counterexample>,
+}
+
+/// Two pods (labels and named ports chosen by their tenants) and a port on which the first may
+/// open a connection to the second that the check forbids (or may not, that it requires).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counterexample {
+    /// The source pod.
+    pub source: PodTemplate,
+    /// The destination pod.
+    pub destination: PodTemplate,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    /// The destination port.
+    pub port: u16,
+    /// Which policy rules allow (or block) it, as `explain` prints them.
+    pub evidence: Vec<String>,
+}
+
+/// A pod a tenant could create: where, its labels and its named container ports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplate {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Named container ports: name, protocol, number.
+    pub named_ports: Vec<(String, String, u16)>,
 }
 
 impl Check {
@@ -70,6 +118,7 @@ impl Check {
             title,
             status,
             evidence,
+            every_pod: None,
         }
     }
 }

@@ -324,6 +324,7 @@ impl Paths {
                 title,
                 status: Status::Pass,
                 evidence: [self.reached, self.blocked].concat(),
+                every_pod: None,
             },
         }
     }
