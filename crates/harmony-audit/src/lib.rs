@@ -20,6 +20,7 @@ pub mod checks;
 pub mod crosscheck;
 mod explain;
 pub mod report;
+pub mod html;
 
 pub use checks::{
     AuditConfig, AuditReport, Check, Counterexample, EveryPod, Expectation, PodTemplate, Status,
