@@ -116,6 +116,15 @@ enum AuditCommand {
     /// 0 when every probe is as expected, 1 when a must-block probe was allowed, a must-allow
     /// probe refused or a probe got an unclassifiable answer, 2 when the probes could not run.
     Probe,
+    /// One self-contained HTML page for people: what was audited, a summary, the namespace
+    /// reachability grid and every tenant's checks with their evidence. Prints well to PDF.
+    ///
+    /// Takes the sources of the checks and exits as they do: 1 when a check fails.
+    Report {
+        /// The file to write (atomically; its directory must exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// `VERB RESOURCE[/SUBRESOURCE] [NAME] [-n NS]`, as `kubectl auth can-i` asks.
@@ -171,6 +180,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     match args.command {
         Some(AuditCommand::Probe) => Ok(probe(&args).unwrap_or_else(unanswerable)),
+        Some(AuditCommand::Report { ref out }) => {
+            if !matches!(args.output, AuditOutput::Text) {
+                bail!("-o: `harmony audit report` writes one HTML file (--out FILE); leave -o out");
+            }
+            crate::audit_report::check_out(out)?;
+            run_audit(args)
+        }
         Some(
             AuditCommand::Explain { .. }
             | AuditCommand::Can { .. }
@@ -240,6 +256,18 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             let answer = who_can(&snapshot, &question.request()?).map_err(anyhow::Error::msg)?;
             let someone = !answer.subjects.is_empty();
             Some((answer.to_string(), json.then(|| to_json(&answer)), someone))
+        }
+        Some(AuditCommand::Report { out }) => {
+            let report = audit(&snapshot, &config);
+            check_tenant(&args, report.tenants.is_empty())?;
+            let sources = crate::audit_report::Sources {
+                files: &args.files,
+                tenants: &args.tenants,
+                live: &args.live,
+            };
+            let (line, passed) =
+                crate::audit_report::write(out, &report, &snapshot, &config, &sources)?;
+            Some((line, None, passed))
         }
         Some(AuditCommand::WhatCan { subject, namespace }) => {
             refuse_tenant(&args, "what-can")?;

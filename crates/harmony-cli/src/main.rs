@@ -1,6 +1,7 @@
 //! `harmony`: multi-tenancy for OKD and Kubernetes clusters, driven by tenant files.
 
 mod audit;
+mod audit_report;
 mod cluster;
 mod credentials;
 mod input;
