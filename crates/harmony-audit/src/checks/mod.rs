@@ -2,6 +2,7 @@
 //! [`audit`], which runs them per tenant.
 
 mod escalation;
+mod every_pod;
 mod guardrails;
 mod ingress;
 pub(crate) use network::INTERNET_SAMPLES;
@@ -331,7 +332,7 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
     let ctx = Context::new(snapshot, config);
     let cross = network::cross_tenant_paths(&ctx);
     let default = Expectation::default();
-    let reports = ctx
+    let mut reports: Vec<TenantReport> = ctx
         .tenants
         .iter()
         .filter(|t| config.tenant.as_ref().is_none_or(|n| *n == t.name))
@@ -351,6 +352,7 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
             }
         })
         .collect();
+    every_pod::annotate(&ctx, &mut reports);
     AuditReport {
         tenants: reports,
         notes: snapshot.notes.clone(),

@@ -13,8 +13,10 @@ mod compile;
 mod conn;
 mod eval;
 mod ranges;
+mod symbolic;
 
 pub use classes::{Endpoint, PodClass};
 pub use conn::{Conn, PROTOCOLS};
 pub use eval::{Effect, Network, Step, Verdict};
 pub use ranges::AddrRange;
+pub use symbolic::{Instance, Party, Reach, Symbolic, Witness};
