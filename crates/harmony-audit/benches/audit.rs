@@ -1,12 +1,15 @@
 //! Audit of 500 tenants × 10 pods with Harmony's standard policies; with `NCA=path/to/nca`, also
 //! 100 tenants through network-config-analyzer and through us, comparing verdicts and time.
 //!
+//! Also the every-pod symbolic evaluation alone, on 5,000 tenants (`SYMBOLIC_TENANTS`).
+//!
 //! `cargo bench -p harmony-audit --bench audit` (set `TENANTS`, `PODS`, `NCA_TENANTS` to resize).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use harmony_audit::crosscheck::{disagreements, parse_nca, pod_connectivity, write_nca_input};
+use harmony_audit::netpol::{Conn, Party, Symbolic};
 use harmony_audit::{AuditConfig, ClusterSnapshot, audit};
 use harmony_tenant::{ClusterFacts, Member, TenantPlan, TenantRole, TenantScore, compile};
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
@@ -83,8 +86,51 @@ fn median(mut runs: Vec<Duration>) -> Duration {
     runs[runs.len() / 2]
 }
 
+/// The every-pod questions the audit asks per tenant (isolation, reach, other tenants, the
+/// internet, the platform's pods both ways), on the symbolic evaluator alone.
+fn symbolic(facts: &ClusterFacts) {
+    let n = env("SYMBOLIC_TENANTS", 5000);
+    let s = snapshot(n, 10, facts);
+    let tenants: Vec<String> = (0..n).map(|i| format!("tenant-{i}")).collect();
+    let platform: Vec<&Pod> = s
+        .pods
+        .iter()
+        .filter(|p| {
+            !p.metadata
+                .namespace
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("tenant-")
+        })
+        .collect();
+    let t = Instant::now();
+    let sym = Symbolic::new(&s, &facts.pod_networks, Default::default());
+    let mut open = 0;
+    for ns in &tenants {
+        let out = sym.reach(ns, false);
+        let _ = sym.reach(ns, true);
+        open += usize::from(sym.unisolated(ns, true).is_some());
+        open += usize::from(sym.unisolated(ns, false).is_some());
+        let internet = Party::Addr("1.1.1.1".parse().expect("address"));
+        open += usize::from(sym.closed(Party::Free(ns), internet).is_some());
+        for p in &platform {
+            if out.contains(p.metadata.namespace.as_deref().unwrap_or_default()) {
+                let found = sym.open(Party::Free(ns), Party::Pod(p), &Conn::none());
+                open += usize::from(found.is_some());
+            }
+            open += usize::from(sym.closed(Party::Pod(p), Party::Free(ns)).is_some());
+        }
+    }
+    println!(
+        "every-pod symbolic evaluation: {n} tenants, {} platform pods: {:.3} s ({open} open questions)",
+        platform.len(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let facts = ClusterFacts::kubernetes();
+    symbolic(&facts);
     let (tenants, pods) = (env("TENANTS", 500), env("PODS", 10));
     let s = snapshot(tenants, pods, &facts);
     let config = AuditConfig::new(facts.clone());

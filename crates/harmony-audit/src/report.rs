@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::checks::{AuditReport, Status};
+use crate::checks::{AuditReport, EveryPod, PodTemplate, Status};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,9 @@ fn text(report: &AuditReport) -> String {
         );
         for c in &t.checks {
             let _ = writeln!(out, "  {} {} {}", mark(c.status), c.id, c.title);
+            if let Some(every) = &c.every_pod {
+                let _ = writeln!(out, "      {}", every_pod(every));
+            }
             if c.status != Status::Pass {
                 for e in &c.evidence {
                     let _ = writeln!(out, "      {e}");
@@ -73,6 +76,35 @@ fn text(report: &AuditReport) -> String {
         count(Status::Fail)
     );
     out
+}
+
+/// `acme{app=web}` (`:web=TCP/8080` per named port).
+fn pod(p: &PodTemplate) -> String {
+    let labels: Vec<String> = p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let ports: String = p
+        .named_ports
+        .iter()
+        .map(|(n, proto, num)| format!(" :{n}={proto}/{num}"))
+        .collect();
+    format!("{}{{{}}}{ports}", p.namespace, labels.join(","))
+}
+
+/// The every-pod verdict of a check, on one line.
+fn every_pod(e: &EveryPod) -> String {
+    let Some(c) = &e.counterexample else {
+        return "holds for every pod".into();
+    };
+    let on = if c.port == 0 {
+        "on no port".to_string()
+    } else {
+        format!("on {} {}", c.protocol, c.port)
+    };
+    let why = c.evidence.first().map(String::as_str).unwrap_or_default();
+    format!(
+        "holds for today's pods only: e.g. {} → {} {on} ({why})",
+        pod(&c.source),
+        pod(&c.destination)
+    )
 }
 
 /// `s` escaped for XML text and attribute values.
