@@ -76,6 +76,21 @@ impl Display for Esc<'_> {
     }
 }
 
+/// An attribute value: bare when HTML allows it (names and `all`/`none`, which saves bytes in
+/// big grids), else quoted and escaped.
+pub(crate) struct Attr<'a>(pub &'a str);
+
+impl Display for Attr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':');
+        if !self.0.is_empty() && self.0.chars().all(bare) {
+            f.write_str(self.0)
+        } else {
+            write!(f, "\"{}\"", Esc(self.0))
+        }
+    }
+}
+
 const STYLE: &str = include_str!("html/report.css");
 
 /// The report page of `report` and `matrix` (the same source), audited as `provenance` says.
@@ -395,8 +410,8 @@ fn reach(r: &PathReach) -> (&'static str, &'static str) {
 
 fn platform_paths(out: &mut String, p: &TenantReach) {
     out.push_str(
-        "<table class=\"list paths\">\n<thead><tr><th>Path</th><th>Open</th><th>Pods</th></tr>\
-         </thead>\n<tbody>\n",
+        "<h4>Platform paths</h4>\n<table class=\"list paths\">\n<thead><tr><th>Path</th>\
+         <th>Open</th><th>Pods</th></tr></thead>\n<tbody>\n",
     );
     for (name, r) in grid::paths(p) {
         let (class, text) = reach(r);

@@ -323,6 +323,34 @@ fn a_cross_tenant_hole_fails_the_report_and_shows_in_the_grid() {
 }
 
 #[test]
+fn a_grid_of_more_than_sixty_namespaces_is_still_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    let acme = std::fs::read_to_string(examples().join("acme.yaml")).unwrap();
+    for i in 0..64 {
+        let name = format!("t{i:02}");
+        std::fs::write(
+            tenants.join(format!("{name}.yaml")),
+            acme.replace("acme", &name),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("big.html");
+    let source = [OsStr::new("--tenants"), tenants.as_os_str()];
+    let (code, stdout) = report(&source, &out);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("class=\"g big\"")
+    );
+    let pairs = matrix(&source);
+    assert!(pairs.len() > 60 * 59);
+    assert_page(&open(&out), &pairs);
+}
+
+#[test]
 fn script_errors_and_console_errors_are_caught() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("broken.html");

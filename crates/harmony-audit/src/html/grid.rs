@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{Esc, reach};
+use super::{Attr, Esc, reach};
 use crate::matrix::{PathReach, Reachability, TenantReach};
 use crate::netpol::Conn;
 
@@ -70,10 +70,10 @@ pub(super) fn render(out: &mut String, m: &Reachability) {
                 .map_or("none", String::as_str);
             let _ = write!(
                 out,
-                "<td data-src=\"{}\" data-dst=\"{}\" data-conn=\"{}\">",
-                Esc(src),
-                Esc(dst),
-                Esc(conn)
+                "<td data-src={} data-dst={} data-conn={}>",
+                Attr(src),
+                Attr(dst),
+                Attr(conn)
             );
         }
         out.push_str("</tr>\n");

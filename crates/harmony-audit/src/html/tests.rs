@@ -45,7 +45,7 @@ fn fixture(objects: &str) -> (AuditReport, Reachability, Provenance) {
     )
 }
 
-/// The `(data-src, data-dst, data-conn)` of every grid cell, unescaped.
+/// The `(data-src, data-dst, data-conn)` of every grid cell, unescaped; values quoted or bare.
 fn cells(html: &str) -> Vec<(String, String, String)> {
     let unescape = |s: &str| {
         s.replace("&lt;", "<")
@@ -54,19 +54,20 @@ fn cells(html: &str) -> Vec<(String, String, String)> {
             .replace("&#39;", "'")
             .replace("&amp;", "&")
     };
-    let attr = |cell: &str, name: &str| {
-        let start = cell.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-        unescape(&cell[start..start + cell[start..].find('"').unwrap()])
-    };
     html.split("<td data-src=")
         .skip(1)
         .map(|rest| {
-            let cell = format!("data-src={}", &rest[..rest.find('>').unwrap()]);
-            (
-                attr(&cell, "data-src"),
-                attr(&cell, "data-dst"),
-                attr(&cell, "data-conn"),
-            )
+            let mut values = Vec::new();
+            let mut rest = rest;
+            for next in [" data-dst=", " data-conn=", ">"] {
+                let end = match rest.strip_prefix('"') {
+                    Some(quoted) => quoted.find('"').unwrap() + 2,
+                    None => rest.find(next).unwrap(),
+                };
+                values.push(unescape(rest[..end].trim_matches('"')));
+                rest = rest[end..].strip_prefix(next).unwrap();
+            }
+            (values[0].clone(), values[1].clone(), values[2].clone())
         })
         .collect()
 }
@@ -78,6 +79,10 @@ fn escaping_covers_text_and_attributes() {
         "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
     );
     assert_eq!(Esc("plain").to_string(), "plain");
+    assert_eq!(Attr("kube-system").to_string(), "kube-system");
+    assert_eq!(Attr("TCP 53; UDP 53").to_string(), "\"TCP 53; UDP 53\"");
+    assert_eq!(Attr("a\"b").to_string(), "\"a&quot;b\"");
+    assert_eq!(Attr("").to_string(), "\"\"");
     let (mut report, matrix, provenance) = fixture(OBJECTS);
     report.tenants[0].tenant = "<script>alert(1)</script>".into();
     report.notes.push("a \"note\" <b>".into());
