@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Cross-check harmony-audit's NetworkPolicy verdicts with network-config-analyzer on seeded
-# scenarios: every pod pair must agree. Usage: .ci/nca-crosscheck.sh [SCENARIOS] [NAMESPACES]
+# scenarios: every pod pair must agree; every every-pod counterexample (instantiated as pods) must
+# be a path nca finds, and sampled pods of tenants holding for every pod must have no path to or
+# from another tenant. Usage: .ci/nca-crosscheck.sh [SCENARIOS] [NAMESPACES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenarios=${1:-8}

@@ -1,15 +1,22 @@
 //! Seeded NetworkPolicy scenarios for the network-config-analyzer cross-check.
 //!
-//! `nca_scenario generate SEED NAMESPACES DIR`: writes nca input under DIR.
+//! `nca_scenario generate SEED NAMESPACES DIR`: writes nca input under DIR. Every namespace is a
+//! tenant; the every-pod verdicts of HMT-NET-002 are computed, each counterexample is added as
+//! two concrete pods and each tenant for which it holds gets sampled pods (labels drawn from the
+//! selectors' values plus a fresh one, random named ports); `DIR.every-pod.json` lists them.
 //! `nca_scenario compare DIR NCA_OUTPUT`: compares our verdicts with nca's
-//! (`nca --connectivity DIR/policies -n DIR/namespaces.yaml -p DIR/pods.yaml -o txt_no_fw_rules`);
-//! exits 1 and prints every disagreeing pair.
+//! (`nca --connectivity DIR/policies -n DIR/namespaces.yaml -p DIR/pods.yaml -o txt_no_fw_rules`)
+//! and requires nca to find each counterexample's path and no path from or to a tenant for which
+//! the verdict holds; exits 1 and prints every disagreement.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use harmony_audit::ClusterSnapshot;
-use harmony_audit::crosscheck::{disagreements, parse_nca, pod_connectivity, write_nca_input};
+use harmony_audit::crosscheck::{
+    PodPairs, disagreements, parse_nca, pod_connectivity, write_nca_input,
+};
+use harmony_audit::{AuditConfig, ClusterSnapshot, audit};
+use harmony_tenant::{ClusterFacts, TENANT_LABEL};
 use serde_json::{Value, json};
 
 /// xorshift64*: small, seeded, reproducible.
@@ -101,7 +108,7 @@ fn scenario(seed: u64, namespaces: usize) -> Vec<Value> {
     for i in 0..namespaces {
         let ns = format!("ns-{i}");
         docs.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
-            "labels": {"kubernetes.io/metadata.name": ns, "tier": r.pick(&TIERS), "env": r.pick(&ENVS)}}}));
+            "labels": {"kubernetes.io/metadata.name": ns, TENANT_LABEL: ns, "tier": r.pick(&TIERS), "env": r.pick(&ENVS)}}}));
         for p in 0..1 + r.below(3) {
             let mut container_ports = vec![
                 json!({"name": "http", "containerPort": 8000 + r.below(3) * 40, "protocol": "TCP"}),
@@ -113,6 +120,14 @@ fn scenario(seed: u64, namespaces: usize) -> Vec<Value> {
             docs.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("pod-{p}"), "namespace": ns,
                 "labels": {"app": r.pick(&APPS)}},
                 "spec": {"containers": [{"name": "main", "image": "x", "ports": container_ports}]}}));
+        }
+        // Half the namespaces deny by default, so that some tenants hold for every pod.
+        if r.chance(50) {
+            docs.push(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "default-deny", "namespace": ns},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+            );
         }
         for k in 0..r.below(4) {
             let mut spec = json!({"podSelector": pod_selector(&mut r)});
@@ -150,6 +165,113 @@ fn scenario(seed: u64, namespaces: usize) -> Vec<Value> {
     docs
 }
 
+fn pod(ns: &str, name: &str, labels: &Value, ports: &[(String, String, u16)]) -> Value {
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|(n, proto, num)| json!({"name": n, "protocol": proto, "containerPort": num}))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"containers": [{"name": "main", "image": "x", "ports": ports}]}})
+}
+
+/// Adds to `s` every HMT-NET-002 counterexample as two pods and, for each tenant for which it
+/// holds, three sampled pods; returns what nca must confirm.
+fn every_pod(s: &mut ClusterSnapshot, r: &mut Rng) -> Result<Value, String> {
+    let report = audit(s, &AuditConfig::new(ClusterFacts::kubernetes()));
+    let mut docs = Vec::new();
+    let (mut paths, mut holds) = (Vec::new(), Vec::new());
+    for (k, t) in report.tenants.iter().enumerate() {
+        let check = t.checks.iter().find(|c| c.id == "HMT-NET-002");
+        let every = check
+            .and_then(|c| c.every_pod.as_ref())
+            .ok_or("no every-pod verdict")?;
+        match &every.counterexample {
+            Some(ce) => {
+                let (a, b) = (format!("ce-{k}-src"), format!("ce-{k}-dst"));
+                let (src, dst) = (&ce.source, &ce.destination);
+                docs.push(pod(
+                    &src.namespace,
+                    &a,
+                    &json!(src.labels),
+                    &src.named_ports,
+                ));
+                docs.push(pod(
+                    &dst.namespace,
+                    &b,
+                    &json!(dst.labels),
+                    &dst.named_ports,
+                ));
+                paths.push(json!({"src": format!("{}/{a}", src.namespace), "dst": format!("{}/{b}", dst.namespace),
+                    "protocol": ce.protocol, "port": ce.port}));
+            }
+            None => {
+                holds.push(t.namespace.clone());
+                for p in 0..3 {
+                    let app = r.pick(&[APPS.as_slice(), &["fresh", ""]].concat());
+                    let labels = if app.is_empty() {
+                        json!({})
+                    } else {
+                        json!({"app": app})
+                    };
+                    let mut ports = Vec::new();
+                    if r.chance(70) {
+                        ports.push(("http".into(), "TCP".into(), 8000 + r.below(200) as u16));
+                    }
+                    if r.chance(50) {
+                        let proto = r.pick(&["SCTP", "TCP", "UDP"]);
+                        ports.push(("metrics".into(), proto.into(), 7000 + r.below(3) as u16));
+                    }
+                    docs.push(pod(&t.namespace, &format!("sample-{p}"), &labels, &ports));
+                }
+            }
+        }
+    }
+    let text = docs
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    if !text.is_empty() {
+        s.load_text(&text, "every-pod").map_err(|e| e.to_string())?;
+    }
+    Ok(json!({"paths": paths, "holds": holds}))
+}
+
+/// What nca contradicts in the every-pod verdicts `expect`.
+fn every_pod_disagreements(expect: &Value, theirs: &PodPairs) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in expect["paths"].as_array().into_iter().flatten() {
+        let (src, dst) = (
+            p["src"].as_str().unwrap_or_default(),
+            p["dst"].as_str().unwrap_or_default(),
+        );
+        let proto = p["protocol"].as_str().unwrap_or_default();
+        let port = p["port"].as_u64().unwrap_or_default() as u16;
+        let open = theirs
+            .get(&(src.to_string(), dst.to_string()))
+            .is_some_and(|c| c.allows(proto, port));
+        if !open {
+            out.push(format!(
+                "counterexample {src} → {dst} on {proto} {port}: nca finds no such path"
+            ));
+        }
+    }
+    let holds: Vec<&str> = expect["holds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let ns = |pod: &str| pod.split('/').next().unwrap_or_default().to_string();
+    for ((a, b), c) in theirs {
+        let (na, nb) = (ns(a), ns(b));
+        if na != nb && (holds.contains(&na.as_str()) || holds.contains(&nb.as_str())) {
+            out.push(format!("holds for every pod, yet nca finds {a} → {b}: {c}"));
+        }
+    }
+    out
+}
+
 fn run(args: &[String]) -> Result<ExitCode, String> {
     match args {
         [cmd, seed, n, dir] if cmd == "generate" => {
@@ -166,18 +288,33 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 .join("\n---\n");
             let mut s = ClusterSnapshot::default();
             s.load_text(&text, "generated").map_err(|e| e.to_string())?;
+            let expect = every_pod(&mut s, &mut Rng(seed | 1))?;
             write_nca_input(&s, Path::new(dir)).map_err(|e| format!("writing {dir}: {e}"))?;
+            std::fs::write(format!("{dir}.every-pod.json"), expect.to_string())
+                .map_err(|e| format!("writing {dir}.every-pod.json: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
         [cmd, dir, nca] if cmd == "compare" => {
             let mut s = ClusterSnapshot::default();
             s.load_path(Path::new(dir)).map_err(|e| e.to_string())?;
             let theirs = std::fs::read_to_string(nca).map_err(|e| format!("reading {nca}: {e}"))?;
-            let diff = disagreements(&pod_connectivity(&s), &parse_nca(&theirs)?);
+            let theirs = parse_nca(&theirs)?;
+            let expect: Value = std::fs::read_to_string(format!("{dir}.every-pod.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .ok_or_else(|| format!("reading {dir}.every-pod.json"))?;
+            let mut diff = disagreements(&pod_connectivity(&s), &theirs);
+            diff.extend(every_pod_disagreements(&expect, &theirs));
             for d in &diff {
                 println!("DISAGREE {d}");
             }
-            println!("{dir}: {} pods, {} disagreements", s.pods.len(), diff.len());
+            println!(
+                "{dir}: {} pods, {} every-pod counterexamples, {} tenants holding for every pod, {} disagreements",
+                s.pods.len(),
+                expect["paths"].as_array().map_or(0, Vec::len),
+                expect["holds"].as_array().map_or(0, Vec::len),
+                diff.len()
+            );
             Ok(if diff.is_empty() {
                 ExitCode::SUCCESS
             } else {
