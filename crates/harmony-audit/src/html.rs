@@ -354,7 +354,10 @@ fn lines(out: &mut String, lines: &[String]) {
 fn every_pod(out: &mut String, status: Status, e: &EveryPod) {
     let (class, verdict) = match (e.holds, status) {
         (true, _) => ("ok", "Holds for every pod the tenants could create"),
-        (false, Status::Fail) => ("no", "Does not hold, nor for pods the tenants could create"),
+        (false, Status::Fail) => (
+            "no",
+            "Fails for today's pods and for pods the tenants could create",
+        ),
         (false, _) => (
             "no",
             "Holds for today's pods only: pods the tenants could create break it",

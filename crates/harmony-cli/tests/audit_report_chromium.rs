@@ -266,6 +266,7 @@ fn the_example_tenants_report_loads_cleanly_and_its_grid_is_the_matrix() {
         assert!(!html.contains(external), "{external}");
     }
     assert!(html.contains("tenant files"), "the source is named");
+    assert!(html.contains("Holds for every pod the tenants could create"));
     assert!(html.contains(&format!(
         "<th>Harmony</th><td>{}</td>",
         env!("CARGO_PKG_VERSION")
@@ -313,6 +314,8 @@ fn a_cross_tenant_hole_fails_the_report_and_shows_in_the_grid() {
     assert!(pairs.contains(&hole), "{pairs:?}");
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains(&format!("folder {}", rendered.display())));
+    assert!(html.contains("Fails for today's pods and for pods the tenants could create"));
+    assert!(html.contains("<th>Counterexample</th>"));
     let summary = &html[html.find("id=\"summary\"").unwrap()..html.find("id=\"matrix\"").unwrap()];
     assert!(
         summary.find("FAIL").unwrap() < summary.find("PASS").unwrap_or(usize::MAX),
