@@ -158,3 +158,55 @@ fn junit(report: &AuditReport) -> String {
     out.push_str("</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Check, Counterexample, TenantReport};
+
+    #[test]
+    fn text_gives_the_every_pod_verdict_after_the_check() {
+        let template = |ns: &str, app: &str| PodTemplate {
+            namespace: ns.into(),
+            labels: [("app".to_string(), app.to_string())].into(),
+            named_ports: vec![],
+        };
+        let check = |every_pod| Check {
+            id: "HMT-NET-002",
+            title: "No network path to or from another tenant",
+            status: Status::Pass,
+            evidence: vec![],
+            every_pod: Some(every_pod),
+        };
+        let holds = EveryPod {
+            holds: true,
+            namespace_labels: "constants".into(),
+            counterexample: None,
+        };
+        let today = EveryPod {
+            holds: false,
+            namespace_labels: "constants".into(),
+            counterexample: Some(Counterexample {
+                source: template("acme", "x"),
+                destination: template("globex", "frontend"),
+                protocol: "TCP".into(),
+                port: 8080,
+                evidence: vec!["egress allowed by NetworkPolicy acme/to-frontend".into()],
+            }),
+        };
+        let report = AuditReport {
+            tenants: vec![TenantReport {
+                tenant: "acme".into(),
+                namespace: "acme".into(),
+                checks: vec![check(holds), check(today)],
+            }],
+            notes: vec![],
+        };
+        let text = render(&report, Format::Text);
+        assert!(text.contains("      holds for every pod\n"), "{text}");
+        assert!(
+            text.contains("holds for today's pods only: e.g. acme{app=x} → globex{app=frontend} on TCP 8080 (egress allowed by NetworkPolicy acme/to-frontend)"),
+            "{text}"
+        );
+    }
+}
