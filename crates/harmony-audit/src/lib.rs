@@ -19,8 +19,8 @@ pub use snapshot::ClusterSnapshot;
 pub mod checks;
 pub mod crosscheck;
 mod explain;
-pub mod report;
 pub mod html;
+pub mod report;
 
 pub use checks::{
     AuditConfig, AuditReport, Check, Counterexample, EveryPod, Expectation, PodTemplate, Status,

@@ -66,50 +66,90 @@ impl ClusterSnapshot {
     }
 
     /// Adds the objects of a manifest file, or of every `*.yaml`, `*.yml` and `*.json` file under a
-    /// folder (recursively, sorted, skipping `kustomization.yaml`).
+    /// folder (recursively, sorted, skipping `kustomization.yaml`). Files are parsed on every
+    /// core; the objects keep the files' order, and an error names the first bad file.
     pub fn load_path(&mut self, path: &Path) -> Result<(), LoadError> {
-        let io = |source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(io)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()
-                .map_err(io)?;
-            entries.sort();
-            for entry in entries {
-                let name = entry
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default();
-                let manifest = ["yaml", "yml", "json"]
-                    .iter()
-                    .any(|ext| entry.extension().is_some_and(|e| e == *ext));
-                if entry.is_dir() || (manifest && !name.starts_with("kustomization.")) {
-                    self.load_path(&entry)?;
-                }
-            }
-            return Ok(());
+        let mut files = Vec::new();
+        manifests(path, &mut files)?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = files.len().div_ceil(threads).max(1);
+        let parts: Vec<Result<Self, LoadError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|files| scope.spawn(|| load_files(files)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a loader thread panicked"))
+                .collect()
+        });
+        for part in parts {
+            self.absorb(part?);
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        self.load_text(&text, &path.display().to_string())
+        self.label_namespace_names();
+        Ok(())
+    }
+
+    /// Moves every object and note of `other` after this snapshot's own.
+    fn absorb(&mut self, other: Self) {
+        let Self {
+            namespaces,
+            pods,
+            service_accounts,
+            roles,
+            cluster_roles,
+            role_bindings,
+            cluster_role_bindings,
+            network_policies,
+            resource_quotas,
+            limit_ranges,
+            services,
+            ingresses,
+            admin_network_policies,
+            baseline_admin_network_policies,
+            admission_policies,
+            notes,
+        } = other;
+        self.namespaces.extend(namespaces);
+        self.pods.extend(pods);
+        self.service_accounts.extend(service_accounts);
+        self.roles.extend(roles);
+        self.cluster_roles.extend(cluster_roles);
+        self.role_bindings.extend(role_bindings);
+        self.cluster_role_bindings.extend(cluster_role_bindings);
+        self.network_policies.extend(network_policies);
+        self.resource_quotas.extend(resource_quotas);
+        self.limit_ranges.extend(limit_ranges);
+        self.services.extend(services);
+        self.ingresses.extend(ingresses);
+        self.admin_network_policies.extend(admin_network_policies);
+        self.baseline_admin_network_policies
+            .extend(baseline_admin_network_policies);
+        if let Some(a) = admission_policies {
+            let mine = self.admission_policies.get_or_insert_default();
+            mine.policies.extend(a.policies);
+            mine.bindings.extend(a.bindings);
+        }
+        self.notes.extend(notes);
     }
 
     /// Adds the objects of multi-document YAML or JSON `text`; `origin` names it in errors.
     /// `List` kinds are unpacked; unknown kinds are skipped with a note.
     pub fn load_text(&mut self, text: &str, origin: &str) -> Result<(), LoadError> {
+        self.add_text(text, origin)?;
+        self.label_namespace_names();
+        Ok(())
+    }
+
+    fn add_text(&mut self, text: &str, origin: &str) -> Result<(), LoadError> {
         let documents: Vec<Value> =
             serde_saphyr::from_multiple(text).map_err(|e| LoadError::Syntax {
                 origin: origin.into(),
                 message: e.to_string(),
             })?;
-        for document in documents {
-            self.add_value(document, origin)?;
-        }
-        self.label_namespace_names();
-        Ok(())
+        documents
+            .into_iter()
+            .try_for_each(|document| self.add_value(document, origin))
     }
 
     /// Adds `objects` read from a live cluster (each with `apiVersion` and `kind`), as
@@ -171,6 +211,50 @@ impl ClusterSnapshot {
             }
         }
     }
+}
+
+/// `path` if it is a file, else the manifests under it (recursively, sorted), into `out`.
+fn manifests(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    if !path.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort();
+    for entry in entries {
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let manifest = ["yaml", "yml", "json"]
+            .iter()
+            .any(|ext| entry.extension().is_some_and(|e| e == *ext));
+        if entry.is_dir() || (manifest && !name.starts_with("kustomization.")) {
+            manifests(&entry, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The objects of `files`, in order; the first error stops.
+fn load_files(files: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
+    let mut part = ClusterSnapshot::default();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        part.add_text(&text, &path.display().to_string())?;
+    }
+    Ok(part)
 }
 
 fn push<T: DeserializeOwned>(

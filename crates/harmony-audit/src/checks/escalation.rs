@@ -79,20 +79,17 @@ fn enterable_pod(
     ns: &str,
     account: &str,
 ) -> Option<(String, Grant)> {
-    let automount = ctx
-        .snapshot
+    let objects = ctx.by_namespace.get(ns);
+    let automount = objects
         .service_accounts
         .iter()
-        .find(|sa| {
-            sa.metadata.namespace.as_deref() == Some(ns)
-                && sa.metadata.name.as_deref() == Some(account)
-        })
+        .find(|sa| sa.metadata.name.as_deref() == Some(account))
         .and_then(|sa| sa.automount_service_account_token)
         .unwrap_or(true);
-    ctx.snapshot
+    objects
         .pods
         .iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(ns) && !is_synthesized(p))
+        .filter(|p| !is_synthesized(p))
         .find_map(|p| {
             let spec = p.spec.as_ref()?;
             let runs_as = spec

@@ -28,12 +28,10 @@ fn name(metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -
 
 pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
     let ns = t.namespace.as_str();
-    let in_ns = |namespace: &Option<String>| namespace.as_deref() == Some(ns);
-    let mut failures: Vec<String> = ctx
-        .snapshot
+    let objects = ctx.by_namespace.get(ns);
+    let mut failures: Vec<String> = objects
         .services
         .iter()
-        .filter(|s| in_ns(&s.metadata.namespace))
         .filter_map(|s| {
             let spec = s.spec.as_ref()?;
             (spec.type_.as_deref() == Some("ExternalName")).then(|| {
@@ -52,12 +50,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         .filter_map(|i| Some((i, ctx.tenant_of(i.metadata.namespace.as_deref()?)?)))
         .filter(|(_, other)| other.namespace != ns)
         .collect();
-    for ingress in ctx
-        .snapshot
-        .ingresses
-        .iter()
-        .filter(|i| in_ns(&i.metadata.namespace))
-    {
+    for ingress in &objects.ingresses {
         let this = name(&ingress.metadata);
         if ingress
             .spec

@@ -10,7 +10,7 @@ pub(crate) mod network;
 mod quota;
 mod rbac;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use harmony_tenant::{
     ClusterFacts, Identity, InternetEgress, PlatformSource, TENANT_LABEL, TenantRole, TenantScore,
@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::netpol::Network;
 use crate::rbac::{Authorizer, Scope, SubjectRef};
-use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::{ByNamespace, ClusterSnapshot};
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -265,6 +265,10 @@ pub(crate) struct Context<'a> {
     pub authz: Authorizer,
     pub net: Network,
     pub tenants: Vec<Tenant>,
+    /// Tenant index by namespace.
+    tenant_index: HashMap<String, usize>,
+    /// The namespaced objects, by namespace.
+    pub by_namespace: ByNamespace<'a>,
     /// Pod classes of cluster DNS, the ingress controller and monitoring.
     pub platform: network::Platform,
 }
@@ -276,18 +280,25 @@ impl<'a> Context<'a> {
         let net = Network::new(snapshot);
         let tenants = tenants(snapshot, &authz);
         let platform = network::Platform::new(snapshot, &net, &config.facts);
+        let tenant_index = tenants
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.namespace.clone(), i))
+            .collect();
         Self {
             snapshot,
             config,
             authz,
             net,
             tenants,
+            tenant_index,
+            by_namespace: ByNamespace::new(snapshot),
             platform,
         }
     }
 
     pub fn tenant_of(&self, namespace: &str) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.namespace == namespace)
+        self.tenant_index.get(namespace).map(|&i| &self.tenants[i])
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use harmony_tenant::{
-    ClusterFacts, PlatformPeer, PlatformSource, is_ipv4_mapped, non_public_networks,
+    ClusterFacts, PlatformPeer, PlatformSource, TENANT_LABEL, is_ipv4_mapped, non_public_networks,
 };
 use ipnet::IpNet;
 
@@ -22,22 +22,14 @@ pub(crate) const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1
 pub(crate) type CrossPaths = BTreeMap<(String, String), (usize, usize, Conn)>;
 
 pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
-    let tenant_classes: Vec<usize> = (0..ctx.net.classes().len())
-        .filter(|&c| ctx.tenant_of(&ctx.net.classes()[c].namespace).is_some())
-        .collect();
+    let classes = ctx.net.classes();
+    let tenant = |c: usize| ctx.tenant_of(&classes[c].namespace).is_some();
     let mut out = CrossPaths::new();
-    for &a in &tenant_classes {
-        for &b in &tenant_classes {
-            let (na, nb) = (
-                &ctx.net.classes()[a].namespace,
-                &ctx.net.classes()[b].namespace,
-            );
-            if na == nb || out.contains_key(&(na.clone(), nb.clone())) {
-                continue;
-            }
-            let c = ctx.net.conn(Endpoint::Class(a), Endpoint::Class(b));
-            if !c.is_empty() {
-                out.insert((na.clone(), nb.clone()), (a, b, c));
+    for a in (0..classes.len()).filter(|&a| tenant(a)) {
+        for (b, c) in ctx.net.reachable_from(a) {
+            let (na, nb) = (&classes[a].namespace, &classes[b].namespace);
+            if na != nb && tenant(b) {
+                out.entry((na.clone(), nb.clone())).or_insert((a, b, c));
             }
         }
     }
@@ -49,14 +41,38 @@ pub(crate) struct Platform {
     dns: Vec<usize>,
     ingress: Vec<usize>,
     monitoring: Vec<usize>,
+    /// The platform's namespaces that are not tenants': `kube-*`, `openshift-*`, and those of
+    /// DNS, the ingress controller and monitoring.
+    namespaces: Vec<String>,
+    /// The pod classes of those namespaces.
+    classes: Vec<usize>,
 }
 
 impl Platform {
     pub(crate) fn new(snapshot: &ClusterSnapshot, net: &Network, facts: &ClusterFacts) -> Self {
+        let peers = [&facts.dns.peer, &facts.ingress, &facts.monitoring];
+        let namespaces: Vec<String> = snapshot
+            .namespaces
+            .iter()
+            .filter(|n| {
+                let labels = n.metadata.labels.as_ref();
+                let name = n.metadata.name.as_deref().unwrap_or_default();
+                let tenant = labels.is_some_and(|l| l.contains_key(TENANT_LABEL));
+                !tenant
+                    && (["kube-", "openshift-"].iter().any(|p| name.starts_with(p))
+                        || peers
+                            .iter()
+                            .any(|p| matches_platform_labels(&p.namespace_selector, labels)))
+            })
+            .filter_map(|n| n.metadata.name.clone())
+            .collect();
+        let classes = namespaces.iter().flat_map(|n| net.classes_in(n)).collect();
         Self {
             dns: platform_classes(snapshot, net, &facts.dns.peer),
             ingress: platform_classes(snapshot, net, &facts.ingress),
             monitoring: platform_classes(snapshot, net, &facts.monitoring),
+            namespaces,
+            classes,
         }
     }
 }
@@ -115,21 +131,6 @@ pub(super) fn checks(
 /// of DNS, the ingress controller and monitoring) only on the DNS ports of the DNS pods.
 fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
     let facts = &ctx.config.facts;
-    let peers = [&facts.dns.peer, &facts.ingress, &facts.monitoring];
-    let platform: BTreeSet<&str> = ctx
-        .snapshot
-        .namespaces
-        .iter()
-        .filter(|n| {
-            let name = n.metadata.name.as_deref().unwrap_or_default();
-            ["kube-", "openshift-"].iter().any(|p| name.starts_with(p))
-                || peers.iter().any(|p| {
-                    matches_platform_labels(&p.namespace_selector, n.metadata.labels.as_ref())
-                })
-        })
-        .filter_map(|n| n.metadata.name.as_deref())
-        .filter(|n| ctx.tenant_of(n).is_none())
-        .collect();
     let dns_ports = facts
         .dns
         .ports
@@ -139,9 +140,7 @@ fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
         .fold(Conn::none(), |all, c| all.union(&c));
     let mut failures = Vec::new();
     for &c in own {
-        for d in (0..ctx.net.classes().len())
-            .filter(|&d| platform.contains(ctx.net.classes()[d].namespace.as_str()))
-        {
+        for &d in &ctx.platform.classes {
             let (src, dst) = (Endpoint::Class(c), Endpoint::Class(d));
             let mut conn = ctx.net.conn(src, dst);
             if ctx.platform.dns.contains(&d) {
@@ -157,7 +156,8 @@ fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
             }
         }
     }
-    let names: Vec<&str> = platform.into_iter().collect();
+    let mut names: Vec<&str> = ctx.platform.namespaces.iter().map(String::as_str).collect();
+    names.sort_unstable();
     Check::from_failures(
         "HMT-NET-008",
         "No egress to platform namespaces beyond DNS",

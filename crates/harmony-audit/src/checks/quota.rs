@@ -46,10 +46,10 @@ fn void_scopes(q: &ResourceQuota) -> Option<String> {
 
 /// The ResourceQuotas of `ns` that constrain nothing, one line each.
 fn void_quotas(ctx: &Context, ns: &str) -> Vec<String> {
-    ctx.snapshot
+    ctx.by_namespace
+        .get(ns)
         .resource_quotas
         .iter()
-        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
         .filter_map(|q| {
             Some(format!(
                 "ResourceQuota {ns}/{} constrains nothing ({}): not counted",
@@ -65,10 +65,11 @@ fn void_quotas(ctx: &Context, ns: &str) -> Vec<String> {
 fn hard(ctx: &Context, ns: &str) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     for q in ctx
-        .snapshot
+        .by_namespace
+        .get(ns)
         .resource_quotas
         .iter()
-        .filter(|q| q.metadata.namespace.as_deref() == Some(ns) && void_scopes(q).is_none())
+        .filter(|q| void_scopes(q).is_none())
     {
         let name = q.metadata.name.clone().unwrap_or_default();
         for (k, v) in q.spec.iter().flat_map(|s| s.hard.iter().flatten()) {
@@ -129,11 +130,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Che
         missing,
         present,
     );
-    let has_limit_range = ctx
-        .snapshot
-        .limit_ranges
-        .iter()
-        .any(|l| l.metadata.namespace.as_deref() == Some(ns));
+    let has_limit_range = !ctx.by_namespace.get(ns).limit_ranges.is_empty();
     if quota.status == Status::Pass && !has_limit_range {
         quota.status = Status::Warn;
         quota.evidence.push(format!(
@@ -225,10 +222,10 @@ fn unbounded(ctx: &Context, ns: &str, hard: &BTreeMap<String, (String, String)>)
         })
         .collect();
     let ephemeral_default = ctx
-        .snapshot
+        .by_namespace
+        .get(ns)
         .limit_ranges
         .iter()
-        .filter(|l| l.metadata.namespace.as_deref() == Some(ns))
         .flat_map(|l| l.spec.iter().flat_map(|s| &s.limits))
         .any(|item| {
             item.type_ == "Container"
@@ -293,8 +290,9 @@ fn pod_security(ctx: &Context, t: &Tenant, expect: &Expectation) -> Check {
     let ns = t.namespace.as_str();
     let label = "pod-security.kubernetes.io/enforce";
     let level = ctx
-        .snapshot
-        .namespace_labels(ns)
+        .by_namespace
+        .get(ns)
+        .labels
         .and_then(|l| l.get(label))
         .cloned();
     let rank = |l: &str| LEVELS.iter().position(|x| *x == l);

@@ -135,14 +135,9 @@ fn outsider(s: &SubjectRef, namespace: &str) -> Option<String> {
 /// ServiceAccounts.
 fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
     let ns = t.namespace.as_str();
-    let bindings: Vec<_> = ctx
-        .snapshot
-        .role_bindings
-        .iter()
-        .filter(|b| b.metadata.namespace.as_deref() == Some(ns))
-        .collect();
+    let bindings = &ctx.by_namespace.get(ns).role_bindings;
     let mut failures = Vec::new();
-    for b in &bindings {
+    for b in bindings {
         let name = b.metadata.name.as_deref().unwrap_or_default();
         for subject in b.subjects.iter().flatten() {
             let Some(s) = SubjectRef::from_binding(subject, ns) else {
@@ -316,12 +311,11 @@ fn members(ctx: &Context, t: &Tenant) -> Vec<(SubjectRef, TenantRole)> {
     }
     let ns = t.namespace.as_str();
     let mut out = Vec::new();
-    for b in ctx.snapshot.role_bindings.iter().filter(|b| {
-        b.metadata.namespace.as_deref() == Some(ns)
-            && b.metadata
-                .name
-                .as_deref()
-                .is_some_and(|n| n.starts_with("member-"))
+    for b in ctx.by_namespace.get(ns).role_bindings.iter().filter(|b| {
+        b.metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("member-"))
             && b.role_ref.kind == "Role"
     }) {
         let Some(role) = TenantRole::ALL

@@ -1,6 +1,9 @@
 //! Policies compiled against the pod classes: every selector becomes a set of classes.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
@@ -9,29 +12,37 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::classes::{Endpoint, PodClass};
 use super::conn::Conn;
+use super::set::ClassSet;
 use crate::labels::selects;
 use crate::snapshot::{AdminPeer, AdminPort, AdminRule, AdminSubject, RuleAction};
 
 /// Which pods or addresses a rule names.
 #[derive(Debug, Clone)]
 pub(super) enum Peer {
-    /// Pod classes (a bit per class).
-    Classes(Vec<bool>),
+    /// Pod classes.
+    Classes(ClassSet),
     /// Addresses in `cidr` but in none of `except`, and the pod classes whose known IPs lie
-    /// there (a bit per class).
+    /// there.
     Block {
         cidr: IpNet,
         except: Vec<IpNet>,
-        pods: Vec<bool>,
+        pods: ClassSet,
     },
 }
 
 impl Peer {
+    /// The pod classes it selects.
+    pub(super) fn classes(&self) -> &ClassSet {
+        match self {
+            Self::Classes(set) | Self::Block { pods: set, .. } => set,
+        }
+    }
+
     pub(super) fn matches(&self, e: Endpoint) -> bool {
         match (self, e) {
-            (Self::Classes(set), Endpoint::Class(c)) => set[c],
+            (Self::Classes(set), Endpoint::Class(c)) => set.contains(c),
             (Self::Block { cidr, except, .. }, Endpoint::Ip(ip)) => in_block(cidr, except, ip),
-            (Self::Block { pods, .. }, Endpoint::Class(c)) => pods[c],
+            (Self::Block { pods, .. }, Endpoint::Class(c)) => pods.contains(c),
             _ => false,
         }
     }
@@ -113,30 +124,101 @@ pub(super) struct Policy {
     /// Admin priority (0 for NetworkPolicies and the baseline).
     pub priority: i32,
     /// The classes it applies to.
-    pub subject: Vec<bool>,
+    pub subject: ClassSet,
     /// Ingress rules, `None` when the policy does not affect ingress.
     pub ingress: Option<Vec<Rule>>,
     /// Egress rules, `None` when the policy does not affect egress.
     pub egress: Option<Vec<Rule>>,
 }
 
-fn class_set(classes: &[PodClass], f: impl Fn(&PodClass) -> bool) -> Vec<bool> {
-    classes.iter().map(f).collect()
+/// The classes by namespace, and the namespaces each distinct namespace selector picks
+/// (memoised: every tenant's DNS rule names the same namespaces).
+pub(super) struct Index<'a> {
+    classes: &'a [PodClass],
+    namespaces: Vec<(&'a str, &'a crate::labels::Labels)>,
+    by_namespace: HashMap<&'a str, Vec<u32>>,
+    memo: RefCell<HashMap<String, Rc<Vec<usize>>>>,
 }
 
-fn pods_in(
-    classes: &[PodClass],
-    ns: Option<&LabelSelector>,
-    pods: Option<&LabelSelector>,
-    own_ns: Option<&str>,
-) -> Vec<bool> {
-    class_set(classes, |c| {
-        let ns_ok = match ns {
-            Some(sel) => selects(sel, &c.namespace_labels),
-            None => own_ns == Some(c.namespace.as_str()),
+impl<'a> Index<'a> {
+    pub(super) fn new(classes: &'a [PodClass]) -> Self {
+        let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut namespaces = Vec::new();
+        for (i, c) in classes.iter().enumerate() {
+            let entry = by_namespace.entry(c.namespace.as_str()).or_default();
+            if entry.is_empty() {
+                namespaces.push((c.namespace.as_str(), &c.namespace_labels));
+            }
+            entry.push(u32::try_from(i).expect("fewer than 2^32 pod classes"));
+        }
+        Self {
+            classes,
+            namespaces,
+            by_namespace,
+            memo: RefCell::default(),
+        }
+    }
+
+    /// The classes of namespace `ns`.
+    pub(super) fn classes_in(&self, ns: &str) -> &[u32] {
+        self.by_namespace.get(ns).map_or(&[], Vec::as_slice)
+    }
+
+    /// The namespaces (indexes into `namespaces`) `sel` selects.
+    fn namespaces_of(&self, sel: &LabelSelector) -> Rc<Vec<usize>> {
+        let key = serde_json::to_string(sel).expect("selectors serialize");
+        if let Some(hit) = self.memo.borrow().get(&key) {
+            return hit.clone();
+        }
+        let picked: Rc<Vec<usize>> = Rc::new(
+            (0..self.namespaces.len())
+                .filter(|&n| selects(sel, self.namespaces[n].1))
+                .collect(),
+        );
+        self.memo.borrow_mut().insert(key, picked.clone());
+        picked
+    }
+
+    /// The classes in the namespaces `ns` selects (`None`: `own_ns` only) whose pods `pods`
+    /// selects (`None`: all).
+    fn pods_in(
+        &self,
+        ns: Option<&LabelSelector>,
+        pods: Option<&LabelSelector>,
+        own_ns: Option<&str>,
+    ) -> ClassSet {
+        let in_ns = |name: &str| {
+            self.classes_in(name)
+                .iter()
+                .copied()
+                .filter(|&c| pods.is_none_or(|sel| selects(sel, &self.classes[c as usize].labels)))
+                .collect::<Vec<u32>>()
         };
-        ns_ok && pods.is_none_or(|sel| selects(sel, &c.labels))
-    })
+        let picked = match ns {
+            Some(sel) => self
+                .namespaces_of(sel)
+                .iter()
+                .flat_map(|&n| in_ns(self.namespaces[n].0))
+                .collect(),
+            None => own_ns.map(in_ns).unwrap_or_default(),
+        };
+        ClassSet::from_unsorted(picked)
+    }
+
+    /// The classes with a known IP in `cidr` but not in `except`.
+    fn with_ips_in(&self, cidr: &IpNet, except: &[IpNet]) -> ClassSet {
+        ClassSet::from_unsorted(
+            (0..self.classes.len())
+                .filter(|&c| {
+                    self.classes[c]
+                        .ips
+                        .iter()
+                        .any(|&ip| in_block(cidr, except, ip))
+                })
+                .map(|c| c as u32)
+                .collect(),
+        )
+    }
 }
 
 /// The cidr of every NetworkPolicy ipBlock of `s`: pods whose IPs they cover are told apart.
@@ -176,7 +258,7 @@ fn parse_net(s: &str) -> Option<IpNet> {
     })
 }
 
-fn np_peer(classes: &[PodClass], p: &NetworkPolicyPeer, ns: &str) -> Peer {
+fn np_peer(ix: &Index, p: &NetworkPolicyPeer, ns: &str) -> Peer {
     match &p.ip_block {
         Some(b) => match parse_net(&b.cidr) {
             Some(cidr) => {
@@ -187,18 +269,15 @@ fn np_peer(classes: &[PodClass], p: &NetworkPolicyPeer, ns: &str) -> Peer {
                     .filter_map(|e| parse_net(e))
                     .collect();
                 // Pods whose IPs are known are selected by the ipBlocks that cover them.
-                let pods = class_set(classes, |c| {
-                    c.ips.iter().any(|&ip| in_block(&cidr, &except, ip))
-                });
+                let pods = ix.with_ips_in(&cidr, &except);
                 Peer::Block { cidr, except, pods }
             }
-            None => Peer::Classes(vec![false; classes.len()]),
+            None => Peer::Classes(ClassSet::default()),
         },
         None if p.namespace_selector.is_none() && p.pod_selector.is_none() => {
-            Peer::Classes(vec![false; classes.len()])
+            Peer::Classes(ClassSet::default())
         }
-        None => Peer::Classes(pods_in(
-            classes,
+        None => Peer::Classes(ix.pods_in(
             p.namespace_selector.as_ref(),
             p.pod_selector.as_ref(),
             Some(ns),
@@ -221,7 +300,7 @@ fn np_ports(ports: Option<&Vec<NetworkPolicyPort>>) -> Option<Vec<PortSpec>> {
 }
 
 fn np_rule(
-    classes: &[PodClass],
+    ix: &Index,
     ns: &str,
     i: usize,
     peers: Option<&Vec<NetworkPolicyPeer>>,
@@ -233,14 +312,14 @@ fn np_rule(
         action: RuleAction::Allow,
         peers: peers
             .filter(|p| !p.is_empty())
-            .map(|ps| ps.iter().map(|p| np_peer(classes, p, ns)).collect()),
+            .map(|ps| ps.iter().map(|p| np_peer(ix, p, ns)).collect()),
         ports: np_ports(ports),
     }
 }
 
 /// Compiles a NetworkPolicy; `policyTypes` defaults to Ingress, plus Egress when egress rules
 /// exist.
-pub(super) fn network_policy(classes: &[PodClass], np: &NetworkPolicy) -> Policy {
+pub(super) fn network_policy(ix: &Index, np: &NetworkPolicy) -> Policy {
     let ns = np.metadata.namespace.as_deref().unwrap_or("default");
     let spec = np.spec.clone().unwrap_or_default();
     let types = spec
@@ -261,8 +340,7 @@ pub(super) fn network_policy(classes: &[PodClass], np: &NetworkPolicy) -> Policy
             np.metadata.name.as_deref().unwrap_or_default()
         ),
         priority: 0,
-        subject: pods_in(
-            classes,
+        subject: ix.pods_in(
             None,
             spec.pod_selector
                 .as_ref()
@@ -274,7 +352,7 @@ pub(super) fn network_policy(classes: &[PodClass], np: &NetworkPolicy) -> Policy
                 .iter()
                 .flatten()
                 .enumerate()
-                .map(|(i, r)| np_rule(classes, ns, i, r.from.as_ref(), r.ports.as_ref()))
+                .map(|(i, r)| np_rule(ix, ns, i, r.from.as_ref(), r.ports.as_ref()))
                 .collect()
         }),
         egress: has("Egress").then(|| {
@@ -282,34 +360,29 @@ pub(super) fn network_policy(classes: &[PodClass], np: &NetworkPolicy) -> Policy
                 .iter()
                 .flatten()
                 .enumerate()
-                .map(|(i, r)| np_rule(classes, ns, i, r.to.as_ref(), r.ports.as_ref()))
+                .map(|(i, r)| np_rule(ix, ns, i, r.to.as_ref(), r.ports.as_ref()))
                 .collect()
         }),
     }
 }
 
 fn admin_selector(
-    classes: &[PodClass],
+    ix: &Index,
     namespaces: Option<&LabelSelector>,
     pods: Option<&crate::snapshot::PodPeer>,
-) -> Vec<bool> {
+) -> ClassSet {
     match (namespaces, pods) {
-        (Some(ns), _) => pods_in(classes, Some(ns), None, None),
-        (None, Some(p)) => pods_in(
-            classes,
-            Some(&p.namespace_selector),
-            Some(&p.pod_selector),
-            None,
-        ),
-        (None, None) => vec![false; classes.len()],
+        (Some(ns), _) => ix.pods_in(Some(ns), None, None),
+        (None, Some(p)) => ix.pods_in(Some(&p.namespace_selector), Some(&p.pod_selector), None),
+        (None, None) => ClassSet::default(),
     }
 }
 
-fn admin_peer(classes: &[PodClass], p: &AdminPeer) -> Vec<Peer> {
+fn admin_peer(ix: &Index, p: &AdminPeer) -> Vec<Peer> {
     let mut peers = Vec::new();
     if p.namespaces.is_some() || p.pods.is_some() {
         peers.push(Peer::Classes(admin_selector(
-            classes,
+            ix,
             p.namespaces.as_ref(),
             p.pods.as_ref(),
         )));
@@ -323,7 +396,7 @@ fn admin_peer(classes: &[PodClass], p: &AdminPeer) -> Vec<Peer> {
             .map(|cidr| Peer::Block {
                 cidr,
                 except: vec![],
-                pods: vec![false; classes.len()],
+                pods: ClassSet::default(),
             }),
     );
     peers
@@ -355,7 +428,7 @@ fn admin_port(p: &AdminPort) -> PortSpec {
     }
 }
 
-fn admin_rules(classes: &[PodClass], rules: &[AdminRule], ingress: bool) -> Vec<Rule> {
+fn admin_rules(ix: &Index, rules: &[AdminRule], ingress: bool) -> Vec<Rule> {
     rules
         .iter()
         .enumerate()
@@ -369,7 +442,7 @@ fn admin_rules(classes: &[PodClass], rules: &[AdminRule], ingress: bool) -> Vec<
                     peers
                         .iter()
                         .flatten()
-                        .flat_map(|p| admin_peer(classes, p))
+                        .flat_map(|p| admin_peer(ix, p))
                         .collect(),
                 ),
                 ports: r
@@ -383,7 +456,7 @@ fn admin_rules(classes: &[PodClass], rules: &[AdminRule], ingress: bool) -> Vec<
 
 /// Compiles an admin or baseline policy.
 pub(super) fn admin_policy(
-    classes: &[PodClass],
+    ix: &Index,
     id: String,
     priority: i32,
     subject: &AdminSubject,
@@ -393,8 +466,8 @@ pub(super) fn admin_policy(
     Policy {
         id,
         priority,
-        subject: admin_selector(classes, subject.namespaces.as_ref(), subject.pods.as_ref()),
-        ingress: Some(admin_rules(classes, ingress, true)),
-        egress: Some(admin_rules(classes, egress, false)),
+        subject: admin_selector(ix, subject.namespaces.as_ref(), subject.pods.as_ref()),
+        ingress: Some(admin_rules(ix, ingress, true)),
+        egress: Some(admin_rules(ix, egress, false)),
     }
 }

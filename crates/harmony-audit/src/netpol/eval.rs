@@ -85,10 +85,15 @@ impl Dir {
 pub struct Network {
     classes: Vec<PodClass>,
     by_pod: HashMap<(String, String), usize>,
+    by_namespace: HashMap<String, Vec<usize>>,
     policies: Vec<Policy>,
     admin: Vec<Policy>,
     baseline: Vec<Policy>,
     selecting: [Vec<Vec<usize>>; 2],
+    /// Classes no NetworkPolicy isolates for ingress, and per class the classes whose ingress
+    /// rules (or admin allow rules) name it: the only sources that could reach them.
+    ingress_open: Vec<usize>,
+    admitted_by: Vec<Vec<usize>>,
 }
 
 fn pod_keys(s: &ClusterSnapshot) -> BTreeSet<&str> {
@@ -154,10 +159,11 @@ impl Network {
                     .map(move |p| ((c.namespace.clone(), p.clone()), i))
             })
             .collect();
+        let ix = compile::Index::new(&classes);
         let policies: Vec<Policy> = s
             .network_policies
             .iter()
-            .map(|np| compile::network_policy(&classes, np))
+            .map(|np| compile::network_policy(&ix, np))
             .collect();
         let mut admin: Vec<Policy> = s
             .admin_network_policies
@@ -168,7 +174,7 @@ impl Network {
                     a.metadata.name.as_deref().unwrap_or_default()
                 );
                 compile::admin_policy(
-                    &classes,
+                    &ix,
                     id,
                     a.spec.priority,
                     &a.spec.subject,
@@ -186,42 +192,115 @@ impl Network {
                     "BaselineAdminNetworkPolicy {}",
                     b.metadata.name.as_deref().unwrap_or_default()
                 );
-                compile::admin_policy(
-                    &classes,
-                    id,
-                    0,
-                    &b.spec.subject,
-                    &b.spec.ingress,
-                    &b.spec.egress,
-                )
+                compile::admin_policy(&ix, id, 0, &b.spec.subject, &b.spec.ingress, &b.spec.egress)
             })
             .collect();
         let selecting = [Dir::Ingress, Dir::Egress].map(|dir| {
-            (0..classes.len())
-                .map(|c| {
-                    (0..policies.len())
-                        .filter(|&p| policies[p].subject[c] && dir.rules(&policies[p]).is_some())
-                        .collect()
-                })
-                .collect()
+            let mut by_class = vec![Vec::new(); classes.len()];
+            for (p, policy) in policies.iter().enumerate() {
+                if dir.rules(policy).is_some() {
+                    policy.subject.iter().for_each(|c| by_class[c].push(p));
+                }
+            }
+            by_class
         });
-        Self {
+        let by_namespace = classes
+            .iter()
+            .map(|c| {
+                let ids = ix.classes_in(&c.namespace).iter().map(|&i| i as usize);
+                (c.namespace.clone(), ids.collect())
+            })
+            .collect();
+        drop(ix);
+        let mut net = Self {
             classes,
             by_pod,
+            by_namespace,
             policies,
             admin,
             baseline,
             selecting,
+            ingress_open: Vec::new(),
+            admitted_by: Vec::new(),
+        };
+        net.admitted_by = vec![Vec::new(); net.classes.len()];
+        for dst in 0..net.classes.len() {
+            match net.allowed_peers(Dir::Ingress, dst) {
+                None => net.ingress_open.push(dst),
+                Some(sources) => sources.iter().for_each(|&s| net.admitted_by[s].push(dst)),
+            }
         }
+        net
     }
 
-    /// Every CIDR an ipBlock or admin network names (cidr and except), in any tier.
-    pub(super) fn ip_blocks(&self) -> impl Iterator<Item = &ipnet::IpNet> {
-        self.admin
+    /// The classes the rules that could allow `class`'s traffic in `dir` name: its isolating
+    /// NetworkPolicies' rules and the admin allow rules it is a subject of. `None` when any class
+    /// may do: not isolated that way, or a rule without peers.
+    fn allowed_peers(&self, dir: Dir, class: usize) -> Option<Vec<usize>> {
+        let isolating = &self.selecting[usize::from(dir == Dir::Egress)][class];
+        if isolating.is_empty() {
+            return None;
+        }
+        let np_rules = isolating
             .iter()
-            .chain(&self.policies)
+            .flat_map(|&p| dir.rules(&self.policies[p]).into_iter().flatten());
+        let admin_rules = self
+            .admin
+            .iter()
+            .filter(|p| p.subject.contains(class))
+            .flat_map(|p| dir.rules(p).into_iter().flatten())
+            .filter(|r| r.action == RuleAction::Allow);
+        let mut peers = Vec::new();
+        for rule in np_rules.chain(admin_rules) {
+            for peer in rule.peers.as_ref()? {
+                peers.extend(peer.classes().iter());
+            }
+        }
+        peers.sort_unstable();
+        peers.dedup();
+        Some(peers)
+    }
+
+    /// Every class `src` may open some connection to (itself included), with what, in class
+    /// order. Only pairs some rule could open are evaluated, so the cost grows with the paths
+    /// the policies name, not with the square of the classes.
+    pub fn reachable_from(&self, src: usize) -> Vec<(usize, Conn)> {
+        let candidates: Vec<usize> = match self.allowed_peers(Dir::Egress, src) {
+            Some(dsts) => dsts
+                .into_iter()
+                .filter(|&d| {
+                    self.ingress_open.binary_search(&d).is_ok()
+                        || self.admitted_by[src].binary_search(&d).is_ok()
+                })
+                .collect(),
+            None => {
+                let mut all = [self.ingress_open.as_slice(), &self.admitted_by[src]].concat();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        };
+        candidates
+            .into_iter()
+            .filter_map(|d| {
+                let c = self.conn(Endpoint::Class(src), Endpoint::Class(d));
+                (!c.is_empty()).then_some((d, c))
+            })
+            .collect()
+    }
+
+    /// Every CIDR (cidr and except) an ipBlock or admin network names in the egress rules that
+    /// apply to `class`, in any tier: the only cuts in its view of the address space.
+    pub(super) fn egress_blocks(&self, class: usize) -> impl Iterator<Item = &ipnet::IpNet> {
+        let isolating = self.selecting[1][class].iter().map(|&p| &self.policies[p]);
+        let admin = self
+            .admin
+            .iter()
             .chain(&self.baseline)
-            .flat_map(|p| p.ingress.iter().chain(&p.egress).flatten())
+            .filter(move |p| p.subject.contains(class));
+        isolating
+            .chain(admin)
+            .flat_map(|p| p.egress.iter().flatten())
             .flat_map(|r| r.peers.iter().flatten())
             .filter_map(|peer| match peer {
                 compile::Peer::Block { cidr, except, .. } => {
@@ -246,7 +325,11 @@ impl Network {
 
     /// The classes of namespace `namespace`.
     pub fn classes_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = usize> + 'a {
-        (0..self.classes.len()).filter(move |&c| self.classes[c].namespace == namespace)
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     /// The NetworkPolicies that isolate class `class` for ingress (`true`) or egress.
@@ -393,7 +476,7 @@ impl Network {
     ) -> (Conn, Conn) {
         let mut allowed = Conn::none();
         let mut passed = Conn::none();
-        for policy in tier.iter().filter(|p| p.subject[subject]) {
+        for policy in tier.iter().filter(|p| p.subject.contains(subject)) {
             for rule in dir
                 .rules(policy)
                 .into_iter()
@@ -440,13 +523,9 @@ impl Network {
     pub fn namespace_matrix(&self) -> BTreeMap<(String, String), Conn> {
         let mut m: BTreeMap<(String, String), Conn> = BTreeMap::new();
         for a in 0..self.classes.len() {
-            for b in 0..self.classes.len() {
+            for (b, c) in self.reachable_from(a) {
                 let (na, nb) = (&self.classes[a].namespace, &self.classes[b].namespace);
-                if na == nb {
-                    continue;
-                }
-                let c = self.conn(Endpoint::Class(a), Endpoint::Class(b));
-                if !c.is_empty() {
+                if na != nb {
                     let e = m.entry((na.clone(), nb.clone())).or_default();
                     *e = e.union(&c);
                 }

@@ -13,6 +13,7 @@ mod compile;
 mod conn;
 mod eval;
 mod ranges;
+mod set;
 mod symbolic;
 
 pub use classes::{Endpoint, PodClass};

@@ -89,7 +89,7 @@ impl Network {
     ) -> Vec<(AddrRange, Verdict)> {
         let except: Vec<AddrRange> = except.iter().map(AddrRange::of).collect();
         let cuts: BTreeSet<Point> = self
-            .ip_blocks()
+            .egress_blocks(class)
             .chain(within)
             .map(AddrRange::of)
             .chain(except.iter().copied())

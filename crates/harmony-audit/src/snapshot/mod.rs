@@ -4,6 +4,7 @@
 //! from a live cluster with `list` calls, the loaders from manifests and tenant plans.
 
 mod admin;
+mod by_namespace;
 mod platform;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
+pub use by_namespace::{ByNamespace, Namespaced};
 pub use platform::{SYNTHESIZED_ANNOTATION, is_synthesized};
 
 pub use admin::{
