@@ -68,9 +68,11 @@ impl ClusterSnapshot {
     /// Adds the objects of a manifest file, or of every `*.yaml`, `*.yml` and `*.json` file under a
     /// folder (recursively, sorted, skipping `kustomization.yaml`). Files are parsed on every
     /// core; the objects keep the files' order, and an error names the first bad file.
+    #[tracing::instrument(name = "load", skip_all, fields(path = %path.display(), files))]
     pub fn load_path(&mut self, path: &Path) -> Result<(), LoadError> {
         let mut files = Vec::new();
         manifests(path, &mut files)?;
+        tracing::Span::current().record("files", files.len());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = files.len().div_ceil(threads).max(1);
         let parts: Vec<Result<Self, LoadError>> = std::thread::scope(|scope| {

@@ -291,7 +291,8 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
     let report = audit(&snapshot, &config);
     check_tenant(&args, report.tenants.is_empty())?;
-    print!("{}", render(&report, format(args.output)));
+    let out = tracing::info_span!("render").in_scope(|| render(&report, format(args.output)));
+    print!("{out}");
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
@@ -465,7 +466,8 @@ fn read_live(
         anyhow::Ok((inventory, facts, reader.cluster().server().to_string()))
     })?;
     let mut snapshot = ClusterSnapshot::default();
-    snapshot.add_objects(inventory.objects, &server)?;
+    tracing::info_span!("decode", objects = inventory.objects.len())
+        .in_scope(|| snapshot.add_objects(inventory.objects, &server))?;
     // A cluster serving admission policies is assessed for guardrails even when it has none.
     if !inventory
         .not_served

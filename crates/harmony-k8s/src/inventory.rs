@@ -255,6 +255,7 @@ impl InventoryReader {
     ///
     /// Fails on the first unreachable or unexplained error; a 403 on any kind fails only after
     /// every kind was tried, naming every missing permission.
+    #[tracing::instrument(name = "list all", skip_all)]
     pub async fn read(&self) -> Result<Inventory, ApiFailure> {
         let mut inventory = Inventory::default();
         let mut wanted = Vec::new();
@@ -305,6 +306,7 @@ impl InventoryReader {
     }
 
     /// Every object of `kind` in the cluster, page by page.
+    #[tracing::instrument(name = "list", skip_all, fields(kind = %kind.resource(), items))]
     async fn list(&self, kind: &AuditKind) -> Result<Vec<Value>, ApiFailure> {
         let api: Api<DynamicObject> =
             Api::all_with(self.cluster.client().clone(), &kind.api_resource());
@@ -322,6 +324,7 @@ impl InventoryReader {
         })
         .await
         .map_err(|e| explain(&e, &attempt, self.cluster.server()))?;
+        tracing::Span::current().record("items", items.len());
         Ok(items.into_iter().map(|item| typed(item, kind)).collect())
     }
 }

@@ -278,7 +278,8 @@ impl<'a> Context<'a> {
     pub fn new(snapshot: &'a ClusterSnapshot, config: &'a AuditConfig) -> Self {
         let authz = Authorizer::new(snapshot);
         let net = Network::new(snapshot);
-        let tenants = tenants(snapshot, &authz);
+        let by_namespace = ByNamespace::new(snapshot);
+        let tenants = tenants(snapshot, &authz, &by_namespace);
         let platform = network::Platform::new(snapshot, &net, &config.facts);
         let tenant_index = tenants
             .iter()
@@ -292,7 +293,7 @@ impl<'a> Context<'a> {
             net,
             tenants,
             tenant_index,
-            by_namespace: ByNamespace::new(snapshot),
+            by_namespace,
             platform,
         }
     }
@@ -304,8 +305,13 @@ impl<'a> Context<'a> {
 
 /// Tenant namespaces (labelled [`TENANT_LABEL`]) and their subjects: those of RoleBindings in the
 /// namespace, and its ServiceAccounts (`default` included).
-fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer) -> Vec<Tenant> {
-    let bound = authz.subjects();
+fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer, by_ns: &ByNamespace) -> Vec<Tenant> {
+    let mut bound: HashMap<String, Vec<SubjectRef>> = HashMap::new();
+    for (subject, scope) in authz.subjects() {
+        if let Scope::Namespace(ns) = scope {
+            bound.entry(ns).or_default().push(subject);
+        }
+    }
     let mut tenants: Vec<Tenant> = snapshot
         .namespaces
         .iter()
@@ -313,14 +319,15 @@ fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer) -> Vec<Tenant> {
             let name = ns.metadata.labels.as_ref()?.get(TENANT_LABEL)?.clone();
             let namespace = ns.metadata.name.clone()?;
             let mut subjects: BTreeSet<SubjectRef> = bound
-                .iter()
-                .filter(|(_, scope)| *scope == Scope::Namespace(namespace.clone()))
-                .map(|(s, _)| s.clone())
+                .get(&namespace)
+                .into_iter()
+                .flatten()
+                .cloned()
                 .collect();
-            let accounts = snapshot
+            let accounts = by_ns
+                .get(&namespace)
                 .service_accounts
                 .iter()
-                .filter(|sa| sa.metadata.namespace.as_deref() == Some(&namespace))
                 .filter_map(|sa| sa.metadata.name.clone())
                 .chain(["default".to_string()]);
             subjects.extend(accounts.map(|name| SubjectRef::ServiceAccount {
@@ -338,32 +345,57 @@ fn tenants(snapshot: &ClusterSnapshot, authz: &Authorizer) -> Vec<Tenant> {
     tenants
 }
 
-/// Runs every check on every tenant of `snapshot` (or the one `config.tenant` names).
-pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
-    let ctx = Context::new(snapshot, config);
-    let cross = network::cross_tenant_paths(&ctx);
+/// The checks of tenant `t`.
+fn tenant_report(ctx: &Context, t: &Tenant, cross: &network::CrossPaths) -> TenantReport {
     let default = Expectation::default();
-    let mut reports: Vec<TenantReport> = ctx
+    let expect = ctx.config.expectations.get(&t.name).unwrap_or(&default);
+    let mut checks = rbac::checks(ctx, t);
+    checks.extend(escalation::checks(ctx, t));
+    checks.extend(ingress::checks(ctx, t));
+    checks.extend(quota::checks(ctx, t, expect));
+    checks.extend(network::checks(ctx, t, expect, cross));
+    guardrails::annotate(ctx, t, &mut checks);
+    checks.sort_by_key(|c| c.id);
+    TenantReport {
+        tenant: t.name.clone(),
+        namespace: t.namespace.clone(),
+        checks,
+    }
+}
+
+/// `f` of every item, computed on every core, in the items' order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("an audit thread panicked"))
+            .collect()
+    })
+}
+
+/// Runs every check on every tenant of `snapshot` (or the one `config.tenant` names).
+/// Tenants are checked on every core; the report keeps their order.
+#[tracing::instrument(name = "audit", skip_all)]
+pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
+    let (ctx, cross) = tracing::info_span!("index").in_scope(|| {
+        let ctx = Context::new(snapshot, config);
+        let cross = network::cross_tenant_paths(&ctx);
+        (ctx, cross)
+    });
+    let chosen: Vec<&Tenant> = ctx
         .tenants
         .iter()
         .filter(|t| config.tenant.as_ref().is_none_or(|n| *n == t.name))
-        .map(|t| {
-            let expect = config.expectations.get(&t.name).unwrap_or(&default);
-            let mut checks = rbac::checks(&ctx, t);
-            checks.extend(escalation::checks(&ctx, t));
-            checks.extend(ingress::checks(&ctx, t));
-            checks.extend(quota::checks(&ctx, t, expect));
-            checks.extend(network::checks(&ctx, t, expect, &cross));
-            guardrails::annotate(&ctx, t, &mut checks);
-            checks.sort_by_key(|c| c.id);
-            TenantReport {
-                tenant: t.name.clone(),
-                namespace: t.namespace.clone(),
-                checks,
-            }
-        })
         .collect();
-    every_pod::annotate(&ctx, &mut reports);
+    let mut reports = tracing::info_span!("checks", tenants = chosen.len())
+        .in_scope(|| on_every_core(&chosen, |t| tenant_report(&ctx, t, &cross)));
+    tracing::info_span!("every pod").in_scope(|| every_pod::annotate(&ctx, &mut reports));
     AuditReport {
         tenants: reports,
         notes: snapshot.notes.clone(),
