@@ -62,9 +62,7 @@ pub(super) fn annotate<'c>(ctx: &'c Context<'_>, reports: &mut [TenantReport]) {
     let mut judged: Vec<(usize, &'static str)> = Vec::new();
     for (r, report) in reports.iter().enumerate() {
         let ns = ctx
-            .tenants
-            .iter()
-            .find(|t| t.namespace == report.namespace)
+            .tenant_of(&report.namespace)
             .map(|t| t.namespace.as_str());
         let Some(ns) = ns else { continue };
         let expect = ctx
