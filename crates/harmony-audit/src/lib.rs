@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod labels;
+mod fast_yaml;
 mod load;
 pub mod matrix;
 pub mod netpol;

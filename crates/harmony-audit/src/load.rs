@@ -144,11 +144,13 @@ impl ClusterSnapshot {
     }
 
     fn add_text(&mut self, text: &str, origin: &str) -> Result<(), LoadError> {
-        let documents: Vec<Value> =
-            serde_saphyr::from_multiple(text).map_err(|e| LoadError::Syntax {
+        let documents: Vec<Value> = match crate::fast_yaml::parse(text) {
+            Some(documents) => documents,
+            None => serde_saphyr::from_multiple(text).map_err(|e| LoadError::Syntax {
                 origin: origin.into(),
                 message: e.to_string(),
-            })?;
+            })?,
+        };
         documents
             .into_iter()
             .try_for_each(|document| self.add_value(document, origin))
