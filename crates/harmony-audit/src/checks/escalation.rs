@@ -54,7 +54,7 @@ fn beyond(ctx: &Context, user: &UserInfo, grants: &[Grant]) -> Vec<String> {
         .iter()
         .filter(|g| !(matches!(g.scope, Scope::Cluster) && super::rbac::harmless(&g.rule)))
         .flat_map(|g| requests_of(g).into_iter().map(move |r| (g, r)))
-        .filter(|(_, r)| !ctx.authz.can(user, r).allowed)
+        .filter(|(_, r)| !ctx.authz.allows(user, r))
         .take(3)
         .map(|(g, r)| format!("{r} (via {g})"))
         .collect()
@@ -117,9 +117,8 @@ fn enterable_pod(
 }
 
 fn first(ctx: &Context, user: &UserInfo, requests: &[Request]) -> Option<Grant> {
-    requests
-        .iter()
-        .find_map(|r| ctx.authz.can(user, r).evidence.into_iter().next())
+    let allowed = requests.iter().find(|r| ctx.authz.allows(user, r))?;
+    ctx.authz.can(user, allowed).evidence.into_iter().next()
 }
 
 pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
@@ -144,6 +143,10 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
     ];
     let token_secrets_refused = guardrails::present(ctx, GuardrailId::TenantSecrets) == Some(true);
     let create_secrets = [Request::resource("create", "", "secrets", ns)];
+    let account_grants: Vec<(&SubjectRef, Vec<Grant>)> = accounts
+        .iter()
+        .map(|sa| (*sa, ctx.authz.what_can(sa)))
+        .collect();
     let (mut pods, mut tokens, mut secrets, mut binds) = (vec![], vec![], vec![], vec![]);
     for s in &t.subjects {
         let user = UserInfo::from(s);
@@ -155,7 +158,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         } else {
             first(ctx, &user, &create_secrets)
         };
-        for sa in accounts.iter().filter(|sa| **sa != s) {
+        for (sa, sa_grants) in account_grants.iter().filter(|(sa, _)| *sa != s) {
             let SubjectRef::ServiceAccount { name, .. } = sa else {
                 continue;
             };
@@ -174,7 +177,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             {
                 continue;
             }
-            let more = beyond(ctx, &user, &ctx.authz.what_can(sa));
+            let more = beyond(ctx, &user, sa_grants);
             if more.is_empty() {
                 continue;
             }

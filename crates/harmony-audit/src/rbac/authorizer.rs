@@ -272,6 +272,17 @@ impl Authorizer {
         }
     }
 
+    /// Whether `user` may do `request`: [`Self::can`] without gathering the evidence.
+    pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
+        self.bindings_of(user).into_iter().any(|b| {
+            applies(&b.scope, request)
+                && self
+                    .rules_of(b)
+                    .iter()
+                    .any(|r| rule_allows(&r.rule, request))
+        })
+    }
+
     /// "Who can do this?": every binding subject allowed, with the grant (groups stay groups).
     pub fn who_can(&self, request: &Request) -> Vec<(SubjectRef, Grant)> {
         let mut out = Vec::new();
