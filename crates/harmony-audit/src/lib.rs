@@ -5,8 +5,8 @@
 //! Kubernetes client.
 
 pub mod access;
-pub mod labels;
 mod fast_yaml;
+pub mod labels;
 mod load;
 pub mod matrix;
 pub mod netpol;
