@@ -25,6 +25,33 @@ pub fn create_private(path: &Path) -> Result<File, VpnError> {
         .map_err(io_error(path))
 }
 
+/// Writes `bytes` to `path` (mode 0600) unless it exists, whole or not at all: the content goes
+/// to a temp file first and is linked into place, so a concurrent reader never sees it half
+/// written. Returns whether this call created `path`.
+pub fn publish_private(path: &Path, bytes: &[u8]) -> Result<bool, VpnError> {
+    let unique = format!(
+        ".{}.{:?}.tmp",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
+    let temp = sibling(path, &unique);
+    let written = create_private(&temp).and_then(|mut file| {
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(io_error(&temp))
+    });
+    let linked = written.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_error(path)(e)),
+    });
+    let _ = std::fs::remove_file(&temp);
+    linked
+}
+
 /// Replaces `path` with `bytes` atomically (temp file, fsync, rename, fsync of the folder), mode
 /// 0600. A crash at any point leaves either the old or the new content at `path`. When `backup`
 /// is given, the old content is kept there (a hard link) before the rename.

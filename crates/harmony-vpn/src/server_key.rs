@@ -1,11 +1,10 @@
 //! The gateway's own key: generated once by Harmony into `server.key` (0600) in the state dir, or
 //! given as a public key in the gateway file (the private key then stays on the gateway host).
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::VpnError;
-use crate::files::{create_private, io_error};
+use crate::files::{io_error, publish_private};
 use crate::gateway::Gateway;
 use crate::keys::{PrivateKey, PublicKey};
 
@@ -73,18 +72,40 @@ fn create_key(path: &Path, state_dir: &Path) -> Result<ServerKey, VpnError> {
         .create(state_dir)
         .map_err(io_error(state_dir))?;
     let key = PrivateKey::generate();
-    let mut file = match create_private(path) {
-        Ok(file) => file,
-        // Another harmony created it a moment ago: use that one.
-        Err(VpnError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            return read_key(path)?.map(ServerKey::Managed).ok_or_else(|| {
-                io_error(path)(std::io::Error::other("server key vanished while reading"))
+    if publish_private(path, format!("{}\n", key.expose_base64()).as_bytes())? {
+        return Ok(ServerKey::Managed(key));
+    }
+    // Another harmony created it a moment ago: use that one.
+    read_key(path)?
+        .map(ServerKey::Managed)
+        .ok_or_else(|| io_error(path)(std::io::Error::other("server key vanished while reading")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::VpnGatewayConfig;
+
+    const GATEWAY: &str = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: VpnGateway\n\
+        metadata: {name: prod}\nspec:\n  endpoint: 127.0.0.1:51820\n  addressPool: {ipv4: 10.99.0.0/24}\n  reachable: [{address: 192.0.2.10}]\n";
+
+    #[test]
+    fn concurrent_first_opens_all_read_the_one_key_written_whole() {
+        let gateway = VpnGatewayConfig::parse("g.yaml", GATEWAY).unwrap();
+        for _ in 0..50 {
+            let dir = tempfile::tempdir().unwrap();
+            let keys: Vec<PublicKey> = std::thread::scope(|s| {
+                let opens: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| ServerKey::load_or_create(&gateway, dir.path())))
+                    .collect();
+                opens
+                    .into_iter()
+                    .map(|o| o.join().unwrap().unwrap().public_key())
+                    .collect()
             });
+            assert!(keys.iter().all(|k| *k == keys[0]));
+            let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+            assert_eq!(leftovers, 1, "only server.key remains");
         }
-        Err(e) => return Err(e),
-    };
-    writeln!(file, "{}", key.expose_base64())
-        .and_then(|()| file.sync_all())
-        .map_err(io_error(path))?;
-    Ok(ServerKey::Managed(key))
+    }
 }
