@@ -14,7 +14,7 @@ use crate::netpol::{Conn, Endpoint};
 use crate::snapshot::{ClusterSnapshot, is_synthesized};
 
 /// `all`, `none`, or the ports per protocol, such as `TCP 80,443; UDP 53`.
-fn conn_label(c: &Conn) -> String {
+pub(crate) fn conn_label(c: &Conn) -> String {
     if c.is_all() {
         "all".into()
     } else if c.is_empty() {

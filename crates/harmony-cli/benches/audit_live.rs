@@ -14,6 +14,9 @@
 //! with `index`, `checks` and `every pod`, `render`), with `time.busy` and `time.idle`; busy +
 //! idle is a span's wall time (async spans are idle while they await the API server).
 
+mod common;
+use common::{env_usize, tenant_file, tenant_name};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,66 +27,6 @@ use std::time::{Duration, Instant};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
-    })
-}
-
-fn tenant_name(i: usize) -> String {
-    format!("t{i:04}")
-}
-
-/// A tenant file of examples/tenants/acme.yaml's shape, varied as in `audit_scale`: every third
-/// tenant denies internet egress, every fourth lets in only the ingress controller.
-fn tenant_file(i: usize) -> String {
-    let egress = if i.is_multiple_of(3) { "deny" } else { "allow" };
-    let allow_from = if i % 4 == 1 {
-        "[ingress]"
-    } else {
-        "[ingress, monitoring]"
-    };
-    let viewer = if i.is_multiple_of(4) {
-        format!("\n      - {{ name: auditor, role: viewer, user: auditor@t{i}.example }}")
-    } else {
-        String::new()
-    };
-    format!(
-        "apiVersion: harmony.nationtech.io/v1alpha1
-kind: Tenant
-metadata:
-  name: {name}
-spec:
-  podSecurity: restricted
-  resourceQuotas:
-    requests: {{ cpu: \"4\", memory: 8Gi, ephemeralStorage: 10Gi }}
-    limits:   {{ cpu: \"8\", memory: 16Gi, ephemeralStorage: 20Gi }}
-    objects:  {{ pods: 50, services: 10, secrets: 50, configMaps: 50, persistentVolumeClaims: 10,
-                replicationControllers: 0, resourceQuotas: 1, nodePorts: 0, loadBalancers: 0 }}
-    containerDefaults:
-      request: {{ cpu: 100m, memory: 128Mi }}
-      limit:   {{ cpu: 500m, memory: 512Mi }}
-      max:     {{ cpu: \"2\", memory: 4Gi }}
-  networkIsolation:
-    internetEgress: {egress}
-    allowFrom: {allow_from}
-  storageAccess:
-    storageClasses:
-      - {{ name: standard, requests: 100Gi }}
-  rbac:
-    members:
-      - {{ name: owner, role: admin, user: owner@t{i}.example }}
-      - {{ name: devs, role: developer, group: t{i}-devs }}
-      - {{ name: ci, role: developer, serviceAccount: true }}{viewer}
-    selfService:
-      roleBindings: {self_service}
-",
-        name = tenant_name(i),
-        self_service = i.is_multiple_of(2),
-    )
-}
 
 /// Pod `p` of `ns`: restricted Pod Security (non-root, RuntimeDefault seccomp, no privilege
 /// escalation, every capability dropped), requests and limits within the tenant's LimitRange,

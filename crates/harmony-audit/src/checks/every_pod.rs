@@ -21,7 +21,9 @@ use super::{
     TenantReport, guardrails,
 };
 use crate::labels::matches_platform_labels;
-use crate::netpol::{Conn, Effect, Endpoint, Instance, Network, Party, Reach, Symbolic, Witness};
+use crate::netpol::{
+    Conn, Effect, Endpoint, Instance, Network, Party, Reach, Symbolic, Witness, named_ports,
+};
 use crate::snapshot::ClusterSnapshot;
 
 /// What a counterexample shows.
@@ -283,27 +285,9 @@ impl<'s> PlatformPods<'s> {
     fn new(ctx: &Context<'s>) -> Self {
         let facts = &ctx.config.facts;
         let s = ctx.snapshot;
-        let peers = [&facts.dns.peer, &facts.ingress, &facts.monitoring];
-        let platform_ns: BTreeSet<&str> = s
-            .namespaces
-            .iter()
-            .filter(|n| {
-                let name = n.metadata.name.as_deref().unwrap_or_default();
-                ["kube-", "openshift-"].iter().any(|p| name.starts_with(p))
-                    || peers.iter().any(|p| {
-                        matches_platform_labels(&p.namespace_selector, n.metadata.labels.as_ref())
-                    })
-            })
-            .filter_map(|n| n.metadata.name.as_deref())
-            .filter(|n| ctx.tenant_of(n).is_none())
-            .collect();
-        let dns_ports = facts
-            .dns
-            .ports
-            .iter()
-            .flat_map(|&p| ["UDP", "TCP"].map(|proto| Conn::ports(proto, p, p)))
-            .flatten()
-            .fold(Conn::none(), |all, c| all.union(&c));
+        let platform_ns: BTreeSet<&str> =
+            ctx.platform.namespaces.iter().map(String::as_str).collect();
+        let dns_ports = super::network::dns_ports(facts);
         Self {
             dns: peer_pods(s, &ctx.net, &facts.dns.peer),
             ingress: peer_pods(s, &ctx.net, &facts.ingress),
@@ -432,24 +416,6 @@ fn template(party: Party, inst: Option<&Instance>, name: &str) -> (PodTemplate, 
             None,
         ),
     }
-}
-
-fn named_ports(p: &Pod) -> Vec<(String, String, u16)> {
-    let ports = p
-        .spec
-        .iter()
-        .flat_map(|s| &s.containers)
-        .flat_map(|c| c.ports.iter().flatten());
-    ports
-        .filter_map(|c| {
-            let proto = c.protocol.clone().unwrap_or_else(|| "TCP".into());
-            Some((
-                c.name.clone()?,
-                proto,
-                u16::try_from(c.container_port).ok()?,
-            ))
-        })
-        .collect()
 }
 
 /// An endpoint of `net` for a party: the instantiated pod `name` for a free end.

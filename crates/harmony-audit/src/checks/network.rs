@@ -43,7 +43,7 @@ pub(crate) struct Platform {
     monitoring: Vec<usize>,
     /// The platform's namespaces that are not tenants': `kube-*`, `openshift-*`, and those of
     /// DNS, the ingress controller and monitoring.
-    namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
     /// The pod classes of those namespaces.
     classes: Vec<usize>,
 }
@@ -127,17 +127,22 @@ pub(super) fn checks(
     ]
 }
 
-/// HMT-NET-008: tenant pods reach the platform's namespaces (`kube-*`, `openshift-*`, and those
-/// of DNS, the ingress controller and monitoring) only on the DNS ports of the DNS pods.
-fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
-    let facts = &ctx.config.facts;
-    let dns_ports = facts
+/// The cluster DNS ports, over UDP and TCP.
+pub(crate) fn dns_ports(facts: &ClusterFacts) -> Conn {
+    facts
         .dns
         .ports
         .iter()
         .flat_map(|&p| ["UDP", "TCP"].map(|proto| Conn::ports(proto, p, p)))
         .flatten()
-        .fold(Conn::none(), |all, c| all.union(&c));
+        .fold(Conn::none(), |all, c| all.union(&c))
+}
+
+/// HMT-NET-008: tenant pods reach the platform's namespaces (`kube-*`, `openshift-*`, and those
+/// of DNS, the ingress controller and monitoring) only on the DNS ports of the DNS pods.
+fn platform_egress(ctx: &Context, own: &[usize]) -> Check {
+    let facts = &ctx.config.facts;
+    let dns_ports = dns_ports(facts);
     let mut failures = Vec::new();
     for &c in own {
         for &d in &ctx.platform.classes {

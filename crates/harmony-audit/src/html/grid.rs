@@ -5,22 +5,10 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{Attr, Esc, reach};
-use crate::matrix::{PathReach, Reachability, TenantReach};
-use crate::netpol::Conn;
+use crate::matrix::{PathReach, Reachability, TenantReach, conn_label};
 
 /// Above this many namespaces the grid is drawn as small squares without letters.
 const BIG: usize = 60;
-
-/// `all`, `none` or the ports per protocol: the `connection` of `harmony audit matrix -o json`.
-pub(super) fn conn_label(c: &Conn) -> String {
-    if c.is_all() {
-        "all".into()
-    } else if c.is_empty() {
-        "none".into()
-    } else {
-        c.to_string()
-    }
-}
 
 /// A tenant's four platform paths, named.
 pub(super) fn paths(t: &TenantReach) -> [(&'static str, &PathReach); 4] {

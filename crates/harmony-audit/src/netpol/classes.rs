@@ -57,7 +57,8 @@ fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
     ips
 }
 
-fn named_ports(pod: &Pod) -> Vec<NamedPort> {
+/// The named container ports of `pod`, sorted.
+pub(crate) fn named_ports(pod: &Pod) -> Vec<NamedPort> {
     let mut ports: Vec<NamedPort> = pod
         .spec
         .iter()

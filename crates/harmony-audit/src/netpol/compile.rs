@@ -244,7 +244,7 @@ pub(super) fn network_policy_blocks(s: &crate::snapshot::ClusterSnapshot) -> Vec
 
 /// A CIDR or address as Kubernetes (Go) parses it: an IPv4-mapped IPv6 one is IPv4
 /// (`::ffff:10.0.0.0/104` is `10.0.0.0/8`).
-fn parse_net(s: &str) -> Option<IpNet> {
+pub(super) fn parse_net(s: &str) -> Option<IpNet> {
     let net = s
         .parse()
         .ok()

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::vars::Slot;
 use super::{Party, Symbolic};
 use crate::labels::Labels;
+use crate::netpol::named_ports;
 
 /// One end of a question, resolved.
 pub(super) struct End<'a> {
@@ -80,22 +81,6 @@ impl<'a> Symbolic<'a> {
 fn empty() -> &'static Labels {
     static EMPTY: Labels = BTreeMap::new();
     &EMPTY
-}
-
-fn named_ports(pod: &Pod) -> Vec<(String, String, u16)> {
-    pod.spec
-        .iter()
-        .flat_map(|s| &s.containers)
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| {
-            let proto = p.protocol.clone().unwrap_or_else(|| "TCP".into());
-            Some((
-                p.name.clone()?,
-                proto,
-                u16::try_from(p.container_port).ok()?,
-            ))
-        })
-        .collect()
 }
 
 fn pod_ips(pod: &Pod) -> Vec<IpAddr> {

@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Symbolic;
 use super::ends::End;
+pub(super) use crate::netpol::compile::parse_net;
 use crate::netpol::conn::{Conn, PROTOCOLS};
 
 /// A protocol and port.
@@ -24,21 +25,6 @@ pub(super) fn in_range(target: Target, protocol: &str, first: i32, last: i32) ->
 pub(super) fn in_block(cidr: &IpNet, except: &[IpNet], ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     cidr.contains(&ip) && !except.iter().any(|x| x.contains(&ip))
-}
-
-/// A CIDR or address as Kubernetes parses it (IPv4-mapped IPv6 is IPv4).
-pub(super) fn parse_net(s: &str) -> Option<IpNet> {
-    let net = s
-        .parse()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))?;
-    Some(match net {
-        IpNet::V6(n) if n.prefix_len() >= 96 => match n.addr().to_ipv4_mapped() {
-            Some(v4) => IpNet::new(v4.into(), n.prefix_len() - 96).ok()?,
-            None => net,
-        },
-        _ => net,
-    })
 }
 
 /// A peer's ipBlock, parsed.
