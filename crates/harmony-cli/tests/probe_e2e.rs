@@ -197,12 +197,6 @@ fn guarded_tenants_pass_and_a_weakened_one_fails_with_evidence() {
         ])
         .unwrap();
 
-    let (code, report) = probe_until(plane, |r| {
-        result(tenant(r, &a), "developer", "HMT-PROBE-001")["outcome"] == "allowed"
-    });
-    assert_eq!(code, 1);
-    assert!(not_passed(tenant(&report, &b)).is_empty());
-    let weak = tenant(&report, &a);
     let mut expected: Vec<(String, String)> = [
         "001", "002", "003", "004", "005", "006", "007", "008", "009", "010", "011", "015", "030",
         "031",
@@ -216,9 +210,18 @@ fn guarded_tenants_pass_and_a_weakened_one_fails_with_evidence() {
         }
     }
     expected.sort();
-    let mut found = not_passed(weak);
-    found.sort();
-    assert_eq!(found, expected);
+    let failed = |r: &Value| {
+        let mut found = not_passed(tenant(r, &a));
+        found.sort();
+        found
+    };
+    // The new ClusterRoleBinding and the quota's deletion reach the API server's caches within
+    // seconds: wait until the report settles on the expected failures (30 tries at most).
+    let (code, report) = probe_until(plane, |r| failed(r) == expected);
+    assert_eq!(code, 1);
+    assert!(not_passed(tenant(&report, &b)).is_empty());
+    let weak = tenant(&report, &a);
+    assert_eq!(failed(&report), expected);
 
     let namespace = result(weak, "developer", "HMT-PROBE-001");
     assert_eq!(namespace["outcome"], "allowed");
