@@ -94,24 +94,37 @@ fn guardrail_objects(snapshot: &ClusterSnapshot) -> Option<Vec<Value>> {
     Some(objects)
 }
 
+/// The cluster's guardrail objects and which guardrails they put in force, read once per audit.
+pub(crate) struct Guardrails {
+    objects: Vec<Value>,
+    present: Vec<(GuardrailId, bool)>,
+}
+
+impl Guardrails {
+    /// `None` when the snapshot did not read the cluster's admission policies.
+    pub(crate) fn of(snapshot: &ClusterSnapshot) -> Option<Self> {
+        let objects = guardrail_objects(snapshot)?;
+        let present = guardrails_present(&objects);
+        Some(Self { objects, present })
+    }
+
+    fn holds(&self, id: GuardrailId) -> bool {
+        self.present.iter().any(|(p, on)| *p == id && *on)
+    }
+}
+
 /// Whether admission guardrail `id` is present; `None` when the snapshot did not read the
 /// cluster's admission policies.
 pub(super) fn present(ctx: &Context, id: GuardrailId) -> Option<bool> {
-    let objects = guardrail_objects(ctx.snapshot)?;
-    Some(
-        guardrails_present(&objects)
-            .into_iter()
-            .any(|(p, on)| p == id && on),
-    )
+    ctx.guardrails.as_ref().map(|g| g.holds(id))
 }
 
 /// Adds to each dependent check of `tenant` whether its guardrails are present; a passing check
 /// whose guardrail is missing becomes a warning.
 pub(super) fn annotate(ctx: &Context, tenant: &Tenant, checks: &mut [Check]) {
-    let Some(objects) = guardrail_objects(ctx.snapshot) else {
+    let Some(guardrails) = &ctx.guardrails else {
         return;
     };
-    let present = guardrails_present(&objects);
     let okd = ctx.config.facts.flavor == ClusterFlavor::Okd;
     for check in checks.iter_mut() {
         let Some((_, needed)) = DEPENDS.iter().find(|(id, _)| *id == check.id) else {
@@ -122,9 +135,9 @@ pub(super) fn annotate(ctx: &Context, tenant: &Tenant, checks: &mut [Check]) {
                 continue;
             }
             let holds = if id == GuardrailId::TenantNetworkTier {
-                tenant_network_tier_present(&objects, &tenant.name)
+                tenant_network_tier_present(&guardrails.objects, &tenant.name)
             } else {
-                present.iter().any(|(p, on)| *p == id && *on)
+                guardrails.holds(id)
             };
             let shown = if id == GuardrailId::TenantNetworkTier {
                 format!("{}{}", id.object_name(), tenant.name)

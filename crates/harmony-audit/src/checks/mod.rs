@@ -269,6 +269,8 @@ pub(crate) struct Context<'a> {
     tenant_index: HashMap<String, usize>,
     /// The namespaced objects, by namespace.
     pub by_namespace: ByNamespace<'a>,
+    /// The guardrails in force, when the source read admission policies.
+    guardrails: Option<guardrails::Guardrails>,
     /// Pod classes of cluster DNS, the ingress controller and monitoring.
     pub platform: network::Platform,
 }
@@ -294,6 +296,7 @@ impl<'a> Context<'a> {
             tenants,
             tenant_index,
             by_namespace,
+            guardrails: guardrails::Guardrails::of(snapshot),
             platform,
         }
     }
