@@ -4,6 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::VpnError;
 
@@ -29,25 +30,23 @@ pub fn create_private(path: &Path) -> Result<File, VpnError> {
 /// to a temp file first and is linked into place, so a concurrent reader never sees it half
 /// written. Returns whether this call created `path`.
 pub fn publish_private(path: &Path, bytes: &[u8]) -> Result<bool, VpnError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let unique = format!(
-        ".{}.{:?}.tmp",
+        ".{}.{}.tmp",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
+        NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let temp = sibling(path, &unique);
-    let written = create_private(&temp).and_then(|mut file| {
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io_error(&temp))
-    });
-    let linked = written.and_then(|()| match std::fs::hard_link(&temp, path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(io_error(path)(e)),
-    });
+    let mut file = create_private(&temp)?;
+    let linked = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(&temp))
+        .and_then(|()| match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_error(path)(e)),
+        });
     let _ = std::fs::remove_file(&temp);
     linked
 }
