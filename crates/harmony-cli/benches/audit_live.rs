@@ -15,7 +15,7 @@
 //! idle is a span's wall time (async spans are idle while they await the API server).
 
 mod common;
-use common::{env_usize, tenant_file, tenant_name};
+use common::{env_usize, tenant_name, write_tenant_files};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -225,16 +225,23 @@ const PHASES: [&str; 8] = [
     "other",
 ];
 
+/// `--kubeconfig`, `--pod-network` and `--service-network` of `plane`.
+fn cluster_args(plane: &ControlPlane) -> [String; 6] {
+    [
+        "--kubeconfig".into(),
+        plane.kubeconfig().display().to_string(),
+        "--pod-network".into(),
+        plane.pod_network().to_string(),
+        "--service-network".into(),
+        plane.service_network().to_string(),
+    ]
+}
+
 fn run_audit(harmony: &Path, plane: &ControlPlane) -> Figures {
     let started = Instant::now();
     let output = Command::new(harmony)
         .arg("audit")
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .arg("--pod-network")
-        .arg(plane.pod_network().to_string())
-        .arg("--service-network")
-        .arg(plane.service_network().to_string())
+        .args(cluster_args(plane))
         .env("RUST_LOG", "info")
         .output()
         .expect("harmony audit runs");
@@ -297,15 +304,7 @@ fn main() {
     let concurrency = env_usize("LIVE_CONCURRENCY", 16).max(1);
     let harmony = Path::new(env!("CARGO_BIN_EXE_harmony"));
     let dir = tempfile::tempdir().expect("temp dir");
-    let files: PathBuf = dir.path().join("tenants");
-    std::fs::create_dir_all(&files).expect("tenant folder");
-    for i in 0..tenants {
-        std::fs::write(
-            files.join(format!("{}.yaml", tenant_name(i))),
-            tenant_file(i),
-        )
-        .expect("tenant file");
-    }
+    let files: PathBuf = write_tenant_files(&dir.path().join("tenants"), tenants);
 
     let plane = ControlPlane::start().unwrap_or_else(|e| panic!("control plane: {e}"));
     let _guard = plane.failure_guard();
@@ -313,12 +312,7 @@ fn main() {
     let apply = Command::new(harmony)
         .args(["tenant", "apply", "-f"])
         .arg(&files)
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .arg("--pod-network")
-        .arg(plane.pod_network().to_string())
-        .arg("--service-network")
-        .arg(plane.service_network().to_string())
+        .args(cluster_args(&plane))
         .output()
         .expect("harmony tenant apply runs");
     assert!(

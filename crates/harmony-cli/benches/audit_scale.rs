@@ -17,7 +17,7 @@
 //! are therefore a floor of the figure, not added to it.
 
 mod common;
-use common::{env_usize, tenant_file, tenant_name};
+use common::{env_usize, tenant_name, write_tenant_files};
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -150,16 +150,8 @@ fn make_folder(
     tenants: usize,
     pods: usize,
 ) -> (PathBuf, usize, Duration) {
-    let files = root.join("tenants");
+    let files = write_tenant_files(&root.join("tenants"), tenants);
     let out = root.join("out");
-    std::fs::create_dir_all(&files).expect("tenant folder");
-    for i in 0..tenants {
-        std::fs::write(
-            files.join(format!("{}.yaml", tenant_name(i))),
-            tenant_file(i),
-        )
-        .expect("tenant file");
-    }
     let started = Instant::now();
     let render = Command::new(harmony)
         .args(["tenant", "render", "-f"])

@@ -16,7 +16,7 @@ pub fn tenant_name(i: usize) -> String {
 /// A tenant file of examples/tenants/acme.yaml's shape, varied: every third tenant denies
 /// internet egress, every fourth lets in only the ingress controller, every fifth has an extra
 /// egress range, every fourth a viewer, every other one self-service role bindings.
-pub fn tenant_file(i: usize) -> String {
+fn tenant_file(i: usize) -> String {
     let egress = if i.is_multiple_of(3) { "deny" } else { "allow" };
     let allow_from = if i % 4 == 1 {
         "[ingress]"
@@ -67,4 +67,14 @@ spec:
 ",
         name = tenant_name(i)
     )
+}
+
+/// Writes `tenants` tenant files into `dir` (created) and returns it.
+pub fn write_tenant_files(dir: &std::path::Path, tenants: usize) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).expect("tenant folder");
+    for i in 0..tenants {
+        std::fs::write(dir.join(format!("{}.yaml", tenant_name(i))), tenant_file(i))
+            .expect("tenant file");
+    }
+    dir.to_path_buf()
 }
