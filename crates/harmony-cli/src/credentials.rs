@@ -150,7 +150,7 @@ fn load_tenant(files: &[PathBuf], name: &str) -> anyhow::Result<TenantScore> {
 async fn issuer(
     cluster: &ClusterArgs,
 ) -> anyhow::Result<(KubeCredentialIssuer, harmony_credentials::Connection)> {
-    let access = harmony_k8s::Access {
+    let access = harmony_kube::Access {
         kubeconfig: cluster.kubeconfig.clone(),
         context: cluster.context.clone(),
     };

@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use harmony::{InterpretError, Maestro, Score, Topology};
-use harmony_k8s::{Access, ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_kube::Access;
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
 use ipnet::IpNet;
 

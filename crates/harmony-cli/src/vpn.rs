@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use harmony_k8s::Access;
+use harmony_kube::Access;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 use harmony_vpn::files::{create_private, replace_private};
 use harmony_vpn::keys::PublicKey;

@@ -1,9 +1,9 @@
-//! Connecting as the operator through `harmony_k8s::Access`, and keeping what member kubeconfigs
+//! Connecting as the operator through `harmony_kube::Access`, and keeping what member kubeconfigs
 //! reuse from the operator's context: the API server URL and the cluster CA.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use harmony_k8s::Access;
+use harmony_kube::Access;
 
 use crate::CredentialError;
 

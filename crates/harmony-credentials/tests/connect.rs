@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use harmony_credentials::connect;
-use harmony_k8s::Access;
+use harmony_kube::Access;
 
 #[tokio::test]
 async fn the_cluster_ca_of_the_operators_context_is_kept_as_pem() {

@@ -11,8 +11,11 @@ use common::*;
 use harmony_credentials::{
     CredentialIssuer, CredentialLog, CredentialState, Endpoint, Output, RevokeRequest, Ttl, merge,
 };
+use harmony_kube::Kind;
 use harmony_testkit::{FakeOptions, Gvr};
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -153,7 +156,7 @@ async fn certificate_flow_approves_waits_for_the_signer_and_keeps_the_key_local(
     assert_eq!(mode(&out), 0o600);
 
     let csrs = server.objects(
-        &Gvr::new("certificates.k8s.io", "v1", "certificatesigningrequests"),
+        &Gvr::of(Kind::of::<CertificateSigningRequest>()),
         None,
     );
     assert_eq!(csrs.len(), 1);
@@ -254,7 +257,7 @@ async fn certificate_waits_for_an_admin_when_the_caller_may_not_approve() {
                 .unwrap()
         )
     );
-    let csrs = Gvr::new("certificates.k8s.io", "v1", "certificatesigningrequests");
+    let csrs = Gvr::of(Kind::of::<CertificateSigningRequest>());
     let pending = server.objects(&csrs, None);
     assert_eq!(pending.len(), 1);
     assert!(pending[0]["status"]["conditions"].is_null(), "left pending");
@@ -360,7 +363,7 @@ async fn revoking_a_user_removes_its_binding_and_says_certificates_live_on() {
     assert!(
         server
             .object(
-                &Gvr::new("rbac.authorization.k8s.io", "v1", "rolebindings"),
+                &Gvr::of(Kind::of::<RoleBinding>()),
                 Some("acme"),
                 "member-alice"
             )
@@ -433,7 +436,7 @@ async fn an_unreachable_server_points_at_the_vpn_and_writes_nothing() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
          contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n"
     )).unwrap();
-    let connection = harmony_credentials::connect(&harmony_k8s::Access {
+    let connection = harmony_credentials::connect(&harmony_kube::Access {
         kubeconfig: Some(kubeconfig.clone()),
         context: None,
     })
@@ -553,7 +556,7 @@ async fn a_request_harmony_did_not_build_is_neither_approved_nor_used() {
         );
         let csr = server
             .object(
-                &Gvr::new("certificates.k8s.io", "v1", "certificatesigningrequests"),
+                &Gvr::of(Kind::of::<CertificateSigningRequest>()),
                 None,
                 &name,
             )

@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harmony::{Maestro, Score};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
+use harmony_kube::cluster_from_config;
 use harmony_manifests::{Format, encode_stream};
 use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
 use harmony_testkit::{Binaries, FakeApiServer, FakeOptions, RecordedRequest};

@@ -7,11 +7,11 @@ use harmony_tenant::{Phase, TenantPlan};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cluster::Cluster;
+use harmony_kube::{ApiFailure, Cluster, ObjectRef};
+
 use crate::compare::{FieldDiff, creation, differences};
-use crate::error::ApiFailure;
-use crate::kinds::{Kind, ObjectRef};
 use crate::snapshot::Snapshot;
+use crate::tenant_kinds::{TENANT_KINDS, object_ref};
 
 /// Whether writes are sent, sent as server-side dry runs, or only planned.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -121,7 +121,7 @@ pub async fn apply_plan(
     for (phase, objects) in plan.phases() {
         let mut writes = Vec::new();
         for object in objects {
-            let target = ObjectRef::of(object);
+            let target = object_ref(object);
             let body = object.to_json();
             let (action, diff) = match snapshot.get(cluster, &target).await? {
                 None => (Action::Created, creation(&body)),
@@ -216,8 +216,8 @@ async fn prune(
     options: ApplyOptions,
     report: &mut TenantReport,
 ) -> Result<(), ApiFailure> {
-    let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(ObjectRef::of).collect();
-    for kind in Kind::ALL.iter().rev().filter(|k| **k != Kind::Namespace) {
+    let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(object_ref).collect();
+    for kind in TENANT_KINDS.iter().rev().filter(|k| k.namespaced()) {
         for target in snapshot.owned_by(cluster, *kind, &plan.tenant).await? {
             if planned.contains(&target) {
                 continue;
@@ -225,12 +225,7 @@ async fn prune(
             if options.mode != Mode::Plan {
                 let dry_run = options.mode == Mode::DryRun;
                 cluster
-                    .delete(
-                        &target.kind.into(),
-                        &target.namespace,
-                        &target.name,
-                        dry_run,
-                    )
+                    .delete(target.kind, &target.namespace, &target.name, dry_run)
                     .await?;
                 if !dry_run {
                     snapshot.removed(&target);

@@ -7,7 +7,7 @@
 use harmony_tenant::quantity::Amount;
 use serde_json::{Map, Value};
 
-use crate::cluster::FIELD_MANAGER;
+use harmony_kube::FIELD_MANAGER;
 
 /// One field that differs: its path and its live and desired values (`None`: absent).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -8,8 +8,9 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cluster::{Cluster, Resource};
-use crate::kinds::Kind;
+use harmony_kube::{Cluster, Kind};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 
 /// How to delete.
 #[derive(Debug, Clone, Copy)]
@@ -69,16 +70,13 @@ pub async fn delete_tenant_revoking(
         ..DeleteReport::default()
     };
     let selector = selector(tenant);
-    let namespaces = names(&cluster.list(&Kind::Namespace.into(), "", &selector).await?);
-    let pvcs = Resource::new(
-        "",
-        "v1",
-        "PersistentVolumeClaim",
-        "persistentvolumeclaims",
-        true,
-    );
+    let namespaces = names(&cluster.list(Kind::of::<Namespace>(), "", &selector).await?);
     for namespace in &namespaces {
-        let claims = names(&cluster.list(&pvcs, namespace, "").await?);
+        let claims = names(
+            &cluster
+                .list(Kind::of::<PersistentVolumeClaim>(), namespace, "")
+                .await?,
+        );
         if !claims.is_empty() && !options.delete_data {
             return Err(InterpretError::Refused(format!(
                 "tenant `{tenant}`: namespace `{namespace}` holds PersistentVolumeClaims {}; \
@@ -92,11 +90,11 @@ pub async fn delete_tenant_revoking(
             .extend(claims.into_iter().map(|c| format!("{namespace}/{c}")));
     }
     revoke_elsewhere()?;
-    for kind in [Kind::RoleBinding, Kind::ServiceAccount] {
-        for object in cluster.list(&kind.into(), "", &selector).await? {
+    for kind in [Kind::of::<RoleBinding>(), Kind::of::<ServiceAccount>()] {
+        for object in cluster.list(kind, "", &selector).await? {
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            cluster.delete(&kind.into(), namespace, name, false).await?;
+            cluster.delete(kind, namespace, name, false).await?;
             report
                 .revoked
                 .push(format!("{} {namespace}/{name}", kind.name()));
@@ -104,7 +102,7 @@ pub async fn delete_tenant_revoking(
     }
     for namespace in &namespaces {
         cluster
-            .delete(&Kind::Namespace.into(), "", namespace, false)
+            .delete(Kind::of::<Namespace>(), "", namespace, false)
             .await?;
         wait_until_gone(cluster, namespace, options.timeout).await?;
     }
@@ -121,7 +119,7 @@ async fn wait_until_gone(
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
-        let Some(live) = cluster.get(&Kind::Namespace.into(), "", namespace).await? else {
+        let Some(live) = cluster.get(Kind::of::<Namespace>(), "", namespace).await? else {
             return Ok(());
         };
         if started.elapsed() >= timeout {

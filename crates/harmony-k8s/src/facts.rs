@@ -9,11 +9,9 @@ use harmony::InterpretError;
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
 use ipnet::IpNet;
 
-use crate::cluster::{Cluster, Resource};
-use crate::error::FailureKind;
-
-/// The API group only OKD/OpenShift serves.
-pub const OKD_CONFIG_GROUP: &str = "config.openshift.io";
+use harmony_kube::kinds::OKD_NETWORK;
+use harmony_kube::{Cluster, FailureKind, Kind};
+use k8s_openapi::api::storage::v1::StorageClass;
 
 /// What the operator says about the cluster, beside what discovery finds.
 #[derive(Debug, Clone, Default)]
@@ -34,20 +32,13 @@ pub async fn discover(
     source: &FactsSource,
 ) -> Result<ClusterFacts, InterpretError> {
     let groups = cluster.api_groups().await?;
-    let mut facts = if groups.iter().any(|g| g == OKD_CONFIG_GROUP) {
+    let mut facts = if groups.iter().any(|g| g == OKD_NETWORK.group()) {
         okd_facts(cluster, source).await?
     } else {
         vanilla_facts(source)?
     };
     override_networks(&mut facts, source);
-    let classes = Resource::new(
-        "storage.k8s.io",
-        "v1",
-        "StorageClass",
-        "storageclasses",
-        false,
-    );
-    match cluster.list(&classes, "", "").await {
+    match cluster.list(Kind::of::<StorageClass>(), "", "").await {
         Ok(items) => {
             let mut names: Vec<String> = items
                 .iter()
@@ -69,8 +60,7 @@ async fn okd_facts(
 ) -> Result<ClusterFacts, InterpretError> {
     let mut facts = source.profile.clone().unwrap_or_else(ClusterFacts::okd);
     facts.flavor = ClusterFlavor::Okd;
-    let networks = Resource::new(OKD_CONFIG_GROUP, "v1", "Network", "networks", false);
-    let network = cluster.get(&networks, "", "cluster").await?;
+    let network = cluster.get(OKD_NETWORK, "", "cluster").await?;
     let read = |field: &str| -> Vec<IpNet> {
         let Some(network) = &network else {
             return Vec::new();

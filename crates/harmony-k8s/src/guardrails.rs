@@ -18,82 +18,42 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use harmony::{InterpretError, Outcome};
-use harmony_guardrails::crd::NETWORK_POLICY_GROUP;
 use harmony_guardrails::{GuardrailObject, GuardrailsFacts, GuardrailsManager, GuardrailsPlan};
+use harmony_kube::kinds::{ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY};
+use harmony_kube::{ApiFailure, Cluster, FIELD_MANAGER, Kind, ObjectRef};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TenantManager};
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde_json::Value;
 
 use crate::apply::{Action, Mode, ObjectChange};
-use crate::cluster::{Cluster, FIELD_MANAGER, Resource};
 use crate::compare::{creation, differences};
-use crate::error::ApiFailure;
-use crate::kinds::Kind;
 use crate::topology::K8sTopology;
 
-/// The kinds of a guardrails plan: where the API serves them, and whether Harmony prunes them.
-const KINDS: [(&str, &str, &str, &str, bool); 6] = [
-    ("ConfigMap", "", "v1", "configmaps", false),
-    (
-        "ValidatingAdmissionPolicy",
-        "admissionregistration.k8s.io",
-        "v1",
-        "validatingadmissionpolicies",
-        true,
-    ),
-    (
-        "ValidatingAdmissionPolicyBinding",
-        "admissionregistration.k8s.io",
-        "v1",
-        "validatingadmissionpolicybindings",
-        true,
-    ),
-    (
-        "BaselineAdminNetworkPolicy",
-        NETWORK_POLICY_GROUP,
-        "v1alpha1",
-        "baselineadminnetworkpolicies",
-        true,
-    ),
-    (
-        "AdminNetworkPolicy",
-        NETWORK_POLICY_GROUP,
-        "v1alpha1",
-        "adminnetworkpolicies",
-        true,
-    ),
-    (
-        "ClusterRoleBinding",
-        "rbac.authorization.k8s.io",
-        "v1",
-        "clusterrolebindings",
-        false,
-    ),
+/// The kinds of a guardrails plan, in apply order, and whether Harmony prunes them.
+const KINDS: [(Kind, bool); 6] = [
+    (Kind::of::<ConfigMap>(), false),
+    (Kind::of::<ValidatingAdmissionPolicy>(), true),
+    (Kind::of::<ValidatingAdmissionPolicyBinding>(), true),
+    (BASELINE_ADMIN_NETWORK_POLICY, true),
+    (ADMIN_NETWORK_POLICY, true),
+    (Kind::of::<ClusterRoleBinding>(), false),
 ];
 
-fn resource(kind: &str) -> Resource {
-    let (kind, group, version, plural, _) = KINDS
+/// Where a planned object lives.
+fn key_of(object: &GuardrailObject) -> ObjectRef {
+    let kind = KINDS
         .iter()
-        .find(|k| k.0 == kind)
+        .map(|(kind, _)| *kind)
+        .find(|kind| kind.name() == object.kind())
         .expect("every guardrail kind is in KINDS");
-    Resource::new(group, version, kind, plural, *kind == "ConfigMap")
-}
-
-/// `(kind, namespace, name)` of a live or planned object.
-type Key = (String, String, String);
-
-fn key_of(object: &GuardrailObject) -> Key {
-    (
-        object.kind().into(),
-        object.namespace().unwrap_or_default().into(),
-        object.name().into(),
-    )
-}
-
-fn shown((kind, namespace, name): &Key) -> String {
-    if namespace.is_empty() {
-        format!("{kind} {name}")
-    } else {
-        format!("{kind} {namespace}/{name}")
+    ObjectRef {
+        kind,
+        namespace: object.namespace().unwrap_or_default().into(),
+        name: object.name().into(),
     }
 }
 
@@ -103,7 +63,7 @@ fn text(value: &Value) -> String {
 
 /// What is live: the guardrail objects Harmony manages, and the tenants' namespaces.
 struct Live {
-    objects: BTreeMap<Key, Value>,
+    objects: BTreeMap<ObjectRef, Value>,
     /// Tenant namespace name → tenant.
     namespaces: BTreeMap<String, String>,
 }
@@ -112,15 +72,19 @@ impl Live {
     async fn read(cluster: &Cluster) -> Result<Self, ApiFailure> {
         let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let mut objects = BTreeMap::new();
-        for (kind, ..) in KINDS {
-            for item in cluster.list(&resource(kind), "", &selector).await? {
+        for (kind, _) in KINDS {
+            for item in cluster.list(kind, "", &selector).await? {
                 let meta = &item["metadata"];
-                let key = (kind.into(), text(&meta["namespace"]), text(&meta["name"]));
+                let key = ObjectRef {
+                    kind,
+                    namespace: text(&meta["namespace"]),
+                    name: text(&meta["name"]),
+                };
                 objects.insert(key, item);
             }
         }
         let namespaces = cluster
-            .list(&Kind::Namespace.into(), "", TENANT_LABEL)
+            .list(Kind::of::<Namespace>(), "", TENANT_LABEL)
             .await?
             .iter()
             .map(|ns| {
@@ -136,10 +100,10 @@ impl Live {
 
     /// The live object at `key`: from the managed list, else (cluster-scoped objects Harmony
     /// does not label yet, such as `self-provisioners`) read by name.
-    async fn get(&self, cluster: &Cluster, key: &Key) -> Result<Option<Value>, ApiFailure> {
+    async fn get(&self, cluster: &Cluster, key: &ObjectRef) -> Result<Option<Value>, ApiFailure> {
         match self.objects.get(key) {
             Some(live) => Ok(Some(live.clone())),
-            None if key.1.is_empty() => cluster.get(&resource(&key.0), "", &key.2).await,
+            None if key.namespace.is_empty() => cluster.get(key.kind, "", &key.name).await,
             None => Ok(None),
         }
     }
@@ -147,7 +111,7 @@ impl Live {
 
 /// One decided write.
 struct Write {
-    key: Key,
+    key: ObjectRef,
     body: Value,
     force: bool,
     change: ObjectChange,
@@ -216,12 +180,12 @@ async fn decide(
 ) -> Result<Option<Write>, ApiFailure> {
     let key = key_of(object);
     if let GuardrailObject::ConfigMap(_) = object
-        && !live.namespaces.contains_key(&key.1)
+        && !live.namespaces.contains_key(&key.namespace)
     {
         report.notes.push(format!(
             "skipped {}: namespace {} does not exist yet; `harmony tenant apply` creates it with its parameters",
-            shown(&key),
-            key.1
+            key,
+            key.namespace
         ));
         return Ok(None);
     }
@@ -242,7 +206,7 @@ async fn decide(
         let owners = other_managers(current);
         report.notes.push(format!(
             "forced {}: OKD hardening takes its subjects over{} (server-side apply with force); autoupdate=false keeps OKD from restoring them",
-            shown(&key),
+            key,
             if owners.is_empty() {
                 String::new()
             } else {
@@ -252,7 +216,7 @@ async fn decide(
     }
     let change = ObjectChange {
         action,
-        object: shown(&key),
+        object: key.to_string(),
         diff,
     };
     Ok(Some(Write {
@@ -286,13 +250,11 @@ async fn ensure(
             continue;
         }
         let dry_run = mode == Mode::DryRun;
-        let results = futures::future::join_all(writes.iter().map(|w| async move {
-            let (kind, namespace, name) = &w.key;
-            let resource = resource(kind);
-            cluster
-                .apply_resource(&resource, namespace, name, &w.body, w.force, dry_run)
-                .await
-        }))
+        let results = futures::future::join_all(
+            writes
+                .iter()
+                .map(|w| cluster.apply(&w.key, &w.body, w.force, dry_run)),
+        )
         .await;
         let mut failure = None;
         for (write, result) in writes.into_iter().zip(results) {
@@ -327,33 +289,32 @@ async fn prune(
     mode: Mode,
     report: &mut Report,
 ) -> Result<(), ApiFailure> {
-    let planned: BTreeSet<Key> = plan.objects().iter().map(key_of).collect();
+    let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(key_of).collect();
     let tenants: BTreeSet<&String> = live.namespaces.values().collect();
-    for (kind, .., prunable) in KINDS.iter().rev() {
+    for (kind, prunable) in KINDS.iter().rev() {
         if !prunable {
             continue;
         }
-        for (key, object) in live.objects.iter().filter(|(k, _)| k.0 == *kind) {
+        for (key, object) in live.objects.iter().filter(|(k, _)| k.kind == *kind) {
             if planned.contains(key) {
                 continue;
             }
             let tenant = text(&object["metadata"]["labels"][TENANT_LABEL]);
-            if *kind == "AdminNetworkPolicy" && tenants.contains(&tenant) {
+            if *kind == ADMIN_NETWORK_POLICY && tenants.contains(&tenant) {
                 report.notes.push(format!(
                     "warning: kept {}: tenant {tenant} still has a namespace; pass every tenant's file to `harmony cluster guardrails apply` (or delete the tenant first)",
-                    shown(key)
+                    key
                 ));
                 continue;
             }
             if mode != Mode::Plan {
-                let resource = resource(kind);
                 cluster
-                    .delete(&resource, &key.1, &key.2, mode == Mode::DryRun)
+                    .delete(*kind, &key.namespace, &key.name, mode == Mode::DryRun)
                     .await?;
             }
             report.changes.push(ObjectChange {
                 action: Action::Pruned,
-                object: shown(key),
+                object: key.to_string(),
                 diff: Vec::new(),
             });
         }
@@ -370,7 +331,7 @@ impl GuardrailsManager for K8sTopology {
         let groups = self.cluster().api_groups().await?;
         Ok(GuardrailsFacts {
             cluster,
-            admin_network_policies: Some(groups.iter().any(|g| g == NETWORK_POLICY_GROUP)),
+            admin_network_policies: Some(groups.iter().any(|g| g == ADMIN_NETWORK_POLICY.group())),
         })
     }
 

@@ -10,16 +10,23 @@
 use std::future::Future;
 
 use futures::future::join_all;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, Pod, ResourceQuota, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DynamicObject, ListParams, ObjectList};
-use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
 use harmony::InterpretError;
 
-use crate::cluster::Cluster;
-use crate::connect::cluster_from_config;
-use crate::error::{ApiFailure, Attempt, FailureKind, explain};
-use crate::retry::with_retry;
+use harmony_kube::kinds::{ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY};
+use harmony_kube::{
+    ApiFailure, Attempt, Cluster, FailureKind, Kind, cluster_from_config, explain, with_retry,
+};
 
 /// Objects per page of a list.
 const PAGE_SIZE: u32 = 500;
@@ -27,199 +34,96 @@ const PAGE_SIZE: u32 = 500;
 /// A kind the audit reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditKind {
-    /// API group, empty for core.
-    pub group: &'static str,
-    /// API version.
-    pub version: &'static str,
-    /// Kind, such as `NetworkPolicy`.
-    pub kind: &'static str,
-    /// Plural resource name, such as `networkpolicies`.
-    pub plural: &'static str,
+    /// The kind, and where the API serves it.
+    pub kind: Kind,
     /// Whether the kind is listed only when the cluster serves it (not every cluster does).
     pub optional: bool,
     /// What the audit uses the kind for: the checks that cannot run without it.
     pub needed_by: &'static str,
 }
 
-impl AuditKind {
-    /// `rolebindings.rbac.authorization.k8s.io`, as the API names it in messages and RBAC rules.
-    pub fn resource(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-
-    /// `rbac.authorization.k8s.io/v1`, or `v1` for core.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
-    fn api_resource(&self) -> ApiResource {
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(self.group, self.version, self.kind),
-            self.plural,
-        )
-    }
-}
-
-const RBAC: &str = "rbac.authorization.k8s.io";
-const ADMISSION: &str = "admissionregistration.k8s.io";
-const ANP: &str = "policy.networking.k8s.io";
-
-const fn kind(
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    optional: bool,
-    needed_by: &'static str,
-) -> AuditKind {
-    AuditKind {
-        group,
-        version,
-        kind,
-        plural,
-        optional,
-        needed_by,
-    }
-}
-
 /// Every kind the audit reads, in the order it reads them.
 pub const AUDIT_KINDS: [AuditKind; 16] = [
-    kind(
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        false,
-        "finding tenants; pod security (HMT-PSA-001); namespace selectors (HMT-NET-*)",
-    ),
-    kind(
-        "",
-        "v1",
-        "Pod",
-        "pods",
-        false,
-        "reachability between real pods (HMT-NET-001..007)",
-    ),
-    kind(
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        false,
-        "ServiceAccount escalation (HMT-ESC-001..003)",
-    ),
-    kind(
-        RBAC,
-        "v1",
-        "Role",
-        "roles",
-        false,
-        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
-    ),
-    kind(
-        RBAC,
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-        false,
-        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
-    ),
-    kind(
-        RBAC,
-        "v1",
-        "RoleBinding",
-        "rolebindings",
-        false,
-        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
-    ),
-    kind(
-        RBAC,
-        "v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        false,
-        "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
-    ),
-    kind(
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        "networkpolicies",
-        false,
-        "network isolation (HMT-NET-001..007)",
-    ),
-    kind(
-        "",
-        "v1",
-        "ResourceQuota",
-        "resourcequotas",
-        false,
-        "quotas and storage (HMT-QUOTA-001/002, HMT-STOR-001)",
-    ),
-    kind(
-        "",
-        "v1",
-        "LimitRange",
-        "limitranges",
-        false,
-        "container defaults (HMT-QUOTA-001)",
-    ),
-    kind(
-        "",
-        "v1",
-        "Service",
-        "services",
-        false,
-        "ExternalName Services behind the shared ingress controller (HMT-ING-001)",
-    ),
-    kind(
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        "ingresses",
-        false,
-        "Ingress hosts shared between tenants (HMT-ING-001)",
-    ),
-    kind(
-        ANP,
-        "v1alpha1",
-        "AdminNetworkPolicy",
-        "adminnetworkpolicies",
-        true,
-        "cluster network tiers (HMT-NET-001..007)",
-    ),
-    kind(
-        ANP,
-        "v1alpha1",
-        "BaselineAdminNetworkPolicy",
-        "baselineadminnetworkpolicies",
-        true,
-        "cluster network tiers (HMT-NET-001..007)",
-    ),
-    kind(
-        ADMISSION,
-        "v1",
-        "ValidatingAdmissionPolicy",
-        "validatingadmissionpolicies",
-        true,
-        "admission guardrails",
-    ),
-    kind(
-        ADMISSION,
-        "v1",
-        "ValidatingAdmissionPolicyBinding",
-        "validatingadmissionpolicybindings",
-        true,
-        "admission guardrails",
-    ),
+    AuditKind {
+        kind: Kind::of::<Namespace>(),
+        optional: false,
+        needed_by: "finding tenants; pod security (HMT-PSA-001); namespace selectors (HMT-NET-*)",
+    },
+    AuditKind {
+        kind: Kind::of::<Pod>(),
+        optional: false,
+        needed_by: "reachability between real pods (HMT-NET-001..007)",
+    },
+    AuditKind {
+        kind: Kind::of::<ServiceAccount>(),
+        optional: false,
+        needed_by: "ServiceAccount escalation (HMT-ESC-001..003)",
+    },
+    AuditKind {
+        kind: Kind::of::<Role>(),
+        optional: false,
+        needed_by: "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    },
+    AuditKind {
+        kind: Kind::of::<ClusterRole>(),
+        optional: false,
+        needed_by: "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    },
+    AuditKind {
+        kind: Kind::of::<RoleBinding>(),
+        optional: false,
+        needed_by: "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    },
+    AuditKind {
+        kind: Kind::of::<ClusterRoleBinding>(),
+        optional: false,
+        needed_by: "RBAC reach (HMT-RBAC-001..004, HMT-ESC-001..003)",
+    },
+    AuditKind {
+        kind: Kind::of::<NetworkPolicy>(),
+        optional: false,
+        needed_by: "network isolation (HMT-NET-001..007)",
+    },
+    AuditKind {
+        kind: Kind::of::<ResourceQuota>(),
+        optional: false,
+        needed_by: "quotas and storage (HMT-QUOTA-001/002, HMT-STOR-001)",
+    },
+    AuditKind {
+        kind: Kind::of::<LimitRange>(),
+        optional: false,
+        needed_by: "container defaults (HMT-QUOTA-001)",
+    },
+    AuditKind {
+        kind: Kind::of::<Service>(),
+        optional: false,
+        needed_by: "ExternalName Services behind the shared ingress controller (HMT-ING-001)",
+    },
+    AuditKind {
+        kind: Kind::of::<Ingress>(),
+        optional: false,
+        needed_by: "Ingress hosts shared between tenants (HMT-ING-001)",
+    },
+    AuditKind {
+        kind: ADMIN_NETWORK_POLICY,
+        optional: true,
+        needed_by: "cluster network tiers (HMT-NET-001..007)",
+    },
+    AuditKind {
+        kind: BASELINE_ADMIN_NETWORK_POLICY,
+        optional: true,
+        needed_by: "cluster network tiers (HMT-NET-001..007)",
+    },
+    AuditKind {
+        kind: Kind::of::<ValidatingAdmissionPolicy>(),
+        optional: true,
+        needed_by: "admission guardrails",
+    },
+    AuditKind {
+        kind: Kind::of::<ValidatingAdmissionPolicyBinding>(),
+        optional: true,
+        needed_by: "admission guardrails",
+    },
 ];
 
 /// What was read from the cluster.
@@ -263,7 +167,7 @@ impl InventoryReader {
             if !kind.optional || self.serves(kind).await? {
                 wanted.push(kind);
             } else {
-                inventory.not_served.push(kind.resource());
+                inventory.not_served.push(kind.kind.resource());
             }
         }
         let lists = join_all(wanted.iter().map(|kind| self.list(kind))).await;
@@ -286,7 +190,7 @@ impl InventoryReader {
 
     /// Whether discovery lists `kind` in its group version (a 404 means the version is not served).
     async fn serves(&self, kind: &AuditKind) -> Result<bool, ApiFailure> {
-        let api_version = kind.api_version();
+        let api_version = kind.kind.api_version();
         let attempt = Attempt {
             verb: "get",
             resource: format!("/apis/{api_version}"),
@@ -294,7 +198,7 @@ impl InventoryReader {
             name: "",
         };
         match with_retry(|| self.cluster.client().list_api_group_resources(&api_version)).await {
-            Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
+            Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.kind.plural())),
             Err(e) => match explain(&e, &attempt, self.cluster.server()) {
                 ApiFailure {
                     kind: FailureKind::NotFound,
@@ -306,13 +210,13 @@ impl InventoryReader {
     }
 
     /// Every object of `kind` in the cluster, page by page.
-    #[tracing::instrument(name = "list", skip_all, fields(kind = %kind.resource(), items))]
+    #[tracing::instrument(name = "list", skip_all, fields(kind = %kind.kind.resource(), items))]
     async fn list(&self, kind: &AuditKind) -> Result<Vec<Value>, ApiFailure> {
         let api: Api<DynamicObject> =
-            Api::all_with(self.cluster.client().clone(), &kind.api_resource());
+            Api::all_with(self.cluster.client().clone(), &kind.kind.api_resource());
         let attempt = Attempt {
             verb: "list",
-            resource: kind.resource(),
+            resource: kind.kind.resource(),
             namespace: "",
             name: "",
         };
@@ -350,8 +254,8 @@ where
 /// The object as JSON with `apiVersion` and `kind`, which list items do not carry.
 fn typed(object: DynamicObject, kind: &AuditKind) -> Value {
     let mut value = serde_json::to_value(object).expect("objects read from JSON serialize back");
-    value["apiVersion"] = Value::String(kind.api_version());
-    value["kind"] = Value::String(kind.kind.to_string());
+    value["apiVersion"] = Value::String(kind.kind.api_version());
+    value["kind"] = Value::String(kind.kind.name().to_string());
     value
 }
 
@@ -362,7 +266,7 @@ fn missing_permissions(server: &str, forbidden: &[(&AuditKind, ApiFailure)]) -> 
         .map(|(kind, failure)| {
             format!(
                 "  - list {} (all namespaces), needed for {}: {}",
-                kind.resource(),
+                kind.kind.resource(),
                 kind.needed_by,
                 failure.message
             )
@@ -449,7 +353,7 @@ mod tests {
         .unwrap();
         let rb = AUDIT_KINDS
             .iter()
-            .find(|k| k.kind == "RoleBinding")
+            .find(|k| k.kind == Kind::of::<RoleBinding>())
             .unwrap();
         let value = typed(object, rb);
         assert_eq!(value["apiVersion"], "rbac.authorization.k8s.io/v1");
@@ -462,7 +366,10 @@ mod tests {
         let forbidden: Vec<(&AuditKind, ApiFailure)> = ["clusterrolebindings", "networkpolicies"]
             .iter()
             .map(|plural| {
-                let kind = AUDIT_KINDS.iter().find(|k| k.plural == *plural).unwrap();
+                let kind = AUDIT_KINDS
+                    .iter()
+                    .find(|k| k.kind.plural() == *plural)
+                    .unwrap();
                 let failure = ApiFailure {
                     kind: FailureKind::Forbidden,
                     message: format!("forbidden {plural}"),
@@ -486,6 +393,7 @@ mod tests {
 
     #[test]
     fn never_reads_secrets() {
-        assert!(AUDIT_KINDS.iter().all(|k| k.plural != "secrets"));
+        let secrets = Kind::of::<k8s_openapi::api::core::v1::Secret>();
+        assert!(AUDIT_KINDS.iter().all(|k| k.kind != secrets));
     }
 }

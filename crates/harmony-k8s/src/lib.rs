@@ -1,6 +1,7 @@
 //! `K8sTopology`: tenants applied to a live Kubernetes or OKD cluster through kube-rs.
 //!
-//! - [`Access`] connects from a kubeconfig and context (or `KUBECONFIG`, or in-cluster).
+//! - [`harmony_kube::Access`] connects from a kubeconfig and context (or `KUBECONFIG`, or
+//!   in-cluster).
 //! - [`K8sTopology::ensure_ready`](harmony::Topology::ensure_ready) checks the API answers and
 //!   discovers [`ClusterFacts`](harmony_tenant::ClusterFacts) ([`facts`]).
 //! - [`TenantManager::ensure_tenant`](harmony_tenant::TenantManager::ensure_tenant) applies a plan
@@ -15,33 +16,25 @@
 //!   live cluster (never Secrets).
 //!
 //! Every request is retried when transient (429 with `Retry-After`, 5xx, dropped connections) and
-//! explained when it fails ([`ApiFailure`]).
+//! explained when it fails ([`harmony_kube::ApiFailure`]).
 
 pub mod apply;
-mod cluster;
 mod compare;
-mod connect;
 pub mod delete;
-mod error;
 pub mod facts;
 mod guardrails;
 mod inventory;
-mod kinds;
 mod probe;
-mod retry;
 mod snapshot;
 pub mod status;
+mod tenant_kinds;
 mod topology;
 
 pub use apply::{Action, ApplyOptions, Mode, ObjectChange, TenantReport};
-pub use cluster::{Cluster, FIELD_MANAGER};
 pub use compare::FieldDiff;
-pub use connect::{Access, cluster_from_config};
 pub use delete::{DeleteOptions, DeleteReport};
-pub use error::{ApiFailure, Attempt, FailureKind, explain};
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};
 pub use probe::{ProbeError, ProbeSelection, Prober};
-pub use retry::with_retry;
 pub use status::{MemberAccess, QuotaUse, TenantStatus};
 pub use topology::K8sTopology;

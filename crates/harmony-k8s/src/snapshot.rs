@@ -13,9 +13,9 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::cluster::Cluster;
-use crate::error::ApiFailure;
-use crate::kinds::{Kind, ObjectRef};
+use harmony_kube::{ApiFailure, Cluster, Kind, ObjectRef};
+
+use crate::tenant_kinds::TENANT_KINDS;
 
 /// The live objects of one kind, by `(namespace, name)`.
 type Index = Mutex<BTreeMap<(String, String), Value>>;
@@ -30,7 +30,7 @@ impl Snapshot {
     /// An empty snapshot: nothing listed yet.
     pub fn new() -> Self {
         Self {
-            kinds: Kind::ALL.iter().map(|k| (*k, OnceCell::new())).collect(),
+            kinds: TENANT_KINDS.iter().map(|k| (*k, OnceCell::new())).collect(),
         }
     }
 
@@ -38,7 +38,7 @@ impl Snapshot {
         self.kinds[&kind]
             .get_or_try_init(|| async {
                 let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-                let items = cluster.list(&kind.into(), "", &selector).await?;
+                let items = cluster.list(kind, "", &selector).await?;
                 let index = items
                     .into_iter()
                     .map(|item| {

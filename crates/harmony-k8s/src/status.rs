@@ -8,9 +8,12 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TenantPla
 use serde::Serialize;
 use serde_json::Value;
 
+use harmony_kube::{Cluster, Kind};
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+
 use crate::apply::{ApplyOptions, Mode, ObjectChange, TenantReport, apply_plan};
-use crate::cluster::Cluster;
-use crate::kinds::Kind;
 use crate::snapshot::Snapshot;
 
 /// One quota line: a resource, what is used and the hard limit.
@@ -70,7 +73,7 @@ pub async fn tenant_status(
     plans: &[TenantPlan],
 ) -> Result<Vec<TenantStatus>, InterpretError> {
     let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let namespaces = cluster.list(&Kind::Namespace.into(), "", &selector).await?;
+    let namespaces = cluster.list(Kind::of::<Namespace>(), "", &selector).await?;
     let found: BTreeMap<String, &Value> = namespaces
         .iter()
         .filter_map(|ns| {
@@ -114,7 +117,7 @@ pub async fn tenant_status(
             phase: text(&namespace["status"]["phase"]),
             quota: quota(cluster, &ns).await?,
             members: members(cluster, &ns).await?,
-            policies: names(&cluster.list(&Kind::NetworkPolicy.into(), &ns, "").await?),
+            policies: names(&cluster.list(Kind::of::<NetworkPolicy>(), &ns, "").await?),
             drift,
             tenant,
             namespace: ns,
@@ -130,7 +133,7 @@ fn names(items: &[Value]) -> Vec<String> {
 async fn quota(cluster: &Cluster, namespace: &str) -> Result<Vec<QuotaUse>, InterpretError> {
     let mut lines = Vec::new();
     for quota in cluster
-        .list(&Kind::ResourceQuota.into(), namespace, "")
+        .list(Kind::of::<ResourceQuota>(), namespace, "")
         .await?
     {
         let hard = quota["status"]["hard"]
@@ -151,7 +154,7 @@ async fn quota(cluster: &Cluster, namespace: &str) -> Result<Vec<QuotaUse>, Inte
 
 async fn members(cluster: &Cluster, namespace: &str) -> Result<Vec<MemberAccess>, InterpretError> {
     Ok(cluster
-        .list(&Kind::RoleBinding.into(), namespace, "")
+        .list(Kind::of::<RoleBinding>(), namespace, "")
         .await?
         .iter()
         .map(|binding| MemberAccess {

@@ -7,11 +7,11 @@ use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
 use tokio::sync::OnceCell;
 
 use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
-use crate::cluster::Cluster;
 use crate::delete::{DeleteOptions, DeleteReport, delete_tenant, delete_tenant_revoking};
 use crate::facts::{FactsSource, discover};
 use crate::snapshot::Snapshot;
 use crate::status::{TenantStatus, tenant_status};
+use harmony_kube::Cluster;
 
 /// A live Kubernetes or OKD cluster, written with server-side apply (field manager `harmony`).
 ///

@@ -4,7 +4,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use harmony::{Maestro, Report, Score};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, TenantReport, cluster_from_config};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, TenantReport};
+use harmony_kube::cluster_from_config;
 use harmony_tenant::TenantScore;
 use harmony_testkit::FakeApiServer;
 

@@ -17,9 +17,10 @@ use harmony_guardrails::{
     ClusterGuardrailsScore, DEFAULT_HARMONY_IDENTITY, GuardrailId, GuardrailObject,
     compile_guardrails,
 };
-use harmony_k8s::{
-    ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
-};
+use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_kube::Kind;
+use harmony_kube::cluster_from_config;
+use harmony_kube::kinds::{ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY};
 use harmony_tenant::{
     ClusterFacts, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL,
     TenantManager, TenantRole, TenantScore,
@@ -30,9 +31,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use real::{
     Actor, admission_rules, admitted, apply_guardrails, apply_tenants, developer_group, eventually,
     namespace_ready, parse, policies_type_check, post, refusal, refused, refused_by_policy,
@@ -603,18 +602,14 @@ async fn guardrails_are_type_checked_and_enforced_by_kube_apiserver() {
     namespace_deletion_empties_a_guarded_tenant(plane, &globex).await;
 }
 
-/// `name` of the cluster-scoped `kind` (plural `plural`) of the AdminNetworkPolicy API group.
-async fn network_tier(plane: &ControlPlane, kind: &str, plural: &str, name: &str) -> Value {
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("policy.networking.k8s.io", "v1alpha1", kind),
-        plural,
-    );
-    let api: Api<DynamicObject> = Api::all_with(plane.client().await, &resource);
+/// `name` of the cluster-scoped network tier `kind`.
+async fn network_tier(plane: &ControlPlane, kind: Kind, name: &str) -> Value {
+    let api: Api<DynamicObject> = Api::all_with(plane.client().await, &kind.api_resource());
     let object = api
         .get_opt(name)
         .await
         .unwrap()
-        .unwrap_or_else(|| panic!("{kind} {name} should be stored"));
+        .unwrap_or_else(|| panic!("{} {name} should be stored", kind.name()));
     serde_json::to_value(object).unwrap()
 }
 
@@ -671,12 +666,12 @@ async fn okd_guardrails_fit_the_real_admin_network_policy_schema() {
     let plan = compile_guardrails(&ClusterGuardrailsScore::default(), &facts, &tenants);
     let mut tiers = Vec::new();
     for object in plan.objects() {
-        let plural = match object {
-            GuardrailObject::AdminNetworkPolicy(_) => "adminnetworkpolicies",
-            GuardrailObject::BaselineAdminNetworkPolicy(_) => "baselineadminnetworkpolicies",
+        let kind = match object {
+            GuardrailObject::AdminNetworkPolicy(_) => ADMIN_NETWORK_POLICY,
+            GuardrailObject::BaselineAdminNetworkPolicy(_) => BASELINE_ADMIN_NETWORK_POLICY,
             _ => continue,
         };
-        let stored = network_tier(&plane, object.kind(), plural, object.name()).await;
+        let stored = network_tier(&plane, kind, object.name()).await;
         assert_eq!(
             stored["spec"],
             object.to_json()["spec"],

@@ -12,7 +12,7 @@ use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, DynamicObject};
 use real::{
     Actor, admission_rules, admitted, apply_guardrails, apply_tenants, developer_group, parse,
     policies_type_check, post, refused, topology,
@@ -168,13 +168,7 @@ async fn token_secrets_external_names_and_foreign_hosts_are_refused_by_kube_apis
 /// OKD Routes on the tenant's hosts are admitted; on another tenant's host, without host or with
 /// a `Subdomain` wildcard policy they are refused.
 async fn routes_rule(plane: &ControlPlane, namespace: &str, other: &str) {
-    let resource = ApiResource {
-        group: "route.openshift.io".into(),
-        version: "v1".into(),
-        api_version: "route.openshift.io/v1".into(),
-        kind: "Route".into(),
-        plural: "routes".into(),
-    };
+    let resource = harmony_kube::kinds::OKD_ROUTE.api_resource();
     let routes: Api<DynamicObject> = Api::namespaced_with(
         Actor::developer(namespace).client(plane).await,
         namespace,

@@ -9,8 +9,10 @@ use common::{run, topology, writes};
 use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailsScore};
 use harmony_k8s::{ApplyOptions, DeleteOptions, K8sTopology, Mode};
+use harmony_kube::Kind;
 use harmony_tenant::TenantScore;
 use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr};
+use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{Api, PostParams};
 use serde_json::json;
@@ -128,7 +130,7 @@ async fn apply_reapply_prune_in_order_on_okd() {
     }
     let crb = server
         .object(
-            &Gvr::new("rbac.authorization.k8s.io", "v1", "clusterrolebindings"),
+            &Gvr::of(Kind::of::<ClusterRoleBinding>()),
             None,
             "self-provisioners",
         )
@@ -137,11 +139,7 @@ async fn apply_reapply_prune_in_order_on_okd() {
         crb["subjects"].as_array().is_none_or(Vec::is_empty),
         "{crb}"
     );
-    let anps = Gvr::new(
-        "policy.networking.k8s.io",
-        "v1alpha1",
-        "adminnetworkpolicies",
-    );
+    let anps = Gvr::of(harmony_kube::kinds::ADMIN_NETWORK_POLICY);
     assert_eq!(server.objects(&anps, None).len(), 3);
 
     // Re-apply: nothing written.
@@ -226,11 +224,7 @@ async fn dry_run_stores_nothing_and_a_conflict_stops_before_later_ranks() {
             .filter(|r| r.is_write())
             .all(|r| r.dry_run)
     );
-    let vaps = Gvr::new(
-        "admissionregistration.k8s.io",
-        "v1",
-        "validatingadmissionpolicies",
-    );
+    let vaps = Gvr::of(Kind::of::<ValidatingAdmissionPolicy>());
     assert!(server.objects(&vaps, None).is_empty());
 
     // The platform team's own baseline, owned by another manager: refused without --force.
@@ -242,14 +236,7 @@ async fn dry_run_stores_nothing_and_a_conflict_stops_before_later_ranks() {
     let client = server.client();
     let api: Api<kube::api::DynamicObject> = Api::all_with(
         client,
-        &kube::api::ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(
-                "policy.networking.k8s.io",
-                "v1alpha1",
-                "BaselineAdminNetworkPolicy",
-            ),
-            "baselineadminnetworkpolicies",
-        ),
+        &harmony_kube::kinds::BASELINE_ADMIN_NETWORK_POLICY.api_resource(),
     );
     api.create(
         &PostParams {
@@ -302,7 +289,7 @@ async fn refusals_change_nothing() {
     let mut config = server.config();
     config.cluster_url = "http://127.0.0.1:9".parse().unwrap();
     let unreachable = K8sTopology::new(
-        harmony_k8s::cluster_from_config(config).unwrap(),
+        harmony_kube::cluster_from_config(config).unwrap(),
         common::vanilla_flags(),
         ApplyOptions::default(),
     );

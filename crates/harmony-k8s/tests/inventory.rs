@@ -4,7 +4,8 @@
 mod common;
 
 use common::run;
-use harmony_k8s::{AUDIT_KINDS, ApplyOptions, FailureKind, InventoryReader};
+use harmony_k8s::{AUDIT_KINDS, ApplyOptions, InventoryReader};
+use harmony_kube::FailureKind;
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::{FakeApiServer, FakeOptions};
 use serde_json::{Value, json};

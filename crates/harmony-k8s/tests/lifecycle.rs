@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use common::{run, topology, writes};
 use harmony::{InterpretError, OutcomeStatus, Topology};
-use harmony_k8s::{
-    ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, cluster_from_config,
-};
+use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_kube::cluster_from_config;
 use harmony_tenant::{ClusterFlavor, Member, TenantManager, TenantRole, TenantScore};
 use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr, NamespaceDeletion};
 use serde_json::json;

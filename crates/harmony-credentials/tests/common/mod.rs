@@ -14,7 +14,8 @@ use harmony_credentials::{
     Connection, CredentialError, DEFAULT_MAX_TTL, DEFAULT_TTL, Endpoint, IssueOptions,
     KubeCredentialIssuer, Output, TenantCredentialScore, connect,
 };
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
+use harmony_kube::cluster_from_config;
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::{ControlPlane, FakeApiServer, FakeOptions};
 use k8s_openapi::ByteString;
@@ -63,7 +64,7 @@ pub fn cluster(options: FakeOptions) -> FakeApiServer {
 pub async fn operator(server: &FakeApiServer, dir: &Path) -> Connection {
     let path = dir.join("admin.kubeconfig");
     server.write_kubeconfig(&path).unwrap();
-    connect(&harmony_k8s::Access {
+    connect(&harmony_kube::Access {
         kubeconfig: Some(path),
         context: None,
     })
@@ -196,7 +197,7 @@ pub async fn apply_tenant(plane: &ControlPlane, tenant: &TenantScore) {
 
 /// The operator's connection to the real `plane`, as its admin.
 pub async fn plane_operator(plane: &ControlPlane) -> Connection {
-    connect(&harmony_k8s::Access {
+    connect(&harmony_kube::Access {
         kubeconfig: Some(plane.kubeconfig()),
         context: None,
     })

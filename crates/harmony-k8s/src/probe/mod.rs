@@ -20,13 +20,13 @@ use harmony_tenant::{
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, PostParams};
 use serde_json::Value;
 
-use crate::cluster::Cluster;
-use crate::error::{ApiFailure, Attempt, explain};
-use crate::kinds::Kind;
+use harmony_kube::{ApiFailure, Attempt, Cluster, Kind, explain};
 use send::{Target, send};
 
 /// Why the probes could not run.
@@ -185,7 +185,7 @@ impl Prober {
     async fn tenant_namespaces(&self) -> Result<BTreeMap<String, String>, ApiFailure> {
         let listed = self
             .cluster
-            .list(&Kind::Namespace.into(), "", TENANT_LABEL)
+            .list(Kind::of::<Namespace>(), "", TENANT_LABEL)
             .await?;
         Ok(listed
             .iter()
@@ -255,7 +255,7 @@ impl Prober {
         let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let listed = self
             .cluster
-            .list(&Kind::RoleBinding.into(), namespace, &selector)
+            .list(Kind::of::<RoleBinding>(), namespace, &selector)
             .await?;
         Ok(listed
             .into_iter()
@@ -278,15 +278,13 @@ impl Prober {
             managed: BTreeMap::new(),
             storage_class: None,
         };
-        for (kind, plural) in [
-            (Kind::ResourceQuota, "resourcequotas"),
-            (Kind::LimitRange, "limitranges"),
-            (Kind::NetworkPolicy, "networkpolicies"),
+        let quotas = Kind::of::<ResourceQuota>();
+        for kind in [
+            quotas,
+            Kind::of::<LimitRange>(),
+            Kind::of::<NetworkPolicy>(),
         ] {
-            let mut listed = self
-                .cluster
-                .list(&kind.into(), namespace, &selector)
-                .await?;
+            let mut listed = self.cluster.list(kind, namespace, &selector).await?;
             listed.sort_by(|a, b| {
                 a["metadata"]["name"]
                     .as_str()
@@ -296,9 +294,9 @@ impl Prober {
                 continue;
             };
             if let Some(name) = first["metadata"]["name"].as_str() {
-                context.managed.insert(plural, name.to_string());
+                context.managed.insert(kind.plural(), name.to_string());
             }
-            if kind == Kind::ResourceQuota {
+            if kind == quotas {
                 context.storage_class = allowed_class(&first["spec"]["hard"]);
             }
         }
@@ -324,7 +322,7 @@ impl Prober {
             };
             let attempt = Attempt {
                 verb: "create",
-                resource: "selfsubjectaccessreviews.authorization.k8s.io".into(),
+                resource: Kind::of::<SelfSubjectAccessReview>().resource(),
                 namespace: "",
                 name: "",
             };

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use harmony::{Maestro, Outcome, Score};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailId, GuardrailsScore, Toggle};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, cluster_from_config};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
+use harmony_kube::cluster_from_config;
 use harmony_tenant::{MANAGED_BY_LABEL, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;

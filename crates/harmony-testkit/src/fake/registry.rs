@@ -1,5 +1,25 @@
-//! The resource registry: which kinds the fake serves, under which group, version and plural.
+//! The resource registry: which kinds of Harmony's kind table the fake serves.
 
+use harmony_kube::Kind;
+use harmony_kube::kinds::{
+    ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY, OKD_NETWORK, OKD_PROJECT, OKD_ROUTE,
+    OKD_SECURITY_CONTEXT_CONSTRAINTS,
+};
+use k8s_openapi::Resource;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ResourceQuota, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::{Value, json};
 
 /// Which distribution the fake pretends to be.
@@ -37,6 +57,11 @@ impl Gvr {
     /// A resource of the core group (`v1`).
     pub fn core(resource: &str) -> Self {
         Self::new("", "v1", resource)
+    }
+
+    /// Where `kind` is served.
+    pub fn of(kind: Kind) -> Self {
+        Self::new(kind.group(), kind.version(), kind.plural())
     }
 
     /// `v1` or `apps/v1`, as in an object's `apiVersion`.
@@ -102,9 +127,9 @@ impl ResourceInfo {
             let (kind, group, version, verbs): (&str, Option<&str>, Option<&str>, &[&str]) =
                 match *sub {
                     "token" => (
-                        "TokenRequest",
-                        Some("authentication.k8s.io"),
-                        Some("v1"),
+                        TokenRequest::KIND,
+                        Some(TokenRequest::GROUP),
+                        Some(TokenRequest::VERSION),
                         &["create"],
                     ),
                     _ => (self.kind, None, None, &["get", "patch", "update"]),
@@ -132,53 +157,45 @@ pub struct Registry {
     resources: Vec<ResourceInfo>,
 }
 
-/// group, version, plural, kind, namespaced, short names, subresources.
-type Row = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-    &'static [&'static str],
-    &'static [&'static str],
-);
+/// A served kind, its discovery short names and its subresources.
+type Row = (Kind, &'static [&'static str], &'static [&'static str]);
 
 #[rustfmt::skip]
 const VANILLA: &[Row] = &[
-    ("", "v1", "namespaces", "Namespace", false, &["ns"], &["status", "finalize"]),
-    ("", "v1", "pods", "Pod", true, &["po"], &["status"]),
-    ("", "v1", "services", "Service", true, &["svc"], &["status"]),
-    ("", "v1", "configmaps", "ConfigMap", true, &["cm"], &[]),
-    ("", "v1", "secrets", "Secret", true, &[], &[]),
-    ("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], &["token"]),
-    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], &["status"]),
-    ("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], &["status"]),
-    ("", "v1", "resourcequotas", "ResourceQuota", true, &["quota"], &["status"]),
-    ("", "v1", "limitranges", "LimitRange", true, &["limits"], &[]),
-    ("", "v1", "events", "Event", true, &["ev"], &[]),
-    ("", "v1", "nodes", "Node", false, &["no"], &["status"]),
-    ("apps", "v1", "deployments", "Deployment", true, &["deploy"], &["status"]),
-    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, &["netpol"], &[]),
-    ("networking.k8s.io", "v1", "ingresses", "Ingress", true, &["ing"], &["status"]),
-    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], &[]),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[], &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[], &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, &[], &[]),
-    ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, &["sc"], &[]),
-    ("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", false, &["csr"], &["approval", "status"]),
-    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false, &[], &["status"]),
-    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", false, &[], &[]),
-    ("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", false, &["anp"], &["status"]),
-    ("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy", false, &["banp"], &["status"]),
-    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[], &[]),
+    (Kind::of::<Namespace>(), &["ns"], &["status", "finalize"]),
+    (Kind::of::<Pod>(), &["po"], &["status"]),
+    (Kind::of::<Service>(), &["svc"], &["status"]),
+    (Kind::of::<ConfigMap>(), &["cm"], &[]),
+    (Kind::of::<Secret>(), &[], &[]),
+    (Kind::of::<ServiceAccount>(), &["sa"], &["token"]),
+    (Kind::of::<PersistentVolumeClaim>(), &["pvc"], &["status"]),
+    (Kind::of::<PersistentVolume>(), &["pv"], &["status"]),
+    (Kind::of::<ResourceQuota>(), &["quota"], &["status"]),
+    (Kind::of::<LimitRange>(), &["limits"], &[]),
+    (Kind::of::<Event>(), &["ev"], &[]),
+    (Kind::of::<Node>(), &["no"], &["status"]),
+    (Kind::of::<Deployment>(), &["deploy"], &["status"]),
+    (Kind::of::<NetworkPolicy>(), &["netpol"], &[]),
+    (Kind::of::<Ingress>(), &["ing"], &["status"]),
+    (Kind::of::<Role>(), &[], &[]),
+    (Kind::of::<RoleBinding>(), &[], &[]),
+    (Kind::of::<ClusterRole>(), &[], &[]),
+    (Kind::of::<ClusterRoleBinding>(), &[], &[]),
+    (Kind::of::<StorageClass>(), &["sc"], &[]),
+    (Kind::of::<CertificateSigningRequest>(), &["csr"], &["approval", "status"]),
+    (Kind::of::<ValidatingAdmissionPolicy>(), &[], &["status"]),
+    (Kind::of::<ValidatingAdmissionPolicyBinding>(), &[], &[]),
+    (ADMIN_NETWORK_POLICY, &["anp"], &["status"]),
+    (BASELINE_ADMIN_NETWORK_POLICY, &["banp"], &["status"]),
+    (Kind::of::<SelfSubjectAccessReview>(), &[], &[]),
 ];
 
 #[rustfmt::skip]
 const OKD: &[Row] = &[
-    ("route.openshift.io", "v1", "routes", "Route", true, &[], &["status"]),
-    ("config.openshift.io", "v1", "networks", "Network", false, &[], &["status"]),
-    ("project.openshift.io", "v1", "projects", "Project", false, &[], &[]),
-    ("security.openshift.io", "v1", "securitycontextconstraints", "SecurityContextConstraints", false, &["scc"], &[]),
+    (OKD_ROUTE, &[], &["status"]),
+    (OKD_NETWORK, &[], &["status"]),
+    (OKD_PROJECT, &[], &[]),
+    (OKD_SECURITY_CONTEXT_CONSTRAINTS, &["scc"], &[]),
 ];
 
 impl Registry {
@@ -188,18 +205,14 @@ impl Registry {
         let resources = VANILLA
             .iter()
             .chain(extra)
-            .map(
-                |&(group, version, plural, kind, namespaced, short_names, subresources)| {
-                    ResourceInfo {
-                        gvr: Gvr::new(group, version, plural),
-                        kind,
-                        namespaced,
-                        short_names,
-                        subresources,
-                        create_only: plural.ends_with("accessreviews"),
-                    }
-                },
-            )
+            .map(|&(kind, short_names, subresources)| ResourceInfo {
+                gvr: Gvr::of(kind),
+                kind: kind.name(),
+                namespaced: kind.namespaced(),
+                short_names,
+                subresources,
+                create_only: kind.plural().ends_with("accessreviews"),
+            })
             .collect();
         Self { resources }
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use harmony_k8s::{Attempt, FailureKind, with_retry};
+use harmony_kube::{Attempt, FailureKind, Kind, with_retry};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ObjectMeta, PostParams};
@@ -137,7 +137,7 @@ impl Secrets {
         explain(
             error,
             verb,
-            "namespaces",
+            Kind::of::<Namespace>(),
             ("", &self.namespace),
             &self.server,
         )
@@ -147,7 +147,7 @@ impl Secrets {
         explain(
             error,
             verb,
-            "secrets",
+            Kind::of::<Secret>(),
             (&self.namespace, name),
             &self.server,
         )
@@ -167,22 +167,22 @@ pub(super) fn managed_meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     }
 }
 
-/// A failed request explained by harmony-k8s (what was attempted, on which server, the fix; never
+/// A failed request explained by harmony-kube (what was attempted, on which server, the fix; never
 /// credentials or the Secret's content), with the rights the VPN registry needs when refused.
 fn explain(
     error: &kube::Error,
     verb: &str,
-    resource: &str,
+    kind: Kind,
     (namespace, name): (&str, &str),
     server: &str,
 ) -> VpnError {
     let attempt = Attempt {
         verb,
-        resource: resource.into(),
+        resource: kind.resource(),
         namespace,
         name,
     };
-    let failure = harmony_k8s::explain(error, &attempt, server);
+    let failure = harmony_kube::explain(error, &attempt, server);
     let message = match failure.kind {
         FailureKind::Forbidden => format!(
             "{failure}. The VPN registry needs get, create and update on secrets in namespace \

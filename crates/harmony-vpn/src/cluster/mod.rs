@@ -18,7 +18,7 @@ mod audit;
 
 use std::collections::BTreeMap;
 
-use harmony_k8s::Access;
+use harmony_kube::Access;
 use jiff::Timestamp;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;

@@ -1,7 +1,6 @@
 //! The API requests Harmony sends, each retried when transient and explained when it fails.
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
 use crate::error::{ApiFailure, Attempt, FailureKind, explain};
@@ -10,44 +9,6 @@ use crate::retry::with_retry;
 
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "harmony";
-
-/// A resource the API serves.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    api: ApiResource,
-    namespaced: bool,
-}
-
-impl Resource {
-    /// A resource by group, version, kind and plural.
-    pub fn new(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
-        Self {
-            api: ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk(group, version, kind),
-                plural,
-            ),
-            namespaced,
-        }
-    }
-
-    /// `persistentvolumeclaims` or `networks.config.openshift.io`, as the API names it.
-    pub fn display(&self) -> String {
-        if self.api.group.is_empty() {
-            self.api.plural.clone()
-        } else {
-            format!("{}.{}", self.api.plural, self.api.group)
-        }
-    }
-}
-
-impl From<Kind> for Resource {
-    fn from(kind: Kind) -> Self {
-        Self {
-            api: kind.api_resource(),
-            namespaced: kind.namespaced(),
-        }
-    }
-}
 
 /// A connected cluster: a kube client and the server URL (for messages; never credentials).
 #[derive(Clone)]
@@ -68,15 +29,16 @@ impl Cluster {
     }
 
     /// The kube client, for requests this type has no method for.
-    pub(crate) fn client(&self) -> &kube::Client {
+    pub fn client(&self) -> &kube::Client {
         &self.client
     }
 
-    fn api(&self, resource: &Resource, namespace: &str) -> Api<DynamicObject> {
-        if resource.namespaced && !namespace.is_empty() {
-            Api::namespaced_with(self.client.clone(), namespace, &resource.api)
+    fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
+        let resource = kind.api_resource();
+        if kind.namespaced() && !namespace.is_empty() {
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
         } else {
-            Api::all_with(self.client.clone(), &resource.api)
+            Api::all_with(self.client.clone(), &resource)
         }
     }
 
@@ -112,18 +74,18 @@ impl Cluster {
             .map_err(|e| self.fail(&e, &attempt))
     }
 
-    /// Objects of `resource` matching `selector`, in `namespace` or (empty) all namespaces.
+    /// Objects of `kind` matching `selector`, in `namespace` or (empty) all namespaces.
     pub async fn list(
         &self,
-        resource: &Resource,
+        kind: Kind,
         namespace: &str,
         selector: &str,
     ) -> Result<Vec<Value>, ApiFailure> {
-        let api = self.api(resource, namespace);
+        let api = self.api(kind, namespace);
         let params = ListParams::default().labels(selector);
         let attempt = Attempt {
             verb: "list",
-            resource: resource.display(),
+            resource: kind.resource(),
             namespace,
             name: "",
         };
@@ -136,14 +98,14 @@ impl Cluster {
     /// One object, or `None` when it does not exist.
     pub async fn get(
         &self,
-        resource: &Resource,
+        kind: Kind,
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, ApiFailure> {
-        let api = self.api(resource, namespace);
+        let api = self.api(kind, namespace);
         let attempt = Attempt {
             verb: "get",
-            resource: resource.display(),
+            resource: kind.resource(),
             namespace,
             name,
         };
@@ -159,7 +121,8 @@ impl Cluster {
         }
     }
 
-    /// Server-side applies `body` as [`FIELD_MANAGER`]; returns the object as the server stored it.
+    /// Server-side applies `body` to `target` as [`FIELD_MANAGER`]; returns the object as the
+    /// server stored it.
     pub async fn apply(
         &self,
         target: &ObjectRef,
@@ -167,36 +130,18 @@ impl Cluster {
         force: bool,
         dry_run: bool,
     ) -> Result<Value, ApiFailure> {
-        let resource = target.kind.into();
-        self.apply_resource(
-            &resource,
-            &target.namespace,
-            &target.name,
-            body,
-            force,
-            dry_run,
-        )
-        .await
-    }
-
-    /// Server-side applies `body`, object `namespace/name` of any `resource`, as
-    /// [`FIELD_MANAGER`]; returns the object as the server stored it.
-    pub async fn apply_resource(
-        &self,
-        resource: &Resource,
-        namespace: &str,
-        name: &str,
-        body: &Value,
-        force: bool,
-        dry_run: bool,
-    ) -> Result<Value, ApiFailure> {
-        let api = self.api(resource, namespace);
+        let ObjectRef {
+            kind,
+            namespace,
+            name,
+        } = target;
+        let api = self.api(*kind, namespace);
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = force;
         params.dry_run = dry_run;
         let attempt = Attempt {
             verb: "patch",
-            resource: resource.display(),
+            resource: kind.resource(),
             namespace,
             name,
         };
@@ -210,19 +155,19 @@ impl Cluster {
     /// Deletes one object; one already gone counts as deleted.
     pub async fn delete(
         &self,
-        resource: &Resource,
+        kind: Kind,
         namespace: &str,
         name: &str,
         dry_run: bool,
     ) -> Result<(), ApiFailure> {
-        let api = self.api(resource, namespace);
+        let api = self.api(kind, namespace);
         let params = DeleteParams {
             dry_run,
             ..DeleteParams::default()
         };
         let attempt = Attempt {
             verb: "delete",
-            resource: resource.display(),
+            resource: kind.resource(),
             namespace,
             name,
         };

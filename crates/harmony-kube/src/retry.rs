@@ -63,7 +63,7 @@ fn transient(error: &kube::Error) -> Option<Option<Duration>> {
 }
 
 /// Whether a transport error is a dropped or reset connection (not a failure to connect at all).
-pub fn connection_dropped(error: &kube::Error) -> bool {
+pub(crate) fn connection_dropped(error: &kube::Error) -> bool {
     use std::error::Error as _;
     let mut source: Option<&dyn std::error::Error> = error.source();
     while let Some(cause) = source {
@@ -85,7 +85,7 @@ pub fn connection_dropped(error: &kube::Error) -> bool {
 }
 
 /// Whether a transport error is a failure to connect: refused, unreachable, unknown host, timeout.
-pub fn connect_failed(error: &kube::Error) -> bool {
+pub(crate) fn connect_failed(error: &kube::Error) -> bool {
     use std::error::Error as _;
     if !matches!(error, kube::Error::HyperError(_) | kube::Error::Service(_)) {
         return false;

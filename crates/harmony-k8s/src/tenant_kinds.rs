@@ -1,0 +1,69 @@
+//! The kinds a tenant plan holds, from the one kind table.
+
+use harmony_kube::kinds::Scope;
+use harmony_kube::{Kind, ObjectRef};
+use harmony_tenant::TenantObject;
+use k8s_openapi::Resource;
+use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+
+/// Every kind a tenant plan holds, in apply order.
+pub(crate) const TENANT_KINDS: [Kind; 8] = [
+    Kind::of::<Namespace>(),
+    Kind::of::<ResourceQuota>(),
+    Kind::of::<LimitRange>(),
+    Kind::of::<ConfigMap>(),
+    Kind::of::<NetworkPolicy>(),
+    Kind::of::<Role>(),
+    Kind::of::<ServiceAccount>(),
+    Kind::of::<RoleBinding>(),
+];
+
+/// The reference of a plan object.
+pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
+    fn kind<K: Resource>(_: &K) -> Kind
+    where
+        K::Scope: Scope,
+    {
+        Kind::of::<K>()
+    }
+    let kind = match object {
+        TenantObject::Namespace(o) => kind(o),
+        TenantObject::ResourceQuota(o) => kind(o),
+        TenantObject::LimitRange(o) => kind(o),
+        TenantObject::ConfigMap(o) => kind(o),
+        TenantObject::NetworkPolicy(o) => kind(o),
+        TenantObject::Role(o) => kind(o),
+        TenantObject::ServiceAccount(o) => kind(o),
+        TenantObject::RoleBinding(o) => kind(o),
+    };
+    ObjectRef {
+        kind,
+        namespace: object.namespace().unwrap_or_default().to_string(),
+        name: object.name().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
+
+    #[test]
+    fn every_plan_object_is_of_a_tenant_kind_named_as_the_plan_names_it() {
+        let tenant = TenantScore::new("acme")
+            .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
+            .member(Member::service_account("ci", TenantRole::Developer));
+        let plan = compile(&tenant, &ClusterFacts::kubernetes());
+        let kinds: std::collections::BTreeSet<_> =
+            plan.objects().iter().map(|o| object_ref(o).kind).collect();
+        assert_eq!(kinds.len(), TENANT_KINDS.len(), "{kinds:?}");
+        for object in plan.objects() {
+            let target = object_ref(object);
+            assert!(TENANT_KINDS.contains(&target.kind), "{target}");
+            assert_eq!(target.kind.name(), object.kind());
+            assert_eq!(target.kind.namespaced(), object.namespace().is_some());
+        }
+    }
+}
