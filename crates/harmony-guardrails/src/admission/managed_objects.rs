@@ -9,16 +9,28 @@
 //! ServiceAccounts are left out: OKD's controllers update them (image pull secrets).
 
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use k8s_openapi::Resource;
+use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 use super::{AdmissionRule, Draft, build, cel, resources, unless_trusted, validation};
 use crate::guardrail::GuardrailId;
 use crate::score::ClusterGuardrailsScore;
 
-/// `(API group, resources)` of the objects this rule protects.
-pub(crate) const PROTECTED: [(&str, &[&str]); 3] = [
-    ("", &["resourcequotas", "limitranges", "configmaps"]),
-    ("networking.k8s.io", &["networkpolicies"]),
-    ("rbac.authorization.k8s.io", &["roles", "rolebindings"]),
+/// `(API group, resource)` of the k8s-openapi type `K`, as admission rules name it.
+const fn served<K: Resource>() -> (&'static str, &'static str) {
+    (K::GROUP, K::URL_PATH_SEGMENT)
+}
+
+/// The objects this rule protects, those of one API group next to each other.
+const PROTECTED: [(&str, &str); 6] = [
+    served::<ResourceQuota>(),
+    served::<LimitRange>(),
+    served::<ConfigMap>(),
+    served::<NetworkPolicy>(),
+    served::<Role>(),
+    served::<RoleBinding>(),
 ];
 
 pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
@@ -27,8 +39,11 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
     build(Draft {
         id: GuardrailId::ManagedObjects,
         resources: PROTECTED
-            .iter()
-            .map(|(group, kinds)| resources(group, kinds, &operations))
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| {
+                let plurals: Vec<&str> = group.iter().map(|(_, plural)| *plural).collect();
+                resources(group[0].0, &plurals, &operations)
+            })
             .collect(),
         tenant_namespaces_only: true,
         per_tenant_params: None,
@@ -57,6 +72,11 @@ mod tests {
         ClusterGuardrailsScore::default()
     }
 
+    /// `(API group, resource)` of `object`'s k8s-openapi type.
+    fn served_as<K: Resource>(_: &K) -> (&'static str, &'static str) {
+        served::<K>()
+    }
+
     /// Every object Harmony puts in a tenant namespace, with its API group and resource.
     fn managed_objects() -> Vec<(&'static str, &'static str, Value)> {
         let tenant = TenantScore::new("acme").member(harmony_tenant::Member::user(
@@ -70,13 +90,13 @@ mod tests {
             .iter()
             .filter_map(|o| {
                 let (group, resource) = match o {
-                    TenantObject::ResourceQuota(_) => ("", "resourcequotas"),
-                    TenantObject::LimitRange(_) => ("", "limitranges"),
-                    TenantObject::ConfigMap(_) => ("", "configmaps"),
-                    TenantObject::NetworkPolicy(_) => ("networking.k8s.io", "networkpolicies"),
-                    TenantObject::Role(_) => ("rbac.authorization.k8s.io", "roles"),
-                    TenantObject::RoleBinding(_) => ("rbac.authorization.k8s.io", "rolebindings"),
-                    _ => return None,
+                    TenantObject::ResourceQuota(o) => served_as(o),
+                    TenantObject::LimitRange(o) => served_as(o),
+                    TenantObject::ConfigMap(o) => served_as(o),
+                    TenantObject::NetworkPolicy(o) => served_as(o),
+                    TenantObject::Role(o) => served_as(o),
+                    TenantObject::RoleBinding(o) => served_as(o),
+                    TenantObject::Namespace(_) | TenantObject::ServiceAccount(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
             })
@@ -84,7 +104,7 @@ mod tests {
         assert!(
             objects
                 .iter()
-                .any(|(_, resource, _)| *resource == "configmaps")
+                .any(|(_, resource, _)| *resource == ConfigMap::URL_PATH_SEGMENT)
         );
         objects
     }
@@ -133,7 +153,8 @@ mod tests {
             "metadata": {"name": "harmony-guardrails", "namespace": "acme",
                          "labels": {MANAGED_BY_LABEL: "harmony"}},
             "data": {"storage-class.premium": "allowed"}});
-        let verdict = tenant_admin(Request::create("", "configmaps", forged));
+        let (group, resource) = served::<ConfigMap>();
+        let verdict = tenant_admin(Request::create(group, resource, forged));
         assert!(verdict.refused_with("managed by Harmony"), "{verdict:?}");
     }
 
@@ -144,10 +165,11 @@ mod tests {
             "spec": {"podSelector": {}}});
         let mut changed = own.clone();
         changed["spec"]["policyTypes"] = json!(["Ingress"]);
+        let (group, resource) = served::<NetworkPolicy>();
         for request in [
-            Request::create("networking.k8s.io", "networkpolicies", own.clone()),
-            Request::update("networking.k8s.io", "networkpolicies", own.clone(), changed),
-            Request::delete("networking.k8s.io", "networkpolicies", own),
+            Request::create(group, resource, own.clone()),
+            Request::update(group, resource, own.clone(), changed),
+            Request::delete(group, resource, own),
         ] {
             assert_eq!(tenant_admin(request), Verdict::Allowed);
         }
