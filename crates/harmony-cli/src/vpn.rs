@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use harmony::private_file::{create_private, replace_private};
 use harmony_kube::Access;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
-use harmony_vpn::files::{create_private, replace_private};
 use harmony_vpn::keys::PublicKey;
 use harmony_vpn::{
     KnownMembers, PeerRecord, PeerRequest, PresharedKeyChoice, RegistryBackend, RegistryStore,

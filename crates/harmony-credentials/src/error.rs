@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use harmony::private_file::FileError;
+
 /// A credential operation failed; nothing secret is in the message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -61,13 +63,8 @@ pub enum CredentialError {
         problems: String,
     },
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
 }
 
 impl CredentialError {
@@ -81,8 +78,8 @@ impl CredentialError {
 
     /// A closure mapping an I/O error on `path`.
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.to_path_buf();
-        move |source| Self::Io { path, source }
+        let at = FileError::at(path);
+        move |source| Self::Io(at(source))
     }
 }
 
@@ -91,7 +88,7 @@ impl From<CredentialError> for harmony::InterpretError {
         match error {
             CredentialError::Invalid { .. } => Self::Invalid(error.to_string()),
             CredentialError::Unreachable { .. } => Self::NotReady(error.to_string()),
-            CredentialError::Io { path, source } => Self::Io { path, source },
+            CredentialError::Io(FileError { path, source }) => Self::Io { path, source },
             CredentialError::ApprovalRequired { .. }
             | CredentialError::ForeignRequest { .. }
             | CredentialError::Cluster(_) => Self::Topology(error.to_string()),

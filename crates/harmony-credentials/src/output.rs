@@ -4,8 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use harmony_vpn::VpnError;
-use harmony_vpn::files::replace_private;
+use harmony::private_file::replace_private;
 
 use crate::{CredentialError, Kubeconfig};
 
@@ -70,11 +69,7 @@ impl Output {
     /// Writes `config`; a file is 0600 from its creation.
     pub fn write(&self, config: &Kubeconfig) -> Result<(), CredentialError> {
         match self {
-            Self::File { path, .. } => replace_private(path, config.expose().as_bytes(), None)
-                .map_err(|e| match e {
-                    VpnError::Io { path, source } => CredentialError::Io { path, source },
-                    other => CredentialError::Cluster(other.to_string()),
-                }),
+            Self::File { path, .. } => Ok(replace_private(path, config.expose().as_bytes(), None)?),
             Self::Stdout => {
                 let mut stdout = std::io::stdout().lock();
                 stdout

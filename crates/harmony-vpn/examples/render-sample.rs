@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use harmony_vpn::files::create_private;
+use harmony::private_file::create_private;
 use harmony_vpn::keys::PrivateKey;
 use harmony_vpn::{
     KnownMembers, PeerRequest, PresharedKeyChoice, VpnGateway, VpnGatewayConfig, WireGuardGateway,

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use harmony::private_file::FileError;
+
 use crate::gateway::GatewayError;
 use crate::keys::{KeyError, PublicKey};
 
@@ -152,11 +154,6 @@ pub enum VpnError {
         state_key: PathBuf,
     },
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
 }

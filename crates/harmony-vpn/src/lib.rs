@@ -27,7 +27,6 @@ mod backend;
 mod capability;
 pub mod cluster;
 mod error;
-pub mod files;
 mod gateway;
 pub mod keys;
 mod members;

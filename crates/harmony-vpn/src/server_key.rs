@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use harmony::private_file::{FileError, publish_private};
+
 use crate::VpnError;
-use crate::files::{io_error, publish_private};
 use crate::gateway::Gateway;
 use crate::keys::{PrivateKey, PublicKey};
 
@@ -60,7 +61,7 @@ fn read_key(path: &Path) -> Result<Option<PrivateKey>, VpnError> {
                 })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error(path)(e)),
+        Err(e) => Err(FileError::at(path)(e).into()),
     }
 }
 
@@ -70,15 +71,15 @@ fn create_key(path: &Path, state_dir: &Path) -> Result<ServerKey, VpnError> {
         .recursive(true)
         .mode(0o700)
         .create(state_dir)
-        .map_err(io_error(state_dir))?;
+        .map_err(FileError::at(state_dir))?;
     let key = PrivateKey::generate();
     if publish_private(path, format!("{}\n", key.expose_base64()).as_bytes())? {
         return Ok(ServerKey::Managed(key));
     }
     // Another harmony created it a moment ago: use that one.
-    read_key(path)?
-        .map(ServerKey::Managed)
-        .ok_or_else(|| io_error(path)(std::io::Error::other("server key vanished while reading")))
+    read_key(path)?.map(ServerKey::Managed).ok_or_else(|| {
+        FileError::at(path)(std::io::Error::other("server key vanished while reading")).into()
+    })
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use harmony::private_file::{FileError, PRIVATE_MODE, replace_private, sibling};
 use jiff::Timestamp;
 
 use crate::VpnError;
-use crate::files::{PRIVATE_MODE, io_error, replace_private, sibling};
 use crate::pool::AddressPool;
 use crate::registry::{AuditEvent, Registry, audit_lines};
 
@@ -55,7 +55,7 @@ impl RegistryStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Registry::empty(pool));
             }
-            Err(e) => return Err(io_error(&path)(e)),
+            Err(e) => return Err(FileError::at(&path)(e).into()),
         };
         Registry::parse(&text, pool).map_err(|detail| VpnError::Corrupted { path, detail })
     }
@@ -72,7 +72,7 @@ impl RegistryStore {
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
-            .map_err(io_error(&self.dir))?;
+            .map_err(FileError::at(&self.dir))?;
         let lock_path = self.dir.join(LOCK_FILE);
         let lock_file = OpenOptions::new()
             .write(true)
@@ -80,9 +80,9 @@ impl RegistryStore {
             .truncate(false)
             .mode(PRIVATE_MODE)
             .open(&lock_path)
-            .map_err(io_error(&lock_path))?;
+            .map_err(FileError::at(&lock_path))?;
         let mut lock = fd_lock::RwLock::new(lock_file);
-        let _guard = lock.write().map_err(io_error(&lock_path))?;
+        let _guard = lock.write().map_err(FileError::at(&lock_path))?;
         let mut registry = self.load(pool)?;
         let (result, events) = change(&mut registry, Timestamp::now())?;
         if !events.is_empty() {
@@ -94,7 +94,11 @@ impl RegistryStore {
 
     fn save(&self, registry: &Registry) -> Result<(), VpnError> {
         let path = self.registry_path();
-        replace_private(&path, &registry.to_json(), Some(&sibling(&path, ".bak")))
+        Ok(replace_private(
+            &path,
+            &registry.to_json(),
+            Some(&sibling(&path, ".bak")),
+        )?)
     }
 
     fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VpnError> {
@@ -104,9 +108,9 @@ impl RegistryStore {
             .create(true)
             .mode(PRIVATE_MODE)
             .open(&path)
-            .map_err(io_error(&path))?;
+            .map_err(FileError::at(&path))?;
         file.write_all(&audit_lines(events))
-            .map_err(io_error(&path))?;
-        file.sync_data().map_err(io_error(&path))
+            .map_err(FileError::at(&path))?;
+        Ok(file.sync_data().map_err(FileError::at(&path))?)
     }
 }

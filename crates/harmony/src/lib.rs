@@ -12,6 +12,7 @@ mod error;
 mod interpret;
 mod maestro;
 mod outcome;
+pub mod private_file;
 mod score;
 mod topology;
 

@@ -12,7 +12,8 @@ pub use nft::nftables;
 pub use server::{peer_set, server_config};
 
 /// Config text that may hold a secret key. `Debug` is redacted; write it with
-/// [`crate::files::create_private`] or [`crate::files::replace_private`], never to a log.
+/// [`harmony::private_file::create_private`] or [`harmony::private_file::replace_private`], never
+/// to a log.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConfigText(String);
 
