@@ -155,10 +155,7 @@ async fn certificate_flow_approves_waits_for_the_signer_and_keeps_the_key_local(
     );
     assert_eq!(mode(&out), 0o600);
 
-    let csrs = server.objects(
-        &Gvr::of(Kind::of::<CertificateSigningRequest>()),
-        None,
-    );
+    let csrs = server.objects(&Gvr::of(Kind::of::<CertificateSigningRequest>()), None);
     assert_eq!(csrs.len(), 1);
     let csr = &csrs[0];
     assert!(
