@@ -5,6 +5,7 @@
 //! matches `www.acme.example.com`, not `acme.example.com` nor `a.b.acme.example.com`), as the
 //! Ingress API defines wildcards.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::names::is_dns_subdomain;
@@ -23,7 +24,7 @@ pub const INGRESS_WILDCARD_KEY_PREFIX: &str = "ingress-wildcard.";
 pub const INGRESS_CLASS_KEY_PREFIX: &str = "ingress-class.";
 
 /// Which hosts and IngressClasses the tenant's Ingresses and Routes may use.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngressConfig {
     /// Hosts the tenant may serve: exact names or one-label wildcards such as

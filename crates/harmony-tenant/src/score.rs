@@ -1,6 +1,7 @@
 //! `TenantScore`: what a tenant is. Its serde form is the tenant file (`kind: Tenant`).
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ingress::IngressConfig;
@@ -34,6 +35,8 @@ pub struct TenantScore {
     pub scheduling: SchedulingConfig,
     /// Image pull policy and registries of the tenant's containers.
     pub images: ImagePolicy,
+    /// What deleting the tenant may destroy.
+    pub deletion: DeletionPolicy,
 }
 
 /// Identity, namespace and pod security of a tenant.
@@ -50,7 +53,7 @@ pub struct TenantConfig {
 }
 
 /// Pod Security Standards level (the `restricted` default is the only one without escapes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PodSecurityLevel {
     /// Hardened: non-root, no privilege escalation, restricted volumes and capabilities.
@@ -71,7 +74,7 @@ impl PodSecurityLevel {
 }
 
 /// Quota, object counts and per-container defaults. Unset values take [`crate::defaults`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceQuotaConfig {
     /// Total requests of all pods.
@@ -89,7 +92,7 @@ pub struct ResourceQuotaConfig {
 }
 
 /// CPU, memory and ephemeral storage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComputeResources {
     /// CPU, such as `4` or `500m`.
@@ -98,6 +101,7 @@ pub struct ComputeResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub cpu: Option<Quantity>,
     /// Memory, such as `8Gi`.
     #[serde(
@@ -105,6 +109,7 @@ pub struct ComputeResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub memory: Option<Quantity>,
     /// Ephemeral (node-local) storage, such as `10Gi`.
     #[serde(
@@ -112,6 +117,7 @@ pub struct ComputeResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub ephemeral_storage: Option<Quantity>,
 }
 
@@ -122,7 +128,7 @@ impl ComputeResources {
 }
 
 /// Object counts. Signed so that a negative count in a file is reported, not a parse error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(missing_docs)] // each field is the object count of the same name
 pub struct ObjectCounts {
@@ -173,7 +179,7 @@ impl ObjectCounts {
 }
 
 /// Per-container request and limit defaults, and the maximum a container may ask for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerDefaults {
     /// Default request of a container that sets none.
@@ -194,7 +200,7 @@ impl ContainerDefaults {
 }
 
 /// CPU, memory and ephemeral storage of one container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
     /// CPU, such as `100m`.
@@ -203,6 +209,7 @@ pub struct ContainerResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub cpu: Option<Quantity>,
     /// Memory, such as `128Mi`.
     #[serde(
@@ -210,6 +217,7 @@ pub struct ContainerResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub memory: Option<Quantity>,
     /// Ephemeral (node-local) storage, such as `1Gi`.
     #[serde(
@@ -217,6 +225,7 @@ pub struct ContainerResources {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient::quantity"
     )]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub ephemeral_storage: Option<Quantity>,
 }
 
@@ -228,7 +237,7 @@ impl ContainerResources {
 
 /// Network isolation. Whatever the settings, no other tenant can reach the tenant and the tenant
 /// can reach no other namespace.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkIsolationPolicy {
     /// Whether pods may reach the public internet.
@@ -246,7 +255,7 @@ pub struct NetworkIsolationPolicy {
 }
 
 /// A non-public CIDR a tenant may reach: an explicit opt-in, reported by the audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrivateEgress {
     /// The CIDR, such as `10.20.0.0/24`.
@@ -265,7 +274,7 @@ impl NetworkIsolationPolicy {
 }
 
 /// Internet egress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InternetEgress {
     /// Pods may reach any address outside the cluster's pod, service and node networks.
@@ -276,7 +285,9 @@ pub enum InternetEgress {
 }
 
 /// A platform namespace allowed to reach the tenant's pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformSource {
     /// The ingress controller (routers), so the tenant's Ingresses and Routes work.
@@ -296,7 +307,7 @@ impl PlatformSource {
 }
 
 /// PVC-only storage with a per-class allow-list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorageAccessConfig {
     /// Classes the tenant may claim from, each with its cap; empty means no PVCs at all.
@@ -305,18 +316,19 @@ pub struct StorageAccessConfig {
 }
 
 /// One allowed storage class and how much the tenant may request from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorageClassAllowance {
     /// The StorageClass name.
     pub name: String,
     /// Total storage the tenant's PVCs may request from it.
     #[serde(deserialize_with = "lenient::required_quantity")]
+    #[schemars(schema_with = "lenient::quantity_schema")]
     pub requests: Quantity,
 }
 
 /// Members and what admins may delegate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RbacConfig {
     /// People, groups and workloads with access to the namespace.
@@ -328,7 +340,7 @@ pub struct RbacConfig {
 }
 
 /// Self-service rights of tenant admins.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SelfService {
     /// Admins may bind the tenant's own roles inside the namespace (off by default).
@@ -339,7 +351,7 @@ pub struct SelfService {
 /// One member: a user, a group, or a ServiceAccount Harmony creates.
 ///
 /// Exactly one of `user`, `group` and `service_account` must be set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Member {
     /// Member id: a DNS-1123 label, unique in the tenant.
@@ -422,7 +434,9 @@ impl Member {
 }
 
 /// The three tenant roles, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantRole {
     /// Developer rights, plus RoleBindings (when self-service allows) and ServiceAccounts.
@@ -469,6 +483,7 @@ impl TenantScore {
             rbac_config: RbacConfig::default(),
             scheduling: SchedulingConfig::default(),
             images: ImagePolicy::default(),
+            deletion: DeletionPolicy::default(),
         }
     }
 
@@ -609,29 +624,99 @@ struct TenantMetadata {
     name: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The `spec` of a tenant file (and of a `Tenant` resource): everything but the tenant id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TenantSpec {
+pub struct TenantSpec {
+    /// A name for people; defaults to the tenant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    display_name: Option<String>,
+    pub display_name: Option<String>,
+    /// The tenant's namespace; defaults to the tenant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    namespace: Option<String>,
+    pub namespace: Option<String>,
+    /// The Pod Security Standard enforced in the namespace.
     #[serde(default)]
-    pod_security: PodSecurityLevel,
+    pub pod_security: PodSecurityLevel,
+    /// Compute, object-count and container limits.
     #[serde(default)]
-    resource_quotas: ResourceQuotaConfig,
+    pub resource_quotas: ResourceQuotaConfig,
+    /// What may reach the tenant and what it may reach.
     #[serde(default)]
-    network_isolation: NetworkIsolationPolicy,
+    pub network_isolation: NetworkIsolationPolicy,
+    /// Which storage classes the tenant may claim from, and how much.
     #[serde(default)]
-    storage_access: StorageAccessConfig,
+    pub storage_access: StorageAccessConfig,
+    /// Which hosts and IngressClasses the tenant's Ingresses and Routes may use.
     #[serde(default, skip_serializing_if = "IngressConfig::is_empty")]
-    ingress: IngressConfig,
+    pub ingress: IngressConfig,
+    /// Who may do what in the tenant's namespace.
     #[serde(default)]
-    rbac: RbacConfig,
+    pub rbac: RbacConfig,
+    /// PriorityClasses and RuntimeClasses the tenant's pods may name.
     #[serde(default, skip_serializing_if = "SchedulingConfig::is_empty")]
-    scheduling: SchedulingConfig,
+    pub scheduling: SchedulingConfig,
+    /// Image pull policy and registries of the tenant's containers.
     #[serde(default, skip_serializing_if = "ImagePolicy::is_empty")]
-    images: ImagePolicy,
+    pub images: ImagePolicy,
+    /// What deleting the tenant may destroy.
+    #[serde(default, skip_serializing_if = "DeletionPolicy::is_default")]
+    pub deletion: DeletionPolicy,
+}
+
+/// What deleting a tenant may destroy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeletionPolicy {
+    /// Delete the namespace's PersistentVolumeClaims, and so possibly their volumes' data, with
+    /// the tenant. Off by default: a deletion that would destroy data is refused.
+    #[serde(default)]
+    pub delete_data: bool,
+}
+
+impl DeletionPolicy {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+impl TenantScore {
+    /// The tenant `name` described by `spec`, as a `Tenant` resource holds them.
+    pub fn from_spec(name: impl Into<String>, spec: TenantSpec) -> Self {
+        Self {
+            tenant_config: TenantConfig {
+                name: name.into(),
+                display_name: spec.display_name,
+                namespace: spec.namespace,
+                pod_security: spec.pod_security,
+            },
+            resource_quotas: spec.resource_quotas,
+            network_isolation: spec.network_isolation,
+            storage_access: spec.storage_access,
+            ingress: spec.ingress,
+            rbac_config: spec.rbac,
+            scheduling: spec.scheduling,
+            images: spec.images,
+            deletion: spec.deletion,
+        }
+    }
+
+    /// The tenant's spec: its tenant file without `apiVersion`, `kind` and `metadata`.
+    pub fn spec(&self) -> TenantSpec {
+        let score = self.clone();
+        TenantSpec {
+            display_name: score.tenant_config.display_name,
+            namespace: score.tenant_config.namespace,
+            pod_security: score.tenant_config.pod_security,
+            resource_quotas: score.resource_quotas,
+            network_isolation: score.network_isolation,
+            storage_access: score.storage_access,
+            ingress: score.ingress,
+            rbac: score.rbac_config,
+            scheduling: score.scheduling,
+            images: score.images,
+            deletion: score.deletion,
+        }
+    }
 }
 
 impl TryFrom<TenantDocument> for TenantScore {
@@ -647,22 +732,7 @@ impl TryFrom<TenantDocument> for TenantScore {
         if doc.kind != TENANT_KIND {
             return Err(format!("kind `{}` is not `{TENANT_KIND}`", doc.kind));
         }
-        let spec = doc.spec;
-        Ok(Self {
-            tenant_config: TenantConfig {
-                name: doc.metadata.name,
-                display_name: spec.display_name,
-                namespace: spec.namespace,
-                pod_security: spec.pod_security,
-            },
-            resource_quotas: spec.resource_quotas,
-            network_isolation: spec.network_isolation,
-            storage_access: spec.storage_access,
-            ingress: spec.ingress,
-            rbac_config: spec.rbac,
-            scheduling: spec.scheduling,
-            images: spec.images,
-        })
+        Ok(Self::from_spec(doc.metadata.name, doc.spec))
     }
 }
 
@@ -671,20 +741,9 @@ impl From<TenantScore> for TenantDocument {
         Self {
             api_version: API_VERSION.into(),
             kind: TENANT_KIND.into(),
+            spec: score.spec(),
             metadata: TenantMetadata {
                 name: score.tenant_config.name,
-            },
-            spec: TenantSpec {
-                display_name: score.tenant_config.display_name,
-                namespace: score.tenant_config.namespace,
-                pod_security: score.tenant_config.pod_security,
-                resource_quotas: score.resource_quotas,
-                network_isolation: score.network_isolation,
-                storage_access: score.storage_access,
-                ingress: score.ingress,
-                rbac: score.rbac_config,
-                scheduling: score.scheduling,
-                images: score.images,
             },
         }
     }
@@ -725,5 +784,13 @@ mod lenient {
 
     pub fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quantity>, D::Error> {
         required_quantity(d).map(Some)
+    }
+
+    /// A quantity's schema: a string or a number, as Kubernetes quantities are.
+    pub fn quantity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A quantity, such as 500m, 2 or 4Gi.",
+            "x-kubernetes-int-or-string": true,
+        })
     }
 }

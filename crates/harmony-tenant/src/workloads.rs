@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::facts::{ClusterFacts, ClusterFlavor};
@@ -24,7 +25,7 @@ pub const REGISTRY_KEY_PREFIX: &str = "image-registry.";
 
 /// PriorityClasses and RuntimeClasses a tenant's pods may name; by default none (pods leave
 /// `priorityClassName` and `runtimeClassName` unset and get the cluster's defaults).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchedulingConfig {
     /// PriorityClasses the tenant's pods may name.
@@ -42,7 +43,7 @@ impl SchedulingConfig {
 }
 
 /// How the tenant's containers get their images.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImagePolicy {
     /// Every container pulls its image (`imagePullPolicy: Always`), so a private image cached on
