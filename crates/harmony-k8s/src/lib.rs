@@ -36,5 +36,6 @@ pub use delete::{DeleteOptions, DeleteReport};
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};
 pub use probe::{ProbeError, ProbeSelection, Prober};
+pub use snapshot::Snapshot;
 pub use status::{MemberAccess, QuotaUse, TenantStatus};
 pub use topology::K8sTopology;

@@ -34,6 +34,25 @@ impl Snapshot {
         }
     }
 
+    /// A snapshot of objects already read (an operator's watch caches, say): it lists nothing,
+    /// and a tenant kind with no object in `objects` holds none.
+    pub fn of(objects: impl IntoIterator<Item = (Kind, Value)>) -> Self {
+        let mut indexes: HashMap<Kind, BTreeMap<(String, String), Value>> =
+            TENANT_KINDS.iter().map(|k| (*k, BTreeMap::new())).collect();
+        for (kind, item) in objects {
+            if let Some(index) = indexes.get_mut(&kind) {
+                let meta = &item["metadata"];
+                index.insert((text(&meta["namespace"]), text(&meta["name"])), item);
+            }
+        }
+        Self {
+            kinds: indexes
+                .into_iter()
+                .map(|(kind, index)| (kind, OnceCell::new_with(Some(Arc::new(Mutex::new(index))))))
+                .collect(),
+        }
+    }
+
     async fn index(&self, cluster: &Cluster, kind: Kind) -> Result<&Arc<Index>, ApiFailure> {
         self.kinds[&kind]
             .get_or_try_init(|| async {
