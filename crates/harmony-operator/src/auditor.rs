@@ -1,0 +1,188 @@
+//! The `Isolated` condition: the audit's checks, run on the live state as `harmony audit` runs
+//! them, for every Tenant whose plan is applied.
+//!
+//! A tenant's checks look at the whole cluster (no path from any other tenant), so one audit
+//! judges every tenant at once. It runs when a reconcile asks for it; requests that arrive while it
+//! runs are served by one more run. Nothing runs while nothing changes.
+
+use std::sync::Arc;
+
+use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, LoadError, Status, audit};
+use harmony_k8s::InventoryReader;
+use harmony_kube::ApiFailure;
+use harmony_tenant::ClusterFacts;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::Store;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::resource::{Condition, ISOLATED, READY, Tenant};
+
+/// The field manager of the `Isolated` condition.
+pub const AUDIT_MANAGER: &str = "harmony-operator-audit";
+
+/// Why an audit could not judge the tenants.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Listing what the audit needs failed (a missing permission is named).
+    #[error("reading the cluster for the audit: {0}")]
+    Read(#[from] ApiFailure),
+    /// An object read could not be loaded.
+    #[error("loading the cluster's objects for the audit: {0}")]
+    Load(#[from] LoadError),
+    /// Writing a Tenant's `Isolated` condition failed.
+    #[error("writing the Isolated condition of Tenant `{tenant}`: {source}")]
+    Write {
+        /// The tenant id.
+        tenant: String,
+        /// The failed request.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Runs the audit on request and writes each judged Tenant's `Isolated` condition.
+pub(crate) struct Auditor {
+    pub reader: InventoryReader,
+    pub facts: ClusterFacts,
+    pub tenants: Api<Tenant>,
+    pub store: Store<Tenant>,
+    pub wanted: Arc<Notify>,
+}
+
+/// Whether the tenant's current generation is applied, so its live state can be judged.
+fn applied(tenant: &Tenant) -> bool {
+    tenant.metadata.deletion_timestamp.is_none()
+        && tenant.condition(READY).is_some_and(|c| {
+            c.status == "True" && c.observed_generation == tenant.metadata.generation
+        })
+}
+
+impl Auditor {
+    /// Audits whenever asked, until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            self.wanted.notified().await;
+            if let Err(error) = self.audit_once().await {
+                tracing::warn!("{error}");
+            }
+        }
+    }
+
+    /// One audit of every applied tenant.
+    #[tracing::instrument(name = "audit", skip_all, fields(tenants))]
+    async fn audit_once(&self) -> Result<(), AuditError> {
+        let judged: Vec<Arc<Tenant>> = self
+            .store
+            .state()
+            .into_iter()
+            .filter(|t| applied(t))
+            .collect();
+        tracing::Span::current().record("tenants", judged.len());
+        if judged.is_empty() {
+            return Ok(());
+        }
+        let inventory = self.reader.read().await?;
+        let server = self.reader.cluster().server().to_string();
+        let mut snapshot = ClusterSnapshot::default();
+        snapshot.add_objects(inventory.objects, &server)?;
+        // A cluster serving admission policies is assessed for guardrails even when it has none.
+        if !inventory
+            .not_served
+            .iter()
+            .any(|kind| kind.starts_with("validatingadmissionpolicies."))
+        {
+            snapshot.admission_policies.get_or_insert_default();
+        }
+        snapshot.add_platform(&self.facts);
+        snapshot.add_placeholder_pods();
+        let mut config = AuditConfig::new(self.facts.clone());
+        config.expectations.extend(judged.iter().map(|t| {
+            let score = t.score();
+            (score.name().to_string(), Expectation::of(&score))
+        }));
+        let report = audit(&snapshot, &config);
+        for tenant in &judged {
+            let generation = tenant.metadata.generation;
+            let condition = match report
+                .tenants
+                .iter()
+                .find(|r| r.tenant == tenant.name_any())
+            {
+                None => Condition {
+                    type_: ISOLATED.into(),
+                    status: "Unknown".into(),
+                    reason: "NotFound".into(),
+                    message: "the audit found no namespace labelled for this tenant".into(),
+                    observed_generation: generation,
+                    last_transition_time: String::new(),
+                },
+                Some(checks) => {
+                    let failed: Vec<String> = checks
+                        .checks
+                        .iter()
+                        .filter(|c| c.status == Status::Fail)
+                        .map(|c| format!("{} ({})", c.id, c.title))
+                        .collect();
+                    let passed = checks.checks.len() - failed.len();
+                    if failed.is_empty() {
+                        Condition {
+                            type_: ISOLATED.into(),
+                            status: "True".into(),
+                            reason: "ChecksPassed".into(),
+                            message: format!("all {passed} checks hold on the live state"),
+                            observed_generation: generation,
+                            last_transition_time: String::new(),
+                        }
+                    } else {
+                        Condition {
+                            type_: ISOLATED.into(),
+                            status: "False".into(),
+                            reason: "ChecksFailed".into(),
+                            message: format!("failing: {}", failed.join(", ")),
+                            observed_generation: generation,
+                            last_transition_time: String::new(),
+                        }
+                    }
+                }
+            };
+            self.write(tenant, condition).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the `Isolated` condition when it says something new.
+    async fn write(&self, tenant: &Tenant, mut condition: Condition) -> Result<(), AuditError> {
+        let old = tenant.condition(ISOLATED);
+        if old.is_some_and(|old| old.same_as(&condition)) {
+            return Ok(());
+        }
+        condition.last_transition_time = match old {
+            Some(old) if old.status == condition.status => old.last_transition_time.clone(),
+            _ => jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let name = tenant.name_any();
+        let body = json!({
+            "apiVersion": Tenant::api_version(&()),
+            "kind": Tenant::kind(&()),
+            "metadata": {"name": name},
+            "status": {"conditions": [condition]},
+        });
+        self.tenants
+            .patch_status(
+                &name,
+                &PatchParams::apply(AUDIT_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(|source| AuditError::Write {
+                tenant: name,
+                source,
+            })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! What a cluster needs to run the operator: the CRD, the `harmony-system` namespace, a
+//! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
+//! a PodDisruptionBudget. The same options always give the same objects, in apply order.
+
+use harmony_k8s::AUDIT_KINDS;
+use harmony_kube::Kind;
+use ipnet::IpNet;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
+use serde_json::{Value, json};
+
+use crate::resource::{GROUP, PLURAL};
+
+/// The namespace the operator runs in.
+pub const NAMESPACE: &str = "harmony-system";
+/// The name of the operator's ServiceAccount, ClusterRole, binding, Deployment and PDB.
+pub const NAME: &str = "harmony-operator";
+
+/// What the rendered Deployment runs.
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    /// The container image holding the `harmony` binary.
+    pub image: String,
+    /// `--pod-network` CIDRs passed to `harmony operator run` (clusters that do not publish them).
+    pub pod_networks: Vec<IpNet>,
+    /// `--service-network` CIDRs passed to `harmony operator run`.
+    pub service_networks: Vec<IpNet>,
+    /// `--node-network` CIDRs passed to `harmony operator run`.
+    pub node_networks: Vec<IpNet>,
+}
+
+/// One object to install: its file name (names sort in apply order) and the object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallObject {
+    /// Such as `00-customresourcedefinition-tenants.harmony.nationtech.io.yaml`.
+    pub file_name: String,
+    /// The object.
+    pub object: Value,
+}
+
+fn object(order: u8, object: Value) -> InstallObject {
+    let kind = object["kind"].as_str().unwrap_or_default().to_lowercase();
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    InstallObject {
+        file_name: format!("{order:02}-{kind}-{name}.yaml"),
+        object,
+    }
+}
+
+fn labels() -> Value {
+    json!({
+        "app.kubernetes.io/name": NAME,
+        "app.kubernetes.io/part-of": "harmony",
+    })
+}
+
+/// A rule granting `verbs` on the kinds `kinds` (all of one API group each).
+fn rule(kinds: &[Kind], verbs: &[&str]) -> Vec<Value> {
+    let mut groups: Vec<&str> = kinds.iter().map(|k| k.group()).collect();
+    groups.dedup();
+    groups
+        .into_iter()
+        .map(|group| {
+            let resources: Vec<&str> = kinds
+                .iter()
+                .filter(|k| k.group() == group)
+                .map(|k| k.plural())
+                .collect();
+            json!({"apiGroups": [group], "resources": resources, "verbs": verbs})
+        })
+        .collect()
+}
+
+/// What the operator may do: write only the kinds of a tenant plan, bind and escalate only the
+/// three tenant roles, read what the audit reads (never Secrets), delete nothing but what a
+/// tenant owns, and write Tenants' finalizers and status.
+fn cluster_role_rules() -> Vec<Value> {
+    let written = [
+        Kind::of::<Namespace>(),
+        Kind::of::<ResourceQuota>(),
+        Kind::of::<LimitRange>(),
+        Kind::of::<ConfigMap>(),
+        Kind::of::<ServiceAccount>(),
+        Kind::of::<NetworkPolicy>(),
+        Kind::of::<Role>(),
+        Kind::of::<RoleBinding>(),
+    ];
+    let mut rules = rule(
+        &written,
+        &["get", "list", "watch", "create", "patch", "delete"],
+    );
+    let tenant_roles = ["tenant-admin", "tenant-developer", "tenant-viewer"];
+    rules.push(json!({
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["roles"],
+        "resourceNames": tenant_roles,
+        "verbs": ["bind", "escalate"],
+    }));
+    let mut read: Vec<Kind> = AUDIT_KINDS
+        .iter()
+        .map(|k| k.kind)
+        .filter(|k| !written.contains(k))
+        .collect();
+    read.push(Kind::of::<PersistentVolumeClaim>());
+    read.push(Kind::of::<StorageClass>());
+    read.sort();
+    rules.extend(rule(&read, &["get", "list"]));
+    rules.push(json!({
+        "apiGroups": ["config.openshift.io"],
+        "resources": ["networks"],
+        "resourceNames": ["cluster"],
+        "verbs": ["get"],
+    }));
+    rules.push(json!({
+        "apiGroups": [GROUP],
+        "resources": [PLURAL],
+        "verbs": ["get", "list", "watch", "patch", "update"],
+    }));
+    rules.push(json!({
+        "apiGroups": [GROUP],
+        "resources": [format!("{PLURAL}/status")],
+        "verbs": ["get", "patch", "update"],
+    }));
+    rules.push(json!({
+        "apiGroups": ["events.k8s.io"],
+        "resources": ["events"],
+        "verbs": ["create", "patch"],
+    }));
+    rules
+}
+
+fn run_args(options: &InstallOptions) -> Vec<String> {
+    let mut args = vec!["operator".to_string(), "run".to_string()];
+    for (flag, nets) in [
+        ("--pod-network", &options.pod_networks),
+        ("--service-network", &options.service_networks),
+        ("--node-network", &options.node_networks),
+    ] {
+        for net in nets {
+            args.push(format!("{flag}={net}"));
+        }
+    }
+    args
+}
+
+/// Every object to install, in apply order.
+pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
+    let selector = json!({"app.kubernetes.io/name": NAME});
+    let restricted = json!({
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    });
+    let mut namespace_labels = labels();
+    namespace_labels
+        .as_object_mut()
+        .expect("labels are an object")
+        .extend(restricted.as_object().cloned().unwrap_or_default());
+    vec![
+        object(
+            0,
+            serde_json::to_value(crate::crd()).expect("the CRD serializes"),
+        ),
+        object(
+            10,
+            json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": NAMESPACE, "labels": namespace_labels},
+            }),
+        ),
+        object(
+            20,
+            json!({
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+            }),
+        ),
+        object(
+            30,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": NAME, "labels": labels()},
+                "rules": cluster_role_rules(),
+            }),
+        ),
+        object(
+            40,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": NAME, "labels": labels()},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+            }),
+        ),
+        object(
+            50,
+            json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": labels()},
+                        "spec": {
+                            "serviceAccountName": NAME,
+                            "securityContext": {
+                                "runAsNonRoot": true,
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
+                            "containers": [{
+                                "name": "operator",
+                                "image": options.image,
+                                "args": run_args(options),
+                                "env": [{
+                                    "name": "POD_NAME",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                }],
+                                "resources": {
+                                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                                    "limits": {"cpu": "1", "memory": "512Mi"},
+                                },
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": false,
+                                    "readOnlyRootFilesystem": true,
+                                    "capabilities": {"drop": ["ALL"]},
+                                },
+                            }],
+                        },
+                    },
+                },
+            }),
+        ),
+        object(
+            60,
+            json!({
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+            }),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> InstallOptions {
+        InstallOptions {
+            image: "registry.example.com/harmony:0.1.0".into(),
+            pod_networks: vec!["10.244.0.0/16".parse().unwrap()],
+            service_networks: vec!["10.96.0.0/12".parse().unwrap()],
+            node_networks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn install_is_deterministic_and_in_apply_order() {
+        let a = manifests(&options());
+        assert_eq!(a, manifests(&options()));
+        let names: Vec<&str> = a.iter().map(|o| o.file_name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert_eq!(
+            names[0],
+            "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml"
+        );
+        let deployment = &a[5].object;
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!([
+                "operator",
+                "run",
+                "--pod-network=10.244.0.0/16",
+                "--service-network=10.96.0.0/12"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_operator_never_reads_secrets_nor_holds_wildcards() {
+        let rules = cluster_role_rules();
+        for rule in &rules {
+            let resources = rule["resources"].as_array().unwrap();
+            assert!(!resources.contains(&json!("secrets")), "{rule}");
+            assert!(!resources.contains(&json!("*")), "{rule}");
+            assert!(!rule["verbs"].as_array().unwrap().contains(&json!("*")));
+        }
+        let escalation = rules
+            .iter()
+            .find(|r| r["verbs"] == json!(["bind", "escalate"]))
+            .unwrap();
+        assert_eq!(
+            escalation["resourceNames"],
+            json!(["tenant-admin", "tenant-developer", "tenant-viewer"])
+        );
+    }
+}

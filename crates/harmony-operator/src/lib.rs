@@ -1,0 +1,27 @@
+//! The Harmony operator: `Tenant` custom resources reconciled continuously through the same plan
+//! and the same isolate-before-grant apply as `harmony tenant apply`, with each Tenant's isolation
+//! proven in its status by the audit on the live state.
+//!
+//! - [`Tenant`] is the resource (`harmony.nationtech.io/v1alpha1`, cluster-scoped); its spec is
+//!   a tenant file's spec. [`crd`] generates its CRD from the Rust types.
+//! - [`run`] watches Tenants and the objects they own (by the managed-by and tenant labels) and
+//!   reconciles each one ([`reconcile`]): validate, compile, apply phase by phase, write `Ready`,
+//!   quota use and members; an auditor writes `Isolated`. A finalizer revokes access first on
+//!   deletion and holds the Tenant while PersistentVolumeClaims hold data.
+//! - [`install`] renders what a cluster needs to run the operator.
+
+mod auditor;
+mod controller;
+pub mod crd;
+pub mod install;
+mod owned;
+pub mod reconcile;
+mod resource;
+
+pub use auditor::{AUDIT_MANAGER, AuditError};
+pub use controller::{RunError, Settings, run};
+pub use crd::crd;
+pub use reconcile::{Error, FINALIZER, STATUS_MANAGER};
+pub use resource::{
+    Condition, DELETING, GROUP, ISOLATED, PLURAL, QuotaUsage, READY, Tenant, TenantStatus, VERSION,
+};

@@ -1,0 +1,454 @@
+//! Reconciling one Tenant: validate, compile, apply isolate-before-grant through the library (the
+//! same plan and apply as `harmony tenant apply`), write the status, and on deletion revoke access
+//! first and hold while data would be lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harmony::InterpretError;
+use harmony_k8s::delete::delete_tenant;
+use harmony_k8s::{ApplyOptions, DeleteOptions, Snapshot, TenantReport, apply::apply_plan};
+use harmony_kube::{ApiFailure, Cluster};
+use harmony_tenant::{ClusterFacts, TenantScore, compile, cross_tenant_problems};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::finalizer::{self, finalizer};
+use kube::runtime::reflector::Store;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::owned::Owned;
+use crate::resource::{Condition, DELETING, READY, Tenant, TenantStatus};
+
+/// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
+pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
+/// The field manager of the status the reconciler writes.
+pub const STATUS_MANAGER: &str = "harmony-operator";
+
+/// How long a deletion waits for the namespace to finish terminating before trying again later.
+const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a reconcile failed; each keeps its source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API refused or failed a write of the plan.
+    #[error("tenant `{tenant}`: {source}")]
+    Apply {
+        /// The tenant id.
+        tenant: String,
+        /// The failed request.
+        #[source]
+        source: ApiFailure,
+    },
+    /// Deleting the tenant failed or was refused.
+    #[error("deleting tenant `{tenant}`: {source}")]
+    Delete {
+        /// The tenant id.
+        tenant: String,
+        /// What the library said.
+        #[source]
+        source: InterpretError,
+    },
+    /// Writing the Tenant's status or finalizer failed.
+    #[error("writing Tenant `{tenant}`: {source}")]
+    Write {
+        /// The tenant id.
+        tenant: String,
+        /// The failed request.
+        #[source]
+        source: kube::Error,
+    },
+    /// The caches of owned objects stopped.
+    #[error("the watch caches stopped: {0}")]
+    Caches(#[source] kube::runtime::reflector::store::WriterDropped),
+    /// Adding or removing the finalizer failed, or the reconcile inside it did.
+    #[error(transparent)]
+    Finalizer(#[from] Box<finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// Whether the error is a deletion held because PersistentVolumeClaims hold data.
+    fn data_held(&self) -> bool {
+        match self {
+            Self::Delete {
+                source: InterpretError::Refused(_),
+                ..
+            } => true,
+            Self::Finalizer(inner) => {
+                matches!(&**inner, finalizer::Error::CleanupFailed(e) if e.data_held())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The cluster, as the library's apply and delete take it.
+    pub(crate) cluster: Cluster,
+    /// The Tenant API.
+    pub(crate) tenants: Api<Tenant>,
+    /// The Tenants as last seen.
+    pub(crate) store: Store<Tenant>,
+    /// The owned objects as last seen.
+    pub(crate) owned: Owned,
+    /// The facts tenants are compiled against.
+    pub(crate) facts: ClusterFacts,
+    /// Publishes Kubernetes Events on Tenants.
+    pub(crate) recorder: Recorder,
+    /// Asks the auditor for a fresh verdict.
+    pub(crate) audit: Arc<Notify>,
+}
+
+/// Reconciles one Tenant (with its finalizer): idempotent, safe to run again at any time.
+#[tracing::instrument(name = "reconcile", skip_all, fields(tenant = %tenant.name_any()))]
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.owned.ready().await.map_err(Error::Caches)?;
+    let api = ctx.tenants.clone();
+    finalizer(&api, FINALIZER, tenant, |event| async {
+        match event {
+            finalizer::Event::Apply(tenant) => ctx.apply(&tenant).await,
+            finalizer::Event::Cleanup(tenant) => ctx.cleanup(&tenant).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+/// When to try again after `error`: a held deletion every minute (the PVCs may be gone), anything
+/// else after a few seconds.
+pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Action {
+    if error.data_held() {
+        tracing::info!(tenant = %tenant.name_any(), "{error}");
+        Action::requeue(Duration::from_secs(60))
+    } else {
+        tracing::warn!(tenant = %tenant.name_any(), "{error}");
+        Action::requeue(Duration::from_secs(5))
+    }
+}
+
+/// The problems of `tenant` alone and against the Tenants created before it.
+fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
+    let mut shown: Vec<String> = score
+        .validate(&ctx.facts)
+        .iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect();
+    if !shown.is_empty() {
+        return shown;
+    }
+    let mut others: Vec<Arc<Tenant>> = ctx
+        .store
+        .state()
+        .into_iter()
+        .filter(|t| t.name_any() != tenant.name_any() && older(t, tenant))
+        .collect();
+    others.sort_by_key(|t| order_key(t));
+    let mut scores: Vec<TenantScore> = others
+        .iter()
+        .map(|t| t.score())
+        .filter(|s| s.validate(&ctx.facts).is_empty())
+        .collect();
+    scores.push(score.clone());
+    let refs: Vec<&TenantScore> = scores.iter().collect();
+    let last = refs.len() - 1;
+    shown.extend(
+        cross_tenant_problems(&refs)
+            .into_iter()
+            .filter(|p| p.tenant == last)
+            .map(|p| {
+                let other = p
+                    .other
+                    .map(|(i, path)| format!(" (Tenant `{}` has it at {path})", scores[i].name()))
+                    .unwrap_or_default();
+                format!("{}: {}{other}", p.problem.path, p.problem.message)
+            }),
+    );
+    shown
+}
+
+fn order_key(tenant: &Tenant) -> (Option<String>, String) {
+    (
+        tenant
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.to_string()),
+        tenant.name_any(),
+    )
+}
+
+/// Whether `a` came before `b`: created earlier, or at the same second with a smaller name.
+fn older(a: &Tenant, b: &Tenant) -> bool {
+    order_key(a) < order_key(b)
+}
+
+fn condition(
+    kind: &str,
+    status: bool,
+    reason: &str,
+    message: String,
+    generation: i64,
+) -> Condition {
+    Condition {
+        type_: kind.into(),
+        status: if status { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message,
+        observed_generation: Some(generation),
+        last_transition_time: String::new(),
+    }
+}
+
+/// The changes of a report, in one line short enough for an Event note (1 kB).
+fn summary(report: &TenantReport) -> String {
+    let mut line = format!(
+        "{} created, {} changed, {} pruned:",
+        report.created, report.changed, report.pruned
+    );
+    for change in &report.changes {
+        let action = serde_json::to_value(change.action).unwrap_or_default();
+        let item = format!(
+            " {} {};",
+            action.as_str().unwrap_or_default(),
+            change.object
+        );
+        if line.len() + item.len() > 1000 {
+            line.push_str(" ...");
+            break;
+        }
+        line.push_str(&item);
+    }
+    line
+}
+
+impl Context {
+    /// Validates, applies through the library, and writes `Ready`, the quota and the members.
+    async fn apply(&self, tenant: &Tenant) -> Result<Action, Error> {
+        let name = tenant.name_any();
+        let generation = tenant.metadata.generation.unwrap_or_default();
+        let score = tenant.score();
+        let problems = problems(tenant, &score, self);
+        if !problems.is_empty() {
+            let message = format!("nothing applied: {}", problems.join("; "));
+            let ready = condition(READY, false, "Invalid", message.clone(), generation);
+            if self.write_status(tenant, vec![ready], None).await? {
+                self.event(tenant, EventType::Warning, "Invalid", "Validate", message)
+                    .await;
+            }
+            return Ok(Action::await_change());
+        }
+        let plan = compile(&score, &self.facts);
+        let snapshot = Snapshot::of(self.owned.objects_of(&name));
+        let mut report = TenantReport::default();
+        // The Tenant is the source of truth: fields another manager took (a `kubectl edit`, say)
+        // are taken back.
+        let options = ApplyOptions {
+            force: true,
+            ..ApplyOptions::default()
+        };
+        let applied = apply_plan(&self.cluster, &snapshot, &plan, options, &mut report).await;
+        if report.wrote() {
+            self.event(
+                tenant,
+                EventType::Normal,
+                "Applied",
+                "Apply",
+                summary(&report),
+            )
+            .await;
+        }
+        if let Err(failure) = applied {
+            let ready = condition(
+                READY,
+                false,
+                "ApplyFailed",
+                failure.message.clone(),
+                generation,
+            );
+            if self.write_status(tenant, vec![ready], None).await? {
+                self.event(
+                    tenant,
+                    EventType::Warning,
+                    "ApplyFailed",
+                    "Apply",
+                    failure.message.clone(),
+                )
+                .await;
+            }
+            return Err(Error::Apply {
+                tenant: name,
+                source: failure,
+            });
+        }
+        let objects = plan.objects().len();
+        let ready = condition(
+            READY,
+            true,
+            "Applied",
+            format!(
+                "{objects} objects as planned in namespace {}",
+                score.namespace()
+            ),
+            generation,
+        );
+        self.write_status(tenant, vec![ready], Some(score.namespace()))
+            .await?;
+        self.audit.notify_one();
+        Ok(Action::await_change())
+    }
+
+    /// Revokes access first, then removes the rest; holds while PersistentVolumeClaims hold data
+    /// and `spec.deletion.deleteData` is not set.
+    async fn cleanup(&self, tenant: &Tenant) -> Result<Action, Error> {
+        let name = tenant.name_any();
+        let generation = tenant.metadata.generation.unwrap_or_default();
+        let options = DeleteOptions {
+            delete_data: tenant.spec.deletion.delete_data,
+            timeout: NAMESPACE_TIMEOUT,
+        };
+        match delete_tenant(&self.cluster, &name, options).await {
+            Ok(report) => {
+                let mut note = format!("revoked {}", report.revoked.join(", "));
+                if !report.data_deleted.is_empty() {
+                    note.push_str(&format!(
+                        "; data deleted: {}",
+                        report.data_deleted.join(", ")
+                    ));
+                }
+                if let Some(namespace) = &report.namespace {
+                    note.push_str(&format!("; namespace {namespace} deleted"));
+                }
+                self.event(tenant, EventType::Normal, "Deleted", "Delete", note)
+                    .await;
+                Ok(Action::await_change())
+            }
+            Err(source) => {
+                let (reason, message) = match &source {
+                    InterpretError::Refused(message) => (
+                        "DataHeld",
+                        format!(
+                            "{message} (on a Tenant resource: set spec.deletion.deleteData: true \
+                             to delete them with the tenant)"
+                        ),
+                    ),
+                    other => ("DeleteFailed", other.to_string()),
+                };
+                let deleting = condition(DELETING, true, reason, message.clone(), generation);
+                let ready = condition(
+                    READY,
+                    false,
+                    "Deleting",
+                    "the tenant is being deleted".into(),
+                    generation,
+                );
+                if self
+                    .write_status(tenant, vec![ready, deleting], None)
+                    .await?
+                {
+                    self.event(tenant, EventType::Warning, reason, "Delete", message)
+                        .await;
+                }
+                Err(Error::Delete {
+                    tenant: name,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Writes the reconciler's part of the status (server-side apply, its own field manager, so
+    /// the auditor's `Isolated` stays); returns whether anything changed.
+    async fn write_status(
+        &self,
+        tenant: &Tenant,
+        mut conditions: Vec<Condition>,
+        namespace: Option<&str>,
+    ) -> Result<bool, Error> {
+        let name = tenant.name_any();
+        let current = tenant.status.clone().unwrap_or_default();
+        let ready = conditions
+            .iter()
+            .any(|c| c.type_ == READY && c.status == "True");
+        let status = TenantStatus {
+            observed_generation: tenant.metadata.generation,
+            namespace: namespace.map(String::from),
+            members: ready.then(|| self.owned.members_of(&name)),
+            quota: if ready {
+                self.owned.quota_of(&name)
+            } else {
+                Vec::new()
+            },
+            conditions: Vec::new(),
+        };
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_default();
+        for c in &mut conditions {
+            c.last_transition_time = match tenant.condition(&c.type_) {
+                Some(old) if old.status == c.status => old.last_transition_time.clone(),
+                _ => now.to_string(),
+            };
+        }
+        let unchanged = status.observed_generation == current.observed_generation
+            && status.namespace == current.namespace
+            && status.members == current.members
+            && status.quota == current.quota
+            && conditions
+                .iter()
+                .all(|c| tenant.condition(&c.type_).is_some_and(|old| old.same_as(c)))
+            && current
+                .conditions
+                .iter()
+                .filter(|c| c.type_ == READY || c.type_ == DELETING)
+                .all(|old| conditions.iter().any(|c| c.type_ == old.type_));
+        if unchanged {
+            return Ok(false);
+        }
+        let status = TenantStatus {
+            conditions,
+            ..status
+        };
+        let body = json!({
+            "apiVersion": Tenant::api_version(&()),
+            "kind": Tenant::kind(&()),
+            "metadata": {"name": name},
+            "status": status,
+        });
+        self.tenants
+            .patch_status(
+                &name,
+                &PatchParams::apply(STATUS_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(|source| Error::Write {
+                tenant: name,
+                source,
+            })?;
+        Ok(true)
+    }
+
+    /// Publishes an Event on the Tenant; a failure to publish is logged, never fatal.
+    async fn event(
+        &self,
+        tenant: &Tenant,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &tenant.object_ref(&())).await {
+            tracing::warn!(tenant = %tenant.name_any(), "could not publish an Event: {e}");
+        }
+    }
+}

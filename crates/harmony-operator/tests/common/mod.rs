@@ -1,0 +1,179 @@
+//! Shared helpers of the operator's tests on a real control plane: the install applied as is, the
+//! operator run as its own ServiceAccount (so its ClusterRole is proven sufficient), Tenants
+//! written and read, and a bounded poller.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use harmony_k8s::FactsSource;
+use harmony_operator::install::{InstallOptions, manifests};
+use harmony_operator::{ISOLATED, READY, Settings, Tenant, run};
+use harmony_testkit::ControlPlane;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// How long the operator and the API server's controllers may take to act.
+pub const SETTLE: Duration = Duration::from_secs(90);
+
+/// Polls `ready` until it gives a value or [`SETTLE`] has passed; then the last `Err` is the
+/// failure message.
+pub async fn eventually<T>(what: &str, ready: impl AsyncFn() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        match ready().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() > deadline => {
+                panic!("{what}: not within {SETTLE:?}; last: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Applies what `harmony operator install` renders (CRD, namespace, ServiceAccount, ClusterRole,
+/// binding, Deployment, PDB) with `kubectl apply --server-side`, and waits for the CRD to be
+/// established.
+pub fn install(plane: &ControlPlane) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = InstallOptions {
+        image: "registry.example.com/harmony:test".into(),
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        node_networks: Vec::new(),
+    };
+    for object in manifests(&options) {
+        let path = dir.path().join(object.file_name.replace(".yaml", ".json"));
+        std::fs::write(&path, serde_json::to_string(&object.object).unwrap()).unwrap();
+    }
+    plane
+        .kubectl_run(&[
+            "apply",
+            "--server-side",
+            "--field-manager=harmony-install",
+            "-f",
+            dir.path().to_str().unwrap(),
+        ])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tenants.harmony.nationtech.io",
+        ])
+        .unwrap();
+}
+
+/// The operator's own identity, as the rendered ServiceAccount.
+pub async fn operator_config(plane: &ControlPlane) -> kube::Config {
+    plane
+        .config_as(
+            "system:serviceaccount:harmony-system:harmony-operator",
+            &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:harmony-system",
+                "system:authenticated",
+            ],
+        )
+        .await
+}
+
+/// Facts flags for the vanilla plane, whose networks cannot be discovered.
+pub fn settings(plane: &ControlPlane) -> Settings {
+    Settings {
+        facts: FactsSource {
+            pod_networks: vec![plane.pod_network()],
+            service_networks: vec![plane.service_network()],
+            ..FactsSource::default()
+        },
+        ..Settings::default()
+    }
+}
+
+/// An operator running on its own thread and runtime.
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    done: Mutex<mpsc::Receiver<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Running {
+    /// Starts the operator as its ServiceAccount.
+    pub fn start(plane: &'static ControlPlane) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (finished, done) = mpsc::channel();
+        runtime.spawn(async move {
+            let config = operator_config(plane).await;
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            run(config, settings(plane), shutdown)
+                .await
+                .expect("the operator runs");
+            let _ = finished.send(());
+        });
+        Self {
+            stop: Some(stop),
+            done: Mutex::new(done),
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Kills it where it stands: its runtime is dropped with every task in flight.
+    pub fn kill(mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Asks it to stop and waits until reconciles in flight are done.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.done
+            .lock()
+            .unwrap()
+            .recv_timeout(SETTLE)
+            .expect("the operator stops");
+    }
+}
+
+/// Creates (or updates) a Tenant from JSON, as its owner would with kubectl.
+pub async fn put(client: &kube::Client, tenant: &Value) {
+    let api: Api<Tenant> = Api::all(client.clone());
+    let name = tenant["metadata"]["name"].as_str().unwrap();
+    api.patch(
+        name,
+        &PatchParams::apply("tenant-owner").force(),
+        &Patch::Apply(tenant),
+    )
+    .await
+    .unwrap();
+}
+
+/// The Tenant, once `Ready` and `Isolated` both hold for its current generation.
+pub async fn ready_and_isolated(client: &kube::Client, name: &str) -> Tenant {
+    let api: Api<Tenant> = Api::all(client.clone());
+    eventually(&format!("Tenant {name} Ready and Isolated"), async || {
+        let tenant = api.get(name).await.map_err(|e| e.to_string())?;
+        let generation = tenant.metadata.generation;
+        for kind in [READY, ISOLATED] {
+            match tenant.condition(kind) {
+                Some(c) if c.status == "True" && c.observed_generation == generation => {}
+                other => return Err(format!("{kind}: {other:?}")),
+            }
+        }
+        Ok(tenant)
+    })
+    .await
+}

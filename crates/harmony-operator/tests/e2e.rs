@@ -1,0 +1,270 @@
+//! The operator on a real control plane (etcd, kube-apiserver and kube-controller-manager built
+//! from their Go modules): the rendered install accepted as is, the operator running as its own
+//! ServiceAccount, Tenants made Ready and Isolated, edits applied, drift repaired from watch
+//! events, invalid specs refused by name, and deletions held while PVCs hold data.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::{Running, eventually, install, put, ready_and_isolated};
+use harmony_operator::{DELETING, READY, Tenant};
+use harmony_testkit::ControlPlane;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// The shared plane with the operator installed and running for the whole test binary.
+fn plane() -> &'static ControlPlane {
+    static OPERATOR: OnceLock<Running> = OnceLock::new();
+    let plane = ControlPlane::shared();
+    OPERATOR.get_or_init(|| {
+        install(plane);
+        Running::start(plane)
+    });
+    plane
+}
+
+fn tenant(name: &str, cpu: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "harmony.nationtech.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {
+            "resourceQuotas": {"requests": {"cpu": cpu, "memory": "4Gi"}},
+            "storageAccess": {"storageClasses": [{"name": "standard", "requests": "10Gi"}]},
+            "rbac": {"members": [
+                {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
+                {"name": "ci", "role": "developer", "serviceAccount": true},
+            ]},
+        },
+    })
+}
+
+#[tokio::test]
+async fn the_crd_is_structural_and_established() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let crds: Api<CustomResourceDefinition> = Api::all(plane.client().await);
+    let crd = crds.get("tenants.harmony.nationtech.io").await.unwrap();
+    let conditions = crd.status.unwrap().conditions.unwrap_or_default();
+    let holds = |kind: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == kind && c.status == "True")
+    };
+    assert!(holds("Established"), "{conditions:?}");
+    assert!(holds("NamesAccepted"), "{conditions:?}");
+    assert!(!holds("NonStructuralSchema"), "{conditions:?}");
+}
+
+#[tokio::test]
+async fn a_tenant_becomes_ready_and_isolated_and_follows_its_edits() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-ready");
+    put(&client, &tenant(&name, "2")).await;
+    let ready = ready_and_isolated(&client, &name).await;
+    let status = ready.status.unwrap();
+    assert_eq!(status.namespace.as_deref(), Some(name.as_str()));
+    assert_eq!(status.members, Some(2));
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    let names: Vec<String> = bindings
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect();
+    assert!(names.contains(&"member-alice".to_string()), "{names:?}");
+
+    // The quota controller's count reaches the status.
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    eventually("quota use in the status", async || {
+        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
+        let quota = t.status.map(|s| s.quota).unwrap_or_default();
+        quota
+            .iter()
+            .find(|q| q.resource == "requests.cpu" && q.hard == "2" && q.used == "0")
+            .map(|_| ())
+            .ok_or(format!("{quota:?}"))
+    })
+    .await;
+
+    // An Event says what the operator changed.
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    eventually("an Applied Event", async || {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        list.items
+            .iter()
+            .find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
+                    && e.reason.as_deref() == Some("Applied")
+            })
+            .map(|e| e.note.clone().unwrap_or_default())
+            .ok_or_else(|| "none yet".to_string())
+    })
+    .await;
+
+    // An edit is applied.
+    put(&client, &tenant(&name, "3")).await;
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
+    eventually("the edited quota", async || {
+        let quota = quotas
+            .get("tenant-quota")
+            .await
+            .map_err(|e| e.to_string())?;
+        let hard = quota.spec.and_then(|s| s.hard).unwrap_or_default();
+        match hard.get("requests.cpu") {
+            Some(q) if q.0 == "3" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let edited = ready_and_isolated(&client, &name).await;
+    assert_eq!(edited.metadata.generation, Some(2));
+}
+
+#[tokio::test]
+async fn drift_is_repaired_from_watch_events() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-drift");
+    put(&client, &tenant(&name, "2")).await;
+    ready_and_isolated(&client, &name).await;
+
+    // A deleted NetworkPolicy comes back.
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &name);
+    let before = policies.get("default-deny").await.unwrap().metadata.uid;
+    policies
+        .delete("default-deny", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("default-deny restored", async || {
+        let policy = policies
+            .get("default-deny")
+            .await
+            .map_err(|e| e.to_string())?;
+        (policy.metadata.uid != before)
+            .then_some(())
+            .ok_or("the old one".to_string())
+    })
+    .await;
+
+    // An edited quota is put back.
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
+    let patch = json!({"spec": {"hard": {"requests.cpu": "100"}}});
+    quotas
+        .patch(
+            "tenant-quota",
+            &PatchParams::apply("someone-else").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "v1", "kind": "ResourceQuota",
+                "metadata": {"name": "tenant-quota", "namespace": name},
+                "spec": patch["spec"],
+            })),
+        )
+        .await
+        .unwrap();
+    eventually("the quota put back", async || {
+        let quota = quotas
+            .get("tenant-quota")
+            .await
+            .map_err(|e| e.to_string())?;
+        let hard = quota.spec.and_then(|s| s.hard).unwrap_or_default();
+        match hard.get("requests.cpu") {
+            Some(q) if q.0 == "2" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_spec_is_refused_by_field_and_nothing_is_applied() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-invalid");
+    put(&client, &tenant(&name, "lots")).await;
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let message = eventually("the Invalid condition", async || {
+        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
+        match t.condition(READY) {
+            Some(c) if c.reason == "Invalid" && c.status == "False" => Ok(c.message.clone()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(
+        message.contains("spec.resourceQuotas.requests.cpu: `lots` is not a quantity"),
+        "{message}"
+    );
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    assert!(namespaces.get_opt(&name).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_deletion_is_held_while_a_pvc_holds_data_until_the_spec_says_delete_it() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-held");
+    put(&client, &tenant(&name, "2")).await;
+    ready_and_isolated(&client, &name).await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &name);
+    let claim = serde_json::from_value(json!({
+        "metadata": {"name": "data"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "standard",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }))
+    .unwrap();
+    claims.create(&PostParams::default(), &claim).await.unwrap();
+
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    tenants
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let message = eventually("the deletion held", async || {
+        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
+        match t.condition(DELETING) {
+            Some(c) if c.reason == "DataHeld" => Ok(c.message.clone()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(message.contains("data"), "{message}");
+    assert!(message.contains("spec.deletion.deleteData"), "{message}");
+    // Nothing was revoked: the guard refuses before any access goes.
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    assert!(bindings.get_opt("member-alice").await.unwrap().is_some());
+
+    let mut allowed = tenant(&name, "2");
+    allowed["spec"]["deletion"] = json!({"deleteData": true});
+    put(&client, &allowed).await;
+    eventually("the tenant and its namespace gone", async || {
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let tenant = tenants.get_opt(&name).await.map_err(|e| e.to_string())?;
+        let namespace = namespaces.get_opt(&name).await.map_err(|e| e.to_string())?;
+        match (tenant, namespace) {
+            (None, None) => Ok(()),
+            other => Err(format!("{:?}", (other.0.is_some(), other.1.is_some()))),
+        }
+    })
+    .await;
+}
