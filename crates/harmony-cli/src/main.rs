@@ -4,9 +4,11 @@ mod audit;
 mod audit_report;
 mod cluster;
 mod credentials;
+mod export;
 mod input;
 mod live;
 mod operator;
+mod operator_cmd;
 mod tenant;
 mod vpn;
 
@@ -33,6 +35,8 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// VPN peers for tenant members: issue, list, revoke, rotate; server config and firewall.
     Vpn(vpn::VpnArgs),
+    /// Tenants as custom resources, reconciled continuously: install the operator, or run it.
+    Operator(operator_cmd::OperatorArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Vpn(args) => vpn::run(args),
         Command::Cluster(args) => cluster::run(args),
+        Command::Operator(args) => operator_cmd::run_command(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

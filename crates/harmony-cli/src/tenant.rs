@@ -50,6 +50,8 @@ enum TenantCommand {
         #[arg(short = 'o', long, value_enum)]
         output: Option<Output>,
     },
+    /// Print tenant files as Tenant resources for the operator (GitOps).
+    Export(crate::export::ExportArgs),
     /// Apply tenant files to a live cluster (server-side apply), then prune what they dropped.
     Apply {
         #[command(flatten)]
@@ -79,7 +81,7 @@ enum TenantCommand {
 
 /// Where the tenants come from and which cluster they are for.
 #[derive(Args)]
-struct Inputs {
+pub(crate) struct Inputs {
     /// Tenant files or folders; `-` reads standard input. Files may hold many documents.
     #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
     files: Vec<PathBuf>,
@@ -107,13 +109,13 @@ impl From<Flavor> for ClusterFlavor {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Output {
+pub(crate) enum Output {
     Yaml,
     Json,
 }
 
 impl Inputs {
-    fn load(&self) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>)> {
+    pub(crate) fn load(&self) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>)> {
         let facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
         let tenants = load_tenants(&self.files, &facts)?;
         Ok((facts, tenants))
@@ -134,6 +136,7 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
             out,
             output,
         } => render(&inputs, out, output),
+        TenantCommand::Export(args) => crate::export::run(args),
         TenantCommand::Apply { args, dry_run } => {
             let mode = match dry_run {
                 Some(live::DryRun::Server) => Mode::DryRun,

@@ -1,0 +1,123 @@
+//! `harmony operator`: render what a cluster needs to run the operator, or run it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
+use harmony_operator::install::{InstallObject, InstallOptions, manifests};
+use harmony_operator::{Settings, run};
+use ipnet::IpNet;
+use serde::{Serialize, Serializer};
+
+use crate::live::{ClusterArgs, runtime};
+
+/// Tenants as custom resources, reconciled continuously.
+#[derive(Args)]
+pub struct OperatorArgs {
+    #[command(subcommand)]
+    command: OperatorCommand,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Write the CRD, the harmony-system namespace, the operator's ServiceAccount, ClusterRole and
+    /// binding, a Deployment of two replicas and a PodDisruptionBudget to DIR.
+    Install {
+        /// The folder to write (a kustomization); it may hold only what harmony wrote.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The container image holding the `harmony` binary.
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// The pod network(s) `operator run` is given, when the cluster is not OKD.
+        #[arg(long = "pod-network", value_name = "CIDR")]
+        pod_networks: Vec<IpNet>,
+        /// The service network(s) `operator run` is given, when the cluster is not OKD.
+        #[arg(long = "service-network", value_name = "CIDR")]
+        service_networks: Vec<IpNet>,
+        /// The node network(s) `operator run` is given (default: every private range).
+        #[arg(long = "node-network", value_name = "CIDR")]
+        node_networks: Vec<IpNet>,
+    },
+    /// Run the controller until SIGINT or SIGTERM (`RUST_LOG=info` logs each reconcile).
+    Run {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// At most this many Tenants reconciled at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+    },
+}
+
+/// One installed object as a file of the folder.
+struct File(InstallObject);
+
+impl Serialize for File {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.object.serialize(serializer)
+    }
+}
+
+impl Manifest for File {
+    fn file_name(&self) -> String {
+        self.0.file_name.clone()
+    }
+}
+
+/// Runs `harmony operator ...`.
+pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        OperatorCommand::Install {
+            out,
+            image,
+            pod_networks,
+            service_networks,
+            node_networks,
+        } => {
+            let options = InstallOptions {
+                image,
+                pod_networks,
+                service_networks,
+                node_networks,
+            };
+            let files: Vec<File> = manifests(&options).into_iter().map(File).collect();
+            let header =
+                format!("{GENERATED} operator install; render again rather than edit this file.\n");
+            let outcome = write_folder(&out, &folder_files(&header, &files))?;
+            println!("{}", outcome.message);
+            Ok(ExitCode::SUCCESS)
+        }
+        OperatorCommand::Run {
+            cluster,
+            concurrency,
+        } => {
+            let settings = Settings {
+                facts: cluster.facts_source()?,
+                concurrency,
+                instance: std::env::var("POD_NAME").ok(),
+            };
+            runtime()?.block_on(async {
+                let config = cluster.access().config().await?;
+                run(config, settings, shutdown()).await?;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
