@@ -1,5 +1,7 @@
 //! The RBAC examples of the Kubernetes documentation ("Using RBAC Authorization").
 
+use std::sync::LazyLock;
+
 use harmony_audit::ClusterSnapshot;
 use harmony_audit::rbac::{Authorizer, Request, SubjectRef, UserInfo};
 
@@ -74,10 +76,13 @@ subjects:
 roleRef: {kind: ClusterRole, name: secret-reader, apiGroup: rbac.authorization.k8s.io}
 "#;
 
-fn authorizer() -> Authorizer {
-    let mut s = ClusterSnapshot::default();
-    s.load_text(DOCS, "docs").unwrap();
-    Authorizer::new(&s)
+fn authorizer() -> Authorizer<'static> {
+    static SNAPSHOT: LazyLock<ClusterSnapshot> = LazyLock::new(|| {
+        let mut s = ClusterSnapshot::default();
+        s.load_text(DOCS, "docs").unwrap();
+        s
+    });
+    Authorizer::new(&SNAPSHOT)
 }
 
 fn user(name: &str) -> UserInfo {

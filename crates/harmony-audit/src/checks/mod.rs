@@ -262,7 +262,7 @@ pub(crate) struct Tenant {
 pub(crate) struct Context<'a> {
     pub snapshot: &'a ClusterSnapshot,
     pub config: &'a AuditConfig,
-    pub authz: Authorizer,
+    pub authz: Authorizer<'a>,
     pub net: Network,
     pub tenants: Vec<Tenant>,
     /// Tenant index by namespace.

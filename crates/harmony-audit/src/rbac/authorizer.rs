@@ -1,6 +1,7 @@
 //! The authorizer: bindings indexed by subject, roles resolved (ClusterRole aggregation included).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleRef, Subject};
 use serde::Serialize;
@@ -55,10 +56,12 @@ pub struct Decision {
     pub evidence: Vec<Grant>,
 }
 
-struct RoleRule {
-    role: String,
+/// A rule of a role, borrowed from the snapshot (or the built-in roles); the role's label is
+/// shared by its rules.
+struct RoleRule<'a> {
+    role: Arc<str>,
     index: usize,
-    rule: PolicyRule,
+    rule: &'a PolicyRule,
 }
 
 struct Binding {
@@ -68,23 +71,24 @@ struct Binding {
     subjects: Vec<SubjectRef>,
 }
 
-/// An RBAC authorizer over a snapshot.
-pub struct Authorizer {
+/// An RBAC authorizer over a snapshot, whose roles' rules it borrows.
+pub struct Authorizer<'a> {
     bindings: Vec<Binding>,
     by_subject: HashMap<String, Vec<usize>>,
-    roles: HashMap<(String, String), Vec<RoleRule>>,
-    cluster_roles: HashMap<String, Vec<RoleRule>>,
+    /// Role rules by namespace and name.
+    roles: HashMap<&'a str, HashMap<&'a str, Vec<RoleRule<'a>>>>,
+    cluster_roles: HashMap<&'a str, Vec<RoleRule<'a>>>,
 }
 
-fn role_rules(label: &str, rules: Option<&Vec<PolicyRule>>) -> Vec<RoleRule> {
+fn role_rules<'a>(label: &str, rules: &'a [PolicyRule]) -> Vec<RoleRule<'a>> {
+    let role: Arc<str> = label.into();
     rules
-        .into_iter()
-        .flatten()
+        .iter()
         .enumerate()
         .map(|(index, rule)| RoleRule {
-            role: label.into(),
+            role: role.clone(),
             index,
-            rule: rule.clone(),
+            rule,
         })
         .collect()
 }
@@ -92,11 +96,11 @@ fn role_rules(label: &str, rules: Option<&Vec<PolicyRule>>) -> Vec<RoleRule> {
 /// The rules of ClusterRole `name`, as the aggregation controller leaves them: its own for a
 /// role without `aggregationRule`; for an aggregated role exactly the union of the rules of every
 /// ClusterRole its selectors pick (recursively), its hand-written `rules` being overwritten.
-fn resolve_cluster_role(
+fn resolve_cluster_role<'a>(
     name: &str,
-    all: &HashMap<&str, &ClusterRole>,
+    all: &HashMap<&str, &'a ClusterRole>,
     seen: &mut BTreeSet<String>,
-) -> Vec<RoleRule> {
+) -> Vec<RoleRule<'a>> {
     let Some(role) = all.get(name) else {
         return vec![];
     };
@@ -104,7 +108,7 @@ fn resolve_cluster_role(
         return vec![];
     }
     let Some(aggregation) = &role.aggregation_rule else {
-        return role_rules(&format!("ClusterRole {name}"), role.rules.as_ref());
+        return role_rules(&format!("ClusterRole {name}"), rules(role.rules.as_ref()));
     };
     let mut rules: Vec<RoleRule> = Vec::new();
     let selectors = aggregation.cluster_role_selectors.iter().flatten();
@@ -120,12 +124,16 @@ fn resolve_cluster_role(
     for source in sources {
         for mut r in resolve_cluster_role(source, all, seen) {
             if !rules.iter().any(|own| own.rule == r.rule) {
-                r.role = format!("ClusterRole {name} (aggregated from {})", r.role);
+                r.role = format!("ClusterRole {name} (aggregated from {})", r.role).into();
                 rules.push(r);
             }
         }
     }
     rules
+}
+
+fn rules(list: Option<&Vec<PolicyRule>>) -> &[PolicyRule] {
+    list.map_or(&[], Vec::as_slice)
 }
 
 fn subjects(list: Option<&Vec<Subject>>, namespace: &str) -> Vec<SubjectRef> {
@@ -135,40 +143,35 @@ fn subjects(list: Option<&Vec<Subject>>, namespace: &str) -> Vec<SubjectRef> {
         .collect()
 }
 
-impl Authorizer {
+impl<'a> Authorizer<'a> {
     /// Indexes the RBAC objects of `snapshot`.
-    pub fn new(snapshot: &ClusterSnapshot) -> Self {
+    pub fn new(snapshot: &'a ClusterSnapshot) -> Self {
         let by_name: HashMap<&str, &ClusterRole> = snapshot
             .cluster_roles
             .iter()
             .filter_map(|r| Some((r.metadata.name.as_deref()?, r)))
             .collect();
-        let mut cluster_roles: HashMap<String, Vec<RoleRule>> = by_name
+        let mut cluster_roles: HashMap<&str, Vec<RoleRule>> = by_name
             .keys()
-            .map(|name| {
-                (
-                    name.to_string(),
-                    resolve_cluster_role(name, &by_name, &mut BTreeSet::new()),
-                )
+            .map(|&name| {
+                let rules = resolve_cluster_role(name, &by_name, &mut BTreeSet::new());
+                (name, rules)
             })
             .collect();
         for name in BUILT_IN_ROLES {
             if !by_name.contains_key(name) {
                 let rules = built_in_rules(name).unwrap_or_default();
                 let label = format!("ClusterRole {name} (built-in)");
-                cluster_roles.insert(name.into(), role_rules(&label, Some(&rules)));
+                cluster_roles.insert(name, role_rules(&label, rules));
             }
         }
-        let roles = snapshot
-            .roles
-            .iter()
-            .map(|r| {
-                let ns = r.metadata.namespace.clone().unwrap_or_default();
-                let name = r.metadata.name.clone().unwrap_or_default();
-                let rules = role_rules(&format!("Role {ns}/{name}"), r.rules.as_ref());
-                ((ns, name), rules)
-            })
-            .collect();
+        let mut roles: HashMap<&str, HashMap<&str, Vec<RoleRule>>> = HashMap::new();
+        for r in &snapshot.roles {
+            let ns = r.metadata.namespace.as_deref().unwrap_or_default();
+            let name = r.metadata.name.as_deref().unwrap_or_default();
+            let rules = role_rules(&format!("Role {ns}/{name}"), rules(r.rules.as_ref()));
+            roles.entry(ns).or_default().insert(name, rules);
+        }
         let mut bindings: Vec<Binding> = snapshot
             .cluster_role_bindings
             .iter()
@@ -209,21 +212,20 @@ impl Authorizer {
     }
 
     /// The rules of the role `binding` refers to; `None` when the role is unknown.
-    fn role_of(&self, binding: &Binding) -> Option<&Vec<RoleRule>> {
+    fn role_of(&self, binding: &Binding) -> Option<&Vec<RoleRule<'a>>> {
+        let name = binding.role_ref.name.as_str();
         match (binding.role_ref.kind.as_str(), &binding.scope) {
-            ("ClusterRole", _) => self.cluster_roles.get(&binding.role_ref.name),
-            ("Role", Scope::Namespace(ns)) => {
-                self.roles.get(&(ns.clone(), binding.role_ref.name.clone()))
-            }
+            ("ClusterRole", _) => self.cluster_roles.get(name),
+            ("Role", Scope::Namespace(ns)) => self.roles.get(ns.as_str())?.get(name),
             _ => None,
         }
     }
 
-    fn rules_of(&self, binding: &Binding) -> &[RoleRule] {
+    fn rules_of(&self, binding: &Binding) -> &[RoleRule<'a>] {
         self.role_of(binding).map(Vec::as_slice).unwrap_or_default()
     }
 
-    fn grants_of<'a>(&'a self, binding: &'a Binding) -> impl Iterator<Item = Grant> + 'a {
+    fn grants_of<'s>(&'s self, binding: &'s Binding) -> impl Iterator<Item = Grant> + 's {
         self.rules_of(binding).iter().map(|r| grant(binding, r))
     }
 
@@ -262,7 +264,7 @@ impl Authorizer {
             .flat_map(|b| {
                 self.rules_of(b)
                     .iter()
-                    .filter(|r| rule_allows(&r.rule, request))
+                    .filter(|r| rule_allows(r.rule, request))
                     .map(|r| grant(b, r))
             })
             .collect();
@@ -279,7 +281,7 @@ impl Authorizer {
                 && self
                     .rules_of(b)
                     .iter()
-                    .any(|r| rule_allows(&r.rule, request))
+                    .any(|r| rule_allows(r.rule, request))
         })
     }
 
@@ -319,7 +321,7 @@ impl Authorizer {
 fn grant(binding: &Binding, r: &RoleRule) -> Grant {
     Grant {
         binding: binding.label.clone(),
-        role: r.role.clone(),
+        role: r.role.to_string(),
         rule_index: r.index,
         scope: binding.scope.clone(),
         rule: r.rule.clone(),
@@ -337,7 +339,7 @@ fn applies(scope: &Scope, request: &Request) -> bool {
     }
 }
 
-impl Authorizer {
+impl Authorizer<'_> {
     /// The rules of the role a binding of `kind` (`Role` or `ClusterRole`) and `name` in
     /// `namespace` would grant, as grants scoped to that namespace.
     pub fn role_grants(&self, kind: &str, name: &str, namespace: &str) -> Vec<Grant> {

@@ -6,6 +6,8 @@
 //! port-forward and proxy, service proxy, ServiceAccount tokens and impersonation; `admin` adds
 //! the namespace's Roles and RoleBindings; `cluster-admin` may do everything.
 
+use std::sync::LazyLock;
+
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 /// The ClusterRoles this module knows.
@@ -166,14 +168,19 @@ fn rule((groups, resources, verbs): &Rule) -> PolicyRule {
     }
 }
 
-/// The rules of built-in ClusterRole `name`, if it is one of [`BUILT_IN_ROLES`].
-pub(super) fn built_in_rules(name: &str) -> Option<Vec<PolicyRule>> {
+/// The rules of built-in ClusterRole `name`, if it is one of [`BUILT_IN_ROLES`] (built once).
+pub(super) fn built_in_rules(name: &str) -> Option<&'static [PolicyRule]> {
+    static RULES: LazyLock<[Vec<PolicyRule>; 4]> = LazyLock::new(|| BUILT_IN_ROLES.map(rules_of));
+    let i = BUILT_IN_ROLES.iter().position(|r| *r == name)?;
+    Some(&RULES[i])
+}
+
+fn rules_of(name: &str) -> Vec<PolicyRule> {
     let parts: &[&[Rule]] = match name {
         "cluster-admin" => &[EVERYTHING],
         "admin" => &[ADMIN, EDIT, VIEW],
         "edit" => &[EDIT, VIEW],
-        "view" => &[VIEW],
-        _ => return None,
+        _ => &[VIEW],
     };
     let mut rules: Vec<PolicyRule> = parts.iter().flat_map(|p| p.iter().map(rule)).collect();
     if name == "cluster-admin" {
@@ -183,5 +190,5 @@ pub(super) fn built_in_rules(name: &str) -> Option<Vec<PolicyRule>> {
             ..PolicyRule::default()
         });
     }
-    Some(rules)
+    rules
 }
