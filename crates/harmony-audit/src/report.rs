@@ -186,13 +186,13 @@ mod tests {
         let today = EveryPod {
             holds: false,
             namespace_labels: "constants".into(),
-            counterexample: Some(Counterexample {
+            counterexample: Some(Box::new(Counterexample {
                 source: template("acme", "x"),
                 destination: template("globex", "frontend"),
                 protocol: "TCP".into(),
                 port: 8080,
                 evidence: vec!["egress allowed by NetworkPolicy acme/to-frontend".into()],
-            }),
+            })),
         };
         let report = AuditReport {
             tenants: vec![TenantReport {

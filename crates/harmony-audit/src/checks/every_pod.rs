@@ -116,12 +116,12 @@ pub(super) fn annotate<'c>(ctx: &'c Context<'_>, reports: &mut [TenantReport]) {
             .iter()
             .zip(&confirmed)
             .find(|(f, _)| f.report == r && f.check == check)
-            .map(|(_, c)| c.clone());
+            .map(|(_, c)| Box::new(c.clone()));
         set(c, counterexample, &namespace_labels);
     }
 }
 
-fn set(check: &mut Check, counterexample: Option<Counterexample>, namespace_labels: &str) {
+fn set(check: &mut Check, counterexample: Option<Box<Counterexample>>, namespace_labels: &str) {
     check.every_pod = Some(EveryPod {
         holds: counterexample.is_none(),
         namespace_labels: namespace_labels.into(),

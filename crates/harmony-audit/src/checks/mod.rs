@@ -61,9 +61,10 @@ pub struct EveryPod {
     pub holds: bool,
     /// Whether namespace labels were constants or free, and why.
     pub namespace_labels: String,
-    /// Pods the tenants could create that break the check.
+    /// Pods the tenants could create that break the check (boxed: most checks hold, and a
+    /// report holds thousands of checks).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub counterexample: Option<Counterexample>,
+    pub counterexample: Option<Box<Counterexample>>,
 }
 
 /// Two pods (labels and named ports chosen by their tenants) and a port on which the first may
@@ -359,6 +360,7 @@ fn tenant_report(ctx: &Context, t: &Tenant, cross: &network::CrossPaths) -> Tena
     checks.extend(network::checks(ctx, t, expect, cross));
     guardrails::annotate(ctx, t, &mut checks);
     checks.sort_by_key(|c| c.id);
+    checks.shrink_to_fit();
     TenantReport {
         tenant: t.name.clone(),
         namespace: t.namespace.clone(),

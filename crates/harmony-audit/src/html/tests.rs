@@ -149,13 +149,13 @@ fn every_pod_verdicts_and_counterexamples_are_shown() {
     checks[1].every_pod = Some(EveryPod {
         holds: false,
         namespace_labels: "free: no namespace-label guardrail".into(),
-        counterexample: Some(Counterexample {
+        counterexample: Some(Box::new(Counterexample {
             source: pod("a", "x<y"),
             destination: pod("b", "db"),
             protocol: "TCP".into(),
             port: 5432,
             evidence: vec!["ingress of b/db allowed by NetworkPolicy b/open rule #0".into()],
-        }),
+        })),
     });
     let html = render(&report, &matrix, &provenance);
     assert!(html.contains("Holds for every pod the tenants could create"));
