@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use harmony_audit::crosscheck::{disagreements, parse_nca, pod_connectivity, write_nca_input};
 use harmony_audit::netpol::{Conn, Party, Symbolic};
+use harmony_audit::snapshot::{Pod, PodSpec};
 use harmony_audit::{AuditConfig, ClusterSnapshot, audit};
 use harmony_tenant::{ClusterFacts, Member, TenantPlan, TenantRole, TenantScore, compile};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 fn env(name: &str, default: usize) -> usize {
@@ -55,14 +55,7 @@ fn snapshot(tenants: usize, pods: usize, facts: &ClusterFacts) -> ClusterSnapsho
                     labels: Some(labels),
                     ..Default::default()
                 },
-                spec: Some(PodSpec {
-                    containers: vec![Container {
-                        name: "main".into(),
-                        image: Some("x".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
+                spec: Some(PodSpec::default()),
                 ..Default::default()
             });
         }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
 use crate::netpol::{Conn, Endpoint, Network};
@@ -52,7 +53,8 @@ pub fn write_nca_input(snapshot: &ClusterSnapshot, dir: &Path) -> std::io::Resul
         dir.join("namespaces.yaml"),
         list("NamespaceList", json!(snapshot.namespaces)),
     )?;
-    std::fs::write(dir.join("pods.yaml"), list("PodList", json!(snapshot.pods)))?;
+    let pods: Vec<Pod> = snapshot.pods.iter().map(Pod::from).collect();
+    std::fs::write(dir.join("pods.yaml"), list("PodList", json!(pods)))?;
     let policies: Vec<String> = snapshot
         .network_policies
         .iter()

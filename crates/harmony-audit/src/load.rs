@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use harmony_tenant::{TenantObject, TenantPlan};
+use k8s_openapi::api::core::v1 as k8s;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::trim::{labelled, named};
 
 /// Why manifests could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -166,54 +168,59 @@ impl ClusterSnapshot {
         Ok(())
     }
 
-    fn add_value(&mut self, value: Value, origin: &str) -> Result<(), LoadError> {
+    fn add_value(&mut self, mut value: Value, origin: &str) -> Result<(), LoadError> {
         if value.is_null() {
             return Ok(());
         }
         let kind = value["kind"].as_str().unwrap_or_default().to_string();
         if kind.ends_with("List")
-            && let Some(items) = value.get("items").and_then(Value::as_array)
+            && let Some(Value::Array(items)) = value.get_mut("items").map(Value::take)
         {
-            for item in items.clone() {
+            for item in items {
                 self.add_value(item, origin)?;
             }
             return Ok(());
         }
+        let o = origin;
         match kind.as_str() {
-            "Namespace" => push(&mut self.namespaces, value, origin),
-            "Pod" => push(&mut self.pods, value, origin),
-            "ServiceAccount" => push(&mut self.service_accounts, value, origin),
-            "Role" => push(&mut self.roles, value, origin),
-            "ClusterRole" => push(&mut self.cluster_roles, value, origin),
-            "RoleBinding" => push(&mut self.role_bindings, value, origin),
-            "ClusterRoleBinding" => push(&mut self.cluster_role_bindings, value, origin),
-            "NetworkPolicy" => push(&mut self.network_policies, value, origin),
-            "ResourceQuota" => push(&mut self.resource_quotas, value, origin),
-            "LimitRange" => push(&mut self.limit_ranges, value, origin),
-            "Service" => push(&mut self.services, value, origin),
-            "Ingress" => push(&mut self.ingresses, value, origin),
-            "AdminNetworkPolicy" => push(&mut self.admin_network_policies, value, origin),
+            "Namespace" => self.namespaces.push(labelled(decode(value, o)?)),
+            "Pod" => self.pods.push(decode::<k8s::Pod>(value, o)?.into()),
+            "ServiceAccount" => self.service_accounts.push(named(decode(value, o)?)),
+            "Role" => self.roles.push(named(decode(value, o)?)),
+            "ClusterRole" => self.cluster_roles.push(labelled(decode(value, o)?)),
+            "RoleBinding" => self.role_bindings.push(named(decode(value, o)?)),
+            "ClusterRoleBinding" => self.cluster_role_bindings.push(named(decode(value, o)?)),
+            "NetworkPolicy" => self.network_policies.push(named(decode(value, o)?)),
+            "ResourceQuota" => self.resource_quotas.push(named(decode(value, o)?)),
+            "LimitRange" => self.limit_ranges.push(named(decode(value, o)?)),
+            "Service" => self.services.push(named(decode(value, o)?)),
+            "Ingress" => self.ingresses.push(named(decode(value, o)?)),
+            "AdminNetworkPolicy" => self.admin_network_policies.push(decode(value, o)?),
             "BaselineAdminNetworkPolicy" => {
-                push(&mut self.baseline_admin_network_policies, value, origin)
+                self.baseline_admin_network_policies.push(decode(value, o)?);
             }
             // Guardrails are assessed once any admission policy is seen (see `admission_policies`).
-            "ValidatingAdmissionPolicy" => push(
-                &mut self.admission_policies.get_or_insert_default().policies,
-                value,
-                origin,
-            ),
-            "ValidatingAdmissionPolicyBinding" => push(
-                &mut self.admission_policies.get_or_insert_default().bindings,
-                value,
-                origin,
-            ),
+            "ValidatingAdmissionPolicy" => {
+                let policy = decode(value, o)?;
+                self.admission_policies
+                    .get_or_insert_default()
+                    .policies
+                    .push(policy);
+            }
+            "ValidatingAdmissionPolicyBinding" => {
+                let binding = decode(value, o)?;
+                self.admission_policies
+                    .get_or_insert_default()
+                    .bindings
+                    .push(binding);
+            }
             _ => {
                 let name = value["metadata"]["name"].as_str().unwrap_or_default();
                 self.notes
                     .push(format!("{origin}: ignored {kind} `{name}` (not audited)"));
-                Ok(())
             }
         }
+        Ok(())
     }
 }
 
@@ -261,24 +268,19 @@ fn load_files(files: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
     Ok(part)
 }
 
-fn push<T: DeserializeOwned>(
-    list: &mut Vec<T>,
-    value: Value,
-    origin: &str,
-) -> Result<(), LoadError> {
+/// `value` as a `T`; an error names the object and the field.
+fn decode<T: DeserializeOwned>(value: Value, origin: &str) -> Result<T, LoadError> {
     let kind = value["kind"].as_str().unwrap_or_default().to_string();
     let name = value["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let object = serde_json::from_value(value).map_err(|e| LoadError::Object {
+    serde_json::from_value(value).map_err(|e| LoadError::Object {
         origin: origin.into(),
         kind,
         name,
         message: e.to_string(),
-    })?;
-    list.push(object);
-    Ok(())
+    })
 }
 
 #[cfg(test)]

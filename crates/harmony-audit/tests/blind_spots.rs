@@ -173,9 +173,11 @@ fn exec_attach_or_ephemeral_containers_into_a_stronger_pod_escalate() {
     ] {
         let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
         robot(&mut snapshot);
-        snapshot.pods.push(pod("robot-1", "robot", None));
+        snapshot.pods.push(pod("robot-1", "robot", None).into());
         // A pod of robot without its token gives nothing.
-        snapshot.pods.push(pod("robot-0", "robot", Some(false)));
+        snapshot
+            .pods
+            .push(pod("robot-0", "robot", Some(false)).into());
         grant(
             &mut snapshot,
             "shell",

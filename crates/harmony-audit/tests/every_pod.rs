@@ -101,7 +101,7 @@ spec:
     ));
     snapshot
         .pods
-        .push(pod("globex", "api", "backend", Some(("web", 8080))));
+        .push(pod("globex", "api", "backend", Some(("web", 8080))).into());
 }
 
 #[test]
@@ -139,11 +139,11 @@ fn an_allow_rule_to_unlabelled_pods_holds_today_only() {
         .unwrap()
         .counterexample
         .unwrap();
-    snapshot.pods.push(pod("acme", "client", "x", None));
+    snapshot.pods.push(pod("acme", "client", "x", None).into());
     let number = i32::from(ce.port);
     snapshot
         .pods
-        .push(pod("globex", "web", "frontend", Some(("web", number))));
+        .push(pod("globex", "web", "frontend", Some(("web", number))).into());
     let net = Network::new(&snapshot);
     let (a, b) = (
         net.class_of("acme", "client").unwrap(),
@@ -166,7 +166,7 @@ fn a_failing_check_never_holds_for_every_pod() {
     frontend(&mut snapshot);
     snapshot
         .pods
-        .push(pod("globex", "web", "frontend", Some(("web", 80))));
+        .push(pod("globex", "web", "frontend", Some(("web", 80))).into());
     let report = audit(&snapshot, &config);
     for t in &report.tenants {
         for c in t

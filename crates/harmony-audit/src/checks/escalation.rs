@@ -92,11 +92,7 @@ fn enterable_pod(
         .filter(|p| !is_synthesized(p))
         .find_map(|p| {
             let spec = p.spec.as_ref()?;
-            let runs_as = spec
-                .service_account_name
-                .as_deref()
-                .or(spec.service_account.as_deref())
-                .unwrap_or("default");
+            let runs_as = spec.service_account_name.as_deref().unwrap_or("default");
             if runs_as != account || !spec.automount_service_account_token.unwrap_or(automount) {
                 return None;
             }

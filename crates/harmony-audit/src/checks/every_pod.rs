@@ -13,7 +13,6 @@ use std::net::IpAddr;
 
 use harmony_guardrails::GuardrailId;
 use harmony_tenant::{PlatformPeer, PlatformSource};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, PodIP, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
@@ -21,10 +20,8 @@ use super::{
     TenantReport, guardrails,
 };
 use crate::labels::matches_platform_labels;
-use crate::netpol::{
-    Conn, Effect, Endpoint, Instance, Network, Party, Reach, Symbolic, Witness, named_ports,
-};
-use crate::snapshot::ClusterSnapshot;
+use crate::netpol::{Conn, Effect, Endpoint, Instance, Network, Party, Reach, Symbolic, Witness};
+use crate::snapshot::{ClusterSnapshot, Pod, PodSpec};
 
 /// What a counterexample shows.
 #[derive(Clone, Copy, PartialEq)]
@@ -355,16 +352,8 @@ fn peer_pods<'s>(s: &'s ClusterSnapshot, net: &Network, peer: &PlatformPeer) -> 
 
 /// A concrete pod for a free end.
 fn pod(ns: &str, name: &str, inst: &Instance) -> Pod {
-    let ports: Vec<ContainerPort> = inst
-        .named_ports
-        .iter()
-        .map(|(n, proto, num)| ContainerPort {
-            name: Some(n.clone()),
-            protocol: Some(proto.clone()),
-            container_port: i32::from(*num),
-            ..Default::default()
-        })
-        .collect();
+    let mut named_ports = inst.named_ports.clone();
+    named_ports.sort();
     Pod {
         metadata: ObjectMeta {
             name: Some(name.into()),
@@ -373,17 +362,10 @@ fn pod(ns: &str, name: &str, inst: &Instance) -> Pod {
             ..Default::default()
         },
         spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "main".into(),
-                ports: (!ports.is_empty()).then_some(ports),
-                ..Default::default()
-            }],
+            named_ports,
             ..Default::default()
         }),
-        status: inst.ip.map(|ip| PodStatus {
-            pod_ips: Some(vec![PodIP { ip: ip.to_string() }]),
-            ..Default::default()
-        }),
+        ips: inst.ip.map(|ip| ip.to_canonical()).into_iter().collect(),
     }
 }
 
@@ -403,7 +385,7 @@ fn template(party: Party, inst: Option<&Instance>, name: &str) -> (PodTemplate, 
             let t = PodTemplate {
                 namespace: p.metadata.namespace.clone().unwrap_or_default(),
                 labels: p.metadata.labels.clone().unwrap_or_default(),
-                named_ports: named_ports(p),
+                named_ports: p.named_ports().to_vec(),
             };
             (t, None)
         }

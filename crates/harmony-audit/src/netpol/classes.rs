@@ -2,22 +2,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-
-use k8s_openapi::api::core::v1::Pod;
+use std::sync::Arc;
 
 use crate::labels::Labels;
-use crate::snapshot::ClusterSnapshot;
-
-/// A named container port: name, protocol, number.
-pub type NamedPort = (String, String, u16);
+use crate::snapshot::{ClusterSnapshot, NamedPort};
 
 /// Pods no policy can tell apart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodClass {
     /// The namespace.
     pub namespace: String,
-    /// The namespace's labels.
-    pub namespace_labels: Labels,
+    /// The namespace's labels (shared by its classes).
+    pub namespace_labels: Arc<Labels>,
     /// The pods' labels, restricted to keys some selector uses.
     pub labels: Labels,
     /// Named container ports.
@@ -38,42 +34,6 @@ pub enum Endpoint {
     Ip(IpAddr),
 }
 
-/// The IPs of `pod`: `status.podIPs`, or `status.podIP` (sorted, without duplicates).
-fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
-    let Some(status) = &pod.status else {
-        return vec![];
-    };
-    let mut ips: Vec<IpAddr> = status
-        .pod_ips
-        .iter()
-        .flatten()
-        .map(|p| p.ip.as_str())
-        .chain(status.pod_ip.as_deref())
-        .filter_map(|ip| ip.parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical())
-        .collect();
-    ips.sort();
-    ips.dedup();
-    ips
-}
-
-/// The named container ports of `pod`, sorted.
-pub(crate) fn named_ports(pod: &Pod) -> Vec<NamedPort> {
-    let mut ports: Vec<NamedPort> = pod
-        .spec
-        .iter()
-        .flat_map(|s| &s.containers)
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| {
-            let name = p.name.clone()?;
-            let proto = p.protocol.clone().unwrap_or_else(|| "TCP".into());
-            Some((name, proto, u16::try_from(p.container_port).ok()?))
-        })
-        .collect();
-    ports.sort();
-    ports
-}
-
 /// Groups the pods of `snapshot` into classes; `pod_keys` are the pod label keys selectors use.
 /// Returns the classes and, per class, its representative pods' full labels (for admin subjects
 /// the same keys are used, so one is enough).
@@ -82,16 +42,20 @@ pub(super) fn build(
     pod_keys: &BTreeSet<&str>,
     blocks: &[ipnet::IpNet],
 ) -> Vec<PodClass> {
-    let ns_labels: HashMap<&str, &Labels> = snapshot
+    // One copy of each namespace's labels, shared by its classes.
+    let mut ns_labels: HashMap<&str, Arc<Labels>> = snapshot
         .namespaces
         .iter()
-        .filter_map(|n| Some((n.metadata.name.as_deref()?, n.metadata.labels.as_ref()?)))
+        .filter_map(|n| {
+            let labels = n.metadata.labels.as_ref()?;
+            Some((n.metadata.name.as_deref()?, Arc::new(labels.clone())))
+        })
         .collect();
     let mut classes: Vec<PodClass> = Vec::new();
-    type Key = (String, Labels, Vec<NamedPort>, Vec<IpAddr>);
+    type Key<'s> = (&'s str, Labels, &'s [NamedPort], Vec<IpAddr>);
     let mut index: HashMap<Key, usize> = HashMap::new();
     for pod in &snapshot.pods {
-        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
         let labels: Labels = pod
             .metadata
             .labels
@@ -100,31 +64,26 @@ pub(super) fn build(
             .filter(|(k, _)| pod_keys.contains(k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let ports = named_ports(pod);
-        let ips: Vec<IpAddr> = pod_ips(pod)
-            .into_iter()
-            .filter(|ip| blocks.iter().any(|b| b.contains(&ip.to_canonical())))
+        let ports = pod.named_ports();
+        let ips: Vec<IpAddr> = pod
+            .ips
+            .iter()
+            .copied()
+            .filter(|ip| blocks.iter().any(|b| b.contains(ip)))
             .collect();
-        let key = (
-            namespace.clone(),
-            labels.clone(),
-            ports.clone(),
-            ips.clone(),
-        );
+        let key = (namespace, labels.clone(), ports, ips.clone());
         let i = *index.entry(key).or_insert_with(|| {
+            let namespace_labels = ns_labels.entry(namespace).or_insert_with(|| {
+                Arc::new(BTreeMap::from([(
+                    crate::snapshot::NAMESPACE_NAME_LABEL.into(),
+                    namespace.into(),
+                )]))
+            });
             classes.push(PodClass {
-                namespace_labels: ns_labels
-                    .get(namespace.as_str())
-                    .map(|l| (*l).clone())
-                    .unwrap_or_else(|| {
-                        BTreeMap::from([(
-                            crate::snapshot::NAMESPACE_NAME_LABEL.into(),
-                            namespace.clone(),
-                        )])
-                    }),
-                namespace,
+                namespace: namespace.into(),
+                namespace_labels: namespace_labels.clone(),
                 labels,
-                named_ports: ports,
+                named_ports: ports.to_vec(),
                 pods: vec![],
                 ips,
             });

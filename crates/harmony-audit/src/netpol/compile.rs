@@ -147,7 +147,7 @@ impl<'a> Index<'a> {
         for (i, c) in classes.iter().enumerate() {
             let entry = by_namespace.entry(c.namespace.as_str()).or_default();
             if entry.is_empty() {
-                namespaces.push((c.namespace.as_str(), &c.namespace_labels));
+                namespaces.push((c.namespace.as_str(), &*c.namespace_labels));
             }
             entry.push(u32::try_from(i).expect("fewer than 2^32 pod classes"));
         }

@@ -16,7 +16,6 @@ mod ranges;
 mod set;
 mod symbolic;
 
-pub(crate) use classes::named_ports;
 pub use classes::{Endpoint, PodClass};
 pub use conn::{Conn, PROTOCOLS};
 pub use eval::{Effect, Network, Step, Verdict};

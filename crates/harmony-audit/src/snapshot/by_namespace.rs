@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use k8s_openapi::api::core::v1::{LimitRange, Pod, ResourceQuota, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::ClusterSnapshot;
+use super::{ClusterSnapshot, Pod};
 
 /// The objects of one namespace, in snapshot order.
 #[derive(Debug, Default)]

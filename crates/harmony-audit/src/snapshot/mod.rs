@@ -1,25 +1,27 @@
 //! `ClusterSnapshot`: the typed objects an audit reads, from whatever source.
 //!
-//! Every field is a plain list of k8s-openapi objects: `harmony_k8s::InventoryReader` fills it
-//! from a live cluster with `list` calls, the loaders from manifests and tenant plans.
+//! Every field is a plain list of k8s-openapi objects, but for pods, cut down to what the audit
+//! reads ([`Pod`]): `harmony_k8s::InventoryReader` fills it from a live cluster with `list`
+//! calls, the loaders from manifests and tenant plans.
 
 mod admin;
 mod by_namespace;
 mod platform;
+mod pod;
+pub(crate) mod trim;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::{
-    LimitRange, Namespace, Pod, ResourceQuota, Service, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
 pub use by_namespace::{ByNamespace, Namespaced};
 pub use platform::{SYNTHESIZED_ANNOTATION, is_synthesized};
+pub use pod::{NamedPort, Pod, PodSpec};
 
 pub use admin::{
     AdminNetworkPolicy, AdminNetworkPolicySpec, AdminPeer, AdminPort, AdminRule, AdminSubject,
@@ -30,7 +32,9 @@ pub use admin::{
 /// The label the API server sets on every namespace to its name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
-/// The objects an audit reads. Missing kinds are empty lists.
+/// The objects an audit reads. Missing kinds are empty lists. Loaded objects keep only the
+/// metadata the audit reads (names, namespaces, and the labels of Namespaces, Pods and
+/// ClusterRoles), pods only what [`Pod`] holds.
 #[derive(Debug, Clone, Default)]
 #[allow(missing_docs)] // each field holds the Kubernetes kind of the same name
 pub struct ClusterSnapshot {

@@ -1,13 +1,13 @@
 //! Placeholders: a pod per pod-less namespace, and the platform namespaces (DNS, ingress,
 //! monitoring) when the snapshot has none, so reachability has endpoints to reason about.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use harmony_tenant::{ClusterFacts, PlatformPeer};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, Namespace, Pod, PodSpec};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{ClusterSnapshot, NAMESPACE_NAME_LABEL};
+use super::{ClusterSnapshot, NAMESPACE_NAME_LABEL, NamedPort, Pod, PodSpec};
 use crate::labels::matches_platform_labels;
 
 /// Name of synthesized pods.
@@ -28,16 +28,16 @@ pub fn is_synthesized(pod: &Pod) -> bool {
 impl ClusterSnapshot {
     /// Adds a label-less placeholder pod to every namespace that has no pod.
     pub fn add_placeholder_pods(&mut self) {
+        let with_pods: HashSet<&str> = self
+            .pods
+            .iter()
+            .filter_map(|p| p.metadata.namespace.as_deref())
+            .collect();
         let missing: Vec<String> = self
             .namespaces
             .iter()
             .filter_map(|ns| ns.metadata.name.clone())
-            .filter(|ns| {
-                !self
-                    .pods
-                    .iter()
-                    .any(|p| p.metadata.namespace.as_deref() == Some(ns))
-            })
+            .filter(|ns| !with_pods.contains(ns.as_str()))
             .collect();
         for ns in missing {
             self.pods
@@ -67,7 +67,7 @@ impl ClusterSnapshot {
         }
     }
 
-    fn add_peer(&mut self, role: &str, peer: &PlatformPeer, ports: Vec<ContainerPort>) {
+    fn add_peer(&mut self, role: &str, peer: &PlatformPeer, ports: Vec<NamedPort>) {
         let existing = self.namespaces.iter().find(|ns| {
             matches_platform_labels(&peer.namespace_selector, ns.metadata.labels.as_ref())
         });
@@ -109,21 +109,17 @@ impl ClusterSnapshot {
     }
 }
 
-fn port(protocol: &str, name: &str, number: u16) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.into()),
-        container_port: i32::from(number),
-        protocol: Some(protocol.into()),
-        ..Default::default()
-    }
+fn port(protocol: &str, name: &str, number: u16) -> NamedPort {
+    (name.into(), protocol.into(), number)
 }
 
 fn pod(
     namespace: &str,
     name: &str,
     labels: BTreeMap<String, String>,
-    ports: Vec<ContainerPort>,
+    mut named_ports: Vec<NamedPort>,
 ) -> Pod {
+    named_ports.sort();
     Pod {
         metadata: ObjectMeta {
             name: Some(name.into()),
@@ -136,14 +132,9 @@ fn pod(
             ..Default::default()
         },
         spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "main".into(),
-                image: Some("placeholder".into()),
-                ports: (!ports.is_empty()).then_some(ports),
-                ..Default::default()
-            }],
+            named_ports,
             ..Default::default()
         }),
-        ..Default::default()
+        ips: vec![],
     }
 }

@@ -3,12 +3,10 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::Pod;
-
 use super::vars::Slot;
 use super::{Party, Symbolic};
 use crate::labels::Labels;
-use crate::netpol::named_ports;
+use crate::snapshot::NamedPort;
 
 /// One end of a question, resolved.
 pub(super) struct End<'a> {
@@ -27,8 +25,8 @@ pub(super) enum EndPod<'a> {
     Free,
     Const {
         labels: &'a Labels,
-        ports: Vec<(String, String, u16)>,
-        ips: Vec<IpAddr>,
+        ports: &'a [NamedPort],
+        ips: &'a [IpAddr],
     },
     Addr(IpAddr),
 }
@@ -47,8 +45,8 @@ impl<'a> Symbolic<'a> {
                 pod.metadata.namespace.as_deref().unwrap_or_default(),
                 EndPod::Const {
                     labels: pod.metadata.labels.as_ref().unwrap_or(empty()),
-                    ports: named_ports(pod),
-                    ips: pod_ips(pod),
+                    ports: pod.named_ports(),
+                    ips: &pod.ips,
                 },
             ),
             Party::Addr(ip) => ("", EndPod::Addr(ip)),
@@ -81,16 +79,4 @@ impl<'a> Symbolic<'a> {
 fn empty() -> &'static Labels {
     static EMPTY: Labels = BTreeMap::new();
     &EMPTY
-}
-
-fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
-    let Some(status) = &pod.status else {
-        return vec![];
-    };
-    let listed = status.pod_ips.iter().flatten().map(|p| p.ip.as_str());
-    listed
-        .chain(status.pod_ip.as_deref())
-        .filter_map(|ip| ip.parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical())
-        .collect()
 }

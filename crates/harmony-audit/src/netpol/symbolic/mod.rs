@@ -33,11 +33,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::conn::Conn;
 use crate::labels::Labels;
-use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::{ClusterSnapshot, Pod};
 use policy::{Admin, Dir, Np};
 use search::search;
 use tri::{Tri, any};
