@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::owned::Owned;
-use crate::resource::{Condition, DELETING, READY, Tenant, TenantStatus};
+use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
 
 /// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
 pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
@@ -294,9 +294,16 @@ impl Context {
             ),
             generation,
         );
-        self.write_status(tenant, vec![ready], Some(score.namespace()))
+        let wrote = self
+            .write_status(tenant, vec![ready], Some(score.namespace()))
             .await?;
-        self.audit.notify_one();
+        // The audit judges the live state: ask for it when that state or the tenant changed.
+        let judged = tenant
+            .condition(ISOLATED)
+            .is_some_and(|c| c.observed_generation == tenant.metadata.generation);
+        if report.wrote() || wrote || !judged {
+            self.audit.notify_one();
+        }
         Ok(Action::await_change())
     }
 

@@ -129,10 +129,8 @@ impl Running {
     }
 
     /// Kills it where it stands: its runtime is dropped with every task in flight.
-    pub fn kill(mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+    pub fn kill(self) {
+        drop(self);
     }
 
     /// Asks it to stop and waits until reconciles in flight are done.
@@ -145,6 +143,14 @@ impl Running {
             .unwrap()
             .recv_timeout(SETTLE)
             .expect("the operator stops");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
