@@ -2,21 +2,20 @@
 //! network tiers, OKD hardening), as manifests or on a live cluster.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score, Topology};
 use harmony_guardrails::{
-    ClusterGuardrailsScore, GUARDRAILS_KIND, GuardrailsPlan, GuardrailsScore, Severity,
-    compile_guardrails, encode_stream, manifest_files,
+    GuardrailsPlan, GuardrailsScore, Severity, compile_guardrails, encode_stream, manifest_files,
 };
 use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::Format;
-use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor, TenantManager, TenantScore};
+use harmony_tenant::{ClusterFlavor, TenantManager, TenantScore};
 
-use crate::input::{Problems, load_facts, load_tenants, read_documents};
+use crate::input::{load_facts, load_guardrails, load_tenants};
 use crate::live::{DryRun, Format as LiveFormat};
 
 /// Arguments of `harmony cluster`.
@@ -208,55 +207,5 @@ fn report_findings(plan: &GuardrailsPlan) {
             Severity::Warning => "warning",
         };
         eprintln!("{severity}: {}: {}", finding.id, finding.message);
-    }
-}
-
-/// The guardrails of a ClusterGuardrails file, checked against `facts`; the defaults without a
-/// file. Every problem is reported with its line and column.
-fn load_guardrails(
-    path: Option<&Path>,
-    facts: &ClusterFacts,
-) -> anyhow::Result<ClusterGuardrailsScore> {
-    let Some(path) = path else {
-        return Ok(ClusterGuardrailsScore::default());
-    };
-    let documents = read_documents(&[path.to_path_buf()])?;
-    let [doc] = documents.as_slice() else {
-        bail!(
-            "{}: holds {} documents: a guardrails file holds exactly one `kind: {GUARDRAILS_KIND}`",
-            path.display(),
-            documents.len()
-        );
-    };
-    let mut problems = Vec::new();
-    for (field, wanted) in [("apiVersion", API_VERSION), ("kind", GUARDRAILS_KIND)] {
-        match doc.field(field) {
-            Some(value) if value == wanted => {}
-            Some(value) => problems.push(doc.diagnostic(
-                field,
-                format!("`{value}` is not supported: use `{field}: {wanted}`"),
-            )),
-            None => {
-                problems.push(doc.diagnostic(field, format!("is missing: add `{field}: {wanted}`")))
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Problems(problems).into());
-    }
-    let parsed = doc.parse::<ClusterGuardrailsScore>();
-    let mut problems = parsed.problems.clone();
-    if let Some(score) = &parsed.value {
-        problems.extend(
-            score
-                .validate(facts)
-                .into_iter()
-                .map(|p| parsed.diagnostic(&p.path, p.message)),
-        );
-    }
-    problems.sort_by_key(|d| (d.line, d.column));
-    match parsed.value {
-        Some(score) if problems.is_empty() => Ok(score),
-        _ => Err(Problems(problems).into()),
     }
 }

@@ -237,17 +237,17 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harmony::parse_documents;
+    use harmony::Documents;
 
     #[test]
     fn templates_are_valid_tenant_files() {
         for flavor in [Flavor::Kubernetes, Flavor::Okd] {
-            let text = template("acme", flavor);
-            let docs = parse_documents("init", &text).unwrap();
-            let score: TenantScore = docs[0].deserialize().unwrap();
-            assert_eq!(score.name(), "acme");
+            let documents = Documents::parse("init", &template("acme", flavor)).unwrap();
             let facts = ClusterFacts::for_flavor(flavor.into());
-            assert_eq!(score.validate(&facts), vec![]);
+            let [score] = &documents.load::<TenantScore>(&facts).unwrap()[..] else {
+                panic!("one tenant");
+            };
+            assert_eq!(score.name(), "acme");
             assert_eq!(score.rbac_config.members.len(), 3);
         }
     }

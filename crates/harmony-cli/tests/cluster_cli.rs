@@ -101,7 +101,7 @@ fn refuses_bad_guardrails_files_with_locations_and_writes_nothing() {
     render(&["--guardrails", file.to_str().unwrap(), "-o", "yaml"])
         .failure()
         .stderr(predicate::str::contains(
-            "kind: `Tenant` is not supported: use `kind: ClusterGuardrails`",
+            "g.yaml:2:7: kind: `Tenant` is not a ClusterGuardrails file: expected `kind: ClusterGuardrails`",
         ));
 }
 

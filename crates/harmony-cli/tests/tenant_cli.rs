@@ -374,7 +374,7 @@ fn render_needs_a_destination_and_readable_inputs() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "/nonexistent/t.yaml:0:0: cannot read",
+            "/nonexistent/t.yaml: cannot read: No such file or directory",
         ));
     harmony()
         .args(["tenant", "render", "-f", "x", "--out", "d", "-o", "yaml"])

@@ -6,43 +6,28 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use harmony::parse_documents;
+use harmony::Documents;
 use harmony_guardrails::{ClusterGuardrailsScore, compile_guardrails, manifest_files};
-use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
+use harmony_tenant::{ClusterFacts, ClusterFlavor, load_tenants};
 
-fn documents<T: serde::de::DeserializeOwned>(path: &str) -> Result<Vec<T>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let docs = parse_documents(path, &text).map_err(|d| d.to_string())?;
-    docs.iter()
-        .map(|d| d.deserialize::<T>().map_err(|ds| format!("{}", ds[0])))
-        .collect()
-}
-
-fn run(args: &[String]) -> Result<(), String> {
+fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let [guardrails, out, flavor, tenant_files @ ..] = args else {
         return Err("usage: render GUARDRAILS_FILE OUT_DIR okd|kubernetes TENANT_FILE...".into());
     };
     let flavor = match flavor.as_str() {
         "okd" => ClusterFlavor::Okd,
         "kubernetes" => ClusterFlavor::Kubernetes,
-        other => return Err(format!("`{other}` is not a flavor: use okd or kubernetes")),
+        other => return Err(format!("`{other}` is not a flavor: use okd or kubernetes").into()),
     };
     let facts = ClusterFacts::for_flavor(flavor);
-    let [score] = documents::<ClusterGuardrailsScore>(guardrails)?
-        .try_into()
-        .map_err(|_| format!("{guardrails}: holds one ClusterGuardrails document"))?;
-    let problems = score.validate(&facts);
-    if let Some(p) = problems.first() {
-        return Err(format!("{guardrails}: {}: {}", p.path, p.message));
-    }
-    let mut tenants = Vec::new();
-    for file in tenant_files {
-        tenants.extend(documents::<TenantScore>(file)?);
-    }
+    let score = Documents::read(&[guardrails])?.load_one::<ClusterGuardrailsScore>(&facts)?;
+    let tenants = match tenant_files {
+        [] => vec![],
+        files => load_tenants(&Documents::read(files)?, &facts)?,
+    };
     let plan = compile_guardrails(&score, &facts, &tenants);
     let outcome =
-        harmony_manifests::write_folder(Path::new(out), &manifest_files(&plan, &score.name))
-            .map_err(|e| e.to_string())?;
+        harmony_manifests::write_folder(Path::new(out), &manifest_files(&plan, &score.name))?;
     println!("{}", outcome.message);
     for finding in &plan.findings {
         println!("{:?} {}: {}", finding.severity, finding.id, finding.message);

@@ -2,8 +2,8 @@
 //! Score that compiles guardrails for the tenants they cover and ensures them on any topology with
 //! that capability.
 
-use harmony::{Interpret, InterpretError, Outcome, Score, Topology};
-use harmony_tenant::{ClusterFacts, Problem, TenantScore};
+use harmony::{Interpret, InterpretError, Outcome, Problem, Score, Topology};
+use harmony_tenant::{ClusterFacts, TenantScore};
 
 use crate::compile::compile_guardrails;
 use crate::plan::{GuardrailsPlan, Severity};
@@ -61,13 +61,13 @@ pub fn network_tiers_on(
     facts: &GuardrailsFacts,
 ) -> Result<bool, Problem> {
     match (score.network_tiers, facts.admin_network_policies) {
-        (Toggle::Enabled, Some(false)) => Err(Problem {
-            path: "spec.networkTiers".into(),
-            message: format!(
+        (Toggle::Enabled, Some(false)) => Err(Problem::new(
+            "spec.networkTiers",
+            format!(
                 "`enabled`, but the cluster does not serve the {} API group (AdminNetworkPolicy): use `auto` or `disabled`, or run OVN-Kubernetes with its AdminNetworkPolicy support",
                 crate::crd::NETWORK_POLICY_GROUP
             ),
-        }),
+        )),
         (Toggle::Auto, Some(served)) => Ok(served),
         (toggle, _) => Ok(toggle.resolve(facts.cluster.flavor)),
     }

@@ -1,7 +1,8 @@
 //! `ClusterGuardrailsScore`: the guardrails of one cluster. Its serde form is the guardrails file
 //! (`kind: ClusterGuardrails`).
 
-use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor, Problem};
+use harmony::{DocumentKind, Problem, identity_problems};
+use harmony_tenant::{API_VERSION, ClusterFacts, ClusterFlavor};
 use serde::{Deserialize, Serialize};
 
 /// The `kind` of guardrails files.
@@ -143,7 +144,8 @@ impl ClusterGuardrailsScore {
     /// Every problem with this score on a cluster with `facts`; empty when it is valid.
     pub fn validate(&self, facts: &ClusterFacts) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut problem = |path: String, message: String| problems.push(Problem { path, message });
+        let mut problem =
+            |path: String, message: String| problems.push(Problem::new(path, message));
         if self.harmony_identity.trim().is_empty() {
             problem(
                 "spec.harmonyIdentity".into(),
@@ -202,6 +204,17 @@ impl ClusterGuardrailsScore {
     }
 }
 
+/// A guardrails file is one document of this kind.
+impl DocumentKind for ClusterGuardrailsScore {
+    const API_VERSION: &'static str = API_VERSION;
+    const KIND: &'static str = GUARDRAILS_KIND;
+    type Context = ClusterFacts;
+
+    fn problems(&self, facts: &ClusterFacts) -> Vec<Problem> {
+        self.validate(facts)
+    }
+}
+
 /// The guardrails file as written: `apiVersion`, `kind`, `metadata`, `spec`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -247,14 +260,9 @@ impl TryFrom<GuardrailsDocument> for ClusterGuardrailsScore {
     type Error = String;
 
     fn try_from(doc: GuardrailsDocument) -> Result<Self, String> {
-        if doc.api_version != API_VERSION {
-            return Err(format!(
-                "apiVersion `{}` is not supported: use `{API_VERSION}`",
-                doc.api_version
-            ));
-        }
-        if doc.kind != GUARDRAILS_KIND {
-            return Err(format!("kind `{}` is not `{GUARDRAILS_KIND}`", doc.kind));
+        let identity = identity_problems::<Self>(Some(&doc.api_version), Some(&doc.kind));
+        if let Some(problem) = identity.first() {
+            return Err(problem.to_string());
         }
         let d = Self::default();
         let s = doc.spec;
@@ -399,6 +407,33 @@ mod tests {
     }
 
     #[test]
+    fn a_guardrails_file_is_loaded_with_every_problem_located() {
+        let text = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterGuardrails\n\
+                    metadata: {name: prod}\nspec:\n  firstPriority: 120\n  networkTier: enabled\n";
+        let problems = harmony::Documents::parse("g.yaml", text)
+            .unwrap()
+            .load_one::<ClusterGuardrailsScore>(&ClusterFacts::okd())
+            .unwrap_err();
+        let shown: Vec<String> = problems.0.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2, "{shown:#?}");
+        assert!(shown[0].starts_with("g.yaml:5:18: spec.firstPriority: 120 is outside 0–99"));
+        assert!(shown[1].starts_with("g.yaml:6:3: spec.networkTier: unknown field `networkTier`"));
+        let score = harmony::Documents::parse(
+            "g.yaml",
+            &text
+                .replace("120", "40")
+                .replace("networkTier", "networkTiers"),
+        )
+        .unwrap()
+        .load_one::<ClusterGuardrailsScore>(&ClusterFacts::okd())
+        .unwrap();
+        assert_eq!(
+            (score.first_priority, score.network_tiers),
+            (40, Toggle::Enabled)
+        );
+    }
+
+    #[test]
     fn file_form_refuses_wrong_identity_fields() {
         let wrong_kind = serde_json::json!({
             "apiVersion": API_VERSION, "kind": "Tenant", "metadata": {"name": "x"},
@@ -407,7 +442,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("kind `Tenant` is not `ClusterGuardrails`")
+                .contains("kind: `Tenant` is not a ClusterGuardrails file")
         );
         let unknown = serde_json::json!({
             "apiVersion": API_VERSION, "kind": GUARDRAILS_KIND, "metadata": {"name": "x"},

@@ -6,9 +6,9 @@
 use std::fs;
 use std::time::Instant;
 
-use harmony::{Topology, parse_documents};
+use harmony::{Documents, Topology};
 use harmony_manifests::{ManifestTopology, manifest_files};
-use harmony_tenant::{ClusterFacts, TenantManager, TenantScore, compile};
+use harmony_tenant::{ClusterFacts, TenantManager, compile, load_tenants};
 
 /// A multi-document tenant file of `n` tenants with members of every kind and some storage.
 fn tenant_file(n: usize) -> String {
@@ -70,15 +70,8 @@ fn run(n: usize, runtime: &tokio::runtime::Runtime) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
 
-    let scores: Vec<TenantScore> = parse_documents("bench.yaml", &text)
-        .expect("generated YAML parses")
-        .iter()
-        .map(|doc| {
-            doc.deserialize::<TenantScore>()
-                .expect("generated tenants parse")
-        })
-        .collect();
-    assert!(scores.iter().all(|s| s.validate(&facts).is_empty()));
+    let documents = Documents::parse("bench.yaml", &text).expect("generated YAML parses");
+    let scores = load_tenants(&documents, &facts).expect("generated tenants are valid");
     let t1 = Instant::now();
 
     let plans: Vec<_> = scores.iter().map(|s| compile(s, &facts)).collect();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::validate::Problem;
+use harmony::Problem;
 
 /// The `kind` of cluster profile files.
 pub const CLUSTER_PROFILE_KIND: &str = "ClusterProfile";
@@ -230,10 +230,7 @@ impl ClusterProfile {
         let mut problems = Vec::new();
         let mut need = |path: &str, empty: bool, message: &str| {
             if empty {
-                problems.push(Problem {
-                    path: path.into(),
-                    message: message.into(),
-                });
+                problems.push(Problem::new(path, message));
             }
         };
         need(

@@ -5,12 +5,13 @@
 //! matches `www.acme.example.com`, not `acme.example.com` nor `a.b.acme.example.com`), as the
 //! Ingress API defines wildcards.
 
+use harmony::Problem;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::names::is_dns_subdomain;
 use crate::score::TenantScore;
-use crate::validate::{CrossTenantProblem, Problem};
+use crate::validate::CrossTenantProblem;
 
 /// Longest hostname: its parameter key (`ingress-host.<name>`) must fit a ConfigMap key (253).
 pub const MAX_HOSTNAME: usize = 240;
@@ -95,28 +96,28 @@ pub(crate) fn validate(score: &TenantScore, problems: &mut Vec<Problem>) {
     for (i, hostname) in ingress.hostnames.iter().enumerate() {
         let path = format!("spec.ingress.hostnames[{i}]");
         if let Some(message) = hostname_problem(hostname) {
-            problems.push(Problem { path, message });
+            problems.push(Problem::new(path, message));
         } else if ingress.hostnames[..i].contains(hostname) {
-            problems.push(Problem {
+            problems.push(Problem::new(
                 path,
-                message: format!("`{hostname}` is listed twice: list each hostname once"),
-            });
+                format!("`{hostname}` is listed twice: list each hostname once"),
+            ));
         }
     }
     for (i, class) in ingress.classes.iter().enumerate() {
         let path = format!("spec.ingress.classes[{i}]");
         if !is_dns_subdomain(class) {
-            problems.push(Problem {
+            problems.push(Problem::new(
                 path,
-                message: format!(
+                format!(
                     "`{class}` is not a valid IngressClass name: use lowercase letters, digits, `-` and `.`, such as `nginx`"
                 ),
-            });
+            ));
         } else if ingress.classes[..i].contains(class) {
-            problems.push(Problem {
+            problems.push(Problem::new(
                 path,
-                message: format!("`{class}` is listed twice: list each class once"),
-            });
+                format!("`{class}` is listed twice: list each class once"),
+            ));
         }
     }
 }
@@ -149,14 +150,14 @@ pub(crate) fn overlaps(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
             let other_path = format!("spec.ingress.hostnames[{l}]");
             problems.push(CrossTenantProblem {
                 tenant: i,
-                problem: Problem {
-                    path: format!("spec.ingress.hostnames[{k}]"),
-                    message: format!(
+                problem: Problem::new(
+                    format!("spec.ingress.hostnames[{k}]"),
+                    format!(
                         "`{host}` of tenant `{}` overlaps `{other}` of tenant `{}` ({other_path}): a host belongs to one tenant; remove it from one of them or use names that do not cover each other",
                         score.name(),
                         scores[j].name()
                     ),
-                },
+                ),
                 other: Some((j, other_path)),
             });
         }

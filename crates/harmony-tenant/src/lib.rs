@@ -1,12 +1,16 @@
 //! The tenant domain of Harmony: [`TenantScore`] (what a tenant is), its validation, and the pure
 //! compiler from a score and [`ClusterFacts`] to a [`TenantPlan`] of Kubernetes objects.
 //!
+//! Tenant files and [`ClusterProfile`]s are [`harmony::DocumentKind`]s; [`load_tenants`] reads
+//! tenants and checks them against each other.
+//!
 //! Nothing here does I/O or talks to a cluster.
 
 mod compile;
 pub mod defaults;
 mod facts;
 mod ingress;
+mod load;
 mod manager;
 mod names;
 mod nonpublic;
@@ -26,6 +30,7 @@ pub use ingress::{
     INGRESS_CLASS_KEY_PREFIX, INGRESS_HOST_KEY_PREFIX, INGRESS_WILDCARD_KEY_PREFIX, IngressConfig,
     MAX_HOSTNAME, hostname_matches,
 };
+pub use load::load_tenants;
 pub use manager::TenantManager;
 pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 pub use nonpublic::{
@@ -42,7 +47,7 @@ pub use score::{
     RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance,
     TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
 };
-pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, Problem, cross_tenant_problems};
+pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, cross_tenant_problems};
 pub use workloads::{
     ImagePolicy, PRIORITY_CLASS_KEY_PREFIX, PULL_POLICY_KEY, REGISTRY_KEY_PREFIX,
     RUNTIME_CLASS_KEY_PREFIX, SchedulingConfig,

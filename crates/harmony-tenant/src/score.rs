@@ -1,5 +1,6 @@
 //! `TenantScore`: what a tenant is. Its serde form is the tenant file (`kind: Tenant`).
 
+use harmony::identity_problems;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -723,14 +724,9 @@ impl TryFrom<TenantDocument> for TenantScore {
     type Error = String;
 
     fn try_from(doc: TenantDocument) -> Result<Self, String> {
-        if doc.api_version != API_VERSION {
-            return Err(format!(
-                "apiVersion `{}` is not supported: use `{API_VERSION}`",
-                doc.api_version
-            ));
-        }
-        if doc.kind != TENANT_KIND {
-            return Err(format!("kind `{}` is not `{TENANT_KIND}`", doc.kind));
+        let identity = identity_problems::<Self>(Some(&doc.api_version), Some(&doc.kind));
+        if let Some(problem) = identity.first() {
+            return Err(problem.to_string());
         }
         Ok(Self::from_spec(doc.metadata.name, doc.spec))
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use harmony::Problem;
 use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -14,24 +15,6 @@ use crate::score::{ComputeResources, ContainerResources, Identity, TenantScore};
 
 /// Longest tenant id (it prefixes other names).
 pub const MAX_TENANT_NAME: usize = 40;
-
-/// One problem with a tenant score.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The field path as written in the tenant file, such as `spec.rbac.members[1].role`.
-    pub path: String,
-    /// What is wrong, with the bad value and what is accepted.
-    pub message: String,
-}
-
-impl Problem {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
 
 impl TenantScore {
     /// Every problem with this score on a cluster with `facts`; empty when it is valid.

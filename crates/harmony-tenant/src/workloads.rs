@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::facts::{ClusterFacts, ClusterFlavor};
 use crate::names::is_dns_subdomain;
 use crate::score::TenantScore;
-use crate::validate::Problem;
+use harmony::Problem;
 
 /// Prefix of the parameter keys naming a PriorityClass the tenant's pods may name.
 pub const PRIORITY_CLASS_KEY_PREFIX: &str = "priority-class.";
@@ -128,21 +128,21 @@ pub(crate) fn problems(score: &TenantScore, problems: &mut Vec<Problem>) {
         for (i, name) in names.iter().enumerate() {
             let path = format!("spec.scheduling.{field}[{i}]");
             if !is_dns_subdomain(name) {
-                problems.push(problem(
+                problems.push(Problem::new(
                     path,
                     format!(
                         "`{name}` is not a class name: lowercase letters, digits, `-` and `.`, such as `batch-low`"
                     ),
                 ));
             } else if field == "priorityClasses" && name.starts_with("system-") {
-                problems.push(problem(
+                problems.push(Problem::new(
                     path,
                     format!(
                         "`{name}` is reserved for the platform's own pods (tenant pods with it would preempt them): name a class made for tenants"
                     ),
                 ));
             } else if names[..i].contains(name) {
-                problems.push(problem(
+                problems.push(Problem::new(
                     path,
                     format!("`{name}` is listed twice: remove one"),
                 ));
@@ -153,7 +153,7 @@ pub(crate) fn problems(score: &TenantScore, problems: &mut Vec<Problem>) {
         return;
     };
     if registries.is_empty() {
-        problems.push(problem(
+        problems.push(Problem::new(
             "spec.images.registries",
             "is empty, which would refuse every image: list the registries images may come from, such as `[registry.example.com]`, or leave the field out to allow any",
         ));
@@ -161,9 +161,9 @@ pub(crate) fn problems(score: &TenantScore, problems: &mut Vec<Problem>) {
     for (i, registry) in registries.iter().enumerate() {
         let path = format!("spec.images.registries[{i}]");
         if let Some(message) = registry_problem(registry) {
-            problems.push(problem(path, message));
+            problems.push(Problem::new(path, message));
         } else if registries[..i].contains(registry) {
-            problems.push(problem(
+            problems.push(Problem::new(
                 path,
                 format!("`{registry}` is listed twice: remove one"),
             ));
@@ -300,19 +300,12 @@ pub(crate) fn own_object_problems(
             Some(n) => format!("`{n}`"),
             None => format!("the default {count}"),
         };
-        problems.push(problem(
+        problems.push(Problem::new(
             path.clone(),
             format!(
                 "{what} is below the {needed} the namespace needs for {who}: set {path} to at least {needed}"
             ),
         ));
-    }
-}
-
-fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
-    Problem {
-        path: path.into(),
-        message: message.into(),
     }
 }
 

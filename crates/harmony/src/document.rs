@@ -1,43 +1,18 @@
-//! Score files: YAML or JSON text holding one or many documents, each deserialized with every
+//! Documents: YAML or JSON text holding one or many documents, each deserialized with every
 //! problem reported at once, located by file, line and column.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
+
+use crate::Problem;
 
 /// How many problems one document may report before the rest are dropped.
 const MAX_PROBLEMS_PER_DOCUMENT: usize = 50;
 
-/// A problem in an input file: where it is, which field, what is wrong and what is accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// The file name, or `-` for standard input.
-    pub source: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// The field path, such as `spec.rbac.members[1].role`; empty for the whole document.
-    pub path: String,
-    /// What is wrong and what is accepted.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.source, self.line, self.column)?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-/// One document of a score file, with the location of every field.
+/// One document of a file, with the location of every field.
 #[derive(Debug, Clone)]
 pub struct Document {
     source: String,
@@ -50,8 +25,8 @@ pub struct Document {
 
 /// Splits `text` (YAML or JSON, one or more documents) into documents; empty documents are skipped.
 ///
-/// `source` names the text in diagnostics. Fails with one diagnostic on a syntax error.
-pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Diagnostic> {
+/// `source` names the text in problems. Fails with one problem on a syntax error.
+pub(crate) fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Problem> {
     let nodes = MarkedYaml::load_from_str(text).map_err(|e| {
         let (line, column) = (e.marker().line(), e.marker().col() + 1);
         let message = match e.info() {
@@ -64,7 +39,7 @@ pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Diagno
             },
             info => format!("not valid YAML: {info}"),
         };
-        Diagnostic {
+        Problem {
             source: source.to_string(),
             line,
             column,
@@ -78,7 +53,7 @@ pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, Diagno
         let value =
             convert(node, String::new(), &mut values, &mut keys).map_err(|(path, message)| {
                 let (line, column) = values.get(&path).copied().unwrap_or((1, 1));
-                Diagnostic {
+                Problem {
                     source: source.to_string(),
                     line,
                     column,
@@ -215,14 +190,14 @@ impl Document {
             .and_then(Value::as_str)
     }
 
-    /// A diagnostic about the value at `path`, located at that value (or, when the field is
+    /// A problem about the value at `path`, located at that value (or, when the field is
     /// absent, at its nearest present ancestor).
-    pub fn diagnostic(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
         self.located(&self.values, path, message.into())
     }
 
-    /// A diagnostic about the key of the field at `path` (an unknown field, say).
-    fn key_diagnostic(&self, path: &str, message: String) -> Diagnostic {
+    /// A problem about the key of the field at `path` (an unknown field, say).
+    fn key_problem(&self, path: &str, message: String) -> Problem {
         if self.keys.contains_key(path) {
             self.located(&self.keys, path, message)
         } else {
@@ -230,7 +205,7 @@ impl Document {
         }
     }
 
-    fn located(&self, index: &Locations, path: &str, message: String) -> Diagnostic {
+    fn located(&self, index: &Locations, path: &str, message: String) -> Problem {
         let mut probe = path;
         let (line, column) = loop {
             if let Some(found) = index.get(probe).or_else(|| self.values.get(probe)) {
@@ -241,7 +216,7 @@ impl Document {
                 None => break self.values.get("").copied().unwrap_or((1, 1)),
             }
         };
-        Diagnostic {
+        Problem {
             source: self.source.clone(),
             line,
             column,
@@ -252,7 +227,7 @@ impl Document {
 
     /// Deserializes the document, reporting every structural problem (unknown fields, wrong types,
     /// unknown values) at once rather than only the first.
-    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Vec<Diagnostic>> {
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Vec<Problem>> {
         let parsed = self.parse::<T>();
         match parsed.value {
             Some(value) if parsed.problems.is_empty() => Ok(value),
@@ -261,23 +236,25 @@ impl Document {
     }
 
     /// Like [`Document::deserialize`], but also returns the value left once every bad field (or
-    /// list item) was dropped, so that further checks can still run on it; see [`Parsed`].
+    /// list item) was dropped, so that further checks can still run on it.
     ///
     /// After each problem the offending field is dropped and deserialization is retried;
     /// problems that only follow from an earlier drop (such as a now-missing field) are not
     /// reported.
-    pub fn parse<T: DeserializeOwned>(&self) -> Parsed<'_, T> {
+    pub(crate) fn parse<T: DeserializeOwned>(&self) -> Parsed<'_, T> {
         let mut working = self.value.clone();
         let mut dropped = Dropped::default();
-        let mut problems: Vec<Diagnostic> = Vec::new();
+        let mut problems: Vec<Problem> = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
             let error = match serde_path_to_error::deserialize::<_, T>(&working) {
                 Ok(value) => {
                     return Parsed {
-                        document: self,
                         value: Some(value),
                         problems,
-                        dropped,
+                        origin: Origin {
+                            document: self,
+                            dropped,
+                        },
                     };
                 }
                 Err(error) => error,
@@ -293,9 +270,9 @@ impl Document {
             let follows_earlier = problems.iter().any(|p| is_prefix(&original, &p.path));
             if !follows_earlier {
                 problems.push(if unknown_field(&message).is_some() {
-                    self.key_diagnostic(&original, message)
+                    self.key_problem(&original, message)
                 } else {
-                    self.diagnostic(&original, message)
+                    self.problem(&original, message)
                 });
             }
             if problems.len() >= MAX_PROBLEMS_PER_DOCUMENT
@@ -305,30 +282,39 @@ impl Document {
             }
         }
         Parsed {
-            document: self,
             value: None,
             problems,
-            dropped,
+            origin: Origin {
+                document: self,
+                dropped,
+            },
         }
     }
 }
 
 /// A document deserialized as far as it could be.
-pub struct Parsed<'d, T> {
-    document: &'d Document,
+pub(crate) struct Parsed<'d, T> {
     /// The value without the fields that had problems (`None` when even that failed).
     pub value: Option<T>,
     /// The structural problems found.
-    pub problems: Vec<Diagnostic>,
+    pub problems: Vec<Problem>,
+    /// Where the value came from.
+    pub origin: Origin<'d>,
+}
+
+/// The document a value was read from, and the list items dropped from it on the way.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin<'d> {
+    pub document: &'d Document,
     dropped: Dropped,
 }
 
-impl<T> Parsed<'_, T> {
-    /// A diagnostic about `path` in [`Parsed::value`], located in the original document (list
-    /// indices shifted by dropped items are mapped back).
-    pub fn diagnostic(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+impl Origin<'_> {
+    /// A problem about `path` in the value, located in the original document (list indices
+    /// shifted by dropped items are mapped back).
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
         let original = self.dropped.original_path(&parse_path(path));
-        self.document.diagnostic(&original, message)
+        self.document.problem(&original, message)
     }
 }
 
@@ -376,7 +362,7 @@ fn segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
 }
 
 /// List items dropped so far, so that paths in the trimmed value map back to the original text.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Dropped {
     /// Original list path -> original indices dropped from it.
     items: BTreeMap<String, Vec<usize>>,
@@ -496,7 +482,7 @@ mod tests {
         let docs = parse_documents("t.yaml", "name: a\n---\n---\nname: b\n...\n").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].field("name"), Some("b"));
-        assert_eq!(docs[1].diagnostic("name", "x").line, 4);
+        assert_eq!(docs[1].problem("name", "x").line, 4);
     }
 
     #[test]
@@ -577,7 +563,7 @@ mod tests {
         let value = parsed.value.as_ref().unwrap();
         assert_eq!(value.items, vec![Item { role: Role::Viewer }]);
         // items[0] of the value is items[1] of the file.
-        let d = parsed.diagnostic("items[0].role", "checked later");
+        let d = parsed.origin.problem("items[0].role", "checked later");
         assert_eq!((d.path.as_str(), d.line), ("items[1].role", 4));
     }
 
@@ -591,9 +577,9 @@ mod tests {
     }
 
     #[test]
-    fn diagnostics_fall_back_to_the_nearest_ancestor() {
+    fn problems_fall_back_to_the_nearest_ancestor() {
         let doc = one("name: a\nitems:\n  - role: admin\n");
-        let d = doc.diagnostic("items[0].user", "needs a user");
+        let d = doc.problem("items[0].user", "needs a user");
         assert_eq!((d.line, d.column), (3, 5));
         assert_eq!(d.to_string(), "t.yaml:3:5: items[0].user: needs a user");
     }
