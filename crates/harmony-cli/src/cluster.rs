@@ -177,6 +177,7 @@ fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         let guardrails = load_guardrails(args.guardrails.as_deref(), &facts)?;
         let tenants = load_tenants(&args.files, &facts)?;
         let mut maestro = Maestro::new(topology);
+        maestro.observe(crate::progress::Bar::stderr());
         let score = GuardrailsScore {
             guardrails,
             tenants,

@@ -187,6 +187,7 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         // Isolation first: removed members lose their VPN peers before their RoleBindings.
         vpn.revoke_removed_members(&tenants, mode == Mode::Apply)?;
         let mut maestro = Maestro::new(topology);
+        maestro.observe(crate::progress::Bar::stderr());
         maestro.register(
             tenants
                 .into_iter()

@@ -205,6 +205,7 @@ fn render(
     }
     let out = out.expect("checked above");
     let mut maestro = Maestro::new(ManifestTopology::new(&out, facts));
+    maestro.observe(crate::progress::Bar::stderr());
     maestro.register(
         tenants
             .into_iter()

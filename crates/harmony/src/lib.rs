@@ -28,7 +28,7 @@ pub use error::InterpretError;
 pub use interpret::Interpret;
 pub use kind::{DocumentKind, identity_problems};
 pub use load::{Documents, Loaded, STDIN};
-pub use maestro::{Maestro, Report, ScoreResult};
+pub use maestro::{Maestro, Observer, Report, ScoreResult};
 pub use outcome::{Outcome, OutcomeStatus};
 pub use problem::{Problem, Problems};
 pub use score::Score;

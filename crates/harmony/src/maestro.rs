@@ -1,21 +1,42 @@
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use futures::StreamExt;
 use serde::Serialize;
 
 use crate::{InterpretError, Outcome, OutcomeStatus, Score, Topology};
 
-/// Runs a list of scores against one topology, in order, with progress on stderr.
+/// Runs a list of scores against one topology, in order, telling a [`Observer`] as each score
+/// starts and finishes.
 ///
-/// The progress bar is drawn only when stderr is a terminal. A failing score does not stop the
-/// scores after it; the [`Report`] says which failed.
+/// A failing score does not stop the scores after it; the [`Report`] says which failed.
 pub struct Maestro<T: Topology> {
     topology: T,
     scores: Vec<Box<dyn Score<T>>>,
+    observer: Box<dyn Observer>,
 }
+
+/// Told of a Maestro run's progress (the CLI draws a progress bar from it).
+pub trait Observer: Send + Sync {
+    /// `total` scores are about to run.
+    fn on_run(&self, total: usize) {
+        let _ = total;
+    }
+    /// The score `name` started.
+    fn on_start(&self, name: &str) {
+        let _ = name;
+    }
+    /// A score finished.
+    fn on_finish(&self, result: &ScoreResult) {
+        let _ = result;
+    }
+    /// Every score has finished.
+    fn on_done(&self) {}
+}
+
+/// An observer that ignores everything.
+struct Silent;
+
+impl Observer for Silent {}
 
 /// What happened to one score.
 #[derive(Debug, Serialize)]
@@ -64,12 +85,18 @@ impl Report {
 }
 
 impl<T: Topology> Maestro<T> {
-    /// A Maestro for `topology` with no scores yet.
+    /// A Maestro for `topology` with no scores yet, telling no one of its progress.
     pub fn new(topology: T) -> Self {
         Self {
             topology,
             scores: Vec::new(),
+            observer: Box::new(Silent),
         }
+    }
+
+    /// Tells `observer` of the progress of the runs from now on.
+    pub fn observe(&mut self, observer: impl Observer + 'static) {
+        self.observer = Box::new(observer);
     }
 
     /// Adds scores to run after those already registered.
@@ -86,107 +113,39 @@ impl<T: Topology> Maestro<T> {
     ///
     /// Fails without running anything when the topology is not ready.
     pub async fn run(&self) -> Result<Report, InterpretError> {
+        self.run_concurrently(1).await
+    }
+
+    /// Like [`run`](Self::run), but with up to `limit` scores in flight at once (at least one).
+    /// The report keeps the order the scores were registered in.
+    pub async fn run_concurrently(&self, limit: usize) -> Result<Report, InterpretError> {
         self.topology.ensure_ready().await?;
-        let progress = progress_bar(self.scores.len());
-        let mut results = Vec::with_capacity(self.scores.len());
-        for score in &self.scores {
-            let name = score.name();
-            progress.set_message(name.clone());
-            let started = Instant::now();
-            let result = score.create_interpret().execute(&self.topology).await;
-            if let Err(error) = &result {
-                progress.println(format!("{name}: {error}"));
-            }
-            results.push(ScoreResult {
-                score: name,
-                result,
-                elapsed: started.elapsed(),
-            });
-            progress.inc(1);
-        }
-        progress.finish_and_clear();
+        self.observer.on_run(self.scores.len());
+        let results = futures::stream::iter(&self.scores)
+            .map(|score| self.execute(score.as_ref()))
+            .buffered(limit.max(1))
+            .collect()
+            .await;
+        self.observer.on_done();
         Ok(Report {
             topology: self.topology.name(),
             results,
         })
     }
-}
 
-impl<T: Topology> Maestro<T> {
-    /// Like [`run`](Self::run), but with up to `limit` scores in flight at once (at least one).
-    /// The report keeps the order the scores were registered in.
-    pub async fn run_concurrently(&self, limit: usize) -> Result<Report, InterpretError> {
-        self.topology.ensure_ready().await?;
-        let progress = progress_bar(self.scores.len());
-        let mut waiting = self.scores.iter().enumerate();
-        let mut running: Vec<Running<'_>> = Vec::new();
-        let mut results: Vec<Option<ScoreResult>> = self.scores.iter().map(|_| None).collect();
-        std::future::poll_fn(|cx| {
-            loop {
-                while running.len() < limit.max(1) {
-                    let Some((index, score)) = waiting.next() else {
-                        break;
-                    };
-                    let topology = &self.topology;
-                    running.push(Running {
-                        index,
-                        name: score.name(),
-                        started: Instant::now(),
-                        future: Box::pin(async move {
-                            score.create_interpret().execute(topology).await
-                        }),
-                    });
-                }
-                if running.is_empty() {
-                    return Poll::Ready(());
-                }
-                let before = running.len();
-                let mut i = 0;
-                while i < running.len() {
-                    match running[i].future.as_mut().poll(cx) {
-                        Poll::Ready(result) => {
-                            let done = running.swap_remove(i);
-                            if let Err(error) = &result {
-                                progress.println(format!("{}: {error}", done.name));
-                            }
-                            progress.inc(1);
-                            results[done.index] = Some(ScoreResult {
-                                score: done.name,
-                                result,
-                                elapsed: done.started.elapsed(),
-                            });
-                        }
-                        Poll::Pending => i += 1,
-                    }
-                }
-                if running.len() == before {
-                    return Poll::Pending;
-                }
-            }
-        })
-        .await;
-        progress.finish_and_clear();
-        Ok(Report {
-            topology: self.topology.name(),
-            results: results.into_iter().flatten().collect(),
-        })
+    async fn execute(&self, score: &dyn Score<T>) -> ScoreResult {
+        let name = score.name();
+        self.observer.on_start(&name);
+        let started = Instant::now();
+        let result = score.create_interpret().execute(&self.topology).await;
+        let result = ScoreResult {
+            score: name,
+            result,
+            elapsed: started.elapsed(),
+        };
+        self.observer.on_finish(&result);
+        result
     }
-}
-
-/// A score in flight in [`Maestro::run_concurrently`].
-struct Running<'a> {
-    index: usize,
-    name: String,
-    started: Instant,
-    future: Pin<Box<dyn Future<Output = Result<Outcome, InterpretError>> + Send + 'a>>,
-}
-
-fn progress_bar(len: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn serialize_result<S: serde::Serializer>(
