@@ -1,11 +1,13 @@
 //! `harmony operator`: render what a cluster needs to run the operator, or run it.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
 use harmony_operator::install::{InstallObject, InstallOptions, manifests};
+use harmony_operator::lease::LeaseSettings;
 use harmony_operator::{Settings, run};
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
@@ -47,6 +49,13 @@ enum OperatorCommand {
         /// At most this many Tenants reconciled at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
         concurrency: u16,
+        /// Reconcile only while holding the Lease `harmony-operator` in this namespace (several
+        /// replicas, one active; the identity is POD_NAME, else the host name and process id).
+        #[arg(long, value_name = "NAMESPACE")]
+        lease_namespace: Option<String>,
+        /// Serve `/metrics`, `/healthz` and `/readyz` on this address, such as `127.0.0.1:8080`.
+        #[arg(long, value_name = "ADDRESS")]
+        metrics_address: Option<SocketAddr>,
     },
 }
 
@@ -91,11 +100,20 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         OperatorCommand::Run {
             cluster,
             concurrency,
+            lease_namespace,
+            metrics_address,
         } => {
+            let instance = std::env::var("POD_NAME").ok();
+            let identity = instance.clone().unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+                format!("{}-{}", host.trim(), std::process::id())
+            });
             let settings = Settings {
                 facts: cluster.facts_source()?,
                 concurrency,
-                instance: std::env::var("POD_NAME").ok(),
+                instance,
+                lease: lease_namespace.map(|namespace| LeaseSettings::new(namespace, identity)),
+                listen: metrics_address,
             };
             runtime()?.block_on(async {
                 let config = cluster.access().config().await?;

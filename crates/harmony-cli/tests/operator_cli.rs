@@ -99,7 +99,7 @@ fn install_writes_the_same_folder_every_time() {
             .assert()
             .success()
     };
-    install().stdout(predicate::str::contains("8 of 8 files written"));
+    install().stdout(predicate::str::contains("10 of 10 files written"));
     let first: Vec<(String, String)> = files(&out);
     install().stdout(predicate::str::contains("unchanged"));
     assert_eq!(files(&out), first);
@@ -111,16 +111,18 @@ fn install_writes_the_same_folder_every_time() {
             "10-namespace-harmony-system.yaml",
             "20-serviceaccount-harmony-operator.yaml",
             "30-clusterrole-harmony-operator.yaml",
+            "35-role-harmony-operator.yaml",
             "40-clusterrolebinding-harmony-operator.yaml",
+            "45-rolebinding-harmony-operator.yaml",
             "50-deployment-harmony-operator.yaml",
             "60-poddisruptionbudget-harmony-operator.yaml",
             "kustomization.yaml",
         ]
     );
     assert!(
-        first[5].1.contains("- --pod-network=10.244.0.0/16"),
+        first[7].1.contains("- --pod-network=10.244.0.0/16"),
         "{}",
-        first[5].1
+        first[7].1
     );
 
     harmony()

@@ -17,6 +17,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::metrics::Metrics;
 use crate::resource::{Condition, ISOLATED, READY, Tenant};
 
 /// The field manager of the `Isolated` condition.
@@ -49,6 +50,7 @@ pub(crate) struct Auditor {
     pub tenants: Api<Tenant>,
     pub store: Store<Tenant>,
     pub wanted: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Whether the tenant's current generation is applied, so its live state can be judged.
@@ -67,6 +69,7 @@ impl Auditor {
             if let Err(error) = self.audit_once().await {
                 tracing::warn!("{error}");
             }
+            self.metrics.audited();
         }
     }
 

@@ -1,8 +1,9 @@
 //! `harmony operator run`: the controller, its caches and the auditor, until shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use harmony::InterpretError;
@@ -13,9 +14,11 @@ use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::auditor::Auditor;
+use crate::lease::{Elector, LeaseError, LeaseSettings};
+use crate::metrics::{Metrics, bind, serve};
 use crate::owned::{Owned, owner};
 use crate::reconcile::{Context, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
@@ -29,6 +32,18 @@ pub enum RunError {
     /// The kube client could not be built.
     #[error("cannot build a client: {0}")]
     Client(#[source] kube::Error),
+    /// The metrics and probes address could not be bound.
+    #[error("cannot listen on {address} for metrics and probes: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lease could not be taken or was lost: another replica leads now.
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
     /// The Tenant CRD is not installed, or the operator may not list Tenants.
     #[error(
         "cannot list {PLURAL}.{GROUP}: {0}; install the CRD first (`harmony operator install --out DIR`, then `kubectl apply -f DIR`)"
@@ -45,6 +60,10 @@ pub struct Settings {
     pub concurrency: u16,
     /// The name Events are published under, with this instance (the pod name, say).
     pub instance: Option<String>,
+    /// Reconcile only while holding this lease (several replicas, one active).
+    pub lease: Option<LeaseSettings>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -53,18 +72,96 @@ impl Default for Settings {
             facts: FactsSource::default(),
             concurrency: 8,
             instance: None,
+            lease: None,
+            listen: None,
         }
     }
 }
 
+/// Completes once `stop` says so; never when nobody can say so any more.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs the controller on the cluster `config` reaches until `shutdown` completes; reconciles in
-/// flight then finish.
+/// flight then finish and the lease, if any, is given back. With a lease, waits to hold it first,
+/// and returns [`RunError::Lease`] when it is lost.
 pub async fn run(
     config: kube::Config,
     settings: Settings,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let metrics = Arc::new(Metrics::default());
+    let server = match settings.listen {
+        Some(address) => {
+            let listener = bind(address)
+                .await
+                .map_err(|source| RunError::Listen { address, source })?;
+            Some(tokio::spawn(serve(listener, Arc::clone(&metrics))))
+        }
+        None => None,
+    };
     let client = Client::try_from(config.clone()).map_err(RunError::Client)?;
+    metrics.set_ready(true);
+    if let Some(lease) = &settings.lease {
+        let mut elector = Elector::new(client.clone(), lease.clone());
+        tokio::select! {
+            acquired = elector.acquire() => acquired?,
+            () = stopped(stop_rx.clone()) => return Ok(()),
+        }
+        tracing::info!(identity = %lease.identity, "holding lease {}/{}", lease.namespace, lease.name);
+    }
+    metrics.set_leader(true);
+    metrics.set_ready(false);
+    let (lost_tx, lost_rx) = watch::channel(false);
+    let holder = settings.lease.clone().map(|lease| {
+        let mut elector = Elector::new(client.clone(), lease);
+        tokio::spawn(async move {
+            let error = elector.hold().await;
+            let _ = lost_tx.send(true);
+            error
+        })
+    });
+    let result = lead(config, client.clone(), &settings, &metrics, async move {
+        tokio::select! {
+            () = stopped(stop_rx) => {}
+            () = stopped(lost_rx) => {}
+        }
+    })
+    .await;
+    metrics.set_leader(false);
+    if let Some(server) = server {
+        server.abort();
+    }
+    result?;
+    if let (Some(holder), Some(lease)) = (holder, settings.lease) {
+        if holder.is_finished() {
+            if let Ok(error) = holder.await {
+                return Err(RunError::Lease(error));
+            }
+        } else {
+            holder.abort();
+            Elector::new(client, lease).release().await?;
+        }
+    }
+    Ok(())
+}
+
+/// The controller itself, until `stop` completes.
+async fn lead(
+    config: kube::Config,
+    client: Client,
+    settings: &Settings,
+    metrics: &Arc<Metrics>,
+    stop: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), RunError> {
     let cluster = cluster_from_config(config.clone())?;
     let facts = facts::discover(&cluster, &settings.facts).await?;
     let tenants: Api<Tenant> = Api::all(client.clone());
@@ -78,7 +175,8 @@ pub async fn run(
         .default_backoff()
         .reflect(writer)
         .applied_objects();
-    let (owned, triggers) = Owned::new(&client);
+    metrics.count_tenants(store.clone());
+    let (owned, triggers, synced) = Owned::new(&client);
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
         reader: InventoryReader::new(config)?,
@@ -86,8 +184,17 @@ pub async fn run(
         tenants: tenants.clone(),
         store: store.clone(),
         wanted: Arc::clone(&audit),
+        metrics: Arc::clone(metrics),
     };
     let auditor = tokio::spawn(auditor.run());
+    let readiness = {
+        let (mut filled, metrics) = (synced.clone(), Arc::clone(metrics));
+        tokio::spawn(async move {
+            if filled.wait_for(|filled| *filled).await.is_ok() {
+                metrics.set_ready(true);
+            }
+        })
+    };
     let reporter = Reporter {
         controller: "harmony-operator".into(),
         instance: settings.instance.clone(),
@@ -100,10 +207,12 @@ pub async fn run(
         facts,
         recorder: Recorder::new(client, reporter),
         audit,
+        synced,
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)
         .debounce(Duration::from_millis(200));
+    let timed = Arc::clone(metrics);
     Controller::for_stream(tenant_stream, store)
         .with_config(config)
         .watches_stream(triggers.namespaces, owner)
@@ -114,8 +223,20 @@ pub async fn run(
         .watches_stream(triggers.roles, owner)
         .watches_stream(triggers.accounts, owner)
         .watches_stream(triggers.bindings, owner)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, context)
+        .graceful_shutdown_on(stop)
+        .run(
+            move |tenant, context| {
+                let timed = Arc::clone(&timed);
+                async move {
+                    let started = Instant::now();
+                    let result = reconcile(tenant, context).await;
+                    timed.reconciled(started.elapsed(), result.is_err());
+                    result
+                }
+            },
+            error_policy,
+            context,
+        )
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!("{error}");
@@ -123,5 +244,6 @@ pub async fn run(
         })
         .await;
     auditor.abort();
+    readiness.abort();
     Ok(())
 }

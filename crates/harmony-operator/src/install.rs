@@ -133,8 +133,16 @@ fn cluster_role_rules() -> Vec<Value> {
     rules
 }
 
+/// The port of `/metrics`, `/healthz` and `/readyz`.
+const METRICS_PORT: u16 = 8080;
+
 fn run_args(options: &InstallOptions) -> Vec<String> {
-    let mut args = vec!["operator".to_string(), "run".to_string()];
+    let mut args = vec![
+        "operator".to_string(),
+        "run".to_string(),
+        format!("--lease-namespace={NAMESPACE}"),
+        format!("--metrics-address=0.0.0.0:{METRICS_PORT}"),
+    ];
     for (flag, nets) in [
         ("--pod-network", &options.pod_networks),
         ("--service-network", &options.service_networks),
@@ -191,12 +199,39 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
             }),
         ),
         object(
+            35,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+                "rules": [
+                    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+                    {
+                        "apiGroups": ["coordination.k8s.io"],
+                        "resources": ["leases"],
+                        "resourceNames": [NAME],
+                        "verbs": ["get", "update"],
+                    },
+                ],
+            }),
+        ),
+        object(
             40,
             json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "ClusterRoleBinding",
                 "metadata": {"name": NAME, "labels": labels()},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+            }),
+        ),
+        object(
+            45,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
                 "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
             }),
         ),
@@ -213,6 +248,7 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
                         "metadata": {"labels": labels()},
                         "spec": {
                             "serviceAccountName": NAME,
+                            "terminationGracePeriodSeconds": 30,
                             "securityContext": {
                                 "runAsNonRoot": true,
                                 "seccompProfile": {"type": "RuntimeDefault"},
@@ -221,10 +257,22 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
                                 "name": "operator",
                                 "image": options.image,
                                 "args": run_args(options),
-                                "env": [{
-                                    "name": "POD_NAME",
-                                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
-                                }],
+                                "env": [
+                                    {
+                                        "name": "POD_NAME",
+                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                    },
+                                    {"name": "RUST_LOG", "value": "info"},
+                                ],
+                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+                                "livenessProbe": {
+                                    "httpGet": {"path": "/healthz", "port": "metrics"},
+                                    "periodSeconds": 10,
+                                },
+                                "readinessProbe": {
+                                    "httpGet": {"path": "/readyz", "port": "metrics"},
+                                    "periodSeconds": 5,
+                                },
                                 "resources": {
                                     "requests": {"cpu": "100m", "memory": "128Mi"},
                                     "limits": {"cpu": "1", "memory": "512Mi"},
@@ -277,13 +325,15 @@ mod tests {
             names[0],
             "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml"
         );
-        let deployment = &a[5].object;
+        let deployment = &a[7].object;
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(
             deployment["spec"]["template"]["spec"]["containers"][0]["args"],
             json!([
                 "operator",
                 "run",
+                "--lease-namespace=harmony-system",
+                "--metrics-address=0.0.0.0:8080",
                 "--pod-network=10.244.0.0/16",
                 "--service-network=10.96.0.0/12"
             ])

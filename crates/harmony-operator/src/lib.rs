@@ -8,12 +8,16 @@
 //!   reconciles each one ([`reconcile`]): validate, compile, apply phase by phase, write `Ready`,
 //!   quota use and members; an auditor writes `Isolated`. A finalizer revokes access first on
 //!   deletion and holds the Tenant while PersistentVolumeClaims hold data.
+//! - With a [`lease::LeaseSettings`], only the replica holding the Lease reconciles; [`metrics`]
+//!   serves Prometheus metrics and the liveness and readiness probes.
 //! - [`install`] renders what a cluster needs to run the operator.
 
 mod auditor;
 mod controller;
 pub mod crd;
 pub mod install;
+pub mod lease;
+pub mod metrics;
 mod owned;
 pub mod reconcile;
 mod resource;

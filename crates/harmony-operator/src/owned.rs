@@ -2,6 +2,8 @@
 //! managed-by label), kept in a cache, and any change to one of them triggers its tenant.
 
 use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::{Stream, StreamExt};
 use harmony_kube::Kind;
@@ -16,23 +18,46 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::resource::{QuotaUsage, Tenant};
 
 /// A stream of owned objects that changed or went away.
 type Changes<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
 
-/// The cache of one owned kind, and the stream that fills it.
-fn watch<K>(client: &Client) -> (Store<K>, Changes<K>)
+/// How many owned kinds are watched.
+const KINDS: usize = 8;
+
+/// Counts the caches that hold their first full list, and says when all of them do.
+struct Filled {
+    count: AtomicUsize,
+    all: watch::Sender<bool>,
+}
+
+/// The cache of one owned kind, and the stream that fills it (and counts it in `filled` once it
+/// holds its first full list).
+fn watch<K>(client: &Client, filled: &Arc<Filled>) -> (Store<K>, Changes<K>)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
     let config =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    let filled = Arc::clone(filled);
+    let counted = AtomicBool::new(false);
     let changes = watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
         .reflect(writer)
+        .inspect(move |event| {
+            if matches!(event, Ok(watcher::Event::InitDone))
+                && !counted.swap(true, Ordering::SeqCst)
+            {
+                let count = filled.count.fetch_add(1, Ordering::SeqCst) + 1;
+                if count == KINDS {
+                    filled.all.send_replace(true);
+                }
+            }
+        })
         .touched_objects()
         .boxed();
     (reader, changes)
@@ -91,16 +116,22 @@ fn tenant_of<K: Resource>(object: &K, tenant: &str) -> bool {
 }
 
 impl Owned {
-    /// Starts nothing: the caches fill once the controller polls the returned triggers.
-    pub fn new(client: &Client) -> (Self, Triggers) {
-        let (namespaces, t_namespaces) = watch(client);
-        let (quotas, t_quotas) = watch(client);
-        let (limits, t_limits) = watch(client);
-        let (config_maps, t_config_maps) = watch(client);
-        let (policies, t_policies) = watch(client);
-        let (roles, t_roles) = watch(client);
-        let (accounts, t_accounts) = watch(client);
-        let (bindings, t_bindings) = watch(client);
+    /// Starts nothing: the caches fill once the controller polls the returned triggers; the
+    /// receiver turns `true` once every cache holds its first full list.
+    pub fn new(client: &Client) -> (Self, Triggers, watch::Receiver<bool>) {
+        let (all, filled_rx) = watch::channel(false);
+        let filled = Arc::new(Filled {
+            count: AtomicUsize::new(0),
+            all,
+        });
+        let (namespaces, t_namespaces) = watch(client, &filled);
+        let (quotas, t_quotas) = watch(client, &filled);
+        let (limits, t_limits) = watch(client, &filled);
+        let (config_maps, t_config_maps) = watch(client, &filled);
+        let (policies, t_policies) = watch(client, &filled);
+        let (roles, t_roles) = watch(client, &filled);
+        let (accounts, t_accounts) = watch(client, &filled);
+        let (bindings, t_bindings) = watch(client, &filled);
         (
             Self {
                 namespaces,
@@ -122,22 +153,8 @@ impl Owned {
                 accounts: t_accounts,
                 bindings: t_bindings,
             },
+            filled_rx,
         )
-    }
-
-    /// Waits until every cache holds its first full list.
-    pub async fn ready(&self) -> Result<(), reflector::store::WriterDropped> {
-        futures::try_join!(
-            self.namespaces.wait_until_ready(),
-            self.quotas.wait_until_ready(),
-            self.limits.wait_until_ready(),
-            self.config_maps.wait_until_ready(),
-            self.policies.wait_until_ready(),
-            self.roles.wait_until_ready(),
-            self.accounts.wait_until_ready(),
-            self.bindings.wait_until_ready(),
-        )?;
-        Ok(())
     }
 
     /// Every cached object of `tenant`, as JSON with its kind.

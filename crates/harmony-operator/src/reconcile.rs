@@ -17,7 +17,7 @@ use kube::runtime::finalizer::{self, finalizer};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::owned::Owned;
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
@@ -60,9 +60,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
-    /// The caches of owned objects stopped.
-    #[error("the watch caches stopped: {0}")]
-    Caches(#[source] kube::runtime::reflector::store::WriterDropped),
+    /// The caches of owned objects stopped before they were filled.
+    #[error("the watch caches of owned objects stopped before they were filled")]
+    Caches,
     /// Adding or removing the finalizer failed, or the reconcile inside it did.
     #[error(transparent)]
     Finalizer(#[from] Box<finalizer::Error<Error>>),
@@ -100,12 +100,18 @@ pub struct Context {
     pub(crate) recorder: Recorder,
     /// Asks the auditor for a fresh verdict.
     pub(crate) audit: Arc<Notify>,
+    /// Turns `true` once every cache of owned objects holds its first full list.
+    pub(crate) synced: watch::Receiver<bool>,
 }
 
 /// Reconciles one Tenant (with its finalizer): idempotent, safe to run again at any time.
 #[tracing::instrument(name = "reconcile", skip_all, fields(tenant = %tenant.name_any()))]
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
-    ctx.owned.ready().await.map_err(Error::Caches)?;
+    ctx.synced
+        .clone()
+        .wait_for(|synced| *synced)
+        .await
+        .map_err(|_| Error::Caches)?;
     let api = ctx.tenants.clone();
     finalizer(&api, FINALIZER, tenant, |event| async {
         match event {

@@ -104,6 +104,11 @@ pub struct Running {
 impl Running {
     /// Starts the operator as its ServiceAccount.
     pub fn start(plane: &'static ControlPlane) -> Self {
+        Self::start_with(plane, settings(plane))
+    }
+
+    /// Starts the operator as its ServiceAccount with `settings`.
+    pub fn start_with(plane: &'static ControlPlane, settings: Settings) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -116,9 +121,9 @@ impl Running {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            run(config, settings(plane), shutdown)
-                .await
-                .expect("the operator runs");
+            if let Err(error) = run(config, settings, shutdown).await {
+                panic!("the operator stopped: {error}");
+            }
             let _ = finished.send(());
         });
         Self {
@@ -152,6 +157,31 @@ impl Drop for Running {
             runtime.shutdown_background();
         }
     }
+}
+
+/// A free loopback port for the metrics and probes.
+pub fn loopback() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// `GET path` on `address`: the status code and the body.
+pub fn get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
 }
 
 /// Creates (or updates) a Tenant from JSON, as its owner would with kubectl.
