@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use harmony::{InterpretError, Maestro, Score, Topology};
-use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, TenantReport};
 use harmony_kube::Access;
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
 use ipnet::IpNet;
@@ -196,7 +196,11 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         let report = maestro
             .run_concurrently(usize::from(args.concurrency))
             .await?;
-        let reports = maestro.topology().take_reports();
+        let reports: Vec<TenantReport> = report
+            .results
+            .iter()
+            .filter_map(|r| r.report::<TenantReport>().cloned())
+            .collect();
         let rows = output::rows(&report, &reports);
         if mode == Mode::Apply {
             output::print_table(&rows, &report.summary(), args.output)?;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use harmony::{InterpretError, Outcome, Topology};
 use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
 use crate::delete::{DeleteOptions, DeleteReport, delete_tenant, delete_tenant_revoking};
@@ -23,7 +24,6 @@ pub struct K8sTopology {
     pub(crate) options: ApplyOptions,
     facts: OnceCell<ClusterFacts>,
     snapshot: Mutex<Arc<Snapshot>>,
-    reports: Mutex<Vec<TenantReport>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,7 +39,6 @@ impl K8sTopology {
             options,
             facts: OnceCell::new(),
             snapshot: Mutex::new(Arc::new(Snapshot::new())),
-            reports: Mutex::new(Vec::new()),
         }
     }
 
@@ -48,18 +47,15 @@ impl K8sTopology {
         &self.cluster
     }
 
-    /// The per-tenant reports of the tenants ensured since the last call, taken out.
-    pub fn take_reports(&self) -> Vec<TenantReport> {
-        std::mem::take(&mut *lock(&self.reports))
-    }
-
     /// Deletes a tenant (see [`delete_tenant`]).
     pub async fn delete_tenant(
         &self,
         tenant: &str,
         options: DeleteOptions,
     ) -> Result<DeleteReport, InterpretError> {
-        delete_tenant(&self.cluster, tenant, options).await
+        delete_tenant(&self.cluster, tenant, options)
+            .instrument(tracing::info_span!("tenant", name = tenant))
+            .await
     }
 
     /// Deletes a tenant, revoking access held elsewhere first (see [`delete_tenant_revoking`]).
@@ -69,7 +65,9 @@ impl K8sTopology {
         options: DeleteOptions,
         revoke_elsewhere: impl FnOnce() -> Result<(), InterpretError>,
     ) -> Result<DeleteReport, InterpretError> {
-        delete_tenant_revoking(&self.cluster, tenant, options, revoke_elsewhere).await
+        delete_tenant_revoking(&self.cluster, tenant, options, revoke_elsewhere)
+            .instrument(tracing::info_span!("tenant", name = tenant))
+            .await
     }
 
     /// The status of tenants (see [`tenant_status`]).
@@ -107,43 +105,53 @@ impl TenantManager for K8sTopology {
             .cloned()
     }
 
+    /// Applies the plan (in a `tenant` tracing span); the outcome carries the [`TenantReport`],
+    /// also when the tenant stopped partway ([`InterpretError::Stopped`]).
     async fn ensure_tenant(&self, plan: &TenantPlan) -> Result<Outcome, InterpretError> {
         let snapshot = Arc::clone(&lock(&self.snapshot));
         let mut report = TenantReport::default();
-        let result = apply_plan(&self.cluster, &snapshot, plan, self.options, &mut report).await;
+        let result = apply_plan(&self.cluster, &snapshot, plan, self.options, &mut report)
+            .instrument(tracing::info_span!("tenant", name = %plan.tenant))
+            .await;
         if let Err(failure) = &result {
             report.error = Some(failure.message.clone());
         }
-        let details: Vec<String> = report
-            .changes
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    serde_json::to_value(c.action)
-                        .unwrap_or_default()
-                        .as_str()
-                        .unwrap_or_default(),
-                    c.object
-                )
-            })
-            .collect();
-        let counts = format!(
-            "{} created, {} changed, {} unchanged, {} pruned",
-            report.created, report.changed, report.unchanged, report.pruned
-        );
-        let wrote = report.wrote();
-        lock(&self.reports).push(report);
-        result?;
-        let verb = if self.options.mode == Mode::Apply {
-            ""
-        } else {
-            "would be "
-        };
-        Ok(if wrote {
-            Outcome::changed(format!("{verb}{counts}"), details)
-        } else {
-            Outcome::unchanged(counts, details)
-        })
+        let outcome = outcome(report, self.options.mode);
+        match result {
+            Ok(()) => Ok(outcome),
+            Err(failure) => Err(InterpretError::Stopped {
+                error: Box::new(failure.into()),
+                done: Box::new(outcome),
+            }),
+        }
     }
+}
+
+/// What `report` says for people (counts, one detail per write), with the report attached.
+fn outcome(report: TenantReport, mode: Mode) -> Outcome {
+    let details: Vec<String> = report
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                serde_json::to_value(c.action)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or_default(),
+                c.object
+            )
+        })
+        .collect();
+    let counts = format!(
+        "{} created, {} changed, {} unchanged, {} pruned",
+        report.created, report.changed, report.unchanged, report.pruned
+    );
+    let verb = if mode == Mode::Apply { "" } else { "would be " };
+    if report.wrote() {
+        Outcome::changed(format!("{verb}{counts}"), details)
+    } else {
+        Outcome::unchanged(counts, details)
+    }
+    .with_report(report)
 }

@@ -50,7 +50,11 @@ pub async fn run_on(
             .map(|t| Box::new(t) as Box<dyn Score<K8sTopology>>),
     );
     let report = maestro.run_concurrently(concurrency).await.unwrap();
-    let mut tenants = maestro.topology().take_reports();
+    let mut tenants: Vec<TenantReport> = report
+        .results
+        .iter()
+        .filter_map(|r| r.report::<TenantReport>().cloned())
+        .collect();
     tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     (report, tenants)
 }

@@ -33,8 +33,8 @@ async fn apply(
         Ok(outcome) => Ok(outcome.status),
         Err(e) => Err(e.to_string()),
     };
-    let mut reports = maestro.topology().take_reports();
-    (status, reports.remove(0))
+    let tenant = report.results[0].report::<TenantReport>().cloned();
+    (status, tenant.expect("the tenant's report"))
 }
 
 fn mode(mode: Mode) -> ApplyOptions {

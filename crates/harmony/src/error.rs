@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::Outcome;
+
 /// Why an interpret could not bring its topology to the desired state.
 ///
 /// Every variant carries a message meant for the operator: what failed and, where known, what to do.
@@ -26,4 +28,12 @@ pub enum InterpretError {
     /// The topology rejected or failed an operation.
     #[error("{0}")]
     Topology(String),
+    /// The interpret stopped partway: `error` says why, `done` what it did before.
+    #[error("{error}")]
+    Stopped {
+        /// Why it stopped.
+        error: Box<InterpretError>,
+        /// What was done (or would have been) before it stopped.
+        done: Box<Outcome>,
+    },
 }

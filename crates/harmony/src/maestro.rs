@@ -51,6 +51,17 @@ pub struct ScoreResult {
     pub elapsed: Duration,
 }
 
+impl ScoreResult {
+    /// The typed report the interpret attached to its outcome, even when it stopped partway.
+    pub fn report<R: std::any::Any>(&self) -> Option<&R> {
+        match &self.result {
+            Ok(outcome) => outcome.report(),
+            Err(InterpretError::Stopped { done, .. }) => done.report(),
+            Err(_) => None,
+        }
+    }
+}
+
 /// The results of a Maestro run, in the order the scores were given.
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -1,3 +1,7 @@
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Whether an interpret changed anything.
@@ -19,7 +23,32 @@ pub struct Outcome {
     pub message: String,
     /// One entry per object or step, for people and machines.
     pub details: Vec<String>,
+    /// The adapter's typed report, if it attached one (see [`Outcome::report`]).
+    #[serde(skip)]
+    attached: Attached,
 }
+
+/// A typed report attached to an outcome, shared rather than copied when the outcome is cloned.
+#[derive(Clone, Default)]
+struct Attached(Option<Arc<dyn Any + Send + Sync>>);
+
+impl fmt::Debug for Attached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+impl PartialEq for Attached {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Attached {}
 
 impl Outcome {
     /// An outcome that changed the topology.
@@ -28,6 +57,7 @@ impl Outcome {
             status: OutcomeStatus::Changed,
             message: message.into(),
             details,
+            attached: Attached::default(),
         }
     }
 
@@ -37,6 +67,18 @@ impl Outcome {
             status: OutcomeStatus::Unchanged,
             message: message.into(),
             details,
+            attached: Attached::default(),
         }
+    }
+
+    /// This outcome with the adapter's typed `report` (such as a per-tenant report) attached.
+    pub fn with_report<R: Any + Send + Sync>(mut self, report: R) -> Self {
+        self.attached = Attached(Some(Arc::new(report)));
+        self
+    }
+
+    /// The attached report, if there is one of type `R`.
+    pub fn report<R: Any>(&self) -> Option<&R> {
+        self.attached.0.as_deref()?.downcast_ref()
     }
 }
