@@ -189,7 +189,8 @@ impl ClusterSnapshot {
             "Role" => self.roles.push(named(decode(value, o)?)),
             "ClusterRole" => self.cluster_roles.push(labelled(decode(value, o)?)),
             "RoleBinding" => self.role_bindings.push(named(decode(value, o)?)),
-            "ClusterRoleBinding" => self.cluster_role_bindings.push(named(decode(value, o)?)),
+            // Whole: the self-provisioning guardrail is its `autoupdate` annotation; they are few.
+            "ClusterRoleBinding" => self.cluster_role_bindings.push(decode(value, o)?),
             "NetworkPolicy" => self.network_policies.push(named(decode(value, o)?)),
             "ResourceQuota" => self.resource_quotas.push(named(decode(value, o)?)),
             "LimitRange" => self.limit_ranges.push(named(decode(value, o)?)),

@@ -1,7 +1,8 @@
 //! What a snapshot keeps of an object's metadata. The audit reads every object's name and
-//! namespace, and the labels of Namespaces, Pods and ClusterRoles (selectors, aggregation) only;
-//! the rest (other kinds' labels, annotations, managed fields, owners...) is dropped as each
-//! object is loaded: most of a live object's metadata, and a label map of every rendered one.
+//! namespace, the labels of Namespaces, Pods and ClusterRoles (selectors, aggregation) and the
+//! whole of the few ClusterRoleBindings (the self-provisioning guardrail is an annotation); the
+//! rest (other kinds' labels, annotations, managed fields, owners...) is dropped as each object
+//! is loaded: most of a live object's metadata, and a label map of every rendered one.
 
 use k8s_openapi::Metadata;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
