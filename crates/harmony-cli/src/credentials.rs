@@ -13,7 +13,6 @@ use harmony_credentials::{
     api_server_from_gateway, connect, merge,
 };
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
-use harmony_vpn::VpnGatewayConfig;
 
 /// Member credentials: short-lived kubeconfigs scoped to a tenant namespace.
 #[derive(Args)]
@@ -172,7 +171,7 @@ fn endpoint(
         .or_else(|| default_gateway.exists().then_some(default_gateway));
     let server = match (&args.server, gateway) {
         (Some(server), _) => server.clone(),
-        (None, Some(path)) => api_server_from_gateway(&VpnGatewayConfig::load(path)?)
+        (None, Some(path)) => api_server_from_gateway(&crate::input::load_gateway(path)?)
             .with_context(|| format!("reading the API address from {}", path.display()))?,
         (None, None) => {
             eprintln!(

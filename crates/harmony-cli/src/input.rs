@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use harmony::{DocumentKind, Documents, Problems};
 use harmony_guardrails::ClusterGuardrailsScore;
+use harmony_tenant::vpn::Gateway;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, ClusterProfile, TenantScore};
 
 /// Problems found in the inputs; nothing is done while there are any.
@@ -58,4 +59,10 @@ pub fn load_guardrails(
         Some(path) => load_one::<ClusterGuardrailsScore>(path, facts),
         None => Ok(ClusterGuardrailsScore::default()),
     }
+}
+
+/// The VPN gateway of a `VpnGateway` file, validated.
+pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
+    let documents = Documents::read(&[path])?;
+    Ok(harmony_tenant::vpn::load_gateway(&documents)?)
 }

@@ -12,7 +12,7 @@ use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 use harmony_vpn::keys::PublicKey;
 use harmony_vpn::{
     KnownMembers, PeerRecord, PeerRequest, PresharedKeyChoice, RegistryBackend, RegistryStore,
-    SecretStore, VpnError, VpnGateway, VpnGatewayConfig, WireGuardGateway, terminal_qr,
+    SecretStore, VpnError, VpnGateway, WireGuardGateway, terminal_qr,
 };
 
 /// VPN access: the API server and console are reachable only through WireGuard.
@@ -55,7 +55,7 @@ fn open_gateway(
     registry: RegistryKind,
     access: &Access,
 ) -> anyhow::Result<WireGuardGateway> {
-    let gateway = VpnGatewayConfig::load(gateway)?;
+    let gateway = crate::input::load_gateway(gateway)?;
     let backend = match registry {
         RegistryKind::File => RegistryBackend::File(RegistryStore::new(state)),
         RegistryKind::Cluster => RegistryBackend::Cluster(Box::new(SecretStore::connect(access)?)),

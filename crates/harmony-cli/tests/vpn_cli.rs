@@ -380,6 +380,43 @@ fn cluster_registry_round_trip_keeps_no_private_key_outside_the_client_config() 
 }
 
 #[test]
+fn a_bad_gateway_file_is_refused_with_every_problem_located_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gateway = tmp.path().join("gw.yaml");
+    let text = fs::read_to_string(root().join("examples/vpn-gateway.yaml"))
+        .unwrap()
+        .replace(
+            "endpoint: vpn.example.com:51820",
+            "endpoint: vpn.example.com",
+        )
+        .replace("  mtu: 1420", "  mtu: 1420\n  colour: red");
+    fs::write(&gateway, text).unwrap();
+    let state = tmp.path().join("state");
+    Command::cargo_bin("harmony")
+        .unwrap()
+        .arg("vpn")
+        .arg("--gateway")
+        .arg(&gateway)
+        .arg("--state")
+        .arg(&state)
+        .args(["peer", "list"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{}:9:13: spec.endpoint: `vpn.example.com` has no port; write host:port",
+            gateway.display()
+        )))
+        .stderr(predicate::str::contains(format!(
+            "{}:30:3: spec.colour: unknown field `colour`",
+            gateway.display()
+        )))
+        .stderr(predicate::str::contains(
+            "2 problems found; nothing was written",
+        ));
+    assert!(!state.exists());
+}
+
+#[test]
 fn kubeconfig_without_the_cluster_registry_is_refused_and_changes_nothing() {
     let live = Live::new();
     vpn(&live.path("vpn"))

@@ -1,7 +1,7 @@
 //! The API endpoint written into member kubeconfigs: the address reachable over the VPN, and the
 //! cluster CA that proves it.
 
-use harmony_vpn::Gateway;
+use harmony_tenant::vpn::Gateway;
 use ipnet::IpNet;
 
 use crate::CredentialError;
@@ -111,7 +111,7 @@ mod tests {
             "apiVersion: harmony.nationtech.io/v1alpha1\nkind: VpnGateway\nmetadata: {{name: prod}}\n\
              spec:\n  endpoint: vpn.example.com:51820\n  addressPool: {{ipv4: 10.99.0.0/24}}\n  reachable:\n{reachable}"
         );
-        harmony_vpn::VpnGatewayConfig::parse("gw.yaml", &yaml).unwrap()
+        harmony_tenant::vpn::VpnGatewayConfig::parse("gw.yaml", &yaml).unwrap()
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! compiler from a score and [`ClusterFacts`] to a [`TenantPlan`] of Kubernetes objects.
 //!
 //! Tenant files and [`ClusterProfile`]s are [`harmony::DocumentKind`]s; [`load_tenants`] reads
-//! tenants and checks them against each other.
+//! tenants and checks them against each other. How members reach the cluster, the VPN gateway
+//! file, is modelled in [`vpn`].
 //!
 //! Nothing here does I/O or talks to a cluster.
 
@@ -19,6 +20,7 @@ pub mod quantity;
 mod resolved;
 mod score;
 mod validate;
+pub mod vpn;
 mod workloads;
 
 pub use compile::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, compile, tenant_parameters};

@@ -7,10 +7,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use harmony::Documents;
 use harmony::private_file::create_private;
 use harmony_vpn::keys::PrivateKey;
 use harmony_vpn::{
-    KnownMembers, PeerRequest, PresharedKeyChoice, VpnGateway, VpnGatewayConfig, WireGuardGateway,
+    KnownMembers, PeerRequest, PresharedKeyChoice, VpnGateway, WireGuardGateway, load_gateway,
 };
 
 fn write(path: &Path, text: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gateway_path = args.next().map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/vpn-gateway.yaml")
     });
-    let vpn = WireGuardGateway::open(VpnGatewayConfig::load(&gateway_path)?, &out.join("state"))?;
+    let gateway = load_gateway(&Documents::read(&[&gateway_path])?)?;
+    let vpn = WireGuardGateway::open(gateway, &out.join("state"))?;
     let known = KnownMembers::from_pairs([("acme", "alice"), ("acme", "bob"), ("acme", "carol")]);
     let request = |member: &str, psk| PeerRequest {
         tenant: "acme".into(),

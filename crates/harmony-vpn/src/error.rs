@@ -4,16 +4,12 @@ use std::path::PathBuf;
 
 use harmony::private_file::FileError;
 
-use crate::gateway::GatewayError;
 use crate::keys::{KeyError, PublicKey};
 
 /// Why a VPN operation was refused or failed. A refusal changes nothing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VpnError {
-    /// The gateway file is invalid.
-    #[error(transparent)]
-    Gateway(#[from] GatewayError),
     /// A key given on the command line or in a file is not a WireGuard key.
     #[error(
         "{field}: the key {reason}; generate one with `wg genkey | wg pubkey` (or `wg genpsk`)"

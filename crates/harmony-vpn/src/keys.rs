@@ -1,74 +1,15 @@
 //! WireGuard keys: Curve25519 (X25519) keys as 44-character standard base64 with padding, like
-//! `wg genkey` / `wg pubkey`. Secret keys never show in `Debug` and have no `Display`.
+//! `wg genkey` / `wg pubkey`. Secret keys never show in `Debug` and have no `Display`. Public keys
+//! are the domain's ([`harmony_tenant::vpn::PublicKey`]): a gateway file may name one.
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use harmony_tenant::vpn::decode_key;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Why a text is not a WireGuard key. Never contains the text itself (it may be a secret).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    /// Not standard base64.
-    #[error("is not standard base64 (a WireGuard key is 44 characters ending in '=')")]
-    NotBase64,
-    /// Base64, but not 32 bytes.
-    #[error("decodes to {0} bytes, a WireGuard key is 32 bytes (44 base64 characters)")]
-    WrongLength(usize),
-}
-
-fn decode_32(text: &str) -> Result<[u8; 32], KeyError> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|_| KeyError::NotBase64)?;
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::WrongLength(bytes.len()))
-}
-
-/// A WireGuard public key. Public: shown, logged and stored freely.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PublicKey([u8; 32]);
-
-impl PublicKey {
-    /// The raw 32 bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl FromStr for PublicKey {
-    type Err = KeyError;
-    fn from_str(text: &str) -> Result<Self, KeyError> {
-        decode_32(text).map(Self)
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&STANDARD.encode(self.0))
-    }
-}
-
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({self})")
-    }
-}
-
-impl Serialize for PublicKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse()
-            .map_err(|e| serde::de::Error::custom(format!("public key {e}")))
-    }
-}
+pub use harmony_tenant::vpn::{KeyError, PublicKey};
 
 /// A WireGuard private key, clamped. `Debug` shows `<redacted>`; there is no `Display`:
 /// the base64 text is only available through [`PrivateKey::expose_base64`].
@@ -83,7 +24,7 @@ impl PrivateKey {
 
     /// Parses a base64 private key (as written by `wg genkey`) and clamps it.
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        decode_32(text).map(Self::from_bytes)
+        decode_key(text).map(Self::from_bytes)
     }
 
     fn from_bytes(mut bytes: [u8; 32]) -> Self {
@@ -95,7 +36,7 @@ impl PrivateKey {
 
     /// The matching public key (what `wg pubkey` prints).
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(x25519_dalek::PublicKey::from(&self.0).to_bytes())
+        PublicKey::from_bytes(x25519_dalek::PublicKey::from(&self.0).to_bytes())
     }
 
     /// The raw clamped bytes.
@@ -127,7 +68,7 @@ impl PresharedKey {
 
     /// Parses a base64 preshared key.
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        decode_32(text).map(Self)
+        decode_key(text).map(Self)
     }
 
     /// The raw bytes.

@@ -1,15 +1,17 @@
 //! VPN-only API access: WireGuard peers for tenant members.
 //!
-//! A [`VpnGatewayConfig`] file (`kind: VpnGateway`) describes the gateway. The [`VpnGateway`]
+//! A [`VpnGatewayConfig`] file (`kind: VpnGateway`) describes the gateway (its model is the
+//! domain's, [`harmony_tenant::vpn`], re-exported here). The [`VpnGateway`]
 //! capability issues, rotates and revokes member peers; [`WireGuardGateway`] implements it over a
 //! crash-safe registry ([`RegistryBackend`]: a state dir, [`RegistryStore`], or a Secret of a live
 //! cluster, [`SecretStore`]) and renders client and server `wg-quick` configs,
 //! a `wg syncconf` peer set and nftables rules ([`render`]).
 //!
 //! ```no_run
-//! use harmony_vpn::{KnownMembers, PeerRequest, VpnGateway, VpnGatewayConfig, WireGuardGateway};
+//! use harmony::Documents;
+//! use harmony_vpn::{KnownMembers, PeerRequest, VpnGateway, WireGuardGateway, load_gateway};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let gateway = VpnGatewayConfig::load("vpn-gateway.yaml".as_ref())?;
+//! let gateway = load_gateway(&Documents::read(&["vpn-gateway.yaml"])?)?;
 //! let vpn = WireGuardGateway::open(gateway, ".harmony/vpn".as_ref())?;
 //! let members = KnownMembers::from_pairs([("acme", "alice")]);
 //! let issued = vpn.issue_peer(&members, PeerRequest {
@@ -43,8 +45,8 @@ pub use cluster::SecretStore;
 pub use error::VpnError;
 pub use gateway::{
     API_VERSION, AddressPoolSpec, DEFAULT_KEEPALIVE, DEFAULT_PORTS, GATEWAY_KIND, Gateway,
-    GatewayError, GatewayMetadata, GatewaySpec, MIN_REACHABLE_PREFIX_V4, MIN_REACHABLE_PREFIX_V6,
-    Problem, Reachable, ReachableSpec, VpnGatewayConfig,
+    GatewayMetadata, GatewaySpec, MIN_REACHABLE_PREFIX_V4, MIN_REACHABLE_PREFIX_V6, Reachable,
+    ReachableSpec, VpnGatewayConfig, load_gateway,
 };
 pub use members::KnownMembers;
 pub use pool::{AddressPool, Allocator, PeerAddress};
