@@ -44,10 +44,9 @@ pub use plan::{
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{
     API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, DeletionPolicy, Identity,
-    InternetEgress,
-    Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel, PrivateEgress,
-    RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig, StorageClassAllowance,
-    TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
+    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel,
+    PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
+    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
 };
 pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, cross_tenant_problems};
 pub use workloads::{
