@@ -1,0 +1,328 @@
+//! The operator against the CLI's apply, on real control planes (one fresh plane each):
+//!
+//! - **from empty**: N tenants applied by the CLI's apply path (`Maestro` over `K8sTopology`,
+//!   concurrency 8, as `harmony tenant apply` runs it), against N `Tenant` resources created at
+//!   once and reconciled by the operator, timed from the first create until every Tenant is Ready
+//!   (and, separately, Isolated);
+//! - **drift repair**: a tenant's `default-deny` NetworkPolicy deleted, timed until the operator
+//!   has put a new one back; the median of the repeats;
+//! - **idle**: the operator's resident memory and CPU once nothing changes, with N tenants.
+//!
+//! The operator runs as a child process (this bench executable, re-run in operator mode), so its
+//! memory and CPU are its own. `BENCH_TENANTS` (default 500) and `BENCH_DRIFTS` (default 21)
+//! resize it; `HARMONY_CONTROLPLANE` locates the control plane binaries.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use harmony::{Maestro, Score};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
+use harmony_kube::cluster_from_config;
+use harmony_operator::{ISOLATED, READY, Settings, Tenant, crd, run};
+use harmony_tenant::{Member, TenantRole, TenantScore};
+use harmony_testkit::ControlPlane;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, watcher};
+
+const ROLE: &str = "HARMONY_BENCH_OPERATOR_KUBECONFIG";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Tenants shaped like the examples: quotas, a member of each kind, every third denying egress.
+fn tenants(n: usize) -> Vec<TenantScore> {
+    (0..n)
+        .map(|i| {
+            let name = format!("bench-{i:04}");
+            let mut score = TenantScore::new(&name)
+                .requests("2", "4Gi")
+                .limits("4", "8Gi")
+                .member(Member::user(
+                    "alice",
+                    TenantRole::Admin,
+                    format!("alice@{name}.example.com"),
+                ))
+                .member(Member::group(
+                    "devs",
+                    TenantRole::Developer,
+                    format!("{name}-devs"),
+                ))
+                .member(Member::service_account("ci", TenantRole::Developer));
+            if i % 3 == 0 {
+                score = score.deny_internet_egress();
+            }
+            score
+        })
+        .collect()
+}
+
+fn facts(plane: &ControlPlane) -> FactsSource {
+    FactsSource {
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        ..FactsSource::default()
+    }
+}
+
+/// Operator mode: run the controller on the kubeconfig given until killed.
+fn operator_mode(kubeconfig: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let file = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(file, &Default::default())
+            .await
+            .unwrap();
+        let parse = |name: &str| std::env::var(name).unwrap().parse().unwrap();
+        let settings = Settings {
+            facts: FactsSource {
+                pod_networks: vec![parse("BENCH_POD_NETWORK")],
+                service_networks: vec![parse("BENCH_SERVICE_NETWORK")],
+                ..FactsSource::default()
+            },
+            listen: Some(std::env::var("BENCH_LISTEN").unwrap().parse().unwrap()),
+            ..Settings::default()
+        };
+        run(config, settings, std::future::pending()).await.unwrap();
+    });
+}
+
+/// The CLI's apply path on a fresh plane: wall time.
+async fn cli_apply(scores: &[TenantScore]) -> Duration {
+    let plane = ControlPlane::start().unwrap();
+    let cluster = cluster_from_config(plane.config().await).unwrap();
+    let started = Instant::now();
+    let mut maestro = Maestro::new(K8sTopology::new(
+        cluster,
+        facts(&plane),
+        ApplyOptions::default(),
+    ));
+    maestro.register(
+        scores
+            .iter()
+            .map(|s| Box::new(s.clone()) as Box<dyn Score<K8sTopology>>),
+    );
+    let report = maestro.run_concurrently(8).await.unwrap();
+    let took = started.elapsed();
+    assert!(report.all_succeeded(), "{}", report.summary());
+    took
+}
+
+/// Kills the operator process however the bench ends.
+struct Operator(Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Resident memory (VmRSS) of `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// CPU time (user + system) `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// Whether the operator's `/readyz` on `address` answers 200.
+fn ready_probe(address: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let request = format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut response).is_ok()
+        && response.starts_with("HTTP/1.1 200")
+}
+
+/// Waits until every Tenant named in `names` has the condition `kind` True for its generation.
+async fn all_hold(api: &Api<Tenant>, names: &BTreeSet<String>, kind: &str) {
+    let stream = watcher(api.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    futures::pin_mut!(stream);
+    let mut holding = BTreeSet::new();
+    while let Some(tenant) = stream.try_next().await.unwrap() {
+        let name = tenant.metadata.name.clone().unwrap_or_default();
+        let holds = tenant.condition(kind).is_some_and(|c| {
+            c.status == "True" && c.observed_generation == tenant.metadata.generation
+        });
+        if holds && names.contains(&name) {
+            holding.insert(name);
+        }
+        if holding.len() == names.len() {
+            return;
+        }
+    }
+}
+
+async fn bench() {
+    let n = env_number("BENCH_TENANTS", 500);
+    let drifts = env_number("BENCH_DRIFTS", 21);
+    let scores = tenants(n);
+
+    let cli = cli_apply(&scores).await;
+    println!(
+        "cli apply of {n} tenants from empty: {:.1} s",
+        cli.as_secs_f64()
+    );
+
+    let plane = ControlPlane::start().unwrap();
+    let client = plane.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.patch(
+        "tenants.harmony.nationtech.io",
+        &PatchParams::apply("bench"),
+        &Patch::Apply(crd()),
+    )
+    .await
+    .unwrap();
+    plane
+        .kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tenants.harmony.nationtech.io",
+        ])
+        .unwrap();
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let operator = Operator(
+        Command::new(std::env::current_exe().unwrap())
+            .env(ROLE, plane.kubeconfig())
+            .env("BENCH_POD_NETWORK", plane.pod_network().to_string())
+            .env("BENCH_SERVICE_NETWORK", plane.service_network().to_string())
+            .env("BENCH_LISTEN", listen.to_string())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = operator.0.id();
+    // The timer starts once the operator is up (caches filled), as a running operator would be.
+    while !ready_probe(listen) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let names: BTreeSet<String> = scores.iter().map(|s| s.name().to_string()).collect();
+    let started = Instant::now();
+    let ready = tokio::spawn({
+        let (tenants, names) = (tenants.clone(), names.clone());
+        async move {
+            all_hold(&tenants, &names, READY).await;
+            let ready = started.elapsed();
+            all_hold(&tenants, &names, ISOLATED).await;
+            (ready, started.elapsed())
+        }
+    });
+    futures::stream::iter(scores.iter().map(Tenant::from_score))
+        .map(|tenant| {
+            let api = tenants.clone();
+            async move {
+                let name = tenant.metadata.name.clone().unwrap();
+                api.patch(&name, &PatchParams::apply("bench"), &Patch::Apply(&tenant))
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let (ready, isolated) = ready.await.unwrap();
+    println!(
+        "operator: {n} Tenants from empty to all Ready: {:.1} s ({:.2}x the CLI's apply); all Isolated: {:.1} s",
+        ready.as_secs_f64(),
+        ready.as_secs_f64() / cli.as_secs_f64(),
+        isolated.as_secs_f64()
+    );
+
+    let mut repairs = Vec::new();
+    for i in 0..drifts {
+        let namespace = format!("bench-{:04}", (i * 37) % n);
+        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &namespace);
+        let before = policies.get("default-deny").await.unwrap().metadata.uid;
+        let deleted = Instant::now();
+        policies
+            .delete("default-deny", &DeleteParams::default())
+            .await
+            .unwrap();
+        loop {
+            if let Some(policy) = policies.get_opt("default-deny").await.unwrap()
+                && policy.metadata.uid != before
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        repairs.push(deleted.elapsed());
+    }
+    repairs.sort();
+    let median = repairs[repairs.len() / 2];
+    println!(
+        "drift repair (a deleted NetworkPolicy back), {drifts} times: median {:.0} ms, min {:.0} ms, max {:.0} ms",
+        median.as_secs_f64() * 1e3,
+        repairs[0].as_secs_f64() * 1e3,
+        repairs[repairs.len() - 1].as_secs_f64() * 1e3
+    );
+
+    // Idle: let the last audit and status writes settle, then watch for 30 s.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
+    println!(
+        "idle with {n} tenants: {:.0} MiB resident, CPU {:.2}% of one core",
+        rss_mib(pid),
+        cpu * 100.0
+    );
+    drop(operator);
+}
+
+fn main() {
+    if let Ok(kubeconfig) = std::env::var(ROLE) {
+        return operator_mode(&kubeconfig);
+    }
+    // `cargo bench` passes `--bench`; anything else (such as `cargo test --benches`) only builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench());
+}
