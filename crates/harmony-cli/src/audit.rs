@@ -465,23 +465,7 @@ fn read_live(
         let inventory = reader.read().await?;
         anyhow::Ok((inventory, facts, reader.cluster().server().to_string()))
     })?;
-    let mut snapshot = ClusterSnapshot::default();
-    tracing::info_span!("decode", objects = inventory.objects.len())
-        .in_scope(|| snapshot.add_objects(inventory.objects, &server))?;
-    // A cluster serving admission policies is assessed for guardrails even when it has none.
-    if !inventory
-        .not_served
-        .iter()
-        .any(|kind| kind.starts_with("validatingadmissionpolicies."))
-    {
-        snapshot.admission_policies.get_or_insert_default();
-    }
-    snapshot.notes.extend(
-        inventory
-            .not_served
-            .iter()
-            .map(|kind| format!("{server}: does not serve {kind}; audited without it")),
-    );
+    let snapshot = inventory.into_snapshot(&server)?;
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {

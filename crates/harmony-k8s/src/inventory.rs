@@ -22,6 +22,7 @@ use kube::api::{Api, DynamicObject, ListParams, ObjectList};
 use serde_json::Value;
 
 use harmony::InterpretError;
+use harmony_audit::{ClusterSnapshot, LoadError};
 
 use harmony_kube::kinds::{ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY};
 use harmony_kube::{
@@ -134,6 +135,29 @@ pub struct Inventory {
     /// Optional kinds the cluster does not serve, such as
     /// `adminnetworkpolicies.policy.networking.k8s.io`: their checks run without them.
     pub not_served: Vec<String>,
+}
+
+impl Inventory {
+    /// The audit's snapshot of what was read from `server`: a cluster serving admission policies
+    /// is assessed for guardrails even when it has none, and each kind not served is noted.
+    pub fn into_snapshot(self, server: &str) -> Result<ClusterSnapshot, LoadError> {
+        let mut snapshot = ClusterSnapshot::default();
+        tracing::info_span!("decode", objects = self.objects.len())
+            .in_scope(|| snapshot.add_objects(self.objects, server))?;
+        if !self
+            .not_served
+            .iter()
+            .any(|kind| kind.starts_with("validatingadmissionpolicies."))
+        {
+            snapshot.admission_policies.get_or_insert_default();
+        }
+        snapshot.notes.extend(
+            self.not_served
+                .iter()
+                .map(|kind| format!("{server}: does not serve {kind}; audited without it")),
+        );
+        Ok(snapshot)
+    }
 }
 
 /// Reads a live cluster for the audit.

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, LoadError, Status, audit};
+use harmony_audit::{AuditConfig, Expectation, LoadError, Status, audit};
 use harmony_k8s::InventoryReader;
 use harmony_kube::ApiFailure;
 use harmony_tenant::ClusterFacts;
@@ -88,16 +88,7 @@ impl Auditor {
         }
         let inventory = self.reader.read().await?;
         let server = self.reader.cluster().server().to_string();
-        let mut snapshot = ClusterSnapshot::default();
-        snapshot.add_objects(inventory.objects, &server)?;
-        // A cluster serving admission policies is assessed for guardrails even when it has none.
-        if !inventory
-            .not_served
-            .iter()
-            .any(|kind| kind.starts_with("validatingadmissionpolicies."))
-        {
-            snapshot.admission_policies.get_or_insert_default();
-        }
+        let mut snapshot = inventory.into_snapshot(&server)?;
         snapshot.add_platform(&self.facts);
         snapshot.add_placeholder_pods();
         let mut config = AuditConfig::new(self.facts.clone());
