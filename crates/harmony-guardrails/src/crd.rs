@@ -1,128 +1,256 @@
 //! AdminNetworkPolicy and BaselineAdminNetworkPolicy (`policy.networking.k8s.io/v1alpha1`, CRDs
-//! installed by OVN-Kubernetes): the fields Harmony uses, as in the upstream API since
-//! `sigs.k8s.io/network-policy-api` v0.1.5, the release OVN-Kubernetes vendors (peers select
-//! `namespaces` with a label selector; v0.1.1 nested it under `namespaceSelector`).
+//! installed by OVN-Kubernetes), as serde types: k8s-openapi does not ship them. The one model
+//! of both kinds: the guardrails render it, the audit reads it.
+//!
+//! Fields as in the upstream API since `sigs.k8s.io/network-policy-api` v0.1.5, the release
+//! OVN-Kubernetes vendors (peers select `namespaces` with a label selector; v0.1.1 nested it
+//! under `namespaceSelector`). Both kinds implement k8s-openapi's [`Resource`], so their group,
+//! version, kind and plural are written once, below, and serialized objects carry `apiVersion`
+//! and `kind` as k8s-openapi's do.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use serde::{Deserialize, Serialize};
+use k8s_openapi::{ClusterResourceScope, Resource};
+use serde::{Deserialize, Serialize, Serializer};
 
-/// The API group of both kinds: a cluster that serves it supports network tiers.
-pub const NETWORK_POLICY_GROUP: &str = "policy.networking.k8s.io";
-/// The API version of both kinds.
-pub const NETWORK_POLICY_API_VERSION: &str = "policy.networking.k8s.io/v1alpha1";
 /// The only name a BaselineAdminNetworkPolicy may have (it is a cluster singleton).
 pub const BASELINE_NAME: &str = "default";
 
-/// A cluster-wide network policy evaluated before every NetworkPolicy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A cluster-scoped policy evaluated before NetworkPolicies, by ascending `priority`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct AdminNetworkPolicy {
-    /// Always [`NETWORK_POLICY_API_VERSION`].
-    pub api_version: String,
-    /// Always `AdminNetworkPolicy`.
-    pub kind: String,
-    /// Name and labels.
+    /// Name and labels (cluster-scoped).
+    #[serde(default)]
     pub metadata: ObjectMeta,
     /// What it selects and its rules.
     pub spec: AdminNetworkPolicySpec,
 }
 
-/// An AdminNetworkPolicy's priority, subject and rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The spec of an [`AdminNetworkPolicy`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminNetworkPolicySpec {
-    /// Lower values are evaluated first; OVN-Kubernetes supports 0–99.
+    /// Lower numbers are evaluated first; OVN-Kubernetes supports 0–99.
     pub priority: i32,
-    /// The pods the rules apply to.
-    pub subject: Subject,
-    /// Rules for traffic into the subject, first match wins.
+    /// The pods the policy applies to.
+    pub subject: AdminSubject,
+    /// Rules for traffic into the subject, in order; the first that matches decides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ingress: Vec<IngressRule<Action>>,
-    /// Rules for traffic out of the subject, first match wins.
+    pub ingress: Vec<AdminRule>,
+    /// Rules for traffic out of the subject, in order; the first that matches decides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub egress: Vec<EgressRule<Action>>,
+    pub egress: Vec<AdminRule>,
 }
 
-/// The cluster's default network policy, evaluated after every NetworkPolicy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The cluster's single baseline policy (named [`BASELINE_NAME`]), evaluated after every
+/// NetworkPolicy.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct BaselineAdminNetworkPolicy {
-    /// Always [`NETWORK_POLICY_API_VERSION`].
-    pub api_version: String,
-    /// Always `BaselineAdminNetworkPolicy`.
-    pub kind: String,
-    /// Name ([`BASELINE_NAME`]) and labels.
+    /// Name and labels.
+    #[serde(default)]
     pub metadata: ObjectMeta,
     /// What it selects and its rules.
     pub spec: BaselineAdminNetworkPolicySpec,
 }
 
-/// A BaselineAdminNetworkPolicy's subject and rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The spec of a [`BaselineAdminNetworkPolicy`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BaselineAdminNetworkPolicySpec {
-    /// The pods the rules apply to.
-    pub subject: Subject,
-    /// Rules for traffic into the subject, first match wins.
+    /// The pods the policy applies to.
+    pub subject: AdminSubject,
+    /// Rules (Allow or Deny) for traffic into the subject, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ingress: Vec<IngressRule<BaselineAction>>,
-    /// Rules for traffic out of the subject, first match wins.
+    pub ingress: Vec<AdminRule>,
+    /// Rules (Allow or Deny) for traffic out of the subject, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub egress: Vec<EgressRule<BaselineAction>>,
+    pub egress: Vec<AdminRule>,
 }
 
-/// The pods a policy applies to: every pod of the selected namespaces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Subject {
+/// Implements [`Resource`] for cluster-scoped kinds of one API group and version, each kind
+/// named as its type.
+macro_rules! cluster_resources {
+    ($group:literal / $version:literal: $($kind:ident $plural:literal),+) => {$(
+        impl Resource for $kind {
+            const API_VERSION: &'static str = concat!($group, "/", $version);
+            const GROUP: &'static str = $group;
+            const KIND: &'static str = stringify!($kind);
+            const VERSION: &'static str = $version;
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = ClusterResourceScope;
+        }
+
+        impl Serialize for $kind {
+            /// `apiVersion`, `kind`, `metadata`, `spec`, as the API serves it.
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                Typed {
+                    api_version: Self::API_VERSION,
+                    kind: Self::KIND,
+                    metadata: &self.metadata,
+                    spec: &self.spec,
+                }
+                .serialize(serializer)
+            }
+        }
+    )+};
+}
+
+cluster_resources!("policy.networking.k8s.io" / "v1alpha1":
+    AdminNetworkPolicy "adminnetworkpolicies",
+    BaselineAdminNetworkPolicy "baselineadminnetworkpolicies");
+
+/// An object as serialized: its type's `apiVersion` and `kind` first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Typed<'a, S> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: &'a ObjectMeta,
+    spec: &'a S,
+}
+
+/// Which pods a policy applies to: whole namespaces, or pods in namespaces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSubject {
+    /// All pods of the namespaces this selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<LabelSelector>,
+    /// Pods selected by both selectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodPeer>,
+}
+
+/// Pods matching `pod_selector` in namespaces matching `namespace_selector`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodPeer {
     /// The namespaces.
-    pub namespaces: LabelSelector,
+    #[serde(default)]
+    pub namespace_selector: LabelSelector,
+    /// The pods in them.
+    #[serde(default)]
+    pub pod_selector: LabelSelector,
 }
 
-/// Peers: every pod of the selected namespaces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Peer {
-    /// The namespaces.
-    pub namespaces: LabelSelector,
-}
-
-/// A rule for traffic into the subject.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IngressRule<A> {
-    /// Unique in the policy, at most 100 characters.
-    pub name: String,
-    /// What happens to matching traffic.
-    pub action: A,
-    /// Where the traffic comes from.
-    pub from: Vec<Peer>,
-}
-
-/// A rule for traffic out of the subject.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EgressRule<A> {
-    /// Unique in the policy, at most 100 characters.
-    pub name: String,
-    /// What happens to matching traffic.
-    pub action: A,
-    /// Where the traffic goes.
-    pub to: Vec<Peer>,
-}
-
-/// What an AdminNetworkPolicy rule does.
+/// What a matching rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Action {
+pub enum RuleAction {
     /// Allowed, whatever NetworkPolicies say.
     Allow,
     /// Dropped, whatever NetworkPolicies say.
     Deny,
-    /// Skips the remaining AdminNetworkPolicies: NetworkPolicies decide.
+    /// Skips the remaining AdminNetworkPolicies: NetworkPolicies decide (AdminNetworkPolicy
+    /// only).
     Pass,
 }
 
-/// What a BaselineAdminNetworkPolicy rule does (only where no NetworkPolicy decides).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BaselineAction {
-    /// Allowed.
-    Allow,
-    /// Dropped.
-    Deny,
+/// One ingress or egress rule of an admin policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRule {
+    /// Unique in the policy, at most 100 characters.
+    #[serde(default)]
+    pub name: String,
+    /// What happens to matching traffic.
+    pub action: RuleAction,
+    /// Where ingress traffic comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Vec<AdminPeer>>,
+    /// Where egress traffic goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<AdminPeer>>,
+    /// Ports; unset means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<AdminPort>>,
+}
+
+/// A peer of an admin rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminPeer {
+    /// All pods of the namespaces this selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<LabelSelector>,
+    /// Pods in namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodPeer>,
+    /// CIDRs (egress only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<Vec<String>>,
+}
+
+/// One port clause of an admin rule; exactly one field is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminPort {
+    /// A single port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_number: Option<PortNumber>,
+    /// A named container port of the destination pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_port: Option<String>,
+    /// A range of ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<PortRange>,
+}
+
+/// A protocol and port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortNumber {
+    /// TCP, UDP or SCTP (default TCP).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// The port.
+    pub port: i32,
+}
+
+/// A protocol and an inclusive port range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortRange {
+    /// TCP, UDP or SCTP (default TCP).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// First port.
+    pub start: i32,
+    /// Last port.
+    pub end: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_carry_their_api_version_and_kind_both_ways() {
+        let policy = BaselineAdminNetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(BASELINE_NAME.into()),
+                ..ObjectMeta::default()
+            },
+            spec: BaselineAdminNetworkPolicySpec {
+                egress: vec![AdminRule {
+                    name: "deny-to-tenants".into(),
+                    action: RuleAction::Deny,
+                    from: None,
+                    to: Some(vec![AdminPeer::default()]),
+                    ports: None,
+                }],
+                ..BaselineAdminNetworkPolicySpec::default()
+            },
+        };
+        let json = serde_json::to_value(&policy).unwrap();
+        assert_eq!(json["apiVersion"], "policy.networking.k8s.io/v1alpha1");
+        assert_eq!(json["kind"], "BaselineAdminNetworkPolicy");
+        assert_eq!(
+            json["spec"]["egress"][0],
+            serde_json::json!({"name": "deny-to-tenants", "action": "Deny", "to": [{}]})
+        );
+        assert!(json["spec"].get("ingress").is_none());
+        assert_eq!(
+            serde_json::from_value::<BaselineAdminNetworkPolicy>(json).unwrap(),
+            policy
+        );
+        assert_eq!(AdminNetworkPolicy::URL_PATH_SEGMENT, "adminnetworkpolicies");
+        assert_eq!(AdminNetworkPolicy::GROUP, BaselineAdminNetworkPolicy::GROUP);
+    }
 }

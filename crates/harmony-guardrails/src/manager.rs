@@ -4,8 +4,10 @@
 
 use harmony::{Interpret, InterpretError, Outcome, Problem, Score, Topology};
 use harmony_tenant::{ClusterFacts, TenantScore};
+use k8s_openapi::Resource;
 
 use crate::compile::compile_guardrails;
+use crate::crd::AdminNetworkPolicy;
 use crate::plan::{GuardrailsPlan, Severity};
 use crate::score::{ClusterGuardrailsScore, Toggle};
 
@@ -14,8 +16,8 @@ use crate::score::{ClusterGuardrailsScore, Toggle};
 pub struct GuardrailsFacts {
     /// The cluster's facts (flavor, networks, storage classes).
     pub cluster: ClusterFacts,
-    /// Whether the cluster serves AdminNetworkPolicies (API group
-    /// [`NETWORK_POLICY_GROUP`](crate::crd::NETWORK_POLICY_GROUP)); `None` when no cluster was
+    /// Whether the cluster serves AdminNetworkPolicies (the API group of
+    /// [`AdminNetworkPolicy`](crate::crd::AdminNetworkPolicy)); `None` when no cluster was
     /// asked, and `networkTiers: auto` then follows the flavor.
     pub admin_network_policies: Option<bool>,
 }
@@ -65,7 +67,7 @@ pub fn network_tiers_on(
             "spec.networkTiers",
             format!(
                 "`enabled`, but the cluster does not serve the {} API group (AdminNetworkPolicy): use `auto` or `disabled`, or run OVN-Kubernetes with its AdminNetworkPolicy support",
-                crate::crd::NETWORK_POLICY_GROUP
+                <AdminNetworkPolicy as Resource>::GROUP
             ),
         )),
         (Toggle::Auto, Some(served)) => Ok(served),

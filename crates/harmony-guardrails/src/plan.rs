@@ -1,6 +1,7 @@
 //! `GuardrailsPlan`: the objects the guardrails compile to, in apply order, and the findings to
 //! report to people.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
@@ -39,13 +40,16 @@ impl GuardrailObject {
 
     /// The Kubernetes kind, such as `ValidatingAdmissionPolicy`.
     pub fn kind(&self) -> &'static str {
+        fn of<K: Resource>(_: &K) -> &'static str {
+            K::KIND
+        }
         match self {
-            Self::ConfigMap(_) => "ConfigMap",
-            Self::ValidatingAdmissionPolicy(_) => "ValidatingAdmissionPolicy",
-            Self::ValidatingAdmissionPolicyBinding(_) => "ValidatingAdmissionPolicyBinding",
-            Self::BaselineAdminNetworkPolicy(_) => "BaselineAdminNetworkPolicy",
-            Self::AdminNetworkPolicy(_) => "AdminNetworkPolicy",
-            Self::ClusterRoleBinding(_) => "ClusterRoleBinding",
+            Self::ConfigMap(o) => of(o),
+            Self::ValidatingAdmissionPolicy(o) => of(o),
+            Self::ValidatingAdmissionPolicyBinding(o) => of(o),
+            Self::BaselineAdminNetworkPolicy(o) => of(o),
+            Self::AdminNetworkPolicy(o) => of(o),
+            Self::ClusterRoleBinding(o) => of(o),
         }
     }
 

@@ -1,10 +1,11 @@
 //! The one kind table: where the API serves each kind Harmony reads or writes.
 //!
 //! A kind with a k8s-openapi type is [`Kind::of`] that type: its group, version, kind, plural and
-//! scope are k8s-openapi's [`Resource`] constants, never strings written here. The kinds without
-//! a k8s-openapi type are the constants below, each written once: the admin network policies
-//! (`policy.networking.k8s.io`, a CRD) and OKD's own kinds.
+//! scope are k8s-openapi's [`Resource`] constants, never strings written here. So are the admin
+//! network policies (CRDs), whose model (`harmony_guardrails::crd`) implements [`Resource`]. The
+//! kinds without a Rust model are the constants below, each written once: OKD's own kinds.
 
+use harmony_guardrails::crd::{AdminNetworkPolicy, BaselineAdminNetworkPolicy};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use kube::core::{ApiResource, GroupVersionKind};
 
@@ -101,26 +102,12 @@ impl Kind {
     }
 }
 
-/// The API group of the admin network policies; a cluster that serves it supports network tiers.
-const ADMIN_NETWORK_POLICY_GROUP: &str = "policy.networking.k8s.io";
-
-/// `policy.networking.k8s.io/v1alpha1` AdminNetworkPolicy (cluster-scoped, a CRD).
-pub const ADMIN_NETWORK_POLICY: Kind = Kind {
-    group: ADMIN_NETWORK_POLICY_GROUP,
-    version: "v1alpha1",
-    name: "AdminNetworkPolicy",
-    plural: "adminnetworkpolicies",
-    namespaced: false,
-};
+/// `policy.networking.k8s.io/v1alpha1` AdminNetworkPolicy (cluster-scoped, a CRD); a cluster
+/// that serves its group supports network tiers.
+pub const ADMIN_NETWORK_POLICY: Kind = Kind::of::<AdminNetworkPolicy>();
 
 /// `policy.networking.k8s.io/v1alpha1` BaselineAdminNetworkPolicy (cluster-scoped, a CRD).
-pub const BASELINE_ADMIN_NETWORK_POLICY: Kind = Kind {
-    group: ADMIN_NETWORK_POLICY_GROUP,
-    version: "v1alpha1",
-    name: "BaselineAdminNetworkPolicy",
-    plural: "baselineadminnetworkpolicies",
-    namespaced: false,
-};
+pub const BASELINE_ADMIN_NETWORK_POLICY: Kind = Kind::of::<BaselineAdminNetworkPolicy>();
 
 /// OKD's `config.openshift.io/v1` Network: the cluster's pod and service networks. Only OKD
 /// serves its group.

@@ -51,46 +51,20 @@ const DEPENDS: [(&str, &[GuardrailId]); 9] = [
     ),
 ];
 
-fn with_kind<T: Serialize>(object: &T, kind: &str) -> Value {
-    let mut value = serde_json::to_value(object).expect("snapshot objects serialize");
-    value["kind"] = Value::String(kind.into());
-    value
+fn json<T: Serialize>(object: &T) -> Value {
+    serde_json::to_value(object).expect("snapshot objects serialize")
 }
 
-/// The snapshot's guardrail objects as the API serves them, or `None` when it cannot tell.
+/// The snapshot's guardrail objects as the API serves them (with `apiVersion` and `kind`), or
+/// `None` when it cannot tell.
 fn guardrail_objects(snapshot: &ClusterSnapshot) -> Option<Vec<Value>> {
     let admission = snapshot.admission_policies.as_ref()?;
     let mut objects: Vec<Value> = Vec::new();
-    objects.extend(
-        admission
-            .policies
-            .iter()
-            .map(|o| with_kind(o, "ValidatingAdmissionPolicy")),
-    );
-    objects.extend(
-        admission
-            .bindings
-            .iter()
-            .map(|o| with_kind(o, "ValidatingAdmissionPolicyBinding")),
-    );
-    objects.extend(
-        snapshot
-            .admin_network_policies
-            .iter()
-            .map(|o| with_kind(o, "AdminNetworkPolicy")),
-    );
-    objects.extend(
-        snapshot
-            .baseline_admin_network_policies
-            .iter()
-            .map(|o| with_kind(o, "BaselineAdminNetworkPolicy")),
-    );
-    objects.extend(
-        snapshot
-            .cluster_role_bindings
-            .iter()
-            .map(|o| with_kind(o, "ClusterRoleBinding")),
-    );
+    objects.extend(admission.policies.iter().map(json));
+    objects.extend(admission.bindings.iter().map(json));
+    objects.extend(snapshot.admin_network_policies.iter().map(json));
+    objects.extend(snapshot.baseline_admin_network_policies.iter().map(json));
+    objects.extend(snapshot.cluster_role_bindings.iter().map(json));
     Some(objects)
 }
 
@@ -179,7 +153,6 @@ mod tests {
         if with_guardrails {
             let plan = compile_guardrails(&ClusterGuardrailsScore::default(), facts, &tenants);
             for object in plan.objects() {
-                let json = object.to_json();
                 match object {
                     GuardrailObject::ValidatingAdmissionPolicy(o) => {
                         admission.policies.push(o.clone())
@@ -187,12 +160,12 @@ mod tests {
                     GuardrailObject::ValidatingAdmissionPolicyBinding(o) => {
                         admission.bindings.push(o.clone())
                     }
-                    GuardrailObject::AdminNetworkPolicy(_) => snapshot
-                        .admin_network_policies
-                        .push(serde_json::from_value(json).unwrap()),
-                    GuardrailObject::BaselineAdminNetworkPolicy(_) => snapshot
-                        .baseline_admin_network_policies
-                        .push(serde_json::from_value(json).unwrap()),
+                    GuardrailObject::AdminNetworkPolicy(o) => {
+                        snapshot.admin_network_policies.push(o.clone())
+                    }
+                    GuardrailObject::BaselineAdminNetworkPolicy(o) => {
+                        snapshot.baseline_admin_network_policies.push(o.clone())
+                    }
                     GuardrailObject::ClusterRoleBinding(o) => {
                         snapshot.cluster_role_bindings.push(o.clone())
                     }

@@ -4,7 +4,6 @@
 //! reads ([`Pod`]): `harmony_k8s::InventoryReader` fills it from a live cluster with `list`
 //! calls, the loaders from manifests and tenant plans.
 
-mod admin;
 mod by_namespace;
 mod platform;
 mod pod;
@@ -23,7 +22,8 @@ pub use by_namespace::{ByNamespace, Namespaced};
 pub use platform::{SYNTHESIZED_ANNOTATION, is_synthesized};
 pub use pod::{NamedPort, Pod, PodSpec};
 
-pub use admin::{
+/// The admin network policy tiers, as the guardrails render them.
+pub use harmony_guardrails::crd::{
     AdminNetworkPolicy, AdminNetworkPolicySpec, AdminPeer, AdminPort, AdminRule, AdminSubject,
     BaselineAdminNetworkPolicy, BaselineAdminNetworkPolicySpec, PodPeer, PortNumber, PortRange,
     RuleAction,

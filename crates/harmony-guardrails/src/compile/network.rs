@@ -14,9 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::admission::{managed_labels, tenant_namespaces};
 use crate::crd::{
-    Action, AdminNetworkPolicy, AdminNetworkPolicySpec, BASELINE_NAME, BaselineAction,
-    BaselineAdminNetworkPolicy, BaselineAdminNetworkPolicySpec, EgressRule, IngressRule,
-    NETWORK_POLICY_API_VERSION, Peer, Subject,
+    AdminNetworkPolicy, AdminNetworkPolicySpec, AdminPeer, AdminRule, AdminSubject, BASELINE_NAME,
+    BaselineAdminNetworkPolicy, BaselineAdminNetworkPolicySpec, RuleAction,
 };
 use crate::guardrail::GuardrailId;
 use crate::plan::{Finding, GuardrailObject, Severity};
@@ -66,8 +65,41 @@ fn tenant_selector(tenant: &str) -> LabelSelector {
     }
 }
 
-fn peer(namespaces: LabelSelector) -> Vec<Peer> {
-    vec![Peer { namespaces }]
+/// Every pod of the namespaces `namespaces` selects.
+fn subject(namespaces: LabelSelector) -> AdminSubject {
+    AdminSubject {
+        namespaces: Some(namespaces),
+        pods: None,
+    }
+}
+
+/// A rule for traffic from the namespaces `namespaces` selects.
+fn ingress(name: &str, action: RuleAction, namespaces: LabelSelector) -> AdminRule {
+    AdminRule {
+        name: name.into(),
+        action,
+        from: Some(peer(namespaces)),
+        to: None,
+        ports: None,
+    }
+}
+
+/// A rule for traffic to the namespaces `namespaces` selects.
+fn egress(name: &str, action: RuleAction, namespaces: LabelSelector) -> AdminRule {
+    AdminRule {
+        name: name.into(),
+        action,
+        from: None,
+        to: Some(peer(namespaces)),
+        ports: None,
+    }
+}
+
+fn peer(namespaces: LabelSelector) -> Vec<AdminPeer> {
+    vec![AdminPeer {
+        namespaces: Some(namespaces),
+        ..AdminPeer::default()
+    }]
 }
 
 /// The AdminNetworkPolicy of `tenant`: same tenant passed to NetworkPolicies, other tenants
@@ -75,8 +107,6 @@ fn peer(namespaces: LabelSelector) -> Vec<Peer> {
 pub(crate) fn tenant_policy(tenant: &TenantScore, priority: i32) -> AdminNetworkPolicy {
     let name = tenant.name();
     AdminNetworkPolicy {
-        api_version: NETWORK_POLICY_API_VERSION.into(),
-        kind: "AdminNetworkPolicy".into(),
         metadata: ObjectMeta {
             name: Some(format!(
                 "{}{name}",
@@ -87,32 +117,14 @@ pub(crate) fn tenant_policy(tenant: &TenantScore, priority: i32) -> AdminNetwork
         },
         spec: AdminNetworkPolicySpec {
             priority,
-            subject: Subject {
-                namespaces: tenant_selector(name),
-            },
+            subject: subject(tenant_selector(name)),
             ingress: vec![
-                IngressRule {
-                    name: "pass-same-tenant".into(),
-                    action: Action::Pass,
-                    from: peer(tenant_selector(name)),
-                },
-                IngressRule {
-                    name: "deny-other-tenants".into(),
-                    action: Action::Deny,
-                    from: peer(tenant_namespaces()),
-                },
+                ingress("pass-same-tenant", RuleAction::Pass, tenant_selector(name)),
+                ingress("deny-other-tenants", RuleAction::Deny, tenant_namespaces()),
             ],
             egress: vec![
-                EgressRule {
-                    name: "pass-same-tenant".into(),
-                    action: Action::Pass,
-                    to: peer(tenant_selector(name)),
-                },
-                EgressRule {
-                    name: "deny-other-tenants".into(),
-                    action: Action::Deny,
-                    to: peer(tenant_namespaces()),
-                },
+                egress("pass-same-tenant", RuleAction::Pass, tenant_selector(name)),
+                egress("deny-other-tenants", RuleAction::Deny, tenant_namespaces()),
             ],
         },
     }
@@ -122,27 +134,23 @@ pub(crate) fn tenant_policy(tenant: &TenantScore, priority: i32) -> AdminNetwork
 /// so (Harmony's same-namespace policies do, for each tenant's own pods).
 fn baseline() -> BaselineAdminNetworkPolicy {
     BaselineAdminNetworkPolicy {
-        api_version: NETWORK_POLICY_API_VERSION.into(),
-        kind: "BaselineAdminNetworkPolicy".into(),
         metadata: ObjectMeta {
             name: Some(BASELINE_NAME.into()),
             labels: Some(managed_labels()),
             ..ObjectMeta::default()
         },
         spec: BaselineAdminNetworkPolicySpec {
-            subject: Subject {
-                namespaces: tenant_namespaces(),
-            },
-            ingress: vec![IngressRule {
-                name: "deny-from-tenants".into(),
-                action: BaselineAction::Deny,
-                from: peer(tenant_namespaces()),
-            }],
-            egress: vec![EgressRule {
-                name: "deny-to-tenants".into(),
-                action: BaselineAction::Deny,
-                to: peer(tenant_namespaces()),
-            }],
+            subject: subject(tenant_namespaces()),
+            ingress: vec![ingress(
+                "deny-from-tenants",
+                RuleAction::Deny,
+                tenant_namespaces(),
+            )],
+            egress: vec![egress(
+                "deny-to-tenants",
+                RuleAction::Deny,
+                tenant_namespaces(),
+            )],
         },
     }
 }

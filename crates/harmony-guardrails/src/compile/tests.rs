@@ -1,7 +1,7 @@
 use harmony_tenant::{ClusterFacts, MANAGED_BY_LABEL, TenantScore};
 
 use super::*;
-use crate::crd::Action;
+use crate::crd::RuleAction;
 use crate::guardrail::GuardrailId;
 use crate::score::Toggle;
 
@@ -134,7 +134,8 @@ fn tenant_policies_pass_their_own_tenant_before_denying_the_others() {
         &[TenantScore::new("acme")],
     );
     let anp = anps(&plan)[0];
-    let own = anp.spec.subject.namespaces.match_labels.as_ref().unwrap();
+    let subject = anp.spec.subject.namespaces.as_ref().unwrap();
+    let own = subject.match_labels.as_ref().unwrap();
     assert_eq!(own[harmony_tenant::TENANT_LABEL], "acme");
     for (actions, first_peer) in [
         (
@@ -143,14 +144,14 @@ fn tenant_policies_pass_their_own_tenant_before_denying_the_others() {
                 .iter()
                 .map(|r| r.action)
                 .collect::<Vec<_>>(),
-            &anp.spec.ingress[0].from[0].namespaces,
+            &anp.spec.ingress[0].from.as_ref().unwrap()[0].namespaces,
         ),
         (
             anp.spec.egress.iter().map(|r| r.action).collect::<Vec<_>>(),
-            &anp.spec.egress[0].to[0].namespaces,
+            &anp.spec.egress[0].to.as_ref().unwrap()[0].namespaces,
         ),
     ] {
-        assert_eq!(actions, [Action::Pass, Action::Deny]);
+        assert_eq!(actions, [RuleAction::Pass, RuleAction::Deny]);
         assert_eq!(first_peer, &anp.spec.subject.namespaces);
     }
 }
