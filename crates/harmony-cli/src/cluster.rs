@@ -38,8 +38,9 @@ enum ClusterCommand {
 enum GuardrailsCommand {
     /// Compile the guardrails to Kubernetes manifests; findings go to standard error.
     Render {
-        /// Tenant files or folders: each tenant gets its parameter ConfigMap and its
-        /// AdminNetworkPolicy. Without them only the cluster-wide objects are rendered.
+        /// Tenant files or folders: each tenant gets its AdminNetworkPolicy (its parameter
+        /// ConfigMap is in its tenant plan). Without them only the cluster-wide objects are
+        /// rendered.
         #[arg(short = 'f', long = "filename", value_name = "PATH", num_args = 1..)]
         files: Vec<PathBuf>,
         /// A ClusterGuardrails file (see examples/guardrails.yaml); defaults without it.

@@ -55,7 +55,6 @@ mod tests {
     fn files_are_named_in_apply_order_with_a_kustomization() {
         let files = manifest_files(&plan(&[TenantScore::new("acme")]), "cluster");
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names[0], "10-configmap-acme-harmony-guardrails.yaml");
         assert!(names.contains(&"20-validatingadmissionpolicy-harmony-namespace-labels.yaml"));
         assert!(names.contains(&"40-baselineadminnetworkpolicy-default.yaml"));
         assert!(names.contains(&"41-adminnetworkpolicy-harmony-tenant-acme.yaml"));
@@ -76,7 +75,7 @@ mod tests {
             serde_json::from_str(&encode_stream(&p, Format::Json)).unwrap();
         assert_eq!(json["items"].as_array().unwrap().len(), p.objects().len());
         assert_eq!(
-            json["items"][1]["apiVersion"],
+            json["items"][0]["apiVersion"],
             "admissionregistration.k8s.io/v1"
         );
     }

@@ -4,8 +4,8 @@
 //! [`GuardrailsPlan`]:
 //! - ValidatingAdmissionPolicies and their bindings, evaluated by the API server itself (no
 //!   webhook whose outage locks the cluster), scoped to tenant namespaces except the rule that
-//!   protects the tenant labels themselves; per-tenant parameters are a ConfigMap in each tenant
-//!   namespace ([`tenant_parameters`]);
+//!   protects the tenant labels themselves; they read each tenant's parameters from the ConfigMap
+//!   its tenant plan carries ([`harmony_tenant::tenant_parameters`]);
 //! - network tiers on OVN-Kubernetes: the BaselineAdminNetworkPolicy `default` and one
 //!   AdminNetworkPolicy per tenant;
 //! - OKD hardening (no project self-provisioning), and findings reported, not changed.
@@ -19,7 +19,6 @@ pub mod crd;
 mod encode;
 mod guardrail;
 mod manager;
-mod params;
 mod plan;
 mod presence;
 mod score;
@@ -28,7 +27,6 @@ pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
 pub use encode::{encode_stream, manifest_files};
 pub use guardrail::GuardrailId;
 pub use manager::{GuardrailsFacts, GuardrailsManager, GuardrailsScore, network_tiers_on};
-pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};
 pub use presence::{guardrails_present, tenant_network_tier_present};
 pub use score::{

@@ -5,7 +5,6 @@ use k8s_openapi::Resource;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -17,7 +16,6 @@ use crate::crd::{AdminNetworkPolicy, BaselineAdminNetworkPolicy};
 #[serde(untagged)]
 #[allow(missing_docs)] // each variant is the Kubernetes kind of the same name
 pub enum GuardrailObject {
-    ConfigMap(ConfigMap),
     ValidatingAdmissionPolicy(ValidatingAdmissionPolicy),
     ValidatingAdmissionPolicyBinding(ValidatingAdmissionPolicyBinding),
     BaselineAdminNetworkPolicy(BaselineAdminNetworkPolicy),
@@ -29,7 +27,6 @@ impl GuardrailObject {
     /// The object's metadata.
     pub fn metadata(&self) -> &ObjectMeta {
         match self {
-            Self::ConfigMap(o) => &o.metadata,
             Self::ValidatingAdmissionPolicy(o) => &o.metadata,
             Self::ValidatingAdmissionPolicyBinding(o) => &o.metadata,
             Self::BaselineAdminNetworkPolicy(o) => &o.metadata,
@@ -44,7 +41,6 @@ impl GuardrailObject {
             K::KIND
         }
         match self {
-            Self::ConfigMap(o) => of(o),
             Self::ValidatingAdmissionPolicy(o) => of(o),
             Self::ValidatingAdmissionPolicyBinding(o) => of(o),
             Self::BaselineAdminNetworkPolicy(o) => of(o),
@@ -55,12 +51,10 @@ impl GuardrailObject {
 
     /// Two-digit apply rank, also the prefix of manifest file names.
     ///
-    /// Parameters come before the policies that read them (a missing parameter denies), policies
-    /// before their bindings (a binding to a missing policy is ignored), then network tiers and
-    /// OKD hardening.
+    /// Policies before their bindings (a binding to a missing policy is ignored), then network
+    /// tiers and OKD hardening. The parameters the bindings read come with each tenant's plan.
     pub fn ordinal(&self) -> u8 {
         match self {
-            Self::ConfigMap(_) => 10,
             Self::ValidatingAdmissionPolicy(_) => 20,
             Self::ValidatingAdmissionPolicyBinding(_) => 30,
             Self::BaselineAdminNetworkPolicy(_) => 40,

@@ -1,10 +1,10 @@
 //! Cluster guardrails on a live cluster: the [`GuardrailsManager`] capability of [`K8sTopology`].
 //!
 //! The plan is applied with server-side apply (field manager `harmony`) rank by rank, each rank
-//! accepted whole before the next starts: tenant parameter ConfigMaps, admission policies, their
-//! bindings, the baseline network tier, tenant network tiers, OKD hardening. Only what differs
-//! is written (the comparison of tenant apply). A tenant's ConfigMap is skipped while its
-//! namespace does not exist: its tenant plan brings it.
+//! accepted whole before the next starts: admission policies, their bindings, the baseline
+//! network tier, tenant network tiers, OKD hardening. Only what differs is written (the
+//! comparison of tenant apply). The tenant parameter ConfigMaps the bindings read are not
+//! guardrail objects: each tenant's plan carries its own.
 //!
 //! `--force` takes over any field; without it, only `self-provisioners` is forced: OKD owns that
 //! binding and OKD hardening takes its subjects over knowingly, which the outcome says.
@@ -12,8 +12,8 @@
 //! Pruned, bindings before policies: the admission policies, bindings and network tiers labelled
 //! managed-by `harmony` that the plan no longer holds. A tenant's AdminNetworkPolicy is kept while
 //! a namespace of that tenant exists (its isolation would rest on NetworkPolicies alone), with a
-//! warning. Never pruned: ConfigMaps (tenant plans own them) and `self-provisioners` (deleting it
-//! would not give project creation back, and OKD would restore it with every user at restart).
+//! warning. Never pruned: `self-provisioners` (deleting it would not give project creation back,
+//! and OKD would restore it with every user at restart).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,7 +25,7 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, TenantMan
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde_json::Value;
 
@@ -34,8 +34,7 @@ use crate::compare::{creation, differences};
 use crate::topology::K8sTopology;
 
 /// The kinds of a guardrails plan, in apply order, and whether Harmony prunes them.
-const KINDS: [(Kind, bool); 6] = [
-    (Kind::of::<ConfigMap>(), false),
+const KINDS: [(Kind, bool); 5] = [
     (Kind::of::<ValidatingAdmissionPolicy>(), true),
     (Kind::of::<ValidatingAdmissionPolicyBinding>(), true),
     (BASELINE_ADMIN_NETWORK_POLICY, true),
@@ -179,16 +178,6 @@ async fn decide(
     report: &mut Report,
 ) -> Result<Option<Write>, ApiFailure> {
     let key = key_of(object);
-    if let GuardrailObject::ConfigMap(_) = object
-        && !live.namespaces.contains_key(&key.namespace)
-    {
-        report.notes.push(format!(
-            "skipped {}: namespace {} does not exist yet; `harmony tenant apply` creates it with its parameters",
-            key,
-            key.namespace
-        ));
-        return Ok(None);
-    }
     let body = object.to_json();
     let current = live.get(cluster, &key).await?;
     let (action, diff) = match &current {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use common::{run, topology, writes};
 use harmony::{Maestro, Outcome, OutcomeStatus, Score};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailsScore};
-use harmony_k8s::{ApplyOptions, DeleteOptions, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_kube::Kind;
-use harmony_tenant::TenantScore;
+use harmony_tenant::{DeleteOptions, TenantRemover, TenantScore};
 use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr};
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
@@ -56,8 +56,7 @@ async fn okd_self_provisioners(server: &FakeApiServer) {
         .unwrap();
 }
 
-const RANKS: [&str; 6] = [
-    "configmaps",
+const RANKS: [&str; 5] = [
     "validatingadmissionpolicies",
     "validatingadmissionpolicybindings",
     "baselineadminnetworkpolicies",
@@ -83,7 +82,8 @@ async fn apply_reapply_prune_in_order_on_okd() {
     assert!(report.all_succeeded(), "{:?}", report.results);
     server.clear_requests();
 
-    // First apply: initech has no namespace yet, so its parameters wait for its tenant plan.
+    // First apply: initech has no namespace yet. No ConfigMap is written: the tenant plans carry
+    // the parameters.
     let all = tenants(&["acme", "globex", "initech"]);
     let score = ClusterGuardrailsScore::default();
     let outcome = guardrails(&server, score.clone(), all.clone(), ApplyOptions::default())
@@ -93,16 +93,10 @@ async fn apply_reapply_prune_in_order_on_okd() {
     assert!(
         outcome
             .message
-            .starts_with("29 created, 1 changed, 2 unchanged, 0 pruned"),
+            .starts_with("29 created, 1 changed, 0 unchanged, 0 pruned"),
         "{outcome:?}"
     );
     let details = outcome.details.join("\n");
-    assert!(
-        details.contains(
-            "skipped ConfigMap initech/harmony-guardrails: namespace initech does not exist yet"
-        ),
-        "{details}"
-    );
     assert!(
         details.contains("forced ClusterRoleBinding self-provisioners: OKD hardening takes its subjects over from openshift-apiserver"),
         "{details}"
@@ -198,7 +192,7 @@ async fn maestro_delete(server: &FakeApiServer, tenant: &str) {
         timeout: Duration::from_secs(2),
     };
     topology(server, ApplyOptions::default())
-        .delete_tenant(tenant, options)
+        .delete_tenant(tenant, options, None)
         .await
         .unwrap();
 }

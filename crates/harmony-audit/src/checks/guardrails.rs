@@ -169,7 +169,6 @@ mod tests {
                     GuardrailObject::ClusterRoleBinding(o) => {
                         snapshot.cluster_role_bindings.push(o.clone())
                     }
-                    GuardrailObject::ConfigMap(_) => {}
                 }
             }
         }

@@ -14,7 +14,7 @@ use k8s_openapi::api::admissionregistration::v1::ParamRef;
 
 use super::{AdmissionRule, Draft, build, cel, resources, validation};
 use crate::guardrail::GuardrailId;
-use crate::params::PARAMS_NAME;
+use harmony_tenant::PARAMS_NAME;
 
 /// The binding that judges updates (parameters optional).
 pub(crate) const UPDATES_BINDING: &str = "harmony-tenant-image-updates";
@@ -105,8 +105,8 @@ pub(super) fn rule() -> AdmissionRule {
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
-    use crate::params::tenant_parameters;
     use harmony_tenant::TenantScore;
+    use harmony_tenant::tenant_parameters;
     use serde_json::{Value, json};
 
     fn pod(containers: Value) -> Value {

@@ -136,7 +136,7 @@ pub(super) fn rule(score: &ClusterGuardrailsScore, facts: &ClusterFacts) -> Admi
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
-    use crate::params::tenant_parameters;
+    use harmony_tenant::tenant_parameters;
     use harmony_tenant::{ClusterFlavor, TenantScore};
     use serde_json::{Value, json};
 

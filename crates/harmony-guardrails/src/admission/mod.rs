@@ -32,8 +32,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 
 use crate::guardrail::GuardrailId;
-use crate::params::PARAMS_NAME;
 use crate::score::ClusterGuardrailsScore;
+use harmony_tenant::PARAMS_NAME;
 
 /// A policy and the bindings that put it in force.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use harmony_tenant::{PRIORITY_CLASS_KEY_PREFIX, RUNTIME_CLASS_KEY_PREFIX};
 
 use super::{AdmissionRule, Draft, build, cel, resources, validation};
 use crate::guardrail::GuardrailId;
-use crate::params::PARAMS_NAME;
+use harmony_tenant::PARAMS_NAME;
 
 /// The binding that judges updates, which need no parameters (it binds the same policy).
 pub(crate) const UPDATES_BINDING: &str = "harmony-tenant-toleration-updates";
@@ -114,8 +114,8 @@ pub(super) fn rule() -> AdmissionRule {
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
-    use crate::params::tenant_parameters;
     use harmony_tenant::TenantScore;
+    use harmony_tenant::tenant_parameters;
     use serde_json::{Value, json};
 
     fn pod(extra: Value) -> Value {

@@ -43,8 +43,8 @@ pub(super) fn rule() -> AdmissionRule {
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
-    use crate::params::tenant_parameters;
     use harmony_tenant::TenantScore;
+    use harmony_tenant::tenant_parameters;
     use serde_json::{Value, json};
 
     fn admit(spec: Value) -> Verdict {

@@ -9,8 +9,8 @@
 
 use super::{AdmissionRule, Draft, build, cel, resources, validation};
 use crate::guardrail::GuardrailId;
-use crate::params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX};
 use crate::score::ClusterGuardrailsScore;
+use harmony_tenant::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX};
 
 /// The binding that judges updates, which need no parameters (it binds the same policy).
 pub(crate) const UPDATES_BINDING: &str = "harmony-tenant-volume-binding";
@@ -59,8 +59,8 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
-    use crate::params::tenant_parameters;
     use harmony_tenant::TenantScore;
+    use harmony_tenant::tenant_parameters;
     use serde_json::{Value, json};
 
     fn claim(spec: Value) -> Value {

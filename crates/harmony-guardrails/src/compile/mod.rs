@@ -10,7 +10,6 @@ mod tests;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 
 use crate::admission;
-use crate::params::tenant_parameters;
 use crate::plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};
 use crate::score::ClusterGuardrailsScore;
 
@@ -19,10 +18,10 @@ pub use okd::AUTOUPDATE_ANNOTATION;
 /// Compiles validated guardrails for the cluster described by `facts` and its (validated)
 /// `tenants`.
 ///
-/// Pure and deterministic. The plan holds, in apply order: each tenant's parameter ConfigMap;
-/// the ValidatingAdmissionPolicies and their bindings (two for the storage, placement and
-/// images rules); with network tiers on (OKD by
-/// default), the BaselineAdminNetworkPolicy `default` and one AdminNetworkPolicy per tenant
+/// Pure and deterministic. The plan holds, in apply order: the ValidatingAdmissionPolicies and
+/// their bindings (two for the storage, placement and images rules, which read each tenant's
+/// parameter ConfigMap, carried by its tenant plan); with network tiers on (OKD by default), the
+/// BaselineAdminNetworkPolicy `default` and one AdminNetworkPolicy per tenant
 /// within OVN-Kubernetes' priorities; with OKD hardening on, the `self-provisioners`
 /// ClusterRoleBinding. Findings say what is left open or reported only.
 pub fn compile_guardrails(
@@ -30,10 +29,7 @@ pub fn compile_guardrails(
     facts: &ClusterFacts,
     tenants: &[TenantScore],
 ) -> GuardrailsPlan {
-    let mut objects: Vec<GuardrailObject> = tenants
-        .iter()
-        .map(|t| GuardrailObject::ConfigMap(tenant_parameters(t)))
-        .collect();
+    let mut objects = Vec::new();
     for rule in admission::rules(score, facts) {
         objects.push(GuardrailObject::ValidatingAdmissionPolicy(rule.policy));
         objects.extend(

@@ -29,16 +29,16 @@ fn anps(plan: &GuardrailsPlan) -> Vec<&crate::crd::AdminNetworkPolicy> {
 }
 
 #[test]
-fn vanilla_plan_is_admission_rules_and_parameters_in_apply_order() {
+fn vanilla_plan_is_admission_rules_in_apply_order() {
     let plan = compile_guardrails(
         &ClusterGuardrailsScore::default(),
         &ClusterFacts::kubernetes(),
         &[TenantScore::new("acme")],
     );
     let kinds = kinds(&plan);
-    assert_eq!(kinds[0], ("ConfigMap", "harmony-guardrails".into()));
-    // The policies, a binding each, and the update bindings of storage, placement and images.
-    assert_eq!(kinds.len(), 1 + 2 * GuardrailId::ADMISSION.len() + 3);
+    // The policies, a binding each, and the update bindings of storage, placement and images;
+    // the tenant parameters they read are in the tenant plans.
+    assert_eq!(kinds.len(), 2 * GuardrailId::ADMISSION.len() + 3);
     for updates in [
         "harmony-tenant-volume-binding",
         "harmony-tenant-toleration-updates",
