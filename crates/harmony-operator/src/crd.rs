@@ -1,4 +1,9 @@
-//! The `Tenant` CustomResourceDefinition, its schema generated from the tenant types.
+//! The `Tenant` CustomResourceDefinition, its schema generated from the tenant types, with the
+//! library's simple rules as CEL validation rules ([`validations`]).
+
+mod validations;
+
+pub use validations::{MAX_MEMBERS, MAX_STORAGE_CLASSES};
 
 use harmony_tenant::{TENANT_KIND, TenantSpec};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -29,11 +34,51 @@ fn structural<T: JsonSchema>() -> Value {
     schema
 }
 
+/// The node of `schema` at `path` (property names, `[]` for a list's items; empty: the root).
+fn node<'a>(schema: &'a mut Value, path: &str) -> &'a mut Value {
+    path.split('.')
+        .filter(|segment| !segment.is_empty())
+        .fold(schema, |node, segment| {
+            let (name, items) = match segment.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (segment, false),
+            };
+            let child = node
+                .get_mut("properties")
+                .and_then(|p| p.get_mut(name))
+                .unwrap_or_else(|| panic!("the schema has no {path}"));
+            if items {
+                child
+                    .get_mut("items")
+                    .unwrap_or_else(|| panic!("{path}: {name} is not a list"))
+            } else {
+                child
+            }
+        })
+}
+
+/// Adds the library's length bounds and its simple rules to `schema`.
+fn validate(schema: &mut Value) {
+    for (path, keyword, value) in validations::keywords(&schema["properties"]["spec"]) {
+        node(schema, &path)[keyword] = value;
+    }
+    for rule in validations::rules(&schema["properties"]["spec"]) {
+        let at = node(schema, &rule.at);
+        match at
+            .get_mut("x-kubernetes-validations")
+            .and_then(Value::as_array_mut)
+        {
+            Some(list) => list.push(rule.to_value()),
+            None => at["x-kubernetes-validations"] = json!([rule.to_value()]),
+        }
+    }
+}
+
 /// The `tenants.harmony.nationtech.io` CRD: cluster-scoped, one served and stored version, a
 /// status subresource, and the columns `kubectl get tenants` shows.
 pub fn crd() -> CustomResourceDefinition {
     let condition = |kind: &str| format!(".status.conditions[?(@.type==\"{kind}\")].status");
-    let schema = json!({
+    let mut schema = json!({
         "type": "object",
         "description": "A Harmony tenant: one namespace locked down by RBAC, NetworkPolicies, quotas and pod security. The spec is the spec of a tenant file.",
         "properties": {
@@ -44,6 +89,7 @@ pub fn crd() -> CustomResourceDefinition {
             "status": structural::<TenantStatus>(),
         },
     });
+    validate(&mut schema);
     let schema: JSONSchemaProps =
         serde_json::from_value(schema).expect("the generated schema is a JSONSchemaProps");
     serde_json::from_value(json!({
@@ -135,6 +181,11 @@ mod tests {
             spec["resourceQuotas"]["properties"]["requests"]["properties"]["cpu"]["x-kubernetes-int-or-string"],
             true
         );
+        let members = &spec["rbac"]["properties"]["members"];
+        assert_eq!(members["x-kubernetes-list-map-keys"], json!(["name"]));
+        assert_eq!(members["maxItems"], MAX_MEMBERS);
+        let rules = &members["items"]["x-kubernetes-validations"];
+        assert!(rules.as_array().is_some_and(|r| r.len() == 3), "{rules}");
         let conditions = &schema["properties"]["status"]["properties"]["conditions"];
         assert_eq!(conditions["x-kubernetes-list-type"], "map");
     }
