@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=.ci/work/guardrails
 rm -rf "$work" && mkdir -p "$work"
-cargo build --quiet -p harmony-guardrails --example render
-render=${CARGO_TARGET_DIR:-target}/debug/examples/render
+cargo build --quiet -p harmony-manifests --example render_guardrails
+render=${CARGO_TARGET_DIR:-target}/debug/examples/render_guardrails
 tenants=(examples/tenants/acme.yaml examples/tenants/globex.yaml)
 
 for flavor in kubernetes okd; do

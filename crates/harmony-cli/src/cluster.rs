@@ -8,11 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score, Topology};
-use harmony_guardrails::{
-    GuardrailsPlan, GuardrailsScore, Severity, compile_guardrails, encode_stream, manifest_files,
-};
+use harmony_guardrails::{Finding, GuardrailsScore, compile_guardrails};
 use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
-use harmony_manifests::Format;
+use harmony_manifests::{Format, ManifestTopology, stream};
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantScore};
 
 use crate::input::{load_facts, load_guardrails, load_tenants};
@@ -127,31 +125,24 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             let facts = load_facts(cluster.as_deref(), flavor)?;
-            let score = load_guardrails(guardrails.as_deref(), &facts)?;
+            let guardrails = load_guardrails(guardrails.as_deref(), &facts)?;
             let tenants: Vec<TenantScore> = if files.is_empty() {
                 vec![]
             } else {
                 load_tenants(&files, &facts)?
             };
-            let plan = compile_guardrails(&score, &facts, &tenants);
-            report_findings(&plan);
             match (out, output) {
-                (Some(dir), _) => {
-                    let outcome =
-                        harmony_manifests::write_folder(&dir, &manifest_files(&plan, &score.name))?;
-                    println!("guardrails: {:?}: {}", outcome.status, outcome.message);
-                    for detail in &outcome.details {
-                        println!("  {detail}");
-                    }
-                }
+                (Some(dir), _) => render_folder(dir, facts, guardrails, tenants)?,
                 (None, Some(output)) => {
+                    let plan = compile_guardrails(&guardrails, &facts, &tenants);
+                    report_findings(&plan.findings);
                     let format = match output {
                         Output::Yaml => Format::Yaml,
                         Output::Json => Format::Json,
                     };
                     std::io::stdout()
                         .lock()
-                        .write_all(encode_stream(&plan, format).as_bytes())
+                        .write_all(stream(plan.objects(), format).as_bytes())
                         .context("writing to standard output")?;
                 }
                 (None, None) => unreachable!("checked above"),
@@ -201,13 +192,37 @@ fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `render --out DIR`: the guardrails Score on the manifest topology, as tenants are rendered;
+/// findings on standard error, the files written on standard output.
+fn render_folder(
+    dir: PathBuf,
+    facts: harmony_tenant::ClusterFacts,
+    guardrails: harmony_guardrails::ClusterGuardrailsScore,
+    tenants: Vec<TenantScore>,
+) -> anyhow::Result<()> {
+    let mut maestro = Maestro::new(ManifestTopology::new(dir, facts));
+    let score = GuardrailsScore {
+        guardrails,
+        tenants,
+    };
+    maestro.register([Box::new(score) as Box<dyn Score<ManifestTopology>>]);
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let outcome = runtime.block_on(maestro.run())?.results.remove(0).result?;
+    let findings = outcome
+        .report::<Vec<Finding>>()
+        .map_or(&[][..], Vec::as_slice);
+    report_findings(findings);
+    println!("guardrails: {:?}: {}", outcome.status, outcome.message);
+    let shown: Vec<String> = findings.iter().map(Finding::to_string).collect();
+    for detail in outcome.details.iter().filter(|d| !shown.contains(d)) {
+        println!("  {detail}");
+    }
+    Ok(())
+}
+
 /// Findings on standard error, so that `-o yaml` output stays a clean stream.
-fn report_findings(plan: &GuardrailsPlan) {
-    for finding in &plan.findings {
-        let severity = match finding.severity {
-            Severity::Info => "note",
-            Severity::Warning => "warning",
-        };
-        eprintln!("{severity}: {}: {}", finding.id, finding.message);
+fn report_findings(findings: &[Finding]) {
+    for finding in findings {
+        eprintln!("{finding}");
     }
 }

@@ -16,7 +16,6 @@
 mod admission;
 mod compile;
 pub mod crd;
-mod encode;
 mod guardrail;
 mod manager;
 mod plan;
@@ -24,7 +23,6 @@ mod presence;
 mod score;
 
 pub use compile::{AUTOUPDATE_ANNOTATION, compile_guardrails};
-pub use encode::{encode_stream, manifest_files};
 pub use guardrail::GuardrailId;
 pub use manager::{GuardrailsFacts, GuardrailsManager, GuardrailsScore, network_tiers_on};
 pub use plan::{Finding, GuardrailObject, GuardrailsPlan, Severity};

@@ -8,7 +8,7 @@ use k8s_openapi::Resource;
 
 use crate::compile::compile_guardrails;
 use crate::crd::AdminNetworkPolicy;
-use crate::plan::{GuardrailsPlan, Severity};
+use crate::plan::{Finding, GuardrailsPlan};
 use crate::score::{ClusterGuardrailsScore, Toggle};
 
 /// What guardrails are compiled against on a topology.
@@ -76,7 +76,8 @@ pub fn network_tiers_on(
 }
 
 /// Validates the guardrails and tenants against the topology's facts, resolves the network
-/// tiers, compiles and ensures the plan. Findings are added to the outcome's details.
+/// tiers, compiles and ensures the plan. Findings are added to the outcome's details, after the
+/// topology's, and attached as its report (`Vec<Finding>`).
 struct GuardrailsInterpret(GuardrailsScore);
 
 impl GuardrailsInterpret {
@@ -138,14 +139,10 @@ impl<T: GuardrailsManager> Interpret<T> for GuardrailsInterpret {
         let facts = topology.guardrails_facts().await?;
         let plan = self.plan(&facts)?;
         let mut outcome = topology.ensure_guardrails(&plan).await?;
-        outcome.details.extend(plan.findings.iter().map(|finding| {
-            let severity = match finding.severity {
-                Severity::Info => "note",
-                Severity::Warning => "warning",
-            };
-            format!("{severity}: {}: {}", finding.id, finding.message)
-        }));
-        Ok(outcome)
+        outcome
+            .details
+            .extend(plan.findings.iter().map(Finding::to_string));
+        Ok(outcome.with_report(plan.findings))
     }
 }
 

@@ -109,19 +109,40 @@ pub struct Finding {
     pub message: String,
 }
 
+/// `note: <id>: <message>` or `warning: <id>: <message>`.
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let severity = match self.severity {
+            Severity::Info => "note",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}: {}", self.id, self.message)
+    }
+}
+
 /// Every object the guardrails compile to, sorted in apply order, and the findings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuardrailsPlan {
+    /// The guardrails it was compiled from (their `metadata.name`), named in rendered files.
+    pub name: String,
     objects: Vec<GuardrailObject>,
     /// What to tell people: gaps and permissions left as they are.
     pub findings: Vec<Finding>,
 }
 
 impl GuardrailsPlan {
-    /// A plan of `objects` (sorted into apply order) and `findings`.
-    pub fn new(mut objects: Vec<GuardrailObject>, findings: Vec<Finding>) -> Self {
+    /// The plan of guardrails `name`: `objects` (sorted into apply order) and `findings`.
+    pub fn new(
+        name: impl Into<String>,
+        mut objects: Vec<GuardrailObject>,
+        findings: Vec<Finding>,
+    ) -> Self {
         objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Self { objects, findings }
+        Self {
+            name: name.into(),
+            objects,
+            findings,
+        }
     }
 
     /// All objects in apply order.

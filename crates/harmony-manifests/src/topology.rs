@@ -1,4 +1,5 @@
-//! The topology: a folder with one sub-folder per tenant.
+//! The topology: a folder with one sub-folder per tenant, or the folder of the cluster
+//! guardrails (see [`crate::guardrails`]).
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,17 +9,18 @@ use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
 
 use crate::{manifest_files, write_folder};
 
-/// Writes tenants as manifests under `out/<tenant>/`, for GitOps.
+/// Writes tenants as manifests under `out/<tenant>/`, or cluster guardrails as folder `out`
+/// itself, for GitOps.
 ///
 /// A tenant's folder is replaced as a whole (written beside it, then renamed into place), so it
 /// is never left half-written, and files the tenant no longer needs disappear with it.
 pub struct ManifestTopology {
-    out: PathBuf,
-    facts: ClusterFacts,
+    pub(crate) out: PathBuf,
+    pub(crate) facts: ClusterFacts,
 }
 
 impl ManifestTopology {
-    /// A topology writing under `out`, compiling tenants against `facts`.
+    /// A topology writing under `out`, compiling tenants and guardrails against `facts`.
     pub fn new(out: impl Into<PathBuf>, facts: ClusterFacts) -> Self {
         Self {
             out: out.into(),

@@ -61,5 +61,5 @@ pub fn compile_guardrails(
         }
         findings.push(okd::basic_user_finding());
     }
-    GuardrailsPlan::new(objects, findings)
+    GuardrailsPlan::new(&score.name, objects, findings)
 }
