@@ -8,14 +8,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use harmony::{InterpretError, Maestro, Score, Topology};
-use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, TenantReport};
+use harmony::{Maestro, Score, Topology};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, Mode, TenantReport};
 use harmony_kube::Access;
-use harmony_tenant::{ClusterFlavor, TenantManager, TenantPlan, compile};
+use harmony_tenant::{
+    ClusterFlavor, DeleteError, DeleteOptions, DeleteReport, Hint, RevokeMode, TenantManager,
+    TenantPlan, TenantRemover, compile,
+};
+use harmony_vpn::{MEMBER_REMOVED, TENANT_REMOVED};
 use ipnet::IpNet;
 
 use crate::input::{load_facts, load_tenants};
-use crate::vpn::TenantVpnArgs;
+use crate::vpn::{TenantVpnArgs, print_revoked};
 
 /// Which cluster, as whom, and what it cannot tell about itself.
 #[derive(Args)]
@@ -185,7 +189,20 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
         let facts = topology.cluster_facts().await?;
         let tenants = load_tenants(&args.files, &facts)?;
         // Isolation first: removed members lose their VPN peers before their RoleBindings.
-        vpn.revoke_removed_members(&tenants, mode == Mode::Apply)?;
+        let revoke = if mode == Mode::Apply {
+            RevokeMode::Revoke
+        } else {
+            RevokeMode::DryRun
+        };
+        let revoked = match &vpn {
+            Some(vpn) => {
+                vpn.access()
+                    .revoke_removed_members(&tenants, revoke)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        print_revoked(vpn.as_ref(), &revoked, MEMBER_REMOVED, revoke);
         let mut maestro = Maestro::new(topology);
         maestro.observe(crate::progress::Bar::stderr());
         maestro.register(
@@ -256,12 +273,19 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
         };
         // Isolation first: the tenant's VPN peers go before its RoleBindings, and only once the
         // data check has passed, so that a refused delete changes nothing.
-        let report = topology
-            .delete_tenant_revoking(&args.name, options, || {
-                vpn.revoke_tenant(&args.name)
-                    .map_err(|e| InterpretError::Topology(format!("{e:#}")))
-            })
-            .await?;
+        let report = match topology
+            .delete_tenant(&args.name, options, vpn.as_ref().map(|v| v.access()))
+            .await
+        {
+            Ok(report) => report,
+            Err(error) => {
+                if let Some(done) = error.done() {
+                    print_done(vpn.as_ref(), done);
+                }
+                return Err(FlagAdvice(error).into());
+            }
+        };
+        print_done(vpn.as_ref(), &report);
         let Some(namespace) = &report.namespace else {
             println!(
                 "tenant {}: nothing to delete (no namespace is labelled with it)",
@@ -269,9 +293,6 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         };
-        for revoked in &report.revoked {
-            println!("revoked {revoked}");
-        }
         for claim in &report.data_deleted {
             println!("deleted PersistentVolumeClaim {claim}");
         }
@@ -281,4 +302,36 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Prints the access a delete revoked, outside the cluster and in it.
+fn print_done(vpn: Option<&crate::vpn::TenantVpn>, done: &DeleteReport) {
+    print_revoked(
+        vpn,
+        &done.revoked_elsewhere,
+        TENANT_REMOVED,
+        RevokeMode::Revoke,
+    );
+    for revoked in &done.revoked {
+        println!("revoked {revoked}");
+    }
+}
+
+/// A delete error, its hint worded as this command's flags.
+#[derive(Debug)]
+struct FlagAdvice(DeleteError);
+
+impl std::fmt::Display for FlagAdvice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.explain(|hint| match hint {
+            Hint::DeleteData => "run again with --delete-data",
+            Hint::LongerTimeout => "run the delete again to keep waiting (or raise --timeout)",
+        }))
+    }
+}
+
+impl std::error::Error for FlagAdvice {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }

@@ -3,16 +3,22 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
 use harmony_operator::install::{InstallObject, InstallOptions, manifests};
 use harmony_operator::lease::LeaseSettings;
 use harmony_operator::{Settings, run};
+use harmony_tenant::ExternalAccess;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
 use crate::live::{ClusterArgs, runtime};
+use crate::vpn::TenantVpnArgs;
+
+/// Who revokes VPN peers, in the registry and its audit log.
+const OPERATOR: &str = "harmony-operator";
 
 /// Tenants as custom resources, reconciled continuously.
 #[derive(Args)]
@@ -56,6 +62,11 @@ enum OperatorCommand {
         /// Serve `/metrics`, `/healthz` and `/readyz` on this address, such as `127.0.0.1:8080`.
         #[arg(long, value_name = "ADDRESS")]
         metrics_address: Option<SocketAddr>,
+        /// VPN peers of deleted Tenants are revoked before their RoleBindings (with
+        /// `--vpn-registry cluster`, the operator needs no --vpn-state: revoking needs no server
+        /// key).
+        #[command(flatten)]
+        vpn: TenantVpnArgs,
     },
 }
 
@@ -102,13 +113,16 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             concurrency,
             lease_namespace,
             metrics_address,
+            vpn,
         } => {
             let instance = std::env::var("POD_NAME").ok();
             let identity = instance.clone().unwrap_or_else(|| {
                 let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
                 format!("{}-{}", host.trim(), std::process::id())
             });
+            let outside = vpn.revoker(&cluster.access(), OPERATOR)?;
             let settings = Settings {
+                outside: outside.map(|r| Arc::new(r) as Arc<dyn ExternalAccess>),
                 facts: cluster.facts_source()?,
                 concurrency,
                 instance,

@@ -8,11 +8,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony::private_file::{create_private, replace_private};
 use harmony_kube::Access;
-use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
+use harmony_tenant::{ClusterFacts, ClusterFlavor, ExternalAccess, RevokeMode, RevokedAccess};
 use harmony_vpn::keys::PublicKey;
 use harmony_vpn::{
-    KnownMembers, PeerRecord, PeerRequest, PresharedKeyChoice, RegistryBackend, RegistryStore,
-    SecretStore, VpnError, VpnGateway, WireGuardGateway, terminal_qr,
+    KnownMembers, PeerRecord, PeerRequest, PeerRevoker, PresharedKeyChoice, RegistryBackend,
+    RegistryStore, SecretStore, VpnError, VpnGateway, WireGuardGateway, terminal_qr,
 };
 
 /// VPN access: the API server and console are reachable only through WireGuard.
@@ -56,11 +56,27 @@ fn open_gateway(
     access: &Access,
 ) -> anyhow::Result<WireGuardGateway> {
     let gateway = crate::input::load_gateway(gateway)?;
-    let backend = match registry {
-        RegistryKind::File => RegistryBackend::File(RegistryStore::new(state)),
-        RegistryKind::Cluster => RegistryBackend::Cluster(Box::new(SecretStore::connect(access)?)),
-    };
+    let backend = registry_backend(registry, Some(state), access)?;
     Ok(WireGuardGateway::with_backend(gateway, backend, state)?)
+}
+
+/// The registry `registry` names: the file one in `state`, or the Secret of the cluster `access`
+/// reaches (which needs no state dir).
+fn registry_backend(
+    registry: RegistryKind,
+    state: Option<&Path>,
+    access: &Access,
+) -> anyhow::Result<RegistryBackend> {
+    Ok(match (registry, state) {
+        (RegistryKind::File, Some(state)) => RegistryBackend::File(RegistryStore::new(state)),
+        (RegistryKind::File, None) => bail!(
+            "--vpn-gateway: also give --vpn-state DIR (the VPN state dir holding the registry), \
+             or --vpn-registry cluster; nothing was changed"
+        ),
+        (RegistryKind::Cluster, _) => {
+            RegistryBackend::Cluster(Box::new(SecretStore::connect(access)?))
+        }
+    })
 }
 
 /// The `harmony vpn` flags that reach the same registry, for the commands we print.
@@ -246,7 +262,7 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                 "revoked {tenant}/{member} ({}, {})",
                 peer.address.ipv4, peer.public_key
             );
-            print_apply_hint(&vpn, &flags);
+            print_apply_hint(&vpn.gateway().interface_name, &flags);
             Ok(ExitCode::SUCCESS)
         }
         VpnCommand::Peer(PeerCommand::Prune { files, by }) => {
@@ -262,7 +278,7 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                     "every active peer belongs to a member in the tenant files; nothing revoked"
                 );
             } else {
-                print_apply_hint(&vpn, &flags);
+                print_apply_hint(&vpn.gateway().interface_name, &flags);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -281,22 +297,13 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
 /// `(tenant, member)` pairs of the tenant files.
 fn known_members(files: &[PathBuf]) -> anyhow::Result<KnownMembers> {
     let facts = ClusterFacts::for_flavor(ClusterFlavor::default());
-    Ok(members_of(&crate::input::load_tenants(files, &facts)?))
+    Ok(KnownMembers::of(&crate::input::load_tenants(
+        files, &facts,
+    )?))
 }
 
-/// `(tenant, member)` pairs of tenant scores.
-fn members_of(tenants: &[TenantScore]) -> KnownMembers {
-    let mut known = KnownMembers::default();
-    for tenant in tenants {
-        known.add_tenant(&tenant.tenant_config.name);
-        for member in &tenant.rbac_config.members {
-            known.add_member(&tenant.tenant_config.name, &member.name);
-        }
-    }
-    known
-}
-
-/// VPN flags of `harmony tenant apply | plan | delete`: revoke peers before access is removed.
+/// VPN flags of `harmony tenant apply | plan | delete` and `harmony operator run`: revoke peers
+/// before access is removed.
 #[derive(Args)]
 pub struct TenantVpnArgs {
     /// The VpnGateway file: revoke the VPN peers of removed tenants and members first.
@@ -312,19 +319,28 @@ pub struct TenantVpnArgs {
 }
 
 impl TenantVpnArgs {
-    /// The registry the flags name, or [`PeerRevoker::Off`] without VPN flags. Incomplete flags
-    /// are refused before anything is written.
-    pub fn open(&self, access: &Access) -> anyhow::Result<PeerRevoker> {
-        let Some(gateway) = &self.vpn_gateway else {
-            if self.vpn_state.is_some() || self.vpn_registry.is_some() {
-                bail!(
-                    "--vpn-state/--vpn-registry: need --vpn-gateway FILE (the VpnGateway file) to \
-                     revoke VPN peers; nothing was changed"
-                );
-            }
-            return Ok(PeerRevoker::Off);
+    /// The gateway file and registry the flags name, or `None` without VPN flags.
+    fn named(&self) -> anyhow::Result<Option<(&Path, RegistryKind)>> {
+        match &self.vpn_gateway {
+            Some(gateway) => Ok(Some((
+                gateway,
+                self.vpn_registry.unwrap_or(RegistryKind::File),
+            ))),
+            None if self.vpn_state.is_some() || self.vpn_registry.is_some() => bail!(
+                "--vpn-state/--vpn-registry: need --vpn-gateway FILE (the VpnGateway file) to \
+                 revoke VPN peers; nothing was changed"
+            ),
+            None => Ok(None),
+        }
+    }
+
+    /// For the tenant commands: the peers the flags name, or `None` without VPN flags. The state
+    /// dir is needed even with the cluster registry, for the printed gateway sync command (the
+    /// server key is there). Incomplete flags are refused before anything is written.
+    pub fn open(&self, access: &Access) -> anyhow::Result<Option<TenantVpn>> {
+        let Some((gateway, registry)) = self.named()? else {
+            return Ok(None);
         };
-        let registry = self.vpn_registry.unwrap_or(RegistryKind::File);
         let Some(state) = &self.vpn_state else {
             bail!(
                 "--vpn-gateway: also give --vpn-state DIR (the VPN state dir: server key{}); \
@@ -336,85 +352,73 @@ impl TenantVpnArgs {
                 }
             );
         };
-        Ok(PeerRevoker::On {
-            vpn: Box::new(open_gateway(gateway, state, registry, access)?),
+        let revoker = PeerRevoker::new(
+            crate::input::load_gateway(gateway)?,
+            registry_backend(registry, Some(state), access)?,
+            &crate::operator::operator(),
+        )?;
+        Ok(Some(TenantVpn {
+            revoker,
             flags: registry_flags(gateway, state, registry, access),
-        })
+        }))
+    }
+
+    /// For `harmony operator run`: the peers the flags name, revoked as `by`, or `None` without
+    /// VPN flags. Revoking needs no server key, so the cluster registry needs no state dir.
+    pub fn revoker(&self, access: &Access, by: &str) -> anyhow::Result<Option<PeerRevoker>> {
+        let Some((gateway, registry)) = self.named()? else {
+            return Ok(None);
+        };
+        let revoker = PeerRevoker::new(
+            crate::input::load_gateway(gateway)?,
+            registry_backend(registry, self.vpn_state.as_deref(), access)?,
+            by,
+        )?;
+        Ok(Some(revoker))
     }
 }
 
-/// Revokes VPN peers before tenants or members lose their RoleBindings.
-pub enum PeerRevoker {
-    /// No VPN flags: peers are left alone.
-    Off,
-    /// The gateway and the `harmony vpn` flags reaching the same registry.
-    On {
-        /// The gateway.
-        vpn: Box<WireGuardGateway>,
-        /// Flags for the printed sync command.
-        flags: String,
-    },
+/// The VPN peers of the tenant commands, with the `harmony vpn` flags reaching their registry.
+pub struct TenantVpn {
+    revoker: PeerRevoker,
+    flags: String,
 }
 
-impl PeerRevoker {
-    /// Revokes every active peer of `tenant` (before it is deleted).
-    pub fn revoke_tenant(&self, tenant: &str) -> anyhow::Result<()> {
-        self.revoke(&|p| p.tenant == tenant, "tenant removed", true)
+impl TenantVpn {
+    /// The peers, as access held outside the cluster.
+    pub fn access(&self) -> &dyn ExternalAccess {
+        &self.revoker
     }
+}
 
-    /// Revokes the active peers of members no longer in their tenant's file, for the tenants in
-    /// `tenants` (before their RoleBindings are pruned); with `write` false, only says which.
-    pub fn revoke_removed_members(
-        &self,
-        tenants: &[TenantScore],
-        write: bool,
-    ) -> anyhow::Result<()> {
-        let known = members_of(tenants);
-        let in_files = |tenant: &str| tenants.iter().any(|t| t.tenant_config.name == tenant);
-        self.revoke(
-            &|p| in_files(&p.tenant) && !known.contains(&p.tenant, &p.member),
-            "member removed",
-            write,
-        )
+/// Says which VPN peers were revoked (or would be) and, after a revocation, how to sync the
+/// gateway; without VPN flags, that peers were left alone.
+pub fn print_revoked(
+    vpn: Option<&TenantVpn>,
+    revoked: &[RevokedAccess],
+    reason: &str,
+    mode: RevokeMode,
+) {
+    let Some(vpn) = vpn else {
+        eprintln!(
+            "VPN peers: unchanged (no --vpn-gateway); revoke them with `harmony vpn peer prune`"
+        );
+        return;
+    };
+    let verb = match mode {
+        RevokeMode::Revoke => "revoked",
+        RevokeMode::DryRun => "would revoke",
+    };
+    for access in revoked {
+        eprintln!(
+            "{} {verb}: {}/{} ({}) in {}",
+            access.kind, access.tenant, access.member, access.detail, access.location
+        );
     }
-
-    fn revoke(
-        &self,
-        select: &(dyn Fn(&PeerRecord) -> bool + Sync),
-        reason: &str,
-        write: bool,
-    ) -> anyhow::Result<()> {
-        let Self::On { vpn, flags } = self else {
-            eprintln!(
-                "VPN peers: unchanged (no --vpn-gateway); revoke them with `harmony vpn peer prune`"
-            );
-            return Ok(());
-        };
-        let peers = if write {
-            vpn.revoke_matching(select, &crate::operator::operator(), reason)?
-        } else {
-            vpn.peers()?
-                .into_iter()
-                .filter(|p| p.is_active() && select(p))
-                .collect()
-        };
-        let verb = if write { "revoked" } else { "would revoke" };
-        for peer in &peers {
-            eprintln!(
-                "VPN peer {verb}: {}/{} ({}, {}) in {}",
-                peer.tenant,
-                peer.member,
-                peer.address.ipv4,
-                peer.public_key,
-                vpn.backend().describe()
-            );
-        }
-        if peers.is_empty() {
-            eprintln!("VPN peers: none to revoke ({reason})");
-        } else if write {
-            print_apply_hint(vpn, flags);
-        }
-        Ok(())
+    if revoked.is_empty() {
+        eprintln!("VPN peers: none to revoke ({reason})");
+    } else if mode == RevokeMode::Revoke {
+        print_apply_hint(&vpn.revoker.gateway().interface_name, &vpn.flags);
     }
 }
 
@@ -495,14 +499,13 @@ fn issue_peer(
         r.address.ipv4,
         r.public_key
     );
-    print_apply_hint(vpn, flags);
+    print_apply_hint(&vpn.gateway().interface_name, flags);
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_apply_hint(vpn: &WireGuardGateway, flags: &str) {
+fn print_apply_hint(interface: &str, flags: &str) {
     eprintln!(
-        "apply on the gateway: harmony vpn {flags} server-config --peer-set --out peers.conf && wg syncconf {0} peers.conf; harmony vpn {flags} nft --out vpn.nft && nft -f vpn.nft",
-        vpn.gateway().interface_name
+        "apply on the gateway: harmony vpn {flags} server-config --peer-set --out peers.conf && wg syncconf {interface} peers.conf; harmony vpn {flags} nft --out vpn.nft && nft -f vpn.nft"
     );
 }
 

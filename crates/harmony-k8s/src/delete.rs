@@ -1,38 +1,18 @@
-//! Removing a tenant: access first (RoleBindings, then ServiceAccounts), then its namespace, never
-//! destroying data without an explicit override.
+//! Removing a tenant: access first (held outside the cluster, RoleBindings, then ServiceAccounts),
+//! then its namespace, never destroying data without an explicit override.
 
 use std::time::{Duration, Instant};
 
 use harmony::InterpretError;
-use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
-use serde::Serialize;
+use harmony_tenant::{
+    DeleteError, DeleteOptions, DeleteReport, ExternalAccess, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    TENANT_LABEL,
+};
 use serde_json::Value;
 
 use harmony_kube::{Cluster, Kind};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
-
-/// How to delete.
-#[derive(Debug, Clone, Copy)]
-pub struct DeleteOptions {
-    /// Also delete PersistentVolumeClaims (and so, possibly, their volumes and data).
-    pub delete_data: bool,
-    /// How long to wait for the namespace to finish terminating.
-    pub timeout: Duration,
-}
-
-/// What deleting a tenant did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DeleteReport {
-    /// The tenant id.
-    pub tenant: String,
-    /// The tenant's namespace, if it still existed.
-    pub namespace: Option<String>,
-    /// Access revoked: RoleBindings, then ServiceAccounts.
-    pub revoked: Vec<String>,
-    /// PersistentVolumeClaims deleted with the namespace (only with `delete_data`).
-    pub data_deleted: Vec<String>,
-}
 
 fn selector(tenant: &str) -> String {
     format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{TENANT_LABEL}={tenant}")
@@ -45,69 +25,102 @@ fn names(items: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Deletes tenant `tenant`. Refuses, deleting nothing, when its namespace holds
-/// PersistentVolumeClaims and `delete_data` is not set. Deleting a tenant that is already gone
-/// succeeds and does nothing.
-pub async fn delete_tenant(
+/// Deletes tenant `tenant` (see [`TenantRemover::delete_tenant`](harmony_tenant::TenantRemover)):
+/// the data check, then access held `outside`, RoleBindings, ServiceAccounts, the namespace.
+pub(crate) async fn delete_tenant(
     cluster: &Cluster,
     tenant: &str,
     options: DeleteOptions,
-) -> Result<DeleteReport, InterpretError> {
-    delete_tenant_revoking(cluster, tenant, options, || Ok(())).await
-}
-
-/// Like [`delete_tenant`], running `revoke_elsewhere` (access held outside the cluster, such as
-/// VPN peers) once the data check has passed and before any RoleBinding is deleted: a refused
-/// delete changes nothing anywhere, and access goes first.
-pub async fn delete_tenant_revoking(
-    cluster: &Cluster,
-    tenant: &str,
-    options: DeleteOptions,
-    revoke_elsewhere: impl FnOnce() -> Result<(), InterpretError>,
-) -> Result<DeleteReport, InterpretError> {
+    outside: Option<&dyn ExternalAccess>,
+) -> Result<DeleteReport, DeleteError> {
     let mut report = DeleteReport {
         tenant: tenant.into(),
         ..DeleteReport::default()
     };
     let selector = selector(tenant);
-    let namespaces = names(&cluster.list(Kind::of::<Namespace>(), "", &selector).await?);
+    let namespaces = names(&list(cluster, Kind::of::<Namespace>(), "", &selector).await?);
     for namespace in &namespaces {
-        let claims = names(
-            &cluster
-                .list(Kind::of::<PersistentVolumeClaim>(), namespace, "")
-                .await?,
-        );
+        let claims =
+            names(&list(cluster, Kind::of::<PersistentVolumeClaim>(), namespace, "").await?);
         if !claims.is_empty() && !options.delete_data {
-            return Err(InterpretError::Refused(format!(
-                "tenant `{tenant}`: namespace `{namespace}` holds PersistentVolumeClaims {}; \
-                 deleting the namespace would delete them and possibly their volumes' data. \
-                 Nothing was deleted. Back the data up, then run again with --delete-data",
-                claims.join(", ")
-            )));
+            return Err(DeleteError::DataHeld {
+                tenant: tenant.into(),
+                namespace: namespace.clone(),
+                claims,
+            });
         }
         report
             .data_deleted
             .extend(claims.into_iter().map(|c| format!("{namespace}/{c}")));
     }
-    revoke_elsewhere()?;
+    if let Some(outside) = outside {
+        report.revoked_elsewhere = outside.revoke_tenant(tenant).await?;
+    }
+    match remove(
+        cluster,
+        &selector,
+        &namespaces,
+        options.timeout,
+        &mut report,
+    )
+    .await
+    {
+        Ok(()) => {
+            report.namespace = namespaces.into_iter().next();
+            Ok(report)
+        }
+        Err(error) if report.revoked_elsewhere.is_empty() && report.revoked.is_empty() => {
+            Err(error)
+        }
+        Err(error) => Err(DeleteError::Stopped {
+            error: Box::new(error),
+            done: Box::new(report),
+        }),
+    }
+}
+
+/// Revokes access in the cluster (RoleBindings, then ServiceAccounts), then deletes the
+/// namespaces and waits for them to go.
+async fn remove(
+    cluster: &Cluster,
+    selector: &str,
+    namespaces: &[String],
+    timeout: Duration,
+    report: &mut DeleteReport,
+) -> Result<(), DeleteError> {
     for kind in [Kind::of::<RoleBinding>(), Kind::of::<ServiceAccount>()] {
-        for object in cluster.list(kind, "", &selector).await? {
+        for object in list(cluster, kind, "", selector).await? {
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            cluster.delete(kind, namespace, name, false).await?;
+            cluster
+                .delete(kind, namespace, name, false)
+                .await
+                .map_err(InterpretError::from)?;
             report
                 .revoked
                 .push(format!("{} {namespace}/{name}", kind.name()));
         }
     }
-    for namespace in &namespaces {
+    for namespace in namespaces {
         cluster
             .delete(Kind::of::<Namespace>(), "", namespace, false)
-            .await?;
-        wait_until_gone(cluster, namespace, options.timeout).await?;
+            .await
+            .map_err(InterpretError::from)?;
+        wait_until_gone(cluster, namespace, timeout).await?;
     }
-    report.namespace = namespaces.into_iter().next();
-    Ok(report)
+    Ok(())
+}
+
+async fn list(
+    cluster: &Cluster,
+    kind: Kind,
+    namespace: &str,
+    selector: &str,
+) -> Result<Vec<Value>, DeleteError> {
+    Ok(cluster
+        .list(kind, namespace, selector)
+        .await
+        .map_err(InterpretError::from)?)
 }
 
 /// Polls the namespace until it is gone; on timeout, says what holds it.
@@ -115,22 +128,26 @@ async fn wait_until_gone(
     cluster: &Cluster,
     namespace: &str,
     timeout: Duration,
-) -> Result<(), InterpretError> {
+) -> Result<(), DeleteError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
-        let Some(live) = cluster.get(Kind::of::<Namespace>(), "", namespace).await? else {
+        let Some(live) = cluster
+            .get(Kind::of::<Namespace>(), "", namespace)
+            .await
+            .map_err(InterpretError::from)?
+        else {
             return Ok(());
         };
         if started.elapsed() >= timeout {
-            return Err(InterpretError::Topology(stuck(namespace, &live, timeout)));
+            return Err(stuck(namespace, &live, timeout));
         }
         tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
         pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 
-fn stuck(namespace: &str, live: &Value, timeout: Duration) -> String {
+fn stuck(namespace: &str, live: &Value, waited: Duration) -> DeleteError {
     let finalizers: Vec<String> = live["spec"]["finalizers"]
         .as_array()
         .into_iter()
@@ -156,20 +173,10 @@ fn stuck(namespace: &str, live: &Value, timeout: Duration) -> String {
             )
         })
         .collect();
-    format!(
-        "namespace `{namespace}` is still terminating after {}s; its access is already revoked. \
-         Blocking finalizers: {}{}. They are removed by the controllers that set them; check those \
-         controllers, then run the delete again to keep waiting (or raise --timeout)",
-        timeout.as_secs(),
-        if finalizers.is_empty() {
-            "none listed".to_string()
-        } else {
-            finalizers.join(", ")
-        },
-        if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("; conditions: {}", conditions.join("; "))
-        }
-    )
+    DeleteError::StillTerminating {
+        namespace: namespace.into(),
+        waited,
+        finalizers,
+        conditions,
+    }
 }

@@ -6,8 +6,9 @@
 //!   discovers [`ClusterFacts`](harmony_tenant::ClusterFacts) ([`facts`]).
 //! - [`TenantManager::ensure_tenant`](harmony_tenant::TenantManager::ensure_tenant) applies a plan
 //!   phase by phase with server-side apply, writing only what differs, then prunes ([`apply`]).
-//! - [`K8sTopology::delete_tenant`] revokes access first and refuses to destroy data
-//!   ([`delete`]); [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
+//! - [`TenantRemover::delete_tenant`](harmony_tenant::TenantRemover::delete_tenant) revokes access
+//!   first, that held outside the cluster (such as VPN peers) before RoleBindings, and refuses to
+//!   destroy data; [`K8sTopology::status`] reports quota, members, policies and drift ([`status`]).
 //! - [`GuardrailsManager`](harmony_guardrails::GuardrailsManager) applies cluster guardrails the
 //!   same way, rank by rank, and prunes those Harmony owns and no longer wants.
 //! - [`Prober`] sends the behavioural probes of `harmony audit probe` as each tenant role,
@@ -20,7 +21,7 @@
 
 pub mod apply;
 mod compare;
-pub mod delete;
+mod delete;
 pub mod facts;
 mod guardrails;
 mod inventory;
@@ -32,7 +33,6 @@ mod topology;
 
 pub use apply::{Action, ApplyOptions, Mode, ObjectChange, TenantReport};
 pub use compare::FieldDiff;
-pub use delete::{DeleteOptions, DeleteReport};
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};
 pub use probe::{ProbeError, ProbeSelection, Prober};

@@ -1,14 +1,18 @@
-//! `K8sTopology`: the live-cluster adapter of the `TenantManager` capability.
+//! `K8sTopology`: the live-cluster adapter of the `TenantManager` and `TenantRemover`
+//! capabilities.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use harmony::{InterpretError, Outcome, Topology};
-use harmony_tenant::{ClusterFacts, TenantManager, TenantPlan};
+use harmony_tenant::{
+    ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, TenantManager,
+    TenantPlan, TenantRemover,
+};
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 
 use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
-use crate::delete::{DeleteOptions, DeleteReport, delete_tenant, delete_tenant_revoking};
+use crate::delete::delete_tenant;
 use crate::facts::{FactsSource, discover};
 use crate::snapshot::Snapshot;
 use crate::status::{TenantStatus, tenant_status};
@@ -45,29 +49,6 @@ impl K8sTopology {
     /// The connected cluster.
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
-    }
-
-    /// Deletes a tenant (see [`delete_tenant`]).
-    pub async fn delete_tenant(
-        &self,
-        tenant: &str,
-        options: DeleteOptions,
-    ) -> Result<DeleteReport, InterpretError> {
-        delete_tenant(&self.cluster, tenant, options)
-            .instrument(tracing::info_span!("tenant", name = tenant))
-            .await
-    }
-
-    /// Deletes a tenant, revoking access held elsewhere first (see [`delete_tenant_revoking`]).
-    pub async fn delete_tenant_revoking(
-        &self,
-        tenant: &str,
-        options: DeleteOptions,
-        revoke_elsewhere: impl FnOnce() -> Result<(), InterpretError>,
-    ) -> Result<DeleteReport, InterpretError> {
-        delete_tenant_revoking(&self.cluster, tenant, options, revoke_elsewhere)
-            .instrument(tracing::info_span!("tenant", name = tenant))
-            .await
     }
 
     /// The status of tenants (see [`tenant_status`]).
@@ -124,6 +105,21 @@ impl TenantManager for K8sTopology {
                 done: Box::new(outcome),
             }),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantRemover for K8sTopology {
+    /// Deletes the tenant (in a `tenant` tracing span).
+    async fn delete_tenant(
+        &self,
+        tenant: &str,
+        options: DeleteOptions,
+        outside: Option<&dyn ExternalAccess>,
+    ) -> Result<DeleteReport, DeleteError> {
+        delete_tenant(&self.cluster, tenant, options, outside)
+            .instrument(tracing::info_span!("tenant", name = tenant))
+            .await
     }
 }
 

@@ -8,11 +8,12 @@ mod real;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harmony::{InterpretError, Maestro, OutcomeStatus, Score, Topology};
-use harmony_k8s::{
-    Action, ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode, TenantReport,
+use harmony::{Maestro, OutcomeStatus, Score, Topology};
+use harmony_k8s::{Action, ApplyOptions, FactsSource, K8sTopology, Mode, TenantReport};
+use harmony_tenant::{
+    ClusterFlavor, DeleteError, DeleteOptions, Hint, Member, TenantManager, TenantRemover,
+    TenantRole, TenantScore,
 };
-use harmony_tenant::{ClusterFlavor, Member, TenantManager, TenantRole, TenantScore};
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
 use kube::Api;
@@ -140,14 +141,14 @@ async fn apply_plan_reapply_prune_delete() {
         delete_data: false,
         timeout: Duration::from_secs(120),
     };
-    let report = topology.delete_tenant(&name, options).await.unwrap();
+    let report = topology.delete_tenant(&name, options, None).await.unwrap();
     assert_eq!(report.namespace.as_deref(), Some(name.as_str()));
     let namespaces: Api<Namespace> = Api::all(plane.client().await);
     assert!(
         namespaces.get_opt(&name).await.unwrap().is_none(),
         "the namespace controller finalized and removed the namespace"
     );
-    let again = topology.delete_tenant(&name, options).await.unwrap();
+    let again = topology.delete_tenant(&name, options, None).await.unwrap();
     assert_eq!(
         again.namespace, None,
         "deleting a deleted tenant does nothing"
@@ -224,12 +225,12 @@ async fn delete_refuses_while_real_pvcs_hold_data() {
         timeout: Duration::from_secs(120),
     };
     let error = topology
-        .delete_tenant(&name, options(false))
+        .delete_tenant(&name, options(false), None)
         .await
         .unwrap_err();
-    assert!(matches!(error, InterpretError::Refused(_)), "{error}");
+    assert!(matches!(error, DeleteError::DataHeld { .. }), "{error}");
     assert!(error.to_string().contains("db-data"), "{error}");
-    assert!(error.to_string().contains("--delete-data"), "{error}");
+    assert_eq!(error.hint(), Some(Hint::DeleteData), "{error}");
     assert_eq!(
         claims
             .list(&ListParams::default())
@@ -245,7 +246,10 @@ async fn delete_refuses_while_real_pvcs_hold_data() {
         "a refused delete revokes nothing"
     );
 
-    let report = topology.delete_tenant(&name, options(true)).await.unwrap();
+    let report = topology
+        .delete_tenant(&name, options(true), None)
+        .await
+        .unwrap();
     assert_eq!(report.data_deleted, [format!("{name}/db-data")]);
     let namespaces: Api<Namespace> = Api::all(plane.client().await);
     assert!(namespaces.get_opt(&name).await.unwrap().is_none());

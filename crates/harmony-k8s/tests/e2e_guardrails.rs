@@ -17,13 +17,13 @@ use harmony_guardrails::{
     ClusterGuardrailsScore, DEFAULT_HARMONY_IDENTITY, GuardrailId, GuardrailObject,
     compile_guardrails,
 };
-use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, Mode};
 use harmony_kube::Kind;
 use harmony_kube::cluster_from_config;
 use harmony_kube::kinds::{ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY};
 use harmony_tenant::{
-    ClusterFacts, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel, TENANT_LABEL,
-    TenantManager, TenantRole, TenantScore,
+    ClusterFacts, DeleteOptions, MANAGED_BY_LABEL, Member, PARAMS_NAME, PodSecurityLevel,
+    TENANT_LABEL, TenantManager, TenantRemover, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
@@ -549,7 +549,7 @@ async fn namespace_deletion_empties_a_guarded_tenant(plane: &ControlPlane, tenan
     };
     let report = topology(plane)
         .await
-        .delete_tenant(tenant, options)
+        .delete_tenant(tenant, options, None)
         .await
         .unwrap_or_else(|e| panic!("deleting tenant {tenant} under the guardrails: {e}"));
     assert_eq!(report.namespace.as_deref(), Some(tenant));

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use common::{run, topology};
 use harmony::OutcomeStatus;
-use harmony_k8s::{ApplyOptions, DeleteOptions};
-use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
+use harmony_k8s::ApplyOptions;
+use harmony_tenant::{
+    ClusterFacts, DeleteOptions, Member, TenantRemover, TenantRole, TenantScore, compile,
+};
 use harmony_testkit::{FakeApiServer, FakeOptions, Fault, FaultPlan, RecordedRequest};
 use serde_json::json;
 
@@ -156,7 +158,7 @@ async fn hundred_tenants_under_faults_converge_safely() {
     };
     for i in 0..5 {
         let error = topology
-            .delete_tenant(&format!("t{i:03}"), options)
+            .delete_tenant(&format!("t{i:03}"), options, None)
             .await
             .unwrap_err();
         assert!(error.to_string().contains("data"), "{error}");

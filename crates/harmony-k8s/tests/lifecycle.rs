@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use common::{run, topology, writes};
 use harmony::{InterpretError, OutcomeStatus, Topology};
-use harmony_k8s::{ApplyOptions, DeleteOptions, FactsSource, K8sTopology, Mode};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, Mode};
 use harmony_kube::cluster_from_config;
-use harmony_tenant::{ClusterFlavor, Member, TenantManager, TenantRole, TenantScore};
+use harmony_tenant::{
+    ClusterFlavor, DeleteError, DeleteOptions, Hint, Member, TenantManager, TenantRemover,
+    TenantRole, TenantScore,
+};
 use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr, NamespaceDeletion};
 use serde_json::json;
 
@@ -86,7 +89,7 @@ async fn apply_reapply_shrink_delete() {
     server.clear_requests();
     let topology = topology(&server, ApplyOptions::default());
     let deleted = topology
-        .delete_tenant("acme", delete_options(false))
+        .delete_tenant("acme", delete_options(false), None)
         .await
         .unwrap();
     assert_eq!(deleted.namespace.as_deref(), Some("acme"));
@@ -105,7 +108,7 @@ async fn apply_reapply_shrink_delete() {
             .is_none()
     );
     let again = topology
-        .delete_tenant("acme", delete_options(false))
+        .delete_tenant("acme", delete_options(false), None)
         .await
         .unwrap();
     assert_eq!(
@@ -214,12 +217,12 @@ async fn delete_refuses_to_destroy_data_without_the_override() {
     server.clear_requests();
     let topology = topology(&server, ApplyOptions::default());
     let error = topology
-        .delete_tenant("acme", delete_options(false))
+        .delete_tenant("acme", delete_options(false), None)
         .await
         .unwrap_err();
-    assert!(matches!(error, InterpretError::Refused(_)), "{error}");
+    assert!(matches!(error, DeleteError::DataHeld { .. }), "{error}");
     assert!(error.to_string().contains("db-data"), "{error}");
-    assert!(error.to_string().contains("--delete-data"), "{error}");
+    assert_eq!(error.hint(), Some(Hint::DeleteData), "{error}");
     assert!(
         writes(&server).is_empty(),
         "nothing deleted: {:?}",
@@ -227,7 +230,7 @@ async fn delete_refuses_to_destroy_data_without_the_override() {
     );
 
     let report = topology
-        .delete_tenant("acme", delete_options(true))
+        .delete_tenant("acme", delete_options(true), None)
         .await
         .unwrap();
     assert_eq!(report.data_deleted, ["acme/db-data"]);
@@ -252,14 +255,14 @@ async fn delete_reports_the_finalizers_of_a_stuck_namespace() {
         timeout: Duration::from_millis(300),
     };
     let error = topology
-        .delete_tenant("acme", options)
+        .delete_tenant("acme", options, None)
         .await
         .unwrap_err()
         .to_string();
     assert!(error.contains("still terminating"), "{error}");
     assert!(error.contains("Blocking finalizers: kubernetes"), "{error}");
     assert!(server.finalize_namespace("acme"));
-    let report = topology.delete_tenant("acme", options).await.unwrap();
+    let report = topology.delete_tenant("acme", options, None).await.unwrap();
     assert_eq!(report.namespace, None);
 }
 

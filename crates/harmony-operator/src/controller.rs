@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use harmony::InterpretError;
-use harmony_k8s::{FactsSource, InventoryReader, facts};
+use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology, facts};
 use harmony_kube::cluster_from_config;
+use harmony_tenant::ExternalAccess;
 use kube::api::ListParams;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -64,6 +65,9 @@ pub struct Settings {
     pub lease: Option<LeaseSettings>,
     /// Serve `/metrics`, `/healthz` and `/readyz` here.
     pub listen: Option<SocketAddr>,
+    /// Access to tenants held outside the cluster (such as VPN peers), revoked before the
+    /// RoleBindings of a deleted Tenant.
+    pub outside: Option<Arc<dyn ExternalAccess>>,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             instance: None,
             lease: None,
             listen: None,
+            outside: None,
         }
     }
 }
@@ -200,6 +205,12 @@ async fn lead(
         instance: settings.instance.clone(),
     };
     let context = Arc::new(Context {
+        topology: K8sTopology::new(
+            cluster.clone(),
+            settings.facts.clone(),
+            ApplyOptions::default(),
+        ),
+        outside: settings.outside.clone(),
         cluster,
         tenants,
         store: store.clone(),

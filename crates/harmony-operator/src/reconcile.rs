@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use harmony::InterpretError;
-use harmony_k8s::delete::delete_tenant;
-use harmony_k8s::{ApplyOptions, DeleteOptions, Snapshot, TenantReport, apply::apply_plan};
+use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
 use harmony_kube::{ApiFailure, Cluster};
-use harmony_tenant::{ClusterFacts, TenantScore, compile, cross_tenant_problems};
+use harmony_tenant::{
+    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, TenantRemover, TenantScore,
+    compile, cross_tenant_problems,
+};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
@@ -49,7 +50,7 @@ pub enum Error {
         tenant: String,
         /// What the library said.
         #[source]
-        source: InterpretError,
+        source: DeleteError,
     },
     /// Writing the Tenant's status or finalizer failed.
     #[error("writing Tenant `{tenant}`: {source}")]
@@ -72,10 +73,7 @@ impl Error {
     /// Whether the error is a deletion held because PersistentVolumeClaims hold data.
     fn data_held(&self) -> bool {
         match self {
-            Self::Delete {
-                source: InterpretError::Refused(_),
-                ..
-            } => true,
+            Self::Delete { source, .. } => source.hint() == Some(Hint::DeleteData),
             Self::Finalizer(inner) => {
                 matches!(&**inner, finalizer::Error::CleanupFailed(e) if e.data_held())
             }
@@ -86,8 +84,12 @@ impl Error {
 
 /// What every reconcile shares.
 pub struct Context {
-    /// The cluster, as the library's apply and delete take it.
+    /// The cluster, as the library's apply takes it.
     pub(crate) cluster: Cluster,
+    /// The same cluster as the tenant removal capability.
+    pub(crate) topology: K8sTopology,
+    /// Access to tenants held outside the cluster (VPN peers), revoked first on deletion.
+    pub(crate) outside: Option<Arc<dyn ExternalAccess>>,
     /// The Tenant API.
     pub(crate) tenants: Api<Tenant>,
     /// The Tenants as last seen.
@@ -208,6 +210,14 @@ fn condition(
     }
 }
 
+/// A delete error's hint, worded as what to do on a Tenant resource.
+fn spec_advice(hint: Hint) -> &'static str {
+    match hint {
+        Hint::DeleteData => "set spec.deletion.deleteData: true to delete them with the tenant",
+        Hint::LongerTimeout => "wait: the operator tries again every few seconds",
+    }
+}
+
 /// The changes of a report, in one line short enough for an Event note (1 kB).
 fn summary(report: &TenantReport) -> String {
     let mut line = format!(
@@ -313,8 +323,8 @@ impl Context {
         Ok(Action::await_change())
     }
 
-    /// Revokes access first, then removes the rest; holds while PersistentVolumeClaims hold data
-    /// and `spec.deletion.deleteData` is not set.
+    /// Revokes access first (held outside the cluster, then RoleBindings), then removes the rest;
+    /// holds while PersistentVolumeClaims hold data and `spec.deletion.deleteData` is not set.
     async fn cleanup(&self, tenant: &Tenant) -> Result<Action, Error> {
         let name = tenant.name_any();
         let generation = tenant.metadata.generation.unwrap_or_default();
@@ -322,9 +332,19 @@ impl Context {
             delete_data: tenant.spec.deletion.delete_data,
             timeout: NAMESPACE_TIMEOUT,
         };
-        match delete_tenant(&self.cluster, &name, options).await {
+        match self
+            .topology
+            .delete_tenant(&name, options, self.outside.as_deref())
+            .await
+        {
             Ok(report) => {
-                let mut note = format!("revoked {}", report.revoked.join(", "));
+                let revoked: Vec<String> = report
+                    .revoked_elsewhere
+                    .iter()
+                    .map(|a| format!("{} {}/{}", a.kind, a.tenant, a.member))
+                    .chain(report.revoked.iter().cloned())
+                    .collect();
+                let mut note = format!("revoked {}", revoked.join(", "));
                 if !report.data_deleted.is_empty() {
                     note.push_str(&format!(
                         "; data deleted: {}",
@@ -339,16 +359,11 @@ impl Context {
                 Ok(Action::await_change())
             }
             Err(source) => {
-                let (reason, message) = match &source {
-                    InterpretError::Refused(message) => (
-                        "DataHeld",
-                        format!(
-                            "{message} (on a Tenant resource: set spec.deletion.deleteData: true \
-                             to delete them with the tenant)"
-                        ),
-                    ),
-                    other => ("DeleteFailed", other.to_string()),
+                let reason = match source.hint() {
+                    Some(Hint::DeleteData) => "DataHeld",
+                    _ => "DeleteFailed",
                 };
+                let message = source.explain(spec_advice);
                 let deleting = condition(DELETING, true, reason, message.clone(), generation);
                 let ready = condition(
                     READY,

@@ -17,13 +17,16 @@ mod names;
 mod nonpublic;
 mod plan;
 pub mod quantity;
+mod removal;
 mod resolved;
 mod score;
 mod validate;
 pub mod vpn;
 mod workloads;
 
-pub use compile::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, compile, tenant_parameters};
+pub use compile::{
+    PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX, compile, tenant_parameters,
+};
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
     ProfileMetadata, ProfileSpec,
@@ -33,13 +36,17 @@ pub use ingress::{
     MAX_HOSTNAME, hostname_matches,
 };
 pub use load::load_tenants;
-pub use manager::TenantManager;
+pub use manager::{TenantManager, TenantRemover};
 pub use names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 pub use nonpublic::{
     NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
 };
 pub use plan::{
     MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
+};
+pub use removal::{
+    DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,
+    RevokedAccess,
 };
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{

@@ -1,8 +1,12 @@
-//! The `TenantManager` capability, and `TenantScore` as a Score over any topology that has it.
+//! The `TenantManager` capability, and `TenantScore` as a Score over any topology that has it;
+//! the `TenantRemover` capability.
 
 use harmony::{Interpret, InterpretError, Outcome, Score, Topology};
 
-use crate::{ClusterFacts, TenantPlan, TenantScore, compile};
+use crate::{
+    ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, TenantPlan,
+    TenantScore, compile,
+};
 
 /// A topology that can hold tenants: a folder of manifests, a live cluster, ...
 ///
@@ -34,6 +38,22 @@ pub trait TenantManager: Topology {
 
     /// Makes the tenant's objects match `plan`, removing those it owned and no longer wants.
     async fn ensure_tenant(&self, plan: &TenantPlan) -> Result<Outcome, InterpretError>;
+}
+
+/// A topology tenants can be removed from, such as a live cluster.
+#[async_trait::async_trait]
+pub trait TenantRemover: Topology {
+    /// Deletes tenant `tenant`, access first: refuses ([`DeleteError::DataHeld`]), changing
+    /// nothing anywhere, while its namespace holds PersistentVolumeClaims and
+    /// `options.delete_data` is not set; then revokes the access `outside` holds (such as VPN
+    /// peers), RoleBindings, ServiceAccounts, deletes the namespace and waits until it is gone.
+    /// Deleting a tenant already gone still revokes `outside` and otherwise does nothing.
+    async fn delete_tenant(
+        &self,
+        tenant: &str,
+        options: DeleteOptions,
+        outside: Option<&dyn ExternalAccess>,
+    ) -> Result<DeleteReport, DeleteError>;
 }
 
 impl<T: TenantManager> Score<T> for TenantScore {

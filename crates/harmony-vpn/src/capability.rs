@@ -7,8 +7,10 @@ use crate::backend::RegistryBackend;
 use crate::gateway::Gateway;
 use crate::keys::{PresharedKey, PrivateKey, PublicKey};
 use crate::members::KnownMembers;
+use crate::pool::AddressPool;
 use crate::registry::{AuditEvent, NewPeer, PeerRecord, Registry};
 use crate::render::{self, ConfigText};
+use crate::revoker::{MEMBER_REMOVED, TENANT_REMOVED};
 use crate::server_key::ServerKey;
 use crate::store::RegistryStore;
 
@@ -96,13 +98,13 @@ pub trait VpnGateway {
         self.revoke_matching(
             &|p| !members.contains(&p.tenant, &p.member),
             by,
-            "member removed",
+            MEMBER_REMOVED,
         )
     }
 
     /// Revokes every active peer of a tenant (before the tenant is removed).
     fn revoke_tenant(&self, tenant: &str, by: &str) -> Result<Vec<PeerRecord>, VpnError> {
-        self.revoke_matching(&|p| p.tenant == tenant, by, "tenant removed")
+        self.revoke_matching(&|p| p.tenant == tenant, by, TENANT_REMOVED)
     }
 
     /// Every peer ever issued, revoked ones included.
@@ -239,7 +241,7 @@ impl WireGuardGateway {
     }
 }
 
-fn check_by(by: &str) -> Result<(), VpnError> {
+pub(crate) fn check_by(by: &str) -> Result<(), VpnError> {
     if by.trim().is_empty() {
         return Err(VpnError::InvalidField {
             field: "--by".into(),
@@ -302,24 +304,35 @@ impl VpnGateway for WireGuardGateway {
         reason: &str,
     ) -> Result<Vec<PeerRecord>, VpnError> {
         check_by(by)?;
-        self.backend.update(self.gateway.pool, |registry, now| {
-            let selected: Vec<(String, String)> = registry
-                .active_peers()
-                .filter(|p| select(p))
-                .map(|p| (p.tenant.clone(), p.member.clone()))
-                .collect();
-            let mut events = Vec::with_capacity(selected.len());
-            for (tenant, member) in selected {
-                events.push(registry.revoke(&tenant, &member, by, reason, now)?);
-            }
-            let records = events.iter().map(|e| revoked_record(registry, e)).collect();
-            Ok((records, events))
-        })
+        revoke_matching(&self.backend, self.gateway.pool, select, by, reason)
     }
 
     fn peers(&self) -> Result<Vec<PeerRecord>, VpnError> {
         Ok(self.registry()?.peers().to_vec())
     }
+}
+
+/// Revokes every active peer `select` picks in the registry of `backend`, in one write.
+pub(crate) fn revoke_matching(
+    backend: &RegistryBackend,
+    pool: AddressPool,
+    select: &(dyn Fn(&PeerRecord) -> bool + Sync),
+    by: &str,
+    reason: &str,
+) -> Result<Vec<PeerRecord>, VpnError> {
+    backend.update(pool, |registry, now| {
+        let selected: Vec<(String, String)> = registry
+            .active_peers()
+            .filter(|p| select(p))
+            .map(|p| (p.tenant.clone(), p.member.clone()))
+            .collect();
+        let mut events = Vec::with_capacity(selected.len());
+        for (tenant, member) in selected {
+            events.push(registry.revoke(&tenant, &member, by, reason, now)?);
+        }
+        let records = events.iter().map(|e| revoked_record(registry, e)).collect();
+        Ok((records, events))
+    })
 }
 
 fn revoked_record(registry: &Registry, event: &AuditEvent) -> PeerRecord {

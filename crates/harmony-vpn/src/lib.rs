@@ -5,7 +5,9 @@
 //! capability issues, rotates and revokes member peers; [`WireGuardGateway`] implements it over a
 //! crash-safe registry ([`RegistryBackend`]: a state dir, [`RegistryStore`], or a Secret of a live
 //! cluster, [`SecretStore`]) and renders client and server `wg-quick` configs,
-//! a `wg syncconf` peer set and nftables rules ([`render`]).
+//! a `wg syncconf` peer set and nftables rules ([`render`]). [`PeerRevoker`] is the peers as
+//! [`harmony_tenant::ExternalAccess`]: what tenant deletion and member removal revoke before
+//! RoleBindings, with the registry alone (no server key).
 //!
 //! ```no_run
 //! use harmony::Documents;
@@ -36,6 +38,7 @@ mod pool;
 mod qr;
 mod registry;
 pub mod render;
+mod revoker;
 mod server_key;
 mod store;
 
@@ -54,5 +57,6 @@ pub use qr::terminal_qr;
 pub use registry::{
     AuditAction, AuditEvent, NewPeer, PeerRecord, REGISTRY_VERSION, Registry, Revocation,
 };
+pub use revoker::{MEMBER_REMOVED, PeerRevoker, TENANT_REMOVED};
 pub use server_key::{SERVER_KEY_FILE, ServerKey};
 pub use store::{AUDIT_FILE, REGISTRY_FILE, RegistryStore};

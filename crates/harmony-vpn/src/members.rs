@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use harmony_tenant::TenantScore;
+
 use crate::VpnError;
 
 /// Tenant → member names known to exist. Built by the caller from the tenant files.
@@ -22,6 +24,23 @@ impl KnownMembers {
                 .insert(member.into());
         }
         known
+    }
+
+    /// The tenants of `tenants` and their members.
+    pub fn of(tenants: &[TenantScore]) -> Self {
+        let mut known = Self::default();
+        for tenant in tenants {
+            known.add_tenant(tenant.name());
+            for member in &tenant.rbac_config.members {
+                known.add_member(tenant.name(), &member.name);
+            }
+        }
+        known
+    }
+
+    /// Whether `tenant` is known.
+    pub fn has_tenant(&self, tenant: &str) -> bool {
+        self.0.contains_key(tenant)
     }
 
     /// Records a tenant (even without members).
