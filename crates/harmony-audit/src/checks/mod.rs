@@ -139,6 +139,9 @@ pub struct Expectation {
     pub granted_egress: Vec<(IpNet, Option<String>)>,
     /// The members and their roles; `None`: the RoleBindings `member-*` tell them.
     pub members: Option<Vec<(SubjectRef, TenantRole)>>,
+    /// The StorageClasses the tenant may claim from (`spec.storageAccess.storageClasses`);
+    /// `None`: any class its quota caps above 0.
+    pub storage_classes: Option<Vec<String>>,
 }
 
 impl Default for Expectation {
@@ -149,6 +152,7 @@ impl Default for Expectation {
             allow_from: None,
             granted_egress: Vec::new(),
             members: None,
+            storage_classes: None,
         }
     }
 }
@@ -186,6 +190,14 @@ impl Expectation {
                         };
                         Some((subject, m.role))
                     })
+                    .collect(),
+            ),
+            storage_classes: Some(
+                score
+                    .storage_access
+                    .storage_classes
+                    .iter()
+                    .map(|class| class.name.clone())
                     .collect(),
             ),
         }

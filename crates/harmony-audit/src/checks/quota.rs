@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use harmony_tenant::STORAGE_CLASS_QUOTA_SUFFIX;
 use k8s_openapi::api::core::v1::ResourceQuota;
 
 use super::{Check, Context, Expectation, Status, Tenant};
@@ -168,7 +169,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant, expect: &Expectation) -> Vec<Che
             open,
             blocked,
         ),
-        storage(ctx, t, &hard),
+        storage(ctx, t, &hard, expect),
         pod_security(ctx, t, expect),
     ]
 }
@@ -242,8 +243,14 @@ fn unbounded(ctx: &Context, ns: &str, hard: &BTreeMap<String, (String, String)>)
     found
 }
 
-/// Claims only (no PersistentVolumes), and every storage class of the cluster capped.
-fn storage(ctx: &Context, t: &Tenant, hard: &BTreeMap<String, (String, String)>) -> Check {
+/// Claims only (no PersistentVolumes), every storage class of the cluster capped, and none but
+/// the tenant file's classes capped above 0.
+fn storage(
+    ctx: &Context,
+    t: &Tenant,
+    hard: &BTreeMap<String, (String, String)>,
+    expect: &Expectation,
+) -> Check {
     let ns = t.namespace.as_str();
     let mut failures = Vec::new();
     for s in &t.subjects {
@@ -264,7 +271,7 @@ fn storage(ctx: &Context, t: &Tenant, hard: &BTreeMap<String, (String, String)>)
         .is_some_and(|(v, _)| is_zero(v));
     let mut evidence = Vec::new();
     for class in &ctx.config.facts.storage_classes {
-        let k = format!("{class}.storageclass.storage.k8s.io/requests.storage");
+        let k = format!("{class}{STORAGE_CLASS_QUOTA_SUFFIX}");
         match hard.get(&k) {
             Some((v, q)) => evidence.push(format!("{k}={v} (ResourceQuota {ns}/{q})")),
             None if no_claims => {
@@ -275,6 +282,9 @@ fn storage(ctx: &Context, t: &Tenant, hard: &BTreeMap<String, (String, String)>)
             )),
         }
     }
+    if let Some(allowed) = expect.storage_classes.as_ref().filter(|_| !no_claims) {
+        failures.extend(outside_allow_list(ns, hard, allowed));
+    }
     if evidence.is_empty() {
         evidence.push("no subject can write PersistentVolumes".into());
     }
@@ -284,6 +294,28 @@ fn storage(ctx: &Context, t: &Tenant, hard: &BTreeMap<String, (String, String)>)
         failures,
         evidence,
     )
+}
+
+/// The classes the quota of `ns` lets the tenant claim from though its file does not allow them.
+fn outside_allow_list(
+    ns: &str,
+    hard: &BTreeMap<String, (String, String)>,
+    allowed: &[String],
+) -> Vec<String> {
+    let listed = match allowed {
+        [] => "none".to_string(),
+        classes => classes.join(", "),
+    };
+    hard.iter()
+        .filter_map(|(k, (v, q))| {
+            let class = k.strip_suffix(STORAGE_CLASS_QUOTA_SUFFIX)?;
+            (!is_zero(v) && !allowed.iter().any(|a| a == class)).then(|| {
+                format!(
+                    "storage class `{class}` is not in the tenant file's spec.storageAccess.storageClasses ({listed}), but {k}={v} (ResourceQuota {ns}/{q}) lets the tenant claim from it: set it to 0, or allow the class in the tenant file"
+                )
+            })
+        })
+        .collect()
 }
 
 fn pod_security(ctx: &Context, t: &Tenant, expect: &Expectation) -> Check {
@@ -318,8 +350,9 @@ fn pod_security(ctx: &Context, t: &Tenant, expect: &Expectation) -> Check {
 #[cfg(test)]
 mod tests {
     use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-    use crate::{AuditConfig, ClusterSnapshot, Status, audit};
+    use crate::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
 
     fn snapshot(facts: &ClusterFacts) -> ClusterSnapshot {
         let plans: Vec<TenantPlan> = [TenantScore::new("acme")]
@@ -340,6 +373,52 @@ mod tests {
             .find(|c| c.id == "HMT-QUOTA-001")
             .unwrap()
             .clone()
+    }
+
+    /// A quota that caps a class above 0 though the tenant file does not list it: the tenant
+    /// can claim from it, which only the tenant file's allow-list reveals.
+    #[test]
+    fn a_class_outside_the_tenant_file_s_allow_list_fails_storage() {
+        let mut facts = ClusterFacts::kubernetes();
+        facts.storage_classes.push("fast".into());
+        let tenant = TenantScore::new("acme").storage_class("standard", "10Gi");
+        let mut snapshot = ClusterSnapshot::from_plans(&[compile(&tenant, &facts)]);
+        snapshot.add_platform(&facts);
+        let mut expected = AuditConfig::new(facts.clone());
+        expected
+            .expectations
+            .insert("acme".into(), Expectation::of(&tenant));
+        let storage = |snapshot: &ClusterSnapshot, config: &AuditConfig| {
+            let report = audit(snapshot, config);
+            let check = report.tenants[0]
+                .checks
+                .iter()
+                .find(|c| c.id == "HMT-STOR-001");
+            check.unwrap().clone()
+        };
+        assert_eq!(storage(&snapshot, &expected).status, Status::Pass);
+
+        let hard = snapshot.resource_quotas[0]
+            .spec
+            .as_mut()
+            .and_then(|s| s.hard.as_mut())
+            .unwrap();
+        let fast = "fast.storageclass.storage.k8s.io/requests.storage";
+        hard.insert(fast.into(), Quantity("50Gi".into()));
+        let unknown = storage(&snapshot, &AuditConfig::new(facts));
+        assert_eq!(
+            unknown.status,
+            Status::Pass,
+            "capped, as far as the quota tells"
+        );
+        let check = storage(&snapshot, &expected);
+        assert_eq!(check.status, Status::Fail, "{check:?}");
+        assert_eq!(
+            check.evidence,
+            [format!(
+                "storage class `fast` is not in the tenant file's spec.storageAccess.storageClasses (standard), but {fast}=50Gi (ResourceQuota acme/tenant-quota) lets the tenant claim from it: set it to 0, or allow the class in the tenant file"
+            )]
+        );
     }
 
     #[test]

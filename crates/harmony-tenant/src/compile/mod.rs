@@ -10,6 +10,7 @@ mod rbac;
 mod tests;
 
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
+pub use quota::STORAGE_CLASS_QUOTA_SUFFIX;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 

@@ -18,6 +18,10 @@ use crate::score::TenantScore;
 const QUOTA_NAME: &str = "tenant-quota";
 /// Name of the tenant's LimitRange.
 const LIMITS_NAME: &str = "tenant-limits";
+/// The suffix of the quota key capping the storage claimed from one StorageClass
+/// (`<class>.storageclass.storage.k8s.io/requests.storage`): the allowed classes' caps, 0 for the
+/// cluster's other classes.
+pub const STORAGE_CLASS_QUOTA_SUFFIX: &str = ".storageclass.storage.k8s.io/requests.storage";
 
 /// The ResourceQuota and the LimitRange of `score`.
 pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> [TenantObject; 2] {
@@ -95,7 +99,7 @@ fn hard(score: &TenantScore, facts: &ClusterFacts) -> BTreeMap<String, Quantity>
 
 /// The quota key capping storage requested from `class`.
 fn class_key(class: &str) -> String {
-    format!("{class}.storageclass.storage.k8s.io/requests.storage")
+    format!("{class}{STORAGE_CLASS_QUOTA_SUFFIX}")
 }
 
 /// Inserts `<prefix>.cpu`, `<prefix>.memory` and `<prefix>.ephemeral-storage`.
