@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::checks::{AuditReport, EveryPod, PodTemplate, Status};
+use crate::checks::{AuditReport, Check, EveryPod, PodTemplate, Status};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +44,11 @@ fn text(report: &AuditReport) -> String {
             t.namespace,
             mark(t.status())
         );
-        for c in &t.checks {
-            let _ = writeln!(out, "  {} {} {}", mark(c.status), c.id, c.title);
-            if let Some(every) = &c.every_pod {
-                let _ = writeln!(out, "      {}", every_pod(every));
-            }
-            if c.status != Status::Pass {
-                for e in &c.evidence {
-                    let _ = writeln!(out, "      {e}");
-                }
-            }
-        }
+        checks(&mut out, &t.checks);
+    }
+    if let Some(worst) = report.platform.iter().map(|c| c.status).max() {
+        let _ = writeln!(out, "platform: {}", mark(worst));
+        checks(&mut out, &report.platform);
     }
     for n in &report.notes {
         let _ = writeln!(out, "note: {n}");
@@ -64,6 +58,7 @@ fn text(report: &AuditReport) -> String {
             .tenants
             .iter()
             .flat_map(|t| &t.checks)
+            .chain(&report.platform)
             .filter(|c| c.status == s)
             .count()
     };
@@ -76,6 +71,21 @@ fn text(report: &AuditReport) -> String {
         count(Status::Fail)
     );
     out
+}
+
+/// One line per check, its every-pod verdict, and the evidence of those that do not pass.
+fn checks(out: &mut String, checks: &[Check]) {
+    for c in checks {
+        let _ = writeln!(out, "  {} {} {}", mark(c.status), c.id, c.title);
+        if let Some(every) = &c.every_pod {
+            let _ = writeln!(out, "      {}", every_pod(every));
+        }
+        if c.status != Status::Pass {
+            for e in &c.evidence {
+                let _ = writeln!(out, "      {e}");
+            }
+        }
+    }
 }
 
 /// `acme{app=web}` (`:web=TCP/8080` per named port).
@@ -115,45 +125,53 @@ pub(crate) fn xml(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A JUnit test suite `name`, a test case per check.
+fn suite(out: &mut String, name: &str, checks: &[Check]) {
+    let failures = checks.iter().filter(|c| c.status == Status::Fail).count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+        xml(name),
+        checks.len()
+    );
+    for c in checks {
+        let name_attr = xml(&format!("{} {}", c.id, c.title));
+        let body = xml(&c.evidence.join("\n"));
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{name_attr}\">",
+            xml(name)
+        );
+        match c.status {
+            Status::Fail => {
+                let _ = write!(out, "<failure message=\"{name_attr}\">{body}</failure>");
+            }
+            Status::Warn | Status::Pass => {
+                let _ = write!(
+                    out,
+                    "<system-out>{}{body}</system-out>",
+                    if c.status == Status::Warn {
+                        "WARN\n"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("  </testsuite>\n");
+}
+
 fn junit(report: &AuditReport) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"harmony audit\">\n",
     );
     for t in &report.tenants {
-        let failures = t.checks.iter().filter(|c| c.status == Status::Fail).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
-            xml(&t.tenant),
-            t.checks.len()
-        );
-        for c in &t.checks {
-            let name = xml(&format!("{} {}", c.id, c.title));
-            let body = xml(&c.evidence.join("\n"));
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{name}\">",
-                xml(&t.tenant)
-            );
-            match c.status {
-                Status::Fail => {
-                    let _ = write!(out, "<failure message=\"{name}\">{body}</failure>");
-                }
-                Status::Warn | Status::Pass => {
-                    let _ = write!(
-                        out,
-                        "<system-out>{}{body}</system-out>",
-                        if c.status == Status::Warn {
-                            "WARN\n"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-            }
-            out.push_str("</testcase>\n");
-        }
-        out.push_str("  </testsuite>\n");
+        suite(&mut out, &t.tenant, &t.checks);
+    }
+    if !report.platform.is_empty() {
+        suite(&mut out, "platform", &report.platform);
     }
     out.push_str("</testsuites>\n");
     out
@@ -200,6 +218,7 @@ mod tests {
                 namespace: "acme".into(),
                 checks: vec![check(holds), check(today)],
             }],
+            platform: vec![],
             notes: vec![],
         };
         let text = render(&report, Format::Text);

@@ -4,6 +4,7 @@
 
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
+use harmony_tenant::TenantRole;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, ServiceAccount,
@@ -15,10 +16,10 @@ use serde_json::{Value, json};
 
 use crate::resource::{GROUP, PLURAL};
 
-/// The namespace the operator runs in.
-pub const NAMESPACE: &str = "harmony-system";
+/// The namespace the operator runs in (where `harmony audit` looks for its account).
+pub const NAMESPACE: &str = harmony_audit::checks::OPERATOR_NAMESPACE;
 /// The name of the operator's ServiceAccount, ClusterRole, binding, Deployment and PDB.
-pub const NAME: &str = "harmony-operator";
+pub const NAME: &str = harmony_audit::checks::OPERATOR_ACCOUNT;
 
 /// What the rendered Deployment runs.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ fn cluster_role_rules() -> Vec<Value> {
         &written,
         &["get", "list", "watch", "create", "patch", "delete"],
     );
-    let tenant_roles = ["tenant-admin", "tenant-developer", "tenant-viewer"];
+    let tenant_roles = TenantRole::ALL.map(TenantRole::role_name);
     rules.push(json!({
         "apiGroups": ["rbac.authorization.k8s.io"],
         "resources": ["roles"],
@@ -340,22 +341,39 @@ mod tests {
         );
     }
 
+    /// The audit's check of the operator's account on the rendered objects.
+    fn audited(objects: &[InstallObject]) -> harmony_audit::Check {
+        let mut snapshot = harmony_audit::ClusterSnapshot::default();
+        let values = objects.iter().map(|o| o.object.clone()).collect();
+        snapshot.add_objects(values, "install").unwrap();
+        let config = harmony_audit::AuditConfig::new(harmony_tenant::ClusterFacts::kubernetes());
+        let report = harmony_audit::audit(&snapshot, &config);
+        report
+            .platform
+            .into_iter()
+            .next()
+            .expect("the operator's check")
+    }
+
     #[test]
-    fn the_operator_never_reads_secrets_nor_holds_wildcards() {
-        let rules = cluster_role_rules();
-        for rule in &rules {
-            let resources = rule["resources"].as_array().unwrap();
-            assert!(!resources.contains(&json!("secrets")), "{rule}");
-            assert!(!resources.contains(&json!("*")), "{rule}");
-            assert!(!rule["verbs"].as_array().unwrap().contains(&json!("*")));
-        }
-        let escalation = rules
-            .iter()
-            .find(|r| r["verbs"] == json!(["bind", "escalate"]))
+    fn the_audit_passes_the_operator_role_and_fails_it_widened() {
+        let mut objects = manifests(&options());
+        let check = audited(&objects);
+        assert_eq!(check.id, "HMT-OPERATOR-001");
+        assert_eq!(check.status, harmony_audit::Status::Pass, "{check:?}");
+        let role = objects
+            .iter_mut()
+            .find(|o| o.object["kind"] == "ClusterRole")
             .unwrap();
-        assert_eq!(
-            escalation["resourceNames"],
-            json!(["tenant-admin", "tenant-developer", "tenant-viewer"])
+        role.object["rules"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}));
+        let check = audited(&objects);
+        assert_eq!(check.status, harmony_audit::Status::Fail);
+        assert!(
+            check.evidence[0].contains("reads Secrets: ClusterRoleBinding harmony-operator"),
+            "{check:?}"
         );
     }
 }

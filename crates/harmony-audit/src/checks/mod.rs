@@ -7,6 +7,7 @@ mod guardrails;
 mod ingress;
 pub(crate) use network::INTERNET_SAMPLES;
 pub(crate) mod network;
+mod operator;
 mod quota;
 mod rbac;
 
@@ -17,6 +18,8 @@ use harmony_tenant::{
 };
 use ipnet::IpNet;
 use serde::Serialize;
+
+pub use operator::{OPERATOR_ACCOUNT, OPERATOR_NAMESPACE};
 
 use crate::netpol::Network;
 use crate::rbac::{Authorizer, Scope, SubjectRef};
@@ -253,6 +256,10 @@ impl TenantReport {
 pub struct AuditReport {
     /// One report per tenant, by tenant name.
     pub tenants: Vec<TenantReport>,
+    /// Checks of the platform's own accounts (the operator's, when the audited objects hold
+    /// it); none when the audit is narrowed to one tenant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platform: Vec<Check>,
     /// What the loader skipped or synthesized.
     pub notes: Vec<String>,
 }
@@ -261,6 +268,7 @@ impl AuditReport {
     /// Whether some check failed.
     pub fn failed(&self) -> bool {
         self.tenants.iter().any(|t| t.status() == Status::Fail)
+            || self.platform.iter().any(|c| c.status == Status::Fail)
     }
 }
 
@@ -413,8 +421,13 @@ pub fn audit(snapshot: &ClusterSnapshot, config: &AuditConfig) -> AuditReport {
     let mut reports = tracing::info_span!("checks", tenants = chosen.len())
         .in_scope(|| on_every_core(&chosen, |t| tenant_report(&ctx, t, &cross)));
     tracing::info_span!("every pod").in_scope(|| every_pod::annotate(&ctx, &mut reports));
+    let platform = match config.tenant {
+        None => operator::checks(&ctx),
+        Some(_) => Vec::new(),
+    };
     AuditReport {
         tenants: reports,
+        platform,
         notes: snapshot.notes.clone(),
     }
 }
