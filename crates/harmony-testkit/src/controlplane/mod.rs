@@ -31,6 +31,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use harmony_kube::Kind;
+use harmony_kube::kinds::{
+    ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY, OKD_NETWORK, OKD_ROUTE,
+};
+
 use crate::Flavor;
 pub use binaries::Binaries;
 pub use pki::Identity;
@@ -424,20 +429,21 @@ impl ControlPlane {
         for crd in &crds {
             self.kubectl_run(&["apply", "--server-side", "-f", &crd.to_string_lossy()])?;
         }
+        let crd = |kind: Kind| format!("crd/{}", kind.resource());
         self.kubectl_run(&[
             "wait",
             "--for=condition=Established",
             "--timeout=60s",
-            "crd/adminnetworkpolicies.policy.networking.k8s.io",
-            "crd/baselineadminnetworkpolicies.policy.networking.k8s.io",
+            &crd(ADMIN_NETWORK_POLICY),
+            &crd(BASELINE_ADMIN_NETWORK_POLICY),
         ])?;
         if self.flavor == Flavor::Okd {
             self.kubectl_run(&[
                 "wait",
                 "--for=condition=Established",
                 "--timeout=60s",
-                "crd/networks.config.openshift.io",
-                "crd/routes.route.openshift.io",
+                &crd(OKD_NETWORK),
+                &crd(OKD_ROUTE),
             ])?;
             let (pods, services, _) = networks(Flavor::Okd);
             let network = format!(
@@ -448,7 +454,7 @@ impl ControlPlane {
             let path = self.dir.join("network-cluster.json");
             std::fs::write(&path, network).map_err(|e| ControlPlaneError::io(&path, e))?;
             self.wait_for("the config.openshift.io Network kind to be served", |p| {
-                Ok(p.kubectl_output(&["get", "networks.config.openshift.io"])?
+                Ok(p.kubectl_output(&["get", &OKD_NETWORK.resource()])?
                     .status
                     .success())
             })?;

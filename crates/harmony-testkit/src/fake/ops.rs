@@ -1,5 +1,7 @@
 //! Resource operations: get, list, create, update, patch, apply, delete and the special subresources.
 
+use harmony_kube::Kind;
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use serde_json::{Map, Value, json};
 
 use super::managed::{self, Writer};
@@ -8,6 +10,9 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::state::{NamespaceDeletion, State};
 use super::status::ApiError;
 use super::store::{ObjectKey, Stored};
+
+/// Namespaces, which hold the others and which the fake's namespace controller finalizes.
+const NAMESPACES: Kind = Kind::of::<Namespace>();
 
 /// A parsed write or read against one resource.
 #[derive(Debug)]
@@ -293,7 +298,7 @@ pub fn delete(
             name,
         ));
     }
-    if op.info.gvr == Gvr::core("namespaces") {
+    if op.info.gvr.is(NAMESPACES) {
         return delete_namespace(state, op, name);
     }
     let removed = state
@@ -446,38 +451,34 @@ fn scope_write(op: &Op<'_>, live: &Value, body: Value) -> Value {
 
 /// Server-side defaulting and the controllers the fake stands in for.
 pub fn apply_defaults(info: &ResourceInfo, object: &mut Value) {
-    match (info.gvr.group.as_str(), info.gvr.resource.as_str()) {
-        ("", "namespaces") => {
-            let name = object["metadata"]["name"].clone();
-            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
-            if object["spec"]["finalizers"].is_null() {
-                object["spec"]["finalizers"] = json!(["kubernetes"]);
-            }
-            if object["status"]["phase"].is_null() {
-                object["status"] = json!({ "phase": "Active" });
-            }
+    if info.gvr.is(NAMESPACES) {
+        let name = object["metadata"]["name"].clone();
+        object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+        if object["spec"]["finalizers"].is_null() {
+            object["spec"]["finalizers"] = json!(["kubernetes"]);
         }
-        ("", "resourcequotas") => {
-            let hard = object["spec"]["hard"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let used_before = object["status"]["used"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let used: Map<String, Value> = hard
-                .keys()
-                .map(|k| {
-                    (
-                        k.clone(),
-                        used_before.get(k).cloned().unwrap_or_else(|| json!("0")),
-                    )
-                })
-                .collect();
-            object["status"] = json!({ "hard": hard, "used": used });
+        if object["status"]["phase"].is_null() {
+            object["status"] = json!({ "phase": "Active" });
         }
-        _ => {}
+    } else if info.gvr.is(Kind::of::<ResourceQuota>()) {
+        let hard = object["spec"]["hard"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let used_before = object["status"]["used"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let used: Map<String, Value> = hard
+            .keys()
+            .map(|k| {
+                (
+                    k.clone(),
+                    used_before.get(k).cloned().unwrap_or_else(|| json!("0")),
+                )
+            })
+            .collect();
+        object["status"] = json!({ "hard": hard, "used": used });
     }
 }
 
@@ -518,12 +519,16 @@ fn check_namespace(state: &State, op: &Op<'_>, body: &Value) -> Result<(), ApiEr
         ));
     }
     let key = ObjectKey {
-        gvr: Gvr::core("namespaces"),
+        gvr: Gvr::of(NAMESPACES),
         namespace: String::new(),
         name: namespace.into(),
     };
     match state.store.get(&key) {
-        None => Err(ApiError::not_found("", "namespaces", namespace)),
+        None => Err(ApiError::not_found(
+            NAMESPACES.group(),
+            NAMESPACES.plural(),
+            namespace,
+        )),
         Some(ns) if !ns.object["metadata"]["deletionTimestamp"].is_null() => {
             Err(ApiError::forbidden(format!(
                 "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",

@@ -64,6 +64,13 @@ impl Gvr {
         Self::new(kind.group(), kind.version(), kind.plural())
     }
 
+    /// Whether this is where `kind` is served.
+    pub fn is(&self, kind: Kind) -> bool {
+        self.group == kind.group()
+            && self.version == kind.version()
+            && self.resource == kind.plural()
+    }
+
     /// `v1` or `apps/v1`, as in an object's `apiVersion`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -222,6 +229,11 @@ impl Registry {
         self.resources
             .iter()
             .find(|r| r.gvr.group == group && r.gvr.version == version && r.gvr.resource == plural)
+    }
+
+    /// Where `kind` is served, if the fake serves it.
+    pub fn served(&self, kind: Kind) -> Option<&ResourceInfo> {
+        self.find(kind.group(), kind.version(), kind.plural())
     }
 
     /// The resource of an `apiVersion` and `kind`.

@@ -5,12 +5,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
+use harmony_kube::Kind;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming as Body};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::Namespace;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -154,7 +156,7 @@ impl FakeApiServer {
     pub fn finalize_namespace(&self, name: &str) -> bool {
         let mut state = self.state();
         let key = ObjectKey {
-            gvr: Gvr::core("namespaces"),
+            gvr: Gvr::of(Kind::of::<Namespace>()),
             namespace: String::new(),
             name: name.into(),
         };

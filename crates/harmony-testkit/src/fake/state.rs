@@ -1,10 +1,12 @@
 //! Server state: options, registry, store, request log and fault injector.
 
+use harmony_kube::Kind;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use serde_json::{Value, json};
 
 use super::faults::{FaultInjector, FaultPlan};
 use super::log::RecordedRequest;
-use super::registry::{Flavor, Gvr, Registry, ResourceInfo};
+use super::registry::{Flavor, Registry, ResourceInfo};
 use super::store::{ObjectKey, Store, Stored};
 
 /// What happens when a namespace is deleted. Its contents are always deleted at once.
@@ -125,10 +127,13 @@ impl State {
         now: &str,
         dry_run: bool,
     ) -> Value {
-        let namespace = (info.gvr == Gvr::core("namespaces")).then(|| key.name.clone());
+        let namespace = info
+            .gvr
+            .is(Kind::of::<Namespace>())
+            .then(|| key.name.clone());
         let object = self.store.create(info, key, stored, now, dry_run);
         if let (Some(namespace), false) = (namespace, dry_run)
-            && let Some(sa) = self.registry.find("", "v1", "serviceaccounts").cloned()
+            && let Some(sa) = self.registry.served(Kind::of::<ServiceAccount>()).cloned()
         {
             let key = ObjectKey {
                 gvr: sa.gvr.clone(),
