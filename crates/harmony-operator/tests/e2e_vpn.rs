@@ -1,0 +1,178 @@
+//! The operator's finalizer with VPN peers configured, on a real control plane: deleting a Tenant
+//! revokes its members' peers in the cluster registry (the Secret
+//! harmony-system/harmony-vpn-registry) before its RoleBindings go, with no server key.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{Running, eventually, install, put, ready_and_isolated, settings};
+use futures::StreamExt;
+use harmony::Documents;
+use harmony_operator::Tenant;
+use harmony_tenant::ExternalAccess;
+use harmony_testkit::ControlPlane;
+use harmony_vpn::{
+    KnownMembers, PeerRecord, PeerRequest, PeerRevoker, RegistryBackend, SecretStore,
+    TENANT_REMOVED, VpnGateway, WireGuardGateway, load_gateway,
+};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use serde_json::json;
+
+/// Who the operator revokes as.
+const OPERATOR: &str = "harmony-operator";
+
+fn gateway() -> harmony_vpn::Gateway {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/vpn-gateway.yaml");
+    load_gateway(&Documents::read(&[file]).unwrap()).unwrap()
+}
+
+/// Lets the operator's ServiceAccount read and rewrite the registry Secret, which the install
+/// does not grant (the operator reads no Secret unless VPN revocation is configured).
+async fn grant_the_registry(client: &kube::Client) {
+    let roles: Api<Role> = Api::namespaced(client.clone(), "harmony-system");
+    let role = serde_json::from_value(json!({
+        "metadata": {"name": "harmony-operator-vpn"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                   "resourceNames": ["harmony-vpn-registry"], "verbs": ["get", "update"]}],
+    }))
+    .unwrap();
+    roles.create(&PostParams::default(), &role).await.unwrap();
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), "harmony-system");
+    let binding = serde_json::from_value(json!({
+        "metadata": {"name": "harmony-operator-vpn"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                    "name": "harmony-operator-vpn"},
+        "subjects": [{"kind": "ServiceAccount", "name": "harmony-operator",
+                      "namespace": "harmony-system"}],
+    }))
+    .unwrap();
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+}
+
+/// The peers of `tenant` in the registry, read as the cluster admin.
+async fn peers_of(admin: &kube::Config, tenant: &str) -> Vec<PeerRecord> {
+    let store = SecretStore::new(admin.clone());
+    let pool = gateway().pool;
+    let peers = tokio::task::spawn_blocking(move || store.load(pool))
+        .await
+        .unwrap()
+        .unwrap();
+    peers
+        .peers()
+        .iter()
+        .filter(|p| p.tenant == tenant)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
+    let plane = ControlPlane::shared();
+    let _guard = plane.failure_guard();
+    install(plane);
+    let client = plane.client().await;
+    let admin = plane.config().await;
+    grant_the_registry(&client).await;
+
+    // A peer for alice, issued by an admin into the cluster registry.
+    let name = ControlPlane::unique_name("op-vpn");
+    let state = tempfile::tempdir().unwrap();
+    let issuer = WireGuardGateway::with_backend(
+        gateway(),
+        RegistryBackend::Cluster(Box::new(SecretStore::new(admin.clone()))),
+        state.path(),
+    )
+    .unwrap();
+    let request = PeerRequest {
+        tenant: name.clone(),
+        member: "alice".into(),
+        public_key: None,
+        preshared_key: Default::default(),
+        by: "admin".into(),
+    };
+    let members = KnownMembers::from_pairs([(name.as_str(), "alice")]);
+    tokio::task::spawn_blocking(move || issuer.issue_peer(&members, request).map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The operator, as its ServiceAccount, revoking with the registry alone (no state dir).
+    let operator = common::operator_config(plane).await;
+    let revoker = PeerRevoker::new(
+        gateway(),
+        RegistryBackend::Cluster(Box::new(SecretStore::new(operator))),
+        OPERATOR,
+    )
+    .unwrap();
+    let running = Running::start_with(
+        plane,
+        harmony_operator::Settings {
+            outside: Some(Arc::new(revoker) as Arc<dyn ExternalAccess>),
+            ..settings(plane)
+        },
+    );
+    put(
+        &client,
+        &json!({
+            "apiVersion": "harmony.nationtech.io/v1alpha1",
+            "kind": "Tenant",
+            "metadata": {"name": name},
+            "spec": {"rbac": {"members": [
+                {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
+            ]}},
+        }),
+    )
+    .await;
+    ready_and_isolated(&client, &name).await;
+
+    // Watch the tenant's RoleBindings from now on; at the first deletion, read the registry.
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    let listed = bindings.list(&ListParams::default()).await.unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|b| b.metadata.name.as_deref() == Some("member-alice"))
+    );
+    let version = listed.metadata.resource_version.unwrap();
+    let mut events = bindings
+        .watch(&WatchParams::default().timeout(290), &version)
+        .await
+        .unwrap()
+        .boxed();
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    tenants
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let at_first_delete = loop {
+        match events.next().await {
+            Some(Ok(WatchEvent::Deleted(_))) => break peers_of(&admin, &name).await,
+            Some(Ok(_)) => {}
+            other => panic!("the watch of RoleBindings ended before a deletion: {other:?}"),
+        }
+    };
+    assert_eq!(at_first_delete.len(), 1, "{at_first_delete:?}");
+    let revocation = at_first_delete[0]
+        .revoked
+        .as_ref()
+        .expect("alice's peer was revoked before the first RoleBinding went");
+    assert_eq!(revocation.reason, TENANT_REMOVED);
+    assert_eq!(revocation.by, OPERATOR);
+
+    eventually("the Tenant gone", async || {
+        match tenants.get_opt(&name).await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(t) => Err(format!("{:?}", t.status)),
+        }
+    })
+    .await;
+    running.stop();
+}
