@@ -4,12 +4,18 @@
 use std::path::{Path, PathBuf};
 
 use harmony_tenant::{TenantObject, TenantPlan};
+use k8s_openapi::Resource;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::core::v1 as k8s;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::snapshot::ClusterSnapshot;
 use crate::snapshot::trim::{labelled, named};
+use crate::snapshot::{AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterSnapshot};
 
 /// Why manifests could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -183,32 +189,46 @@ impl ClusterSnapshot {
         }
         let o = origin;
         match kind.as_str() {
-            "Namespace" => self.namespaces.push(labelled(decode(value, o)?)),
-            "Pod" => self.pods.push(decode::<k8s::Pod>(value, o)?.into()),
-            "ServiceAccount" => self.service_accounts.push(named(decode(value, o)?)),
-            "Role" => self.roles.push(named(decode(value, o)?)),
-            "ClusterRole" => self.cluster_roles.push(labelled(decode(value, o)?)),
-            "RoleBinding" => self.role_bindings.push(named(decode(value, o)?)),
+            <k8s::Namespace as Resource>::KIND => {
+                self.namespaces.push(labelled(decode(value, o)?));
+            }
+            <k8s::Pod as Resource>::KIND => self.pods.push(decode::<k8s::Pod>(value, o)?.into()),
+            <k8s::ServiceAccount as Resource>::KIND => {
+                self.service_accounts.push(named(decode(value, o)?));
+            }
+            <Role as Resource>::KIND => self.roles.push(named(decode(value, o)?)),
+            <ClusterRole as Resource>::KIND => {
+                self.cluster_roles.push(labelled(decode(value, o)?));
+            }
+            <RoleBinding as Resource>::KIND => self.role_bindings.push(named(decode(value, o)?)),
             // Whole: the self-provisioning guardrail is its `autoupdate` annotation; they are few.
-            "ClusterRoleBinding" => self.cluster_role_bindings.push(decode(value, o)?),
-            "NetworkPolicy" => self.network_policies.push(named(decode(value, o)?)),
-            "ResourceQuota" => self.resource_quotas.push(named(decode(value, o)?)),
-            "LimitRange" => self.limit_ranges.push(named(decode(value, o)?)),
-            "Service" => self.services.push(named(decode(value, o)?)),
-            "Ingress" => self.ingresses.push(named(decode(value, o)?)),
-            "AdminNetworkPolicy" => self.admin_network_policies.push(decode(value, o)?),
-            "BaselineAdminNetworkPolicy" => {
+            <ClusterRoleBinding as Resource>::KIND => {
+                self.cluster_role_bindings.push(decode(value, o)?);
+            }
+            <NetworkPolicy as Resource>::KIND => {
+                self.network_policies.push(named(decode(value, o)?));
+            }
+            <k8s::ResourceQuota as Resource>::KIND => {
+                self.resource_quotas.push(named(decode(value, o)?));
+            }
+            <k8s::LimitRange as Resource>::KIND => self.limit_ranges.push(named(decode(value, o)?)),
+            <k8s::Service as Resource>::KIND => self.services.push(named(decode(value, o)?)),
+            <Ingress as Resource>::KIND => self.ingresses.push(named(decode(value, o)?)),
+            <AdminNetworkPolicy as Resource>::KIND => {
+                self.admin_network_policies.push(decode(value, o)?);
+            }
+            <BaselineAdminNetworkPolicy as Resource>::KIND => {
                 self.baseline_admin_network_policies.push(decode(value, o)?);
             }
             // Guardrails are assessed once any admission policy is seen (see `admission_policies`).
-            "ValidatingAdmissionPolicy" => {
+            <ValidatingAdmissionPolicy as Resource>::KIND => {
                 let policy = decode(value, o)?;
                 self.admission_policies
                     .get_or_insert_default()
                     .policies
                     .push(policy);
             }
-            "ValidatingAdmissionPolicyBinding" => {
+            <ValidatingAdmissionPolicyBinding as Resource>::KIND => {
                 let binding = decode(value, o)?;
                 self.admission_policies
                     .get_or_insert_default()

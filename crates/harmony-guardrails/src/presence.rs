@@ -1,10 +1,16 @@
 //! Which guardrails a set of objects holds (a rendered plan, a folder, a live cluster's export):
 //! for the isolation audit, so a check that relies on a guardrail can say which one is missing.
 
+use k8s_openapi::Resource;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde_json::Value;
 
 use crate::compile::AUTOUPDATE_ANNOTATION;
-use crate::crd::BASELINE_NAME;
+use crate::crd::{AdminNetworkPolicy, BASELINE_NAME, BaselineAdminNetworkPolicy};
 use crate::guardrail::GuardrailId;
 
 /// Groups whose presence in `self-provisioners` means every user may create projects.
@@ -17,13 +23,13 @@ fn is(object: &Value, kind: &str, name: &str) -> bool {
 /// A policy in force: it exists and fails closed, and a binding puts it in force with `Deny`.
 fn admission_rule_present(objects: &[Value], name: &str) -> bool {
     let policy = objects.iter().any(|o| {
-        is(o, "ValidatingAdmissionPolicy", name)
+        is(o, ValidatingAdmissionPolicy::KIND, name)
             && o["spec"]["failurePolicy"]
                 .as_str()
                 .is_none_or(|p| p == "Fail")
     });
     let binding = objects.iter().any(|o| {
-        o["kind"] == "ValidatingAdmissionPolicyBinding"
+        o["kind"] == ValidatingAdmissionPolicyBinding::KIND
             && o["spec"]["policyName"] == name
             && o["spec"]["validationActions"]
                 .as_array()
@@ -37,7 +43,7 @@ fn self_provisioning_disabled(objects: &[Value]) -> bool {
     objects.iter().any(|o| {
         is(
             o,
-            "ClusterRoleBinding",
+            ClusterRoleBinding::KIND,
             GuardrailId::SelfProvisioning.object_name(),
         ) && o["metadata"]["annotations"][AUTOUPDATE_ANNOTATION] == "false"
             && !o["subjects"]
@@ -51,14 +57,16 @@ fn self_provisioning_disabled(objects: &[Value]) -> bool {
 /// Whether tenant `tenant` has its AdminNetworkPolicy.
 pub fn tenant_network_tier_present(objects: &[Value], tenant: &str) -> bool {
     let name = format!("{}{tenant}", GuardrailId::TenantNetworkTier.object_name());
-    objects.iter().any(|o| is(o, "AdminNetworkPolicy", &name))
+    objects
+        .iter()
+        .any(|o| is(o, AdminNetworkPolicy::KIND, &name))
 }
 
 /// The tenants of the objects: the values of the tenant label on Namespaces.
 fn tenants(objects: &[Value]) -> Vec<&str> {
     objects
         .iter()
-        .filter(|o| o["kind"] == "Namespace")
+        .filter(|o| o["kind"] == Namespace::KIND)
         .filter_map(|o| o["metadata"]["labels"][harmony_tenant::TENANT_LABEL].as_str())
         .collect()
 }
@@ -76,7 +84,7 @@ pub fn guardrails_present(objects: &[Value]) -> Vec<(GuardrailId, bool)> {
             let present = match id {
                 GuardrailId::BaselineNetworkTier => objects
                     .iter()
-                    .any(|o| is(o, "BaselineAdminNetworkPolicy", BASELINE_NAME)),
+                    .any(|o| is(o, BaselineAdminNetworkPolicy::KIND, BASELINE_NAME)),
                 GuardrailId::TenantNetworkTier => tenants(objects)
                     .iter()
                     .all(|t| tenant_network_tier_present(objects, t)),
