@@ -7,16 +7,18 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{Running, eventually, install, put, ready_and_isolated};
-use harmony_operator::{DELETING, READY, Tenant};
+use common::{
+    Running, deleted_policy_restored, deletion_held_by_a_claim, eventually, install, put,
+    quota_cpu, ready_and_isolated, tenant,
+};
+use harmony_operator::{READY, Tenant};
 use harmony_testkit::ControlPlane;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::json;
 
 /// The shared plane with the operator installed and running for the whole test binary.
@@ -28,22 +30,6 @@ fn plane() -> &'static ControlPlane {
         Running::start(plane)
     });
     plane
-}
-
-fn tenant(name: &str, cpu: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "harmony.nationtech.io/v1alpha1",
-        "kind": "Tenant",
-        "metadata": {"name": name},
-        "spec": {
-            "resourceQuotas": {"requests": {"cpu": cpu, "memory": "4Gi"}},
-            "storageAccess": {"storageClasses": [{"name": "standard", "requests": "10Gi"}]},
-            "rbac": {"members": [
-                {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
-                {"name": "ci", "role": "developer", "serviceAccount": true},
-            ]},
-        },
-    })
 }
 
 #[tokio::test]
@@ -118,19 +104,7 @@ async fn a_tenant_becomes_ready_and_isolated_and_follows_its_edits() {
 
     // An edit is applied.
     put(&client, &tenant(&name, "3")).await;
-    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
-    eventually("the edited quota", async || {
-        let quota = quotas
-            .get("tenant-quota")
-            .await
-            .map_err(|e| e.to_string())?;
-        let hard = quota.spec.and_then(|s| s.hard).unwrap_or_default();
-        match hard.get("requests.cpu") {
-            Some(q) if q.0 == "3" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    quota_cpu(&client, &name, "3").await;
     let edited = ready_and_isolated(&client, &name).await;
     assert_eq!(edited.metadata.generation, Some(2));
 }
@@ -145,22 +119,7 @@ async fn drift_is_repaired_from_watch_events() {
     ready_and_isolated(&client, &name).await;
 
     // A deleted NetworkPolicy comes back.
-    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &name);
-    let before = policies.get("default-deny").await.unwrap().metadata.uid;
-    policies
-        .delete("default-deny", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("default-deny restored", async || {
-        let policy = policies
-            .get("default-deny")
-            .await
-            .map_err(|e| e.to_string())?;
-        (policy.metadata.uid != before)
-            .then_some(())
-            .ok_or("the old one".to_string())
-    })
-    .await;
+    deleted_policy_restored(&client, &name).await;
 
     // An edited quota is put back.
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
@@ -177,18 +136,7 @@ async fn drift_is_repaired_from_watch_events() {
         )
         .await
         .unwrap();
-    eventually("the quota put back", async || {
-        let quota = quotas
-            .get("tenant-quota")
-            .await
-            .map_err(|e| e.to_string())?;
-        let hard = quota.spec.and_then(|s| s.hard).unwrap_or_default();
-        match hard.get("requests.cpu") {
-            Some(q) if q.0 == "2" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    quota_cpu(&client, &name, "2").await;
 }
 
 #[tokio::test]
@@ -223,31 +171,8 @@ async fn a_deletion_is_held_while_a_pvc_holds_data_until_the_spec_says_delete_it
     let name = ControlPlane::unique_name("op-held");
     put(&client, &tenant(&name, "2")).await;
     ready_and_isolated(&client, &name).await;
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &name);
-    let claim = serde_json::from_value(json!({
-        "metadata": {"name": "data"},
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "standard",
-            "resources": {"requests": {"storage": "1Gi"}},
-        },
-    }))
-    .unwrap();
-    claims.create(&PostParams::default(), &claim).await.unwrap();
-
+    let message = deletion_held_by_a_claim(&client, &name).await;
     let tenants: Api<Tenant> = Api::all(client.clone());
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    let message = eventually("the deletion held", async || {
-        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
-        match t.condition(DELETING) {
-            Some(c) if c.reason == "DataHeld" => Ok(c.message.clone()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
     assert!(message.contains("data"), "{message}");
     assert!(message.contains("spec.deletion.deleteData"), "{message}");
     // Nothing was revoked: the guard refuses before any access goes.

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 
 use harmony_k8s::FactsSource;
 use harmony_operator::install::{InstallOptions, manifests};
-use harmony_operator::{ISOLATED, READY, Settings, Tenant, run};
+use harmony_operator::{DELETING, ISOLATED, READY, Settings, Tenant, run};
 use harmony_testkit::ControlPlane;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
-use serde_json::Value;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// How long the operator and the API server's controllers may take to act.
@@ -22,12 +24,21 @@ pub const SETTLE: Duration = Duration::from_secs(90);
 /// Polls `ready` until it gives a value or [`SETTLE`] has passed; then the last `Err` is the
 /// failure message.
 pub async fn eventually<T>(what: &str, ready: impl AsyncFn() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + SETTLE;
+    eventually_within(what, SETTLE, ready).await
+}
+
+/// [`eventually`] with another limit than [`SETTLE`].
+pub async fn eventually_within<T>(
+    what: &str,
+    limit: Duration,
+    ready: impl AsyncFn() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         match ready().await {
             Ok(value) => return value,
             Err(last) if Instant::now() > deadline => {
-                panic!("{what}: not within {SETTLE:?}; last: {last}")
+                panic!("{what}: not within {limit:?}; last: {last}")
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
@@ -210,6 +221,93 @@ pub async fn ready_and_isolated(client: &kube::Client, name: &str) -> Tenant {
             }
         }
         Ok(tenant)
+    })
+    .await
+}
+
+/// A Tenant asking for `cpu` CPUs, with a storage class and two members: an admin user `alice`
+/// and a developer ServiceAccount `ci`.
+pub fn tenant(name: &str, cpu: &str) -> Value {
+    json!({
+        "apiVersion": "harmony.nationtech.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {
+            "resourceQuotas": {"requests": {"cpu": cpu, "memory": "4Gi"}},
+            "storageAccess": {"storageClasses": [{"name": "standard", "requests": "10Gi"}]},
+            "rbac": {"members": [
+                {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
+                {"name": "ci", "role": "developer", "serviceAccount": true},
+            ]},
+        },
+    })
+}
+
+/// Waits until the `tenant-quota` of `namespace` holds `requests.cpu: cpu`.
+pub async fn quota_cpu(client: &kube::Client, namespace: &str, cpu: &str) {
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), namespace);
+    eventually(&format!("requests.cpu {cpu} in {namespace}"), async || {
+        let quota = quotas
+            .get("tenant-quota")
+            .await
+            .map_err(|e| e.to_string())?;
+        let hard = quota.spec.and_then(|s| s.hard).unwrap_or_default();
+        match hard.get("requests.cpu") {
+            Some(q) if q.0 == cpu => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
+/// Deletes the NetworkPolicy `default-deny` of `namespace` and waits for another to take its place.
+pub async fn deleted_policy_restored(client: &kube::Client, namespace: &str) {
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
+    let before = policies.get("default-deny").await.unwrap().metadata.uid;
+    policies
+        .delete("default-deny", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        &format!("default-deny restored in {namespace}"),
+        async || {
+            let policy = policies
+                .get("default-deny")
+                .await
+                .map_err(|e| e.to_string())?;
+            (policy.metadata.uid != before)
+                .then_some(())
+                .ok_or("the old one".to_string())
+        },
+    )
+    .await;
+}
+
+/// Claims a volume in the namespace of Tenant `name` (its id), deletes the Tenant, and gives
+/// the message of its `Deleting` condition once the deletion is held for the data.
+pub async fn deletion_held_by_a_claim(client: &kube::Client, name: &str) -> String {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), name);
+    let claim = serde_json::from_value(json!({
+        "metadata": {"name": "data"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "standard",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }))
+    .unwrap();
+    claims.create(&PostParams::default(), &claim).await.unwrap();
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    tenants
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(&format!("the deletion of {name} held"), async || {
+        let t = tenants.get(name).await.map_err(|e| e.to_string())?;
+        match t.condition(DELETING) {
+            Some(c) if c.reason == "DataHeld" => Ok(c.message.clone()),
+            other => Err(format!("{other:?}")),
+        }
     })
     .await
 }
