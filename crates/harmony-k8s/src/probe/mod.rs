@@ -15,7 +15,8 @@ use harmony_audit::probe::{
     TenantProbes, catalogue, catalogue_for, from_bindings, from_score,
 };
 use harmony_tenant::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, PodSecurityLevel, TENANT_LABEL, TenantScore,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, PodSecurityLevel, STORAGE_CLASS_QUOTA_SUFFIX, TENANT_LABEL,
+    TenantScore,
 };
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
@@ -84,9 +85,6 @@ pub struct Prober {
     config: kube::Config,
     cluster: Cluster,
 }
-
-/// The suffix of a StorageClass's key in a quota.
-const CLASS_QUOTA_SUFFIX: &str = ".storageclass.storage.k8s.io/requests.storage";
 
 /// What the probes of one tenant target.
 struct TenantContext<'a> {
@@ -400,7 +398,7 @@ fn allowed_class(hard: &Value) -> Option<String> {
     let hard = hard.as_object()?;
     hard.iter()
         .filter(|(_, cap)| cap.as_str().is_some_and(|c| c != "0"))
-        .find_map(|(key, _)| key.strip_suffix(CLASS_QUOTA_SUFFIX))
+        .find_map(|(key, _)| key.strip_suffix(STORAGE_CLASS_QUOTA_SUFFIX))
         .map(String::from)
 }
 
