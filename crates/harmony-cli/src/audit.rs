@@ -293,11 +293,16 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     check_tenant(&args, report.tenants.is_empty())?;
     let out = tracing::info_span!("render").in_scope(|| render(&report, format(args.output)));
     print!("{out}");
-    Ok(if report.failed() {
+    let code = if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    // The process ends here: handing the memory back to the system at exit is instant, while
+    // freeing the snapshot and report one allocation at a time takes a tenth of a second at
+    // 5,000 pods.
+    std::mem::forget((snapshot, report));
+    Ok(code)
 }
 
 /// `harmony audit probe`: exit 1 when a probe is not as expected; errors mean exit 2.

@@ -18,7 +18,11 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, DynamicObject, ListParams, ObjectList};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+use kube::Resource;
+use kube::api::{DynamicObject, ListParams};
+use kube::core::Request;
+use serde::Deserialize;
 use serde_json::Value;
 
 use harmony::InterpretError;
@@ -233,54 +237,74 @@ impl InventoryReader {
         }
     }
 
-    /// Every object of `kind` in the cluster, page by page.
+    /// Every object of `kind` in the cluster, page by page, each as [`item`] leaves it.
     #[tracing::instrument(name = "list", skip_all, fields(kind = %kind.kind.resource(), items))]
     async fn list(&self, kind: &AuditKind) -> Result<Vec<Value>, ApiFailure> {
-        let api: Api<DynamicObject> =
-            Api::all_with(self.cluster.client().clone(), &kind.kind.api_resource());
+        let request = Request::new(DynamicObject::url_path(&kind.kind.api_resource(), None));
         let attempt = Attempt {
             verb: "list",
             resource: kind.kind.resource(),
             namespace: "",
             name: "",
         };
+        let client = self.cluster.client();
         let items = paginate(|token| {
             let mut params = ListParams::default().limit(PAGE_SIZE);
             params.continue_token = token;
-            let api = api.clone();
-            async move { with_retry(|| api.list(&params)).await }
+            let request = &request;
+            async move {
+                with_retry(|| async {
+                    let page = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                    client.request::<Page>(page).await
+                })
+                .await
+            }
         })
         .await
         .map_err(|e| explain(&e, &attempt, self.cluster.server()))?;
         tracing::Span::current().record("items", items.len());
-        Ok(items.into_iter().map(|item| typed(item, kind)).collect())
+        Ok(items.into_iter().map(|object| item(object, kind)).collect())
     }
 }
 
+/// One page of a list, its items kept as JSON: they are decoded once, by the audit's snapshot.
+#[derive(Debug, Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
 /// Follows `continue` tokens until the last page; `page(None)` is the first.
-async fn paginate<F, Fut>(mut page: F) -> Result<Vec<DynamicObject>, kube::Error>
+async fn paginate<F, Fut>(mut page: F) -> Result<Vec<Value>, kube::Error>
 where
     F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<ObjectList<DynamicObject>, kube::Error>>,
+    Fut: Future<Output = Result<Page, kube::Error>>,
 {
     let mut items = Vec::new();
     let mut token = None;
     loop {
-        let list = page(token).await?;
-        items.extend(list.items);
-        match list.metadata.continue_ {
+        let page = page(token).await?;
+        items.extend(page.items);
+        match page.metadata.continue_ {
             Some(next) if !next.is_empty() => token = Some(next),
             _ => return Ok(items),
         }
     }
 }
 
-/// The object as JSON with `apiVersion` and `kind`, which list items do not carry.
-fn typed(object: DynamicObject, kind: &AuditKind) -> Value {
-    let mut value = serde_json::to_value(object).expect("objects read from JSON serialize back");
-    value["apiVersion"] = Value::String(kind.kind.api_version());
-    value["kind"] = Value::String(kind.kind.name().to_string());
-    value
+/// A list item with the `apiVersion` and `kind` list items lack, and without its
+/// `managedFields`, which the audit never reads (they are most of a small object's bytes).
+fn item(mut object: Value, kind: &AuditKind) -> Value {
+    if let Value::Object(fields) = &mut object {
+        fields.insert("apiVersion".into(), kind.kind.api_version().into());
+        fields.insert("kind".into(), kind.kind.name().into());
+        if let Some(Value::Object(metadata)) = fields.get_mut("metadata") {
+            metadata.remove("managedFields");
+        }
+    }
+    object
 }
 
 /// One failure naming every `list` permission the audit lacks and what each is for.
@@ -315,7 +339,7 @@ mod tests {
     use kube::core::Status;
     use std::sync::Mutex;
 
-    fn page(names: &[&str], next: Option<&str>) -> ObjectList<DynamicObject> {
+    fn page(names: &[&str], next: Option<&str>) -> Page {
         let items: Vec<Value> = names
             .iter()
             .map(|n| serde_json::json!({"metadata": {"name": n}}))
@@ -346,7 +370,7 @@ mod tests {
         .unwrap();
         let names: Vec<_> = items
             .iter()
-            .filter_map(|o| o.metadata.name.clone())
+            .filter_map(|o| o["metadata"]["name"].as_str())
             .collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
         assert_eq!(
@@ -370,19 +394,22 @@ mod tests {
     }
 
     #[test]
-    fn list_items_get_their_kind_and_api_version() {
-        let object: DynamicObject = serde_json::from_value(
-            serde_json::json!({"metadata": {"name": "r", "namespace": "a"}}),
-        )
-        .unwrap();
+    fn list_items_get_their_kind_and_api_version_and_lose_their_managed_fields() {
+        let object = serde_json::json!({"metadata": {
+            "name": "r", "namespace": "a",
+            "managedFields": [{"manager": "kubectl", "operation": "Apply"}],
+        }});
         let rb = AUDIT_KINDS
             .iter()
             .find(|k| k.kind == Kind::of::<RoleBinding>())
             .unwrap();
-        let value = typed(object, rb);
+        let value = item(object, rb);
         assert_eq!(value["apiVersion"], "rbac.authorization.k8s.io/v1");
         assert_eq!(value["kind"], "RoleBinding");
-        assert_eq!(value["metadata"]["name"], "r");
+        assert_eq!(
+            value["metadata"],
+            serde_json::json!({"name": "r", "namespace": "a"})
+        );
     }
 
     #[test]
