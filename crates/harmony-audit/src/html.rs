@@ -43,7 +43,8 @@ impl Counts {
     /// The counts of every check of `report`.
     pub fn of(report: &AuditReport) -> Self {
         let mut counts = Self::default();
-        for c in report.tenants.iter().flat_map(|t| &t.checks) {
+        let tenants = report.tenants.iter().flat_map(|t| &t.checks);
+        for c in tenants.chain(&report.platform) {
             *match c.status {
                 Status::Pass => &mut counts.passed,
                 Status::Warn => &mut counts.warned,
@@ -117,6 +118,16 @@ pub fn render(report: &AuditReport, matrix: &Reachability, provenance: &Provenan
         tenant(&mut out, *i, t, paths);
     }
     out.push_str("</section>\n");
+    if !report.platform.is_empty() {
+        out.push_str(
+            "<section id=\"platform\">\n<h2>Platform</h2>\n<table class=\"list checks\">\n\
+             <thead><tr><th>Status</th><th>Check</th><th>Evidence</th></tr></thead>\n<tbody>\n",
+        );
+        for c in &report.platform {
+            check(&mut out, c);
+        }
+        out.push_str("</tbody>\n</table>\n</section>\n");
+    }
     if !report.notes.is_empty() {
         out.push_str("<section id=\"notes\">\n<h2>Notes</h2>\n<ul>\n");
         for n in &report.notes {

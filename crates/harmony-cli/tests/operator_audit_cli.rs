@@ -120,6 +120,31 @@ fn a_widened_operator_role_fails_the_audit_naming_the_rule() {
         report["platform"][0]["evidence"][0],
         format!("ServiceAccount harmony-system/harmony-operator holds a wildcard: {rule}")
     );
+    // The page for people says so too.
+    let page = dir.path().join("audit.html");
+    harmony()
+        .args(["audit", "report", "--out"])
+        .arg(&page)
+        .arg("-f")
+        .arg(&install)
+        .arg(&tenants)
+        .arg("--tenants")
+        .arg(examples())
+        .assert()
+        .code(1);
+    let html = fs::read_to_string(&page).unwrap();
+    let section = &html[html
+        .find("<section id=\"platform\">")
+        .expect("a platform section")..];
+    assert!(
+        section.contains("<span class=\"b fail\">FAIL</span></td><td><b>HMT-OPERATOR-001</b>"),
+        "{section}"
+    );
+    assert!(
+        html.contains("<strong>1</strong>failed</div>"),
+        "the summary counts it"
+    );
+
     // The tenants' own checks are untouched.
     for tenant in report["tenants"].as_array().unwrap() {
         for check in tenant["checks"].as_array().unwrap() {
