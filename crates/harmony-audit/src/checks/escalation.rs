@@ -10,7 +10,7 @@ use harmony_guardrails::GuardrailId;
 
 use super::rbac::TENANT_ROLES;
 use super::{Check, Context, Status, Tenant, guardrails};
-use crate::rbac::{Grant, Request, Scope, SubjectRef, UserInfo};
+use crate::rbac::{Grant, Permissions, Request, Scope, SubjectRef, UserInfo};
 use crate::snapshot::is_synthesized;
 
 /// Every concrete request a grant allows (wildcards kept literal, so only a wildcard covers one).
@@ -49,12 +49,12 @@ fn requests_of(g: &Grant) -> Vec<Request> {
 }
 
 /// What `grants` allow that `user` may not do (at most three, for evidence).
-fn beyond(ctx: &Context, user: &UserInfo, grants: &[Grant]) -> Vec<String> {
+fn beyond(user: &Permissions, grants: &[Grant]) -> Vec<String> {
     grants
         .iter()
         .filter(|g| !(matches!(g.scope, Scope::Cluster) && super::rbac::harmless(&g.rule)))
         .flat_map(|g| requests_of(g).into_iter().map(move |r| (g, r)))
-        .filter(|(_, r)| !ctx.authz.allows(user, r))
+        .filter(|(_, r)| !user.allows(r))
         .take(3)
         .map(|(g, r)| format!("{r} (via {g})"))
         .collect()
@@ -75,7 +75,7 @@ const WORKLOADS: [(&str, &str); 7] = [
 /// commands in (exec, attach, an ephemeral container, or a new image), and the grant.
 fn enterable_pod(
     ctx: &Context,
-    user: &UserInfo,
+    user: &Permissions,
     ns: &str,
     account: &str,
 ) -> Option<(String, Grant)> {
@@ -108,13 +108,13 @@ fn enterable_pod(
                 ("patch", "pods"),
             ]
             .map(|(v, r)| Request::resource(v, "", r, ns).named(&name));
-            Some((name.clone(), first(ctx, user, &requests)?))
+            Some((name.clone(), first(user, &requests)?))
         })
 }
 
-fn first(ctx: &Context, user: &UserInfo, requests: &[Request]) -> Option<Grant> {
-    let allowed = requests.iter().find(|r| ctx.authz.allows(user, r))?;
-    ctx.authz.can(user, allowed).evidence.into_iter().next()
+fn first(user: &Permissions, requests: &[Request]) -> Option<Grant> {
+    let allowed = requests.iter().find(|r| user.allows(r))?;
+    user.can(allowed).evidence.into_iter().next()
 }
 
 pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
@@ -145,21 +145,20 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         .collect();
     let (mut pods, mut tokens, mut secrets, mut binds) = (vec![], vec![], vec![], vec![]);
     for s in &t.subjects {
-        let user = UserInfo::from(s);
-        let via_pods = first(ctx, &user, &run_pods);
-        let via_templates = first(ctx, &user, &change_templates);
-        let via_secrets = first(ctx, &user, &read_secrets);
+        let user = ctx.authz.permissions(&UserInfo::from(s));
+        let via_pods = first(&user, &run_pods);
+        let via_templates = first(&user, &change_templates);
+        let via_secrets = first(&user, &read_secrets);
         let via_token_secret = if token_secrets_refused {
             None
         } else {
-            first(ctx, &user, &create_secrets)
+            first(&user, &create_secrets)
         };
         for (sa, sa_grants) in account_grants.iter().filter(|(sa, _)| *sa != s) {
             let SubjectRef::ServiceAccount { name, .. } = sa else {
                 continue;
             };
             let token = first(
-                ctx,
                 &user,
                 &[Request::resource("create", "", "serviceaccounts/token", ns).named(name)],
             );
@@ -173,7 +172,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             {
                 continue;
             }
-            let more = beyond(ctx, &user, sa_grants);
+            let more = beyond(&user, sa_grants);
             if more.is_empty() {
                 continue;
             }
@@ -205,16 +204,17 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
                 ));
             }
         }
-        for g in ctx
-            .authz
-            .can(
-                &user,
-                &Request::resource("bind", "rbac.authorization.k8s.io", "roles", ns),
-            )
+        for g in user
+            .can(&Request::resource(
+                "bind",
+                "rbac.authorization.k8s.io",
+                "roles",
+                ns,
+            ))
             .evidence
         {
             for role in g.rule.resource_names.iter().flatten() {
-                let more = beyond(ctx, &user, &ctx.authz.role_grants("Role", role, ns));
+                let more = beyond(&user, &ctx.authz.role_grants("Role", role, ns));
                 if !more.is_empty() {
                     binds.push(format!(
                         "{s} can bind Role {ns}/{role} ({g}) granting more: {}",

@@ -93,6 +93,55 @@ fn role_rules<'a>(label: &str, rules: &'a [PolicyRule]) -> Vec<RoleRule<'a>> {
         .collect()
 }
 
+/// The bindings of one user (its name and its groups), found once: the checks ask each subject
+/// dozens of questions.
+pub struct Permissions<'s, 'a> {
+    authz: &'s Authorizer<'a>,
+    bindings: Vec<&'s Binding>,
+}
+
+impl Permissions<'_, '_> {
+    /// Every rule granted, with where it applies.
+    pub fn grants(&self) -> Vec<Grant> {
+        self.bindings
+            .iter()
+            .flat_map(|b| self.authz.grants_of(b))
+            .collect()
+    }
+
+    /// Whether `request` is allowed, with every grant that allows it.
+    pub fn can(&self, request: &Request) -> Decision {
+        let evidence: Vec<Grant> = self
+            .bindings
+            .iter()
+            .filter(|b| applies(&b.scope, request))
+            .flat_map(|b| {
+                self.authz
+                    .rules_of(b)
+                    .iter()
+                    .filter(|r| rule_allows(r.rule, request))
+                    .map(|r| grant(b, r))
+            })
+            .collect();
+        Decision {
+            allowed: !evidence.is_empty(),
+            evidence,
+        }
+    }
+
+    /// Whether `request` is allowed: [`Self::can`] without gathering the evidence.
+    pub fn allows(&self, request: &Request) -> bool {
+        self.bindings.iter().any(|b| {
+            applies(&b.scope, request)
+                && self
+                    .authz
+                    .rules_of(b)
+                    .iter()
+                    .any(|r| rule_allows(r.rule, request))
+        })
+    }
+}
+
 /// The rules of ClusterRole `name`, as the aggregation controller leaves them: its own for a
 /// role without `aggregationRule`; for an aggregated role exactly the union of the rules of every
 /// ClusterRole its selectors pick (recursively), its hand-written `rules` being overwritten.
@@ -242,12 +291,17 @@ impl<'a> Authorizer<'a> {
         ids.into_iter().map(|i| &self.bindings[i]).collect()
     }
 
+    /// What `user` is bound to, looked up once, to ask many questions of.
+    pub fn permissions<'s>(&'s self, user: &UserInfo) -> Permissions<'s, 'a> {
+        Permissions {
+            authz: self,
+            bindings: self.bindings_of(user),
+        }
+    }
+
     /// Every rule granted to `user`, with where it applies ("what can S do?").
     pub fn grants(&self, user: &UserInfo) -> Vec<Grant> {
-        self.bindings_of(user)
-            .into_iter()
-            .flat_map(|b| self.grants_of(b))
-            .collect()
+        self.permissions(user).grants()
     }
 
     /// "What can S do?": every rule granted to `subject`.
@@ -257,32 +311,12 @@ impl<'a> Authorizer<'a> {
 
     /// "Can S do this?", with every grant that allows it.
     pub fn can(&self, user: &UserInfo, request: &Request) -> Decision {
-        let evidence: Vec<Grant> = self
-            .bindings_of(user)
-            .into_iter()
-            .filter(|b| applies(&b.scope, request))
-            .flat_map(|b| {
-                self.rules_of(b)
-                    .iter()
-                    .filter(|r| rule_allows(r.rule, request))
-                    .map(|r| grant(b, r))
-            })
-            .collect();
-        Decision {
-            allowed: !evidence.is_empty(),
-            evidence,
-        }
+        self.permissions(user).can(request)
     }
 
     /// Whether `user` may do `request`: [`Self::can`] without gathering the evidence.
     pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
-        self.bindings_of(user).into_iter().any(|b| {
-            applies(&b.scope, request)
-                && self
-                    .rules_of(b)
-                    .iter()
-                    .any(|r| rule_allows(r.rule, request))
-        })
+        self.permissions(user).allows(request)
     }
 
     /// "Who can do this?": every binding subject allowed, with the grant (groups stay groups).

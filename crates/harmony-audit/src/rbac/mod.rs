@@ -7,7 +7,7 @@ mod builtin;
 mod rule;
 mod subject;
 
-pub use authorizer::{Authorizer, Decision, Grant, Scope};
+pub use authorizer::{Authorizer, Decision, Grant, Permissions, Scope};
 pub use builtin::BUILT_IN_ROLES;
 pub use rule::{Request, describe_rule, rule_allows};
 pub use subject::{SubjectRef, UserInfo};
