@@ -44,7 +44,7 @@ pub enum Error {
         source: ApiFailure,
     },
     /// Deleting the tenant failed or was refused.
-    #[error("deleting tenant `{tenant}`: {source}")]
+    #[error("deleting tenant `{tenant}`: {}", .source.explain(spec_advice))]
     Delete {
         /// The tenant id.
         tenant: String,
