@@ -1,6 +1,7 @@
 //! The CRD's CEL validation rules on a real API server: it accepts the rules (their cost
 //! estimate included), accepts a valid Tenant, and refuses each violation with the rule's
-//! message at the field, each one a violation the tenant library refuses too.
+//! message at the field, each one a violation the tenant library refuses too; the list bounds
+//! the cost estimate needs hold lists of their size.
 
 use harmony_operator::{Tenant, crd};
 use harmony_tenant::ClusterFacts;
@@ -390,6 +391,18 @@ async fn the_list_bounds_the_cost_estimate_needs_hold_lists_of_their_size() {
             json!(list),
         )
     };
+    // Two platform sources exist: a third names one twice.
+    let sources = json!(["ingress", "monitoring", "ingress"]);
+    let three = with(valid(&name), "/spec/networkIsolation/allowFrom", sources);
+    let refused = create(&api, &three).await.unwrap_err();
+    assert!(
+        refused.contains("spec.networkIsolation.allowFrom: Too many: 3: must have at most 2 items"),
+        "{refused}"
+    );
+    assert!(
+        library(&three)[0]
+            .starts_with("spec.networkIsolation.allowFrom[2]: `ingress` is listed twice")
+    );
     // At the bound, the rules run within the API server's runtime budget.
     create(&api, &members(MAX_MEMBERS)).await.unwrap();
     create(&api, &classes(MAX_STORAGE_CLASSES)).await.unwrap();
