@@ -1,7 +1,7 @@
 //! Issue 13's proof at scale, on a real control plane: 100 Tenants created → all Ready and
 //! Isolated; one edited → applied; a NetworkPolicy deleted → restored; a tenant with a PVC
-//! deleted → held with its condition. Its own test binary, so its control plane sees no other
-//! operator and no other tenants.
+//! deleted → held with its condition; and the operator's own account, as installed, passes the
+//! audit. Its own test binary, so its control plane sees no other operator and no other tenants.
 
 mod common;
 
@@ -11,7 +11,10 @@ use common::{
     Running, deleted_policy_restored, deletion_held_by_a_claim, eventually_within, install, put,
     quota_cpu, ready_and_isolated, tenant,
 };
+use harmony_audit::{AuditConfig, Status, audit};
+use harmony_k8s::InventoryReader;
 use harmony_operator::{ISOLATED, READY, Tenant};
+use harmony_tenant::ClusterFacts;
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
@@ -108,6 +111,19 @@ async fn a_hundred_tenants_converge_then_follow_an_edit_drift_and_a_held_deletio
         .collect();
     assert_eq!(others.len(), TENANTS - 1);
     assert_eq!(not_converged(&others), Vec::<String>::new());
+
+    // The operator's own account, as the API server holds it (the bootstrap grants of its
+    // groups included), passes the audit's check of it.
+    let reader = InventoryReader::new(plane.config().await).unwrap();
+    let snapshot = reader.read().await.unwrap().into_snapshot(plane.url());
+    let config = AuditConfig::new(ClusterFacts::kubernetes());
+    let report = audit(&snapshot.unwrap(), &config);
+    let check = &report.platform[0];
+    assert_eq!(
+        (check.id, check.status),
+        ("HMT-OPERATOR-001", Status::Pass),
+        "{check:?}"
+    );
     eprintln!("the whole proof in {:.1} s", start.elapsed().as_secs_f64());
     operator.stop();
 }
