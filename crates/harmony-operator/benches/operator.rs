@@ -8,9 +8,13 @@
 //!   has put a new one back; the median of the repeats;
 //! - **idle**: the operator's resident memory and CPU once nothing changes, with N tenants.
 //!
+//! Beside the times: the API requests each plane served (its `apiserver_request_total`, the
+//! controller manager's included on both), and the operator's reconciles and audits.
+//!
 //! The operator runs as a child process (this bench executable, re-run in operator mode), so its
 //! memory and CPU are its own. `BENCH_TENANTS` (default 500) and `BENCH_DRIFTS` (default 21)
-//! resize it; `HARMONY_CONTROLPLANE` locates the control plane binaries.
+//! resize it, `BENCH_CONCURRENCY` sets the operator's concurrency (default 8);
+//! `HARMONY_CONTROLPLANE` locates the control plane binaries.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
@@ -85,7 +89,7 @@ fn operator_mode(kubeconfig: &str) {
             .await
             .unwrap();
         let parse = |name: &str| std::env::var(name).unwrap().parse().unwrap();
-        let settings = Settings {
+        let mut settings = Settings {
             facts: FactsSource {
                 pod_networks: vec![parse("BENCH_POD_NETWORK")],
                 service_networks: vec![parse("BENCH_SERVICE_NETWORK")],
@@ -94,14 +98,31 @@ fn operator_mode(kubeconfig: &str) {
             listen: Some(std::env::var("BENCH_LISTEN").unwrap().parse().unwrap()),
             ..Settings::default()
         };
+        if let Ok(concurrency) = std::env::var("BENCH_CONCURRENCY") {
+            settings.concurrency = concurrency.parse().unwrap();
+        }
         run(config, settings, std::future::pending()).await.unwrap();
     });
 }
 
-/// The CLI's apply path on a fresh plane: wall time.
-async fn cli_apply(scores: &[TenantScore]) -> Duration {
+/// Requests the API server of `client` has served since it started.
+async fn requests_served(client: &kube::Client) -> u64 {
+    let request = http::Request::get("/metrics").body(Vec::new()).unwrap();
+    let text = client.request_text(request).await.unwrap();
+    let total: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum();
+    total as u64
+}
+
+/// The CLI's apply path on a fresh plane: wall time and API requests served meanwhile.
+async fn cli_apply(scores: &[TenantScore]) -> (Duration, u64) {
     let plane = ControlPlane::start().unwrap();
+    let client = plane.client().await;
     let cluster = cluster_from_config(plane.config().await).unwrap();
+    let requests = requests_served(&client).await;
     let started = Instant::now();
     let mut maestro = Maestro::new(K8sTopology::new(
         cluster,
@@ -116,7 +137,7 @@ async fn cli_apply(scores: &[TenantScore]) -> Duration {
     let report = maestro.run_concurrently(8).await.unwrap();
     let took = started.elapsed();
     assert!(report.all_succeeded(), "{}", report.summary());
-    took
+    (took, requests_served(&client).await - requests)
 }
 
 /// Kills the operator process however the bench ends.
@@ -129,12 +150,13 @@ impl Drop for Operator {
     }
 }
 
-/// Resident memory (VmRSS) of `pid`, in MiB.
-fn rss_mib(pid: u32) -> f64 {
+/// Memory of `pid` in MiB, by its `/proc/PID/status` line `field` (`VmRSS`: resident now,
+/// `VmHWM`: the peak).
+fn memory_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap();
@@ -154,17 +176,29 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// The operator's answer to `GET path` on `address`, if it answered.
+fn get(address: std::net::SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).ok()?;
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
 /// Whether the operator's `/readyz` on `address` answers 200.
 fn ready_probe(address: std::net::SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
-        return false;
-    };
-    let request = format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    let mut response = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 200")
+    get(address, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+}
+
+/// The operator's counter `name` from its `/metrics` on `address`.
+fn counter(address: std::net::SocketAddr, name: &str) -> u64 {
+    let metrics = get(address, "/metrics").unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap()
 }
 
 /// Waits until every Tenant named in `names` has the condition `kind` True for its generation.
@@ -193,10 +227,11 @@ async fn bench() {
     let drifts = env_number("BENCH_DRIFTS", 21);
     let scores = tenants(n);
 
-    let cli = cli_apply(&scores).await;
+    let (cli, cli_requests) = cli_apply(&scores).await;
     println!(
-        "cli apply of {n} tenants from empty: {:.1} s",
-        cli.as_secs_f64()
+        "cli apply of {n} tenants from empty: {:.1} s, {cli_requests} API requests ({:.1} per tenant)",
+        cli.as_secs_f64(),
+        cli_requests as f64 / n as f64
     );
 
     let plane = ControlPlane::start().unwrap();
@@ -238,14 +273,19 @@ async fn bench() {
 
     let tenants: Api<Tenant> = Api::all(client.clone());
     let names: BTreeSet<String> = scores.iter().map(|s| s.name().to_string()).collect();
+    let requests = requests_served(&client).await;
     let started = Instant::now();
     let ready = tokio::spawn({
         let (tenants, names) = (tenants.clone(), names.clone());
         async move {
             all_hold(&tenants, &names, READY).await;
             let ready = started.elapsed();
+            let counts = (
+                requests_served(&tenants.clone().into_client()).await,
+                counter(listen, "harmony_operator_reconciles_total"),
+            );
             all_hold(&tenants, &names, ISOLATED).await;
-            (ready, started.elapsed())
+            (ready, counts, started.elapsed())
         }
     });
     futures::stream::iter(scores.iter().map(Tenant::from_score))
@@ -261,12 +301,15 @@ async fn bench() {
         .buffer_unordered(16)
         .collect::<Vec<()>>()
         .await;
-    let (ready, isolated) = ready.await.unwrap();
+    let (ready, (served, reconciles), isolated) = ready.await.unwrap();
+    let served = served - requests;
     println!(
-        "operator: {n} Tenants from empty to all Ready: {:.1} s ({:.2}x the CLI's apply); all Isolated: {:.1} s",
+        "operator: {n} Tenants from empty to all Ready: {:.1} s ({:.2}x the CLI's apply), {served} API requests ({:.1} per tenant, the Tenants' creation included), {reconciles} reconciles; all Isolated: {:.1} s, {} audits",
         ready.as_secs_f64(),
         ready.as_secs_f64() / cli.as_secs_f64(),
-        isolated.as_secs_f64()
+        served as f64 / n as f64,
+        isolated.as_secs_f64(),
+        counter(listen, "harmony_operator_audits_total")
     );
 
     let mut repairs = Vec::new();
@@ -304,8 +347,9 @@ async fn bench() {
     tokio::time::sleep(Duration::from_secs(30)).await;
     let cpu = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64();
     println!(
-        "idle with {n} tenants: {:.0} MiB resident, CPU {:.2}% of one core",
-        rss_mib(pid),
+        "idle with {n} tenants: {:.0} MiB resident (peak {:.0} MiB), CPU {:.2}% of one core",
+        memory_mib(pid, "VmRSS"),
+        memory_mib(pid, "VmHWM"),
         cpu * 100.0
     );
     drop(operator);
