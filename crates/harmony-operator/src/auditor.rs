@@ -2,10 +2,14 @@
 //! them, for every Tenant whose plan is applied.
 //!
 //! A tenant's checks look at the whole cluster (no path from any other tenant), so one audit
-//! judges every tenant at once. It runs when a reconcile asks for it; requests that arrive while it
-//! runs are served by one more run. Nothing runs while nothing changes.
+//! judges every tenant at once. It runs when a reconcile asks for it, once requests have stopped
+//! arriving for [`QUIET`] (at most [`MAX_WAIT`] after the first): tenants created or changed in
+//! bulk are judged together instead of each re-reading the cluster while the others are applied.
+//! Requests that arrive while it runs are served by one more run. Nothing runs while nothing
+//! changes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use harmony_audit::{AuditConfig, Expectation, LoadError, Status, audit};
 use harmony_k8s::InventoryReader;
@@ -16,12 +20,18 @@ use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
+use tokio::time::{Instant, sleep_until};
 
 use crate::metrics::Metrics;
 use crate::resource::{Condition, ISOLATED, READY, Tenant};
 
 /// The field manager of the `Isolated` condition.
 pub const AUDIT_MANAGER: &str = "harmony-operator-audit";
+
+/// How long requests must have stopped arriving before an audit runs.
+const QUIET: Duration = Duration::from_secs(1);
+/// The longest a requested audit waits for requests to stop.
+const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Why an audit could not judge the tenants.
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +76,24 @@ impl Auditor {
     pub async fn run(self) {
         loop {
             self.wanted.notified().await;
+            self.settle().await;
             if let Err(error) = self.audit_once().await {
                 tracing::warn!("{error}");
             }
             self.metrics.audited();
+        }
+    }
+
+    /// Waits until no request has arrived for [`QUIET`], or [`MAX_WAIT`] has passed.
+    async fn settle(&self) {
+        let deadline = Instant::now() + MAX_WAIT;
+        loop {
+            let quiet = (Instant::now() + QUIET).min(deadline);
+            tokio::select! {
+                biased;
+                () = sleep_until(quiet) => return,
+                () = self.wanted.notified() => {}
+            }
         }
     }
 

@@ -13,8 +13,8 @@ use harmony_tenant::ExternalAccess;
 use kube::api::ListParams;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, Client};
+use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
+use kube::{Api, Client, ResourceExt};
 use tokio::sync::{Notify, watch};
 
 use crate::auditor::Auditor;
@@ -176,10 +176,18 @@ async fn lead(
         .map_err(RunError::NoCrd)?;
 
     let (store, writer) = reflector::store();
+    // A Tenant is reconciled when its generation (spec or deletion) or its finalizers change; the
+    // status the reconciler and the auditor write does not trigger it again. Who manages which
+    // field of a Tenant is never read, so it is not kept.
     let tenant_stream = watcher(tenants.clone(), watcher::Config::default())
         .default_backoff()
+        .modify(|tenant| tenant.managed_fields_mut().clear())
         .reflect(writer)
-        .applied_objects();
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::finalizers),
+            Default::default(),
+        );
     metrics.count_tenants(store.clone());
     let (owned, triggers, synced) = Owned::new(&client);
     let audit = Arc::new(Notify::new());

@@ -115,6 +115,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         .await
         .map_err(|_| Error::Caches)?;
     let api = ctx.tenants.clone();
+    let tenant = ctx.with_finalizer(tenant).await?;
     finalizer(&api, FINALIZER, tenant, |event| async {
         match event {
             finalizer::Event::Apply(tenant) => ctx.apply(&tenant).await,
@@ -241,6 +242,34 @@ fn summary(report: &TenantReport) -> String {
 }
 
 impl Context {
+    /// The Tenant with the finalizer added (unless it is being deleted), as stored: the reconcile
+    /// that adds it goes on to apply, where the finalizer helper alone would stop and wait for
+    /// the change to come back through the watch.
+    async fn with_finalizer(&self, tenant: Arc<Tenant>) -> Result<Arc<Tenant>, Error> {
+        if tenant.metadata.deletion_timestamp.is_some()
+            || tenant.finalizers().iter().any(|f| f == FINALIZER)
+        {
+            return Ok(tenant);
+        }
+        let name = tenant.name_any();
+        let mut finalizers = tenant.finalizers().to_vec();
+        finalizers.push(FINALIZER.into());
+        // The resourceVersion makes the write fail rather than drop a finalizer added meanwhile.
+        let patch = json!({"metadata": {
+            "finalizers": finalizers,
+            "resourceVersion": tenant.resource_version(),
+        }});
+        let stored = self
+            .tenants
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|source| Error::Write {
+                tenant: name,
+                source,
+            })?;
+        Ok(Arc::new(stored))
+    }
+
     /// Validates, applies through the library, and writes `Ready`, the quota and the members.
     async fn apply(&self, tenant: &Tenant) -> Result<Action, Error> {
         let name = tenant.name_any();
@@ -266,16 +295,14 @@ impl Context {
             ..ApplyOptions::default()
         };
         let applied = apply_plan(&self.cluster, &snapshot, &plan, options, &mut report).await;
-        if report.wrote() {
-            self.event(
-                tenant,
-                EventType::Normal,
-                "Applied",
-                "Apply",
-                summary(&report),
-            )
-            .await;
-        }
+        // The Event of the writes is published while the status is written.
+        let note = report.wrote().then(|| summary(&report));
+        let announce = async {
+            if let Some(note) = note {
+                self.event(tenant, EventType::Normal, "Applied", "Apply", note)
+                    .await;
+            }
+        };
         if let Err(failure) = applied {
             let ready = condition(
                 READY,
@@ -284,7 +311,8 @@ impl Context {
                 failure.message.clone(),
                 generation,
             );
-            if self.write_status(tenant, vec![ready], None).await? {
+            let ((), wrote) = tokio::join!(announce, self.write_status(tenant, vec![ready], None));
+            if wrote? {
                 self.event(
                     tenant,
                     EventType::Warning,
@@ -310,9 +338,11 @@ impl Context {
             ),
             generation,
         );
-        let wrote = self
-            .write_status(tenant, vec![ready], Some(score.namespace()))
-            .await?;
+        let ((), wrote) = tokio::join!(
+            announce,
+            self.write_status(tenant, vec![ready], Some(score.namespace()))
+        );
+        let wrote = wrote?;
         // The audit judges the live state: ask for it when that state or the tenant changed.
         let judged = tenant
             .condition(ISOLATED)
