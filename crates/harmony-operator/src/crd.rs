@@ -3,7 +3,7 @@
 
 mod validations;
 
-pub use validations::{MAX_MEMBERS, MAX_STORAGE_CLASSES};
+pub use harmony_tenant::{MAX_MEMBERS, MAX_STORAGE_CLASSES};
 
 use harmony_tenant::{TENANT_KIND, TenantSpec};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{

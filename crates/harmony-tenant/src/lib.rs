@@ -55,7 +55,9 @@ pub use score::{
     PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
     StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
 };
-pub use validate::{CrossTenantProblem, MAX_TENANT_NAME, cross_tenant_problems};
+pub use validate::{
+    CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_problems,
+};
 pub use workloads::{
     ImagePolicy, PRIORITY_CLASS_KEY_PREFIX, PULL_POLICY_KEY, REGISTRY_KEY_PREFIX,
     RUNTIME_CLASS_KEY_PREFIX, SchedulingConfig,

@@ -13,6 +13,12 @@ use crate::nonpublic::{non_public_overlapping, overlaps};
 use crate::quantity::Amount;
 use crate::score::{ComputeResources, ContainerResources, Identity, TenantScore};
 
+/// The most members a tenant may list (the Tenant CRD's bound too: the API server's cost
+/// estimate of the rules on each member needs one).
+pub const MAX_MEMBERS: usize = 1000;
+/// The most StorageClasses a tenant may list (see [`MAX_MEMBERS`]).
+pub const MAX_STORAGE_CLASSES: usize = 100;
+
 /// Longest tenant id (it prefixes other names).
 pub const MAX_TENANT_NAME: usize = 40;
 
@@ -540,8 +546,27 @@ fn overlap<'f>(facts: &'f ClusterFacts, net: &IpNet) -> Option<(&'static str, &'
     .find(|(_, n)| overlaps(n, net))
 }
 
+/// Refuses a list longer than `max`, at its first item beyond it.
+fn bounded(path: &str, len: usize, max: usize, what: &str, problems: &mut Vec<Problem>) {
+    if len > max {
+        problems.push(Problem::new(
+            format!("{path}[{max}]"),
+            format!(
+                "{len} {what} listed; a tenant lists at most {max}: split it into several tenants"
+            ),
+        ));
+    }
+}
+
 fn storage(score: &TenantScore, problems: &mut Vec<Problem>) {
     let classes = &score.storage_access.storage_classes;
+    bounded(
+        "spec.storageAccess.storageClasses",
+        classes.len(),
+        MAX_STORAGE_CLASSES,
+        "StorageClasses",
+        problems,
+    );
     for (i, class) in classes.iter().enumerate() {
         let path = format!("spec.storageAccess.storageClasses[{i}]");
         if !is_dns_subdomain(&class.name) {
@@ -564,6 +589,13 @@ fn storage(score: &TenantScore, problems: &mut Vec<Problem>) {
 
 fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
     let members = &score.rbac_config.members;
+    bounded(
+        "spec.rbac.members",
+        members.len(),
+        MAX_MEMBERS,
+        "members",
+        problems,
+    );
     for (i, member) in members.iter().enumerate() {
         let path = format!("spec.rbac.members[{i}]");
         if !is_dns_label(&member.name, 63) {
@@ -1027,6 +1059,40 @@ mod tests {
                  10.96.0.0/12: list only addresses outside the cluster"
             )]
         );
+    }
+
+    #[test]
+    fn too_many_members_or_storage_classes_are_refused() {
+        let mut many = TenantScore::new("acme");
+        for i in 0..=MAX_MEMBERS {
+            many = many.member(Member::user(
+                format!("m{i}"),
+                TenantRole::Viewer,
+                format!("u{i}"),
+            ));
+        }
+        // The role binding quota is refused too; the bound is what matters here.
+        assert!(
+            problems(&many).iter().any(|p| p
+                == "spec.rbac.members[1000]: 1001 members listed; a tenant lists at most 1000: \
+                    split it into several tenants"),
+            "{:#?}",
+            problems(&many)
+        );
+        let mut classes = TenantScore::new("acme");
+        for i in 0..=MAX_STORAGE_CLASSES {
+            classes = classes.storage_class(format!("c{i}"), "1Gi");
+        }
+        one(
+            classes,
+            "spec.storageAccess.storageClasses[100]",
+            "101 StorageClasses listed; a tenant lists at most 100",
+        );
+        let mut at_bound = TenantScore::new("acme");
+        for i in 0..MAX_STORAGE_CLASSES {
+            at_bound = at_bound.storage_class(format!("c{i}"), "1Gi");
+        }
+        assert!(problems(&at_bound).is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! [`MAX_STORAGE_CLASSES`]) without which the API server's cost estimate of the rules on their
 //! items is over its budget.
 
-use harmony_tenant::MAX_TENANT_NAME;
+use harmony_tenant::{MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME};
 use serde_json::{Value, json};
 
 /// A DNS-1123 label of 1 to `max` characters, as an anchored regular expression.
@@ -73,12 +73,6 @@ fn text(s: &str) -> String {
 fn naming(value: &str, rest: &str) -> String {
     format!("\"`\" + {value} + {}", text(&format!("`{rest}")))
 }
-
-/// The most members and storage classes a Tenant may list: bounds the library does not have,
-/// which the API server's cost estimate of the rules on each item needs.
-pub const MAX_MEMBERS: usize = 1000;
-/// See [`MAX_MEMBERS`].
-pub const MAX_STORAGE_CLASSES: usize = 100;
 
 /// Schema keywords added to nodes: the library's length bounds, non-negative counts and unique
 /// names, and the list bounds the cost estimate needs.
