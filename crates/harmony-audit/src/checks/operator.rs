@@ -1,20 +1,26 @@
 //! The operator's own account: the ServiceAccount `harmony operator install` renders may do what
-//! reconciling tenants needs and nothing that reaches beyond it: no wildcard, no Secret read, no
-//! impersonation (nor ServiceAccount tokens, which amount to it), and `bind` or `escalate` only on
-//! the tenant roles a tenant plan binds.
+//! reconciling tenants needs and nothing that reaches beyond it: no wildcard, no Secret read (but
+//! the VPN peer registry's, in its own namespace, when it revokes peers), no impersonation (nor
+//! ServiceAccount tokens, which amount to it), and `bind` or `escalate` only on the tenant roles a
+//! tenant plan binds.
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::rbac::TENANT_ROLES;
 use super::{Check, Context};
-use crate::rbac::{Grant, Request, SubjectRef, describe_rule, rule_allows};
+use crate::rbac::{Grant, Request, Scope, SubjectRef, describe_rule, rule_allows};
 
 /// The namespace of the operator's ServiceAccount.
 pub const OPERATOR_NAMESPACE: &str = "harmony-system";
 /// The operator's ServiceAccount (and the name of its ClusterRole and binding).
 pub const OPERATOR_ACCOUNT: &str = "harmony-operator";
 
+/// The Secret of harmony-vpn's cluster registry (in [`OPERATOR_NAMESPACE`]): the one Secret the
+/// operator may read, to revoke a deleted tenant's VPN peers.
+const VPN_REGISTRY_SECRET: &str = "harmony-vpn-registry";
+
 const RBAC: &str = "rbac.authorization.k8s.io";
+const READ: [&str; 3] = ["get", "list", "watch"];
 
 /// The objects of `resource` (of `group`) that `rule` lets one `verb`: the names it lists, or
 /// `""` for every object when it lists none.
@@ -64,8 +70,30 @@ fn beyond_tenant_roles(rule: &PolicyRule) -> bool {
     })
 }
 
-/// Why `rule` reaches beyond what the operator needs, one reason each.
-fn reasons(rule: &PolicyRule) -> Vec<&'static str> {
+/// The Secrets `g` lets one read: `(namespace, name)`, `""` standing for every one.
+fn secrets_read(g: &Grant) -> Vec<(&str, &str)> {
+    let namespace = match &g.scope {
+        Scope::Namespace(namespace) => namespace.as_str(),
+        Scope::Cluster => "",
+    };
+    READ.iter()
+        .flat_map(|verb| allowed(&g.rule, verb, "", "secrets"))
+        .map(|name| (namespace, name))
+        .collect()
+}
+
+/// Whether `g` lets one read the VPN registry Secret and no other.
+fn reads_only_the_vpn_registry(g: &Grant) -> bool {
+    let read = secrets_read(g);
+    !read.is_empty()
+        && read
+            .iter()
+            .all(|s| *s == (OPERATOR_NAMESPACE, VPN_REGISTRY_SECRET))
+}
+
+/// Why `g` reaches beyond what the operator needs, one reason each.
+fn reasons(g: &Grant) -> Vec<&'static str> {
+    let rule = &g.rule;
     let impersonated = [
         ("", "users"),
         ("", "groups"),
@@ -76,7 +104,7 @@ fn reasons(rule: &PolicyRule) -> Vec<&'static str> {
     [
         (wildcard(rule), "holds a wildcard"),
         (
-            allows_any(rule, &["get", "list", "watch"], &[("", "secrets")]),
+            !secrets_read(g).is_empty() && !reads_only_the_vpn_registry(g),
             "reads Secrets",
         ),
         (
@@ -119,7 +147,7 @@ pub(super) fn checks(ctx: &Context) -> Vec<Check> {
     let grants = ctx.authz.what_can(&account);
     let mut failures = Vec::new();
     for g in &grants {
-        for why in reasons(&g.rule) {
+        for why in reasons(g) {
             failures.push(format!("{account} {why}: {}", line(g)));
         }
     }
@@ -129,6 +157,19 @@ pub(super) fn checks(ctx: &Context) -> Vec<Check> {
         grants.len(),
         TENANT_ROLES.join(", ")
     )];
+    held.extend(
+        grants
+            .iter()
+            .filter(|g| reads_only_the_vpn_registry(g))
+            .map(|g| {
+                format!(
+                    "{account} reads one Secret, the VPN peer registry \
+                     {OPERATOR_NAMESPACE}/{VPN_REGISTRY_SECRET}, to revoke deleted tenants' \
+                     peers: {}",
+                    line(g)
+                )
+            }),
+    );
     held.extend(grants.iter().map(line));
     vec![Check::from_failures(
         "HMT-OPERATOR-001",
@@ -242,6 +283,90 @@ mod tests {
                 c.evidence
             );
         }
+    }
+
+    /// [`NEEDED`] and a Role of `rules` in `namespace`, bound to the operator's account there.
+    fn check_with_role(namespace: &str, rules: &str) -> Check {
+        let mut snapshot = snapshot(NEEDED);
+        let text = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n\
+             metadata: {{name: harmony-operator-vpn, namespace: {namespace}}}\nrules: {rules}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n\
+             metadata: {{name: harmony-operator-vpn, namespace: {namespace}}}\n\
+             roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: harmony-operator-vpn}}\n\
+             subjects: [{{kind: ServiceAccount, name: harmony-operator, namespace: harmony-system}}]\n"
+        );
+        snapshot.load_text(&text, "vpn.yaml").unwrap();
+        let report = audit(&snapshot, &AuditConfig::new(ClusterFacts::kubernetes()));
+        report.platform[0].clone()
+    }
+
+    const REGISTRY: &str = "[\
+        {apiGroups: [''], resources: [secrets], resourceNames: [harmony-vpn-registry], verbs: [get, update]},\
+        {apiGroups: [''], resources: [secrets], verbs: [create]}]";
+
+    #[test]
+    fn the_vpn_registry_secret_alone_in_harmony_system_passes_naming_it() {
+        let c = check_with_role("harmony-system", REGISTRY);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.evidence[0].contains("holds 5 rules"), "{:?}", c.evidence);
+        assert_eq!(
+            c.evidence[1],
+            "ServiceAccount harmony-system/harmony-operator reads one Secret, the VPN peer \
+             registry harmony-system/harmony-vpn-registry, to revoke deleted tenants' peers: \
+             RoleBinding harmony-system/harmony-operator-vpn → Role \
+             harmony-system/harmony-operator-vpn rule #0: get,update secrets (apiGroups \"\") \
+             named harmony-vpn-registry",
+        );
+    }
+
+    #[test]
+    fn any_other_secret_read_still_fails_naming_the_rule() {
+        let named = |names: &str| {
+            format!(
+                "[{{apiGroups: [''], resources: [secrets], resourceNames: [{names}], verbs: [get]}}]"
+            )
+        };
+        for (namespace, rules) in [
+            ("harmony-system", named("db")),
+            ("harmony-system", named("harmony-vpn-registry, db")),
+            ("harmony-system", named("harmony-vpn-registry-audit-1")),
+            ("team-a", named("harmony-vpn-registry")),
+            (
+                "harmony-system",
+                "[{apiGroups: [''], resources: [secrets], verbs: [get]}]".into(),
+            ),
+            (
+                "harmony-system",
+                "[{apiGroups: [''], resources: [secrets], verbs: [list]}]".into(),
+            ),
+        ] {
+            let c = check_with_role(namespace, &rules);
+            assert_eq!(c.status, Status::Fail, "{namespace} {rules}: {c:?}");
+            let expected = format!(
+                "ServiceAccount harmony-system/harmony-operator reads Secrets: RoleBinding \
+                 {namespace}/harmony-operator-vpn → Role {namespace}/harmony-operator-vpn rule #0: "
+            );
+            assert!(
+                c.evidence.iter().any(|e| e.starts_with(&expected)),
+                "{namespace} {rules}: {:?}",
+                c.evidence
+            );
+        }
+        // Cluster-wide, even the registry's name is every namespace's Secret of that name.
+        let c = check(&NEEDED.replace(
+            "}]",
+            "},{apiGroups: [''], resources: [secrets], resourceNames: [harmony-vpn-registry], verbs: [get]}]",
+        ));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.evidence[0].starts_with(
+                "ServiceAccount harmony-system/harmony-operator reads Secrets: ClusterRoleBinding \
+                 harmony-operator → ClusterRole harmony-operator rule #3: get secrets"
+            ),
+            "{:?}",
+            c.evidence
+        );
     }
 
     #[test]
