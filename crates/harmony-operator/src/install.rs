@@ -1,7 +1,10 @@
 //! What a cluster needs to run the operator: the CRD, the `harmony-system` namespace, a
 //! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
-//! a PodDisruptionBudget. The same options always give the same objects, in apply order.
+//! a PodDisruptionBudget; with a VPN gateway, also the gateway file as a ConfigMap and a Role that
+//! lets the operator revoke deleted tenants' peers in the cluster registry Secret. The same options
+//! always give the same objects, in apply order.
 
+use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
 use harmony_tenant::TenantRole;
@@ -20,6 +23,29 @@ use crate::resource::{GROUP, PLURAL};
 pub const NAMESPACE: &str = harmony_audit::checks::OPERATOR_NAMESPACE;
 /// The name of the operator's ServiceAccount, ClusterRole, binding, Deployment and PDB.
 pub const NAME: &str = harmony_audit::checks::OPERATOR_ACCOUNT;
+
+/// The Secret of harmony-vpn's cluster registry, in [`NAMESPACE`].
+pub const VPN_REGISTRY_SECRET: &str = "harmony-vpn-registry";
+/// The ConfigMap holding the VPN gateway file, and the name of the VPN Role and its binding.
+const VPN_GATEWAY: &str = "harmony-vpn-gateway";
+const VPN_ROLE: &str = "harmony-operator-vpn";
+/// Where the pods mount the gateway ConfigMap, and its key there.
+const VPN_DIR: &str = "/etc/harmony/vpn";
+const VPN_GATEWAY_KEY: &str = "vpn-gateway.yaml";
+
+/// A VpnGateway file, validated: the operator revokes a deleted tenant's peers of this gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpnGatewayFile {
+    text: String,
+}
+
+impl VpnGatewayFile {
+    /// `text` (named `source` in problems) when it holds one valid `kind: VpnGateway`.
+    pub fn parse(source: &str, text: &str) -> Result<Self, Problems> {
+        harmony_tenant::vpn::load_gateway(&Documents::parse(source, text)?)?;
+        Ok(Self { text: text.into() })
+    }
+}
 
 /// What the rendered Deployment runs.
 #[derive(Debug, Clone)]
@@ -137,7 +163,7 @@ fn cluster_role_rules() -> Vec<Value> {
 /// The port of `/metrics`, `/healthz` and `/readyz`.
 const METRICS_PORT: u16 = 8080;
 
-fn run_args(options: &InstallOptions) -> Vec<String> {
+fn run_args(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<String> {
     let mut args = vec![
         "operator".to_string(),
         "run".to_string(),
@@ -153,11 +179,74 @@ fn run_args(options: &InstallOptions) -> Vec<String> {
             args.push(format!("{flag}={net}"));
         }
     }
+    if vpn.is_some() {
+        args.push(format!("--vpn-gateway={VPN_DIR}/{VPN_GATEWAY_KEY}"));
+        args.push("--vpn-registry=cluster".into());
+    }
     args
+}
+
+/// The gateway file's ConfigMap, and a Role and its binding letting the operator read and rewrite
+/// the registry Secret and create the archive Secrets `harmony-vpn-registry-audit-N` its audit log
+/// moves to when it outgrows the Secret (RBAC cannot restrict `create` by name: it is granted in
+/// [`NAMESPACE`] only, and lets the operator read no Secret).
+fn vpn_objects(gateway: &VpnGatewayFile) -> [InstallObject; 3] {
+    [
+        object(
+            25,
+            json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": VPN_GATEWAY, "namespace": NAMESPACE, "labels": labels()},
+                "data": {VPN_GATEWAY_KEY: gateway.text},
+            }),
+        ),
+        object(
+            36,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": VPN_ROLE, "namespace": NAMESPACE, "labels": labels()},
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "resources": ["secrets"],
+                        "resourceNames": [VPN_REGISTRY_SECRET],
+                        "verbs": ["get", "update"],
+                    },
+                    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+                ],
+            }),
+        ),
+        object(
+            46,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": VPN_ROLE, "namespace": NAMESPACE, "labels": labels()},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": VPN_ROLE},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+            }),
+        ),
+    ]
 }
 
 /// Every object to install, in apply order.
 pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
+    render(options, None)
+}
+
+/// Every object to install for an operator that revokes deleted tenants' VPN peers of `gateway`
+/// in the cluster registry (`operator run --vpn-gateway ... --vpn-registry cluster`), in apply
+/// order.
+pub fn manifests_with_vpn(
+    options: &InstallOptions,
+    gateway: &VpnGatewayFile,
+) -> Vec<InstallObject> {
+    render(options, Some(gateway))
+}
+
+fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<InstallObject> {
     let selector = json!({"app.kubernetes.io/name": NAME});
     let restricted = json!({
         "pod-security.kubernetes.io/enforce": "restricted",
@@ -169,7 +258,51 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
         .as_object_mut()
         .expect("labels are an object")
         .extend(restricted.as_object().cloned().unwrap_or_default());
-    vec![
+    let mut container = json!({
+        "name": "operator",
+        "image": options.image,
+        "args": run_args(options, vpn),
+        "env": [
+            {
+                "name": "POD_NAME",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            },
+            {"name": "RUST_LOG", "value": "info"},
+        ],
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "metrics"},
+            "periodSeconds": 10,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": "metrics"},
+            "periodSeconds": 5,
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    });
+    let mut pod = json!({
+        "serviceAccountName": NAME,
+        "terminationGracePeriodSeconds": 30,
+        "securityContext": {
+            "runAsNonRoot": true,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    });
+    if vpn.is_some() {
+        container["volumeMounts"] =
+            json!([{"name": "vpn-gateway", "mountPath": VPN_DIR, "readOnly": true}]);
+        pod["volumes"] = json!([{"name": "vpn-gateway", "configMap": {"name": VPN_GATEWAY}}]);
+    }
+    pod["containers"] = json!([container]);
+    let mut objects = vec![
         object(
             0,
             serde_json::to_value(crate::crd()).expect("the CRD serializes"),
@@ -247,44 +380,7 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
                     "selector": {"matchLabels": selector},
                     "template": {
                         "metadata": {"labels": labels()},
-                        "spec": {
-                            "serviceAccountName": NAME,
-                            "terminationGracePeriodSeconds": 30,
-                            "securityContext": {
-                                "runAsNonRoot": true,
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            "containers": [{
-                                "name": "operator",
-                                "image": options.image,
-                                "args": run_args(options),
-                                "env": [
-                                    {
-                                        "name": "POD_NAME",
-                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
-                                    },
-                                    {"name": "RUST_LOG", "value": "info"},
-                                ],
-                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
-                                "livenessProbe": {
-                                    "httpGet": {"path": "/healthz", "port": "metrics"},
-                                    "periodSeconds": 10,
-                                },
-                                "readinessProbe": {
-                                    "httpGet": {"path": "/readyz", "port": "metrics"},
-                                    "periodSeconds": 5,
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                                    "limits": {"cpu": "1", "memory": "512Mi"},
-                                },
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": false,
-                                    "readOnlyRootFilesystem": true,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                            }],
-                        },
+                        "spec": pod,
                     },
                 },
             }),
@@ -298,7 +394,12 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
                 "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
             }),
         ),
-    ]
+    ];
+    if let Some(gateway) = vpn {
+        objects.extend(vpn_objects(gateway));
+        objects.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    }
+    objects
 }
 
 #[cfg(test)]
@@ -341,6 +442,121 @@ mod tests {
         );
     }
 
+    fn gateway() -> VpnGatewayFile {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/vpn-gateway.yaml"
+        );
+        VpnGatewayFile::parse(path, &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_gateway_adds_three_objects_and_changes_only_the_deployments_vpn_fields() {
+        let plain = manifests(&options());
+        let mut with_vpn = manifests_with_vpn(&options(), &gateway());
+        with_vpn.retain(|o| !o.file_name.contains("vpn"));
+        let deployment = &mut with_vpn[7].object["spec"]["template"]["spec"];
+        deployment.as_object_mut().unwrap().remove("volumes");
+        let container = &mut deployment["containers"][0];
+        container.as_object_mut().unwrap().remove("volumeMounts");
+        let args = container["args"].as_array_mut().unwrap();
+        args.retain(|a| !a.as_str().unwrap().starts_with("--vpn-"));
+        assert_eq!(plain, with_vpn);
+    }
+
+    #[test]
+    fn a_gateway_adds_its_configmap_mounted_the_run_flags_and_the_registry_role() {
+        let gateway = gateway();
+        let objects = manifests_with_vpn(&options(), &gateway);
+        assert_eq!(objects, manifests_with_vpn(&options(), &gateway));
+        let names: Vec<&str> = objects.iter().map(|o| o.file_name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        for name in [
+            "25-configmap-harmony-vpn-gateway.yaml",
+            "36-role-harmony-operator-vpn.yaml",
+            "46-rolebinding-harmony-operator-vpn.yaml",
+        ] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
+        let find = |kind: &str, name: &str| {
+            &objects
+                .iter()
+                .find(|o| o.object["kind"] == kind && o.object["metadata"]["name"] == name)
+                .unwrap()
+                .object
+        };
+        let config_map = find("ConfigMap", "harmony-vpn-gateway");
+        assert_eq!(config_map["metadata"]["namespace"], NAMESPACE);
+        assert_eq!(config_map["data"]["vpn-gateway.yaml"], gateway.text);
+
+        let role = find("Role", "harmony-operator-vpn");
+        assert_eq!(role["metadata"]["namespace"], NAMESPACE);
+        assert_eq!(
+            role["rules"],
+            json!([
+                {"apiGroups": [""], "resources": ["secrets"],
+                 "resourceNames": ["harmony-vpn-registry"], "verbs": ["get", "update"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            ])
+        );
+        let binding = find("RoleBinding", "harmony-operator-vpn");
+        assert_eq!(binding["roleRef"]["name"], "harmony-operator-vpn");
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}])
+        );
+
+        let pod = &find("Deployment", NAME)["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args = container["args"].as_array().unwrap();
+        assert_eq!(
+            args[args.len() - 2..],
+            [
+                json!("--vpn-gateway=/etc/harmony/vpn/vpn-gateway.yaml"),
+                json!("--vpn-registry=cluster")
+            ]
+        );
+        assert_eq!(
+            container["volumeMounts"],
+            json!([{"name": "vpn-gateway", "mountPath": "/etc/harmony/vpn", "readOnly": true}])
+        );
+        assert_eq!(
+            pod["volumes"],
+            json!([{"name": "vpn-gateway", "configMap": {"name": "harmony-vpn-gateway"}}])
+        );
+    }
+
+    #[test]
+    fn the_registry_secret_is_harmony_vpns() {
+        assert_eq!(VPN_REGISTRY_SECRET, harmony_vpn::cluster::REGISTRY_SECRET);
+        assert_eq!(NAMESPACE, harmony_vpn::cluster::REGISTRY_NAMESPACE);
+    }
+
+    #[test]
+    fn an_invalid_gateway_file_is_refused_naming_the_field() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/vpn-gateway.yaml"
+        ))
+        .unwrap()
+        .replace(
+            "endpoint: vpn.example.com:51820",
+            "endpoint: vpn.example.com",
+        );
+        let refused = VpnGatewayFile::parse("gw.yaml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("gw.yaml"), "{refused}");
+        assert!(refused.contains("spec.endpoint"), "{refused}");
+        assert!(refused.contains("`vpn.example.com`"), "{refused}");
+        let refused = VpnGatewayFile::parse("gw.yaml", "kind: Tenant\n")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("VpnGateway"), "{refused}");
+    }
+
     /// The audit's check of the operator's account on the rendered objects.
     fn audited(objects: &[InstallObject]) -> harmony_audit::Check {
         let mut snapshot = harmony_audit::ClusterSnapshot::default();
@@ -373,6 +589,34 @@ mod tests {
         assert_eq!(check.status, harmony_audit::Status::Fail);
         assert!(
             check.evidence[0].contains("reads Secrets: ClusterRoleBinding harmony-operator"),
+            "{check:?}"
+        );
+    }
+
+    #[test]
+    fn the_audit_passes_the_vpn_role_naming_the_registry_and_fails_it_widened() {
+        let mut objects = manifests_with_vpn(&options(), &gateway());
+        let check = audited(&objects);
+        assert_eq!(check.status, harmony_audit::Status::Pass, "{check:?}");
+        assert!(
+            check.evidence[1].starts_with(
+                "ServiceAccount harmony-system/harmony-operator reads one Secret, the VPN peer \
+                 registry harmony-system/harmony-vpn-registry"
+            ),
+            "{check:?}"
+        );
+        let role = objects
+            .iter_mut()
+            .find(|o| o.object["metadata"]["name"] == "harmony-operator-vpn")
+            .unwrap();
+        role.object["rules"][0]["resourceNames"] = json!(["harmony-vpn-registry", "other"]);
+        let check = audited(&objects);
+        assert_eq!(check.status, harmony_audit::Status::Fail);
+        assert!(
+            check.evidence[0].contains(
+                "reads Secrets: RoleBinding harmony-system/harmony-operator-vpn → Role \
+                 harmony-system/harmony-operator-vpn rule #0"
+            ),
             "{check:?}"
         );
     }
