@@ -1,19 +1,23 @@
 //! `harmony operator`: render what a cluster needs to run the operator, or run it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
-use harmony_operator::install::{InstallObject, InstallOptions, manifests};
+use harmony_operator::install::{
+    InstallObject, InstallOptions, VpnGatewayFile, manifests, manifests_with_vpn,
+};
 use harmony_operator::lease::LeaseSettings;
 use harmony_operator::{Settings, run};
 use harmony_tenant::ExternalAccess;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
+use crate::input::Refused;
 use crate::live::{ClusterArgs, runtime};
 use crate::vpn::TenantVpnArgs;
 
@@ -30,7 +34,8 @@ pub struct OperatorArgs {
 #[derive(Subcommand)]
 enum OperatorCommand {
     /// Write the CRD, the harmony-system namespace, the operator's ServiceAccount, ClusterRole and
-    /// binding, a Deployment of two replicas and a PodDisruptionBudget to DIR.
+    /// binding, a Deployment of two replicas and a PodDisruptionBudget to DIR (with
+    /// --vpn-gateway, also the gateway's ConfigMap and a Role on the VPN registry Secret).
     Install {
         /// The folder to write (a kustomization); it may hold only what harmony wrote.
         #[arg(long, value_name = "DIR")]
@@ -47,6 +52,11 @@ enum OperatorCommand {
         /// The node network(s) `operator run` is given (default: every private range).
         #[arg(long = "node-network", value_name = "CIDR")]
         node_networks: Vec<IpNet>,
+        /// The VpnGateway file: the operator revokes a deleted tenant's VPN peers in the cluster
+        /// registry (the Secret harmony-system/harmony-vpn-registry, which it may then read and
+        /// update; it may also create Secrets in harmony-system, for the registry's audit archives).
+        #[arg(long = "vpn-gateway", value_name = "FILE")]
+        vpn_gateway: Option<PathBuf>,
     },
     /// Run the controller until SIGINT or SIGTERM (`RUST_LOG=info` logs each reconcile).
     Run {
@@ -94,6 +104,7 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             pod_networks,
             service_networks,
             node_networks,
+            vpn_gateway,
         } => {
             let options = InstallOptions {
                 image,
@@ -101,7 +112,11 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                 service_networks,
                 node_networks,
             };
-            let files: Vec<File> = manifests(&options).into_iter().map(File).collect();
+            let objects = match vpn_gateway {
+                Some(path) => manifests_with_vpn(&options, &read_gateway(&path)?),
+                None => manifests(&options),
+            };
+            let files: Vec<File> = objects.into_iter().map(File).collect();
             let header =
                 format!("{GENERATED} operator install; render again rather than edit this file.\n");
             let outcome = write_folder(&out, &folder_files(&header, &files))?;
@@ -137,6 +152,18 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The VpnGateway file at `path`, validated; refused before anything is written.
+fn read_gateway(path: &Path) -> anyhow::Result<VpnGatewayFile> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "--vpn-gateway {}: cannot read it; give the VpnGateway file (such as \
+             examples/vpn-gateway.yaml); nothing was written",
+            path.display()
+        )
+    })?;
+    Ok(VpnGatewayFile::parse(&path.display().to_string(), &text).map_err(Refused::from)?)
 }
 
 /// Completes on SIGINT or SIGTERM.
