@@ -1,6 +1,7 @@
 //! The operator's finalizer with VPN peers configured, on a real control plane: deleting a Tenant
 //! revokes its members' peers in the cluster registry (the Secret
-//! harmony-system/harmony-vpn-registry) before its RoleBindings go, with no server key.
+//! harmony-system/harmony-vpn-registry) before its RoleBindings go, with no server key and only the
+//! rights `harmony operator install --vpn-gateway` renders (archiving the audit log included).
 
 mod common;
 
@@ -11,12 +12,14 @@ use common::{Running, eventually, install, put, ready_and_isolated, settings};
 use futures::StreamExt;
 use harmony::Documents;
 use harmony_operator::Tenant;
+use harmony_operator::install::{InstallOptions, VpnGatewayFile, manifests_with_vpn};
 use harmony_tenant::ExternalAccess;
 use harmony_testkit::ControlPlane;
 use harmony_vpn::{
     KnownMembers, PeerRecord, PeerRequest, PeerRevoker, RegistryBackend, SecretStore,
     TENANT_REMOVED, VpnGateway, WireGuardGateway, load_gateway,
 };
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
@@ -25,35 +28,62 @@ use serde_json::json;
 /// Who the operator revokes as.
 const OPERATOR: &str = "harmony-operator";
 
+const GATEWAY_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/vpn-gateway.yaml"
+);
+
 fn gateway() -> harmony_vpn::Gateway {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/vpn-gateway.yaml");
-    load_gateway(&Documents::read(&[file]).unwrap()).unwrap()
+    load_gateway(&Documents::read(&[Path::new(GATEWAY_FILE)]).unwrap()).unwrap()
 }
 
-/// Lets the operator's ServiceAccount read and rewrite the registry Secret, which the install
-/// does not grant (the operator reads no Secret unless VPN revocation is configured).
-async fn grant_the_registry(client: &kube::Client) {
-    let roles: Api<Role> = Api::namespaced(client.clone(), "harmony-system");
-    let role = serde_json::from_value(json!({
-        "metadata": {"name": "harmony-operator-vpn"},
-        "rules": [{"apiGroups": [""], "resources": ["secrets"],
-                   "resourceNames": ["harmony-vpn-registry"], "verbs": ["get", "update"]}],
-    }))
-    .unwrap();
-    roles.create(&PostParams::default(), &role).await.unwrap();
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), "harmony-system");
-    let binding = serde_json::from_value(json!({
-        "metadata": {"name": "harmony-operator-vpn"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                    "name": "harmony-operator-vpn"},
-        "subjects": [{"kind": "ServiceAccount", "name": "harmony-operator",
-                      "namespace": "harmony-system"}],
-    }))
-    .unwrap();
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+/// Creates what `harmony operator install --vpn-gateway` adds to the install: the gateway's
+/// ConfigMap, and the Role and binding that let the operator's ServiceAccount revoke peers in the
+/// registry Secret (the operator reads no Secret unless VPN revocation is configured).
+async fn install_the_vpn_role(plane: &ControlPlane, client: &kube::Client) {
+    let options = InstallOptions {
+        image: "registry.example.com/harmony:test".into(),
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        node_networks: Vec::new(),
+    };
+    let text = std::fs::read_to_string(GATEWAY_FILE).unwrap();
+    let file = VpnGatewayFile::parse(GATEWAY_FILE, &text).unwrap();
+    let params = PostParams::default();
+    for object in manifests_with_vpn(&options, &file) {
+        if !object.file_name.contains("vpn") {
+            continue;
+        }
+        let value = object.object;
+        match value["kind"].as_str().unwrap() {
+            "ConfigMap" => {
+                let api: Api<ConfigMap> = Api::namespaced(client.clone(), "harmony-system");
+                api.create(&params, &serde_json::from_value(value).unwrap())
+                    .await
+                    .unwrap();
+            }
+            "Role" => {
+                let api: Api<Role> = Api::namespaced(client.clone(), "harmony-system");
+                api.create(&params, &serde_json::from_value(value).unwrap())
+                    .await
+                    .unwrap();
+            }
+            "RoleBinding" => {
+                let api: Api<RoleBinding> = Api::namespaced(client.clone(), "harmony-system");
+                api.create(&params, &serde_json::from_value(value).unwrap())
+                    .await
+                    .unwrap();
+            }
+            other => panic!("the VPN install renders no {other}"),
+        }
+    }
+}
+
+/// The size of the registry document in the registry Secret, in bytes.
+async fn registry_size(client: &kube::Client) -> usize {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "harmony-system");
+    let secret = secrets.get("harmony-vpn-registry").await.unwrap();
+    secret.data.unwrap()["registry.json"].0.len()
 }
 
 /// The peers of `tenant` in the registry, read as the cluster admin.
@@ -79,7 +109,7 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
     install(plane);
     let client = plane.client().await;
     let admin = plane.config().await;
-    grant_the_registry(&client).await;
+    install_the_vpn_role(plane, &client).await;
 
     // A peer for alice, issued by an admin into the cluster registry.
     let name = ControlPlane::unique_name("op-vpn");
@@ -103,11 +133,14 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
         .unwrap()
         .unwrap();
 
-    // The operator, as its ServiceAccount, revoking with the registry alone (no state dir).
+    // The operator, as its ServiceAccount, revoking with the registry alone (no state dir), with a
+    // size limit the revocation outgrows: the audit log moves to an archive Secret it creates.
+    let registry = registry_size(&client).await;
     let operator = common::operator_config(plane).await;
+    let store = SecretStore::new(operator).with_size_limit(registry + 200);
     let revoker = PeerRevoker::new(
         gateway(),
-        RegistryBackend::Cluster(Box::new(SecretStore::new(operator))),
+        RegistryBackend::Cluster(Box::new(store)),
         OPERATOR,
     )
     .unwrap();
@@ -166,6 +199,13 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
         .expect("alice's peer was revoked before the first RoleBinding went");
     assert_eq!(revocation.reason, TENANT_REMOVED);
     assert_eq!(revocation.by, OPERATOR);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "harmony-system");
+    let archive = secrets
+        .get(&SecretStore::archive_name(1))
+        .await
+        .expect("the operator archived the audit log");
+    let archived = String::from_utf8(archive.data.unwrap()["audit.log"].0.clone()).unwrap();
+    assert!(archived.contains("\"action\":\"issue\""), "{archived}");
 
     eventually("the Tenant gone", async || {
         match tenants.get_opt(&name).await.map_err(|e| e.to_string())? {
