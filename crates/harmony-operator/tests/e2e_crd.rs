@@ -3,6 +3,8 @@
 //! message at the field, each one a violation the tenant library refuses too; the list bounds
 //! the cost estimate needs hold lists of their size.
 
+mod common;
+
 use harmony_operator::{Tenant, crd};
 use harmony_tenant::ClusterFacts;
 use harmony_testkit::ControlPlane;
@@ -23,14 +25,7 @@ async fn tenants() -> Api<DynamicObject> {
     )
     .await
     .expect("the API server accepts the CRD and its rules");
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
-        ])
-        .unwrap();
+    common::wait_established(plane);
     Api::all_with(client, &ApiResource::erase::<Tenant>(&()))
 }
 

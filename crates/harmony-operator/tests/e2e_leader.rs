@@ -6,23 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Running, eventually, get, install, loopback, put, ready_and_isolated, settings};
+use common::{
+    Running, admin_tenant, eventually, get, install, loopback, put, ready_and_isolated, settings,
+};
 use harmony_operator::lease::LeaseSettings;
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
-use serde_json::json;
-
-fn tenant(name: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "harmony.nationtech.io/v1alpha1",
-        "kind": "Tenant",
-        "metadata": {"name": name},
-        "spec": {"rbac": {"members": [
-            {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
-        ]}},
-    })
-}
 
 fn metric(body: &str, name: &str) -> f64 {
     body.lines()
@@ -65,7 +55,7 @@ async fn one_replica_leads_and_the_other_takes_over_when_it_dies() {
     holder("replica-a").await;
     let b = replica("replica-b", at_b);
     let first = ControlPlane::unique_name("op-lead");
-    put(&client, &tenant(&first)).await;
+    put(&client, &admin_tenant(&first)).await;
     ready_and_isolated(&client, &first).await;
 
     let (code, body) = get(at_a, "/metrics");
@@ -89,7 +79,7 @@ async fn one_replica_leads_and_the_other_takes_over_when_it_dies() {
     a.kill();
     holder("replica-b").await;
     let second = ControlPlane::unique_name("op-lead");
-    put(&client, &tenant(&second)).await;
+    put(&client, &admin_tenant(&second)).await;
     ready_and_isolated(&client, &second).await;
     assert_eq!(
         metric(&get(at_b, "/metrics").1, "harmony_operator_leader"),

@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::{Running, eventually, install, put, ready_and_isolated};
+use common::{Running, admin_tenant, eventually, install, put, ready_and_isolated};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
 use kube::api::ListParams;
-use serde_json::json;
 
 #[tokio::test]
 async fn an_operator_killed_mid_reconcile_converges_after_restart() {
@@ -24,18 +23,7 @@ async fn an_operator_killed_mid_reconcile_converges_after_restart() {
         .collect();
     let first = Running::start(plane);
     for name in &names {
-        put(
-            &client,
-            &json!({
-                "apiVersion": "harmony.nationtech.io/v1alpha1",
-                "kind": "Tenant",
-                "metadata": {"name": name},
-                "spec": {"rbac": {"members": [
-                    {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
-                ]}},
-            }),
-        )
-        .await;
+        put(&client, &admin_tenant(name)).await;
     }
     // Wait until the first operator is at work, then kill it where it stands.
     let namespaces: Api<Namespace> = Api::all(client.clone());

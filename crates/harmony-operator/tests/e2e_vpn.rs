@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Running, eventually, install, put, ready_and_isolated, settings};
+use common::{Running, admin_tenant, eventually, install, put, ready_and_isolated, settings};
 use futures::StreamExt;
 use harmony::Documents;
 use harmony_operator::Tenant;
@@ -23,7 +23,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
-use serde_json::json;
 
 /// Who the operator revokes as.
 const OPERATOR: &str = "harmony-operator";
@@ -151,18 +150,7 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
             ..settings(plane)
         },
     );
-    put(
-        &client,
-        &json!({
-            "apiVersion": "harmony.nationtech.io/v1alpha1",
-            "kind": "Tenant",
-            "metadata": {"name": name},
-            "spec": {"rbac": {"members": [
-                {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
-            ]}},
-        }),
-    )
-    .await;
+    put(&client, &admin_tenant(&name)).await;
     ready_and_isolated(&client, &name).await;
 
     // Watch the tenant's RoleBindings from now on; at the first deletion, read the registry.

@@ -69,6 +69,11 @@ pub fn install(plane: &ControlPlane) {
             dir.path().to_str().unwrap(),
         ])
         .unwrap();
+    wait_established(plane);
+}
+
+/// Waits until the API server serves the Tenant CRD.
+pub fn wait_established(plane: &ControlPlane) {
     plane
         .kubectl_run(&[
             "wait",
@@ -223,6 +228,18 @@ pub async fn ready_and_isolated(client: &kube::Client, name: &str) -> Tenant {
         Ok(tenant)
     })
     .await
+}
+
+/// A Tenant with one member: the admin user `alice`.
+pub fn admin_tenant(name: &str) -> Value {
+    json!({
+        "apiVersion": "harmony.nationtech.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {"rbac": {"members": [
+            {"name": "alice", "role": "admin", "user": format!("alice@{name}.example.com")},
+        ]}},
+    })
 }
 
 /// A Tenant asking for `cpu` CPUs, with a storage class and two members: an admin user `alice`
