@@ -16,7 +16,7 @@
 //! resize it, `BENCH_CONCURRENCY` sets the operator's concurrency (default 8);
 //! `HARMONY_CONTROLPLANE` locates the control plane binaries.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -105,20 +105,53 @@ fn operator_mode(kubeconfig: &str) {
     });
 }
 
-/// Requests the API server of `client` has served since it started.
-async fn requests_served(client: &kube::Client) -> u64 {
+/// Requests the API server of `client` has served since it started, by verb and resource.
+async fn requests_served(client: &kube::Client) -> BTreeMap<String, u64> {
     let request = http::Request::get("/metrics").body(Vec::new()).unwrap();
     let text = client.request_text(request).await.unwrap();
-    let total: f64 = text
+    // Labels come sorted: `verb`, `resource` and `subresource` are never first.
+    let label = |line: &str, name: &str| {
+        let start = line.find(&format!(",{name}=\""))? + name.len() + 3;
+        Some(line[start..][..line[start..].find('"')?].to_string())
+    };
+    let mut served = BTreeMap::new();
+    for line in text
         .lines()
         .filter(|l| l.starts_with("apiserver_request_total{"))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum();
-    total as u64
+    {
+        let Some(count) = line
+            .rsplit_once(' ')
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let mut key = format!(
+            "{} {}",
+            label(line, "verb").unwrap_or_default(),
+            label(line, "resource").unwrap_or_default()
+        );
+        if let Some(sub) = label(line, "subresource").filter(|s| !s.is_empty()) {
+            key = format!("{key}/{sub}");
+        }
+        *served.entry(key).or_insert(0) += count as u64;
+    }
+    served
+}
+
+/// What `after` served beyond `before`, by verb and resource.
+fn since(after: BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .into_iter()
+        .map(|(key, n)| {
+            let n = n - before.get(&key).copied().unwrap_or(0);
+            (key, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// The CLI's apply path on a fresh plane: wall time and API requests served meanwhile.
-async fn cli_apply(scores: &[TenantScore]) -> (Duration, u64) {
+async fn cli_apply(scores: &[TenantScore]) -> (Duration, BTreeMap<String, u64>) {
     let plane = ControlPlane::start().unwrap();
     let client = plane.client().await;
     let cluster = cluster_from_config(plane.config().await).unwrap();
@@ -137,7 +170,7 @@ async fn cli_apply(scores: &[TenantScore]) -> (Duration, u64) {
     let report = maestro.run_concurrently(8).await.unwrap();
     let took = started.elapsed();
     assert!(report.all_succeeded(), "{}", report.summary());
-    (took, requests_served(&client).await - requests)
+    (took, since(requests_served(&client).await, &requests))
 }
 
 /// Kills the operator process however the bench ends.
@@ -228,10 +261,11 @@ async fn bench() {
     let scores = tenants(n);
 
     let (cli, cli_requests) = cli_apply(&scores).await;
+    let cli_total: u64 = cli_requests.values().sum();
     println!(
-        "cli apply of {n} tenants from empty: {:.1} s, {cli_requests} API requests ({:.1} per tenant)",
+        "cli apply of {n} tenants from empty: {:.1} s, {cli_total} API requests ({:.1} per tenant)",
         cli.as_secs_f64(),
-        cli_requests as f64 / n as f64
+        cli_total as f64 / n as f64
     );
 
     let plane = ControlPlane::start().unwrap();
@@ -302,7 +336,16 @@ async fn bench() {
         .collect::<Vec<()>>()
         .await;
     let (ready, (served, reconciles), isolated) = ready.await.unwrap();
-    let served = served - requests;
+    let served = since(served, &requests);
+    let beyond: Vec<String> = served
+        .iter()
+        .filter_map(|(key, &count)| {
+            let cli = cli_requests.get(key).copied().unwrap_or(0);
+            let more = (count as f64 - cli as f64) / n as f64;
+            (more.abs() >= 0.1).then(|| format!("{key} {more:+.1}"))
+        })
+        .collect();
+    let served: u64 = served.values().sum();
     println!(
         "operator: {n} Tenants from empty to all Ready: {:.1} s ({:.2}x the CLI's apply), {served} API requests ({:.1} per tenant, the Tenants' creation included), {reconciles} reconciles; all Isolated: {:.1} s, {} audits",
         ready.as_secs_f64(),
@@ -310,6 +353,10 @@ async fn bench() {
         served as f64 / n as f64,
         isolated.as_secs_f64(),
         counter(listen, "harmony_operator_audits_total")
+    );
+    println!(
+        "operator requests per tenant beyond the CLI's, by verb and resource: {}",
+        beyond.join(", ")
     );
 
     let mut repairs = Vec::new();
