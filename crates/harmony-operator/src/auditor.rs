@@ -30,8 +30,9 @@ pub const AUDIT_MANAGER: &str = "harmony-operator-audit";
 
 /// How long requests must have stopped arriving before an audit runs.
 const QUIET: Duration = Duration::from_secs(1);
-/// The longest a requested audit waits for requests to stop.
-const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The longest a requested audit waits for requests to stop (a few hundred tenants created at
+/// once are applied within it, so their audit does not compete with their apply).
+const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Why an audit could not judge the tenants.
 #[derive(Debug, thiserror::Error)]

@@ -154,7 +154,7 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
         .into_iter()
         .filter(|t| t.name_any() != tenant.name_any() && older(t, tenant))
         .collect();
-    others.sort_by_key(|t| order_key(t));
+    others.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     let mut scores: Vec<TenantScore> = others
         .iter()
         .map(|t| t.score())
@@ -178,14 +178,10 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     shown
 }
 
-fn order_key(tenant: &Tenant) -> (Option<String>, String) {
+fn order_key(tenant: &Tenant) -> (Option<k8s_openapi::jiff::Timestamp>, &str) {
     (
-        tenant
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| t.0.to_string()),
-        tenant.name_any(),
+        tenant.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        tenant.metadata.name.as_deref().unwrap_or_default(),
     )
 }
 
