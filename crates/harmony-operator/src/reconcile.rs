@@ -1,6 +1,7 @@
-//! Reconciling one Tenant: validate, compile, apply isolate-before-grant through the library (the
-//! same plan and apply as `harmony tenant apply`), write the status, and on deletion revoke access
-//! first and hold while data would be lost.
+//! Reconciling one Tenant: validate, revoke removed members' access held outside the cluster,
+//! compile, apply isolate-before-grant through the library (the same plan and apply as `harmony
+//! tenant apply`), write the status, and on deletion revoke access first and hold while data would
+//! be lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,8 @@ use std::time::Duration;
 use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
 use harmony_kube::{ApiFailure, Cluster};
 use harmony_tenant::{
-    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, TenantRemover, TenantScore,
-    compile, cross_tenant_problems,
+    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, RevokeError, RevokeMode,
+    RevokedAccess, TenantRemover, TenantScore, compile, cross_tenant_problems,
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -42,6 +43,15 @@ pub enum Error {
         /// The failed request.
         #[source]
         source: ApiFailure,
+    },
+    /// Revoking removed members' access held outside the cluster failed; nothing was applied.
+    #[error("tenant `{tenant}`: revoking removed members' access: {source}")]
+    Revoke {
+        /// The tenant id.
+        tenant: String,
+        /// What the access held outside the cluster said.
+        #[source]
+        source: RevokeError,
     },
     /// Deleting the tenant failed or was refused.
     #[error("deleting tenant `{tenant}`: {}", .source.explain(spec_advice))]
@@ -88,7 +98,8 @@ pub struct Context {
     pub(crate) cluster: Cluster,
     /// The same cluster as the tenant removal capability.
     pub(crate) topology: K8sTopology,
-    /// Access to tenants held outside the cluster (VPN peers), revoked first on deletion.
+    /// Access to tenants held outside the cluster (VPN peers), revoked first on deletion and, for
+    /// members removed from a spec, before their RoleBindings are pruned.
     pub(crate) outside: Option<Arc<dyn ExternalAccess>>,
     /// The Tenant API.
     pub(crate) tenants: Api<Tenant>,
@@ -207,6 +218,11 @@ fn condition(
     }
 }
 
+/// A grant revoked outside the cluster, as Events list it: `VPN peer tenant/member`.
+fn described(access: &RevokedAccess) -> String {
+    format!("{} {}/{}", access.kind, access.tenant, access.member)
+}
+
 /// A delete error's hint, worded as what to do on a Tenant resource.
 fn spec_advice(hint: Hint) -> &'static str {
     match hint {
@@ -266,7 +282,8 @@ impl Context {
         Ok(Arc::new(stored))
     }
 
-    /// Validates, applies through the library, and writes `Ready`, the quota and the members.
+    /// Validates, revokes removed members' access held outside the cluster (once per generation),
+    /// applies through the library, and writes `Ready`, the quota and the members.
     async fn apply(&self, tenant: &Tenant) -> Result<Action, Error> {
         let name = tenant.name_any();
         let generation = tenant.metadata.generation.unwrap_or_default();
@@ -275,12 +292,13 @@ impl Context {
         if !problems.is_empty() {
             let message = format!("nothing applied: {}", problems.join("; "));
             let ready = condition(READY, false, "Invalid", message.clone(), generation);
-            if self.write_status(tenant, vec![ready], None).await? {
+            if self.write_status(tenant, vec![ready], None, true).await? {
                 self.event(tenant, EventType::Warning, "Invalid", "Validate", message)
                     .await;
             }
             return Ok(Action::await_change());
         }
+        self.revoke_removed_members(tenant, &score).await?;
         let plan = compile(&score, &self.facts);
         let snapshot = Snapshot::of(self.owned.objects_of(&name));
         let mut report = TenantReport::default();
@@ -307,7 +325,8 @@ impl Context {
                 failure.message.clone(),
                 generation,
             );
-            let ((), wrote) = tokio::join!(announce, self.write_status(tenant, vec![ready], None));
+            let ((), wrote) =
+                tokio::join!(announce, self.write_status(tenant, vec![ready], None, true));
             if wrote? {
                 self.event(
                     tenant,
@@ -336,7 +355,7 @@ impl Context {
         );
         let ((), wrote) = tokio::join!(
             announce,
-            self.write_status(tenant, vec![ready], Some(score.namespace()))
+            self.write_status(tenant, vec![ready], Some(score.namespace()), true)
         );
         let wrote = wrote?;
         // The audit judges the live state: ask for it when that state or the tenant changed.
@@ -347,6 +366,55 @@ impl Context {
             self.audit.notify_one();
         }
         Ok(Action::await_change())
+    }
+
+    /// Revokes the access held outside the cluster of members no longer in the spec, before the
+    /// apply prunes their RoleBindings. A member removal bumps the generation, so this runs only
+    /// while the current one is unobserved; a failure leaves it unobserved, to be retried.
+    async fn revoke_removed_members(
+        &self,
+        tenant: &Tenant,
+        score: &TenantScore,
+    ) -> Result<(), Error> {
+        let Some(outside) = &self.outside else {
+            return Ok(());
+        };
+        let observed = tenant.status.as_ref().and_then(|s| s.observed_generation);
+        if observed == tenant.metadata.generation {
+            return Ok(());
+        }
+        match outside
+            .revoke_removed_members(std::slice::from_ref(score), RevokeMode::Revoke)
+            .await
+        {
+            Ok(revoked) if revoked.is_empty() => Ok(()),
+            Ok(revoked) => {
+                let list: Vec<String> = revoked.iter().map(described).collect();
+                let note = format!("revoked {}", list.join(", "));
+                self.event(tenant, EventType::Normal, "Revoked", "Revoke", note)
+                    .await;
+                Ok(())
+            }
+            Err(source) => {
+                let message = source.to_string();
+                let generation = tenant.metadata.generation.unwrap_or_default();
+                let ready = condition(READY, false, "RevokeFailed", message.clone(), generation);
+                if self.write_status(tenant, vec![ready], None, false).await? {
+                    self.event(
+                        tenant,
+                        EventType::Warning,
+                        "RevokeFailed",
+                        "Revoke",
+                        message,
+                    )
+                    .await;
+                }
+                Err(Error::Revoke {
+                    tenant: tenant.name_any(),
+                    source,
+                })
+            }
+        }
     }
 
     /// Revokes access first (held outside the cluster, then RoleBindings), then removes the rest;
@@ -367,7 +435,7 @@ impl Context {
                 let revoked: Vec<String> = report
                     .revoked_elsewhere
                     .iter()
-                    .map(|a| format!("{} {}/{}", a.kind, a.tenant, a.member))
+                    .map(described)
                     .chain(report.revoked.iter().cloned())
                     .collect();
                 let mut note = format!("revoked {}", revoked.join(", "));
@@ -399,7 +467,7 @@ impl Context {
                     generation,
                 );
                 if self
-                    .write_status(tenant, vec![ready, deleting], None)
+                    .write_status(tenant, vec![ready, deleting], None, true)
                     .await?
                 {
                     self.event(tenant, EventType::Warning, reason, "Delete", message)
@@ -414,12 +482,14 @@ impl Context {
     }
 
     /// Writes the reconciler's part of the status (server-side apply, its own field manager, so
-    /// the auditor's `Isolated` stays); returns whether anything changed.
+    /// the auditor's `Isolated` stays), with the current generation `observed` or the last one
+    /// kept; returns whether anything changed.
     async fn write_status(
         &self,
         tenant: &Tenant,
         mut conditions: Vec<Condition>,
         namespace: Option<&str>,
+        observed: bool,
     ) -> Result<bool, Error> {
         let name = tenant.name_any();
         let current = tenant.status.clone().unwrap_or_default();
@@ -427,7 +497,11 @@ impl Context {
             .iter()
             .any(|c| c.type_ == READY && c.status == "True");
         let status = TenantStatus {
-            observed_generation: tenant.metadata.generation,
+            observed_generation: if observed {
+                tenant.metadata.generation
+            } else {
+                current.observed_generation
+            },
             namespace: namespace.map(String::from),
             members: ready.then(|| self.owned.members_of(&name)),
             quota: if ready {

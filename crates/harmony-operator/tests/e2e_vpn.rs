@@ -1,7 +1,8 @@
-//! The operator's finalizer with VPN peers configured, on a real control plane: deleting a Tenant
-//! revokes its members' peers in the cluster registry (the Secret
-//! harmony-system/harmony-vpn-registry) before its RoleBindings go, with no server key and only the
-//! rights `harmony operator install --vpn-gateway` renders (archiving the audit log included).
+//! The operator with VPN peers configured, on a real control plane: deleting a Tenant revokes its
+//! members' peers in the cluster registry (the Secret harmony-system/harmony-vpn-registry) before
+//! its RoleBindings go, and removing a member from a Tenant revokes that member's peer before its
+//! RoleBinding is pruned, with no server key and only the rights `harmony operator install
+//! --vpn-gateway` renders (archiving the audit log included).
 
 mod common;
 
@@ -16,16 +17,23 @@ use harmony_operator::install::{InstallOptions, VpnGatewayFile, manifests_with_v
 use harmony_tenant::ExternalAccess;
 use harmony_testkit::ControlPlane;
 use harmony_vpn::{
-    KnownMembers, PeerRecord, PeerRequest, PeerRevoker, RegistryBackend, SecretStore,
-    TENANT_REMOVED, VpnGateway, WireGuardGateway, load_gateway,
+    KnownMembers, MEMBER_REMOVED, PeerRecord, PeerRequest, PeerRevoker, RegistryBackend,
+    SecretStore, TENANT_REMOVED, VpnGateway, WireGuardGateway, load_gateway,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{DeleteParams, ListParams, WatchEvent, WatchParams};
+use serde_json::json;
+use tokio::sync::Mutex;
 
 /// Who the operator revokes as.
 const OPERATOR: &str = "harmony-operator";
+
+/// The tests share the registry Secret, whose size limit a concurrent test's peers would break: one
+/// at a time.
+static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const GATEWAY_FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -36,10 +44,11 @@ fn gateway() -> harmony_vpn::Gateway {
     load_gateway(&Documents::read(&[Path::new(GATEWAY_FILE)]).unwrap()).unwrap()
 }
 
-/// Creates what `harmony operator install --vpn-gateway` adds to the install: the gateway's
-/// ConfigMap, and the Role and binding that let the operator's ServiceAccount revoke peers in the
-/// registry Secret (the operator reads no Secret unless VPN revocation is configured).
-async fn install_the_vpn_role(plane: &ControlPlane, client: &kube::Client) {
+/// Applies what `harmony operator install --vpn-gateway` adds to the install (server-side, so again
+/// for each test): the gateway's ConfigMap, and the Role and binding that let the operator's
+/// ServiceAccount revoke peers in the registry Secret (the operator reads no Secret unless VPN
+/// revocation is configured).
+fn install_the_vpn_role(plane: &ControlPlane) {
     let options = InstallOptions {
         image: "registry.example.com/harmony:test".into(),
         pod_networks: vec![plane.pod_network()],
@@ -48,34 +57,28 @@ async fn install_the_vpn_role(plane: &ControlPlane, client: &kube::Client) {
     };
     let text = std::fs::read_to_string(GATEWAY_FILE).unwrap();
     let file = VpnGatewayFile::parse(GATEWAY_FILE, &text).unwrap();
-    let params = PostParams::default();
+    let dir = tempfile::tempdir().unwrap();
     for object in manifests_with_vpn(&options, &file) {
         if !object.file_name.contains("vpn") {
             continue;
         }
-        let value = object.object;
-        match value["kind"].as_str().unwrap() {
-            "ConfigMap" => {
-                let api: Api<ConfigMap> = Api::namespaced(client.clone(), "harmony-system");
-                api.create(&params, &serde_json::from_value(value).unwrap())
-                    .await
-                    .unwrap();
-            }
-            "Role" => {
-                let api: Api<Role> = Api::namespaced(client.clone(), "harmony-system");
-                api.create(&params, &serde_json::from_value(value).unwrap())
-                    .await
-                    .unwrap();
-            }
-            "RoleBinding" => {
-                let api: Api<RoleBinding> = Api::namespaced(client.clone(), "harmony-system");
-                api.create(&params, &serde_json::from_value(value).unwrap())
-                    .await
-                    .unwrap();
-            }
-            other => panic!("the VPN install renders no {other}"),
-        }
+        let kind = object.object["kind"].as_str().unwrap();
+        assert!(
+            ["ConfigMap", "Role", "RoleBinding"].contains(&kind),
+            "the VPN install renders no {kind}"
+        );
+        let path = dir.path().join(object.file_name.replace(".yaml", ".json"));
+        std::fs::write(&path, serde_json::to_string(&object.object).unwrap()).unwrap();
     }
+    plane
+        .kubectl_run(&[
+            "apply",
+            "--server-side",
+            "--field-manager=harmony-install",
+            "-f",
+            dir.path().to_str().unwrap(),
+        ])
+        .unwrap();
 }
 
 /// The size of the registry document in the registry Secret, in bytes.
@@ -101,17 +104,21 @@ async fn peers_of(admin: &kube::Config, tenant: &str) -> Vec<PeerRecord> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
-    let plane = ControlPlane::shared();
-    let _guard = plane.failure_guard();
+/// The operator installed with the VPN Role, a peer issued by an admin into the cluster registry
+/// for each of `members` of tenant `name`, and the operator running as its ServiceAccount,
+/// revoking with the registry alone (no state dir) with a size limit its first revocation
+/// outgrows: the audit log moves to an archive Secret it creates. Gives the admin's client and
+/// config.
+async fn operator_revoking_peers_of(
+    plane: &'static ControlPlane,
+    name: &str,
+    members: &[&str],
+) -> (kube::Client, kube::Config, Running) {
     install(plane);
     let client = plane.client().await;
     let admin = plane.config().await;
-    install_the_vpn_role(plane, &client).await;
+    install_the_vpn_role(plane);
 
-    // A peer for alice, issued by an admin into the cluster registry.
-    let name = ControlPlane::unique_name("op-vpn");
     let state = tempfile::tempdir().unwrap();
     let issuer = WireGuardGateway::with_backend(
         gateway(),
@@ -119,21 +126,22 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
         state.path(),
     )
     .unwrap();
-    let request = PeerRequest {
-        tenant: name.clone(),
-        member: "alice".into(),
-        public_key: None,
-        preshared_key: Default::default(),
-        by: "admin".into(),
-    };
-    let members = KnownMembers::from_pairs([(name.as_str(), "alice")]);
-    tokio::task::spawn_blocking(move || issuer.issue_peer(&members, request).map(|_| ()))
+    let known = KnownMembers::from_pairs(members.iter().map(|m| (name, *m)));
+    let requests = members
+        .iter()
+        .map(|member| PeerRequest {
+            tenant: name.into(),
+            member: (*member).into(),
+            public_key: None,
+            preshared_key: Default::default(),
+            by: "admin".into(),
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || issuer.issue_peers(&known, requests).map(|_| ()))
         .await
         .unwrap()
         .unwrap();
 
-    // The operator, as its ServiceAccount, revoking with the registry alone (no state dir), with a
-    // size limit the revocation outgrows: the audit log moves to an archive Secret it creates.
     let registry = registry_size(&client).await;
     let operator = common::operator_config(plane).await;
     let store = SecretStore::new(operator).with_size_limit(registry + 200);
@@ -150,17 +158,26 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
             ..settings(plane)
         },
     );
-    put(&client, &admin_tenant(&name)).await;
-    ready_and_isolated(&client, &name).await;
+    (client, admin, running)
+}
 
-    // Watch the tenant's RoleBindings from now on; at the first deletion, read the registry.
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+/// Watches the RoleBindings of namespace `name` from now on (after checking `member-{member}` is
+/// there) and runs `change`; at the first deletion, gives its name and the tenant's peers.
+async fn peers_at_first_rolebinding_deletion(
+    client: &kube::Client,
+    admin: &kube::Config,
+    name: &str,
+    member: &str,
+    change: impl AsyncFnOnce(),
+) -> (String, Vec<PeerRecord>) {
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), name);
     let listed = bindings.list(&ListParams::default()).await.unwrap();
+    let binding = format!("member-{member}");
     assert!(
         listed
             .items
             .iter()
-            .any(|b| b.metadata.name.as_deref() == Some("member-alice"))
+            .any(|b| b.metadata.name.as_deref() == Some(binding.as_str()))
     );
     let version = listed.metadata.resource_version.unwrap();
     let mut events = bindings
@@ -168,18 +185,38 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
         .await
         .unwrap()
         .boxed();
-    let tenants: Api<Tenant> = Api::all(client.clone());
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    let at_first_delete = loop {
+    change().await;
+    loop {
         match events.next().await {
-            Some(Ok(WatchEvent::Deleted(_))) => break peers_of(&admin, &name).await,
+            Some(Ok(WatchEvent::Deleted(deleted))) => {
+                let peers = peers_of(admin, name).await;
+                break (deleted.metadata.name.unwrap_or_default(), peers);
+            }
             Some(Ok(_)) => {}
             other => panic!("the watch of RoleBindings ended before a deletion: {other:?}"),
         }
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
+    let _serial = SERIAL.lock().await;
+    let plane = ControlPlane::shared();
+    let _guard = plane.failure_guard();
+    let name = ControlPlane::unique_name("op-vpn");
+    let (client, admin, running) = operator_revoking_peers_of(plane, &name, &["alice"]).await;
+    put(&client, &admin_tenant(&name)).await;
+    ready_and_isolated(&client, &name).await;
+
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let (_, at_first_delete) =
+        peers_at_first_rolebinding_deletion(&client, &admin, &name, "alice", async || {
+            tenants
+                .delete(&name, &DeleteParams::default())
+                .await
+                .unwrap();
+        })
+        .await;
     assert_eq!(at_first_delete.len(), 1, "{at_first_delete:?}");
     let revocation = at_first_delete[0]
         .revoked
@@ -202,5 +239,66 @@ async fn a_deleted_tenants_vpn_peers_are_revoked_before_its_rolebindings() {
         }
     })
     .await;
+    running.stop();
+}
+
+#[tokio::test]
+async fn a_removed_members_vpn_peer_is_revoked_before_its_rolebinding() {
+    let _serial = SERIAL.lock().await;
+    let plane = ControlPlane::shared();
+    let _guard = plane.failure_guard();
+    let name = ControlPlane::unique_name("op-vpn-member");
+    let (client, admin, running) =
+        operator_revoking_peers_of(plane, &name, &["alice", "bob"]).await;
+    let bob =
+        json!({"name": "bob", "role": "developer", "user": format!("bob@{name}.example.com")});
+    let mut both = admin_tenant(&name);
+    both["spec"]["rbac"]["members"]
+        .as_array_mut()
+        .unwrap()
+        .push(bob);
+    put(&client, &both).await;
+    ready_and_isolated(&client, &name).await;
+
+    let (deleted, at_first_delete) =
+        peers_at_first_rolebinding_deletion(&client, &admin, &name, "bob", async || {
+            put(&client, &admin_tenant(&name)).await;
+        })
+        .await;
+    assert_eq!(deleted, "member-bob");
+    let peer = |member: &str| {
+        at_first_delete
+            .iter()
+            .find(|p| p.member == member)
+            .unwrap_or_else(|| panic!("no peer of {member}: {at_first_delete:?}"))
+    };
+    let revocation = peer("bob")
+        .revoked
+        .as_ref()
+        .expect("bob's peer was revoked before his RoleBinding went");
+    assert_eq!(revocation.reason, MEMBER_REMOVED);
+    assert_eq!(revocation.by, OPERATOR);
+    assert!(peer("alice").revoked.is_none(), "alice is still a member");
+
+    // An Event names what was revoked, and the Tenant is Ready for its new generation.
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let note = eventually("a Revoked Event", async || {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        list.items
+            .iter()
+            .find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
+                    && e.reason.as_deref() == Some("Revoked")
+            })
+            .map(|e| e.note.clone().unwrap_or_default())
+            .ok_or_else(|| "none yet".to_string())
+    })
+    .await;
+    assert_eq!(note, format!("revoked VPN peer {name}/bob"));
+    let edited = ready_and_isolated(&client, &name).await;
+    assert_eq!(edited.metadata.generation, Some(2));
     running.stop();
 }
