@@ -85,6 +85,20 @@ fn labels() -> Value {
     })
 }
 
+/// The RoleBinding `role` in [`NAMESPACE`] of the Role `role` to the operator's ServiceAccount.
+fn role_binding(order: u8, role: &str) -> InstallObject {
+    object(
+        order,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": NAMESPACE, "labels": labels()},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+        }),
+    )
+}
+
 /// A rule granting `verbs` on the kinds `kinds` (all of one API group each).
 fn rule(kinds: &[Kind], verbs: &[&str]) -> Vec<Value> {
     let mut groups: Vec<&str> = kinds.iter().map(|k| k.group()).collect();
@@ -218,16 +232,7 @@ fn vpn_objects(gateway: &VpnGatewayFile) -> [InstallObject; 3] {
                 ],
             }),
         ),
-        object(
-            46,
-            json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": VPN_ROLE, "namespace": NAMESPACE, "labels": labels()},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": VPN_ROLE},
-                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-            }),
-        ),
+        role_binding(46, VPN_ROLE),
     ]
 }
 
@@ -359,16 +364,7 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
                 "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
             }),
         ),
-        object(
-            45,
-            json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-            }),
-        ),
+        role_binding(45, NAME),
         object(
             50,
             json!({
