@@ -52,8 +52,8 @@ enum OperatorCommand {
         /// The node network(s) `operator run` is given (default: every private range).
         #[arg(long = "node-network", value_name = "CIDR")]
         node_networks: Vec<IpNet>,
-        /// The VpnGateway file: the operator revokes a deleted tenant's VPN peers in the cluster
-        /// registry (the Secret harmony-system/harmony-vpn-registry, which it may then read and
+        /// The VpnGateway file: the operator revokes the VPN peers of deleted Tenants and of
+        /// members removed from a Tenant in the cluster registry (the Secret harmony-system/harmony-vpn-registry, which it may then read and
         /// update; it may also create Secrets in harmony-system, for the registry's audit archives).
         #[arg(long = "vpn-gateway", value_name = "FILE")]
         vpn_gateway: Option<PathBuf>,
@@ -72,7 +72,8 @@ enum OperatorCommand {
         /// Serve `/metrics`, `/healthz` and `/readyz` on this address, such as `127.0.0.1:8080`.
         #[arg(long, value_name = "ADDRESS")]
         metrics_address: Option<SocketAddr>,
-        /// VPN peers of deleted Tenants are revoked before their RoleBindings (with
+        /// VPN peers of deleted Tenants and of removed members are revoked before their
+        /// RoleBindings (with
         /// `--vpn-registry cluster`, the operator needs no --vpn-state: revoking needs no server
         /// key).
         #[command(flatten)]

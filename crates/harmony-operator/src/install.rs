@@ -1,7 +1,8 @@
 //! What a cluster needs to run the operator: the CRD, the `harmony-system` namespace, a
 //! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
 //! a PodDisruptionBudget; with a VPN gateway, also the gateway file as a ConfigMap and a Role that
-//! lets the operator revoke deleted tenants' peers in the cluster registry Secret. The same options
+//! lets the operator revoke peers (of deleted tenants and removed members) in the cluster
+//! registry Secret. The same options
 //! always give the same objects, in apply order.
 
 use harmony::{Documents, Problems};
@@ -33,7 +34,8 @@ const VPN_ROLE: &str = "harmony-operator-vpn";
 const VPN_DIR: &str = "/etc/harmony/vpn";
 const VPN_GATEWAY_KEY: &str = "vpn-gateway.yaml";
 
-/// A VpnGateway file, validated: the operator revokes a deleted tenant's peers of this gateway.
+/// A VpnGateway file, validated: the operator revokes peers of this gateway (of deleted tenants
+/// and removed members).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpnGatewayFile {
     text: String,
@@ -241,7 +243,8 @@ pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
     render(options, None)
 }
 
-/// Every object to install for an operator that revokes deleted tenants' VPN peers of `gateway`
+/// Every object to install for an operator that revokes VPN peers of `gateway` (deleted tenants',
+/// removed members)
 /// in the cluster registry (`operator run --vpn-gateway ... --vpn-registry cluster`), in apply
 /// order.
 pub fn manifests_with_vpn(
