@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 
 use crate::checks::network::{Paths, dns_paths, internet_paths, platform_paths};
 use crate::checks::{AuditConfig, Context};
-use crate::netpol::{Conn, Endpoint};
+use crate::netpol::{Conn, Network};
 use crate::snapshot::{ClusterSnapshot, is_synthesized};
 
 /// `all`, `none`, or the ports per protocol, such as `TCP 80,443; UDP 53`.
@@ -38,6 +38,88 @@ pub struct Pair {
     /// `all`, `none`, or the ports per protocol.
     #[serde(serialize_with = "serialize_conn")]
     pub connection: Conn,
+}
+
+/// What each pod may open to every other: one row per ordered pair of distinct pods, sorted. Pods
+/// alike share their class's connections, so the rows are not stored but read off the classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodMatrix {
+    /// Every pod as `namespace/name`, sorted, with the index of its class.
+    pods: Vec<(String, usize)>,
+    /// How many classes there are.
+    classes: usize,
+    /// Per ordered pair of classes `(a, b)`, at `a * classes + b`: its connection in `conns`.
+    by_pair: Vec<usize>,
+    /// The distinct connections.
+    conns: Vec<Conn>,
+}
+
+impl PodMatrix {
+    /// The matrix of the pods `(namespace/name, class in net)`, in any order.
+    fn new(net: &Network, mut pods: Vec<(String, usize)>) -> Self {
+        pods.sort();
+        let mut index: HashMap<usize, usize> = HashMap::new();
+        let mut of_class = Vec::new();
+        for (_, class) in &mut pods {
+            *class = *index.entry(*class).or_insert_with(|| {
+                of_class.push(*class);
+                of_class.len() - 1
+            });
+        }
+        let n = of_class.len();
+        let mut conns = vec![Conn::none()];
+        let mut interned = HashMap::from([(Conn::none(), 0)]);
+        let mut by_pair = vec![0; n * n];
+        for (a, &class) in of_class.iter().enumerate() {
+            for (d, conn) in net.reachable_from(class) {
+                if let Some(&b) = index.get(&d) {
+                    by_pair[a * n + b] = *interned.entry(conn).or_insert_with_key(|conn| {
+                        conns.push(conn.clone());
+                        conns.len() - 1
+                    });
+                }
+            }
+        }
+        Self {
+            pods,
+            classes: n,
+            by_pair,
+            conns,
+        }
+    }
+
+    /// The rows `(source, destination, index in conns)`.
+    fn indexed_rows(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+        self.pods.iter().flat_map(move |(a, ca)| {
+            self.pods
+                .iter()
+                .filter(move |(b, _)| b != a)
+                .map(move |(b, cb)| (a.as_str(), b.as_str(), self.by_pair[ca * self.classes + cb]))
+        })
+    }
+
+    /// The rows `(source, destination, what the source may open to the destination)`.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &str, &Conn)> {
+        self.indexed_rows().map(|(a, b, c)| (a, b, &self.conns[c]))
+    }
+}
+
+/// The rows as a list of [`Pair`]s.
+impl Serialize for PodMatrix {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            source: &'a str,
+            destination: &'a str,
+            connection: &'a str,
+        }
+        let labels: Vec<String> = self.conns.iter().map(conn_label).collect();
+        s.collect_seq(self.indexed_rows().map(|(source, destination, c)| Row {
+            source,
+            destination,
+            connection: &labels[c],
+        }))
+    }
 }
 
 /// Whether a kind of path is open for a tenant.
@@ -100,10 +182,10 @@ pub struct Reachability {
     pub namespaces: Vec<String>,
     /// One entry per ordered pair of distinct namespaces (the union over their pods), sorted.
     pub pairs: Vec<Pair>,
-    /// With pods asked for: one entry per ordered pair of distinct pods of the source (synthesized
-    /// placeholders left out), sorted.
+    /// With pods asked for: the pods of the source (synthesized placeholders left out), pair by
+    /// pair.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pods: Option<Vec<Pair>>,
+    pub pods: Option<PodMatrix>,
     /// The platform paths per tenant, by tenant name.
     pub tenants: Vec<TenantReach>,
     /// What the loader skipped or synthesized, and why pod rows may be missing.
@@ -139,7 +221,7 @@ pub fn reachability(snapshot: &ClusterSnapshot, config: &AuditConfig, pods: bool
     }
     let mut notes = snapshot.notes.clone();
     let pods = pods.then(|| {
-        let mut real: Vec<(String, usize)> = snapshot
+        let real: Vec<(String, usize)> = snapshot
             .pods
             .iter()
             .filter(|p| !is_synthesized(p))
@@ -151,7 +233,6 @@ pub fn reachability(snapshot: &ClusterSnapshot, config: &AuditConfig, pods: bool
                 Some((format!("{ns}/{name}"), net.class_of(ns, name)?))
             })
             .collect();
-        real.sort();
         if real.is_empty() {
             notes.push(
                 "no pod rows: the source holds no pods (tenant files and rendered tenants have \
@@ -159,22 +240,7 @@ pub fn reachability(snapshot: &ClusterSnapshot, config: &AuditConfig, pods: bool
                     .into(),
             );
         }
-        let mut cache: HashMap<(usize, usize), Conn> = HashMap::new();
-        let mut rows = Vec::new();
-        for (a, ca) in &real {
-            for (b, cb) in real.iter().filter(|(b, _)| b != a) {
-                let connection = cache
-                    .entry((*ca, *cb))
-                    .or_insert_with(|| net.conn(Endpoint::Class(*ca), Endpoint::Class(*cb)))
-                    .clone();
-                rows.push(Pair {
-                    source: a.clone(),
-                    destination: b.clone(),
-                    connection,
-                });
-            }
-        }
-        rows
+        PodMatrix::new(net, real)
     });
     let tenants = ctx
         .tenants
@@ -297,21 +363,15 @@ impl fmt::Display for Reachability {
             f.write_str(&table(&rows))?;
         }
         if let Some(pods) = &self.pods {
-            let open: Vec<&Pair> = pods.iter().filter(|p| !p.connection.is_empty()).collect();
+            let open = || pods.rows().filter(|(_, _, c)| !c.is_empty());
             writeln!(
                 f,
                 "\nPod reachability: {} of {} pod pairs have a connection",
-                open.len(),
-                pods.len()
+                open().count(),
+                pods.rows().count()
             )?;
-            for p in open {
-                writeln!(
-                    f,
-                    "  {} → {}: {}",
-                    p.source,
-                    p.destination,
-                    conn_label(&p.connection)
-                )?;
+            for (a, b, c) in open() {
+                writeln!(f, "  {a} → {b}: {}", conn_label(c))?;
             }
         }
         for n in &self.notes {
@@ -381,9 +441,9 @@ spec:
             n * (n - 1),
             "every ordered pair, none left out"
         );
-        let pods = m.pods.as_ref().unwrap();
+        let pods: Vec<_> = m.pods.as_ref().unwrap().rows().collect();
         assert_eq!(pods.len(), 2, "only the source's pods: {pods:?}");
-        assert_eq!(pods[0].source, "a/web");
+        assert_eq!(pods[0].0, "a/web");
         assert_eq!(m.tenants.len(), 1);
         assert_eq!(m.tenants[0].internet_egress.status, Reach::Allowed);
         let text = m.to_string();
@@ -392,6 +452,51 @@ spec:
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["pairs"][0]["connection"], "TCP 8080");
         assert_eq!(json["tenants"][0]["internetEgress"]["status"], "allowed");
+    }
+
+    #[test]
+    fn pod_rows_serialize_as_the_list_of_their_pairs() {
+        let facts = ClusterFacts::kubernetes();
+        let mut s = ClusterSnapshot::default();
+        s.load_text(OBJECTS, "t.yaml").unwrap();
+        s.load_text(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: api-2, namespace: b, labels: {app: api}}\n\
+             spec: {containers: [{name: main, image: nginx}]}\n",
+            "alike.yaml",
+        )
+        .unwrap();
+        s.add_platform(&facts);
+        s.add_placeholder_pods();
+        let pods = reachability(&s, &AuditConfig::new(facts), true)
+            .pods
+            .unwrap();
+        let pairs: Vec<Pair> = pods
+            .rows()
+            .map(|(source, destination, connection)| Pair {
+                source: source.into(),
+                destination: destination.into(),
+                connection: connection.clone(),
+            })
+            .collect();
+        let rows: Vec<(&str, &str, String)> = pairs
+            .iter()
+            .map(|p| (&*p.source, &*p.destination, conn_label(&p.connection)))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a/web", "b/api", "TCP 8080".into()),
+                ("a/web", "b/api-2", "TCP 8080".into()),
+                ("b/api", "a/web", "all".into()),
+                ("b/api", "b/api-2", "TCP 8080".into()),
+                ("b/api-2", "a/web", "all".into()),
+                ("b/api-2", "b/api", "TCP 8080".into()),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&pods).unwrap(),
+            serde_json::to_string_pretty(&pairs).unwrap()
+        );
     }
 
     #[test]
@@ -406,7 +511,7 @@ spec:
         s.add_platform(&facts);
         s.add_placeholder_pods();
         let m = reachability(&s, &AuditConfig::new(facts), true);
-        assert_eq!(m.pods, Some(vec![]));
+        assert_eq!(m.pods.unwrap().rows().count(), 0);
         assert!(
             m.notes.iter().any(|n| n.contains("no pod rows")),
             "{:?}",

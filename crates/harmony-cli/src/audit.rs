@@ -2,6 +2,8 @@
 //! files (compiled on the fly) or a live cluster (read-only; tenant files then supply expectations);
 //! `harmony audit probe` tries, as each tenant role, what isolation must refuse (dry runs).
 
+use std::fmt::Display;
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -223,17 +225,15 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             let json = json_output(&args, "explain")?;
             let explanation =
                 explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
-            Some((
-                explanation.to_string(),
-                json.then(|| to_json(&explanation)),
-                explanation.allowed(),
-            ))
+            print_answer(&explanation, json)?;
+            Some(explanation.allowed())
         }
         Some(AuditCommand::Matrix { pods }) => {
             let json = json_output(&args, "matrix")?;
             let matrix = reachability(&snapshot, &config, *pods);
             check_tenant(&args, matrix.tenants.is_empty())?;
-            Some((matrix.to_string(), json.then(|| to_json(&matrix)), true))
+            print_answer(&matrix, json)?;
+            Some(true)
         }
         Some(AuditCommand::Can {
             question,
@@ -244,18 +244,15 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             let json = json_output(&args, "can")?;
             let user = UserInfo::impersonate(user, groups).map_err(anyhow::Error::msg)?;
             let answer = can(&snapshot, &user, &question.request()?).map_err(anyhow::Error::msg)?;
-            Some((
-                answer.to_string(),
-                json.then(|| to_json(&answer)),
-                answer.allowed,
-            ))
+            print_answer(&answer, json)?;
+            Some(answer.allowed)
         }
         Some(AuditCommand::WhoCan { question }) => {
             refuse_tenant(&args, "who-can")?;
             let json = json_output(&args, "who-can")?;
             let answer = who_can(&snapshot, &question.request()?).map_err(anyhow::Error::msg)?;
-            let someone = !answer.subjects.is_empty();
-            Some((answer.to_string(), json.then(|| to_json(&answer)), someone))
+            print_answer(&answer, json)?;
+            Some(!answer.subjects.is_empty())
         }
         Some(AuditCommand::Report { out }) => {
             let report = audit(&snapshot, &config);
@@ -267,7 +264,8 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             };
             let (line, passed) =
                 crate::audit_report::write(out, &report, &snapshot, &config, &sources)?;
-            Some((line, None, passed))
+            print!("{line}");
+            Some(passed)
         }
         Some(AuditCommand::WhatCan { subject, namespace }) => {
             refuse_tenant(&args, "what-can")?;
@@ -277,11 +275,13 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("SUBJECT: {e}"))?;
             let answer =
                 what_can(&snapshot, &subject, namespace.as_deref()).map_err(anyhow::Error::msg)?;
-            Some((answer.to_string(), json.then(|| to_json(&answer)), true))
+            print_answer(&answer, json)?;
+            Some(true)
         }
     };
-    if let Some((text, json, yes)) = answer {
-        print!("{}", json.unwrap_or(text));
+    if let Some(yes) = answer {
+        // As below: the process ends here, so the snapshot is not freed piece by piece.
+        std::mem::forget(snapshot);
         return Ok(if yes {
             ExitCode::SUCCESS
         } else {
@@ -391,8 +391,17 @@ fn check_tenant(args: &AuditArgs, none_found: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn to_json(value: &impl Serialize) -> String {
-    serde_json::to_string_pretty(value).expect("answers always serialize") + "\n"
+/// Writes `answer` to stdout as it is produced: as text, or as pretty JSON and a newline.
+fn print_answer(answer: &(impl Display + Serialize), json: bool) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, answer)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{answer}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// The snapshot of rendered manifests and tenant files, and the tenants' scores.
