@@ -21,7 +21,7 @@ use crate::auditor::Auditor;
 use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
 use crate::owned::{Owned, owner};
-use crate::reconcile::{Context, error_policy, reconcile};
+use crate::reconcile::{Context, Validated, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
 
 /// Why the operator could not start or stopped.
@@ -227,6 +227,7 @@ async fn lead(
         recorder: Recorder::new(client, reporter),
         audit,
         synced,
+        valid: Validated::default(),
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)

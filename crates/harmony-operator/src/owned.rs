@@ -1,8 +1,9 @@
 //! The objects tenants own, watched: each kind of a tenant plan is listed and watched once (by the
 //! managed-by label), kept in a cache, and any change to one of them triggers its tenant.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::{Stream, StreamExt};
@@ -34,21 +35,128 @@ struct Filled {
     all: watch::Sender<bool>,
 }
 
+/// Which objects of one kind each tenant holds, by their tenant label, kept from the same watch
+/// events as the cache (a relist is swapped in whole once complete, as the cache does).
+struct TenantIndex<K: Resource<DynamicType = ()>> {
+    by_tenant: HashMap<String, HashSet<ObjectRef<K>>>,
+    tenant_of: HashMap<ObjectRef<K>, String>,
+    relist: Option<Vec<(ObjectRef<K>, String)>>,
+}
+
+impl<K: Resource<DynamicType = ()>> Default for TenantIndex<K> {
+    fn default() -> Self {
+        Self {
+            by_tenant: HashMap::new(),
+            tenant_of: HashMap::new(),
+            relist: None,
+        }
+    }
+}
+
+impl<K: Resource<DynamicType = ()>> TenantIndex<K> {
+    fn apply(&mut self, event: &watcher::Event<K>) {
+        match event {
+            watcher::Event::Apply(object) => {
+                self.remove(&ObjectRef::from_obj(object));
+                if let Some(tenant) = object.labels().get(TENANT_LABEL) {
+                    self.insert(ObjectRef::from_obj(object), tenant.clone());
+                }
+            }
+            watcher::Event::Delete(object) => self.remove(&ObjectRef::from_obj(object)),
+            watcher::Event::Init => self.relist = Some(Vec::new()),
+            watcher::Event::InitApply(object) => {
+                if let (Some(relist), Some(tenant)) =
+                    (&mut self.relist, object.labels().get(TENANT_LABEL))
+                {
+                    relist.push((ObjectRef::from_obj(object), tenant.clone()));
+                }
+            }
+            watcher::Event::InitDone => {
+                self.by_tenant.clear();
+                self.tenant_of.clear();
+                for (object, tenant) in self.relist.take().unwrap_or_default() {
+                    self.insert(object, tenant);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, object: ObjectRef<K>, tenant: String) {
+        self.by_tenant
+            .entry(tenant.clone())
+            .or_default()
+            .insert(object.clone());
+        self.tenant_of.insert(object, tenant);
+    }
+
+    fn remove(&mut self, object: &ObjectRef<K>) {
+        let Some(tenant) = self.tenant_of.remove(object) else {
+            return;
+        };
+        if let Some(objects) = self.by_tenant.get_mut(&tenant) {
+            objects.remove(object);
+            if objects.is_empty() {
+                self.by_tenant.remove(&tenant);
+            }
+        }
+    }
+}
+
+/// The cache of one owned kind, with the objects of each tenant indexed.
+struct Cache<K: Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    index: Arc<Mutex<TenantIndex<K>>>,
+}
+
+impl<K: Resource<DynamicType = ()> + 'static> Clone for Cache<K> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            index: Arc::clone(&self.index),
+        }
+    }
+}
+
+impl<K> Cache<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    /// The cached objects of `tenant`.
+    fn of(&self, tenant: &str) -> Vec<Arc<K>> {
+        let index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        index
+            .by_tenant
+            .get(tenant)
+            .into_iter()
+            .flatten()
+            .filter_map(|object| self.store.get(object))
+            .collect()
+    }
+}
+
 /// The cache of one owned kind, and the stream that fills it (and counts it in `filled` once it
 /// holds its first full list).
-fn watch<K>(client: &Client, filled: &Arc<Filled>) -> (Store<K>, Changes<K>)
+fn watch<K>(client: &Client, filled: &Arc<Filled>) -> (Cache<K>, Changes<K>)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
+    let index = Arc::new(Mutex::new(TenantIndex::default()));
     let config =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
     let filled = Arc::clone(filled);
     let counted = AtomicBool::new(false);
+    let indexed = Arc::clone(&index);
     let changes = watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
         .reflect(writer)
         .inspect(move |event| {
+            if let Ok(event) = event {
+                indexed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .apply(event);
+            }
             if matches!(event, Ok(watcher::Event::InitDone))
                 && !counted.swap(true, Ordering::SeqCst)
             {
@@ -60,7 +168,13 @@ where
         })
         .touched_objects()
         .boxed();
-    (reader, changes)
+    (
+        Cache {
+            store: reader,
+            index,
+        },
+        changes,
+    )
 }
 
 /// The tenant an owned object belongs to, by its tenant label.
@@ -74,14 +188,14 @@ pub(crate) fn owner<K: Resource>(object: K) -> Option<ObjectRef<Tenant>> {
 /// The caches of every kind a tenant plan holds.
 #[derive(Clone)]
 pub(crate) struct Owned {
-    namespaces: Store<Namespace>,
-    quotas: Store<ResourceQuota>,
-    limits: Store<LimitRange>,
-    config_maps: Store<ConfigMap>,
-    policies: Store<NetworkPolicy>,
-    roles: Store<Role>,
-    accounts: Store<ServiceAccount>,
-    bindings: Store<RoleBinding>,
+    namespaces: Cache<Namespace>,
+    quotas: Cache<ResourceQuota>,
+    limits: Cache<LimitRange>,
+    config_maps: Cache<ConfigMap>,
+    policies: Cache<NetworkPolicy>,
+    roles: Cache<Role>,
+    accounts: Cache<ServiceAccount>,
+    bindings: Cache<RoleBinding>,
 }
 
 /// The change streams of [`Owned`], handed to the controller as triggers.
@@ -96,23 +210,16 @@ pub(crate) struct Triggers {
     pub bindings: Changes<RoleBinding>,
 }
 
-fn items<K>(store: &Store<K>, tenant: &str, out: &mut Vec<(Kind, Value)>)
+fn items<K>(cache: &Cache<K>, tenant: &str, out: &mut Vec<(Kind, Value)>)
 where
     K: Resource<DynamicType = ()> + k8s_openapi::Resource + Clone + Serialize + 'static,
     <K as k8s_openapi::Resource>::Scope: Scope,
 {
     let kind = Kind::of::<K>();
-    for object in store.state() {
-        if tenant_of(&*object, tenant) {
-            let value =
-                serde_json::to_value(&*object).expect("objects read from JSON serialize back");
-            out.push((kind, value));
-        }
+    for object in cache.of(tenant) {
+        let value = serde_json::to_value(&*object).expect("objects read from JSON serialize back");
+        out.push((kind, value));
     }
-}
-
-fn tenant_of<K: Resource>(object: &K, tenant: &str) -> bool {
-    object.labels().get(TENANT_LABEL).map(String::as_str) == Some(tenant)
 }
 
 impl Owned {
@@ -174,10 +281,7 @@ impl Owned {
     /// The use of the tenant's quotas, resource by resource, as the quota controller last wrote it.
     pub fn quota_of(&self, tenant: &str) -> Vec<QuotaUsage> {
         let mut lines = Vec::new();
-        for quota in self.quotas.state() {
-            if !tenant_of(&*quota, tenant) {
-                continue;
-            }
+        for quota in self.quotas.of(tenant) {
             let Some(status) = &quota.status else {
                 continue;
             };
@@ -202,10 +306,66 @@ impl Owned {
     pub fn members_of(&self, tenant: &str) -> i64 {
         let count = self
             .bindings
-            .state()
+            .of(tenant)
             .iter()
-            .filter(|b| tenant_of(&***b, tenant) && b.name_any().starts_with("member-"))
+            .filter(|b| b.name_any().starts_with("member-"))
             .count();
         i64::try_from(count).unwrap_or(i64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::api::ObjectMeta;
+
+    fn role(name: &str, tenant: Option<&str>) -> Role {
+        Role {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                labels: tenant.map(|t| [(TENANT_LABEL.to_string(), t.to_string())].into()),
+                ..ObjectMeta::default()
+            },
+            ..Role::default()
+        }
+    }
+
+    fn names(index: &TenantIndex<Role>, tenant: &str) -> Vec<String> {
+        let mut names: Vec<String> = index
+            .by_tenant
+            .get(tenant)
+            .into_iter()
+            .flatten()
+            .map(|r| r.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn objects_are_indexed_by_their_tenant_label_and_follow_relabels_and_deletions() {
+        let mut index = TenantIndex::default();
+        index.apply(&watcher::Event::Apply(role("a", Some("acme"))));
+        index.apply(&watcher::Event::Apply(role("b", Some("acme"))));
+        index.apply(&watcher::Event::Apply(role("c", None)));
+        assert_eq!(names(&index, "acme"), ["a", "b"]);
+        index.apply(&watcher::Event::Apply(role("b", Some("globex"))));
+        assert_eq!(names(&index, "acme"), ["a"]);
+        assert_eq!(names(&index, "globex"), ["b"]);
+        index.apply(&watcher::Event::Apply(role("a", None)));
+        index.apply(&watcher::Event::Delete(role("b", Some("globex"))));
+        assert!(index.by_tenant.is_empty() && index.tenant_of.is_empty());
+    }
+
+    #[test]
+    fn a_relist_replaces_the_index_only_once_complete() {
+        let mut index = TenantIndex::default();
+        index.apply(&watcher::Event::Apply(role("old", Some("acme"))));
+        index.apply(&watcher::Event::Init);
+        index.apply(&watcher::Event::InitApply(role("new", Some("acme"))));
+        assert_eq!(names(&index, "acme"), ["old"]);
+        index.apply(&watcher::Event::InitDone);
+        assert_eq!(names(&index, "acme"), ["new"]);
     }
 }

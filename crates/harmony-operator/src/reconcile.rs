@@ -3,7 +3,8 @@
 //! tenant apply`), write the status, and on deletion revoke access first and hold while data would
 //! be lost.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
@@ -115,6 +116,54 @@ pub struct Context {
     pub(crate) audit: Arc<Notify>,
     /// Turns `true` once every cache of owned objects holds its first full list.
     pub(crate) synced: watch::Receiver<bool>,
+    /// Each Tenant's score, validated once per generation.
+    pub(crate) valid: Validated,
+}
+
+/// Each Tenant's score as last validated, by name: reconciling one Tenant checks it against every
+/// older one, which would otherwise re-validate every Tenant on every reconcile.
+#[derive(Default)]
+pub(crate) struct Validated(Mutex<HashMap<String, Checked>>);
+
+/// One Tenant's validation: of which object and generation, and its score when valid.
+struct Checked {
+    uid: Option<String>,
+    generation: Option<i64>,
+    score: Option<Arc<TenantScore>>,
+}
+
+impl Validated {
+    /// The score of `tenant` if it is valid on its own, validated only when its generation is new.
+    fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
+        let name = tenant.name_any();
+        let (uid, generation) = (tenant.metadata.uid.clone(), tenant.metadata.generation);
+        let mut checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = checked.get(&name)
+            && c.uid == uid
+            && c.generation == generation
+        {
+            return c.score.clone();
+        }
+        let score = tenant.score();
+        let score = score.validate(facts).is_empty().then(|| Arc::new(score));
+        checked.insert(
+            name,
+            Checked {
+                uid,
+                generation,
+                score: score.clone(),
+            },
+        );
+        score
+    }
+
+    /// Forgets a deleted Tenant.
+    fn forget(&self, name: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
 }
 
 /// Reconciles one Tenant (with its finalizer): idempotent, safe to run again at any time.
@@ -166,13 +215,12 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
         .filter(|t| t.name_any() != tenant.name_any() && older(t, tenant))
         .collect();
     others.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
-    let mut scores: Vec<TenantScore> = others
+    let mut scores: Vec<Arc<TenantScore>> = others
         .iter()
-        .map(|t| t.score())
-        .filter(|s| s.validate(&ctx.facts).is_empty())
+        .filter_map(|t| ctx.valid.score(t, &ctx.facts))
         .collect();
-    scores.push(score.clone());
-    let refs: Vec<&TenantScore> = scores.iter().collect();
+    scores.push(Arc::new(score.clone()));
+    let refs: Vec<&TenantScore> = scores.iter().map(|s| &**s).collect();
     let last = refs.len() - 1;
     shown.extend(
         cross_tenant_problems(&refs)
@@ -432,6 +480,7 @@ impl Context {
             .await
         {
             Ok(report) => {
+                self.valid.forget(&name);
                 let revoked: Vec<String> = report
                     .revoked_elsewhere
                     .iter()
