@@ -12,7 +12,7 @@
 //! DIR` (a process), then one Pod manifest per file in each tenant's folder. Every measured
 //! process is started by a small wrapper (this binary, re-run with `--measure-child`) that times
 //! it from spawn to exit and reads its exact peak RSS with `getrusage(RUSAGE_CHILDREN)` (the
-//! kernel's high-water mark of its only child, no sampling; `unsafe` is forbidden in this
+//! kernel's high-water mark of its only child, no sampling; `unsafe` is denied in this
 //! workspace, so no `wait4` by hand). The child is spawned from the wrapper's few MiB, which
 //! are therefore a floor of the figure, not added to it.
 

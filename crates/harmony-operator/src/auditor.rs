@@ -81,6 +81,7 @@ impl Auditor {
             if let Err(error) = self.audit_once().await {
                 tracing::warn!("{error}");
             }
+            crate::memory::release_freed_memory();
             self.metrics.audited();
         }
     }

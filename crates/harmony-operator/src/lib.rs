@@ -17,6 +17,7 @@ mod controller;
 pub mod crd;
 pub mod install;
 pub mod lease;
+mod memory;
 pub mod metrics;
 mod owned;
 pub mod reconcile;

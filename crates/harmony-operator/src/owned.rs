@@ -301,17 +301,6 @@ impl Owned {
         lines.sort_by(|a, b| a.resource.cmp(&b.resource));
         lines
     }
-
-    /// How many members hold a RoleBinding (`member-*`) of the tenant.
-    pub fn members_of(&self, tenant: &str) -> i64 {
-        let count = self
-            .bindings
-            .of(tenant)
-            .iter()
-            .filter(|b| b.name_any().starts_with("member-"))
-            .count();
-        i64::try_from(count).unwrap_or(i64::MAX)
-    }
 }
 
 #[cfg(test)]

@@ -135,22 +135,21 @@ struct Checked {
 impl Validated {
     /// The score of `tenant` if it is valid on its own, validated only when its generation is new.
     fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
-        let name = tenant.name_any();
-        let (uid, generation) = (tenant.metadata.uid.clone(), tenant.metadata.generation);
+        let meta = &tenant.metadata;
         let mut checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = checked.get(&name)
-            && c.uid == uid
-            && c.generation == generation
+        if let Some(c) = checked.get(meta.name.as_deref().unwrap_or_default())
+            && c.uid == meta.uid
+            && c.generation == meta.generation
         {
             return c.score.clone();
         }
         let score = tenant.score();
         let score = score.validate(facts).is_empty().then(|| Arc::new(score));
         checked.insert(
-            name,
+            tenant.name_any(),
             Checked {
-                uid,
-                generation,
+                uid: meta.uid.clone(),
+                generation: meta.generation,
                 score: score.clone(),
             },
         );
@@ -212,7 +211,7 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
         .store
         .state()
         .into_iter()
-        .filter(|t| t.name_any() != tenant.name_any() && older(t, tenant))
+        .filter(|t| t.metadata.name != tenant.metadata.name && older(t, tenant))
         .collect();
     others.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     let mut scores: Vec<Arc<TenantScore>> = others
@@ -403,7 +402,7 @@ impl Context {
         );
         let ((), wrote) = tokio::join!(
             announce,
-            self.write_status(tenant, vec![ready], Some(score.namespace()), true)
+            self.write_status(tenant, vec![ready], Some(&score), true)
         );
         let wrote = wrote?;
         // The audit judges the live state: ask for it when that state or the tenant changed.
@@ -537,7 +536,7 @@ impl Context {
         &self,
         tenant: &Tenant,
         mut conditions: Vec<Condition>,
-        namespace: Option<&str>,
+        applied: Option<&TenantScore>,
         observed: bool,
     ) -> Result<bool, Error> {
         let name = tenant.name_any();
@@ -551,8 +550,11 @@ impl Context {
             } else {
                 current.observed_generation
             },
-            namespace: namespace.map(String::from),
-            members: ready.then(|| self.owned.members_of(&name)),
+            namespace: applied.map(|score| score.namespace().to_string()),
+            // One RoleBinding per member, as applied.
+            members: applied
+                .filter(|_| ready)
+                .map(|score| i64::try_from(score.rbac_config.members.len()).unwrap_or(i64::MAX)),
             quota: if ready {
                 self.owned.quota_of(&name)
             } else {
