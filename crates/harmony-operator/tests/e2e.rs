@@ -8,13 +8,12 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{
-    Running, deleted_policy_restored, deletion_held_by_a_claim, eventually, install, put,
-    quota_cpu, ready_and_isolated, tenant,
+    Running, deleted_policy_restored, deletion_held_by_a_claim, event_note, eventually, install,
+    put, quota_cpu, ready_and_isolated, tenant,
 };
 use harmony_operator::{READY, Tenant};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
-use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
@@ -85,22 +84,7 @@ async fn a_tenant_becomes_ready_and_isolated_and_follows_its_edits() {
     .await;
 
     // An Event says what the operator changed.
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    eventually("an Applied Event", async || {
-        let list = events
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        list.items
-            .iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
-                    && e.reason.as_deref() == Some("Applied")
-            })
-            .map(|e| e.note.clone().unwrap_or_default())
-            .ok_or_else(|| "none yet".to_string())
-    })
-    .await;
+    event_note(&client, &name, "Applied").await;
 
     // An edit is applied.
     put(&client, &tenant(&name, "3")).await;

@@ -9,7 +9,10 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Running, admin_tenant, eventually, install, put, ready_and_isolated, settings};
+use common::{
+    Running, admin_tenant, apply_install, event_note, eventually, install, put, ready_and_isolated,
+    settings,
+};
 use futures::StreamExt;
 use harmony::Documents;
 use harmony_operator::Tenant;
@@ -21,7 +24,6 @@ use harmony_vpn::{
     SecretStore, TENANT_REMOVED, VpnGateway, WireGuardGateway, load_gateway,
 };
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, WatchEvent, WatchParams};
@@ -57,28 +59,18 @@ fn install_the_vpn_role(plane: &ControlPlane) {
     };
     let text = std::fs::read_to_string(GATEWAY_FILE).unwrap();
     let file = VpnGatewayFile::parse(GATEWAY_FILE, &text).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    for object in manifests_with_vpn(&options, &file) {
-        if !object.file_name.contains("vpn") {
-            continue;
-        }
+    let vpn: Vec<_> = manifests_with_vpn(&options, &file)
+        .into_iter()
+        .filter(|object| object.file_name.contains("vpn"))
+        .collect();
+    for object in &vpn {
         let kind = object.object["kind"].as_str().unwrap();
         assert!(
             ["ConfigMap", "Role", "RoleBinding"].contains(&kind),
             "the VPN install renders no {kind}"
         );
-        let path = dir.path().join(object.file_name.replace(".yaml", ".json"));
-        std::fs::write(&path, serde_json::to_string(&object.object).unwrap()).unwrap();
     }
-    plane
-        .kubectl_run(&[
-            "apply",
-            "--server-side",
-            "--field-manager=harmony-install",
-            "-f",
-            dir.path().to_str().unwrap(),
-        ])
-        .unwrap();
+    apply_install(plane, vpn);
 }
 
 /// The size of the registry document in the registry Secret, in bytes.
@@ -281,22 +273,7 @@ async fn a_removed_members_vpn_peer_is_revoked_before_its_rolebinding() {
     assert!(peer("alice").revoked.is_none(), "alice is still a member");
 
     // An Event names what was revoked, and the Tenant is Ready for its new generation.
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let note = eventually("a Revoked Event", async || {
-        let list = events
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        list.items
-            .iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
-                    && e.reason.as_deref() == Some("Revoked")
-            })
-            .map(|e| e.note.clone().unwrap_or_default())
-            .ok_or_else(|| "none yet".to_string())
-    })
-    .await;
+    let note = event_note(&client, &name, "Revoked").await;
     assert_eq!(note, format!("revoked VPN peer {name}/bob"));
     let edited = ready_and_isolated(&client, &name).await;
     assert_eq!(edited.metadata.generation, Some(2));

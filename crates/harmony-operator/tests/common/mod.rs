@@ -8,13 +8,14 @@ use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use harmony_k8s::FactsSource;
-use harmony_operator::install::{InstallOptions, manifests};
+use harmony_operator::install::{InstallObject, InstallOptions, manifests};
 use harmony_operator::{DELETING, ISOLATED, READY, Settings, Tenant, run};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ResourceQuota};
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -45,18 +46,10 @@ pub async fn eventually_within<T>(
     }
 }
 
-/// Applies what `harmony operator install` renders (CRD, namespace, ServiceAccount, ClusterRole,
-/// binding, Deployment, PDB) with `kubectl apply --server-side`, and waits for the CRD to be
-/// established.
-pub fn install(plane: &ControlPlane) {
+/// Applies rendered install objects with `kubectl apply --server-side`, as a user would.
+pub fn apply_install(plane: &ControlPlane, objects: impl IntoIterator<Item = InstallObject>) {
     let dir = tempfile::tempdir().unwrap();
-    let options = InstallOptions {
-        image: "registry.example.com/harmony:test".into(),
-        pod_networks: vec![plane.pod_network()],
-        service_networks: vec![plane.service_network()],
-        node_networks: Vec::new(),
-    };
-    for object in manifests(&options) {
+    for object in objects {
         let path = dir.path().join(object.file_name.replace(".yaml", ".json"));
         std::fs::write(&path, serde_json::to_string(&object.object).unwrap()).unwrap();
     }
@@ -69,6 +62,39 @@ pub fn install(plane: &ControlPlane) {
             dir.path().to_str().unwrap(),
         ])
         .unwrap();
+}
+
+/// The note of the first Event on Tenant `name` with `reason`, once there is one.
+pub async fn event_note(client: &kube::Client, name: &str, reason: &str) -> String {
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    eventually(&format!("a {reason} Event"), async || {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        list.items
+            .iter()
+            .find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                    && e.reason.as_deref() == Some(reason)
+            })
+            .map(|e| e.note.clone().unwrap_or_default())
+            .ok_or_else(|| "none yet".to_string())
+    })
+    .await
+}
+
+/// Applies what `harmony operator install` renders (CRD, namespace, ServiceAccount, ClusterRole,
+/// binding, Deployment, PDB) with `kubectl apply --server-side`, and waits for the CRD to be
+/// established.
+pub fn install(plane: &ControlPlane) {
+    let options = InstallOptions {
+        image: "registry.example.com/harmony:test".into(),
+        pod_networks: vec![plane.pod_network()],
+        service_networks: vec![plane.service_network()],
+        node_networks: Vec::new(),
+    };
+    apply_install(plane, manifests(&options));
     wait_established(plane);
 }
 
