@@ -247,21 +247,38 @@ impl ClusterSnapshot {
 
 /// `path` if it is a file, else the manifests under it (recursively, sorted), into `out`.
 fn manifests(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    if !path.is_dir() {
+    if path.is_dir() {
+        folder_manifests(path, out)
+    } else {
         out.push(path.to_path_buf());
-        return Ok(());
+        Ok(())
     }
+}
+
+/// The manifests under the folder `path`; an entry's type comes from the folder listing, so
+/// only symbolic links cost a `stat`.
+fn folder_manifests(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(path)
         .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
+        .map(|entry| {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
+            Ok((path, is_dir))
+        })
         .collect::<Result<_, _>>()
         .map_err(io)?;
     entries.sort();
-    for entry in entries {
+    for (entry, is_dir) in entries {
+        if is_dir {
+            folder_manifests(&entry, out)?;
+            continue;
+        }
         let name = entry
             .file_name()
             .and_then(|n| n.to_str())
@@ -269,8 +286,8 @@ fn manifests(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         let manifest = ["yaml", "yml", "json"]
             .iter()
             .any(|ext| entry.extension().is_some_and(|e| e == *ext));
-        if entry.is_dir() || (manifest && !name.starts_with("kustomization.")) {
-            manifests(&entry, out)?;
+        if manifest && !name.starts_with("kustomization.") {
+            out.push(entry);
         }
     }
     Ok(())
@@ -408,5 +425,32 @@ mod tests {
         s.load_path(dir.path()).unwrap();
         assert_eq!(s.namespaces.len(), 1);
         assert!(s.notes.is_empty(), "{:?}", s.notes);
+    }
+
+    #[test]
+    fn folders_are_read_recursively_in_name_order_through_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let namespace =
+            |name: &str| format!("kind: Namespace\napiVersion: v1\nmetadata: {{name: {name}}}\n");
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("c.yaml"), namespace("c")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("b-linked")).unwrap();
+        std::fs::create_dir_all(dir.path().join("a/deeper")).unwrap();
+        std::fs::write(dir.path().join("a/deeper/a.yml"), namespace("a")).unwrap();
+        std::fs::write(
+            dir.path().join("d.json"),
+            r#"{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"d"}}"#,
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("e.yaml")).unwrap();
+        std::fs::write(dir.path().join("e.yaml/e.yaml"), namespace("e")).unwrap();
+        let mut s = ClusterSnapshot::default();
+        s.load_path(dir.path()).unwrap();
+        let names: Vec<_> = s
+            .namespaces
+            .iter()
+            .map(|n| n.metadata.name.as_deref().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["a", "c", "d", "e"]);
     }
 }
