@@ -393,9 +393,9 @@ fn check_tenant(args: &AuditArgs, none_found: bool) -> anyhow::Result<()> {
 
 /// Writes `answer` to stdout as it is produced: as text, or as pretty JSON and a newline.
 fn print_answer(answer: &(impl Display + Serialize), json: bool) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = BufWriter::with_capacity(1 << 18, io::stdout().lock());
     if json {
-        serde_json::to_writer_pretty(&mut out, answer)?;
+        crate::pretty_json::to_writer(&mut out, answer)?;
         writeln!(out)?;
     } else {
         write!(out, "{answer}")?;

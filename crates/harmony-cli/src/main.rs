@@ -9,6 +9,7 @@ mod input;
 mod live;
 mod operator;
 mod operator_cmd;
+mod pretty_json;
 mod progress;
 mod tenant;
 mod vpn;
