@@ -393,6 +393,9 @@ fn check_tenant(args: &AuditArgs, none_found: bool) -> anyhow::Result<()> {
 
 /// Writes `answer` to stdout as it is produced: as text, or as pretty JSON and a newline.
 fn print_answer(answer: &(impl Display + Serialize), json: bool) -> anyhow::Result<()> {
+    // A pipe that holds more wakes its reader less often (a pod matrix is tens of MB); where
+    // stdout is no pipe, or the kernel refuses, nothing changes.
+    let _ = nix::fcntl::fcntl(io::stdout(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
     let mut out = BufWriter::with_capacity(1 << 18, io::stdout().lock());
     if json {
         crate::pretty_json::to_writer(&mut out, answer)?;
