@@ -63,7 +63,7 @@ enum OperatorCommand {
         #[command(flatten)]
         cluster: ClusterArgs,
         /// At most this many Tenants reconciled at once.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(long, default_value_t = harmony_operator::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
         concurrency: u16,
         /// Reconcile only while holding the Lease `harmony-operator` in this namespace (several
         /// replicas, one active; the identity is POD_NAME, else the host name and process id).

@@ -14,7 +14,7 @@
 //!
 //! The operator runs as a child process (this bench executable, re-run in operator mode), so its
 //! memory and CPU are its own. `BENCH_TENANTS` (default 500) and `BENCH_DRIFTS` (default 21)
-//! resize it, `BENCH_CONCURRENCY` sets the operator's concurrency (default 8);
+//! resize it, `BENCH_CONCURRENCY` sets the operator's concurrency (default: the operator's own);
 //! `HARMONY_CONTROLPLANE` locates the control plane binaries.
 
 use std::collections::{BTreeMap, BTreeSet};

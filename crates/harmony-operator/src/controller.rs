@@ -52,6 +52,11 @@ pub enum RunError {
     NoCrd(#[source] kube::Error),
 }
 
+/// How many Tenants are reconciled at once unless told otherwise. A reconcile waits on the API
+/// server far more than it computes, and a Tenant's own writes queue one more (no-op) reconcile
+/// of it: 500 Tenants from empty took 22.7 s at 8, 16.0 s at 16 and 14.1 s at 32.
+pub const DEFAULT_CONCURRENCY: u16 = 32;
+
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -74,7 +79,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             facts: FactsSource::default(),
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             instance: None,
             lease: None,
             listen: None,

@@ -24,7 +24,7 @@ pub mod reconcile;
 mod resource;
 
 pub use auditor::{AUDIT_MANAGER, AuditError};
-pub use controller::{RunError, Settings, run};
+pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};
 pub use crd::crd;
 pub use reconcile::{Error, FINALIZER, STATUS_MANAGER};
 pub use resource::{
