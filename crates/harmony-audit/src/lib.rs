@@ -5,6 +5,7 @@
 //! Kubernetes client.
 
 pub mod access;
+pub mod activity;
 mod fast_yaml;
 pub mod labels;
 mod load;
