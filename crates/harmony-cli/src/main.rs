@@ -13,6 +13,7 @@ mod pretty_json;
 mod progress;
 mod tenant;
 mod vpn;
+mod vpn_sessions;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -168,7 +168,7 @@ fn read_gateway(path: &Path) -> anyhow::Result<VpnGatewayFile> {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {

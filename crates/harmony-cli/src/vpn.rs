@@ -11,9 +11,12 @@ use harmony_kube::Access;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, ExternalAccess, RevokeMode, RevokedAccess};
 use harmony_vpn::keys::PublicKey;
 use harmony_vpn::{
-    KnownMembers, PeerRecord, PeerRequest, PeerRevoker, PresharedKeyChoice, RegistryBackend,
-    RegistryStore, SecretStore, VpnError, VpnGateway, WireGuardGateway, terminal_qr,
+    Gateway, KnownMembers, PeerRecord, PeerRequest, PeerRevoker, PresharedKeyChoice,
+    RegistryBackend, RegistryStore, SecretStore, VpnError, VpnGateway, WireGuardGateway,
+    terminal_qr,
 };
+
+use crate::vpn_sessions::{ConnectionsArgs, WatchArgs, connections_command, watch};
 
 /// VPN access: the API server and console are reachable only through WireGuard.
 #[derive(Args)]
@@ -112,6 +115,12 @@ enum VpnCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Who is connected: each key of the gateway's `wg show <interface> dump` with its tenant
+    /// and member, handshake, endpoint and bytes (exit 1 when a key is not an active peer).
+    Connections(ConnectionsArgs),
+    /// Samples the gateway's peers and appends each session (connected at, from, until, bytes)
+    /// to a log of JSON lines.
+    Watch(WatchArgs),
     /// nftables rules letting each VPN address reach only the reachable addresses and ports.
     Nft {
         /// Output file; `-` or unset for stdout.
@@ -223,9 +232,28 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
             args.state.display()
         );
     }
-    let vpn = open_gateway(&args.gateway, &args.state, args.registry, &access)?;
     let flags = registry_flags(&args.gateway, &args.state, args.registry, &access);
-    match args.command {
+    let command = match args.command {
+        VpnCommand::Connections(list) => {
+            return Ok(
+                match peers_registry(&args.gateway, &args.state, args.registry, &access) {
+                    Ok((gateway, backend)) => connections_command(list, &gateway, &backend, &flags),
+                    Err(error) => {
+                        eprintln!("error: {error:#}");
+                        ExitCode::from(2)
+                    }
+                },
+            );
+        }
+        VpnCommand::Watch(watching) => {
+            let (gateway, backend) =
+                peers_registry(&args.gateway, &args.state, args.registry, &access)?;
+            return watch(watching, &gateway, &backend);
+        }
+        command => command,
+    };
+    let vpn = open_gateway(&args.gateway, &args.state, args.registry, &access)?;
+    match command {
         VpnCommand::Peer(PeerCommand::Add(issue)) => issue_peer(&vpn, issue, false, &flags),
         VpnCommand::Peer(PeerCommand::Rotate(issue)) => issue_peer(&vpn, issue, true, &flags),
         VpnCommand::Peer(PeerCommand::List {
@@ -291,7 +319,31 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
             write_replacing(out.as_deref(), config.expose())
         }
         VpnCommand::Nft { out } => write_replacing(out.as_deref(), &vpn.nftables()?),
+        VpnCommand::Connections(_) | VpnCommand::Watch(_) => unreachable!("answered above"),
     }
+}
+
+/// The gateway and its registry, for commands that only read who holds which key: no server key
+/// is needed or made. A file registry must exist (an empty one would call every key unknown).
+fn peers_registry(
+    gateway: &Path,
+    state: &Path,
+    registry: RegistryKind,
+    access: &Access,
+) -> anyhow::Result<(Gateway, RegistryBackend)> {
+    let gateway = crate::input::load_gateway(gateway)?;
+    let backend = registry_backend(registry, Some(state), access)?;
+    if let RegistryBackend::File(store) = &backend
+        && !store.registry_path().exists()
+    {
+        bail!(
+            "--state {}: no peer registry there ({} is missing); give the state dir peers were \
+             issued in, or --registry cluster",
+            state.display(),
+            store.registry_path().display()
+        );
+    }
+    Ok((gateway, backend))
 }
 
 /// `(tenant, member)` pairs of the tenant files.

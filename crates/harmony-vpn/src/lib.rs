@@ -7,7 +7,8 @@
 //! cluster, [`SecretStore`]) and renders client and server `wg-quick` configs,
 //! a `wg syncconf` peer set and nftables rules ([`render`]). [`PeerRevoker`] is the peers as
 //! [`harmony_tenant::ExternalAccess`]: what tenant deletion and member removal revoke before
-//! RoleBindings, with the registry alone (no server key).
+//! RoleBindings, with the registry alone (no server key). [`connections`] maps the gateway's
+//! `wg show dump` to tenants and members; [`sessions`] turns its samples into a session log.
 //!
 //! ```no_run
 //! use harmony::Documents;
@@ -30,6 +31,7 @@
 mod backend;
 mod capability;
 pub mod cluster;
+pub mod connections;
 mod error;
 mod gateway;
 pub mod keys;
@@ -40,6 +42,7 @@ mod registry;
 pub mod render;
 mod revoker;
 mod server_key;
+pub mod sessions;
 mod store;
 
 pub use backend::RegistryBackend;
