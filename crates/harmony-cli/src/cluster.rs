@@ -1,5 +1,6 @@
 //! `harmony cluster guardrails render | apply`: what tenants cannot override (admission rules,
-//! network tiers, OKD hardening), as manifests or on a live cluster.
+//! network tiers, OKD hardening), as manifests or on a live cluster; `harmony cluster
+//! audit-policy render`: the API server's audit policy that records tenant activity.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use harmony::private_file::replace_private;
 use harmony::{Maestro, Score, Topology};
+use harmony_guardrails::audit_policy::audit_policy;
 use harmony_guardrails::{Finding, GuardrailsScore, compile_guardrails};
 use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::{Format, ManifestTopology, stream};
@@ -30,6 +33,21 @@ enum ClusterCommand {
         #[command(subcommand)]
         command: GuardrailsCommand,
     },
+    /// The API server's audit policy that records tenant activity (read back by `harmony tenant
+    /// activity`).
+    AuditPolicy {
+        #[command(subcommand)]
+        command: AuditPolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditPolicyCommand {
+    /// Render the audit policy: for Kubernetes an audit.k8s.io/v1 Policy for
+    /// `kube-apiserver --audit-policy-file` (the same for every tenant set); for OKD the
+    /// APIServer `cluster` with spec.audit (profile Default, WriteRequestBodies for each
+    /// tenant's groups), for `oc apply --server-side`.
+    Render(PolicyArgs),
 }
 
 #[derive(Subcommand)]
@@ -86,6 +104,27 @@ struct ApplyArgs {
     output: LiveFormat,
 }
 
+/// Arguments of `harmony cluster audit-policy render`.
+#[derive(Args)]
+struct PolicyArgs {
+    /// Tenant files or folders: OKD only (each tenant's groups get a custom rule); the
+    /// Kubernetes policy names no tenant and takes none.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", num_args = 1..)]
+    files: Vec<PathBuf>,
+    /// A ClusterProfile file describing the cluster (its flavor decides the document).
+    #[arg(long, value_name = "PROFILE")]
+    cluster: Option<PathBuf>,
+    /// Without --cluster: the kind of cluster.
+    #[arg(long, value_enum, default_value_t = Flavor::Kubernetes, conflicts_with = "cluster")]
+    flavor: Flavor,
+    /// Write the policy to FILE (atomically, mode 0600).
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    out: Option<PathBuf>,
+    /// Print it to standard output instead, as YAML or JSON.
+    #[arg(short = 'o', long, value_enum)]
+    output: Option<Output>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Flavor {
     Kubernetes,
@@ -101,6 +140,9 @@ enum Output {
 /// Runs `harmony cluster ...`.
 pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        ClusterCommand::AuditPolicy {
+            command: AuditPolicyCommand::Render(args),
+        } => render_policy(args),
         ClusterCommand::Guardrails {
             command: GuardrailsCommand::Apply(args),
         } => apply(args),
@@ -150,6 +192,62 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `harmony cluster audit-policy render`: notes on standard error, the policy to `--out` or
+/// standard output.
+fn render_policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
+    let flavor = match args.flavor {
+        Flavor::Kubernetes => ClusterFlavor::Kubernetes,
+        Flavor::Okd => ClusterFlavor::Okd,
+    };
+    if args.out.is_none() && args.output.is_none() {
+        bail!("say where to render: --out FILE or -o yaml|json (standard output)");
+    }
+    let facts = load_facts(args.cluster.as_deref(), flavor)?;
+    match (facts.flavor, args.files.is_empty()) {
+        (ClusterFlavor::Kubernetes, false) => bail!(
+            "-f: the Kubernetes audit policy names no tenant (the API server matches its rules \
+             before impersonation and reads the file only when it starts), so it takes no tenant \
+             files: leave -f out, or render for OKD with --flavor okd"
+        ),
+        (ClusterFlavor::Okd, true) => bail!(
+            "-f: the OKD audit policy gives each tenant's groups a custom rule: name the tenant \
+             files or folders with -f"
+        ),
+        _ => {}
+    }
+    let tenants = if args.files.is_empty() {
+        vec![]
+    } else {
+        load_tenants(&args.files, &facts)?
+    };
+    let plan = audit_policy(facts.flavor, &tenants);
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
+    let text = match args.output.unwrap_or(Output::Yaml) {
+        Output::Yaml => serde_saphyr::to_string(&plan.document)?,
+        Output::Json => serde_json::to_string_pretty(&plan.document)? + "\n",
+    };
+    match args.out {
+        Some(path) => {
+            replace_private(&path, text.as_bytes(), None)?;
+            let (what, how) = match facts.flavor {
+                ClusterFlavor::Kubernetes => (
+                    "audit policy",
+                    "give it to kube-apiserver with --audit-policy-file",
+                ),
+                ClusterFlavor::Okd => ("APIServer cluster", "apply it with oc apply --server-side"),
+            };
+            println!("wrote {}: {what}; {how}", path.display());
+        }
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("writing to standard output")?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `harmony cluster guardrails apply`: connect, discover, load and check the files, then ensure.

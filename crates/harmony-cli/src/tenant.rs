@@ -17,6 +17,8 @@ use harmony_k8s::Mode;
 use crate::input::{load_facts, load_tenants};
 use crate::live;
 
+mod activity;
+
 /// Arguments of `harmony tenant`.
 #[derive(Args)]
 pub struct TenantArgs {
@@ -77,6 +79,9 @@ enum TenantCommand {
     },
     /// Member credentials: a kubeconfig per member, scoped to the tenant, short-lived, revocable.
     Credentials(crate::credentials::CredentialsArgs),
+    /// Who of a tenant did what on the API, from the API server's audit log: refused requests
+    /// and requests on other tenants' namespaces first, then verbs x resources per user.
+    Activity(activity::ActivityArgs),
 }
 
 /// Where the tenants come from and which cluster they are for.
@@ -148,6 +153,7 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
         TenantCommand::Status { args } => live::status(args),
         TenantCommand::Delete { args } => live::delete(args),
         TenantCommand::Credentials(args) => crate::credentials::run(args),
+        TenantCommand::Activity(args) => activity::run(args),
     }
 }
 

@@ -10,10 +10,14 @@
 //!   AdminNetworkPolicy per tenant;
 //! - OKD hardening (no project self-provisioning), and findings reported, not changed.
 //!
+//! [`audit_policy::audit_policy`] renders the API server's audit policy that records tenant
+//! activity (a Policy file on Kubernetes, the APIServer's `spec.audit` on OKD).
+//!
 //! [`GuardrailsScore`] ensures them on any topology with the [`GuardrailsManager`] capability;
 //! [`guardrails_present`] tells the isolation audit which guardrails a set of objects holds.
 
 mod admission;
+pub mod audit_policy;
 mod compile;
 pub mod crd;
 mod guardrail;
