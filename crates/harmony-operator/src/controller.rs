@@ -233,6 +233,7 @@ async fn lead(
         audit,
         synced,
         valid: Validated::default(),
+        status_written: Default::default(),
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
 use harmony_kube::{ApiFailure, Cluster};
@@ -32,6 +32,11 @@ pub const STATUS_MANAGER: &str = "harmony-operator";
 
 /// How long a deletion waits for the namespace to finish terminating before trying again later.
 const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The least time between two status writes of a Tenant when only its quota use changed: the
+/// quota controller updates a new namespace's use several times, and those writes would compete
+/// with the applies of a bulk creation. The last change is written once this time has passed.
+const QUOTA_REFRESH: Duration = Duration::from_secs(10);
 
 /// Why a reconcile failed; each keeps its source.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +123,25 @@ pub struct Context {
     pub(crate) synced: watch::Receiver<bool>,
     /// Each Tenant's score, validated once per generation.
     pub(crate) valid: Validated,
+    /// When each Tenant's status was last written, to space out quota-only refreshes.
+    pub(crate) status_written: Mutex<HashMap<String, Instant>>,
+}
+
+/// What a status write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusWrite {
+    /// The status already said it all.
+    Unchanged,
+    /// It was written.
+    Written,
+    /// Only the quota use changed, and the last write is recent: write it after this long.
+    Deferred(Duration),
+}
+
+impl StatusWrite {
+    fn written(self) -> bool {
+        self == Self::Written
+    }
 }
 
 /// Each Tenant's score as last validated, by name: reconciling one Tenant checks it against every
@@ -339,7 +363,11 @@ impl Context {
         if !problems.is_empty() {
             let message = format!("nothing applied: {}", problems.join("; "));
             let ready = condition(READY, false, "Invalid", message.clone(), generation);
-            if self.write_status(tenant, vec![ready], None, true).await? {
+            if self
+                .write_status(tenant, vec![ready], None, true)
+                .await?
+                .written()
+            {
                 self.event(tenant, EventType::Warning, "Invalid", "Validate", message)
                     .await;
             }
@@ -374,7 +402,7 @@ impl Context {
             );
             let ((), wrote) =
                 tokio::join!(announce, self.write_status(tenant, vec![ready], None, true));
-            if wrote? {
+            if wrote?.written() {
                 self.event(
                     tenant,
                     EventType::Warning,
@@ -409,10 +437,13 @@ impl Context {
         let judged = tenant
             .condition(ISOLATED)
             .is_some_and(|c| c.observed_generation == tenant.metadata.generation);
-        if report.wrote() || wrote || !judged {
+        if report.wrote() || wrote.written() || !judged {
             self.audit.notify_one();
         }
-        Ok(Action::await_change())
+        Ok(match wrote {
+            StatusWrite::Deferred(after) => Action::requeue(after),
+            _ => Action::await_change(),
+        })
     }
 
     /// Revokes the access held outside the cluster of members no longer in the spec, before the
@@ -446,7 +477,11 @@ impl Context {
                 let message = source.to_string();
                 let generation = tenant.metadata.generation.unwrap_or_default();
                 let ready = condition(READY, false, "RevokeFailed", message.clone(), generation);
-                if self.write_status(tenant, vec![ready], None, false).await? {
+                if self
+                    .write_status(tenant, vec![ready], None, false)
+                    .await?
+                    .written()
+                {
                     self.event(
                         tenant,
                         EventType::Warning,
@@ -480,6 +515,10 @@ impl Context {
         {
             Ok(report) => {
                 self.valid.forget(&name);
+                self.status_written
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&name);
                 let revoked: Vec<String> = report
                     .revoked_elsewhere
                     .iter()
@@ -517,6 +556,7 @@ impl Context {
                 if self
                     .write_status(tenant, vec![ready, deleting], None, true)
                     .await?
+                    .written()
                 {
                     self.event(tenant, EventType::Warning, reason, "Delete", message)
                         .await;
@@ -531,14 +571,14 @@ impl Context {
 
     /// Writes the reconciler's part of the status (server-side apply, its own field manager, so
     /// the auditor's `Isolated` stays), with the current generation `observed` or the last one
-    /// kept; returns whether anything changed.
+    /// kept; a change of the quota use alone waits until [`QUOTA_REFRESH`] after the last write.
     async fn write_status(
         &self,
         tenant: &Tenant,
         mut conditions: Vec<Condition>,
         applied: Option<&TenantScore>,
         observed: bool,
-    ) -> Result<bool, Error> {
+    ) -> Result<StatusWrite, Error> {
         let name = tenant.name_any();
         let current = tenant.status.clone().unwrap_or_default();
         let ready = conditions
@@ -571,10 +611,9 @@ impl Context {
                 _ => now.to_string(),
             };
         }
-        let unchanged = status.observed_generation == current.observed_generation
+        let same_but_quota = status.observed_generation == current.observed_generation
             && status.namespace == current.namespace
             && status.members == current.members
-            && status.quota == current.quota
             && conditions
                 .iter()
                 .all(|c| tenant.condition(&c.type_).is_some_and(|old| old.same_as(c)))
@@ -583,8 +622,16 @@ impl Context {
                 .iter()
                 .filter(|c| c.type_ == READY || c.type_ == DELETING)
                 .all(|old| conditions.iter().any(|c| c.type_ == old.type_));
-        if unchanged {
-            return Ok(false);
+        if same_but_quota {
+            if status.quota == current.quota {
+                return Ok(StatusWrite::Unchanged);
+            }
+            if let Some(last) = self.last_status_write(&name) {
+                let since = last.elapsed();
+                if since < QUOTA_REFRESH {
+                    return Ok(StatusWrite::Deferred(QUOTA_REFRESH - since));
+                }
+            }
         }
         let status = TenantStatus {
             conditions,
@@ -604,10 +651,23 @@ impl Context {
             )
             .await
             .map_err(|source| Error::Write {
-                tenant: name,
+                tenant: name.clone(),
                 source,
             })?;
-        Ok(true)
+        self.status_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, Instant::now());
+        Ok(StatusWrite::Written)
+    }
+
+    /// When the status of Tenant `name` was last written by this process.
+    fn last_status_write(&self, name: &str) -> Option<Instant> {
+        self.status_written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .copied()
     }
 
     /// Publishes an Event on the Tenant; a failure to publish is logged, never fatal.
