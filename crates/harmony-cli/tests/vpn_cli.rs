@@ -5,24 +5,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::{root, vpn};
 use predicates::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `harmony vpn --gateway examples/vpn-gateway.yaml --state STATE ...`
-fn vpn(state: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("harmony").unwrap();
-    cmd.arg("vpn")
-        .arg("--gateway")
-        .arg(root().join("examples/vpn-gateway.yaml"))
-        .arg("--state")
-        .arg(state)
-        .env("USER", "operator");
-    cmd
-}
 
 fn tenants() -> PathBuf {
     root().join("examples/tenants")

@@ -1,28 +1,14 @@
 //! `harmony vpn connections` and `harmony vpn watch` on dumps given as files: keys mapped to
 //! tenants and members, alarms, a session log kept across restarts, and every refusal.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use common::{root, vpn};
 use harmony_vpn::keys::{PrivateKey, PublicKey};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `harmony vpn --gateway examples/vpn-gateway.yaml --state STATE ...`
-fn vpn(state: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("harmony").unwrap();
-    cmd.arg("vpn")
-        .arg("--gateway")
-        .arg(root().join("examples/vpn-gateway.yaml"))
-        .arg("--state")
-        .arg(state)
-        .env("USER", "operator");
-    cmd
-}
 
 fn key() -> PublicKey {
     PrivateKey::generate().public_key()

@@ -6,9 +6,13 @@
 //! listed. Needs root, wireguard-go, wireguard-tools, nftables and iproute2 (`.ci/install`).
 //! Nothing runs in the host's own network namespace.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::root;
 
 /// Answers "ok" on every `address:port` given, until killed.
 const LISTENER: &str = r#"
@@ -38,10 +42,6 @@ try:
 except OSError:
     sys.exit(1)
 "#;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Runs a command to success and returns its stdout.
 fn run(program: &str, args: &[&str]) -> String {
