@@ -274,3 +274,98 @@ fn a_members_actions_and_cross_tenant_refusal_are_reported_and_no_secret_is_logg
     assert!(refusal < text.find("  activity:").unwrap(), "{text}");
     assert!(!text.contains(SECRET_VALUE));
 }
+
+/// OpenShift's own APIServer CRD (`github.com/openshift/api`, the version
+/// `tools/controlplane/build` pins), from Go's module cache (`go mod download`).
+fn apiserver_crd() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let build = std::fs::read_to_string(workspace.join("tools/controlplane/build")).unwrap();
+    let module = build
+        .lines()
+        .find_map(|l| l.strip_prefix("openshift_api="))
+        .and_then(|v| v.split_whitespace().next())
+        .expect("tools/controlplane/build pins openshift_api");
+    let go = ["go", "/usr/local/go/bin/go"]
+        .into_iter()
+        .find(|go| {
+            std::process::Command::new(go)
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("Go (tools/controlplane/build needs it too)");
+    let scratch = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(go)
+        .args(["mod", "download", "-json", module])
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
+    let info: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let dir = info["Dir"].as_str().unwrap_or_else(|| panic!("{info}"));
+    Path::new(dir)
+        .join("config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_apiservers-Default.crd.yaml")
+}
+
+#[test]
+fn the_okd_rendering_is_accepted_by_openshifts_apiserver_crd_as_rendered() {
+    let plane = ControlPlane::start().unwrap();
+    let _logs = plane.failure_guard();
+    let crd = apiserver_crd();
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", crd.to_str().unwrap()])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/apiservers.config.openshift.io",
+            "--timeout=60s",
+        ])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tenants = tenant_files(dir.path());
+    let rendered = dir.path().join("apiserver.yaml");
+    ok(&harmony(&[
+        "cluster",
+        "audit-policy",
+        "render",
+        "--flavor",
+        "okd",
+        "-f",
+        tenants.to_str().unwrap(),
+        "--out",
+        rendered.to_str().unwrap(),
+    ]));
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", rendered.to_str().unwrap()])
+        .expect("the CRD's schema accepts the rendered APIServer");
+    let stored: Value = serde_json::from_str(
+        &plane
+            .kubectl_run(&["get", "apiserver", "cluster", "-o", "json"])
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stored["spec"]["audit"],
+        serde_json::json!({"profile": "Default", "customRules": [
+            {"group": "acme-devs", "profile": "WriteRequestBodies"},
+            {"group": "system:serviceaccounts:acme", "profile": "WriteRequestBodies"},
+            {"group": "system:serviceaccounts:globex", "profile": "WriteRequestBodies"},
+        ]})
+    );
+    // The schema is enforced: a profile OKD does not know is refused.
+    let wrong = std::fs::read_to_string(&rendered).unwrap().replacen(
+        "WriteRequestBodies",
+        "WriteBodies",
+        1,
+    );
+    std::fs::write(&rendered, wrong).unwrap();
+    let refused = plane
+        .kubectl_run(&["apply", "--server-side", "-f", rendered.to_str().unwrap()])
+        .expect_err("an unknown profile is refused");
+    assert!(
+        refused.to_string().contains("Unsupported value"),
+        "{refused}"
+    );
+}
