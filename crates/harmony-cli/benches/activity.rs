@@ -1,5 +1,6 @@
 //! `harmony tenant activity` end to end over a large audit log: MB/s and peak RSS of the
-//! process, against `wc -l` and `cat > /dev/null` on the same file, measured in the same run.
+//! process, against `wc -l` and `cat > /dev/null` on the same file, measured in the same run;
+//! then the same log gzip'd (as `--audit-log-compress` rotates it), against `gzip -dc`.
 //!
 //! `cargo bench -p harmony-cli --bench activity`. `BENCH_MB` (default 1024) sizes the log,
 //! `BENCH_TENANTS` (default 50) the tenants, `BENCH_RUNS` (default 3) the runs of each command,
@@ -8,7 +9,7 @@
 //! members' reads and refused cross-tenant reads at Metadata (some impersonated), their
 //! ServiceAccounts, Deployment writes with request and response bodies, the operator's and an
 //! admin's requests, and a few `RequestReceived` events from an older policy. Exits non-zero
-//! when the report's counts differ from what was written.
+//! when a report's counts differ from what was written. MB/s are of the uncompressed log.
 //!
 //! Each command runs under a small wrapper (this binary, re-run with `--measure-child`) that
 //! times it and reads its exact peak RSS with `getrusage(RUSAGE_CHILDREN)`, its standard output
@@ -265,6 +266,53 @@ fn write_log(path: &Path, megabytes: usize, tenants: usize) -> Written {
     written
 }
 
+/// Whether the report at `path` counts what was written; says what differs.
+fn report_matches(path: &Path, written: &Written) -> bool {
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the report")).expect("JSON");
+    let counts = &json["counts"];
+    let refused: u64 = json["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .map(|t| t["refused"].as_u64().unwrap_or(0))
+        .sum();
+    let mut ok = true;
+    for (key, found, value) in [
+        ("lines", counts["lines"].as_u64(), written.lines),
+        (
+            "earlierStages",
+            counts["earlierStages"].as_u64(),
+            written.earlier_stages,
+        ),
+        (
+            "attributed",
+            counts["attributed"].as_u64(),
+            written.tenant_requests,
+        ),
+        ("malformed", counts["malformed"].as_u64(), 0),
+        ("refused", Some(refused), written.refused),
+    ] {
+        if found != Some(value) {
+            eprintln!("{key}: {found:?} in the report, {value} written");
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// One line per command: wall, MB/s of the uncompressed `mb`, peak RSS.
+fn print_runs(mb: f64, runs: &[(&str, &Run)]) {
+    for (name, run) in runs {
+        println!(
+            "  {name:<34} {:>6.2} s  {:>7.0} MB/s  peak RSS {:>6.1} MiB",
+            run.wall.as_secs_f64(),
+            mb / run.wall.as_secs_f64(),
+            run.peak_rss_kib as f64 / 1024.0
+        );
+    }
+}
+
 fn median(runs: &mut [Run]) -> &Run {
     runs.sort_by_key(|r| r.wall);
     &runs[runs.len() / 2]
@@ -313,52 +361,66 @@ fn main() -> ExitCode {
         cat.push(measure("cat", &[log_arg], null, scratch.path()));
         ours.push(measure(harmony, &activity, &report, scratch.path()));
     }
-
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).expect("the report")).expect("JSON");
-    let counts = &json["counts"];
-    let refused: u64 = json["tenants"]
-        .as_array()
-        .expect("tenants")
-        .iter()
-        .map(|t| t["refused"].as_u64().unwrap_or(0))
-        .sum();
-    let expected = [
-        ("lines", written.lines),
-        ("earlierStages", written.earlier_stages),
-        ("attributed", written.tenant_requests),
-        ("malformed", 0),
-    ];
-    let mut ok = refused == written.refused;
-    for (key, value) in expected {
-        if counts[key].as_u64() != Some(value) {
-            eprintln!(
-                "counts.{key}: {} in the report, {value} written",
-                counts[key]
-            );
-            ok = false;
-        }
-    }
-
+    let mut ok = report_matches(&report, &written);
     let (ours, wc, cat) = (median(&mut ours), median(&mut wc), median(&mut cat));
-    let rate = |r: &Run| mb / r.wall.as_secs_f64();
-    println!("median of {runs} runs each, taking turns:");
-    for (name, run) in [
-        ("harmony tenant activity -o json", ours),
-        ("wc -l", wc),
-        ("cat > /dev/null", cat),
-    ] {
-        println!(
-            "  {name:<34} {:>6.2} s  {:>7.0} MB/s  peak RSS {:>6.1} MiB",
-            run.wall.as_secs_f64(),
-            rate(run),
-            run.peak_rss_kib as f64 / 1024.0
-        );
-    }
+    println!("plain, median of {runs} runs each, taking turns:");
+    print_runs(
+        mb,
+        &[
+            ("harmony tenant activity -o json", ours),
+            ("wc -l", wc),
+            ("cat > /dev/null", cat),
+        ],
+    );
     println!(
         "  harmony / wc -l: {:.2}x the time; harmony / cat: {:.2}x",
         ours.wall.as_secs_f64() / wc.wall.as_secs_f64(),
         ours.wall.as_secs_f64() / cat.wall.as_secs_f64()
+    );
+
+    let gz = scratch.path().join("audit-2026-12-03T00-00-00.000.log.gz");
+    let started = Instant::now();
+    let mut encoder = flate2::write::GzEncoder::new(
+        BufWriter::with_capacity(1 << 20, File::create(&gz).expect("the gzip log")),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut File::open(&log).expect("the log"), &mut encoder).expect("gzip");
+    encoder.finish().expect("gzip").flush().expect("gzip");
+    std::fs::remove_file(&log).expect("remove the plain log");
+    let gz_mb = std::fs::metadata(&gz).expect("the gzip log").len() as f64 / 1e6;
+    println!(
+        "gzip'd: {gz_mb:.0} MB, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let gz_arg = gz.to_str().unwrap();
+    let activity_gz = [
+        "tenant",
+        "activity",
+        "--audit-log",
+        gz_arg,
+        "-f",
+        tenant_arg,
+        "-o",
+        "json",
+    ];
+    let (mut ours, mut gunzip) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        gunzip.push(measure("gzip", &["-dc", gz_arg], null, scratch.path()));
+        ours.push(measure(harmony, &activity_gz, &report, scratch.path()));
+    }
+    ok &= report_matches(&report, &written);
+    let (ours, gunzip) = (median(&mut ours), median(&mut gunzip));
+    println!("gzip, median of {runs} runs each, taking turns:");
+    print_runs(
+        mb,
+        &[
+            ("harmony tenant activity -o json", ours),
+            ("gzip -dc > /dev/null", gunzip),
+        ],
+    );
+    println!(
+        "  harmony / gzip -dc: {:.2}x the time",
+        ours.wall.as_secs_f64() / gunzip.wall.as_secs_f64()
     );
     if ok {
         ExitCode::SUCCESS

@@ -81,6 +81,12 @@ enum TenantCommand {
     Credentials(crate::credentials::CredentialsArgs),
     /// Who of a tenant did what on the API, from the API server's audit log: refused requests
     /// and requests on other tenants' namespaces first, then verbs x resources per user.
+    ///
+    /// A request is a tenant's when its user (the impersonated one, if it impersonates) is a
+    /// member's user, in a member's group, or a ServiceAccount of the tenant's namespace. Only
+    /// each request's final event counts (ResponseComplete or Panic). Malformed lines are named
+    /// on standard error (file:line) and skipped. Exit 0 with the report, 2 when none can be
+    /// made (bad flags, tenant files or --since, an unknown tenant, a log that cannot be opened).
     Activity(activity::ActivityArgs),
 }
 

@@ -36,7 +36,8 @@ pub struct Counts {
     pub before_since: u64,
     /// Requests in the window (final stage): every user's.
     pub requests: u64,
-    /// Requests attributed to the tenants reported.
+    /// Requests attributed to the tenants reported (a request of a user several tenants share,
+    /// outside their namespaces, counts once for each of them).
     pub attributed: u64,
 }
 
