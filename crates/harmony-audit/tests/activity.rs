@@ -503,3 +503,21 @@ fn text_json_and_csv_put_what_needs_attention_first() {
     assert!(rows[3..].iter().all(|r| r.starts_with("acme,action,")));
     assert_eq!(rows.len(), 6);
 }
+
+#[test]
+fn a_user_who_is_two_members_counts_once_under_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "audit.log",
+        &[line(&Request {
+            groups: &["acme-devs", "system:authenticated"],
+            ..Default::default()
+        })],
+    );
+    let (report, _) = analyze(None, None, &[log]);
+    let acme = &report.tenants[0];
+    assert_eq!(acme.requests, 1);
+    assert_eq!(report.counts.attributed, 1);
+    assert_eq!(acme.actors[0].members, ["alice", "devs"]);
+}

@@ -448,15 +448,13 @@ impl Analyzer {
             .impersonated_user
             .as_ref()
             .map(|_| &*event.user.username);
-        let mut done: Vec<usize> = Vec::new();
-        for &(t, _) in candidates {
+        for (i, &(t, _)) in candidates.iter().enumerate() {
             if home.is_some_and(|h| h != t)
                 || self.selected.is_some_and(|s| s != t)
-                || done.contains(&t)
+                || candidates[..i].iter().any(|&(seen, _)| seen == t)
             {
                 continue;
             }
-            done.push(t);
             self.counts.attributed += 1;
             let summary = &mut self.tenants[t];
             summary.requests += 1;
