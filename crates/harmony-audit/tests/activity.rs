@@ -93,6 +93,29 @@ fn write(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     path
 }
 
+/// `lines` as `audit.log` in a new temporary folder (kept while the folder is).
+fn audit_log(lines: &[String]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "audit.log", lines);
+    (dir, log)
+}
+
+/// The default request (alice listing pods in acme) at `time`.
+fn at(time: &str) -> String {
+    line(&Request {
+        time,
+        ..Default::default()
+    })
+}
+
+/// The default request logged at `stage`.
+fn at_stage(stage: &str) -> String {
+    line(&Request {
+        stage,
+        ..Default::default()
+    })
+}
+
 /// The report of `tenant` over `files`, and the problems met.
 fn analyze(
     tenant: Option<&str>,
@@ -114,84 +137,75 @@ fn json_of(report: &ActivityReport) -> Value {
 
 #[test]
 fn members_groups_and_service_accounts_are_attributed_and_cross_tenant_refusals_come_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[
-            // alice, impersonated by the admin: pods in acme, then a refused look at globex.
-            line(&Request {
-                user: "kubernetes-admin",
-                groups: &["system:masters"],
-                impersonating: Some(("alice@acme.com", &["system:authenticated"])),
-                ..Default::default()
-            }),
-            line(&Request {
-                user: "kubernetes-admin",
-                groups: &["system:masters"],
-                impersonating: Some(("alice@acme.com", &["system:authenticated"])),
-                resource: "secrets",
-                namespace: "globex",
-                code: 403,
-                time: "2026-12-03T12:00:05.000000Z",
-                ..Default::default()
-            }),
-            // bob through the group, twice.
-            line(&Request {
-                user: "bob",
-                groups: &["acme-devs", "system:authenticated"],
-                verb: "create",
-                resource: "configmaps",
-                code: 201,
-                ..Default::default()
-            }),
-            line(&Request {
-                user: "bob",
-                groups: &["acme-devs", "system:authenticated"],
-                verb: "create",
-                resource: "configmaps",
-                code: 201,
-                time: "2026-12-03T12:00:01.000000Z",
-                ..Default::default()
-            }),
-            // The ci member's ServiceAccount, and the namespace's default one (no member).
-            line(&Request {
-                user: "system:serviceaccount:acme:ci",
-                groups: &["system:serviceaccounts", "system:serviceaccounts:acme"],
-                verb: "get",
-                resource: "deployments",
-                ..Default::default()
-            }),
-            line(&Request {
-                user: "system:serviceaccount:acme:default",
-                groups: &["system:serviceaccounts", "system:serviceaccounts:acme"],
-                verb: "watch",
-                resource: "configmaps",
-                ..Default::default()
-            }),
-            // A ServiceAccount of globex's namespace reading acme's: cross-tenant, for globex.
-            line(&Request {
-                user: "system:serviceaccount:globex:default",
-                groups: &["system:serviceaccounts"],
-                verb: "get",
-                resource: "configmaps",
-                code: 403,
-                ..Default::default()
-            }),
-            // The shared ops user in globex's namespace: globex's, not a cross-tenant attempt.
-            line(&Request {
-                user: "ops@example.com",
-                namespace: "globex",
-                ..Default::default()
-            }),
-            // Somebody else: no tenant's.
-            line(&Request {
-                user: "system:kube-controller-manager",
-                verb: "update",
-                ..Default::default()
-            }),
-        ],
-    );
+    // `r` done by alice, impersonated by the admin.
+    let as_alice = |r: Request| {
+        line(&Request {
+            user: "kubernetes-admin",
+            groups: &["system:masters"],
+            impersonating: Some(("alice@acme.com", &["system:authenticated"])),
+            ..r
+        })
+    };
+    // bob, through the group, creating a ConfigMap at `time`.
+    let bob_creates = |time| {
+        line(&Request {
+            user: "bob",
+            groups: &["acme-devs", "system:authenticated"],
+            verb: "create",
+            resource: "configmaps",
+            code: 201,
+            time,
+            ..Default::default()
+        })
+    };
+    // acme's ServiceAccount `name` doing `verb` on `resource`.
+    let acme_service_account = |name: &str, verb, resource| {
+        line(&Request {
+            user: &format!("system:serviceaccount:acme:{name}"),
+            groups: &["system:serviceaccounts", "system:serviceaccounts:acme"],
+            verb,
+            resource,
+            ..Default::default()
+        })
+    };
+    let (_dir, log) = audit_log(&[
+        // alice, impersonated by the admin: pods in acme, then a refused look at globex.
+        as_alice(Request::default()),
+        as_alice(Request {
+            resource: "secrets",
+            namespace: "globex",
+            code: 403,
+            time: "2026-12-03T12:00:05.000000Z",
+            ..Default::default()
+        }),
+        // bob through the group, twice.
+        bob_creates("2026-12-03T12:00:00.000000Z"),
+        bob_creates("2026-12-03T12:00:01.000000Z"),
+        // The ci member's ServiceAccount, and the namespace's default one (no member).
+        acme_service_account("ci", "get", "deployments"),
+        acme_service_account("default", "watch", "configmaps"),
+        // A ServiceAccount of globex's namespace reading acme's: cross-tenant, for globex.
+        line(&Request {
+            user: "system:serviceaccount:globex:default",
+            groups: &["system:serviceaccounts"],
+            verb: "get",
+            resource: "configmaps",
+            code: 403,
+            ..Default::default()
+        }),
+        // The shared ops user in globex's namespace: globex's, not a cross-tenant attempt.
+        line(&Request {
+            user: "ops@example.com",
+            namespace: "globex",
+            ..Default::default()
+        }),
+        // Somebody else: no tenant's.
+        line(&Request {
+            user: "system:kube-controller-manager",
+            verb: "update",
+            ..Default::default()
+        }),
+    ]);
     let (report, problems) = analyze(Some("acme"), None, std::slice::from_ref(&log));
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(report.counts.requests, 9);
@@ -269,27 +283,16 @@ fn members_groups_and_service_accounts_are_attributed_and_cross_tenant_refusals_
 
 #[test]
 fn a_request_counts_once_whatever_stages_are_logged() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[
-            line(&Request {
-                stage: "RequestReceived",
-                ..Default::default()
-            }),
-            line(&Request {
-                stage: "ResponseStarted",
-                ..Default::default()
-            }),
-            line(&Request::default()),
-            line(&Request {
-                stage: "Panic",
-                code: 500,
-                ..Default::default()
-            }),
-        ],
-    );
+    let (_dir, log) = audit_log(&[
+        at_stage("RequestReceived"),
+        at_stage("ResponseStarted"),
+        line(&Request::default()),
+        line(&Request {
+            stage: "Panic",
+            code: 500,
+            ..Default::default()
+        }),
+    ]);
     let (report, _) = analyze(Some("acme"), None, &[log]);
     assert_eq!(report.counts.earlier_stages, 2);
     assert_eq!(report.counts.requests, 2);
@@ -298,30 +301,13 @@ fn a_request_counts_once_whatever_stages_are_logged() {
 
 #[test]
 fn since_drops_earlier_requests_whatever_their_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[
-            line(&Request {
-                time: "2026-12-03T10:59:59.999999Z",
-                ..Default::default()
-            }),
-            line(&Request {
-                time: "2026-12-03T11:00:00.000000Z",
-                ..Default::default()
-            }),
-            // 11:30 UTC, written with an offset: compared as a time, not as text.
-            line(&Request {
-                time: "2026-12-03T12:30:00+01:00",
-                ..Default::default()
-            }),
-            line(&Request {
-                time: "2026-12-03T11:59:00+01:00",
-                ..Default::default()
-            }),
-        ],
-    );
+    let (_dir, log) = audit_log(&[
+        at("2026-12-03T10:59:59.999999Z"),
+        at("2026-12-03T11:00:00.000000Z"),
+        // 11:30 UTC, written with an offset: compared as a time, not as text.
+        at("2026-12-03T12:30:00+01:00"),
+        at("2026-12-03T11:59:00+01:00"),
+    ]);
     let (report, problems) = analyze(Some("acme"), Some("2026-12-03T11:00:00Z"), &[log]);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(report.since.as_deref(), Some("2026-12-03T11:00:00.000000Z"));
@@ -333,22 +319,16 @@ fn since_drops_earlier_requests_whatever_their_offset() {
 
 #[test]
 fn malformed_lines_are_reported_by_file_and_line_and_the_rest_is_counted() {
-    let dir = tempfile::tempdir().unwrap();
     let good = line(&Request::default());
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[
-            good.clone(),
-            "{\"kind\":\"Event\",\"stage\":\"Respon".into(),
-            "garbage".into(),
-            r#"{"stage":"ResponseComplete","verb":"get","user":{"username":"alice@acme.com"}}"#
-                .into(),
-            r#"{"verb":"get","user":{"username":"alice@acme.com"}}"#.into(),
-            String::new(),
-            good.clone(),
-        ],
-    );
+    let (_dir, log) = audit_log(&[
+        good.clone(),
+        "{\"kind\":\"Event\",\"stage\":\"Respon".into(),
+        "garbage".into(),
+        r#"{"stage":"ResponseComplete","verb":"get","user":{"username":"alice@acme.com"}}"#.into(),
+        r#"{"verb":"get","user":{"username":"alice@acme.com"}}"#.into(),
+        String::new(),
+        good.clone(),
+    ]);
     let (report, problems) = analyze(Some("acme"), None, std::slice::from_ref(&log));
     let located: Vec<(u64, &str)> = problems
         .iter()
@@ -383,10 +363,7 @@ fn malformed_lines_are_reported_by_file_and_line_and_the_rest_is_counted() {
 fn rotated_and_gzip_files_are_read_alike() {
     let dir = tempfile::tempdir().unwrap();
     let old = [
-        line(&Request {
-            time: "2026-12-03T09:00:00.000000Z",
-            ..Default::default()
-        }),
+        at("2026-12-03T09:00:00.000000Z"),
         line(&Request {
             verb: "delete",
             time: "2026-12-03T09:30:00.000000Z",
@@ -435,32 +412,27 @@ fn a_tenant_not_in_the_files_is_refused_naming_it() {
 
 #[test]
 fn text_json_and_csv_put_what_needs_attention_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[
-            line(&Request {
-                verb: "create",
-                resource: "configmaps",
-                code: 201,
-                ..Default::default()
-            }),
-            line(&Request {
-                resource: "secrets",
-                namespace: "globex",
-                code: 403,
-                ..Default::default()
-            }),
-            line(&Request {
-                verb: "list",
-                resource: "namespaces",
-                namespace: "",
-                code: 403,
-                ..Default::default()
-            }),
-        ],
-    );
+    let (_dir, log) = audit_log(&[
+        line(&Request {
+            verb: "create",
+            resource: "configmaps",
+            code: 201,
+            ..Default::default()
+        }),
+        line(&Request {
+            resource: "secrets",
+            namespace: "globex",
+            code: 403,
+            ..Default::default()
+        }),
+        line(&Request {
+            verb: "list",
+            resource: "namespaces",
+            namespace: "",
+            code: 403,
+            ..Default::default()
+        }),
+    ]);
     let (report, _) = analyze(Some("acme"), None, &[log]);
 
     let text = render(&report, Format::Text);
@@ -506,15 +478,10 @@ fn text_json_and_csv_put_what_needs_attention_first() {
 
 #[test]
 fn a_user_who_is_two_members_counts_once_under_both() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = write(
-        dir.path(),
-        "audit.log",
-        &[line(&Request {
-            groups: &["acme-devs", "system:authenticated"],
-            ..Default::default()
-        })],
-    );
+    let (_dir, log) = audit_log(&[line(&Request {
+        groups: &["acme-devs", "system:authenticated"],
+        ..Default::default()
+    })]);
     let (report, _) = analyze(None, None, &[log]);
     let acme = &report.tenants[0];
     assert_eq!(acme.requests, 1);

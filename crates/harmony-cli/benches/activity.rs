@@ -17,80 +17,29 @@
 
 mod common;
 use common::{env_usize, tenant_name, write_tenant_files};
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{MEASURE, Measurement, measure_child, read_measurement};
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::resource::{UsageWho, getrusage};
-
-/// The first argument that makes this binary the measuring wrapper.
-const MEASURE: &str = "--measure-child";
-
-/// Wrapper mode: `--measure-child REPORT OUT PROGRAM ARGS...` runs PROGRAM with standard output
-/// to OUT, then writes `wall_ns peak_rss_kib exit_code` to REPORT.
-fn measure_child(args: &[OsString]) -> ExitCode {
-    let [report, out, program, rest @ ..] = args else {
-        eprintln!("usage: {MEASURE} REPORT OUT PROGRAM [ARGS...]");
-        return ExitCode::from(2);
-    };
-    let out = File::create(out).expect("the output file");
-    let started = Instant::now();
-    let status = Command::new(program)
-        .args(rest)
-        .stdout(out)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {program:?}: {e}"));
-    let wall = started.elapsed();
-    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
-    std::fs::write(
-        report,
-        format!(
-            "{} {} {}",
-            wall.as_nanos(),
-            usage.max_rss(),
-            status.code().unwrap_or(-1)
-        ),
-    )
-    .expect("write the measurement");
-    ExitCode::SUCCESS
-}
-
-/// One measured run: wall time, peak RSS in KiB.
-struct Run {
-    wall: Duration,
-    peak_rss_kib: u64,
-}
+use std::process::{ExitCode, Stdio};
+use std::time::Instant;
 
 /// Runs `program args` under the wrapper, its standard output to `out`.
-fn measure(program: &str, args: &[&str], out: &Path, scratch: &Path) -> Run {
+fn measure(program: &str, args: &[&str], out: &Path, scratch: &Path) -> Measurement {
     let report = scratch.join("measurement.txt");
-    let status = Command::new(std::env::current_exe().expect("this bench's path"))
-        .arg(MEASURE)
-        .arg(&report)
-        .arg(out)
-        .arg(program)
-        .args(args)
+    let status = measure::wrapper(program, args, &report)
+        .stdout(File::create(out).expect("the output file"))
         .stderr(Stdio::inherit())
         .status()
         .expect("the wrapper runs");
     assert!(status.success(), "the wrapper failed");
-    let text = std::fs::read_to_string(&report).expect("the wrapper's measurement");
-    let fields: Vec<u128> = text
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(u128::MAX))
-        .collect();
-    let [wall, rss, code] = fields[..] else {
-        panic!("unexpected measurement `{text}`")
-    };
-    assert_eq!(code, 0, "{program} {args:?} failed");
-    Run {
-        wall: Duration::from_nanos(u64::try_from(wall).expect("a wall time")),
-        peak_rss_kib: u64::try_from(rss).expect("an RSS"),
-    }
+    let run = read_measurement(&report);
+    assert_eq!(run.code, 0, "{program} {args:?} failed");
+    run
 }
 
 /// What the generated log holds, to check the report against.
@@ -302,7 +251,7 @@ fn report_matches(path: &Path, written: &Written) -> bool {
 }
 
 /// One line per command: wall, MB/s of the uncompressed `mb`, peak RSS.
-fn print_runs(mb: f64, runs: &[(&str, &Run)]) {
+fn print_runs(mb: f64, runs: &[(&str, &Measurement)]) {
     for (name, run) in runs {
         println!(
             "  {name:<34} {:>6.2} s  {:>7.0} MB/s  peak RSS {:>6.1} MiB",
@@ -313,7 +262,7 @@ fn print_runs(mb: f64, runs: &[(&str, &Run)]) {
     }
 }
 
-fn median(runs: &mut [Run]) -> &Run {
+fn median(runs: &mut [Measurement]) -> &Measurement {
     runs.sort_by_key(|r| r.wall);
     &runs[runs.len() / 2]
 }

@@ -20,6 +20,9 @@
 
 mod common;
 use common::{env_usize, tenant_name, write_tenant_files};
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{MEASURE, Measurement, measure_child, read_measurement};
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -34,10 +37,6 @@ use harmony_audit::crosscheck::{
 use harmony_audit::netpol::Conn;
 use harmony_audit::snapshot::is_synthesized;
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
-use nix::sys::resource::{UsageWho, getrusage};
-
-/// The first argument that makes this binary the measuring wrapper.
-const MEASURE: &str = "--measure-child";
 
 /// One measured process.
 struct Run {
@@ -48,43 +47,11 @@ struct Run {
     stderr: String,
 }
 
-/// Wrapper mode: `--measure-child REPORT PROGRAM ARGS...` runs PROGRAM with this process's
-/// standard streams, then writes `wall_ns peak_rss_kib exit_code` to REPORT.
-fn measure_child(args: &[OsString]) -> ExitCode {
-    let [report, program, rest @ ..] = args else {
-        eprintln!("usage: {MEASURE} REPORT PROGRAM [ARGS...]");
-        return ExitCode::from(2);
-    };
-    let started = Instant::now();
-    let status = Command::new(program)
-        .args(rest)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {program:?}: {e}"));
-    let wall = started.elapsed();
-    // The largest RSS of any waited-for child: this wrapper has exactly one.
-    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
-    std::fs::write(
-        report,
-        format!(
-            "{} {} {}",
-            wall.as_nanos(),
-            usage.max_rss(),
-            status.code().unwrap_or(-1)
-        ),
-    )
-    .expect("write the measurement");
-    ExitCode::SUCCESS
-}
-
 /// Runs `program args` under the wrapper and returns what it measured.
 fn measure(program: &Path, args: &[&OsStr], scratch: &Path) -> Run {
     let report = scratch.join("measurement.txt");
     let _ = std::fs::remove_file(&report);
-    let output = Command::new(std::env::current_exe().expect("this bench's path"))
-        .arg(MEASURE)
-        .arg(&report)
-        .arg(program)
-        .args(args)
+    let output = measure::wrapper(program, args, &report)
         .output()
         .expect("the wrapper runs");
     assert!(
@@ -92,18 +59,15 @@ fn measure(program: &Path, args: &[&OsStr], scratch: &Path) -> Run {
         "the wrapper failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let text = std::fs::read_to_string(&report).expect("the wrapper's measurement");
-    let fields: Vec<i128> = text
-        .split_whitespace()
-        .map(|f| f.parse().expect("a number"))
-        .collect();
-    let [wall, rss, code] = fields[..] else {
-        panic!("unexpected measurement `{text}`")
-    };
+    let Measurement {
+        wall,
+        peak_rss_kib,
+        code,
+    } = read_measurement(&report);
     Run {
-        wall: Duration::from_nanos(u64::try_from(wall).expect("a wall time")),
-        peak_rss_kib: u64::try_from(rss).expect("an RSS"),
-        code: i32::try_from(code).expect("an exit code"),
+        wall,
+        peak_rss_kib,
+        code,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }

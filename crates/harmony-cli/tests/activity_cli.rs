@@ -36,6 +36,18 @@ fn event(user: &str, verb: &str, resource: &str, namespace: &str, code: u16, tim
     .to_string()
 }
 
+/// alice (acme's admin in examples/tenants) listing pods in acme at 12:00, allowed.
+fn alice_lists_pods() -> String {
+    event(
+        "alice@acme.com",
+        "list",
+        "pods",
+        "acme",
+        200,
+        "2026-12-03T12:00:00.000000Z",
+    )
+}
+
 const EXAMPLES: &str = "../../examples/tenants";
 
 fn log(dir: &Path, lines: &[String]) -> String {
@@ -47,14 +59,7 @@ fn log(dir: &Path, lines: &[String]) -> String {
 #[test]
 fn malformed_lines_are_named_by_file_and_line_and_the_report_is_made() {
     let dir = tempfile::tempdir().unwrap();
-    let good = event(
-        "alice@acme.com",
-        "list",
-        "pods",
-        "acme",
-        200,
-        "2026-12-03T12:00:00.000000Z",
-    );
+    let good = alice_lists_pods();
     let path = log(
         dir.path(),
         &[good.clone(), "{\"stage\":".into(), good, "[]".into()],
@@ -100,17 +105,7 @@ fn rotated_gzip_and_plain_files_make_one_csv_report() {
     )
     .unwrap();
     std::fs::write(&rotated, gz.finish().unwrap()).unwrap();
-    let current = log(
-        dir.path(),
-        &[event(
-            "alice@acme.com",
-            "list",
-            "pods",
-            "acme",
-            200,
-            "2026-12-03T12:00:00.000000Z",
-        )],
-    );
+    let current = log(dir.path(), &[alice_lists_pods()]);
     let out = harmony(&[
         "tenant",
         "activity",

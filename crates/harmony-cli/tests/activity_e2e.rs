@@ -202,17 +202,21 @@ fn a_members_actions_and_cross_tenant_refusal_are_reported_and_no_secret_is_logg
     assert_eq!(deployment["requestObject"]["metadata"]["name"], "web");
     assert!(events.iter().all(|e| e["stage"] != "RequestReceived"));
 
-    let out = ok(&harmony(&[
-        "tenant",
-        "activity",
-        "acme",
-        "--audit-log",
-        log.to_str().unwrap(),
-        "-f",
-        tenants,
-        "-o",
-        "json",
-    ]));
+    // `harmony tenant activity acme` over the log, with `more` arguments.
+    let activity = |more: &[&str]| {
+        let log = log.to_str().unwrap();
+        let args = [
+            "tenant",
+            "activity",
+            "acme",
+            "--audit-log",
+            log,
+            "-f",
+            tenants,
+        ];
+        ok(&harmony(&[&args[..], more].concat()))
+    };
+    let out = activity(&["-o", "json"]);
     let report: Value = serde_json::from_str(&out).unwrap();
     let acme = &report["tenants"][0];
     assert_eq!(report["tenants"].as_array().unwrap().len(), 1);
@@ -257,17 +261,7 @@ fn a_members_actions_and_cross_tenant_refusal_are_reported_and_no_secret_is_logg
     assert_eq!(bob["members"], serde_json::json!(["devs"]));
 
     // The text report says the same, the refusal before the activity.
-    let text = ok(&harmony(&[
-        "tenant",
-        "activity",
-        "acme",
-        "--audit-log",
-        log.to_str().unwrap(),
-        "-f",
-        tenants,
-        "--since",
-        "1h",
-    ]));
+    let text = activity(&["--since", "1h"]);
     let refusal = text
         .find("CROSS-TENANT, REFUSED: alice@acme.test (member alice): list secrets in globex (tenant globex): 403 Forbidden")
         .unwrap_or_else(|| panic!("{text}"));
