@@ -33,15 +33,8 @@ impl Audited {
         let policy = dir.join("audit-policy.yaml");
         std::fs::write(&policy, AUDIT_POLICY).expect("audit policy");
         let log = dir.join(format!("{name}-audit.log"));
-        let plane = ControlPlane::start_with(ControlPlaneOptions {
-            apiserver_args: vec![
-                format!("--audit-policy-file={}", policy.display()),
-                format!("--audit-log-path={}", log.display()),
-                "--audit-log-mode=blocking".into(),
-            ],
-            ..ControlPlaneOptions::default()
-        })
-        .expect("control plane");
+        let plane = ControlPlane::start_with(ControlPlaneOptions::audited(&policy, &log))
+            .expect("control plane");
         Self { plane, log }
     }
 

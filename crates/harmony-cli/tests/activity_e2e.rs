@@ -88,15 +88,8 @@ fn a_members_actions_and_cross_tenant_refusal_are_reported_and_no_secret_is_logg
     ]));
     assert!(rendered.starts_with("wrote "), "{rendered}");
     let log = dir.path().join("audit.log");
-    let plane = ControlPlane::start_with(ControlPlaneOptions {
-        apiserver_args: vec![
-            format!("--audit-policy-file={}", policy.display()),
-            format!("--audit-log-path={}", log.display()),
-            "--audit-log-mode=blocking".into(),
-        ],
-        ..ControlPlaneOptions::default()
-    })
-    .expect("kube-apiserver accepts the rendered policy");
+    let plane = ControlPlane::start_with(ControlPlaneOptions::audited(&policy, &log))
+        .expect("kube-apiserver accepts the rendered policy");
     let _logs = plane.failure_guard();
     let tenants = tenant_files(dir.path());
     let tenants = tenants.to_str().unwrap();

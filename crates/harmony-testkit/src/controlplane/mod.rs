@@ -56,6 +56,21 @@ pub struct ControlPlaneOptions {
     pub apiserver_args: Vec<String>,
 }
 
+impl ControlPlaneOptions {
+    /// A vanilla control plane whose API server writes its audit log to `log` under `policy`,
+    /// each event before the request is answered (`--audit-log-mode=blocking`).
+    pub fn audited(policy: &Path, log: &Path) -> Self {
+        Self {
+            apiserver_args: vec![
+                format!("--audit-policy-file={}", policy.display()),
+                format!("--audit-log-path={}", log.display()),
+                "--audit-log-mode=blocking".into(),
+            ],
+            ..Self::default()
+        }
+    }
+}
+
 /// Why the control plane could not start or answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlPlaneError {
