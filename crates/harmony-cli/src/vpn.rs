@@ -233,34 +233,46 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let flags = registry_flags(&args.gateway, &args.state, args.registry, &access);
-    let command = match args.command {
-        VpnCommand::Connections(list) => {
-            return Ok(
-                match peers_registry(&args.gateway, &args.state, args.registry, &access) {
-                    Ok((gateway, backend)) => connections_command(list, &gateway, &backend, &flags),
-                    Err(error) => {
-                        eprintln!("error: {error:#}");
-                        ExitCode::from(2)
-                    }
-                },
-            );
+    let open = || open_gateway(&args.gateway, &args.state, args.registry, &access);
+    match args.command {
+        VpnCommand::Peer(command) => peer(&open()?, command, &flags),
+        VpnCommand::ServerConfig { peer_set, out } => {
+            let vpn = open()?;
+            let config = if peer_set {
+                vpn.peer_set()?
+            } else {
+                vpn.server_config()?
+            };
+            write_replacing(out.as_deref(), config.expose())
         }
+        VpnCommand::Nft { out } => write_replacing(out.as_deref(), &open()?.nftables()?),
+        VpnCommand::Connections(list) => Ok(
+            match peers_registry(&args.gateway, &args.state, args.registry, &access) {
+                Ok((gateway, backend)) => connections_command(list, &gateway, &backend, &flags),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(2)
+                }
+            },
+        ),
         VpnCommand::Watch(watching) => {
             let (gateway, backend) =
                 peers_registry(&args.gateway, &args.state, args.registry, &access)?;
-            return watch(watching, &gateway, &backend);
+            watch(watching, &gateway, &backend)
         }
-        command => command,
-    };
-    let vpn = open_gateway(&args.gateway, &args.state, args.registry, &access)?;
+    }
+}
+
+/// Runs `harmony vpn peer ...` on the opened gateway.
+fn peer(vpn: &WireGuardGateway, command: PeerCommand, flags: &str) -> anyhow::Result<ExitCode> {
     match command {
-        VpnCommand::Peer(PeerCommand::Add(issue)) => issue_peer(&vpn, issue, false, &flags),
-        VpnCommand::Peer(PeerCommand::Rotate(issue)) => issue_peer(&vpn, issue, true, &flags),
-        VpnCommand::Peer(PeerCommand::List {
+        PeerCommand::Add(issue) => issue_peer(vpn, issue, false, flags),
+        PeerCommand::Rotate(issue) => issue_peer(vpn, issue, true, flags),
+        PeerCommand::List {
             tenant,
             all,
             output,
-        }) => {
+        } => {
             let peers: Vec<PeerRecord> = vpn
                 .peers()?
                 .into_iter()
@@ -269,11 +281,11 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             print_peers(&peers, output)
         }
-        VpnCommand::Peer(PeerCommand::Show {
+        PeerCommand::Show {
             tenant,
             member,
             output,
-        }) => {
+        } => {
             let peers: Vec<PeerRecord> = vpn
                 .peers()?
                 .into_iter()
@@ -284,16 +296,16 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
             }
             print_peers(&peers, output)
         }
-        VpnCommand::Peer(PeerCommand::Revoke { tenant, member, by }) => {
+        PeerCommand::Revoke { tenant, member, by } => {
             let peer = vpn.revoke_peer(&tenant, &member, &by)?;
             println!(
                 "revoked {tenant}/{member} ({}, {})",
                 peer.address.ipv4, peer.public_key
             );
-            print_apply_hint(&vpn.gateway().interface_name, &flags);
+            print_apply_hint(&vpn.gateway().interface_name, flags);
             Ok(ExitCode::SUCCESS)
         }
-        VpnCommand::Peer(PeerCommand::Prune { files, by }) => {
+        PeerCommand::Prune { files, by } => {
             let revoked = vpn.revoke_missing(&known_members(&files)?, &by)?;
             for peer in &revoked {
                 println!(
@@ -306,20 +318,10 @@ pub fn run(args: VpnArgs) -> anyhow::Result<ExitCode> {
                     "every active peer belongs to a member in the tenant files; nothing revoked"
                 );
             } else {
-                print_apply_hint(&vpn.gateway().interface_name, &flags);
+                print_apply_hint(&vpn.gateway().interface_name, flags);
             }
             Ok(ExitCode::SUCCESS)
         }
-        VpnCommand::ServerConfig { peer_set, out } => {
-            let config = if peer_set {
-                vpn.peer_set()?
-            } else {
-                vpn.server_config()?
-            };
-            write_replacing(out.as_deref(), config.expose())
-        }
-        VpnCommand::Nft { out } => write_replacing(out.as_deref(), &vpn.nftables()?),
-        VpnCommand::Connections(_) | VpnCommand::Watch(_) => unreachable!("answered above"),
     }
 }
 
