@@ -12,6 +12,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::gateway_file;
 use harmony_vpn::{
     KnownMembers, PeerRequest, PresharedKeyChoice, VpnGateway, VpnGatewayConfig, WireGuardGateway,
 };
@@ -81,16 +85,13 @@ fn main() {
         wireguard: None,
     };
     let tmp = tempfile::tempdir().unwrap();
-    let gateway_file = tmp.path().join("gateway.yaml");
-    std::fs::write(
-        &gateway_file,
-        format!(
-            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: VpnGateway\nmetadata:\n  name: bench\n\
-             spec:\n  endpoint: 192.0.2.1:51820\n  interfaceName: {interface}\n  addressPool:\n    \
-             ipv4: 10.96.0.0/16\n  reachable:\n    - address: 192.0.2.10\n"
-        ),
-    )
-    .unwrap();
+    let gateway_file = gateway_file(
+        tmp.path(),
+        "192.0.2.1:51820",
+        &interface,
+        "10.96.0.0/16",
+        "    - address: 192.0.2.10\n",
+    );
     let state = tmp.path().join("state");
     let gateway = VpnGatewayConfig::parse(
         "gateway.yaml",

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::root;
+use common::{gateway_file, root};
 
 /// Answers "ok" on every `address:port` given, until killed.
 const LISTENER: &str = r#"
@@ -233,17 +233,13 @@ fn a_member_connects_reaches_only_the_vips_and_is_cut_off_when_revoked() {
     assert_eq!(&ready, b"listening");
 
     // Harmony's gateway, registry and configs.
-    let gateway = tmp.path().join("gateway.yaml");
-    std::fs::write(
-        &gateway,
-        format!(
-            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: VpnGateway\nmetadata:\n  name: lab\n\
-             spec:\n  endpoint: 172.31.1.2:51820\n  interfaceName: {gw_if}\n  addressPool:\n    \
-             ipv4: 10.99.0.0/24\n  reachable:\n    - address: 192.0.2.10\n    - address: 192.0.2.20\n      \
-             ports: [443]\n  persistentKeepalive: 25\n"
-        ),
-    )
-    .unwrap();
+    let gateway = gateway_file(
+        tmp.path(),
+        "172.31.1.2:51820",
+        &gw_if,
+        "10.99.0.0/24",
+        "    - address: 192.0.2.10\n    - address: 192.0.2.20\n      ports: [443]\n",
+    );
     let state = tmp.path().join("state");
     let client_conf = tmp.path().join("alice.conf");
     let tenants = root().join("examples/tenants");

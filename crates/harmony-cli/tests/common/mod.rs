@@ -1,4 +1,4 @@
-//! Fixtures shared by the `harmony vpn` tests.
+//! Fixtures shared by the `harmony vpn` tests and benches.
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::path::{Path, PathBuf};
@@ -20,4 +20,24 @@ pub fn vpn(state: &Path) -> Command {
         .arg(state)
         .env("USER", "operator");
     cmd
+}
+
+/// Writes a VpnGateway file `gateway.yaml` into `dir`: WireGuard on `interface`, clients
+/// connecting to `endpoint`, tunnel addresses from `pool` (IPv4), members reaching only
+/// `reachable` (YAML list items under `reachable:`).
+pub fn gateway_file(
+    dir: &Path,
+    endpoint: &str,
+    interface: &str,
+    pool: &str,
+    reachable: &str,
+) -> PathBuf {
+    let path = dir.join("gateway.yaml");
+    let yaml = format!(
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: VpnGateway\nmetadata:\n  name: lab\n\
+         spec:\n  endpoint: {endpoint}\n  interfaceName: {interface}\n  addressPool:\n    \
+         ipv4: {pool}\n  reachable:\n{reachable}"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
 }
