@@ -9,10 +9,9 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 use ipnet::IpNet;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::keys::PublicKey;
@@ -20,7 +19,7 @@ use crate::registry::{PeerRecord, Registry};
 
 /// How long after its latest handshake a peer's session keys are still accepted: WireGuard's
 /// `REJECT_AFTER_TIME`. A peer whose handshake is younger is connected.
-pub const REJECT_AFTER: Duration = Duration::from_secs(180);
+pub const REJECT_AFTER: SignedDuration = SignedDuration::from_secs(180);
 
 /// One peer line of a dump: what the gateway knows of a peer. Preshared keys are not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,5 +313,5 @@ pub fn connections(peers: &[DumpPeer], registry: &Registry, now: Timestamp) -> V
 /// Whether a handshake at `handshake` still holds at `now`.
 pub fn is_connected(handshake: Option<Timestamp>, now: Timestamp) -> bool {
     // A handshake a little ahead of `now` (clocks apart) is as fresh as one at `now`.
-    handshake.is_some_and(|h| now.duration_since(h).as_secs() < REJECT_AFTER.as_secs() as i64)
+    handshake.is_some_and(|h| now.duration_since(h) < REJECT_AFTER)
 }

@@ -13,7 +13,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use harmony::private_file::{FileError, PRIVATE_MODE};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::Registry;
@@ -96,10 +96,7 @@ struct Open {
 
 impl Open {
     fn close(self, now: Timestamp) -> SessionLine {
-        let expiry = self
-            .last_handshake
-            .checked_add(SignedDuration::try_from(REJECT_AFTER).unwrap_or(SignedDuration::MAX))
-            .unwrap_or(now);
+        let expiry = self.last_handshake.checked_add(REJECT_AFTER).unwrap_or(now);
         SessionLine::Disconnected {
             peer: self.peer,
             connected_at: self.connected_at,
