@@ -114,3 +114,32 @@ fn the_watchdog_stops_every_process_when_the_test_process_is_killed() {
         !dir.exists()
     });
 }
+
+#[test]
+fn the_monitoring_crds_are_served_and_validate_objects() {
+    let plane = ControlPlane::shared();
+    let _logs = plane.failure_guard();
+    plane.install_monitoring_crds().unwrap();
+    plane.install_monitoring_crds().unwrap(); // idempotent
+    let ns = ControlPlane::unique_name("monitoring");
+    plane.kubectl_run(&["create", "namespace", &ns]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |expr: &str| {
+        format!(
+            r#"{{"apiVersion":"monitoring.coreos.com/v1","kind":"PrometheusRule",
+            "metadata":{{"name":"r","namespace":"{ns}"}},
+            "spec":{{"groups":[{{"name":"g","rules":[{{"alert":"A","expr":{expr}}}]}}]}}}}"#
+        )
+    };
+    let apply = |body: String| {
+        let path = dir.path().join("rule.json");
+        std::fs::write(&path, body).unwrap();
+        plane.kubectl_run(&["apply", "--server-side", "-f", &path.to_string_lossy()])
+    };
+    apply(rule(r#""up == 0""#)).unwrap();
+    let refused = apply(rule("[1]")).unwrap_err().to_string();
+    assert!(
+        refused.contains("spec.groups[0].rules[0].expr"),
+        "{refused}"
+    );
+}

@@ -42,6 +42,16 @@ pub use pki::Identity;
 use pki::Pki;
 use process::Process;
 
+/// The prometheus-operator CRDs `tools/controlplane/build` gathers, by plural.
+const MONITORING_CRDS: [&str; 6] = [
+    "prometheusrules",
+    "alertmanagerconfigs",
+    "servicemonitors",
+    "podmonitors",
+    "prometheuses",
+    "alertmanagers",
+];
+
 /// How long the control plane may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -381,6 +391,22 @@ impl ControlPlane {
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             })
         }
+    }
+
+    /// Installs the prometheus-operator CRDs (`monitoring.coreos.com`: PrometheusRule,
+    /// AlertmanagerConfig, ServiceMonitor, PodMonitor, Prometheus, Alertmanager) and waits until
+    /// they are served. No operator runs: the objects are stored and validated, not acted on.
+    pub fn install_monitoring_crds(&self) -> Result<(), ControlPlaneError> {
+        let names = MONITORING_CRDS.map(|plural| format!("{plural}.monitoring.coreos.com"));
+        for name in &names {
+            let file = self.binaries.crd(&format!("{name}.yaml"));
+            self.kubectl_run(&["apply", "--server-side", "-f", &file.to_string_lossy()])?;
+        }
+        let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+        let crds: Vec<String> = names.iter().map(|name| format!("crd/{name}")).collect();
+        wait.extend(crds.iter().map(String::as_str));
+        self.kubectl_run(&wait)?;
+        Ok(())
     }
 
     /// Keeps this control plane's logs if the current test panics: hold the guard for the test's
