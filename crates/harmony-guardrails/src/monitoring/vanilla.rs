@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use harmony_tenant::TENANT_LABEL;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, Namespace,
@@ -373,10 +374,11 @@ pub(super) fn vanilla_objects(monitoring: &ClusterMonitoring) -> Vec<MonitoringO
         MonitoringObject::Secret(Secret {
             metadata: harmony_meta(ALERTMANAGER_CONFIG_SECRET, Some(ns)),
             type_: Some("Opaque".into()),
-            string_data: Some(
+            // `data`, not `stringData`: the API server stores `data`, so a re-apply compares equal.
+            data: Some(
                 [(
                     ALERTMANAGER_CONFIG_KEY.to_string(),
-                    ALERTMANAGER_BASE.to_string(),
+                    ByteString(ALERTMANAGER_BASE.as_bytes().to_vec()),
                 )]
                 .into(),
             ),

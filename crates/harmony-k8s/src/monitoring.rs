@@ -1,0 +1,172 @@
+//! The cluster side of monitoring on a live cluster: the [`MonitoringManager`] capability of
+//! [`K8sTopology`].
+//!
+//! Every write is decided first (a live object that already holds the plan is not written),
+//! then applied in plan order with server-side apply (field manager `harmony`). OKD's
+//! monitoring ConfigMaps belong to the cluster admin: when one exists, its `config.yaml` is
+//! merged ([`merge_config`]), Harmony's keys over the admin's, and applied with force since
+//! another manager set that key; a `config.yaml` that is not a YAML mapping is refused before
+//! anything is written. Nothing is pruned.
+
+use harmony::{InterpretError, Outcome};
+use harmony_guardrails::monitoring::okd::{CONFIG_KEY, is_okd_config, merge_config};
+use harmony_guardrails::monitoring::{MonitoringManager, MonitoringObject, MonitoringPlan};
+use harmony_kube::kinds::{ALERTMANAGER, PROMETHEUS};
+use harmony_kube::{Cluster, FIELD_MANAGER, Kind, ObjectRef};
+use harmony_tenant::{ClusterFlavor, TenantManager};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use serde_json::Value;
+
+use crate::apply::{Action, Mode, ObjectChange};
+use crate::cluster_report::Report;
+use crate::compare::{creation, differences};
+use crate::topology::K8sTopology;
+
+/// Where the API serves `object`.
+fn kind_of(object: &MonitoringObject) -> Kind {
+    match object {
+        MonitoringObject::Namespace(_) => Kind::of::<Namespace>(),
+        MonitoringObject::ServiceAccount(_) => Kind::of::<ServiceAccount>(),
+        MonitoringObject::ClusterRole(_) => Kind::of::<ClusterRole>(),
+        MonitoringObject::ClusterRoleBinding(_) => Kind::of::<ClusterRoleBinding>(),
+        MonitoringObject::NetworkPolicy(_) => Kind::of::<NetworkPolicy>(),
+        MonitoringObject::ConfigMap(_) => Kind::of::<ConfigMap>(),
+        MonitoringObject::Secret(_) => Kind::of::<Secret>(),
+        MonitoringObject::Prometheus(_) => PROMETHEUS,
+        MonitoringObject::Alertmanager(_) => ALERTMANAGER,
+        MonitoringObject::Deployment(_) => Kind::of::<Deployment>(),
+        MonitoringObject::Service(_) => Kind::of::<Service>(),
+    }
+}
+
+/// One decided write.
+struct Write {
+    key: ObjectRef,
+    body: Value,
+    force: bool,
+    action: Action,
+    diff: Vec<crate::FieldDiff>,
+}
+
+/// Whether a field manager other than Harmony owns fields of `live`.
+fn others_own(live: &Value) -> bool {
+    live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["manager"].as_str() != Some(FIELD_MANAGER))
+}
+
+/// `body` with the live `config.yaml` of an OKD monitoring ConfigMap merged in.
+fn merged(key: &ObjectRef, mut body: Value, live: &Value) -> Result<Value, InterpretError> {
+    let ours = body["data"][CONFIG_KEY].as_str().unwrap_or_default();
+    let theirs = live["data"][CONFIG_KEY].as_str().unwrap_or_default();
+    let text =
+        merge_config(theirs, ours).map_err(|e| InterpretError::Invalid(format!("{key}: {e}")))?;
+    body["data"][CONFIG_KEY] = Value::String(text);
+    Ok(body)
+}
+
+/// Decides every write of `plan`, before any is sent.
+async fn decide(
+    cluster: &Cluster,
+    plan: &MonitoringPlan,
+    force: bool,
+    report: &mut Report,
+) -> Result<Vec<Write>, InterpretError> {
+    let mut writes = Vec::new();
+    for object in plan.objects() {
+        let key = ObjectRef {
+            kind: kind_of(object),
+            namespace: object.namespace().unwrap_or_default().into(),
+            name: object.name().into(),
+        };
+        let live = cluster.get(key.kind, &key.namespace, &key.name).await?;
+        let mut body = object.to_json();
+        let mut take_over = false;
+        if let Some(live) = &live
+            && is_okd_config(&key.namespace, &key.name)
+        {
+            body = merged(&key, body, live)?;
+            take_over = others_own(live);
+        }
+        let (action, diff) = match &live {
+            None => (Action::Created, creation(&body)),
+            Some(live) => match differences(&body, live) {
+                diff if diff.is_empty() => {
+                    report.unchanged += 1;
+                    continue;
+                }
+                diff => (Action::Changed, diff),
+            },
+        };
+        if take_over {
+            report.notes.push(format!(
+                "merged {key}: {CONFIG_KEY} keeps every key Harmony does not set (taken over with force from the admin's field manager)"
+            ));
+        }
+        writes.push(Write {
+            key,
+            body,
+            force: force || take_over,
+            action,
+            diff,
+        });
+    }
+    Ok(writes)
+}
+
+/// Decides, then applies in plan order.
+async fn ensure(
+    cluster: &Cluster,
+    plan: &MonitoringPlan,
+    mode: Mode,
+    force: bool,
+) -> Result<Report, InterpretError> {
+    let mut report = Report::default();
+    let writes = decide(cluster, plan, force, &mut report).await?;
+    // In a dry run, objects of a namespace still to be created cannot be validated: the server
+    // refuses them as in a missing namespace.
+    let new_namespaces: Vec<String> = writes
+        .iter()
+        .filter(|w| w.action == Action::Created && w.key.kind == Kind::of::<Namespace>())
+        .map(|w| w.key.name.clone())
+        .collect();
+    for write in writes {
+        let skipped = mode == Mode::DryRun && new_namespaces.contains(&write.key.namespace);
+        if mode == Mode::Apply || (mode == Mode::DryRun && !skipped) {
+            cluster
+                .apply(&write.key, &write.body, write.force, mode == Mode::DryRun)
+                .await?;
+        }
+        if skipped {
+            report.notes.push(format!(
+                "not validated: {}: its namespace does not exist yet",
+                write.key
+            ));
+        }
+        report.changes.push(ObjectChange {
+            action: write.action,
+            object: write.key.to_string(),
+            diff: write.diff,
+        });
+    }
+    Ok(report)
+}
+
+#[async_trait::async_trait]
+impl MonitoringManager for K8sTopology {
+    /// The discovered flavor: OKD when the cluster serves `config.openshift.io`.
+    async fn monitoring_flavor(&self) -> Result<ClusterFlavor, InterpretError> {
+        Ok(self.cluster_facts().await?.flavor)
+    }
+
+    async fn ensure_monitoring(&self, plan: &MonitoringPlan) -> Result<Outcome, InterpretError> {
+        let options = self.options;
+        let report = ensure(self.cluster(), plan, options.mode, options.force).await?;
+        Ok(report.outcome(options.mode))
+    }
+}
