@@ -78,6 +78,7 @@ mod tests {
                 "ServiceAccount harmony-monitoring/harmony-prometheus",
                 "ServiceAccount harmony-monitoring/harmony-query",
                 "ClusterRole alert-routing-edit",
+                "ClusterRole harmony-monitoring-metrics-reader",
                 "ClusterRole harmony-monitoring-prometheus",
                 "ClusterRole harmony-monitoring-query",
                 "ClusterRole monitoring-edit",
@@ -184,6 +185,16 @@ mod tests {
                 {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
             ])
         );
+        // Who may view a namespace may read its pod metrics, the permission the proxy checks.
+        let reader = find(&plan, "ClusterRole", "harmony-monitoring-metrics-reader");
+        assert_eq!(
+            reader["rules"],
+            json!([{"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list", "watch"]}])
+        );
+        for role in ["admin", "edit", "view"] {
+            let label = format!("rbac.authorization.k8s.io/aggregate-to-{role}");
+            assert_eq!(reader["metadata"]["labels"][label], "true");
+        }
         // Only the query port is open beyond the namespace.
         let open = find(&plan, "NetworkPolicy", "harmony-query-tenancy");
         assert_eq!(

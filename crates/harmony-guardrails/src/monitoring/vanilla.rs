@@ -8,7 +8,8 @@
 //! - the read path (see [`super::read_path`]) as a Deployment and Service `harmony-query`;
 //! - NetworkPolicies: only the query port is reachable from outside the namespace, so no
 //!   tenant reaches Prometheus or Alertmanager directly;
-//! - the four tenant ClusterRoles ([`super::roles`]).
+//! - the four tenant ClusterRoles ([`super::roles`]), and pod metrics aggregated into `view`,
+//!   `edit` and `admin`, the permission the read path checks.
 
 use std::collections::BTreeMap;
 
@@ -346,6 +347,33 @@ fn network_policies(ns: &str) -> [MonitoringObject; 2] {
     ]
 }
 
+/// Reading pod metrics (`metrics.k8s.io` pods), aggregated into `view`, `edit` and `admin`: the
+/// permission the read path checks in the namespace queried, so that, as on OKD (whose
+/// cluster-monitoring-operator ships `system:aggregated-metrics-reader` for it), whoever can
+/// view a namespace can read its metrics. metrics-server ships the same role under that name;
+/// Harmony's has its own, so that the two never conflict.
+fn metrics_reader(ns: &str) -> ClusterRole {
+    let mut metadata = harmony_meta(&format!("{ns}-metrics-reader"), None);
+    metadata
+        .labels
+        .get_or_insert_default()
+        .extend(["admin", "edit", "view"].map(|role| {
+            (
+                format!("rbac.authorization.k8s.io/aggregate-to-{role}"),
+                "true".to_string(),
+            )
+        }));
+    ClusterRole {
+        metadata,
+        rules: Some(vec![rule(
+            &["metrics.k8s.io"],
+            &["pods"],
+            &["get", "list", "watch"],
+        )]),
+        ..ClusterRole::default()
+    }
+}
+
 /// Every object of the vanilla stack.
 pub(super) fn vanilla_objects(monitoring: &ClusterMonitoring) -> Vec<MonitoringObject> {
     let ns = monitoring.namespace.as_str();
@@ -425,6 +453,7 @@ pub(super) fn vanilla_objects(monitoring: &ClusterMonitoring) -> Vec<MonitoringO
         ns,
         QUERY,
     ));
+    objects.push(MonitoringObject::ClusterRole(metrics_reader(ns)));
     objects.extend(network_policies(ns));
     objects.extend(
         tenant_roles()
