@@ -1,5 +1,6 @@
 //! `harmony cluster monitoring render` as a user runs it: streams and folders for both flavors,
-//! byte-identical renders, and every refusal (bad files located, bad flags) with nothing written.
+//! byte-identical renders, and every refusal (bad files located, bad flags, a cluster without
+//! prometheus-operator) with nothing written.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -156,4 +157,23 @@ fn refuses_bad_flags() {
         .failure()
         .code(2)
         .stderr(predicate::str::contains("invalid value 'client'"));
+}
+
+#[test]
+fn apply_refuses_a_cluster_without_prometheus_operator_and_writes_nothing() {
+    let server = harmony_testkit::FakeApiServer::start(Default::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    Command::cargo_bin("harmony")
+        .unwrap()
+        .args(["cluster", "monitoring", "apply", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--pod-network", "10.244.0.0/16", "--service-network", "10.96.0.0/12"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "the cluster does not serve monitoring.coreos.com (Prometheus, Alertmanager): install prometheus-operator",
+        ));
+    assert_eq!(server.requests().iter().filter(|r| r.is_write()).count(), 0);
 }

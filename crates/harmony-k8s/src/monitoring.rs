@@ -6,7 +6,8 @@
 //! monitoring ConfigMaps belong to the cluster admin: when one exists, its `config.yaml` is
 //! merged ([`merge_config`]), Harmony's keys over the admin's, and applied with force since
 //! another manager set that key; a `config.yaml` that is not a YAML mapping is refused before
-//! anything is written. Nothing is pruned.
+//! anything is written, and so is a vanilla plan on a cluster without prometheus-operator's
+//! API group. Nothing is pruned.
 
 use harmony::{InterpretError, Outcome};
 use harmony_guardrails::monitoring::okd::{CONFIG_KEY, is_okd_config, merge_config};
@@ -164,7 +165,28 @@ impl MonitoringManager for K8sTopology {
         Ok(self.cluster_facts().await?.flavor)
     }
 
+    /// Refused before any write when the plan holds prometheus-operator objects and the cluster
+    /// does not serve their API group.
     async fn ensure_monitoring(&self, plan: &MonitoringPlan) -> Result<Outcome, InterpretError> {
+        let needs_operator = plan.objects().iter().any(|o| {
+            matches!(
+                o,
+                MonitoringObject::Prometheus(_) | MonitoringObject::Alertmanager(_)
+            )
+        });
+        if needs_operator
+            && !self
+                .cluster()
+                .api_groups()
+                .await?
+                .iter()
+                .any(|g| g == PROMETHEUS.group())
+        {
+            return Err(InterpretError::Invalid(format!(
+                "the cluster does not serve {} (Prometheus, Alertmanager): install prometheus-operator and its CRDs first; nothing was written",
+                PROMETHEUS.group()
+            )));
+        }
         let options = self.options;
         let report = ensure(self.cluster(), plan, options.mode, options.force).await?;
         Ok(report.outcome(options.mode))

@@ -59,7 +59,7 @@ mod tests {
             .collect()
     }
 
-    fn find<'a>(plan: &'a MonitoringPlan, kind: &str, name: &str) -> serde_json::Value {
+    fn find(plan: &MonitoringPlan, kind: &str, name: &str) -> serde_json::Value {
         plan.objects()
             .iter()
             .find(|o| o.kind() == kind && o.name() == name)

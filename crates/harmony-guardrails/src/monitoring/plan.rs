@@ -15,7 +15,7 @@ use super::crd::{Alertmanager, Prometheus};
 /// One object of a monitoring plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-#[allow(missing_docs)] // each variant is the Kubernetes kind of the same name
+#[allow(missing_docs)] // each variant is the Kubernetes kind of the same name (large ones boxed)
 pub enum MonitoringObject {
     Namespace(Namespace),
     ServiceAccount(ServiceAccount),
@@ -24,13 +24,13 @@ pub enum MonitoringObject {
     NetworkPolicy(NetworkPolicy),
     ConfigMap(ConfigMap),
     Secret(Secret),
-    Prometheus(Prometheus),
-    Alertmanager(Alertmanager),
-    Deployment(Deployment),
-    Service(Service),
+    Prometheus(Box<Prometheus>),
+    Alertmanager(Box<Alertmanager>),
+    Deployment(Box<Deployment>),
+    Service(Box<Service>),
 }
 
-/// Calls `$f` with the object inside any variant.
+/// `$e` with `$o` bound to the object inside any variant.
 macro_rules! each {
     ($self:expr, $o:ident => $e:expr) => {
         match $self {
@@ -49,10 +49,6 @@ macro_rules! each {
     };
 }
 
-fn kind_of<K: Resource>(_: &K) -> &'static str {
-    K::KIND
-}
-
 impl MonitoringObject {
     /// The object's metadata.
     pub fn metadata(&self) -> &ObjectMeta {
@@ -61,7 +57,19 @@ impl MonitoringObject {
 
     /// The Kubernetes kind, such as `Prometheus`.
     pub fn kind(&self) -> &'static str {
-        each!(self, o => kind_of(o))
+        match self {
+            Self::Namespace(_) => Namespace::KIND,
+            Self::ServiceAccount(_) => ServiceAccount::KIND,
+            Self::ClusterRole(_) => ClusterRole::KIND,
+            Self::ClusterRoleBinding(_) => ClusterRoleBinding::KIND,
+            Self::NetworkPolicy(_) => NetworkPolicy::KIND,
+            Self::ConfigMap(_) => ConfigMap::KIND,
+            Self::Secret(_) => Secret::KIND,
+            Self::Prometheus(_) => Prometheus::KIND,
+            Self::Alertmanager(_) => Alertmanager::KIND,
+            Self::Deployment(_) => Deployment::KIND,
+            Self::Service(_) => Service::KIND,
+        }
     }
 
     /// Two-digit apply rank, also the prefix of manifest file names: the namespace, accounts

@@ -412,10 +412,10 @@ pub(super) fn vanilla_objects(monitoring: &ClusterMonitoring) -> Vec<MonitoringO
             ),
             ..Secret::default()
         }),
-        MonitoringObject::Prometheus(prometheus(ns, monitoring)),
-        MonitoringObject::Alertmanager(alertmanager(ns)),
-        MonitoringObject::Deployment(query_deployment(ns, monitoring)),
-        MonitoringObject::Service(query_service(ns)),
+        MonitoringObject::Prometheus(Box::new(prometheus(ns, monitoring))),
+        MonitoringObject::Alertmanager(Box::new(alertmanager(ns))),
+        MonitoringObject::Deployment(Box::new(query_deployment(ns, monitoring))),
+        MonitoringObject::Service(Box::new(query_service(ns))),
     ];
     objects.extend(cluster_role(
         &format!("{ns}-prometheus"),
