@@ -139,6 +139,12 @@ fn vanilla_stack_is_accepted_reapplies_as_unchanged_and_its_rbac_holds() {
         &["--monitoring", &file, "--dry-run", "server"],
     ));
     assert!(dry.contains("would be 21 created"), "{dry}");
+    assert!(
+        dry.contains(&format!(
+            "not validated by the server: 11 objects in namespace {ns}"
+        )),
+        "{dry}"
+    );
     assert!(plane.kubectl_run(&["get", "namespace", &ns]).is_err());
 
     let first = ok(&apply(plane, &["--monitoring", &file]));

@@ -71,6 +71,15 @@ fn merged(key: &ObjectRef, mut body: Value, live: &Value) -> Result<Value, Inter
     Ok(body)
 }
 
+/// A Secret's values never reach the output: its `data` differences say only which keys.
+fn hide_values(diff: &mut [crate::FieldDiff]) {
+    let hidden = || Some(Value::String("(hidden)".into()));
+    for d in diff.iter_mut().filter(|d| d.path.starts_with("data.")) {
+        d.live = d.live.as_ref().and(hidden());
+        d.desired = d.desired.as_ref().and(hidden());
+    }
+}
+
 /// Decides every write of `plan`, before any is sent.
 async fn decide(
     cluster: &Cluster,
@@ -94,7 +103,7 @@ async fn decide(
             body = merged(&key, body, live)?;
             take_over = others_own(live);
         }
-        let (action, diff) = match &live {
+        let (action, mut diff) = match &live {
             None => (Action::Created, creation(&body)),
             Some(live) => match differences(&body, live) {
                 diff if diff.is_empty() => {
@@ -104,6 +113,9 @@ async fn decide(
                 diff => (Action::Changed, diff),
             },
         };
+        if key.kind == Kind::of::<Secret>() {
+            hide_values(&mut diff);
+        }
         if take_over {
             report.notes.push(format!(
                 "merged {key}: {CONFIG_KEY} keeps every key Harmony does not set (taken over with force from the admin's field manager)"
@@ -136,24 +148,26 @@ async fn ensure(
         .filter(|w| w.action == Action::Created && w.key.kind == Kind::of::<Namespace>())
         .map(|w| w.key.name.clone())
         .collect();
+    let mut skipped = 0;
     for write in writes {
-        let skipped = mode == Mode::DryRun && new_namespaces.contains(&write.key.namespace);
-        if mode == Mode::Apply || (mode == Mode::DryRun && !skipped) {
+        if mode == Mode::DryRun && new_namespaces.contains(&write.key.namespace) {
+            skipped += 1;
+        } else if mode != Mode::Plan {
             cluster
                 .apply(&write.key, &write.body, write.force, mode == Mode::DryRun)
                 .await?;
-        }
-        if skipped {
-            report.notes.push(format!(
-                "not validated: {}: its namespace does not exist yet",
-                write.key
-            ));
         }
         report.changes.push(ObjectChange {
             action: write.action,
             object: write.key.to_string(),
             diff: write.diff,
         });
+    }
+    if skipped > 0 {
+        report.notes.push(format!(
+            "not validated by the server: {skipped} objects in namespace {} that does not exist yet",
+            new_namespaces.join(", ")
+        ));
     }
     Ok(report)
 }
