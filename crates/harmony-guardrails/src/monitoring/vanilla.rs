@@ -27,7 +27,9 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::crd::{
@@ -261,9 +263,9 @@ fn query_deployment(ns: &str, monitoring: &ClusterMonitoring) -> Deployment {
                 match_expressions: None,
             },
             template: PodTemplateSpec {
-                metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                metadata: Some(ObjectMeta {
                     labels: Some(labels),
-                    ..Default::default()
+                    ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
                     service_account_name: Some(QUERY.into()),
