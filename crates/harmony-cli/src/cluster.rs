@@ -1,6 +1,7 @@
 //! `harmony cluster guardrails render | apply`: what tenants cannot override (admission rules,
 //! network tiers, OKD hardening), as manifests or on a live cluster; `harmony cluster
-//! audit-policy render`: the API server's audit policy that records tenant activity.
+//! audit-policy render`: the API server's audit policy that records tenant activity; `harmony
+//! cluster monitoring render | apply`: the cluster side of per-tenant monitoring.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,12 +12,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use harmony::private_file::replace_private;
 use harmony::{Maestro, Score, Topology};
 use harmony_guardrails::audit_policy::audit_policy;
+use harmony_guardrails::monitoring::{ClusterMonitoring, MonitoringScore, compile_monitoring};
 use harmony_guardrails::{Finding, GuardrailsScore, compile_guardrails};
 use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::{Format, ManifestTopology, stream};
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantScore};
 
-use crate::input::{load_facts, load_guardrails, load_tenants};
+use crate::input::{load_facts, load_guardrails, load_monitoring, load_tenants};
 use crate::live::{DryRun, Format as LiveFormat};
 
 /// Arguments of `harmony cluster`.
@@ -39,6 +41,58 @@ enum ClusterCommand {
         #[command(subcommand)]
         command: AuditPolicyCommand,
     },
+    /// The cluster side of per-tenant monitoring: OKD user-workload monitoring, or on vanilla
+    /// prometheus-operator a shared namespace-enforcing Prometheus, Alertmanager, the tenant
+    /// read path and the tenant monitoring ClusterRoles.
+    Monitoring {
+        #[command(subcommand)]
+        command: MonitoringCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MonitoringCommand {
+    /// Render the objects: for OKD the two monitoring ConfigMaps, for Kubernetes the shared
+    /// stack in its namespace.
+    Render {
+        /// A ClusterMonitoring file (see examples/monitoring.yaml); defaults without it.
+        #[arg(long, value_name = "FILE")]
+        monitoring: Option<PathBuf>,
+        /// A ClusterProfile file describing the cluster.
+        #[arg(long, value_name = "PROFILE")]
+        cluster: Option<PathBuf>,
+        /// Without --cluster: the kind of cluster.
+        #[arg(long, value_enum, default_value_t = Flavor::Kubernetes, conflicts_with = "cluster")]
+        flavor: Flavor,
+        /// Make folder DIR hold the objects (one per file, plus kustomization.yaml).
+        #[arg(long, value_name = "DIR", conflicts_with = "output")]
+        out: Option<PathBuf>,
+        /// Print every object to standard output instead, as a YAML stream or a JSON List.
+        #[arg(short = 'o', long, value_enum)]
+        output: Option<Output>,
+    },
+    /// Apply the objects to a live cluster (its flavor discovered) with server-side apply
+    /// (field manager `harmony`); OKD's monitoring ConfigMaps are merged, not replaced.
+    Apply(MonitoringApplyArgs),
+}
+
+/// Arguments of `harmony cluster monitoring apply`.
+#[derive(Args)]
+struct MonitoringApplyArgs {
+    /// A ClusterMonitoring file (see examples/monitoring.yaml); defaults without it.
+    #[arg(long, value_name = "FILE")]
+    monitoring: Option<PathBuf>,
+    #[command(flatten)]
+    cluster: crate::live::ClusterArgs,
+    /// `server`: send every write with dryRun=All; the cluster validates, stores nothing.
+    #[arg(long, value_enum, value_name = "server")]
+    dry_run: Option<DryRun>,
+    /// Take over fields another field manager owns (server-side apply `force`).
+    #[arg(long)]
+    force: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    output: LiveFormat,
 }
 
 #[derive(Subcommand)]
@@ -131,10 +185,28 @@ enum Flavor {
     Okd,
 }
 
+impl From<Flavor> for ClusterFlavor {
+    fn from(flavor: Flavor) -> Self {
+        match flavor {
+            Flavor::Kubernetes => ClusterFlavor::Kubernetes,
+            Flavor::Okd => ClusterFlavor::Okd,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Output {
     Yaml,
     Json,
+}
+
+impl From<Output> for Format {
+    fn from(output: Output) -> Self {
+        match output {
+            Output::Yaml => Format::Yaml,
+            Output::Json => Format::Json,
+        }
+    }
 }
 
 /// Runs `harmony cluster ...`.
@@ -146,6 +218,19 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
         ClusterCommand::Guardrails {
             command: GuardrailsCommand::Apply(args),
         } => apply(args),
+        ClusterCommand::Monitoring {
+            command: MonitoringCommand::Apply(args),
+        } => apply_monitoring(args),
+        ClusterCommand::Monitoring {
+            command:
+                MonitoringCommand::Render {
+                    monitoring,
+                    cluster,
+                    flavor,
+                    out,
+                    output,
+                },
+        } => render_monitoring(monitoring, cluster, flavor.into(), out, output),
         ClusterCommand::Guardrails {
             command:
                 GuardrailsCommand::Render {
@@ -157,10 +242,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
                     output,
                 },
         } => {
-            let flavor = match flavor {
-                Flavor::Kubernetes => ClusterFlavor::Kubernetes,
-                Flavor::Okd => ClusterFlavor::Okd,
-            };
+            let flavor = flavor.into();
             if out.is_none() && output.is_none() {
                 bail!(
                     "say where to render: --out DIR (a folder of manifests) or -o yaml|json (standard output)"
@@ -178,13 +260,9 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
                 (None, Some(output)) => {
                     let plan = compile_guardrails(&guardrails, &facts, &tenants);
                     report_findings(&plan.findings);
-                    let format = match output {
-                        Output::Yaml => Format::Yaml,
-                        Output::Json => Format::Json,
-                    };
                     std::io::stdout()
                         .lock()
-                        .write_all(stream(plan.objects(), format).as_bytes())
+                        .write_all(stream(plan.objects(), output.into()).as_bytes())
                         .context("writing to standard output")?;
                 }
                 (None, None) => unreachable!("checked above"),
@@ -197,10 +275,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
 /// `harmony cluster audit-policy render`: notes on standard error, the policy to `--out` or
 /// standard output.
 fn render_policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
-    let flavor = match args.flavor {
-        Flavor::Kubernetes => ClusterFlavor::Kubernetes,
-        Flavor::Okd => ClusterFlavor::Okd,
-    };
+    let flavor = args.flavor.into();
     if args.out.is_none() && args.output.is_none() {
         bail!("say where to render: --out FILE or -o yaml|json (standard output)");
     }
@@ -273,20 +348,89 @@ fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             tenants,
         };
         maestro.register([Box::new(score) as Box<dyn Score<K8sTopology>>]);
-        let report = maestro.run().await?;
-        let result = &report.results[0];
-        let outcome = result.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-        match args.output {
-            LiveFormat::Text => {
-                println!("{}: {}", result.score, outcome.message);
-                for detail in &outcome.details {
-                    println!("  {detail}");
-                }
+        print_result(&maestro.run().await?, args.output)
+    })
+}
+
+/// The one Score's outcome of a live run, in `format`; its failure as the error.
+fn print_result(report: &harmony::Report, format: LiveFormat) -> anyhow::Result<ExitCode> {
+    let result = &report.results[0];
+    let outcome = result.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    match format {
+        LiveFormat::Text => {
+            println!("{}: {}", result.score, outcome.message);
+            for detail in &outcome.details {
+                println!("  {detail}");
             }
-            LiveFormat::Json => println!("{}", serde_json::to_string_pretty(outcome)?),
-            LiveFormat::Yaml => print!("{}", serde_saphyr::to_string(outcome)?),
         }
-        Ok(ExitCode::SUCCESS)
+        LiveFormat::Json => println!("{}", serde_json::to_string_pretty(outcome)?),
+        LiveFormat::Yaml => print!("{}", serde_saphyr::to_string(outcome)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `harmony cluster monitoring render`: to `--out DIR` through the manifest topology, or to
+/// standard output.
+fn render_monitoring(
+    file: Option<PathBuf>,
+    cluster: Option<PathBuf>,
+    flavor: ClusterFlavor,
+    out: Option<PathBuf>,
+    output: Option<Output>,
+) -> anyhow::Result<ExitCode> {
+    if out.is_none() && output.is_none() {
+        bail!(
+            "say where to render: --out DIR (a folder of manifests) or -o yaml|json (standard output)"
+        );
+    }
+    let facts = load_facts(cluster.as_deref(), flavor)?;
+    let monitoring = load_monitoring(file.as_deref(), &facts)?;
+    match (out, output) {
+        (Some(dir), _) => {
+            let name = monitoring.name.clone();
+            let mut maestro = Maestro::new(ManifestTopology::new(dir, facts));
+            maestro.register([
+                Box::new(MonitoringScore(monitoring)) as Box<dyn Score<ManifestTopology>>
+            ]);
+            let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+            let outcome = runtime.block_on(maestro.run())?.results.remove(0).result?;
+            println!(
+                "monitoring {name}: {:?}: {}",
+                outcome.status, outcome.message
+            );
+            for detail in &outcome.details {
+                println!("  {detail}");
+            }
+        }
+        (None, Some(output)) => {
+            let plan = compile_monitoring(&monitoring, facts.flavor);
+            std::io::stdout()
+                .lock()
+                .write_all(stream(plan.objects(), output.into()).as_bytes())
+                .context("writing to standard output")?;
+        }
+        (None, None) => unreachable!("checked above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `harmony cluster monitoring apply`: connect, discover the flavor, load the file, ensure.
+fn apply_monitoring(args: MonitoringApplyArgs) -> anyhow::Result<ExitCode> {
+    let options = ApplyOptions {
+        mode: match args.dry_run {
+            Some(DryRun::Server) => Mode::DryRun,
+            None => Mode::Apply,
+        },
+        force: args.force,
+    };
+    crate::live::runtime()?.block_on(async {
+        let topology = args.cluster.topology(options).await?;
+        topology.ensure_ready().await?;
+        let facts = topology.cluster_facts().await?;
+        let monitoring: ClusterMonitoring = load_monitoring(args.monitoring.as_deref(), &facts)?;
+        let mut maestro = Maestro::new(topology);
+        maestro.register([Box::new(MonitoringScore(monitoring)) as Box<dyn Score<K8sTopology>>]);
+        print_result(&maestro.run().await?, args.output)
     })
 }
 

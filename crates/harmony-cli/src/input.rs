@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use harmony::{DocumentKind, Documents, Problems};
 use harmony_guardrails::ClusterGuardrailsScore;
+use harmony_guardrails::monitoring::ClusterMonitoring;
 use harmony_tenant::vpn::Gateway;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, ClusterProfile, TenantScore};
 
@@ -58,6 +59,17 @@ pub fn load_guardrails(
     match path {
         Some(path) => load_one::<ClusterGuardrailsScore>(path, facts),
         None => Ok(ClusterGuardrailsScore::default()),
+    }
+}
+
+/// The monitoring choices of a `ClusterMonitoring` file, valid; the defaults without a file.
+pub fn load_monitoring(
+    path: Option<&Path>,
+    facts: &ClusterFacts,
+) -> Result<ClusterMonitoring, Refused> {
+    match path {
+        Some(path) => load_one::<ClusterMonitoring>(path, facts),
+        None => Ok(ClusterMonitoring::default()),
     }
 }
 

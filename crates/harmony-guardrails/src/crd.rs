@@ -101,11 +101,11 @@ cluster_resources!("policy.networking.k8s.io" / "v1alpha1":
 /// An object as serialized: its type's `apiVersion` and `kind` first.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Typed<'a, S> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: &'a ObjectMeta,
-    spec: &'a S,
+pub(crate) struct Typed<'a, S> {
+    pub(crate) api_version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) metadata: &'a ObjectMeta,
+    pub(crate) spec: &'a S,
 }
 
 /// Which pods a policy applies to: whole namespaces, or pods in namespaces.

@@ -13,6 +13,10 @@
 //! [`audit_policy::audit_policy`] renders the API server's audit policy that records tenant
 //! activity (a Policy file on Kubernetes, the APIServer's `spec.audit` on OKD).
 //!
+//! [`monitoring`] compiles the cluster side of per-tenant monitoring: OKD's user-workload
+//! monitoring turned on, or on vanilla prometheus-operator a shared namespace-enforcing
+//! Prometheus, Alertmanager, the tenant read path and the tenant monitoring ClusterRoles.
+//!
 //! [`GuardrailsScore`] ensures them on any topology with the [`GuardrailsManager`] capability;
 //! [`guardrails_present`] tells the isolation audit which guardrails a set of objects holds.
 
@@ -22,6 +26,7 @@ mod compile;
 pub mod crd;
 mod guardrail;
 mod manager;
+pub mod monitoring;
 mod plan;
 mod presence;
 mod score;

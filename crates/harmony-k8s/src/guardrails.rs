@@ -30,6 +30,7 @@ use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use serde_json::Value;
 
 use crate::apply::{Action, Mode, ObjectChange};
+use crate::cluster_report::{Report, text};
 use crate::compare::{creation, differences};
 use crate::topology::K8sTopology;
 
@@ -54,10 +55,6 @@ fn key_of(object: &GuardrailObject) -> ObjectRef {
         namespace: object.namespace().unwrap_or_default().into(),
         name: object.name().into(),
     }
-}
-
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_string()
 }
 
 /// What is live: the guardrail objects Harmony manages, and the tenants' namespaces.
@@ -114,44 +111,6 @@ struct Write {
     body: Value,
     force: bool,
     change: ObjectChange,
-}
-
-/// What ensuring the guardrails did.
-#[derive(Default)]
-struct Report {
-    changes: Vec<ObjectChange>,
-    unchanged: usize,
-    notes: Vec<String>,
-}
-
-impl Report {
-    fn count(&self, action: Action) -> usize {
-        self.changes.iter().filter(|c| c.action == action).count()
-    }
-
-    fn outcome(self, mode: Mode) -> Outcome {
-        let counts = format!(
-            "{} created, {} changed, {} unchanged, {} pruned",
-            self.count(Action::Created),
-            self.count(Action::Changed),
-            self.unchanged,
-            self.count(Action::Pruned)
-        );
-        let mut details = Vec::new();
-        for change in &self.changes {
-            let action = serde_json::to_value(change.action).unwrap_or_default();
-            details.push(format!("{} {}", text(&action), change.object));
-            details.extend(change.diff.iter().map(|d| format!("  {d}")));
-        }
-        details.extend(self.notes);
-        if self.changes.is_empty() {
-            Outcome::unchanged(counts, details)
-        } else if mode == Mode::Apply {
-            Outcome::changed(counts, details)
-        } else {
-            Outcome::changed(format!("would be {counts}"), details)
-        }
-    }
 }
 
 /// Field managers other than Harmony that own fields of `live`.

@@ -20,11 +20,13 @@
 //! explained when it fails ([`harmony_kube::ApiFailure`]).
 
 pub mod apply;
+mod cluster_report;
 mod compare;
 mod delete;
 pub mod facts;
 mod guardrails;
 mod inventory;
+mod monitoring;
 mod probe;
 mod snapshot;
 pub mod status;

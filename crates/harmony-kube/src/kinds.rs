@@ -2,10 +2,12 @@
 //!
 //! A kind with a k8s-openapi type is [`Kind::of`] that type: its group, version, kind, plural and
 //! scope are k8s-openapi's [`Resource`] constants, never strings written here. So are the admin
-//! network policies (CRDs), whose model (`harmony_guardrails::crd`) implements [`Resource`]. The
+//! network policies and prometheus-operator's Prometheus and Alertmanager (CRDs), whose models
+//! (`harmony_guardrails::crd`, `harmony_guardrails::monitoring::crd`) implement [`Resource`]. The
 //! kinds without a Rust model are the constants below, each written once: OKD's own kinds.
 
 use harmony_guardrails::crd::{AdminNetworkPolicy, BaselineAdminNetworkPolicy};
+use harmony_guardrails::monitoring::{Alertmanager, Prometheus};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use kube::core::{ApiResource, GroupVersionKind};
 
@@ -108,6 +110,12 @@ pub const ADMIN_NETWORK_POLICY: Kind = Kind::of::<AdminNetworkPolicy>();
 
 /// `policy.networking.k8s.io/v1alpha1` BaselineAdminNetworkPolicy (cluster-scoped, a CRD).
 pub const BASELINE_ADMIN_NETWORK_POLICY: Kind = Kind::of::<BaselineAdminNetworkPolicy>();
+
+/// prometheus-operator's `monitoring.coreos.com/v1` Prometheus (namespaced, a CRD).
+pub const PROMETHEUS: Kind = Kind::of::<Prometheus>();
+
+/// prometheus-operator's `monitoring.coreos.com/v1` Alertmanager (namespaced, a CRD).
+pub const ALERTMANAGER: Kind = Kind::of::<Alertmanager>();
 
 /// OKD's `config.openshift.io/v1` Network: the cluster's pod and service networks. Only OKD
 /// serves its group.
