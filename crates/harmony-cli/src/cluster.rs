@@ -72,7 +72,9 @@ enum MonitoringCommand {
         output: Option<Output>,
     },
     /// Apply the objects to a live cluster (its flavor discovered) with server-side apply
-    /// (field manager `harmony`); OKD's monitoring ConfigMaps are merged, not replaced.
+    /// (field manager `harmony`), and remove those Harmony applied and no longer renders (never
+    /// a Namespace); OKD's monitoring ConfigMaps are merged, not replaced, and lose only the keys
+    /// Harmony set and no longer sets.
     Apply(MonitoringApplyArgs),
 }
 

@@ -6,8 +6,13 @@
 //! a user bound in namespace A to `monitoring-edit` creates a ServiceMonitor in A, not in B; the
 //! read path's ServiceAccount sends the TokenReview and the SubjectAccessReview kube-rbac-proxy
 //! sends (the rendered configuration, namespace A and B): a reader of A is allowed A, denied B.
+//! Pruning (a plane of its own: a monitoring stack is cluster-wide): after `spec.namespace`
+//! changes, the old namespace's objects and cluster roles are deleted (a dry run deletes none),
+//! the Namespace, an object whose Harmony labels were removed by hand and objects Harmony did
+//! not create are kept.
 //! OKD: the ConfigMaps created, the admin's keys of an existing `config.yaml` kept, a re-apply
-//! writes nothing, and a `config.yaml` Harmony cannot read is refused with nothing written.
+//! writes nothing; switching `okdAlertmanager` removes the keys Harmony set and no longer sets,
+//! not the admin's; a `config.yaml` Harmony cannot read is refused with nothing written.
 
 use std::path::Path;
 use std::process::Output;
@@ -299,6 +304,169 @@ fn vanilla_stack_is_accepted_reapplies_as_unchanged_and_its_rbac_holds() {
     assert!(refused.contains("forbidden"), "{refused}");
 }
 
+/// Every object labelled as Harmony's monitoring, as `Kind namespace/name`.
+fn labelled(plane: &ControlPlane) -> Vec<String> {
+    let list = get(
+        plane,
+        &[
+            "get",
+            "namespaces,serviceaccounts,clusterroles,clusterrolebindings,networkpolicies,configmaps,secrets,prometheuses,alertmanagers,deployments,services",
+            "-A",
+            "-l",
+            "app.kubernetes.io/managed-by=harmony,app.kubernetes.io/part-of=harmony-monitoring",
+        ],
+    );
+    let mut found: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let meta = &o["metadata"];
+            format!(
+                "{} {}/{}",
+                o["kind"].as_str().unwrap(),
+                meta["namespace"].as_str().unwrap_or_default(),
+                meta["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn objects_no_longer_rendered_are_pruned_and_nothing_else() {
+    let plane = ControlPlane::start().unwrap();
+    let _logs = plane.failure_guard();
+    plane.install_monitoring_crds().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = ("mon-old", "mon-new");
+    let first = ok(&apply(
+        &plane,
+        &["--monitoring", &monitoring_file(dir.path(), old)],
+    ));
+    assert!(
+        first.contains("21 created, 0 changed, 0 unchanged, 0 pruned"),
+        "{first}"
+    );
+    assert_eq!(labelled(&plane).len(), 21);
+
+    // Not Harmony's to prune: its labels removed by hand, a user's object in the old namespace,
+    // and another Harmony object (managed-by harmony, not part of monitoring).
+    plane
+        .kubectl_run(&[
+            "label",
+            "service",
+            "harmony-query",
+            "-n",
+            old,
+            "app.kubernetes.io/managed-by-",
+        ])
+        .unwrap();
+    plane
+        .kubectl_run(&["create", "configmap", "users", "-n", old])
+        .unwrap();
+    plane
+        .kubectl_run(&["create", "configmap", "tenant-params", "-n", "default"])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "label",
+            "configmap",
+            "tenant-params",
+            "-n",
+            "default",
+            "app.kubernetes.io/managed-by=harmony",
+        ])
+        .unwrap();
+
+    let before = labelled(&plane);
+    assert_eq!(before.len(), 20, "{before:?}");
+
+    // Harmony renders the stack in another namespace now.
+    let file = monitoring_file(dir.path(), new);
+    let dry = ok(&apply(
+        &plane,
+        &["--monitoring", &file, "--dry-run", "server"],
+    ));
+    assert!(
+        dry.contains("would be 17 created, 0 changed, 4 unchanged, 15 pruned"),
+        "{dry}"
+    );
+    assert_eq!(labelled(&plane), before, "a dry run deletes nothing");
+
+    let second = ok(&apply(&plane, &["--monitoring", &file]));
+    assert!(
+        second.contains("17 created, 0 changed, 4 unchanged, 15 pruned"),
+        "{second}"
+    );
+    for pruned in [
+        format!("pruned Prometheus {old}/harmony"),
+        format!("pruned ClusterRoleBinding {old}-query"),
+        format!("pruned ClusterRole {old}-metrics-reader"),
+        format!("pruned Secret {old}/harmony-alertmanager-config"),
+    ] {
+        assert!(second.contains(&pruned), "{pruned}: {second}");
+    }
+    assert!(
+        second.contains(&format!(
+            "warning: kept Namespace {old}: Harmony no longer uses it"
+        )),
+        "{second}"
+    );
+    // Left with Harmony's labels: the new stack, the tenant roles, and the old Namespace.
+    let after = labelled(&plane);
+    assert_eq!(after.len(), 22, "{after:?}");
+    assert!(after.contains(&format!("Namespace /{old}")), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .all(|o| !o.contains(&format!("{old}/")) && !o.contains(&format!(" /{old}-"))),
+        "{after:?}"
+    );
+    let rendered: Value = serde_json::from_str(&ok(&harmony(&[
+        "cluster",
+        "monitoring",
+        "render",
+        "--monitoring",
+        &file,
+        "-o",
+        "json",
+    ])))
+    .unwrap();
+    for object in rendered["items"].as_array().unwrap() {
+        let meta = &object["metadata"];
+        let key = format!(
+            "{} {}/{}",
+            object["kind"].as_str().unwrap(),
+            meta["namespace"].as_str().unwrap_or_default(),
+            meta["name"].as_str().unwrap()
+        );
+        assert!(after.contains(&key), "{key} applied: {after:?}");
+    }
+    // What Harmony did not create is untouched.
+    for (kind, namespace, name) in [
+        ("service", old, "harmony-query"),
+        ("configmap", old, "users"),
+        ("configmap", "default", "tenant-params"),
+        ("namespace", "", old),
+    ] {
+        let mut args = vec!["get", kind, name];
+        if !namespace.is_empty() {
+            args.extend(["-n", namespace]);
+        }
+        plane
+            .kubectl_run(&args)
+            .unwrap_or_else(|e| panic!("{kind} {namespace}/{name} kept: {e}"));
+    }
+
+    let again = ok(&apply(&plane, &["--monitoring", &file]));
+    assert!(
+        again.contains("0 created, 0 changed, 21 unchanged, 0 pruned"),
+        "{again}"
+    );
+}
+
 #[test]
 fn okd_config_maps_are_merged_with_the_admins_and_unreadable_ones_refused() {
     let plane = ControlPlane::start_with(ControlPlaneOptions {
@@ -351,8 +519,73 @@ fn okd_config_maps_are_merged_with_the_admins_and_unreadable_ones_refused() {
     );
     let again = ok(&apply(&plane, &[]));
     assert!(
-        again.contains("0 created, 0 changed, 2 unchanged"),
+        again.contains("0 created, 0 changed, 2 unchanged, 0 pruned"),
         "{again}"
+    );
+
+    // Tenant alerts go to the platform Alertmanager now: the user-workload Alertmanager keys
+    // Harmony set go, the one the admin added beside them stays; nothing is deleted.
+    plane
+        .kubectl_run(&[
+            "patch",
+            "configmap",
+            "user-workload-monitoring-config",
+            "-n",
+            "openshift-user-workload-monitoring",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"config.yaml":"alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: true\n  logLevel: debug\nprometheus:\n  retention: 15d\n"}}"#,
+        ])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let okd_file = |alertmanager: &str| {
+        let path = dir.path().join(format!("{alertmanager}.yaml"));
+        std::fs::write(
+            &path,
+            format!("apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterMonitoring\nmetadata:\n  name: e2e\nspec:\n  okdAlertmanager: {alertmanager}\n"),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let platform = ok(&apply(&plane, &["--monitoring", &okd_file("platform")]));
+    assert!(
+        platform.contains("0 created, 2 changed, 0 unchanged, 0 pruned"),
+        "{platform}"
+    );
+    assert!(
+        platform.contains("removed from ConfigMap openshift-user-workload-monitoring/user-workload-monitoring-config config.yaml: alertmanager.enableAlertmanagerConfig, alertmanager.enabled"),
+        "{platform}"
+    );
+    assert_eq!(
+        config(
+            "openshift-user-workload-monitoring",
+            "user-workload-monitoring-config"
+        )
+        .unwrap(),
+        "alertmanager:\n  logLevel: debug\nprometheus:\n  retention: 15d\n"
+    );
+    assert_eq!(
+        config("openshift-monitoring", "cluster-monitoring-config").unwrap(),
+        "alertmanagerMain:\n  enableUserAlertmanagerConfig: true\nenableUserWorkload: true\nprometheusK8s:\n  retention: 30d\n"
+    );
+    // And back: Harmony's alertmanagerMain key goes, the mapping it leaves empty with it.
+    let back = ok(&apply(&plane, &["--monitoring", &okd_file("userWorkload")]));
+    assert!(
+        back.contains("removed from ConfigMap openshift-monitoring/cluster-monitoring-config config.yaml: alertmanagerMain.enableUserAlertmanagerConfig"),
+        "{back}"
+    );
+    assert_eq!(
+        config("openshift-monitoring", "cluster-monitoring-config").unwrap(),
+        "enableUserWorkload: true\nprometheusK8s:\n  retention: 30d\n"
+    );
+    assert_eq!(
+        config(
+            "openshift-user-workload-monitoring",
+            "user-workload-monitoring-config"
+        )
+        .unwrap(),
+        "alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: true\n  logLevel: debug\nprometheus:\n  retention: 15d\n"
     );
 
     // A document Harmony cannot read is refused before anything is written.

@@ -21,7 +21,7 @@ mod spec;
 pub mod vanilla;
 
 pub use crd::{Alertmanager, Prometheus};
-pub use plan::{MonitoringObject, MonitoringPlan, PART_OF};
+pub use plan::{MonitoringObject, MonitoringPlan, PART_OF, PART_OF_LABEL};
 pub use score::{MonitoringManager, MonitoringScore};
 pub use spec::{
     ClusterMonitoring, DEFAULT_KUBE_RBAC_PROXY_IMAGE, DEFAULT_MONITORING_NAMESPACE,

@@ -8,8 +8,10 @@
 //!   the user-workload Prometheus retention and, by default, a user-workload Alertmanager with
 //!   AlertmanagerConfig enabled.
 //!
-//! These ConfigMaps belong to the cluster admin: on a live cluster [`merge_config`] keeps every
-//! key of the live `config.yaml` that Harmony does not set.
+//! These ConfigMaps belong to the cluster admin: they are never deleted, and on a live cluster
+//! [`merge_config`] keeps every key of the live `config.yaml` that Harmony does not set. Each
+//! carries what Harmony set last ([`HARMONY_CONFIG_ANNOTATION`]), so a key Harmony stops setting
+//! is removed, and only that key, and only while it still holds the value Harmony gave it.
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
@@ -28,6 +30,10 @@ pub const USER_WORKLOAD_CONFIG: &str = "user-workload-monitoring-config";
 /// The key holding the configuration document in both.
 pub const CONFIG_KEY: &str = "config.yaml";
 
+/// The annotation holding Harmony's own `config.yaml` (what it set), the record of which keys
+/// of the merged document are Harmony's.
+pub const HARMONY_CONFIG_ANNOTATION: &str = "harmony.nationtech.io/monitoring-config";
+
 /// Whether the ConfigMap `namespace/name` is one of OKD's monitoring configurations, whose
 /// `config.yaml` is merged rather than replaced.
 pub fn is_okd_config(namespace: &str, name: &str) -> bool {
@@ -45,9 +51,12 @@ fn yaml(mut value: Value) -> String {
 }
 
 fn config_map(namespace: &str, name: &str, config: Value) -> MonitoringObject {
+    let config = yaml(config);
+    let mut metadata = harmony_meta(name, Some(namespace));
+    metadata.annotations = Some([(HARMONY_CONFIG_ANNOTATION.to_string(), config.clone())].into());
     MonitoringObject::ConfigMap(ConfigMap {
-        metadata: harmony_meta(name, Some(namespace)),
-        data: Some([(CONFIG_KEY.to_string(), yaml(config))].into()),
+        metadata,
+        data: Some([(CONFIG_KEY.to_string(), config)].into()),
         ..ConfigMap::default()
     })
 }
@@ -98,10 +107,62 @@ fn overlay(theirs: &mut Value, ours: &Value) {
     }
 }
 
+/// Removes from `live` every leaf of `previous` (what Harmony set last) that `ours` no longer
+/// sets and that still holds the value Harmony gave it, and the mappings that leaves empty;
+/// pushes the dotted path of each removed key.
+fn remove_dropped(
+    live: &mut Value,
+    previous: &Value,
+    ours: &Value,
+    path: &str,
+    removed: &mut Vec<String>,
+) {
+    let (Some(live), Some(previous)) = (live.as_object_mut(), previous.as_object()) else {
+        return;
+    };
+    for (key, was) in previous {
+        let at = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let now = ours.get(key).unwrap_or(&Value::Null);
+        match live.get_mut(key) {
+            Some(current) if current.is_object() && was.is_object() => {
+                let before = removed.len();
+                remove_dropped(current, was, now, &at, removed);
+                if removed.len() > before && current.as_object().is_some_and(|m| m.is_empty()) {
+                    live.remove(key);
+                }
+            }
+            Some(current) if now.is_null() && current == was => {
+                live.remove(key);
+                removed.push(at);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A live `config.yaml` merged with Harmony's.
+#[derive(Debug, PartialEq)]
+pub struct MergedConfig {
+    /// The document to write, keys sorted.
+    pub config: String,
+    /// The keys Harmony had set and no longer sets, removed (dotted paths).
+    pub removed: Vec<String>,
+}
+
 /// The `config.yaml` to write over the live one: Harmony's settings (`ours`, as rendered) over
-/// every other key of `live`, keys sorted. Refused, naming the fix, when `live` is not a YAML
-/// mapping: Harmony does not overwrite a document it cannot read.
-pub fn merge_config(live: &str, ours: &str) -> Result<String, String> {
+/// every other key of `live`, without the keys of `previous` (Harmony's settings of the last
+/// apply, from [`HARMONY_CONFIG_ANNOTATION`]) that `ours` no longer sets and the admin has not
+/// changed since. Refused, naming the fix, when `live` is not a YAML mapping: Harmony does not
+/// overwrite a document it cannot read. A `previous` that does not parse removes nothing.
+pub fn merge_config(
+    live: &str,
+    ours: &str,
+    previous: Option<&str>,
+) -> Result<MergedConfig, String> {
     let refuse = |why: String| {
         format!(
             "its {CONFIG_KEY} is not a YAML mapping ({why}): fix it or delete the ConfigMap, then apply again; nothing was written"
@@ -119,8 +180,16 @@ pub fn merge_config(live: &str, ours: &str) -> Result<String, String> {
         return Err(refuse("the document is not a mapping".into()));
     }
     let ours: Value = serde_saphyr::from_str(ours).expect("Harmony's own configuration parses");
+    let previous: Value = previous
+        .and_then(|p| serde_saphyr::from_str(p).ok())
+        .unwrap_or(Value::Null);
+    let mut removed = Vec::new();
+    remove_dropped(&mut merged, &previous, &ours, "", &mut removed);
     overlay(&mut merged, &ours);
-    Ok(yaml(merged))
+    Ok(MergedConfig {
+        config: yaml(merged),
+        removed,
+    })
 }
 
 #[cfg(test)]
@@ -168,24 +237,70 @@ mod tests {
         let ours =
             "alertmanagerMain:\n  enableUserAlertmanagerConfig: true\nenableUserWorkload: true\n";
         assert_eq!(
-            merge_config(live, ours).unwrap(),
+            merge_config(live, ours, None).unwrap().config,
             "alertmanagerMain:\n  enableUserAlertmanagerConfig: true\n  enabled: true\nenableUserWorkload: true\nprometheusK8s:\n  retention: 30d\n"
         );
         // Merging what merging gave changes nothing; an empty document takes ours.
-        let once = merge_config(live, ours).unwrap();
-        assert_eq!(merge_config(&once, ours).unwrap(), once);
+        let once = merge_config(live, ours, None).unwrap().config;
+        assert_eq!(merge_config(&once, ours, Some(ours)).unwrap().config, once);
         assert_eq!(
-            merge_config("", ours).unwrap(),
-            merge_config("{}", ours).unwrap()
+            merge_config("", ours, None).unwrap(),
+            merge_config("{}", ours, None).unwrap()
         );
     }
 
     #[test]
     fn refuses_a_live_document_it_cannot_read() {
         for bad in ["- a\n- b\n", "key: [unclosed\n", "just text\n"] {
-            let error = merge_config(bad, "enableUserWorkload: true\n").unwrap_err();
+            let error = merge_config(bad, "enableUserWorkload: true\n", None).unwrap_err();
             assert!(error.contains("is not a YAML mapping"), "{bad}: {error}");
             assert!(error.ends_with("nothing was written"), "{error}");
+        }
+    }
+
+    #[test]
+    fn only_the_keys_harmony_stopped_setting_are_removed_and_only_unchanged() {
+        // Harmony had set a user-workload Alertmanager; okdAlertmanager is now platform.
+        let previous = "alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: true\nprometheus:\n  retention: 15d\n";
+        let ours = "prometheus:\n  retention: 15d\n";
+        let live = "alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: true\n  logLevel: debug\nprometheus:\n  retention: 15d\nthanosRuler:\n  logLevel: info\n";
+        let merged = merge_config(live, ours, Some(previous)).unwrap();
+        assert_eq!(
+            merged.config,
+            "alertmanager:\n  logLevel: debug\nprometheus:\n  retention: 15d\nthanosRuler:\n  logLevel: info\n"
+        );
+        assert_eq!(
+            merged.removed,
+            [
+                "alertmanager.enableAlertmanagerConfig",
+                "alertmanager.enabled"
+            ]
+        );
+        // A mapping left empty goes too; a key the admin changed since stays theirs.
+        let live = "alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: false\nprometheus:\n  retention: 15d\n";
+        let merged = merge_config(live, ours, Some(previous)).unwrap();
+        assert_eq!(
+            merged.config,
+            "alertmanager:\n  enabled: false\nprometheus:\n  retention: 15d\n"
+        );
+        let live = "alertmanager:\n  enableAlertmanagerConfig: true\n  enabled: true\nprometheus:\n  retention: 15d\n";
+        assert_eq!(
+            merge_config(live, ours, Some(previous)).unwrap().config,
+            ours
+        );
+        // Without a record of what Harmony set (or one that does not parse), nothing is removed.
+        for previous in [None, Some("- not: a mapping\n"), Some("key: [unclosed\n")] {
+            let merged = merge_config(live, ours, previous).unwrap();
+            assert_eq!(merged.config, live);
+            assert!(merged.removed.is_empty());
+        }
+    }
+
+    #[test]
+    fn each_config_map_records_what_harmony_set() {
+        for object in okd_objects(&ClusterMonitoring::default()) {
+            let annotations = object.metadata().annotations.as_ref().unwrap();
+            assert_eq!(annotations[HARMONY_CONFIG_ANNOTATION], data(&object));
         }
     }
 }

@@ -138,7 +138,10 @@ impl MonitoringPlan {
     }
 }
 
-/// `app.kubernetes.io/part-of` of every monitoring object.
+/// The label naming what an object is part of.
+pub const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
+/// [`PART_OF_LABEL`] of every monitoring object: with managed-by `harmony`, what a live apply
+/// prunes by.
 pub const PART_OF: &str = "harmony-monitoring";
 
 /// The metadata of a Harmony monitoring object: its name, namespace and Harmony's labels.
@@ -149,7 +152,7 @@ pub(super) fn harmony_meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
         labels: Some(
             [
                 (MANAGED_BY_LABEL, MANAGED_BY_VALUE),
-                ("app.kubernetes.io/part-of", PART_OF),
+                (PART_OF_LABEL, PART_OF),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
