@@ -3,10 +3,13 @@
 //! OKD is recognised by its `config.openshift.io` API group; its pod and service networks are read
 //! from `networks.config.openshift.io/cluster`. Other clusters do not publish their networks, so
 //! they come from a cluster profile or from flags; without either, discovery refuses and names the
-//! flags. Network flags override whatever was discovered. StorageClasses are listed.
+//! flags. Network flags override whatever was discovered. StorageClasses are listed, and the
+//! prometheus-operator API (`monitoring.coreos.com`) is looked up in discovery.
 
 use harmony::InterpretError;
+use harmony_tenant::monitoring::crd::PrometheusRule;
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
+use k8s_openapi::Resource;
 use ipnet::IpNet;
 
 use harmony_kube::kinds::OKD_NETWORK;
@@ -38,6 +41,7 @@ pub async fn discover(
         vanilla_facts(source)?
     };
     override_networks(&mut facts, source);
+    facts.monitoring_api = groups.iter().any(|g| g == PrometheusRule::GROUP);
     match cluster.list(Kind::of::<StorageClass>(), "", "").await {
         Ok(items) => {
             let mut names: Vec<String> = items

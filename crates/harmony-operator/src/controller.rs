@@ -173,7 +173,11 @@ async fn lead(
     stop: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
     let cluster = cluster_from_config(config.clone())?;
-    let facts = facts::discover(&cluster, &settings.facts).await?;
+    let mut facts = facts::discover(&cluster, &settings.facts).await?;
+    // The operator does not watch the monitoring kinds yet: without watches, it would find its
+    // monitoring objects missing and rewrite them on every reconcile. `harmony tenant apply`
+    // manages them.
+    facts.monitoring_api = false;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
         .list(&ListParams::default().limit(1))

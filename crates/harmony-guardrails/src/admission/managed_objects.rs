@@ -96,7 +96,10 @@ mod tests {
                     TenantObject::NetworkPolicy(o) => served_as(o),
                     TenantObject::Role(o) => served_as(o),
                     TenantObject::RoleBinding(o) => served_as(o),
-                    TenantObject::Namespace(_) | TenantObject::ServiceAccount(_) => return None,
+                    TenantObject::Namespace(_)
+                    | TenantObject::ServiceAccount(_)
+                    | TenantObject::PrometheusRule(_)
+                    | TenantObject::AlertmanagerConfig(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
             })

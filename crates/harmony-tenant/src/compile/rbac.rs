@@ -12,7 +12,7 @@ use crate::plan::TenantObject;
 use crate::score::{Identity, Member, TenantRole, TenantScore};
 
 /// The API group of Roles and RoleBindings, and of User and Group subjects.
-const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(super) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// A verb a tenant role may hold; the order is the order rules list them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,25 +217,6 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantOb
 
 /// The RoleBinding `member-<name>` giving `member` its role.
 fn binding(score: &TenantScore, member: &Member) -> TenantObject {
-    let subject = |kind: &str, name: &str| Subject {
-        api_group: Some(RBAC_GROUP.into()),
-        kind: kind.into(),
-        name: name.into(),
-        namespace: None,
-    };
-    let subject = match member
-        .identity()
-        .expect("a validated member has exactly one identity")
-    {
-        Identity::User(user) => subject("User", user),
-        Identity::Group(group) => subject("Group", group),
-        Identity::ServiceAccount => Subject {
-            api_group: None,
-            kind: "ServiceAccount".into(),
-            name: member.name.clone(),
-            namespace: Some(score.namespace().into()),
-        },
-    };
     TenantObject::RoleBinding(RoleBinding {
         metadata: namespaced(score, &format!("member-{}", member.name)),
         role_ref: RoleRef {
@@ -243,8 +224,31 @@ fn binding(score: &TenantScore, member: &Member) -> TenantObject {
             kind: "Role".into(),
             name: member.role.role_name(),
         },
-        subjects: Some(vec![subject]),
+        subjects: Some(vec![subject(score, member)]),
     })
+}
+
+/// The RoleBinding subject of `member`, as its `member-<name>` binding names it.
+pub(super) fn subject(score: &TenantScore, member: &Member) -> Subject {
+    let named = |kind: &str, name: &str| Subject {
+        api_group: Some(RBAC_GROUP.into()),
+        kind: kind.into(),
+        name: name.into(),
+        namespace: None,
+    };
+    match member
+        .identity()
+        .expect("a validated member has exactly one identity")
+    {
+        Identity::User(user) => named("User", user),
+        Identity::Group(group) => named("Group", group),
+        Identity::ServiceAccount => Subject {
+            api_group: None,
+            kind: "ServiceAccount".into(),
+            name: member.name.clone(),
+            namespace: Some(score.namespace().into()),
+        },
+    }
 }
 
 #[cfg(test)]
