@@ -9,8 +9,8 @@
 use harmony::InterpretError;
 use harmony_tenant::monitoring::crd::PrometheusRule;
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
-use k8s_openapi::Resource;
 use ipnet::IpNet;
+use k8s_openapi::Resource;
 
 use harmony_kube::kinds::OKD_NETWORK;
 use harmony_kube::{Cluster, FailureKind, Kind};

@@ -208,3 +208,216 @@ fn receivers(score: &TenantScore) -> AlertmanagerConfig {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile;
+    use crate::monitoring::{EmailReceiver, WebhookReceiver};
+    use crate::score::{Member, TenantRole};
+
+    fn served() -> ClusterFacts {
+        ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        }
+    }
+
+    fn tenant() -> TenantScore {
+        let mut score = TenantScore::new("acme")
+            .in_namespace("acme-prod")
+            .member(Member::user(
+                "alice",
+                TenantRole::Admin,
+                "alice@acme.example",
+            ))
+            .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
+            .member(Member::service_account("ci", TenantRole::Developer))
+            .member(Member::user("vic", TenantRole::Viewer, "vic@acme.example"));
+        score.monitoring.receivers = vec![
+            AlertReceiver {
+                name: "ops".into(),
+                email: Some(EmailReceiver {
+                    to: "ops@acme.example".into(),
+                    from: None,
+                    smarthost: None,
+                    auth_username: None,
+                    auth_password: None,
+                }),
+                webhook: None,
+            },
+            AlertReceiver {
+                name: "chat".into(),
+                email: None,
+                webhook: Some(WebhookReceiver {
+                    url: None,
+                    url_secret: Some(SecretRef {
+                        name: "chat-hook".into(),
+                        key: "url".into(),
+                    }),
+                }),
+            },
+        ];
+        score
+    }
+
+    fn bindings(objects: &[TenantObject]) -> BTreeMap<&str, &RoleBinding> {
+        objects
+            .iter()
+            .filter_map(|o| match o {
+                TenantObject::RoleBinding(b) => Some((b.metadata.name.as_deref()?, b)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_when_the_cluster_does_not_serve_monitoring_or_the_tenant_opts_out() {
+        let (status, none) = objects(&tenant(), &ClusterFacts::kubernetes());
+        assert_eq!((status, none.len()), (MonitoringStatus::NotServed, 0));
+        let mut off = tenant();
+        off.monitoring.enabled = false;
+        let (status, none) = objects(&off, &served());
+        assert_eq!((status, none.len()), (MonitoringStatus::Disabled, 0));
+        assert!(status.describe().contains("enabled: false"));
+        let plan = compile(&tenant(), &ClusterFacts::kubernetes());
+        assert_eq!(plan.monitoring, MonitoringStatus::NotServed);
+        assert!(plan.objects().iter().all(|o| o.kind() != "PrometheusRule"));
+    }
+
+    #[test]
+    fn bindings_name_the_cluster_roles_with_the_member_subjects() {
+        let score = tenant();
+        let (status, planned) = objects(&score, &served());
+        assert_eq!(status, MonitoringStatus::On);
+        let by_name = bindings(&planned);
+        let names: Vec<&str> = by_name.keys().copied().collect();
+        assert_eq!(
+            names,
+            [
+                "alert-routing-edit",
+                "monitoring-edit",
+                "monitoring-rules-view"
+            ]
+        );
+        let subjects = |name: &str| -> Vec<(String, String)> {
+            let b = by_name[name];
+            assert_eq!(b.role_ref.kind, "ClusterRole");
+            assert_eq!(b.role_ref.name, name);
+            b.subjects
+                .iter()
+                .flatten()
+                .map(|s| (s.kind.clone(), s.name.clone()))
+                .collect()
+        };
+        let pair = |k: &str, n: &str| (k.to_string(), n.to_string());
+        assert_eq!(
+            subjects("alert-routing-edit"),
+            [pair("User", "alice@acme.example")]
+        );
+        assert_eq!(
+            subjects("monitoring-edit"),
+            [
+                pair("User", "alice@acme.example"),
+                pair("Group", "acme-devs"),
+                pair("ServiceAccount", "ci")
+            ]
+        );
+        assert_eq!(
+            subjects("monitoring-rules-view"),
+            [pair("User", "vic@acme.example")]
+        );
+        // Exactly the subjects of the member bindings.
+        let plan = compile(&score, &served());
+        let all = bindings(plan.objects());
+        for member in &score.rbac_config.members {
+            let own = &all[format!("member-{}", member.name).as_str()];
+            let own = &own.subjects.as_ref().unwrap()[0];
+            let monitoring: Vec<_> = MONITORING_ROLES
+                .iter()
+                .filter(|(_, roles)| roles.contains(&member.role))
+                .collect();
+            assert!(!monitoring.is_empty());
+            for (role, _) in monitoring {
+                assert!(all[role].subjects.as_ref().unwrap().contains(own), "{role}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_binding_without_members_of_its_roles() {
+        let (_, objects) = objects(&TenantScore::new("acme"), &served());
+        let kinds: Vec<&str> = objects.iter().map(TenantObject::kind).collect();
+        assert_eq!(kinds, ["PrometheusRule"]);
+    }
+
+    #[test]
+    fn every_alert_selects_the_tenant_namespace_only() {
+        let mut score = tenant();
+        score.monitoring.thresholds.quota_used_percent = 75;
+        score.monitoring.thresholds.volume_used_percent = 85;
+        let rule = alerts(&score);
+        assert_eq!(rule.metadata.name.as_deref(), Some(ALERTS_NAME));
+        let rules = &rule.spec.groups[0].rules;
+        let names: Vec<&str> = rules.iter().map(|r| r.alert.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "TenantQuotaNearlyFull",
+                "TenantPodCrashLooping",
+                "TenantVolumeNearlyFull"
+            ]
+        );
+        for r in rules {
+            let selectors = r.expr.matches('{').count();
+            let scoped = r.expr.matches("namespace=\"acme-prod\"").count();
+            assert_eq!(selectors, scoped, "{}", r.expr);
+            assert_eq!(r.labels["severity"], "warning");
+        }
+        assert!(rules[0].expr.ends_with("> 75"), "{}", rules[0].expr);
+        assert!(rules[2].expr.ends_with("< 15"), "{}", rules[2].expr);
+    }
+
+    #[test]
+    fn every_receiver_gets_every_alert_and_secrets_stay_references() {
+        let config = receivers(&tenant());
+        let route = config.spec.route.as_ref().unwrap();
+        assert_eq!(route.receiver, "ops");
+        let children: Vec<(&str, bool)> = route
+            .routes
+            .iter()
+            .map(|r| (r.receiver.as_str(), r.continue_))
+            .collect();
+        assert_eq!(children, [("ops", true), ("chat", true)]);
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            json["spec"]["receivers"][1]["webhookConfigs"][0],
+            serde_json::json!({"sendResolved": true, "urlSecret": {"name": "chat-hook", "key": "url"}})
+        );
+        let mut one = tenant();
+        one.monitoring.receivers.truncate(1);
+        assert!(receivers(&one).spec.route.unwrap().routes.is_empty());
+    }
+
+    #[test]
+    fn the_same_tenant_compiles_to_the_same_objects() {
+        let a = compile(&tenant(), &served());
+        let b = compile(&tenant(), &served());
+        let json = |p: &crate::TenantPlan| -> Vec<String> {
+            p.objects()
+                .iter()
+                .map(|o| o.to_json().to_string())
+                .collect()
+        };
+        assert_eq!(json(&a), json(&b));
+        let phases: Vec<_> = a
+            .objects()
+            .iter()
+            .filter(|o| matches!(o.kind(), "PrometheusRule" | "AlertmanagerConfig"))
+            .map(TenantObject::phase)
+            .collect();
+        assert_eq!(phases, [crate::Phase::Monitoring; 2]);
+        assert!(crate::Phase::Monitoring > crate::Phase::NetworkPolicies);
+        assert!(!crate::Phase::Monitoring.grants_access());
+    }
+}

@@ -346,3 +346,120 @@ fn secret_problems(path: &str, secret: &SecretRef, problem: &mut impl FnMut(Stri
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use harmony::Documents;
+
+    use crate::{ClusterFacts, TenantScore, load_tenants};
+
+    /// The problems of a tenant file whose `spec.monitoring` is `monitoring` (indented YAML).
+    fn refused(monitoring: &str) -> Vec<String> {
+        let text = format!(
+            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata: {{name: acme}}\n\
+             spec:\n  monitoring:\n{monitoring}"
+        );
+        let documents = Documents::parse("t.yaml", &text).unwrap();
+        match load_tenants(&documents, &ClusterFacts::kubernetes()) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_tenant_file_without_monitoring_has_it_on_and_writes_it_back_without_it() {
+        let score = TenantScore::new("acme");
+        assert!(score.monitoring.enabled);
+        let json = serde_json::to_value(&score).unwrap();
+        assert!(json["spec"].get("monitoring").is_none(), "{json}");
+        let ok = refused(
+            "    receivers:\n    - name: ops\n      email: {to: ops@acme.example, smarthost: 'smtp.acme.example:587', authUsername: ops, authPassword: {name: smtp, key: password}}\n    - name: chat\n      webhook: {urlSecret: {name: chat, key: url}}\n    - name: pager\n      webhook: {url: 'https://pager.acme.example/hook'}\n    thresholds: {quotaUsedPercent: 90}\n",
+        );
+        assert!(ok.is_empty(), "{ok:#?}");
+    }
+
+    #[test]
+    fn inline_secrets_are_refused_where_they_are_written_with_the_fix() {
+        let shown = refused(
+            "    receivers:\n    - name: ops\n      email: {to: ops@acme.example, authPassword: hunter2}\n",
+        );
+        assert_eq!(shown.len(), 1, "{shown:#?}");
+        assert!(
+            shown[0].starts_with(
+                "t.yaml:8:51: spec.monitoring.receivers[0].email.authPassword: is an inline secret"
+            ),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[0].contains("write `{name: NAME, key: KEY}`"),
+            "{shown:#?}"
+        );
+        let shown = refused(
+            "    receivers:\n    - name: chat\n      webhook: {urlSecret: 'https://hooks.example/T0/B0/XYZ'}\n",
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with(
+                "t.yaml:8:28: spec.monitoring.receivers[0].webhook.urlSecret: is an inline secret"
+            )),
+            "{shown:#?}"
+        );
+        let shown = refused(
+            "    receivers:\n    - name: chat\n      webhook: {url: 'https://bot:s3cret@hooks.acme.example/alerts'}\n",
+        );
+        assert_eq!(shown.len(), 1, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("t.yaml:8:")
+                && shown[0].contains("webhook.url: carries credentials"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[0].contains("urlSecret: {name: NAME, key: KEY}"),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn bad_receivers_and_thresholds_are_refused_each_by_field() {
+        let shown = refused(
+            "    receivers:\n\
+             \x20   - name: Ops\n      email: {to: not-an-address, smarthost: smtp}\n\
+             \x20   - name: both\n      email: {to: a@acme.example}\n      webhook: {url: 'https://h.acme.example'}\n\
+             \x20   - name: none\n\
+             \x20   - name: hook\n      webhook: {url: 'ftp://h.acme.example'}\n\
+             \x20   - name: hook\n      webhook: {url: 'https://h.acme.example', urlSecret: {name: Bad_Name, key: 'a/b'}}\n\
+             \x20   thresholds: {quotaUsedPercent: 0, volumeUsedPercent: 100}\n",
+        );
+        let paths: Vec<&str> = shown
+            .iter()
+            .map(|s| s.split(": ").nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.monitoring.receivers[0].name",
+                "spec.monitoring.receivers[0].email.to",
+                "spec.monitoring.receivers[0].email.smarthost",
+                "spec.monitoring.receivers[1]",
+                "spec.monitoring.receivers[2]",
+                "spec.monitoring.receivers[3].webhook.url",
+                "spec.monitoring.receivers[4].name",
+                "spec.monitoring.receivers[4].webhook",
+                "spec.monitoring.thresholds.quotaUsedPercent",
+                "spec.monitoring.thresholds.volumeUsedPercent",
+            ],
+            "{shown:#?}"
+        );
+        assert!(
+            shown[8].contains("0 is not a percentage from 1 to 99"),
+            "{shown:#?}"
+        );
+        assert!(shown[6].contains("`hook` is used twice"), "{shown:#?}");
+        let off = refused(
+            "    enabled: false\n    receivers:\n    - name: ops\n      email: {to: a@acme.example}\n",
+        );
+        assert_eq!(off.len(), 1, "{off:#?}");
+        assert!(
+            off[0].contains("spec.monitoring.receivers: are not used while monitoring is disabled")
+        );
+    }
+}
