@@ -174,9 +174,9 @@ async fn lead(
 ) -> Result<(), RunError> {
     let cluster = cluster_from_config(config.clone())?;
     let mut facts = facts::discover(&cluster, &settings.facts).await?;
-    // The operator does not watch the monitoring kinds yet: without watches, it would find its
-    // monitoring objects missing and rewrite them on every reconcile. `harmony tenant apply`
-    // manages them.
+    // Operator mode does not manage tenant monitoring yet: its ClusterRole neither writes the
+    // monitoring kinds nor binds the monitoring ClusterRoles, and it does not watch them (it
+    // would rewrite them on every reconcile). `harmony tenant apply` manages them.
     facts.monitoring_api = false;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants

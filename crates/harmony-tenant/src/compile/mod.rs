@@ -10,6 +10,7 @@ mod rbac;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use monitoring::role_binding_count;
 pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use quota::STORAGE_CLASS_QUOTA_SUFFIX;

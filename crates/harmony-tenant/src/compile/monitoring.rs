@@ -42,6 +42,15 @@ pub(super) fn objects(
     (MonitoringStatus::On, objects)
 }
 
+/// How many RoleBindings the tenant's monitoring adds on a cluster with `facts`.
+pub(crate) fn role_binding_count(score: &TenantScore, facts: &ClusterFacts) -> usize {
+    let (_, objects) = objects(score, facts);
+    objects
+        .iter()
+        .filter(|o| matches!(o, TenantObject::RoleBinding(_)))
+        .count()
+}
+
 /// One RoleBinding per monitoring ClusterRole that some member's role gets, named as the
 /// ClusterRole, with the members' subjects as their `member-<name>` bindings name them.
 fn role_bindings(score: &TenantScore) -> Vec<TenantObject> {
