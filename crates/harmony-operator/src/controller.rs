@@ -173,11 +173,7 @@ async fn lead(
     stop: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
     let cluster = cluster_from_config(config.clone())?;
-    let mut facts = facts::discover(&cluster, &settings.facts).await?;
-    // Operator mode does not manage tenant monitoring yet: its ClusterRole neither writes the
-    // monitoring kinds nor binds the monitoring ClusterRoles, and it does not watch them (it
-    // would rewrite them on every reconcile). `harmony tenant apply` manages them.
-    facts.monitoring_api = false;
+    let facts = facts::discover(&cluster, &settings.facts).await?;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
         .list(&ListParams::default().limit(1))
@@ -198,7 +194,7 @@ async fn lead(
             Default::default(),
         );
     metrics.count_tenants(store.clone());
-    let (owned, triggers, synced) = Owned::new(&client);
+    let (owned, triggers, synced) = Owned::new(&client, facts.monitoring_api);
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
         reader: InventoryReader::new(config)?,
@@ -253,6 +249,8 @@ async fn lead(
         .watches_stream(triggers.roles, owner)
         .watches_stream(triggers.accounts, owner)
         .watches_stream(triggers.bindings, owner)
+        .watches_stream(triggers.rules, owner)
+        .watches_stream(triggers.routing, owner)
         .graceful_shutdown_on(stop)
         .run(
             move |tenant, context| {
