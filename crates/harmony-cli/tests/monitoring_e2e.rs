@@ -215,8 +215,42 @@ fn tenants_get_their_monitoring_objects_and_rights_in_their_namespace_only() {
         "{report:#}"
     );
 
-    // Members, impersonated: their monitoring rights, in their namespace only.
+    // With the cluster guardrails, Harmony's rules and routing are Harmony's alone: a tenant admin
+    // may not delete them (server-side dry runs, until the API server has loaded the policy).
+    let guardrails = dir.path().join("guardrails.yaml");
+    std::fs::write(
+        &guardrails,
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterGuardrails\nmetadata:\n  name: cluster\nspec:\n  networkTiers: disabled\n",
+    )
+    .unwrap();
+    let mut guard = vec!["cluster", "guardrails", "apply", "-f"];
+    guard.extend(&files);
+    guard.extend(["--guardrails", guardrails.to_str().unwrap()]);
+    harmony(plane, &guard).assert().success();
     let admin = format!("alice@{a}.example");
+    for (kind, name) in [
+        ("prometheusrule", "tenant-alerts"),
+        ("alertmanagerconfig", "tenant-receivers"),
+    ] {
+        let mut attempts = 0;
+        let refused = loop {
+            let out = kubectl_as(
+                plane,
+                &admin,
+                &["system:authenticated"],
+                &["delete", kind, name, "-n", &a, "--dry-run=server"],
+            );
+            attempts += 1;
+            if !out.status.success() || attempts == 30 {
+                break out;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        };
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains("managed by Harmony"), "{kind}: {stderr}");
+    }
+
+    // Members, impersonated: their monitoring rights, in their namespace only.
     let developer = format!("dev@{a}.example");
     let viewers = format!("{a}-viewers");
     let auth = "system:authenticated";
