@@ -314,12 +314,52 @@ fn tenants_get_their_monitoring_objects_and_rights_in_their_namespace_only() {
     let viewer_creates = kubectl_as(plane, viewer, &[auth, &viewers], &["create", "-f", rule_a]);
     assert!(forbidden(&viewer_creates), "{viewer_creates:?}");
 
-    // Monitoring off for B: its monitoring objects are pruned, access first; A's stay.
+    // Every member may read A's pod metrics, what the namespace-enforcing query endpoints check
+    // (`?namespace=` of the request), and not B's.
+    let can_read_metrics = |user: &str, groups: &[&str], namespace: &str| {
+        let review = dir.path().join(format!("review-{namespace}.json"));
+        let body = serde_json::json!({
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {
+                "group": "metrics.k8s.io", "resource": "pods", "verb": "get", "namespace": namespace,
+            }},
+        });
+        std::fs::write(&review, body.to_string()).unwrap();
+        let out = kubectl_as(
+            plane,
+            user,
+            groups,
+            &[
+                "create",
+                "--validate=false",
+                "-f",
+                review.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (answer["status"]["allowed"] == true, format!("{out:?}"))
+    };
+    for (user, groups) in [
+        (admin.as_str(), vec![auth]),
+        (developer.as_str(), vec![auth]),
+        (viewer, vec![auth, viewers.as_str()]),
+    ] {
+        let (yes, shown) = can_read_metrics(user, &groups, &a);
+        assert!(yes, "{user} in {a}: {shown}");
+        let (yes, shown) = can_read_metrics(user, &groups, &b);
+        assert!(!yes, "{user} in {b}: {shown}");
+    }
+
+    // Monitoring off for B: its monitoring objects are pruned, access first, and its three Roles
+    // lose the pod metrics; A's stay.
     let off = tenant_file(dir.path(), &b, "  monitoring:\n    enabled: false\n");
     harmony(plane, &["tenant", "apply", "-f", off.to_str().unwrap()])
         .assert()
         .success()
-        .stdout(predicate::str::is_match(format!(r"{b}\s+0\s+0\s+\d+\s+4\s+ok")).unwrap());
+        .stdout(predicate::str::is_match(format!(r"{b}\s+0\s+3\s+\d+\s+4\s+ok")).unwrap());
     let left = plane
         .kubectl_run(&[
             "get",

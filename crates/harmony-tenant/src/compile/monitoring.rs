@@ -23,16 +23,30 @@ pub const ALERTS_NAME: &str = "tenant-alerts";
 /// Name of the tenant's AlertmanagerConfig.
 pub const RECEIVERS_NAME: &str = "tenant-receivers";
 
+/// Whether `score` has monitoring on a cluster with `facts`, and if not, why.
+fn status(score: &TenantScore, facts: &ClusterFacts) -> MonitoringStatus {
+    if !facts.monitoring_api {
+        MonitoringStatus::NotServed
+    } else if !score.monitoring.enabled {
+        MonitoringStatus::Disabled
+    } else {
+        MonitoringStatus::On
+    }
+}
+
+/// Whether `score` has monitoring on a cluster with `facts` (its roles then read pod metrics).
+pub(super) fn applies(score: &TenantScore, facts: &ClusterFacts) -> bool {
+    status(score, facts) == MonitoringStatus::On
+}
+
 /// Whether `score` gets its monitoring objects on a cluster with `facts`, and the objects.
 pub(super) fn objects(
     score: &TenantScore,
     facts: &ClusterFacts,
 ) -> (MonitoringStatus, Vec<TenantObject>) {
-    if !facts.monitoring_api {
-        return (MonitoringStatus::NotServed, Vec::new());
-    }
-    if !score.monitoring.enabled {
-        return (MonitoringStatus::Disabled, Vec::new());
+    let status = status(score, facts);
+    if status != MonitoringStatus::On {
+        return (status, Vec::new());
     }
     let mut objects = role_bindings(score);
     objects.push(TenantObject::PrometheusRule(alerts(score)));

@@ -109,6 +109,10 @@ const POD_CONNECT: &[Resource] = &[
     ("", "pods/exec"),
     ("", "pods/portforward"),
 ];
+/// The pods' resource metrics: what the namespace-enforcing metrics endpoints (OKD's
+/// thanos-querier tenancy port, the kube-rbac-proxy of Harmony's cluster monitoring) check before
+/// answering a query for the namespace. Every role reads them when the tenant has monitoring.
+const POD_METRICS: &[Resource] = &[("metrics.k8s.io", "pods")];
 /// The namespace's RBAC objects, readable by admins.
 const RBAC_OBJECTS: &[Resource] = &[(RBAC_GROUP, "rolebindings"), (RBAC_GROUP, "roles")];
 
@@ -190,11 +194,16 @@ fn grants(role: TenantRole, okd: bool, self_service: bool) -> Grants {
 pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
     let okd = facts.flavor == ClusterFlavor::Okd;
     let self_service = score.rbac_config.self_service.role_bindings;
+    let metrics = super::monitoring::applies(score, facts);
     let members = &score.rbac_config.members;
     let roles = TenantRole::ALL.map(|role| {
+        let mut grants = grants(role, okd, self_service);
+        if metrics {
+            grants.allow(POD_METRICS, READ);
+        }
         TenantObject::Role(Role {
             metadata: namespaced(score, &role.role_name()),
-            rules: Some(grants(role, okd, self_service).rules()),
+            rules: Some(grants.rules()),
         })
     });
     let accounts: BTreeSet<&str> = members
@@ -497,6 +506,33 @@ mod tests {
         );
         assert_eq!(ci.namespace.as_deref(), Some("acme-ns"));
         assert_eq!(bindings["member-ci"].role_ref.name, "tenant-viewer");
+    }
+
+    #[test]
+    fn every_role_reads_pod_metrics_only_with_monitoring() {
+        let served = ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let metrics = |score: &TenantScore, facts: &ClusterFacts| -> Vec<bool> {
+            objects(score, facts)
+                .iter()
+                .filter_map(|o| match o {
+                    TenantObject::Role(r) => Some(r.rules.iter().flatten().any(|rule| {
+                        rule.api_groups == Some(vec!["metrics.k8s.io".into()])
+                            && rule.resources == Some(vec!["pods".into()])
+                            && rule.verbs == ["get", "list", "watch"]
+                    })),
+                    _ => None,
+                })
+                .collect()
+        };
+        let score = TenantScore::new("acme");
+        assert_eq!(metrics(&score, &served), [true; 3]);
+        assert_eq!(metrics(&score, &ClusterFacts::kubernetes()), [false; 3]);
+        let mut off = score.clone();
+        off.monitoring.enabled = false;
+        assert_eq!(metrics(&off, &served), [false; 3]);
     }
 
     #[test]
