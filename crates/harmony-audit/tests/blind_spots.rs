@@ -13,7 +13,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicySpec,
 };
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 fn scores() -> Vec<TenantScore> {
@@ -302,7 +304,7 @@ fn a_binding_to_an_unknown_role_warns() {
     assert_eq!(
         evidence,
         [
-            "every role bound in globex is in the audited objects or built in (cluster-admin, admin, edit, view)"
+            "every role bound in globex is in the audited objects or built in (cluster-admin, admin, edit, view, monitoring-edit, monitoring-rules-edit, monitoring-rules-view, alert-routing-edit, cluster-monitoring-view)"
         ]
     );
 }
@@ -567,4 +569,55 @@ fn the_tenant_file_says_which_role_a_member_holds() {
     let without_files = AuditConfig::new(ClusterFacts::kubernetes());
     let report = audit(&snapshot, &without_files);
     assert_eq!(check(&report, "acme", "HMT-RBAC-008").0, Status::Pass);
+}
+
+#[test]
+fn a_cluster_wide_monitoring_role_fails_in_the_namespace_or_cluster_wide() {
+    let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
+    bind(
+        &mut snapshot,
+        "metrics",
+        "ClusterRole",
+        "cluster-monitoring-view",
+        user("vic@acme"),
+    );
+    let report = audit(&snapshot, &config);
+    assert_check(
+        &report,
+        "HMT-RBAC-010",
+        Status::Fail,
+        "RoleBinding acme/metrics binds ClusterRole cluster-monitoring-view, a cluster-wide monitoring role",
+    );
+    assert_eq!(check(&report, "acme", "HMT-RBAC-009").0, Status::Pass);
+
+    let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
+    bind(
+        &mut snapshot,
+        "vic",
+        "Role",
+        "tenant-viewer",
+        user("vic@acme"),
+    );
+    snapshot.cluster_role_bindings.push(ClusterRoleBinding {
+        metadata: ObjectMeta {
+            name: Some("acme-rules".into()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: "monitoring-rules-view".into(),
+        },
+        subjects: Some(vec![user("vic@acme")]),
+    });
+    let report = audit(&snapshot, &config);
+    assert_check(
+        &report,
+        "HMT-RBAC-010",
+        Status::Fail,
+        "ClusterRoleBinding acme-rules binds User vic@acme to ClusterRole monitoring-rules-view",
+    );
+    // Known, so also counted as the cluster-scoped read it is.
+    let (status, evidence) = check(&report, "acme", "HMT-RBAC-001");
+    assert_eq!(status, Status::Fail, "{evidence:#?}");
 }

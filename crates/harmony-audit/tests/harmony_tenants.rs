@@ -52,6 +52,36 @@ fn compiled_tenants_pass_every_check_on_both_flavors() {
 }
 
 #[test]
+fn compiled_tenants_with_monitoring_pass_every_check_with_their_monitoring_bindings_known() {
+    for facts in [ClusterFacts::kubernetes(), ClusterFacts::okd()] {
+        let facts = ClusterFacts {
+            monitoring_api: true,
+            ..facts
+        };
+        let (snapshot, config) = setup(&facts);
+        let monitoring = snapshot
+            .role_bindings
+            .iter()
+            .filter(|b| b.role_ref.kind == "ClusterRole")
+            .count();
+        // acme: alert-routing-edit, monitoring-edit, monitoring-rules-view; globex: the first two.
+        assert_eq!(monitoring, 5);
+        let report = audit(&snapshot, &config);
+        assert_eq!(failing(&report), Vec::<String>::new(), "{:?}", facts.flavor);
+        let a = Authorizer::new(&snapshot);
+        let vic = UserInfo::from(&SubjectRef::User {
+            name: "vic@acme".into(),
+        });
+        let rules =
+            |verb| Request::resource(verb, "monitoring.coreos.com", "prometheusrules", "acme");
+        assert!(a.allows(&vic, &rules("list")));
+        assert!(!a.allows(&vic, &rules("create")));
+        let other = Request::resource("list", "monitoring.coreos.com", "prometheusrules", "globex");
+        assert!(!a.allows(&vic, &other));
+    }
+}
+
+#[test]
 fn admin_may_bind_only_tenant_roles_and_developer_cannot_write_policies() {
     let facts = ClusterFacts::kubernetes();
     let (snapshot, _) = setup(&facts);

@@ -4,13 +4,12 @@
 //!
 //! Fields as in the upstream API since `sigs.k8s.io/network-policy-api` v0.1.5, the release
 //! OVN-Kubernetes vendors (peers select `namespaces` with a label selector; v0.1.1 nested it
-//! under `namespaceSelector`). Both kinds implement k8s-openapi's [`Resource`], so their group,
-//! version, kind and plural are written once, below, and serialized objects carry `apiVersion`
-//! and `kind` as k8s-openapi's do.
+//! under `namespaceSelector`). Both kinds implement k8s-openapi's `Resource`
+//! ([`harmony_tenant::api_resources!`]), so their group, version, kind and plural are written
+//! once, below, and serialized objects carry `apiVersion` and `kind` as k8s-openapi's do.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::{ClusterResourceScope, Resource};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// The only name a BaselineAdminNetworkPolicy may have (it is a cluster singleton).
 pub const BASELINE_NAME: &str = "default";
@@ -66,47 +65,9 @@ pub struct BaselineAdminNetworkPolicySpec {
     pub egress: Vec<AdminRule>,
 }
 
-/// Implements [`Resource`] for cluster-scoped kinds of one API group and version, each kind
-/// named as its type.
-macro_rules! cluster_resources {
-    ($group:literal / $version:literal: $($kind:ident $plural:literal),+) => {$(
-        impl Resource for $kind {
-            const API_VERSION: &'static str = concat!($group, "/", $version);
-            const GROUP: &'static str = $group;
-            const KIND: &'static str = stringify!($kind);
-            const VERSION: &'static str = $version;
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = ClusterResourceScope;
-        }
-
-        impl Serialize for $kind {
-            /// `apiVersion`, `kind`, `metadata`, `spec`, as the API serves it.
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                Typed {
-                    api_version: Self::API_VERSION,
-                    kind: Self::KIND,
-                    metadata: &self.metadata,
-                    spec: &self.spec,
-                }
-                .serialize(serializer)
-            }
-        }
-    )+};
-}
-
-cluster_resources!("policy.networking.k8s.io" / "v1alpha1":
+harmony_tenant::api_resources!(ClusterResourceScope, "policy.networking.k8s.io" / "v1alpha1":
     AdminNetworkPolicy "adminnetworkpolicies",
     BaselineAdminNetworkPolicy "baselineadminnetworkpolicies");
-
-/// An object as serialized: its type's `apiVersion` and `kind` first.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Typed<'a, S> {
-    pub(crate) api_version: &'static str,
-    pub(crate) kind: &'static str,
-    pub(crate) metadata: &'a ObjectMeta,
-    pub(crate) spec: &'a S,
-}
 
 /// Which pods a policy applies to: whole namespaces, or pods in namespaces.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -219,6 +180,7 @@ pub struct PortRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::Resource;
 
     #[test]
     fn objects_carry_their_api_version_and_kind_both_ways() {

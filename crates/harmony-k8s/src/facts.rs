@@ -3,11 +3,15 @@
 //! OKD is recognised by its `config.openshift.io` API group; its pod and service networks are read
 //! from `networks.config.openshift.io/cluster`. Other clusters do not publish their networks, so
 //! they come from a cluster profile or from flags; without either, discovery refuses and names the
-//! flags. Network flags override whatever was discovered. StorageClasses are listed.
+//! flags. Network flags override whatever was discovered. StorageClasses are listed, and the
+//! prometheus-operator API is looked up in discovery: `monitoring.coreos.com/v1` and `/v1beta1`,
+//! the versions of the monitoring objects a tenant plan holds.
 
 use harmony::InterpretError;
+use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
 use ipnet::IpNet;
+use k8s_openapi::Resource;
 
 use harmony_kube::kinds::OKD_NETWORK;
 use harmony_kube::{Cluster, FailureKind, Kind};
@@ -31,13 +35,23 @@ pub async fn discover(
     cluster: &Cluster,
     source: &FactsSource,
 ) -> Result<ClusterFacts, InterpretError> {
-    let groups = cluster.api_groups().await?;
-    let mut facts = if groups.iter().any(|g| g == OKD_NETWORK.group()) {
+    let served = cluster.api_group_versions().await?;
+    let group_served = |group: &str| {
+        served
+            .iter()
+            .any(|gv| gv.split_once('/').is_some_and(|(g, _)| g == group))
+    };
+    let mut facts = if group_served(OKD_NETWORK.group()) {
         okd_facts(cluster, source).await?
     } else {
         vanilla_facts(source)?
     };
     override_networks(&mut facts, source);
+    // Both versions a tenant plan writes: an older prometheus-operator serves AlertmanagerConfig
+    // as v1alpha1 only, and a plan it cannot take would stop at the monitoring phase.
+    facts.monitoring_api = [PrometheusRule::API_VERSION, AlertmanagerConfig::API_VERSION]
+        .iter()
+        .all(|version| served.iter().any(|gv| gv == version));
     match cluster.list(Kind::of::<StorageClass>(), "", "").await {
         Ok(items) => {
             let mut names: Vec<String> = items

@@ -13,9 +13,9 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use harmony_kube::{ApiFailure, Cluster, Kind, ObjectRef};
+use harmony_kube::{ApiFailure, Cluster, FailureKind, Kind, ObjectRef};
 
-use crate::tenant_kinds::TENANT_KINDS;
+use crate::tenant_kinds::{TENANT_KINDS, optional};
 
 /// The live objects of one kind, by `(namespace, name)`.
 type Index = Mutex<BTreeMap<(String, String), Value>>;
@@ -57,7 +57,14 @@ impl Snapshot {
         self.kinds[&kind]
             .get_or_try_init(|| async {
                 let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-                let items = cluster.list(kind, "", &selector).await?;
+                let items = match cluster.list(kind, "", &selector).await {
+                    Ok(items) => items,
+                    // A cluster that does not serve the kind holds none of it.
+                    Err(failure) if failure.kind == FailureKind::NotFound && optional(kind) => {
+                        Vec::new()
+                    }
+                    Err(failure) => return Err(failure),
+                };
                 let index = items
                     .into_iter()
                     .map(|item| {

@@ -3,22 +3,31 @@
 use harmony_kube::kinds::Scope;
 use harmony_kube::{Kind, ObjectRef};
 use harmony_tenant::TenantObject;
+use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 /// Every kind a tenant plan holds, in apply order.
-pub(crate) const TENANT_KINDS: [Kind; 8] = [
+pub(crate) const TENANT_KINDS: [Kind; 10] = [
     Kind::of::<Namespace>(),
     Kind::of::<ResourceQuota>(),
     Kind::of::<LimitRange>(),
     Kind::of::<ConfigMap>(),
     Kind::of::<NetworkPolicy>(),
+    Kind::of::<PrometheusRule>(),
+    Kind::of::<AlertmanagerConfig>(),
     Kind::of::<Role>(),
     Kind::of::<ServiceAccount>(),
     Kind::of::<RoleBinding>(),
 ];
+
+/// Whether `kind` is served only by some clusters (the prometheus-operator API): a cluster that
+/// does not serve it holds no object of it.
+pub(crate) fn optional(kind: Kind) -> bool {
+    kind.group() == PrometheusRule::GROUP
+}
 
 /// The reference of a plan object.
 pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
@@ -37,6 +46,8 @@ pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
         TenantObject::Role(o) => kind(o),
         TenantObject::ServiceAccount(o) => kind(o),
         TenantObject::RoleBinding(o) => kind(o),
+        TenantObject::PrometheusRule(o) => kind(o),
+        TenantObject::AlertmanagerConfig(o) => kind(o),
     };
     ObjectRef {
         kind,
@@ -48,6 +59,7 @@ pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harmony_tenant::monitoring::{AlertReceiver, WebhookReceiver};
     use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
 
     #[test]
@@ -55,7 +67,20 @@ mod tests {
         let tenant = TenantScore::new("acme")
             .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
             .member(Member::service_account("ci", TenantRole::Developer));
-        let plan = compile(&tenant, &ClusterFacts::kubernetes());
+        let mut tenant = tenant;
+        tenant.monitoring.receivers.push(AlertReceiver {
+            name: "hook".into(),
+            email: None,
+            webhook: Some(WebhookReceiver {
+                url: Some("https://hooks.acme.example/alerts".into()),
+                url_secret: None,
+            }),
+        });
+        let facts = ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let plan = compile(&tenant, &facts);
         let kinds: std::collections::BTreeSet<_> =
             plan.objects().iter().map(|o| object_ref(o).kind).collect();
         assert_eq!(kinds.len(), TENANT_KINDS.len(), "{kinds:?}");

@@ -62,6 +62,23 @@ impl Cluster {
 
     /// The names of the API groups the server serves.
     pub async fn api_groups(&self) -> Result<Vec<String>, ApiFailure> {
+        let groups = self.discovery().await?;
+        Ok(groups.into_iter().map(|g| g.name).collect())
+    }
+
+    /// Every `group/version` the API server serves outside the core group, such as
+    /// `monitoring.coreos.com/v1beta1`.
+    pub async fn api_group_versions(&self) -> Result<Vec<String>, ApiFailure> {
+        let groups = self.discovery().await?;
+        Ok(groups
+            .into_iter()
+            .flat_map(|g| g.versions.into_iter().map(|v| v.group_version))
+            .collect())
+    }
+
+    async fn discovery(
+        &self,
+    ) -> Result<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup>, ApiFailure> {
         let attempt = Attempt {
             verb: "get",
             resource: "/apis".into(),
@@ -70,7 +87,7 @@ impl Cluster {
         };
         with_retry(|| self.client.list_api_groups())
             .await
-            .map(|list| list.groups.into_iter().map(|g| g.name).collect())
+            .map(|list| list.groups)
             .map_err(|e| self.fail(&e, &attempt))
     }
 

@@ -194,7 +194,7 @@ async fn lead(
             Default::default(),
         );
     metrics.count_tenants(store.clone());
-    let (owned, triggers, synced) = Owned::new(&client);
+    let (owned, triggers, synced) = Owned::new(&client, facts.monitoring_api);
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
         reader: InventoryReader::new(config)?,
@@ -249,6 +249,8 @@ async fn lead(
         .watches_stream(triggers.roles, owner)
         .watches_stream(triggers.accounts, owner)
         .watches_stream(triggers.bindings, owner)
+        .watches_stream(triggers.rules, owner)
+        .watches_stream(triggers.routing, owner)
         .graceful_shutdown_on(stop)
         .run(
             move |tenant, context| {

@@ -9,6 +9,8 @@ use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
 use harmony_tenant::TenantRole;
+use harmony_tenant::monitoring::MONITORING_ROLES;
+use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, ServiceAccount,
@@ -119,8 +121,9 @@ fn rule(kinds: &[Kind], verbs: &[&str]) -> Vec<Value> {
 }
 
 /// What the operator may do: write only the kinds of a tenant plan, bind and escalate only the
-/// three tenant roles, read what the audit reads (never Secrets), delete nothing but what a
-/// tenant owns, and write Tenants' finalizers and status.
+/// three tenant roles (and bind the monitoring ClusterRoles a tenant plan binds), read what the
+/// audit reads (never Secrets), delete nothing but what a tenant owns, and write Tenants'
+/// finalizers and status.
 fn cluster_role_rules() -> Vec<Value> {
     let written = [
         Kind::of::<Namespace>(),
@@ -131,6 +134,8 @@ fn cluster_role_rules() -> Vec<Value> {
         Kind::of::<NetworkPolicy>(),
         Kind::of::<Role>(),
         Kind::of::<RoleBinding>(),
+        Kind::of::<PrometheusRule>(),
+        Kind::of::<AlertmanagerConfig>(),
     ];
     let mut rules = rule(
         &written,
@@ -142,6 +147,12 @@ fn cluster_role_rules() -> Vec<Value> {
         "resources": ["roles"],
         "resourceNames": tenant_roles,
         "verbs": ["bind", "escalate"],
+    }));
+    rules.push(json!({
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["clusterroles"],
+        "resourceNames": MONITORING_ROLES.map(|(role, _)| role),
+        "verbs": ["bind"],
     }));
     let mut read: Vec<Kind> = AUDIT_KINDS
         .iter()
@@ -588,6 +599,44 @@ mod tests {
         assert_eq!(check.status, harmony_audit::Status::Fail);
         assert!(
             check.evidence[0].contains("reads Secrets: ClusterRoleBinding harmony-operator"),
+            "{check:?}"
+        );
+    }
+
+    #[test]
+    fn the_operator_binds_only_the_monitoring_cluster_roles_a_tenant_plan_binds() {
+        let mut objects = manifests(&options());
+        let role = objects
+            .iter_mut()
+            .find(|o| o.object["kind"] == "ClusterRole")
+            .unwrap();
+        let rules = role.object["rules"].as_array_mut().unwrap();
+        let writes = rules
+            .iter()
+            .find(|r| r["apiGroups"] == json!(["monitoring.coreos.com"]))
+            .unwrap();
+        assert_eq!(
+            writes["resources"],
+            json!(["prometheusrules", "alertmanagerconfigs"])
+        );
+        let bind = rules
+            .iter_mut()
+            .find(|r| r["resources"] == json!(["clusterroles"]))
+            .unwrap();
+        assert_eq!(
+            bind["resourceNames"],
+            json!([
+                "alert-routing-edit",
+                "monitoring-edit",
+                "monitoring-rules-view"
+            ])
+        );
+        assert_eq!(bind["verbs"], json!(["bind"]));
+        bind["resourceNames"] = json!(["monitoring-edit", "cluster-monitoring-view"]);
+        let check = audited(&objects);
+        assert_eq!(check.status, harmony_audit::Status::Fail, "{check:?}");
+        assert!(
+            check.evidence.iter().any(|e| e.contains("clusterroles")),
             "{check:?}"
         );
     }

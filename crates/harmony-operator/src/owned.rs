@@ -1,5 +1,6 @@
 //! The objects tenants own, watched: each kind of a tenant plan is listed and watched once (by the
-//! managed-by label), kept in a cache, and any change to one of them triggers its tenant.
+//! managed-by label), kept in a cache, and any change to one of them triggers its tenant. The
+//! monitoring kinds are watched only on a cluster that serves them.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::{Stream, StreamExt};
 use harmony_kube::Kind;
 use harmony_kube::kinds::Scope;
+use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -26,12 +28,15 @@ use crate::resource::{QuotaUsage, Tenant};
 /// A stream of owned objects that changed or went away.
 type Changes<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
 
-/// How many owned kinds are watched.
+/// How many owned kinds every cluster serves.
 const KINDS: usize = 8;
+/// How many owned kinds only a cluster with the prometheus-operator API serves.
+const MONITORING_KINDS: usize = 2;
 
-/// Counts the caches that hold their first full list, and says when all of them do.
+/// Counts the caches that hold their first full list, and says when all `expected` do.
 struct Filled {
     count: AtomicUsize,
+    expected: usize,
     all: watch::Sender<bool>,
 }
 
@@ -161,7 +166,7 @@ where
                 && !counted.swap(true, Ordering::SeqCst)
             {
                 let count = filled.count.fetch_add(1, Ordering::SeqCst) + 1;
-                if count == KINDS {
+                if count == filled.expected {
                     filled.all.send_replace(true);
                 }
             }
@@ -175,6 +180,31 @@ where
         },
         changes,
     )
+}
+
+/// An empty cache and no changes, for a kind the cluster does not serve.
+fn unwatched<K>() -> (Cache<K>, Changes<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + Send + 'static,
+{
+    let (reader, _) = reflector::store();
+    let cache = Cache {
+        store: reader,
+        index: Arc::new(Mutex::new(TenantIndex::default())),
+    };
+    (cache, futures::stream::empty().boxed())
+}
+
+/// The cache of one owned kind, watched when `served`.
+fn watch_if<K>(served: bool, client: &Client, filled: &Arc<Filled>) -> (Cache<K>, Changes<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    if served {
+        watch(client, filled)
+    } else {
+        unwatched()
+    }
 }
 
 /// The tenant an owned object belongs to, by its tenant label.
@@ -196,6 +226,8 @@ pub(crate) struct Owned {
     roles: Cache<Role>,
     accounts: Cache<ServiceAccount>,
     bindings: Cache<RoleBinding>,
+    rules: Cache<PrometheusRule>,
+    routing: Cache<AlertmanagerConfig>,
 }
 
 /// The change streams of [`Owned`], handed to the controller as triggers.
@@ -208,6 +240,8 @@ pub(crate) struct Triggers {
     pub roles: Changes<Role>,
     pub accounts: Changes<ServiceAccount>,
     pub bindings: Changes<RoleBinding>,
+    pub rules: Changes<PrometheusRule>,
+    pub routing: Changes<AlertmanagerConfig>,
 }
 
 fn items<K>(cache: &Cache<K>, tenant: &str, out: &mut Vec<(Kind, Value)>)
@@ -224,11 +258,13 @@ where
 
 impl Owned {
     /// Starts nothing: the caches fill once the controller polls the returned triggers; the
-    /// receiver turns `true` once every cache holds its first full list.
-    pub fn new(client: &Client) -> (Self, Triggers, watch::Receiver<bool>) {
+    /// receiver turns `true` once every cache holds its first full list. The monitoring kinds are
+    /// watched only when `monitoring` (the cluster serves them).
+    pub fn new(client: &Client, monitoring: bool) -> (Self, Triggers, watch::Receiver<bool>) {
         let (all, filled_rx) = watch::channel(false);
         let filled = Arc::new(Filled {
             count: AtomicUsize::new(0),
+            expected: KINDS + if monitoring { MONITORING_KINDS } else { 0 },
             all,
         });
         let (namespaces, t_namespaces) = watch(client, &filled);
@@ -239,6 +275,8 @@ impl Owned {
         let (roles, t_roles) = watch(client, &filled);
         let (accounts, t_accounts) = watch(client, &filled);
         let (bindings, t_bindings) = watch(client, &filled);
+        let (rules, t_rules) = watch_if(monitoring, client, &filled);
+        let (routing, t_routing) = watch_if(monitoring, client, &filled);
         (
             Self {
                 namespaces,
@@ -249,6 +287,8 @@ impl Owned {
                 roles,
                 accounts,
                 bindings,
+                rules,
+                routing,
             },
             Triggers {
                 namespaces: t_namespaces,
@@ -259,6 +299,8 @@ impl Owned {
                 roles: t_roles,
                 accounts: t_accounts,
                 bindings: t_bindings,
+                rules: t_rules,
+                routing: t_routing,
             },
             filled_rx,
         )
@@ -275,6 +317,8 @@ impl Owned {
         items(&self.roles, tenant, &mut out);
         items(&self.accounts, tenant, &mut out);
         items(&self.bindings, tenant, &mut out);
+        items(&self.rules, tenant, &mut out);
+        items(&self.routing, tenant, &mut out);
         out
     }
 

@@ -65,6 +65,10 @@ pub struct ClusterFacts {
     pub ingress: PlatformPeer,
     /// The monitoring stack's namespaces.
     pub monitoring: PlatformPeer,
+    /// Whether the cluster serves the prometheus-operator API (`monitoring.coreos.com`): only
+    /// then do tenants get their monitoring objects.
+    #[serde(default)]
+    pub monitoring_api: bool,
 }
 
 /// Private and shared address space, excluded from "internet" when the node networks are unknown.
@@ -115,6 +119,7 @@ impl ClusterFacts {
                 namespace_selector: labels(&[("kubernetes.io/metadata.name", "monitoring")]),
                 pod_selector: BTreeMap::new(),
             },
+            monitoring_api: false,
         }
     }
 
@@ -143,6 +148,7 @@ impl ClusterFacts {
                 namespace_selector: labels(&[("network.openshift.io/policy-group", "monitoring")]),
                 pod_selector: BTreeMap::new(),
             },
+            monitoring_api: false,
         }
     }
 
@@ -202,6 +208,8 @@ pub struct ProfileSpec {
     pub dns: Option<DnsFacts>,
     pub ingress: Option<PlatformPeer>,
     pub monitoring: Option<PlatformPeer>,
+    #[serde(default)]
+    pub monitoring_api: bool,
 }
 
 impl ClusterProfile {
@@ -218,6 +226,7 @@ impl ClusterProfile {
             dns: s.dns.unwrap_or(d.dns),
             ingress: s.ingress.unwrap_or(d.ingress),
             monitoring: s.monitoring.unwrap_or(d.monitoring),
+            monitoring_api: s.monitoring_api,
         }
     }
 

@@ -13,19 +13,22 @@ mod facts;
 mod ingress;
 mod load;
 mod manager;
+pub mod monitoring;
 mod names;
 mod nonpublic;
 mod plan;
 pub mod quantity;
 mod removal;
 mod resolved;
+pub mod resource;
 mod score;
 mod validate;
 pub mod vpn;
 mod workloads;
 
 pub use compile::{
-    PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX, compile, tenant_parameters,
+    ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX,
+    compile, tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
@@ -42,7 +45,8 @@ pub use nonpublic::{
     NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
 };
 pub use plan::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, Phase, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, TENANT_LABEL, TenantObject,
+    TenantPlan, owned_labels,
 };
 pub use removal::{
     DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,

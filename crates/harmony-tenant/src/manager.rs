@@ -4,8 +4,8 @@
 use harmony::{Interpret, InterpretError, Outcome, Score, Topology};
 
 use crate::{
-    ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, TenantPlan,
-    TenantScore, compile,
+    ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, MonitoringStatus,
+    TenantPlan, TenantScore, compile,
 };
 
 /// A topology that can hold tenants: a folder of manifests, a live cluster, ...
@@ -85,7 +85,14 @@ impl<T: TenantManager> Interpret<T> for TenantInterpret {
                 .collect();
             return Err(InterpretError::Invalid(shown.join("; ")));
         }
-        topology.ensure_tenant(&compile(&self.0, &facts)).await
+        let plan = compile(&self.0, &facts);
+        let mut outcome = topology.ensure_tenant(&plan).await?;
+        if plan.monitoring != MonitoringStatus::On {
+            outcome
+                .details
+                .push(format!("monitoring {}", plan.monitoring.describe()));
+        }
+        Ok(outcome)
     }
 }
 

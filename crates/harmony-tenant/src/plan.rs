@@ -8,6 +8,8 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
+
 /// Label every object Harmony manages carries, with value [`MANAGED_BY_VALUE`].
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY_LABEL`].
@@ -25,6 +27,8 @@ pub enum Phase {
     Quotas,
     /// NetworkPolicies.
     NetworkPolicies,
+    /// The tenant's alerting rules and alert routing (they grant nothing).
+    Monitoring,
     /// Namespaced Roles (they grant nothing until bound).
     Roles,
     /// ServiceAccounts of `serviceAccount: true` members.
@@ -40,6 +44,7 @@ impl Phase {
             Self::Namespace => 10,
             Self::Quotas => 20,
             Self::NetworkPolicies => 30,
+            Self::Monitoring => 35,
             Self::Roles => 40,
             Self::ServiceAccounts => 50,
             Self::RoleBindings => 60,
@@ -65,6 +70,8 @@ pub enum TenantObject {
     Role(Role),
     ServiceAccount(ServiceAccount),
     RoleBinding(RoleBinding),
+    PrometheusRule(PrometheusRule),
+    AlertmanagerConfig(AlertmanagerConfig),
 }
 
 impl TenantObject {
@@ -79,6 +86,8 @@ impl TenantObject {
             Self::Role(o) => &o.metadata,
             Self::ServiceAccount(o) => &o.metadata,
             Self::RoleBinding(o) => &o.metadata,
+            Self::PrometheusRule(o) => &o.metadata,
+            Self::AlertmanagerConfig(o) => &o.metadata,
         }
     }
 
@@ -93,6 +102,8 @@ impl TenantObject {
             Self::Role(_) => "Role",
             Self::ServiceAccount(_) => "ServiceAccount",
             Self::RoleBinding(_) => "RoleBinding",
+            Self::PrometheusRule(_) => "PrometheusRule",
+            Self::AlertmanagerConfig(_) => "AlertmanagerConfig",
         }
     }
 
@@ -105,6 +116,7 @@ impl TenantObject {
             Self::Role(_) => Phase::Roles,
             Self::ServiceAccount(_) => Phase::ServiceAccounts,
             Self::RoleBinding(_) => Phase::RoleBindings,
+            Self::PrometheusRule(_) | Self::AlertmanagerConfig(_) => Phase::Monitoring,
         }
     }
 
@@ -136,16 +148,50 @@ pub struct TenantPlan {
     pub tenant: String,
     /// The tenant namespace.
     pub namespace: String,
+    /// Whether the monitoring objects are in the plan, and if not, why.
+    pub monitoring: MonitoringStatus,
     objects: Vec<TenantObject>,
+}
+
+/// Whether a plan holds the tenant's monitoring objects, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonitoringStatus {
+    /// The plan holds them.
+    On,
+    /// The tenant file sets `spec.monitoring.enabled: false`.
+    Disabled,
+    /// The cluster does not serve `monitoring.coreos.com` (the prometheus-operator API).
+    NotServed,
+}
+
+impl MonitoringStatus {
+    /// One line for people: on, or off and why.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Disabled => "off: the tenant file sets spec.monitoring.enabled: false",
+            Self::NotServed => {
+                "off: the cluster does not serve monitoring.coreos.com (no prometheus-operator \
+                 or OKD monitoring; in a cluster profile, set spec.monitoringApi: true)"
+            }
+        }
+    }
 }
 
 impl TenantPlan {
     /// A plan of `objects`, sorted into apply order.
-    pub fn new(tenant: String, namespace: String, mut objects: Vec<TenantObject>) -> Self {
+    pub fn new(
+        tenant: String,
+        namespace: String,
+        monitoring: MonitoringStatus,
+        mut objects: Vec<TenantObject>,
+    ) -> Self {
         objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Self {
             tenant,
             namespace,
+            monitoring,
             objects,
         }
     }

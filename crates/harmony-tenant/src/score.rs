@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ingress::IngressConfig;
+use crate::monitoring::MonitoringConfig;
 use crate::workloads::{ImagePolicy, SchedulingConfig};
 
 /// The `apiVersion` of tenant files and cluster profiles.
@@ -38,6 +39,8 @@ pub struct TenantScore {
     pub images: ImagePolicy,
     /// What deleting the tenant may destroy.
     pub deletion: DeletionPolicy,
+    /// Monitoring roles, standard alerts and where alerts go.
+    pub monitoring: MonitoringConfig,
 }
 
 /// Identity, namespace and pod security of a tenant.
@@ -485,6 +488,7 @@ impl TenantScore {
             scheduling: SchedulingConfig::default(),
             images: ImagePolicy::default(),
             deletion: DeletionPolicy::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 
@@ -662,6 +666,9 @@ pub struct TenantSpec {
     /// What deleting the tenant may destroy.
     #[serde(default, skip_serializing_if = "DeletionPolicy::is_default")]
     pub deletion: DeletionPolicy,
+    /// Monitoring roles, standard alerts and where alerts go (on by default).
+    #[serde(default, skip_serializing_if = "MonitoringConfig::is_default")]
+    pub monitoring: MonitoringConfig,
 }
 
 /// What deleting a tenant may destroy.
@@ -698,6 +705,7 @@ impl TenantScore {
             scheduling: spec.scheduling,
             images: spec.images,
             deletion: spec.deletion,
+            monitoring: spec.monitoring,
         }
     }
 
@@ -716,6 +724,7 @@ impl TenantScore {
             scheduling: score.scheduling,
             images: score.images,
             deletion: score.deletion,
+            monitoring: score.monitoring,
         }
     }
 }

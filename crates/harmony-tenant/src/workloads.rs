@@ -227,6 +227,12 @@ fn own_objects(score: &TenantScore, facts: &ClusterFacts) -> [(&'static str, i64
         .collect();
     let counts = score.resource_quotas.resolved().objects;
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let monitoring = crate::compile::role_binding_count(score, facts);
+    let monitoring_bindings = if monitoring > 0 {
+        format!(", the monitoring RoleBindings ({monitoring})")
+    } else {
+        String::new()
+    };
     let (okd_bindings, okd_accounts, okd_maps) = if okd {
         (
             ", and OKD's system:image-pullers, system:image-builders and system:deployers",
@@ -247,10 +253,10 @@ fn own_objects(score: &TenantScore, facts: &ClusterFacts) -> [(&'static str, i64
             "roleBindings",
             counts.role_bindings,
             format!(
-                "one member-<name> per member ({}){okd_bindings}",
+                "one member-<name> per member ({}){monitoring_bindings}{okd_bindings}",
                 members.len()
             ),
-            count(members.len()) + if okd { 3 } else { 0 },
+            count(members.len() + monitoring) + if okd { 3 } else { 0 },
         ),
         (
             "serviceAccounts",
@@ -480,6 +486,22 @@ mod tests {
             "spec.resourceQuotas.objects.roleBindings",
             "the default 20 is below the 21 the namespace needs for one member-<name> per member (21): set spec.resourceQuotas.objects.roleBindings to at least 21",
         );
+        let mut monitored = TenantScore::new("a")
+            .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
+            .member(Member::user("vic", TenantRole::Viewer, "vic@acme.com"));
+        monitored.resource_quotas.objects.role_bindings = Some(4);
+        let served = ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let found = messages(&monitored, &served);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("`4` is below the 5")
+                && found[0].contains("the monitoring RoleBindings (3)"),
+            "{found:#?}"
+        );
+        assert!(messages(&monitored, &ClusterFacts::kubernetes()).is_empty());
         let mut okd = TenantScore::new("a").member(Member::user(
             "alice",
             TenantRole::Admin,

@@ -2,8 +2,9 @@
 //! reconciling tenants needs and nothing that reaches beyond it: no wildcard, no Secret read (but
 //! the VPN peer registry's, in its own namespace, when it revokes peers), no impersonation (nor
 //! ServiceAccount tokens, which amount to it), and `bind` or `escalate` only on the tenant roles a
-//! tenant plan binds.
+//! tenant plan binds (and `bind` on the monitoring ClusterRoles it binds).
 
+use harmony_tenant::monitoring::MONITORING_ROLES;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::rbac::TENANT_ROLES;
@@ -60,10 +61,14 @@ fn wildcard(rule: &PolicyRule) -> bool {
             .any(|r| r == "*" || r.starts_with("*/"))
 }
 
-/// Whether `rule` lets one bind or escalate a ClusterRole, or a Role other than a tenant role.
+/// Whether `rule` lets one bind or escalate a Role other than a tenant role, escalate a
+/// ClusterRole, or bind a ClusterRole other than the monitoring roles a tenant plan binds.
 fn beyond_tenant_roles(rule: &PolicyRule) -> bool {
+    let monitoring = MONITORING_ROLES.map(|(role, _)| role);
     ["bind", "escalate"].iter().any(|verb| {
-        !allowed(rule, verb, RBAC, "clusterroles").is_empty()
+        allowed(rule, verb, RBAC, "clusterroles")
+            .iter()
+            .any(|name| *verb == "escalate" || !monitoring.contains(name))
             || allowed(rule, verb, RBAC, "roles")
                 .iter()
                 .any(|name| !TENANT_ROLES.contains(name))

@@ -2,6 +2,7 @@
 //! escalate/impersonate/bind verbs.
 
 use harmony_tenant::TenantRole;
+use harmony_tenant::monitoring::MONITORING_ROLES;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::{Check, Context, Status, Tenant};
@@ -94,7 +95,61 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         api_proxy(ctx, t),
         role_contracts(ctx, t),
         unknown_roles(ctx, t),
+        cluster_monitoring(ctx, t),
     ]
+}
+
+/// ClusterRoles that read or configure the monitoring of the whole cluster; never a tenant's.
+const CLUSTER_MONITORING_ROLES: [&str; 3] = [
+    "cluster-monitoring-view",
+    "cluster-monitoring-metrics-api",
+    "user-workload-monitoring-config-edit",
+];
+
+/// HMT-RBAC-010: no tenant subject is bound to a cluster-wide monitoring role (OKD's
+/// `cluster-monitoring-view` reads every namespace's metrics), in its namespace or cluster-wide,
+/// nor holds a tenant monitoring role cluster-wide (a ClusterRoleBinding): a tenant reads its
+/// metrics only through the namespace-enforcing endpoint.
+fn cluster_monitoring(ctx: &Context, t: &Tenant) -> Check {
+    let tenant_roles = MONITORING_ROLES.map(|(role, _)| role);
+    let mut failures = Vec::new();
+    for b in &ctx.snapshot.cluster_role_bindings {
+        let role = b.role_ref.name.as_str();
+        if !(CLUSTER_MONITORING_ROLES.contains(&role) || tenant_roles.contains(&role)) {
+            continue;
+        }
+        for subject in b.subjects.iter().flatten() {
+            if let Some(s) = SubjectRef::from_binding(subject, "")
+                && t.subjects.contains(&s)
+            {
+                failures.push(format!(
+                    "ClusterRoleBinding {} binds {s} to ClusterRole {role}: monitoring of every \
+                     namespace",
+                    b.metadata.name.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let ns = t.namespace.as_str();
+    for b in &ctx.by_namespace.get(ns).role_bindings {
+        let role = b.role_ref.name.as_str();
+        if b.role_ref.kind == "ClusterRole" && CLUSTER_MONITORING_ROLES.contains(&role) {
+            failures.push(format!(
+                "RoleBinding {ns}/{} binds ClusterRole {role}, a cluster-wide monitoring role",
+                b.metadata.name.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    Check::from_failures(
+        "HMT-RBAC-010",
+        "No cluster-wide monitoring role",
+        failures,
+        vec![format!(
+            "no tenant subject holds {} or a monitoring role cluster-wide; {} are bound in {ns} only",
+            CLUSTER_MONITORING_ROLES.join(", "),
+            tenant_roles.join(", ")
+        )],
+    )
 }
 
 /// Who `s`, bound in `namespace`, lets in from outside the tenant; `None` for a tenant identity.

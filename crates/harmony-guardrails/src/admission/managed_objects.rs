@@ -1,5 +1,6 @@
 //! What Harmony manages in a tenant namespace (quotas, limit ranges, network policies, roles,
-//! role bindings, the guardrail parameters) is created, changed and deleted only by Harmony.
+//! role bindings, the guardrail parameters, the monitoring rules and alert routing) is created,
+//! changed and deleted only by Harmony.
 //!
 //! An object is Harmony's when it carries `app.kubernetes.io/managed-by: harmony`, before or
 //! after the change, so the label can neither be removed (to take an object over) nor added (to
@@ -8,29 +9,32 @@
 //!
 //! ServiceAccounts are left out: OKD's controllers update them (image pull secrets).
 
+use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
-use super::{AdmissionRule, Draft, build, cel, resources, unless_trusted, validation};
+use super::{AdmissionRule, Draft, build, cel, unless_trusted, validation, versioned};
 use crate::guardrail::GuardrailId;
 use crate::score::ClusterGuardrailsScore;
 
-/// `(API group, resource)` of the k8s-openapi type `K`, as admission rules name it.
-const fn served<K: Resource>() -> (&'static str, &'static str) {
-    (K::GROUP, K::URL_PATH_SEGMENT)
+/// `(API group, version, resource)` of the k8s-openapi type `K`, as admission rules name it.
+const fn served<K: Resource>() -> (&'static str, &'static str, &'static str) {
+    (K::GROUP, K::VERSION, K::URL_PATH_SEGMENT)
 }
 
 /// The objects this rule protects, those of one API group next to each other.
-const PROTECTED: [(&str, &str); 6] = [
+const PROTECTED: [(&str, &str, &str); 8] = [
     served::<ResourceQuota>(),
     served::<LimitRange>(),
     served::<ConfigMap>(),
     served::<NetworkPolicy>(),
     served::<Role>(),
     served::<RoleBinding>(),
+    served::<PrometheusRule>(),
+    served::<AlertmanagerConfig>(),
 ];
 
 pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
@@ -41,8 +45,11 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
         resources: PROTECTED
             .chunk_by(|a, b| a.0 == b.0)
             .map(|group| {
-                let plurals: Vec<&str> = group.iter().map(|(_, plural)| *plural).collect();
-                resources(group[0].0, &plurals, &operations)
+                let plurals: Vec<&str> = group.iter().map(|(_, _, plural)| *plural).collect();
+                let mut versions: Vec<&str> =
+                    group.iter().map(|(_, version, _)| *version).collect();
+                versions.dedup();
+                versioned(group[0].0, &versions, &plurals, &operations)
             })
             .collect(),
         tenant_namespaces_only: true,
@@ -74,7 +81,7 @@ mod tests {
 
     /// `(API group, resource)` of `object`'s k8s-openapi type.
     fn served_as<K: Resource>(_: &K) -> (&'static str, &'static str) {
-        served::<K>()
+        (K::GROUP, K::URL_PATH_SEGMENT)
     }
 
     /// Every object Harmony puts in a tenant namespace, with its API group and resource.
@@ -84,7 +91,23 @@ mod tests {
             harmony_tenant::TenantRole::Admin,
             "alice@acme.com",
         ));
-        let plan = compile(&tenant, &ClusterFacts::kubernetes());
+        let mut tenant = tenant;
+        tenant
+            .monitoring
+            .receivers
+            .push(harmony_tenant::monitoring::AlertReceiver {
+                name: "chat".into(),
+                email: None,
+                webhook: Some(harmony_tenant::monitoring::WebhookReceiver {
+                    url: Some("https://hooks.acme.example/alerts".into()),
+                    url_secret: None,
+                }),
+            });
+        let facts = ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let plan = compile(&tenant, &facts);
         let objects: Vec<_> = plan
             .objects()
             .iter()
@@ -96,6 +119,8 @@ mod tests {
                     TenantObject::NetworkPolicy(o) => served_as(o),
                     TenantObject::Role(o) => served_as(o),
                     TenantObject::RoleBinding(o) => served_as(o),
+                    TenantObject::PrometheusRule(o) => served_as(o),
+                    TenantObject::AlertmanagerConfig(o) => served_as(o),
                     TenantObject::Namespace(_) | TenantObject::ServiceAccount(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
@@ -120,7 +145,10 @@ mod tests {
     #[test]
     fn tenants_cannot_change_or_delete_what_harmony_manages() {
         let objects = managed_objects();
-        assert!(objects.len() >= 6, "{objects:?}");
+        assert!(objects.len() >= 8, "{objects:?}");
+        for kind in ["PrometheusRule", "AlertmanagerConfig"] {
+            assert!(objects.iter().any(|(_, _, o)| o["kind"] == kind), "{kind}");
+        }
         for (group, resource, object) in objects {
             let mut changed = object.clone();
             changed["metadata"]["annotations"] = json!({"edited": "yes"});
@@ -153,7 +181,7 @@ mod tests {
             "metadata": {"name": "harmony-guardrails", "namespace": "acme",
                          "labels": {MANAGED_BY_LABEL: "harmony"}},
             "data": {"storage-class.premium": "allowed"}});
-        let (group, resource) = served::<ConfigMap>();
+        let (group, _, resource) = served::<ConfigMap>();
         let verdict = tenant_admin(Request::create(group, resource, forged));
         assert!(verdict.refused_with("managed by Harmony"), "{verdict:?}");
     }
@@ -165,7 +193,7 @@ mod tests {
             "spec": {"podSelector": {}}});
         let mut changed = own.clone();
         changed["spec"]["policyTypes"] = json!(["Ingress"]);
-        let (group, resource) = served::<NetworkPolicy>();
+        let (group, _, resource) = served::<NetworkPolicy>();
         for request in [
             Request::create(group, resource, own.clone()),
             Request::update(group, resource, own.clone(), changed),

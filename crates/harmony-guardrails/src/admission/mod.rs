@@ -213,10 +213,20 @@ fn narrowed(rules: &[NamedRuleWithOperations], keep: impl Fn(&str) -> bool) -> M
 /// schemas of named versions (it skips a rule with a wildcard), and with the default
 /// `matchPolicy: Equivalent` a request through another version is still matched.
 fn resources(group: &str, resources: &[&str], operations: &[&str]) -> NamedRuleWithOperations {
+    versioned(group, &["v1"], resources, operations)
+}
+
+/// [`resources`] of a group served in `versions`.
+fn versioned(
+    group: &str,
+    versions: &[&str],
+    resources: &[&str],
+    operations: &[&str],
+) -> NamedRuleWithOperations {
     let strings = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect());
     NamedRuleWithOperations {
         api_groups: strings(&[group]),
-        api_versions: strings(&["v1"]),
+        api_versions: strings(versions),
         operations: strings(operations),
         resources: strings(resources),
         ..NamedRuleWithOperations::default()

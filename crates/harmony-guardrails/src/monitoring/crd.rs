@@ -1,13 +1,10 @@
 //! Prometheus and Alertmanager (`monitoring.coreos.com/v1`, prometheus-operator CRDs), as serde
 //! types holding the fields Harmony sets: k8s-openapi does not ship them. Both implement
-//! k8s-openapi's [`Resource`], so the kind table names them by type.
+//! k8s-openapi's [`Resource`](k8s_openapi::Resource), so the kind table names them by type.
 
 use k8s_openapi::api::core::v1::PodSecurityContext;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::{NamespaceResourceScope, Resource};
-use serde::{Deserialize, Serialize, Serializer};
-
-use crate::crd::Typed;
+use serde::{Deserialize, Serialize};
 
 /// A Prometheus server the operator runs.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -110,32 +107,5 @@ pub struct MatcherStrategy {
     pub kind: String,
 }
 
-/// Implements [`Resource`] and the typed serialization for namespaced kinds of
-/// `monitoring.coreos.com/v1`, each kind named as its type.
-macro_rules! monitoring_resources {
-    ($($kind:ident $plural:literal),+) => {$(
-        impl Resource for $kind {
-            const API_VERSION: &'static str = "monitoring.coreos.com/v1";
-            const GROUP: &'static str = "monitoring.coreos.com";
-            const KIND: &'static str = stringify!($kind);
-            const VERSION: &'static str = "v1";
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = NamespaceResourceScope;
-        }
-
-        impl Serialize for $kind {
-            /// `apiVersion`, `kind`, `metadata`, `spec`, as the API serves it.
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                Typed {
-                    api_version: Self::API_VERSION,
-                    kind: Self::KIND,
-                    metadata: &self.metadata,
-                    spec: &self.spec,
-                }
-                .serialize(serializer)
-            }
-        }
-    )+};
-}
-
-monitoring_resources!(Prometheus "prometheuses", Alertmanager "alertmanagers");
+harmony_tenant::api_resources!(NamespaceResourceScope, "monitoring.coreos.com" / "v1":
+    Prometheus "prometheuses", Alertmanager "alertmanagers");

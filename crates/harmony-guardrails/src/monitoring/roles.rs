@@ -7,14 +7,9 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 
 use super::plan::harmony_meta;
 
-/// ServiceMonitors, PodMonitors and PrometheusRules: every verb.
-pub const MONITORING_EDIT: &str = "monitoring-edit";
-/// PrometheusRules: every verb.
-pub const MONITORING_RULES_EDIT: &str = "monitoring-rules-edit";
-/// PrometheusRules: read.
-pub const MONITORING_RULES_VIEW: &str = "monitoring-rules-view";
-/// AlertmanagerConfigs: every verb.
-pub const ALERT_ROUTING_EDIT: &str = "alert-routing-edit";
+pub use harmony_tenant::monitoring::{
+    ALERT_ROUTING_EDIT, MONITORING_EDIT, MONITORING_RULES_EDIT, MONITORING_RULES_VIEW,
+};
 
 /// The names tenant plans bind, in the order [`tenant_roles`] renders them.
 pub const TENANT_ROLES: [&str; 4] = [

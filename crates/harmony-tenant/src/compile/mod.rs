@@ -1,5 +1,6 @@
 //! The pure tenant compiler: `TenantScore + ClusterFacts -> TenantPlan`.
 
+mod monitoring;
 mod namespace;
 mod network;
 mod params;
@@ -9,6 +10,8 @@ mod rbac;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use monitoring::role_binding_count;
+pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use quota::STORAGE_CLASS_QUOTA_SUFFIX;
 
@@ -26,7 +29,10 @@ use crate::score::TenantScore;
 /// parameters ConfigMap `harmony-guardrails` ([`tenant_parameters`]), the NetworkPolicies
 /// (deny by default, then same-namespace, DNS, internet, extra CIDRs and platform sources), the
 /// `tenant-admin|developer|viewer` Roles, the ServiceAccounts and one `member-<name>` RoleBinding
-/// per member. Every object carries [`owned_labels`].
+/// per member. On a cluster that serves the prometheus-operator API, an enabled tenant also gets
+/// the monitoring RoleBindings ([`crate::monitoring::MONITORING_ROLES`]), the PrometheusRule
+/// [`ALERTS_NAME`] and, with receivers, the AlertmanagerConfig [`RECEIVERS_NAME`]; the plan says
+/// when monitoring is off and why. Every object carries [`owned_labels`].
 ///
 /// # Panics
 ///
@@ -38,7 +44,14 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     objects.push(TenantObject::ConfigMap(tenant_parameters(score)));
     objects.extend(network::policies(score, facts));
     objects.extend(rbac::objects(score, facts));
-    TenantPlan::new(score.name().into(), score.namespace().into(), objects)
+    let (monitoring, monitoring_objects) = monitoring::objects(score, facts);
+    objects.extend(monitoring_objects);
+    TenantPlan::new(
+        score.name().into(),
+        score.namespace().into(),
+        monitoring,
+        objects,
+    )
 }
 
 /// Metadata of the tenant's namespaced object `name`.

@@ -12,7 +12,7 @@ use crate::plan::TenantObject;
 use crate::score::{Identity, Member, TenantRole, TenantScore};
 
 /// The API group of Roles and RoleBindings, and of User and Group subjects.
-const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(super) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// A verb a tenant role may hold; the order is the order rules list them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,6 +109,10 @@ const POD_CONNECT: &[Resource] = &[
     ("", "pods/exec"),
     ("", "pods/portforward"),
 ];
+/// The pods' resource metrics: what the namespace-enforcing metrics endpoints (OKD's
+/// thanos-querier tenancy port, the kube-rbac-proxy of Harmony's cluster monitoring) check before
+/// answering a query for the namespace. Every role reads them when the tenant has monitoring.
+const POD_METRICS: &[Resource] = &[("metrics.k8s.io", "pods")];
 /// The namespace's RBAC objects, readable by admins.
 const RBAC_OBJECTS: &[Resource] = &[(RBAC_GROUP, "rolebindings"), (RBAC_GROUP, "roles")];
 
@@ -190,11 +194,16 @@ fn grants(role: TenantRole, okd: bool, self_service: bool) -> Grants {
 pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
     let okd = facts.flavor == ClusterFlavor::Okd;
     let self_service = score.rbac_config.self_service.role_bindings;
+    let metrics = super::monitoring::applies(score, facts);
     let members = &score.rbac_config.members;
     let roles = TenantRole::ALL.map(|role| {
+        let mut grants = grants(role, okd, self_service);
+        if metrics {
+            grants.allow(POD_METRICS, READ);
+        }
         TenantObject::Role(Role {
             metadata: namespaced(score, &role.role_name()),
-            rules: Some(grants(role, okd, self_service).rules()),
+            rules: Some(grants.rules()),
         })
     });
     let accounts: BTreeSet<&str> = members
@@ -217,25 +226,6 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantOb
 
 /// The RoleBinding `member-<name>` giving `member` its role.
 fn binding(score: &TenantScore, member: &Member) -> TenantObject {
-    let subject = |kind: &str, name: &str| Subject {
-        api_group: Some(RBAC_GROUP.into()),
-        kind: kind.into(),
-        name: name.into(),
-        namespace: None,
-    };
-    let subject = match member
-        .identity()
-        .expect("a validated member has exactly one identity")
-    {
-        Identity::User(user) => subject("User", user),
-        Identity::Group(group) => subject("Group", group),
-        Identity::ServiceAccount => Subject {
-            api_group: None,
-            kind: "ServiceAccount".into(),
-            name: member.name.clone(),
-            namespace: Some(score.namespace().into()),
-        },
-    };
     TenantObject::RoleBinding(RoleBinding {
         metadata: namespaced(score, &format!("member-{}", member.name)),
         role_ref: RoleRef {
@@ -243,8 +233,31 @@ fn binding(score: &TenantScore, member: &Member) -> TenantObject {
             kind: "Role".into(),
             name: member.role.role_name(),
         },
-        subjects: Some(vec![subject]),
+        subjects: Some(vec![subject(score, member)]),
     })
+}
+
+/// The RoleBinding subject of `member`, as its `member-<name>` binding names it.
+pub(super) fn subject(score: &TenantScore, member: &Member) -> Subject {
+    let named = |kind: &str, name: &str| Subject {
+        api_group: Some(RBAC_GROUP.into()),
+        kind: kind.into(),
+        name: name.into(),
+        namespace: None,
+    };
+    match member
+        .identity()
+        .expect("a validated member has exactly one identity")
+    {
+        Identity::User(user) => named("User", user),
+        Identity::Group(group) => named("Group", group),
+        Identity::ServiceAccount => Subject {
+            api_group: None,
+            kind: "ServiceAccount".into(),
+            name: member.name.clone(),
+            namespace: Some(score.namespace().into()),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -493,6 +506,33 @@ mod tests {
         );
         assert_eq!(ci.namespace.as_deref(), Some("acme-ns"));
         assert_eq!(bindings["member-ci"].role_ref.name, "tenant-viewer");
+    }
+
+    #[test]
+    fn every_role_reads_pod_metrics_only_with_monitoring() {
+        let served = ClusterFacts {
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let metrics = |score: &TenantScore, facts: &ClusterFacts| -> Vec<bool> {
+            objects(score, facts)
+                .iter()
+                .filter_map(|o| match o {
+                    TenantObject::Role(r) => Some(r.rules.iter().flatten().any(|rule| {
+                        rule.api_groups == Some(vec!["metrics.k8s.io".into()])
+                            && rule.resources == Some(vec!["pods".into()])
+                            && rule.verbs == ["get", "list", "watch"]
+                    })),
+                    _ => None,
+                })
+                .collect()
+        };
+        let score = TenantScore::new("acme");
+        assert_eq!(metrics(&score, &served), [true; 3]);
+        assert_eq!(metrics(&score, &ClusterFacts::kubernetes()), [false; 3]);
+        let mut off = score.clone();
+        off.monitoring.enabled = false;
+        assert_eq!(metrics(&off, &served), [false; 3]);
     }
 
     #[test]

@@ -409,6 +409,18 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// Applies `objects` (each with its `apiVersion` and `kind`, such as a serialized k8s-openapi
+    /// object) as the admin, with server-side apply.
+    pub fn apply<T: serde::Serialize>(&self, objects: &[T]) -> Result<(), ControlPlaneError> {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let path = self
+            .dir
+            .join(format!("{}.json", Self::unique_name("apply")));
+        std::fs::write(&path, list.to_string()).map_err(|e| ControlPlaneError::io(&path, e))?;
+        self.kubectl_run(&["apply", "--server-side", "-f", &path.to_string_lossy()])?;
+        Ok(())
+    }
+
     /// Keeps this control plane's logs if the current test panics: hold the guard for the test's
     /// length; on a panic it marks the folder to keep and prints where the logs are.
     pub fn failure_guard(&self) -> FailureGuard<'_> {
