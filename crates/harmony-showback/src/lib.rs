@@ -22,6 +22,6 @@ pub use figures::{
     Figures, Measurements, StorageFigures, TenantNamespace, TenantUsage, UsageReport,
 };
 pub use prices::{API_VERSION, DEFAULT_CLASS, PriceSheet, Prices};
-pub use prometheus::{ClientError, Endpoint, Prometheus, Series, Stats};
+pub use prometheus::{ClientError, Endpoint, Prometheus, Series, Stats, read_token_file};
 pub use queries::Figure;
 pub use window::{MAX_POINTS, Window, WindowError, parse_duration};

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -81,6 +83,14 @@ pub enum ClientError {
         /// The PromQL sent.
         query: String,
     },
+    /// The token file cannot be used.
+    #[error("--token-file {path}: {reason}")]
+    TokenFile {
+        /// The file.
+        path: String,
+        /// What is wrong and the fix.
+        reason: String,
+    },
     /// Any other answer that is not a Prometheus API success.
     #[error(
         "Prometheus at {url} answered {status}: {body}; is this the Prometheus API (its base URL, without /api/v1)?"
@@ -93,6 +103,32 @@ pub enum ClientError {
         /// The start of the body.
         body: String,
     },
+}
+
+/// The bearer token in the file at `path` (surrounding whitespace trimmed); refused when the
+/// file is empty or others than its owner may read it.
+pub fn read_token_file(path: &Path) -> Result<String, ClientError> {
+    let refuse = |reason: String| ClientError::TokenFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mode = std::fs::metadata(path)
+        .map_err(|e| refuse(format!("cannot be read: {e}")))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(refuse(format!(
+            "others than its owner may read it (mode {:04o}): run `chmod 600 {}`, or pass the token in HARMONY_PROMETHEUS_TOKEN",
+            mode & 0o7777,
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(format!("cannot be read: {e}")))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(refuse("is empty: write the bearer token in it".into()));
+    }
+    Ok(token.to_string())
 }
 
 /// One series of an answer: its labels and its samples (milliseconds since the epoch, value).
@@ -282,5 +318,52 @@ impl From<RawSeries> for Series {
             labels: raw.metric,
             samples,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_file_others_may_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = read_token_file(&path).unwrap_err().to_string();
+        assert!(error.contains("(mode 0644): run `chmod 600"), "{error}");
+        assert!(!error.contains("s3cret"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_token_file(&path).unwrap(), "s3cret");
+        std::fs::write(&path, " \n").unwrap();
+        assert!(
+            read_token_file(&path)
+                .unwrap_err()
+                .to_string()
+                .ends_with("is empty: write the bearer token in it")
+        );
+    }
+
+    #[test]
+    fn refuses_a_url_that_is_not_http() {
+        let endpoint = |url: &str| Endpoint {
+            url: url.into(),
+            token: None,
+            ca_pem: None,
+            timeout: Duration::from_secs(1),
+        };
+        for url in ["prometheus:9090", "ftp://x", "http://", "http:///api"] {
+            assert!(
+                matches!(Prometheus::new(endpoint(url)), Err(ClientError::BadUrl(_))),
+                "{url}"
+            );
+        }
+        let mut with_bad_ca = endpoint("https://x");
+        with_bad_ca.ca_pem = Some(b"not a certificate".to_vec());
+        assert!(matches!(
+            Prometheus::new(with_bad_ca),
+            Err(ClientError::BadCa)
+        ));
     }
 }
