@@ -152,6 +152,12 @@ spec:
     }
 
     #[test]
+    fn the_example_sheet_is_valid() {
+        let sheet = load(include_str!("../../../examples/prices.yaml")).unwrap();
+        assert_eq!(sheet.spec.storage("ceph-rbd"), Some(0.04));
+    }
+
+    #[test]
     fn a_class_without_a_price_or_default_has_none() {
         let text = GOOD.replace(", default: 0.04", "");
         assert_eq!(load(&text).unwrap().spec.storage("slow"), None);
