@@ -1,8 +1,8 @@
 //! `harmony tenant usage` and `harmony tenant cost` against a real Prometheus (Debian's) loaded
 //! with known series through `promtool tsdb create-blocks-from openmetrics`: the figures equal
 //! hand-computed ones; the charts are well-formed SVG with one bar group per tenant; and every
-//! refusal (bad URL, Prometheus down, bad price sheet, unpriced storage class, bad window) exits
-//! 2 naming the fix.
+//! refusal (bad URL, Prometheus down, 401, 403, a refused query, bad price sheet, unpriced
+//! storage class, bad window) exits 2 naming the fix.
 
 #[path = "common/prometheus.rs"]
 mod prometheus;
@@ -386,6 +386,91 @@ fn a_storage_class_without_a_price_is_refused_naming_it() {
              them under spec.storageGiBMonth, or a `default` price for every other class\n",
         );
     assert!(!chart.exists(), "no chart from a refused report");
+}
+
+#[test]
+fn a_query_prometheus_refuses_is_named_with_its_message() {
+    let fixture = Fixture::start();
+    let client = harmony_showback::Prometheus::new(harmony_showback::Endpoint {
+        url: fixture.prometheus.url.clone(),
+        token: None,
+        ca_pem: None,
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .unwrap();
+    let error = client
+        .instant("sum(", "2026-11-01T03:00:00Z".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    let expected = format!(
+        "Prometheus at {}/api/v1/query refused the query (bad_data: ",
+        fixture.prometheus.url
+    );
+    assert!(error.starts_with(&expected), "{error}");
+    assert!(error.ends_with("; query: sum("), "{error}");
+    assert_eq!(client.stats().queries, 1);
+}
+
+#[test]
+fn a_token_prometheus_does_not_accept_is_refused_with_401_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series.om");
+    write_series(&series);
+    // Basic auth only: a bearer token gets 401.
+    let server = Prometheus::start_with(
+        &series,
+        Some(
+            "basic_auth_users:\n  admin: $2y$10$AAAAAAAAAAAAAAAAAAAAAOm5wPPg0M3qzpZ.6Gzn6rA1oIEvUB0Zy\n",
+        ),
+    );
+    std::fs::write(dir.path().join("tenants.yaml"), TENANTS).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let tenants = dir.path().join("tenants.yaml");
+    let expected = format!(
+        "error: Prometheus at {}/api/v1/query answered 401 Unauthorized: give a valid bearer \
+         token with --token-file or HARMONY_PROMETHEUS_TOKEN\n",
+        server.url
+    );
+    harmony("usage", &tenants, &server.url)
+        .arg("--token-file")
+        .arg(&token)
+        .assert()
+        .code(2)
+        .stderr(expected.clone());
+    harmony("usage", &tenants, &server.url)
+        .env("HARMONY_PROMETHEUS_TOKEN", "s3cret-token")
+        .assert()
+        .code(2)
+        .stderr(expected);
+}
+
+#[test]
+fn a_403_names_the_permission_to_ask_for() {
+    // A loopback server that answers every request 403, as an RBAC proxy does.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 65536];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden",
+            );
+        }
+    });
+    let dir = files();
+    harmony("usage", &dir.path().join("tenants.yaml"), &url)
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "error: Prometheus at {url}/api/v1/query answered 403 Forbidden: the token may not \
+             query all namespaces; on OKD use the thanos-querier :9091 port with a token bound \
+             to `cluster-monitoring-view`\n"
+        ));
 }
 
 /// A folder with the tenant and price files but no Prometheus.

@@ -62,6 +62,12 @@ impl Prometheus {
     /// Builds a TSDB from `openmetrics` with promtool and starts Prometheus on it: no scrape
     /// targets, a retention long enough for past samples, a free loopback port.
     pub fn start(openmetrics: &Path) -> Self {
+        Self::start_with(openmetrics, None)
+    }
+
+    /// [`Prometheus::start`], with the web configuration `web_config` (`--web.config.file`)
+    /// when given, such as `basic_auth_users`.
+    pub fn start_with(openmetrics: &Path, web_config: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("a folder for the TSDB");
         let data = dir.path().join("data");
         let built = Command::new("promtool")
@@ -84,7 +90,13 @@ impl Prometheus {
             .expect("a free port")
             .port();
         let log = File::create(dir.path().join("prometheus.log")).expect("the log");
-        let child = Command::new("prometheus")
+        let mut command = Command::new("prometheus");
+        if let Some(web_config) = web_config {
+            let path = dir.path().join("web.yml");
+            std::fs::write(&path, web_config).expect("the web config");
+            command.arg(format!("--web.config.file={}", path.display()));
+        }
+        let child = command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=100y")
@@ -102,7 +114,7 @@ impl Prometheus {
         server
     }
 
-    /// Waits until `/-/ready` answers 200.
+    /// Waits until `/-/ready` answers (200, or 401 behind basic auth).
     fn wait_ready(&mut self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -120,7 +132,7 @@ impl Prometheus {
     }
 }
 
-/// Whether `GET /-/ready` on `port` answers 200.
+/// Whether `GET /-/ready` on `port` answers 200 (or 401: ready behind basic auth).
 fn ready(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
@@ -130,7 +142,7 @@ fn ready(port: u16) -> bool {
         .write_all(b"GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         .and_then(|()| stream.read_to_string(&mut answer))
         .is_ok()
-        && answer.split(' ').nth(1) == Some("200")
+        && matches!(answer.split(' ').nth(1), Some("200" | "401"))
 }
 
 impl Drop for Prometheus {
