@@ -126,12 +126,15 @@ pub fn cost(
     for tenant in tenants {
         let (mut cpu, mut memory) = (Line::default(), Line::default());
         let mut storage: BTreeMap<String, StorageLine> = BTreeMap::new();
+        let series = measurements.of(&tenant.namespace);
         for t in window.points_ms() {
-            let usage = measurements.usage_at(tenant, t);
-            accumulate(&mut cpu, usage.cpu, hours);
-            accumulate(&mut memory, usage.memory, hours / GIB);
-            for (class, figures) in usage.storage {
-                let line = storage.entry(class).or_default();
+            accumulate(&mut cpu, series.cpu_at(t), hours);
+            accumulate(&mut memory, series.memory_at(t), hours / GIB);
+            for (class, figures) in series.storage_at(t) {
+                if !storage.contains_key(class) {
+                    storage.insert(class.to_string(), StorageLine::default());
+                }
+                let line = storage.get_mut(class).expect("inserted above");
                 line.reserved += figures.reserved / GIB * hours / HOURS_PER_MONTH;
                 line.requested += figures.requested / GIB * hours / HOURS_PER_MONTH;
             }

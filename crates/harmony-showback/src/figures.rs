@@ -18,8 +18,14 @@ pub struct TenantNamespace {
     pub namespace: String,
 }
 
-/// Values of one figure: namespace -> key label value (`""` when none) -> time (ms) -> value.
-type Table = BTreeMap<String, BTreeMap<String, BTreeMap<i64, f64>>>;
+/// Samples of one series, sorted by time (ms since the epoch).
+type Samples = Vec<(i64, f64)>;
+
+/// One figure's series of a namespace, if it has one.
+type Slice<'m> = Option<&'m [(i64, f64)]>;
+
+/// Values of one figure: namespace -> key label value (`""` when none) -> samples.
+type Table = BTreeMap<String, BTreeMap<String, Samples>>;
 
 /// The answers of every [`Figure`] query, by namespace.
 #[derive(Debug, Default, Clone)]
@@ -89,64 +95,123 @@ impl Measurements {
                 .or_default()
                 .entry(key)
                 .or_default();
-            for (t, v) in s.samples {
-                *values.entry(t).or_default() += v;
+            if values.is_empty() {
+                *values = s.samples;
+            } else {
+                // The same key twice (not from a `sum by`): add them up, time by time.
+                values.extend(s.samples);
+                values.sort_by_key(|&(t, _)| t);
+                values.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        kept.1 += later.1;
+                    }
+                    same
+                });
             }
         }
     }
 
-    /// The figures of `tenant` at `t` (ms); absent series count as 0.
-    pub fn usage_at(&self, tenant: &TenantNamespace, t: i64) -> TenantUsage {
+    /// The series of `namespace`'s figures.
+    pub fn of(&self, namespace: &str) -> TenantSeries<'_> {
         let keys = |figure| {
             self.tables
                 .get(&figure)
-                .and_then(|table| table.get(&tenant.namespace))
+                .and_then(|table| table.get(namespace))
         };
-        let value = |figure, key: &str| {
-            keys(figure)
-                .and_then(|k| k.get(key))
-                .and_then(|values| values.get(&t))
-                .copied()
-        };
-        let reserved = |specific: &str, plain: &str| {
-            value(Figure::Quota, specific)
-                .or_else(|| value(Figure::Quota, plain))
-                .unwrap_or(0.0)
-        };
-        let cpu = Figures {
-            reserved: reserved("requests.cpu", "cpu"),
-            requested: value(Figure::Requests, "cpu").unwrap_or(0.0),
-            used: value(Figure::CpuUsed, "").unwrap_or(0.0),
-        };
-        let memory = Figures {
-            reserved: reserved("requests.memory", "memory"),
-            requested: value(Figure::Requests, "memory").unwrap_or(0.0),
-            used: value(Figure::MemoryUsed, "").unwrap_or(0.0),
-        };
-        let mut storage: BTreeMap<String, StorageFigures> = BTreeMap::new();
+        let series = |figure, key: &str| keys(figure).and_then(|k| k.get(key)).map(Vec::as_slice);
+        let mut storage: BTreeMap<&str, [Slice<'_>; 2]> = BTreeMap::new();
         for (resource, values) in keys(Figure::Quota).into_iter().flatten() {
-            if let (Some(class), Some(&v)) = (
-                resource.strip_suffix(STORAGE_CLASS_QUOTA_SUFFIX),
-                values.get(&t),
-            ) && v > 0.0
-            {
-                storage.entry(class.to_string()).or_default().reserved = v;
+            if let Some(class) = resource.strip_suffix(STORAGE_CLASS_QUOTA_SUFFIX) {
+                storage.entry(class).or_default()[0] = Some(values);
             }
         }
         for (class, values) in keys(Figure::Storage).into_iter().flatten() {
-            if let Some(&v) = values.get(&t)
-                && v > 0.0
-            {
-                storage.entry(class.clone()).or_default().requested = v;
-            }
+            storage.entry(class).or_default()[1] = Some(values);
         }
+        TenantSeries {
+            cpu: [
+                series(Figure::Quota, "requests.cpu"),
+                series(Figure::Quota, "cpu"),
+                series(Figure::Requests, "cpu"),
+                series(Figure::CpuUsed, ""),
+            ],
+            memory: [
+                series(Figure::Quota, "requests.memory"),
+                series(Figure::Quota, "memory"),
+                series(Figure::Requests, "memory"),
+                series(Figure::MemoryUsed, ""),
+            ],
+            storage: storage.into_iter().collect(),
+        }
+    }
+
+    /// The figures of `tenant` at `t` (ms); absent samples count as 0.
+    pub fn usage_at(&self, tenant: &TenantNamespace, t: i64) -> TenantUsage {
+        let series = self.of(&tenant.namespace);
         TenantUsage {
             tenant: tenant.tenant.clone(),
             namespace: tenant.namespace.clone(),
-            cpu,
-            memory,
-            storage,
+            cpu: series.cpu_at(t),
+            memory: series.memory_at(t),
+            storage: series
+                .storage_at(t)
+                .map(|(class, figures)| (class.to_string(), figures))
+                .collect(),
         }
+    }
+}
+
+/// The series of one namespace's figures, borrowed from [`Measurements`].
+pub struct TenantSeries<'m> {
+    /// Quota `requests.cpu`, quota `cpu`, requests, used.
+    cpu: [Slice<'m>; 4],
+    /// The same for memory.
+    memory: [Slice<'m>; 4],
+    /// By class: the quota, the PVC requests.
+    storage: Vec<(&'m str, [Slice<'m>; 2])>,
+}
+
+/// The value of `series` at `t`, if it has one.
+fn at(series: Slice<'_>, t: i64) -> Option<f64> {
+    let series = series?;
+    series
+        .binary_search_by_key(&t, |&(time, _)| time)
+        .ok()
+        .map(|i| series[i].1)
+}
+
+/// The figures of `[specific quota, plain quota, requests, used]` at `t`.
+fn figures_at(series: &[Slice<'_>; 4], t: i64) -> Figures {
+    Figures {
+        reserved: at(series[0], t).or_else(|| at(series[1], t)).unwrap_or(0.0),
+        requested: at(series[2], t).unwrap_or(0.0),
+        used: at(series[3], t).unwrap_or(0.0),
+    }
+}
+
+impl TenantSeries<'_> {
+    /// CPU at `t`, in cores.
+    pub fn cpu_at(&self, t: i64) -> Figures {
+        figures_at(&self.cpu, t)
+    }
+
+    /// Memory at `t`, in bytes.
+    pub fn memory_at(&self, t: i64) -> Figures {
+        figures_at(&self.memory, t)
+    }
+
+    /// Storage at `t` by class, in bytes: the classes with something reserved or requested.
+    pub fn storage_at(&self, t: i64) -> impl Iterator<Item = (&str, StorageFigures)> + '_ {
+        self.storage
+            .iter()
+            .filter_map(move |(class, [quota, pvcs])| {
+                let figures = StorageFigures {
+                    reserved: at(*quota, t).unwrap_or(0.0),
+                    requested: at(*pvcs, t).unwrap_or(0.0),
+                };
+                (figures.reserved > 0.0 || figures.requested > 0.0).then_some((*class, figures))
+            })
     }
 }
 

@@ -19,7 +19,7 @@ mod window;
 
 pub use cost::{CostError, CostReport, GIB, HOURS_PER_MONTH, Line, StorageLine, TenantCost, cost};
 pub use figures::{
-    Figures, Measurements, StorageFigures, TenantNamespace, TenantUsage, UsageReport,
+    Figures, Measurements, StorageFigures, TenantNamespace, TenantSeries, TenantUsage, UsageReport,
 };
 pub use prices::{API_VERSION, DEFAULT_CLASS, PriceSheet, Prices};
 pub use prometheus::{ClientError, Endpoint, Prometheus, Series, Stats, read_token_file};

@@ -281,30 +281,34 @@ impl Prometheus {
 
 /// The envelope of every Prometheus API answer.
 #[derive(Deserialize)]
-struct Answer {
+struct Answer<'a> {
     status: String,
-    data: Option<Data>,
+    #[serde(borrow)]
+    data: Option<Data<'a>>,
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct Data {
-    result: Vec<RawSeries>,
+struct Data<'a> {
+    #[serde(borrow)]
+    result: Vec<RawSeries<'a>>,
 }
 
-/// A vector element (`value`) or a matrix row (`values`); values are strings.
+/// A vector element (`value`) or a matrix row (`values`); values are strings, borrowed from the
+/// body (numbers need no unescaping).
 #[derive(Deserialize)]
-struct RawSeries {
+struct RawSeries<'a> {
     metric: BTreeMap<String, String>,
-    value: Option<(f64, String)>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
+    #[serde(borrow)]
+    value: Option<(f64, &'a str)>,
+    #[serde(borrow, default)]
+    values: Vec<(f64, &'a str)>,
 }
 
-impl From<RawSeries> for Series {
-    fn from(raw: RawSeries) -> Self {
+impl From<RawSeries<'_>> for Series {
+    fn from(raw: RawSeries<'_>) -> Self {
         let samples = raw
             .value
             .into_iter()

@@ -1,6 +1,7 @@
 //! The PromQL of each figure: one query for all tenants at once (their namespaces in one
 //! `namespace=~` matcher), always `sum by (namespace)`, never by a pod label (tenants set those).
 
+use harmony_tenant::STORAGE_CLASS_QUOTA_SUFFIX;
 use jiff::SignedDuration;
 
 /// What a query measures, and the label (besides `namespace`) its series are keyed by.
@@ -44,9 +45,14 @@ impl Figure {
         let ns = format!("namespace=~\"{}\"", namespaces.join("|"));
         let l = format!("{}s", lookback.as_secs());
         match self {
-            Figure::Quota => format!(
-                "sum by (namespace, resource) (avg_over_time(kube_resourcequota{{type=\"hard\",{ns}}}[{l}]))"
-            ),
+            Figure::Quota => {
+                // Only the quota resources a figure reads (a quota has a dozen more).
+                let classes = STORAGE_CLASS_QUOTA_SUFFIX.replace('.', r"\.");
+                format!(
+                    "sum by (namespace, resource) (avg_over_time(kube_resourcequota{{type=\"hard\",\
+                     resource=~`requests\\.cpu|cpu|requests\\.memory|memory|.+{classes}`,{ns}}}[{l}]))"
+                )
+            }
             Figure::Requests => format!(
                 "sum by (namespace, resource) (avg_over_time(kube_pod_container_resource_requests{{resource=~\"cpu|memory\",{ns}}}[{l}]))"
             ),
