@@ -311,4 +311,22 @@ mod tests {
         );
         assert_eq!(m.usage_at(&tenant, 2).cpu, Figures::default());
     }
+
+    #[test]
+    fn series_with_the_same_key_are_added_time_by_time() {
+        let mut m = Measurements::default();
+        m.record(
+            Figure::CpuUsed,
+            vec![
+                series(&[("namespace", "a"), ("pod", "x")], &[(1, 1.0), (3, 1.0)]),
+                series(&[("namespace", "a"), ("pod", "y")], &[(1, 2.0), (2, 5.0)]),
+            ],
+        );
+        let tenant = TenantNamespace {
+            tenant: "acme".into(),
+            namespace: "a".into(),
+        };
+        let used = |t| m.usage_at(&tenant, t).cpu.used;
+        assert_eq!([used(1), used(2), used(3), used(4)], [3.0, 5.0, 1.0, 0.0]);
+    }
 }
