@@ -4,7 +4,7 @@ use harmony_tenant::TenantScore;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::figures::{Measurements, TenantNamespace, UsageReport};
-use crate::prometheus::{ClientError, Prometheus};
+use crate::prometheus::{ClientError, Prometheus, Series};
 use crate::queries::Figure;
 use crate::window::Window;
 
@@ -30,11 +30,8 @@ pub fn usage(
 ) -> Result<UsageReport, ClientError> {
     let at = Timestamp::from_second(at.as_second()).expect("a valid time, to the second");
     let names = names(tenants);
-    let mut measurements = Measurements::default();
-    for figure in Figure::ALL {
-        let series = client.instant(&figure.promql(&names, USAGE_LOOKBACK), at)?;
-        measurements.record(figure, series);
-    }
+    let measurements =
+        measure_all(|figure| client.instant(&figure.promql(&names, USAGE_LOOKBACK), at))?;
     let t = at.as_millisecond();
     Ok(UsageReport {
         at: at.to_string(),
@@ -53,12 +50,25 @@ pub fn over_window(
     window: &Window,
 ) -> Result<Measurements, ClientError> {
     let names = names(tenants);
+    measure_all(|figure| client.range(&figure.promql(&names, window.step), window))
+}
+
+/// The answers of `query` for every figure, asked at the same time (Prometheus evaluates each
+/// query on one core); the first error in figure order, if any.
+fn measure_all(
+    query: impl Fn(Figure) -> Result<Vec<Series>, ClientError> + Sync,
+) -> Result<Measurements, ClientError> {
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let query = &query;
+        let asked = Figure::ALL.map(|figure| scope.spawn(move || (figure, query(figure))));
+        asked
+            .into_iter()
+            .map(|a| a.join().expect("a query thread does not panic"))
+            .collect()
+    });
     let mut measurements = Measurements::default();
-    for figure in Figure::ALL {
-        measurements.record(
-            figure,
-            client.range(&figure.promql(&names, window.step), window)?,
-        );
+    for (figure, answer) in answers {
+        measurements.record(figure, answer?);
     }
     Ok(measurements)
 }
