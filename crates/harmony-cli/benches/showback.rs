@@ -262,7 +262,9 @@ fn main() -> ExitCode {
         let run = measure(harmony, &cost, &report, &err, scratch.path());
         ours.push(run.wall);
         rss = rss.max(run.peak_rss_kib);
-        queries_made = std::fs::read_to_string(&err).expect("harmony's -v line");
+        // `prometheus: 5 queries, BYTES bytes in SECONDS s`: the counts, not this run's time.
+        let line = std::fs::read_to_string(&err).expect("harmony's -v line");
+        queries_made = line.split(" in ").next().unwrap_or_default().to_string();
         curl.push(curl_all(&server.url, &queries, &window));
         let (wall, made) = naive(&server.url, tenants, &window);
         naive_runs.push(wall);
