@@ -18,6 +18,7 @@ use crate::input::{load_facts, load_tenants};
 use crate::live;
 
 mod activity;
+mod showback;
 
 /// Arguments of `harmony tenant`.
 #[derive(Args)]
@@ -88,6 +89,11 @@ enum TenantCommand {
     /// on standard error (file:line) and skipped. Exit 0 with the report, 2 when none can be
     /// made (bad flags, tenant files or --since, an unknown tenant, a log that cannot be opened).
     Activity(activity::ActivityArgs),
+    /// CPU, memory and storage per tenant from Prometheus: reserved (quota), requested, used.
+    Usage(showback::UsageArgs),
+    /// What each tenant cost over a window, from Prometheus and a PriceSheet: reserved and
+    /// allocated (max of requested and used); text, JSON, CSV, and an SVG or HTML chart.
+    Cost(showback::CostArgs),
 }
 
 /// Where the tenants come from and which cluster they are for.
@@ -160,6 +166,8 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
         TenantCommand::Delete { args } => live::delete(args),
         TenantCommand::Credentials(args) => crate::credentials::run(args),
         TenantCommand::Activity(args) => activity::run(args),
+        TenantCommand::Usage(args) => showback::run_usage(args),
+        TenantCommand::Cost(args) => showback::run_cost(args),
     }
 }
 
