@@ -480,6 +480,92 @@ fn a_token_prometheus_does_not_accept_is_refused_with_401_and_never_shown() {
         .stderr(expected);
 }
 
+/// A CA (PEM) and a serving certificate and key it signed for 127.0.0.1.
+fn certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, &ca_key);
+    let key = KeyPair::generate().unwrap();
+    let serving = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    (ca_pem, serving.pem(), key.serialize_pem())
+}
+
+#[test]
+fn tls_prometheus_is_trusted_with_its_certificate_authority_and_refused_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series.om");
+    write_series(&series);
+    let (ca, cert, key) = certificates();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("ca.pem"), ca).unwrap();
+    std::fs::write(path("server.pem"), cert).unwrap();
+    std::fs::write(path("server.key"), key).unwrap();
+    std::fs::write(path("tenants.yaml"), TENANTS).unwrap();
+    let server = Prometheus::start_with(
+        &series,
+        Some(&format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            path("server.pem").display(),
+            path("server.key").display()
+        )),
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let usage = |ca: Option<&str>| {
+        let mut cmd = harmony("usage", &path("tenants.yaml"), &server.url);
+        cmd.args(["--at", "2026-11-01T03:00:00Z", "-o", "csv"]);
+        if let Some(ca) = ca {
+            cmd.arg("--certificate-authority").arg(path(ca));
+        }
+        cmd.assert()
+    };
+    usage(Some("ca.pem"))
+        .success()
+        .stdout(predicate::str::contains(
+            "globex,globex-prod,storage/standard,GiB,50.000,20.000,32.000\n",
+        ));
+    usage(None).code(2).stdout("").stderr(format!(
+        "error: Prometheus at {}/api/v1/query presented a certificate not signed by an \
+         authority harmony trusts: give the CA bundle that signed it with \
+         --certificate-authority FILE\n",
+        server.url
+    ));
+    // A CA that did not sign it is refused the same way.
+    let (other, _, _) = certificates();
+    std::fs::write(path("other.pem"), other).unwrap();
+    usage(Some("other.pem"))
+        .code(2)
+        .stderr(predicate::str::contains(
+            "presented a certificate not signed by an authority harmony trusts",
+        ));
+    // The certificate is for 127.0.0.1, not for `localhost`.
+    let localhost = server.url.replace("127.0.0.1", "localhost");
+    harmony("usage", &path("tenants.yaml"), &localhost)
+        .arg("--certificate-authority")
+        .arg(path("ca.pem"))
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::starts_with(format!(
+                "error: Prometheus at {localhost}/api/v1/query presented a certificate harmony \
+                 refuses (certificate not valid for name \"localhost\""
+            ))
+            .and(predicate::str::ends_with(
+                "use the host name the certificate is for in the URL, and check that it is \
+                 valid now\n",
+            )),
+        );
+}
+
 #[test]
 fn a_403_names_the_permission_to_ask_for() {
     // A loopback server that answers every request 403, as an RBAC proxy does.
