@@ -1,7 +1,7 @@
 //! `harmony tenant cost` over 500 tenants and 30 days, end to end as a process, against a real
-//! Prometheus (Debian's) loaded with hourly kube-state-metrics and cAdvisor series of every tenant
-//! (`promtool tsdb create-blocks-from openmetrics`). Two baselines in the same run, taking turns:
-//! the same five range queries fetched raw with `curl` (what Prometheus alone takes), and the
+//! Prometheus (Debian's) loaded with hourly kube-state-metrics, cAdvisor and kubelet volume series
+//! of every tenant (`promtool tsdb create-blocks-from openmetrics`). Two baselines in the same run,
+//! taking turns: the same six range queries fetched raw with `curl` (what Prometheus alone takes), and the
 //! naive way, one range query per tenant per figure, made with the same client in this process.
 //!
 //! `cargo bench -p harmony-cli --bench showback`. `BENCH_TENANTS` (default 500), `BENCH_DAYS`
@@ -36,17 +36,26 @@ fn cores_used(i: usize) -> f64 {
     1.0 + (i % 3) as f64 * 0.5
 }
 
+/// GiB tenant `i`'s PVC holds: 30 or 50 (it requests 40).
+fn storage_used_gib(i: usize) -> f64 {
+    if i.is_multiple_of(2) { 30.0 } else { 50.0 }
+}
+
 /// The value of a series of tenant `i` at its `k`-th sample.
 type Value = dyn Fn(usize, usize) -> f64;
 
+/// Series written per tenant.
+const FAMILIES: usize = 10;
+
 /// Hourly series of `tenants` tenants over `days` days: quota 4 cores, 8 GiB, 100 GiB `fast`;
-/// requests 2 cores, 4 GiB; [`cores_used`] and 3 GiB used; a 40 GiB `fast` PVC.
+/// requests 2 cores, 4 GiB; [`cores_used`] and 3 GiB used; a 40 GiB `fast` PVC holding
+/// [`storage_used_gib`].
 fn write_series(path: &Path, tenants: usize, days: usize) {
     let mut om = OpenMetrics::create(path);
     let count = days * 24 + 1;
     let first = END - (count as i64 - 1) * 3600;
     let fast = "fast.storageclass.storage.k8s.io/requests.storage";
-    let families: [(&str, String, &Value); 9] = [
+    let families: [(&str, String, &Value); FAMILIES] = [
         (
             "kube_resourcequota",
             r#"resource="requests.cpu",type="hard""#.into(),
@@ -92,6 +101,11 @@ fn write_series(path: &Path, tenants: usize, days: usize) {
             r#"persistentvolumeclaim="data",storageclass="fast""#.into(),
             &|_, _| 1.0,
         ),
+        (
+            "kubelet_volume_stats_used_bytes",
+            r#"persistentvolumeclaim="data",node="node-0""#.into(),
+            &|i, _| storage_used_gib(i) * GIB,
+        ),
     ];
     // A metric family's series must be written together.
     for (name, labels, value) in &families {
@@ -123,7 +137,7 @@ fn measure(program: &str, args: &[&str], out: &Path, err: &Path, scratch: &Path)
     run
 }
 
-/// The five range queries fetched with curl, one after the other, bodies to /dev/null.
+/// The six range queries fetched with curl, one after the other, bodies to /dev/null.
 fn curl_all(url: &str, queries: &[String], window: &Window) -> Duration {
     let started = Instant::now();
     for query in queries {
@@ -173,7 +187,8 @@ fn median(values: &mut [Duration]) -> Duration {
 
 /// Whether the report's figures are those written: per tenant over `hours`, CPU reserved
 /// 4 x hours, used cores_used x hours, allocated max(2, used) x hours, fast storage reserved
-/// 100 GiB x hours / 730 GiB-months.
+/// 100 GiB x hours / 730 GiB-months, used storage_used_gib x hours / 730, allocated
+/// max(40, used) x hours / 730.
 fn report_matches(report: &Path, tenants: usize, hours: f64) -> bool {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(report).expect("the report")).expect("JSON");
@@ -189,6 +204,14 @@ fn report_matches(report: &Path, tenants: usize, hours: f64) -> bool {
                 && close(&t["cpu"]["allocated"], cores_used(i).max(2.0) * hours)
                 && close(&t["memory"]["allocated"], 4.0 * hours)
                 && close(&t["storage"]["fast"]["reserved"], 100.0 * hours / 730.0)
+                && close(
+                    &t["storage"]["fast"]["used"],
+                    storage_used_gib(i) * hours / 730.0,
+                )
+                && close(
+                    &t["storage"]["fast"]["allocated"],
+                    storage_used_gib(i).max(40.0) * hours / 730.0,
+                )
         })
 }
 
@@ -222,7 +245,7 @@ fn main() -> ExitCode {
     println!(
         "{tenants} tenants x {days} days: {} series of {} hourly samples ({:.0} MB of OpenMetrics) \
          loaded into Prometheus in {:.1} s",
-        tenants * 9,
+        tenants * FAMILIES,
         days * 24 + 1,
         size as f64 / 1e6,
         started.elapsed().as_secs_f64()
@@ -262,7 +285,7 @@ fn main() -> ExitCode {
         let run = measure(harmony, &cost, &report, &err, scratch.path());
         ours.push(run.wall);
         rss = rss.max(run.peak_rss_kib);
-        // `prometheus: 5 queries, BYTES bytes in SECONDS s`: the counts, not this run's time.
+        // `prometheus: 6 queries, BYTES bytes in SECONDS s`: the counts, not this run's time.
         let line = std::fs::read_to_string(&err).expect("harmony's -v line");
         queries_made = line.split(" in ").next().unwrap_or_default().to_string();
         curl.push(curl_all(&server.url, &queries, &window));

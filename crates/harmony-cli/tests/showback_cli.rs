@@ -45,10 +45,12 @@ spec:
 ";
 
 /// The known series. acme: quota 4 cores, 8 GiB, 100 GiB `fast`; requests 0.5 + 1.5 cores and
-/// 2 + 2 GiB; uses 1 core and 3 GiB; a 40 GiB `fast` PVC. globex-prod: quota 2 cores, 4 GiB,
-/// 50 GiB `standard`; requests 1 core, 1 GiB; uses 1.5 cores, 2 GiB (more than requested); a
-/// 20 GiB `standard` PVC. Traps that must not count: the quota's `type="used"`, cgroup totals
-/// (`container=""`), and namespace `other`, whose series carry acme's tenant as a pod label.
+/// 2 + 2 GiB; uses 1 core and 3 GiB; a 40 GiB `fast` PVC holding 30 GiB. globex-prod: quota 2
+/// cores, 4 GiB, 50 GiB `standard`; requests 1 core, 1 GiB; uses 1.5 cores, 2 GiB (more than
+/// requested); a 20 GiB `standard` PVC holding 32 GiB (more than requested). Traps that must not
+/// count: the quota's `type="used"`, cgroup totals (`container=""`), namespace `other`, whose
+/// series carry acme's tenant as a pod label, and acme's volume reported by the two kubelets
+/// that mount it (counted once).
 fn write_series(path: &Path) {
     let mut om = OpenMetrics::create(path);
     let mut s = |name: &str, labels: &str, value: &dyn Fn(usize) -> f64| {
@@ -195,6 +197,29 @@ fn write_series(path: &Path) {
         r#"namespace="globex-prod",persistentvolumeclaim="db",storageclass="standard",volumename="pv-2""#,
         &|_| 1.0,
     );
+    s(
+        info,
+        r#"namespace="other",persistentvolumeclaim="data",storageclass="fast",volumename="pv-3""#,
+        &|_| 1.0,
+    );
+    let used = "kubelet_volume_stats_used_bytes";
+    for node in ["node-a", "node-b"] {
+        s(
+            used,
+            &format!(r#"namespace="acme",persistentvolumeclaim="data",node="{node}""#),
+            &|_| 30.0 * GIB,
+        );
+    }
+    s(
+        used,
+        r#"namespace="globex-prod",persistentvolumeclaim="db",node="node-a""#,
+        &|_| 32.0 * GIB,
+    );
+    s(
+        used,
+        r#"namespace="other",persistentvolumeclaim="data",node="node-a""#,
+        &|_| 500.0 * GIB,
+    );
     om.finish();
 }
 
@@ -262,24 +287,25 @@ fn usage_and_cost_equal_the_hand_computed_figures_and_chart_every_tenant() {
         .success()
         .stdout(
             "Usage at 2026-11-01T03:00:00Z: 3 tenants
-TENANT   NAMESPACE    RESOURCE          UNIT   RESERVED  REQUESTED   USED
-acme     acme         cpu               cores     4.000      2.000  1.000
-acme     acme         memory            GiB       8.000      4.000  3.000
-acme     acme         storage/fast      GiB     100.000     40.000
-globex   globex-prod  cpu               cores     2.000      1.000  1.500
-globex   globex-prod  memory            GiB       4.000      1.000  2.000
-globex   globex-prod  storage/standard  GiB      50.000     20.000
-initech  initech      cpu               cores     0.000      0.000  0.000
-initech  initech      memory            GiB       0.000      0.000  0.000
+TENANT   NAMESPACE    RESOURCE          UNIT   RESERVED  REQUESTED    USED
+acme     acme         cpu               cores     4.000      2.000   1.000
+acme     acme         memory            GiB       8.000      4.000   3.000
+acme     acme         storage/fast      GiB     100.000     40.000  30.000
+globex   globex-prod  cpu               cores     2.000      1.000   1.500
+globex   globex-prod  memory            GiB       4.000      1.000   2.000
+globex   globex-prod  storage/standard  GiB      50.000     20.000  32.000
+initech  initech      cpu               cores     0.000      0.000   0.000
+initech  initech      memory            GiB       0.000      0.000   0.000
 ",
         );
 
     // Cost over 6 h at 0.05 EUR/core-h, 0.01 EUR/GiB-h, 0.73 (fast) and 0.365 (standard)
     // EUR/GiB-month of 730 h. acme: CPU reserved 4 x 6 = 24 core-h (1.20), allocated
     // max(2, 1) x 6 = 12 (0.60); memory 8 x 6 = 48 GiB-h (0.48), max(4, 3) x 6 = 24 (0.24);
-    // fast 100 x 6 / 730 GiB-months (0.60), 40 x 6 / 730 (0.24). globex: CPU 12 (0.60),
-    // max(1, 1.5) x 6 = 9 (0.45); memory 24 (0.24), max(1, 2) x 6 = 12 (0.12); standard
-    // 50 x 6 / 730 (0.15), 20 x 6 / 730 (0.06).
+    // fast 100 x 6 / 730 GiB-months (0.60), used 30 x 6 / 730, allocated max(40, 30) x 6 / 730
+    // (0.24). globex: CPU 12 (0.60), max(1, 1.5) x 6 = 9 (0.45); memory 24 (0.24),
+    // max(1, 2) x 6 = 12 (0.12); standard 50 x 6 / 730 (0.15), requested 20 x 6 / 730, used
+    // and allocated max(20, 32) x 6 / 730 = 0.263 (0.096).
     let svg = fixture.path("cost.svg");
     fixture
         .cost()
@@ -287,17 +313,17 @@ initech  initech      memory            GiB       0.000      0.000  0.000
         .arg(&svg)
         .assert()
         .success()
-        .stderr(predicate::str::starts_with("prometheus: 5 queries, "))
+        .stderr(predicate::str::starts_with("prometheus: 6 queries, "))
         .stdout(
             "tenant,namespace,resource,unit,reserved,requested,used,allocated,reserved_cost,allocated_cost
 acme,acme,cpu,core-h,24.000,12.000,6.000,12.000,1.20,0.60
 acme,acme,memory,GiB-h,48.000,24.000,18.000,24.000,0.48,0.24
-acme,acme,storage/fast,GiB-month,0.822,0.329,,0.329,0.60,0.24
+acme,acme,storage/fast,GiB-month,0.822,0.329,0.247,0.329,0.60,0.24
 acme,acme,total,EUR,,,,,2.28,1.08
 globex,globex-prod,cpu,core-h,12.000,6.000,9.000,9.000,0.60,0.45
 globex,globex-prod,memory,GiB-h,24.000,6.000,12.000,12.000,0.24,0.12
-globex,globex-prod,storage/standard,GiB-month,0.411,0.164,,0.164,0.15,0.06
-globex,globex-prod,total,EUR,,,,,0.99,0.63
+globex,globex-prod,storage/standard,GiB-month,0.411,0.164,0.263,0.263,0.15,0.10
+globex,globex-prod,total,EUR,,,,,0.99,0.67
 initech,initech,cpu,core-h,0.000,0.000,0.000,0.000,0.00,0.00
 initech,initech,memory,GiB-h,0.000,0.000,0.000,0.000,0.00,0.00
 initech,initech,total,EUR,,,,,0.00,0.00
@@ -322,8 +348,16 @@ initech,initech,total,EUR,,,,,0.00,0.00
         &json["tenants"][0]["storage"]["fast"]["reserved"],
         600.0 / 730.0,
     );
+    close(
+        &json["tenants"][1]["storage"]["standard"]["allocated"],
+        192.0 / 730.0,
+    );
+    close(
+        &json["tenants"][0]["storage"]["fast"]["used"],
+        180.0 / 730.0,
+    );
     close(&json["reserved_cost"], 3.27);
-    close(&json["allocated_cost"], 1.71);
+    close(&json["allocated_cost"], 1.746);
 
     // The HTML page: the same chart and the table.
     let html = fixture.path("cost.html");
@@ -444,6 +478,92 @@ fn a_token_prometheus_does_not_accept_is_refused_with_401_and_never_shown() {
         .assert()
         .code(2)
         .stderr(expected);
+}
+
+/// A CA (PEM) and a serving certificate and key it signed for 127.0.0.1.
+fn certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, &ca_key);
+    let key = KeyPair::generate().unwrap();
+    let serving = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    (ca_pem, serving.pem(), key.serialize_pem())
+}
+
+#[test]
+fn tls_prometheus_is_trusted_with_its_certificate_authority_and_refused_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series.om");
+    write_series(&series);
+    let (ca, cert, key) = certificates();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("ca.pem"), ca).unwrap();
+    std::fs::write(path("server.pem"), cert).unwrap();
+    std::fs::write(path("server.key"), key).unwrap();
+    std::fs::write(path("tenants.yaml"), TENANTS).unwrap();
+    let server = Prometheus::start_with(
+        &series,
+        Some(&format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            path("server.pem").display(),
+            path("server.key").display()
+        )),
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let usage = |ca: Option<&str>| {
+        let mut cmd = harmony("usage", &path("tenants.yaml"), &server.url);
+        cmd.args(["--at", "2026-11-01T03:00:00Z", "-o", "csv"]);
+        if let Some(ca) = ca {
+            cmd.arg("--certificate-authority").arg(path(ca));
+        }
+        cmd.assert()
+    };
+    usage(Some("ca.pem"))
+        .success()
+        .stdout(predicate::str::contains(
+            "globex,globex-prod,storage/standard,GiB,50.000,20.000,32.000\n",
+        ));
+    usage(None).code(2).stdout("").stderr(format!(
+        "error: Prometheus at {}/api/v1/query presented a certificate not signed by an \
+         authority harmony trusts: give the CA bundle that signed it with \
+         --certificate-authority FILE\n",
+        server.url
+    ));
+    // A CA that did not sign it is refused the same way.
+    let (other, _, _) = certificates();
+    std::fs::write(path("other.pem"), other).unwrap();
+    usage(Some("other.pem"))
+        .code(2)
+        .stderr(predicate::str::contains(
+            "presented a certificate not signed by an authority harmony trusts",
+        ));
+    // The certificate is for 127.0.0.1, not for `localhost`.
+    let localhost = server.url.replace("127.0.0.1", "localhost");
+    harmony("usage", &path("tenants.yaml"), &localhost)
+        .arg("--certificate-authority")
+        .arg(path("ca.pem"))
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::starts_with(format!(
+                "error: Prometheus at {localhost}/api/v1/query presented a certificate harmony \
+                 refuses (certificate not valid for name \"localhost\""
+            ))
+            .and(predicate::str::ends_with(
+                "use the host name the certificate is for in the URL, and check that it is \
+                 valid now\n",
+            )),
+        );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! A chart a client can be sent: per tenant, two stacked bars of cost (CPU, memory, storage), the
 //! left one what the quota reserved, the right one what was allocated (max of requested and
-//! used). As SVG, or as an HTML page with the chart and the report's table.
+//! used, storage included). As SVG, or as an HTML page with the chart and the report's table.
 
 use std::fmt::Write;
 

@@ -1,7 +1,7 @@
 //! Cost over a window. Per resource and tenant: the cost of what the quota *reserved*, and the
 //! cost of what was *allocated*, max(requested, used) at each step as OpenCost counts workloads
-//! (storage: what the PVCs requested). CPU in core-hours, memory in GiB-hours, storage in
-//! GiB-months of 730 hours, each priced by the sheet.
+//! (storage: per class, max(what the PVCs requested, what they hold)). CPU in core-hours, memory
+//! in GiB-hours, storage in GiB-months of 730 hours, each priced by the sheet.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,11 +39,15 @@ pub struct Line {
 pub struct StorageLine {
     /// Reserved by the quota.
     pub reserved: f64,
-    /// Requested by PVCs (what is allocated).
+    /// Requested by PVCs.
     pub requested: f64,
+    /// Held by PVCs.
+    pub used: f64,
+    /// max(requested, used), step by step.
+    pub allocated: f64,
     /// `reserved` x the class's price.
     pub reserved_cost: f64,
-    /// `requested` x the class's price.
+    /// `allocated` x the class's price.
     pub allocated_cost: f64,
 }
 
@@ -135,8 +139,11 @@ pub fn cost(
                     storage.insert(class.to_string(), StorageLine::default());
                 }
                 let line = storage.get_mut(class).expect("inserted above");
-                line.reserved += figures.reserved / GIB * hours / HOURS_PER_MONTH;
-                line.requested += figures.requested / GIB * hours / HOURS_PER_MONTH;
+                let months = hours / HOURS_PER_MONTH / GIB;
+                line.reserved += figures.reserved * months;
+                line.requested += figures.requested * months;
+                line.used += figures.used * months;
+                line.allocated += figures.requested.max(figures.used) * months;
             }
         }
         price(&mut cpu, prices.cpu_core_hour);
@@ -145,7 +152,7 @@ pub fn cost(
             match prices.storage(class) {
                 Some(p) => {
                     line.reserved_cost = line.reserved * p;
-                    line.allocated_cost = line.requested * p;
+                    line.allocated_cost = line.allocated * p;
                 }
                 None => {
                     unpriced.insert(class.clone());
@@ -226,7 +233,8 @@ pub(crate) mod tests {
     }
 
     /// Tenant acme over 3 hourly points: quota 4 cores, 8 GiB, 100 GiB `fast`; requests 2, 2, 2
-    /// cores and 4 GiB; used 1, 3, 2 cores and 2, 6, 4 GiB; PVCs of 73 GiB of `fast`.
+    /// cores and 4 GiB; used 1, 3, 2 cores and 2, 6, 4 GiB; PVCs of 73 GiB of `fast` holding
+    /// 36.5, 73, 146 GiB (a volume may hold more than its claim asked).
     pub(crate) fn acme() -> (Measurements, Vec<TenantNamespace>, Window) {
         let window = Window::new("3h", "1h", "2026-11-30T03:00:00Z".parse().unwrap()).unwrap();
         let first = window.first().as_millisecond();
@@ -277,6 +285,15 @@ pub(crate) mod tests {
                 first,
             )],
         );
+        m.record(
+            Figure::StorageUsed,
+            vec![series(
+                "acme",
+                Some(("storageclass", "fast")),
+                &[36.5 * g, 73.0 * g, 146.0 * g],
+                first,
+            )],
+        );
         let tenants = vec![TenantNamespace {
             tenant: "acme".into(),
             namespace: "acme".into(),
@@ -309,13 +326,17 @@ pub(crate) mod tests {
         );
         assert_eq!(acme.memory.allocated_cost, 3.5);
         // Storage fast: 100 GiB x 3 h / 730 = 0.410958... GiB-months; x 7.3 = 3.0 EUR;
-        // requested 73 GiB x 3 / 730 = 0.3 GiB-months; x 7.3 = 2.19.
+        // requested 73 GiB x 3 / 730 = 0.3 GiB-months; used (36.5 + 73 + 146) / 730 = 0.35;
+        // allocated max(73, 36.5) + max(73, 73) + max(73, 146) = 292 GiB-h / 730 = 0.4,
+        // x 7.3 = 2.92.
         let fast = acme.storage["fast"];
         assert!((fast.reserved_cost - 3.0).abs() < 1e-9, "{fast:?}");
         assert!((fast.requested - 0.3).abs() < 1e-12, "{fast:?}");
-        assert!((fast.allocated_cost - 2.19).abs() < 1e-9, "{fast:?}");
+        assert!((fast.used - 0.35).abs() < 1e-12, "{fast:?}");
+        assert!((fast.allocated - 0.4).abs() < 1e-12, "{fast:?}");
+        assert!((fast.allocated_cost - 2.92).abs() < 1e-9, "{fast:?}");
         assert!((acme.reserved_cost - 15.0).abs() < 1e-9);
-        assert!((report.allocated_cost - 9.19).abs() < 1e-9);
+        assert!((report.allocated_cost - 9.92).abs() < 1e-9);
         assert_eq!((report.hours, report.step_seconds), (3.0, 3600));
         assert_eq!(report.start, "2026-11-30T00:00:00Z");
     }

@@ -44,13 +44,15 @@ pub struct Figures {
     pub used: f64,
 }
 
-/// Reserved and requested storage of one class, in bytes.
+/// Reserved, requested and used storage of one class, in bytes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
 pub struct StorageFigures {
     /// The quota's `<class>.storageclass.storage.k8s.io/requests.storage`.
     pub reserved: f64,
     /// The sum of the class's PVC requests.
     pub requested: f64,
+    /// The sum of what the class's PVCs hold (as their kubelets report it).
+    pub used: f64,
 }
 
 /// One tenant's figures at one time.
@@ -64,7 +66,7 @@ pub struct TenantUsage {
     pub cpu: Figures,
     /// Memory, in bytes.
     pub memory: Figures,
-    /// Storage by class, in bytes; classes with nothing reserved or requested left out.
+    /// Storage by class, in bytes; classes with nothing reserved, requested or used left out.
     pub storage: BTreeMap<String, StorageFigures>,
 }
 
@@ -120,14 +122,16 @@ impl Measurements {
                 .and_then(|table| table.get(namespace))
         };
         let series = |figure, key: &str| keys(figure).and_then(|k| k.get(key)).map(Vec::as_slice);
-        let mut storage: BTreeMap<&str, [Slice<'_>; 2]> = BTreeMap::new();
+        let mut storage: BTreeMap<&str, [Slice<'_>; 3]> = BTreeMap::new();
         for (resource, values) in keys(Figure::Quota).into_iter().flatten() {
             if let Some(class) = resource.strip_suffix(STORAGE_CLASS_QUOTA_SUFFIX) {
                 storage.entry(class).or_default()[0] = Some(values);
             }
         }
-        for (class, values) in keys(Figure::Storage).into_iter().flatten() {
-            storage.entry(class).or_default()[1] = Some(values);
+        for (i, figure) in [(1, Figure::Storage), (2, Figure::StorageUsed)] {
+            for (class, values) in keys(figure).into_iter().flatten() {
+                storage.entry(class).or_default()[i] = Some(values);
+            }
         }
         TenantSeries {
             cpu: [
@@ -168,8 +172,8 @@ pub struct TenantSeries<'m> {
     cpu: [Slice<'m>; 4],
     /// The same for memory.
     memory: [Slice<'m>; 4],
-    /// By class: the quota, the PVC requests.
-    storage: Vec<(&'m str, [Slice<'m>; 2])>,
+    /// By class: the quota, the PVC requests, the PVCs' use.
+    storage: Vec<(&'m str, [Slice<'m>; 3])>,
 }
 
 /// The value of `series` at `t`, if it has one.
@@ -201,16 +205,19 @@ impl TenantSeries<'_> {
         figures_at(&self.memory, t)
     }
 
-    /// Storage at `t` by class, in bytes: the classes with something reserved or requested.
+    /// Storage at `t` by class, in bytes: the classes with something reserved, requested or
+    /// used.
     pub fn storage_at(&self, t: i64) -> impl Iterator<Item = (&str, StorageFigures)> + '_ {
         self.storage
             .iter()
-            .filter_map(move |(class, [quota, pvcs])| {
+            .filter_map(move |(class, [quota, pvcs, used])| {
                 let figures = StorageFigures {
                     reserved: at(*quota, t).unwrap_or(0.0),
                     requested: at(*pvcs, t).unwrap_or(0.0),
+                    used: at(*used, t).unwrap_or(0.0),
                 };
-                (figures.reserved > 0.0 || figures.requested > 0.0).then_some((*class, figures))
+                (figures.reserved > 0.0 || figures.requested > 0.0 || figures.used > 0.0)
+                    .then_some((*class, figures))
             })
     }
 }
@@ -285,6 +292,17 @@ mod tests {
                 &[(1, 40.0)],
             )],
         );
+        m.record(
+            Figure::StorageUsed,
+            vec![
+                series(
+                    &[("namespace", "a"), ("storageclass", "fast")],
+                    &[(1, 25.0)],
+                ),
+                // Used without a request or quota: still reported.
+                series(&[("namespace", "a"), ("storageclass", "slow")], &[(1, 5.0)]),
+            ],
+        );
         let tenant = TenantNamespace {
             tenant: "acme".into(),
             namespace: "a".into(),
@@ -301,13 +319,24 @@ mod tests {
         assert_eq!(usage.memory.reserved, 8.0);
         assert_eq!(
             usage.storage,
-            BTreeMap::from([(
-                "fast".to_string(),
-                StorageFigures {
-                    reserved: 100.0,
-                    requested: 40.0
-                }
-            )])
+            BTreeMap::from([
+                (
+                    "fast".to_string(),
+                    StorageFigures {
+                        reserved: 100.0,
+                        requested: 40.0,
+                        used: 25.0
+                    }
+                ),
+                (
+                    "slow".to_string(),
+                    StorageFigures {
+                        reserved: 0.0,
+                        requested: 0.0,
+                        used: 5.0
+                    }
+                )
+            ])
         );
         assert_eq!(m.usage_at(&tenant, 2).cpu, Figures::default());
     }

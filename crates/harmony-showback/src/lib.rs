@@ -1,8 +1,8 @@
 //! Showback per tenant: CPU, memory and storage reserved (the quota), requested and used, read
-//! from Prometheus (kube-state-metrics and cAdvisor series) by namespace, never by pod label,
-//! and their cost over a window from a [`PriceSheet`].
+//! from Prometheus (kube-state-metrics, cAdvisor and kubelet volume series) by namespace, never
+//! by pod label, and their cost over a window from a [`PriceSheet`].
 //!
-//! Each figure is one query for all tenants at once ([`Figure`]), so a report makes five
+//! Each figure is one query for all tenants at once ([`Figure`]), so a report makes six
 //! queries whatever the number of tenants. The pure part ([`PriceSheet`], [`Window`],
 //! [`Measurements`], [`cost()`], [`render`], [`chart`]) does no I/O; [`Prometheus`] is the HTTP
 //! client and [`collect`] runs the queries with it.

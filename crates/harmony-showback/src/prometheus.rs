@@ -55,6 +55,24 @@ pub enum ClientError {
         /// What the transport said.
         reason: String,
     },
+    /// The server's certificate is not signed by a trusted authority.
+    #[error(
+        "Prometheus at {url} presented a certificate not signed by an authority harmony trusts: give the CA bundle that signed it with --certificate-authority FILE"
+    )]
+    Untrusted {
+        /// The request URL.
+        url: String,
+    },
+    /// The server's certificate is refused for another reason (name, dates, purpose).
+    #[error(
+        "Prometheus at {url} presented a certificate harmony refuses ({reason}): use the host name the certificate is for in the URL, and check that it is valid now"
+    )]
+    BadCertificate {
+        /// The request URL.
+        url: String,
+        /// What rustls said.
+        reason: String,
+    },
     /// The token was refused.
     #[error(
         "Prometheus at {url} answered 401 Unauthorized: give a valid bearer token with --token-file or HARMONY_PROMETHEUS_TOKEN"
@@ -240,10 +258,7 @@ impl Prometheus {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
         self.queries.fetch_add(1, Ordering::Relaxed);
-        let unreachable = |e: ureq::Error| ClientError::Unreachable {
-            url: url.clone(),
-            reason: e.to_string(),
-        };
+        let unreachable = |e: ureq::Error| transport_error(&url, e);
         let response = request
             .send_form(form.iter().copied())
             .map_err(unreachable)?;
@@ -276,6 +291,31 @@ impl Prometheus {
             }),
             _ => Err(unexpected()),
         }
+    }
+}
+
+/// Why a request to `url` failed in transport: an untrusted or refused certificate, or
+/// unreachable.
+fn transport_error(url: &str, error: ureq::Error) -> ClientError {
+    use rustls::{CertificateError, Error as Tls};
+    let tls = match &error {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<Tls>()),
+        _ => None,
+    };
+    let url = url.to_string();
+    match tls {
+        Some(Tls::InvalidCertificate(
+            CertificateError::UnknownIssuer | CertificateError::BadSignature,
+        )) => ClientError::Untrusted { url },
+        Some(Tls::InvalidCertificate(reason)) => ClientError::BadCertificate {
+            url,
+            reason: reason.to_string(),
+        },
+        _ => ClientError::Unreachable {
+            url,
+            reason: error.to_string(),
+        },
     }
 }
 

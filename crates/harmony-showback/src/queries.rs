@@ -17,23 +17,26 @@ pub enum Figure {
     MemoryUsed,
     /// PVC requests joined with `kube_persistentvolumeclaim_info` by `storageclass`.
     Storage,
+    /// The kubelets' `kubelet_volume_stats_used_bytes` per PVC, joined the same way.
+    StorageUsed,
 }
 
 impl Figure {
     /// Every figure, in query order.
-    pub const ALL: [Figure; 5] = [
+    pub const ALL: [Figure; 6] = [
         Figure::Quota,
         Figure::Requests,
         Figure::CpuUsed,
         Figure::MemoryUsed,
         Figure::Storage,
+        Figure::StorageUsed,
     ];
 
     /// The label the series of this figure are keyed by besides `namespace`, if any.
     pub fn key_label(self) -> Option<&'static str> {
         match self {
             Figure::Quota | Figure::Requests => Some("resource"),
-            Figure::Storage => Some("storageclass"),
+            Figure::Storage | Figure::StorageUsed => Some("storageclass"),
             Figure::CpuUsed | Figure::MemoryUsed => None,
         }
     }
@@ -44,6 +47,11 @@ impl Figure {
         // Namespace names are DNS labels: nothing in them needs escaping in a regex.
         let ns = format!("namespace=~\"{}\"", namespaces.join("|"));
         let l = format!("{}s", lookback.as_secs());
+        // A PVC's storage class, to join per-PVC series with.
+        let class = format!(
+            "* on (namespace, persistentvolumeclaim) group_left (storageclass) \
+             max by (namespace, persistentvolumeclaim, storageclass) (last_over_time(kube_persistentvolumeclaim_info{{{ns}}}[{l}]))"
+        );
         match self {
             Figure::Quota => {
                 // Only the quota resources a figure reads (a quota has a dozen more).
@@ -63,9 +71,13 @@ impl Figure {
                 "sum by (namespace) (avg_over_time(container_memory_working_set_bytes{{container!=\"\",{ns}}}[{l}]))"
             ),
             Figure::Storage => format!(
-                "sum by (namespace, storageclass) (avg_over_time(kube_persistentvolumeclaim_resource_requests_storage_bytes{{{ns}}}[{l}]) \
-                 * on (namespace, persistentvolumeclaim) group_left (storageclass) \
-                 max by (namespace, persistentvolumeclaim, storageclass) (last_over_time(kube_persistentvolumeclaim_info{{{ns}}}[{l}])))"
+                "sum by (namespace, storageclass) (avg_over_time(kube_persistentvolumeclaim_resource_requests_storage_bytes{{{ns}}}[{l}]) {class})"
+            ),
+            // Every kubelet that mounts a volume reports it (ReadWriteMany: several nodes), so
+            // one PVC's series are taken once (max), not added up.
+            Figure::StorageUsed => format!(
+                "sum by (namespace, storageclass) (max by (namespace, persistentvolumeclaim) \
+                 (avg_over_time(kubelet_volume_stats_used_bytes{{{ns}}}[{l}])) {class})"
             ),
         }
     }

@@ -62,7 +62,11 @@ pub fn usage(report: &UsageReport, format: Format) -> String {
             rows.push(row(
                 &format!("storage/{class}"),
                 "GiB",
-                [Some(s.reserved / GIB), Some(s.requested / GIB), None],
+                [
+                    Some(s.reserved / GIB),
+                    Some(s.requested / GIB),
+                    Some(s.used / GIB),
+                ],
             ));
         }
     }
@@ -147,7 +151,12 @@ pub(crate) fn cost_table(report: &CostReport) -> ([&'static str; 10], Vec<Vec<St
             rows.push(row(
                 &format!("storage/{class}"),
                 "GiB-month",
-                [Some(s.reserved), Some(s.requested), None, Some(s.requested)],
+                [
+                    Some(s.reserved),
+                    Some(s.requested),
+                    Some(s.used),
+                    Some(s.allocated),
+                ],
                 [s.reserved_cost, s.allocated_cost],
             ));
         }
@@ -237,8 +246,8 @@ mod tests {
             "tenant,namespace,resource,unit,reserved,requested,used,allocated,reserved_cost,allocated_cost
 acme,acme,cpu,core-h,12.000,6.000,6.000,7.000,6.00,3.50
 acme,acme,memory,GiB-h,24.000,12.000,12.000,14.000,6.00,3.50
-acme,acme,storage/fast,GiB-month,0.411,0.300,,0.300,3.00,2.19
-acme,acme,total,EUR,,,,,15.00,9.19
+acme,acme,storage/fast,GiB-month,0.411,0.300,0.350,0.400,3.00,2.92
+acme,acme,total,EUR,,,,,15.00,9.92
 "
         );
         assert_eq!(
@@ -247,9 +256,9 @@ acme,acme,total,EUR,,,,,15.00,9.19
 TENANT  NAMESPACE  RESOURCE      UNIT       RESERVED  REQUESTED    USED  ALLOCATED  RESERVED_COST  ALLOCATED_COST
 acme    acme       cpu           core-h       12.000      6.000   6.000      7.000           6.00            3.50
 acme    acme       memory        GiB-h        24.000     12.000  12.000     14.000           6.00            3.50
-acme    acme       storage/fast  GiB-month     0.411      0.300              0.300           3.00            2.19
-acme    acme       total         EUR                                                        15.00            9.19
-Total: reserved 15.00 EUR, allocated 9.19 EUR
+acme    acme       storage/fast  GiB-month     0.411      0.300   0.350      0.400           3.00            2.92
+acme    acme       total         EUR                                                        15.00            9.92
+Total: reserved 15.00 EUR, allocated 9.92 EUR
 "
         );
         let json: serde_json::Value = serde_json::from_str(&cost(&report, Format::Json)).unwrap();

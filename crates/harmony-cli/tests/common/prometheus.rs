@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -53,10 +53,13 @@ impl OpenMetrics {
 /// A Prometheus serving the TSDB built from an OpenMetrics file; killed when dropped.
 pub struct Prometheus {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when its web configuration has `tls_server_config`).
     pub url: String,
     _dir: tempfile::TempDir,
 }
+
+/// What Prometheus logs once its storage is open and it answers queries.
+const READY: &str = "Server is ready to receive web requests.";
 
 impl Prometheus {
     /// Builds a TSDB from `openmetrics` with promtool and starts Prometheus on it: no scrape
@@ -66,7 +69,7 @@ impl Prometheus {
     }
 
     /// [`Prometheus::start`], with the web configuration `web_config` (`--web.config.file`)
-    /// when given, such as `basic_auth_users`.
+    /// when given, such as `basic_auth_users` or `tls_server_config` (then served over https).
     pub fn start_with(openmetrics: &Path, web_config: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("a folder for the TSDB");
         let data = dir.path().join("data");
@@ -90,6 +93,10 @@ impl Prometheus {
             .expect("a free port")
             .port();
         let log = File::create(dir.path().join("prometheus.log")).expect("the log");
+        let scheme = match web_config {
+            Some(c) if c.contains("tls_server_config") => "https",
+            _ => "http",
+        };
         let mut command = Command::new("prometheus");
         if let Some(web_config) = web_config {
             let path = dir.path().join("web.yml");
@@ -107,42 +114,30 @@ impl Prometheus {
             .expect("prometheus runs (Debian package `prometheus`)");
         let mut server = Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             _dir: dir,
         };
         server.wait_ready(port);
         server
     }
 
-    /// Waits until `/-/ready` answers (200, or 401 behind basic auth).
+    /// Waits until Prometheus logs that it is ready and its port accepts connections (whatever
+    /// its web configuration: basic auth, TLS).
     fn wait_ready(&mut self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            let log = std::fs::read_to_string(self._dir.path().join("prometheus.log"))
+                .unwrap_or_default();
             if let Some(status) = self.child.try_wait().expect("prometheus status") {
-                let log = std::fs::read_to_string(self._dir.path().join("prometheus.log"))
-                    .unwrap_or_default();
                 panic!("prometheus exited ({status}):\n{log}");
             }
-            if ready(port) {
+            if log.contains(READY) && TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return;
             }
             assert!(Instant::now() < deadline, "prometheus not ready in 60 s");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-}
-
-/// Whether `GET /-/ready` on `port` answers 200 (or 401: ready behind basic auth).
-fn ready(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let mut answer = String::new();
-    stream
-        .write_all(b"GET /-/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .and_then(|()| stream.read_to_string(&mut answer))
-        .is_ok()
-        && matches!(answer.split(' ').nth(1), Some("200" | "401"))
 }
 
 impl Drop for Prometheus {
