@@ -47,11 +47,7 @@ pub async fn discover(
         vanilla_facts(source)?
     };
     override_networks(&mut facts, source);
-    // Both versions a tenant plan writes: an older prometheus-operator serves AlertmanagerConfig
-    // as v1alpha1 only, and a plan it cannot take would stop at the monitoring phase.
-    facts.monitoring_api = [PrometheusRule::API_VERSION, AlertmanagerConfig::API_VERSION]
-        .iter()
-        .all(|version| served.iter().any(|gv| gv == version));
+    facts.monitoring_api = monitoring_served(&served);
     match cluster.list(Kind::of::<StorageClass>(), "", "").await {
         Ok(items) => {
             let mut names: Vec<String> = items
@@ -66,6 +62,15 @@ pub async fn discover(
         Err(failure) => return Err(failure.into()),
     }
     Ok(facts)
+}
+
+/// Whether `served` (discovery's group versions) holds the prometheus-operator API a tenant plan
+/// writes: both versions, as an older prometheus-operator serves AlertmanagerConfig as v1alpha1
+/// only, and a plan it cannot take would stop at the monitoring phase.
+pub fn monitoring_served(served: &[String]) -> bool {
+    [PrometheusRule::API_VERSION, AlertmanagerConfig::API_VERSION]
+        .iter()
+        .all(|version| served.iter().any(|gv| gv == version))
 }
 
 async fn okd_facts(

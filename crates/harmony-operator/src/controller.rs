@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use harmony::InterpretError;
 use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology, facts};
-use harmony_kube::cluster_from_config;
+use harmony_kube::{Cluster, cluster_from_config};
 use harmony_tenant::ExternalAccess;
 use kube::api::ListParams;
 use kube::runtime::controller::{self, Controller};
@@ -51,6 +51,10 @@ pub enum RunError {
     )]
     NoCrd(#[source] kube::Error),
 }
+
+/// How often the operator asks discovery whether the cluster serves the prometheus-operator API
+/// (`monitoring.coreos.com`), so that installing or removing it needs no restart.
+pub const REDISCOVERY: Duration = Duration::from_secs(10);
 
 /// How many Tenants are reconciled at once unless told otherwise. A reconcile waits on the API
 /// server far more than it computes, and a Tenant's own writes queue one more (no-op) reconcile
@@ -194,7 +198,10 @@ async fn lead(
             Default::default(),
         );
     metrics.count_tenants(store.clone());
-    let (owned, triggers, synced) = Owned::new(&client, facts.monitoring_api);
+    let (served, served_rx) = watch::channel(facts.monitoring_api);
+    let rediscovery = tokio::spawn(rediscover(cluster.clone(), served));
+    let (owned, triggers, synced) = Owned::new(&client, served_rx);
+    let monitoring_settled = owned.monitoring_settled();
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
         reader: InventoryReader::new(config)?,
@@ -251,6 +258,7 @@ async fn lead(
         .watches_stream(triggers.bindings, owner)
         .watches_stream(triggers.rules, owner)
         .watches_stream(triggers.routing, owner)
+        .reconcile_all_on(monitoring_settled)
         .graceful_shutdown_on(stop)
         .run(
             move |tenant, context| {
@@ -273,5 +281,38 @@ async fn lead(
         .await;
     auditor.abort();
     readiness.abort();
+    rediscovery.abort();
     Ok(())
+}
+
+/// Asks discovery every [`REDISCOVERY`] whether the cluster serves the prometheus-operator API
+/// and says so in `served` when that changes, until the task is dropped.
+#[tracing::instrument(name = "rediscover", skip_all)]
+async fn rediscover(cluster: Cluster, served: watch::Sender<bool>) {
+    let mut ticks = tokio::time::interval(REDISCOVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick completes at once; startup discovery has just answered.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let now = match cluster.api_group_versions().await {
+            Ok(versions) => facts::monitoring_served(&versions),
+            Err(failure) => {
+                tracing::warn!("discovery: {failure}");
+                continue;
+            }
+        };
+        let changed = served.send_if_modified(|was| std::mem::replace(was, now) != now);
+        if changed {
+            tracing::info!(
+                served = now,
+                "monitoring.coreos.com is {}: every Tenant is reconciled once its watches agree",
+                if now {
+                    "served now"
+                } else {
+                    "no longer served"
+                }
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The objects tenants own, watched: each kind of a tenant plan is listed and watched once (by the
 //! managed-by label), kept in a cache, and any change to one of them triggers its tenant. The
-//! monitoring kinds are watched only on a cluster that serves them.
+//! monitoring kinds are watched only while the cluster serves them: their watches start when the
+//! prometheus-operator API appears and stop (their caches emptied) when it goes.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -147,8 +148,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let index = Arc::new(Mutex::new(TenantIndex::default()));
-    let config =
-        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    let config = owned_config();
     let filled = Arc::clone(filled);
     let counted = AtomicBool::new(false);
     let indexed = Arc::clone(&index);
@@ -182,29 +182,126 @@ where
     )
 }
 
-/// An empty cache and no changes, for a kind the cluster does not serve.
-fn unwatched<K>() -> (Cache<K>, Changes<K>)
-where
-    K: Resource<DynamicType = ()> + Clone + Send + 'static,
-{
-    let (reader, _) = reflector::store();
-    let cache = Cache {
-        store: reader,
-        index: Arc::new(Mutex::new(TenantIndex::default())),
-    };
-    (cache, futures::stream::empty().boxed())
+/// Whether the monitoring kinds are watched, as reconciles see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Monitoring {
+    /// The cluster does not serve them: nothing is watched and their caches are empty.
+    NotServed,
+    /// Served, and their caches are filling: a plan applied now would not see what they hold
+    /// (and would prune the monitoring RoleBindings), so reconciles wait.
+    Starting,
+    /// Served and cached.
+    Watched,
 }
 
-/// The cache of one owned kind, watched when `served`.
-fn watch_if<K>(served: bool, client: &Client, filled: &Arc<Filled>) -> (Cache<K>, Changes<K>)
+/// Which monitoring caches hold their first full list since their watch started, and the
+/// [`Monitoring`] state that makes with whether the cluster serves them.
+struct MonitoringGate {
+    served: watch::Receiver<bool>,
+    filled: Mutex<[bool; MONITORING_KINDS]>,
+    state: watch::Sender<Monitoring>,
+}
+
+impl MonitoringGate {
+    /// Records whether the cache in `slot` is filled, and publishes the state if it changed.
+    fn set(&self, slot: usize, filled: bool) {
+        let mut all = self.filled.lock().unwrap_or_else(PoisonError::into_inner);
+        all[slot] = filled;
+        let state = if !*self.served.borrow() {
+            Monitoring::NotServed
+        } else if all.iter().all(|f| *f) {
+            Monitoring::Watched
+        } else {
+            Monitoring::Starting
+        };
+        self.state.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+    }
+}
+
+/// Every value `values` takes, starting with the current one; a quick succession of changes may
+/// yield only the last.
+fn values<T: Clone + Send + Sync + 'static>(
+    values: watch::Receiver<T>,
+) -> impl Stream<Item = T> + Send + 'static {
+    futures::stream::unfold((values, true), |(mut values, first)| async move {
+        if !first && values.changed().await.is_err() {
+            return None;
+        }
+        let value = values.borrow_and_update().clone();
+        Some((value, (values, false)))
+    })
+}
+
+/// The cache of monitoring kind `K` (slot `slot` of `gate`), and the stream that watches it while
+/// the cluster serves it and empties it when it stops serving it.
+fn watch_while_served<K>(
+    client: &Client,
+    gate: &Arc<MonitoringGate>,
+    slot: usize,
+) -> (Cache<K>, Changes<K>)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    if served {
-        watch(client, filled)
-    } else {
-        unwatched()
-    }
+    let (reader, writer) = reflector::store();
+    let writer = Arc::new(Mutex::new(writer));
+    let index = Arc::new(Mutex::new(TenantIndex::default()));
+    let cache = Cache {
+        store: reader,
+        index: Arc::clone(&index),
+    };
+    let api = Api::<K>::all(client.clone());
+    let gate = Arc::clone(gate);
+    let record = move |event: &watcher::Event<K>| {
+        writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply_watcher_event(event);
+        index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(event);
+    };
+    let changes = values(gate.served.clone())
+        .map(move |served| {
+            if !served {
+                // Emptied before the state says so: a reconcile then sees none of these objects.
+                record(&watcher::Event::Init);
+                record(&watcher::Event::InitDone);
+                gate.set(slot, false);
+                return futures::stream::empty().boxed();
+            }
+            gate.set(slot, false);
+            let mut served = gate.served.clone();
+            let stopped = async move {
+                let _ = served.wait_for(|served| !*served).await;
+            };
+            let (record, gate) = (record.clone(), Arc::clone(&gate));
+            watcher(api.clone(), owned_config())
+                .default_backoff()
+                .take_until(stopped)
+                .inspect(move |event| {
+                    if let Ok(event) = event {
+                        record(event);
+                        if matches!(event, watcher::Event::InitDone) {
+                            gate.set(slot, true);
+                        }
+                    }
+                })
+                .touched_objects()
+                .boxed()
+        })
+        .flatten()
+        .boxed();
+    (cache, changes)
+}
+
+/// Watches only Harmony's objects.
+fn owned_config() -> watcher::Config {
+    watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"))
 }
 
 /// The tenant an owned object belongs to, by its tenant label.
@@ -228,6 +325,7 @@ pub(crate) struct Owned {
     bindings: Cache<RoleBinding>,
     rules: Cache<PrometheusRule>,
     routing: Cache<AlertmanagerConfig>,
+    monitoring: watch::Receiver<Monitoring>,
 }
 
 /// The change streams of [`Owned`], handed to the controller as triggers.
@@ -258,14 +356,28 @@ where
 
 impl Owned {
     /// Starts nothing: the caches fill once the controller polls the returned triggers; the
-    /// receiver turns `true` once every cache holds its first full list. The monitoring kinds are
-    /// watched only when `monitoring` (the cluster serves them).
-    pub fn new(client: &Client, monitoring: bool) -> (Self, Triggers, watch::Receiver<bool>) {
+    /// receiver turns `true` once every cache of the kinds every cluster serves holds its first
+    /// full list. The monitoring kinds are watched while `served` says the cluster serves them.
+    pub fn new(
+        client: &Client,
+        served: watch::Receiver<bool>,
+    ) -> (Self, Triggers, watch::Receiver<bool>) {
         let (all, filled_rx) = watch::channel(false);
         let filled = Arc::new(Filled {
             count: AtomicUsize::new(0),
-            expected: KINDS + if monitoring { MONITORING_KINDS } else { 0 },
+            expected: KINDS,
             all,
+        });
+        let initial = if *served.borrow() {
+            Monitoring::Starting
+        } else {
+            Monitoring::NotServed
+        };
+        let (state, monitoring) = watch::channel(initial);
+        let gate = Arc::new(MonitoringGate {
+            served,
+            filled: Mutex::new([false; MONITORING_KINDS]),
+            state,
         });
         let (namespaces, t_namespaces) = watch(client, &filled);
         let (quotas, t_quotas) = watch(client, &filled);
@@ -275,8 +387,8 @@ impl Owned {
         let (roles, t_roles) = watch(client, &filled);
         let (accounts, t_accounts) = watch(client, &filled);
         let (bindings, t_bindings) = watch(client, &filled);
-        let (rules, t_rules) = watch_if(monitoring, client, &filled);
-        let (routing, t_routing) = watch_if(monitoring, client, &filled);
+        let (rules, t_rules) = watch_while_served(client, &gate, 0);
+        let (routing, t_routing) = watch_while_served(client, &gate, 1);
         (
             Self {
                 namespaces,
@@ -289,6 +401,7 @@ impl Owned {
                 bindings,
                 rules,
                 routing,
+                monitoring,
             },
             Triggers {
                 namespaces: t_namespaces,
@@ -304,6 +417,20 @@ impl Owned {
             },
             filled_rx,
         )
+    }
+
+    /// Whether the monitoring kinds are watched now.
+    pub fn monitoring(&self) -> Monitoring {
+        *self.monitoring.borrow()
+    }
+
+    /// Every change of [`Self::monitoring`] to [`Monitoring::NotServed`] or
+    /// [`Monitoring::Watched`] after the first: each asks for every Tenant to be reconciled.
+    pub fn monitoring_settled(&self) -> impl Stream<Item = ()> + Send + 'static {
+        values(self.monitoring.clone())
+            .skip(1)
+            .filter(|state| std::future::ready(*state != Monitoring::Starting))
+            .map(|_| ())
     }
 
     /// Every cached object of `tenant`, as JSON with its kind.
@@ -389,6 +516,30 @@ mod tests {
         index.apply(&watcher::Event::Apply(role("a", None)));
         index.apply(&watcher::Event::Delete(role("b", Some("globex"))));
         assert!(index.by_tenant.is_empty() && index.tenant_of.is_empty());
+    }
+
+    #[test]
+    fn monitoring_is_watched_once_served_and_every_cache_is_filled() {
+        let (served_tx, served) = watch::channel(false);
+        let (state, monitoring) = watch::channel(Monitoring::NotServed);
+        let gate = MonitoringGate {
+            served,
+            filled: Mutex::new([false; MONITORING_KINDS]),
+            state,
+        };
+        served_tx.send_replace(true);
+        gate.set(0, false);
+        assert_eq!(*monitoring.borrow(), Monitoring::Starting);
+        gate.set(0, true);
+        assert_eq!(*monitoring.borrow(), Monitoring::Starting);
+        gate.set(1, true);
+        assert_eq!(*monitoring.borrow(), Monitoring::Watched);
+        served_tx.send_replace(false);
+        gate.set(0, false);
+        assert_eq!(*monitoring.borrow(), Monitoring::NotServed);
+        served_tx.send_replace(true);
+        gate.set(0, false);
+        assert_eq!(*monitoring.borrow(), Monitoring::Starting);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
 use harmony_kube::{ApiFailure, Cluster};
 use harmony_tenant::{
-    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, RevokeError, RevokeMode,
-    RevokedAccess, TenantRemover, TenantScore, compile, cross_tenant_problems,
+    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, MonitoringStatus, RevokeError,
+    RevokeMode, RevokedAccess, TenantRemover, TenantScore, compile, cross_tenant_problems,
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -22,7 +22,8 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
-use crate::owned::Owned;
+use crate::controller::REDISCOVERY;
+use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
 
 /// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
@@ -197,6 +198,12 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         .wait_for(|synced| *synced)
         .await
         .map_err(|_| Error::Caches)?;
+    if ctx.owned.monitoring() == Monitoring::Starting {
+        // Every Tenant is reconciled once the monitoring caches are filled; until then a plan
+        // would not see the monitoring objects that exist. This retry covers a watch that fails.
+        tracing::debug!("waiting for the monitoring watches to fill");
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
     let api = ctx.tenants.clone();
     let tenant = ctx.with_finalizer(tenant).await?;
     finalizer(&api, FINALIZER, tenant, |event| async {
@@ -289,6 +296,19 @@ fn condition(
     }
 }
 
+/// What the `Ready` condition adds when the plan holds no monitoring objects: why.
+fn monitoring_note(status: MonitoringStatus) -> Option<String> {
+    match status {
+        MonitoringStatus::On => None,
+        MonitoringStatus::Disabled => Some(format!("monitoring {}", status.describe())),
+        MonitoringStatus::NotServed => Some(format!(
+            "monitoring off: the cluster does not serve monitoring.coreos.com/v1 and /v1beta1 \
+             (install prometheus-operator or OKD monitoring; the operator notices within {} s)",
+            REDISCOVERY.as_secs()
+        )),
+    }
+}
+
 /// A grant revoked outside the cluster, as Events list it: `VPN peer tenant/member`.
 fn described(access: &RevokedAccess) -> String {
     format!("{} {}/{}", access.kind, access.tenant, access.member)
@@ -374,7 +394,11 @@ impl Context {
             return Ok(Action::await_change());
         }
         self.revoke_removed_members(tenant, &score).await?;
-        let plan = compile(&score, &self.facts);
+        let facts = ClusterFacts {
+            monitoring_api: self.owned.monitoring() == Monitoring::Watched,
+            ..self.facts.clone()
+        };
+        let plan = compile(&score, &facts);
         let snapshot = Snapshot::of(self.owned.objects_of(&name));
         let mut report = TenantReport::default();
         // The Tenant is the source of truth: fields another manager took (a `kubectl edit`, say)
@@ -418,21 +442,27 @@ impl Context {
             });
         }
         let objects = plan.objects().len();
-        let ready = condition(
-            READY,
-            true,
-            "Applied",
-            format!(
-                "{objects} objects as planned in namespace {}",
-                score.namespace()
-            ),
-            generation,
+        let mut message = format!(
+            "{objects} objects as planned in namespace {}",
+            score.namespace()
         );
+        let monitoring = monitoring_note(plan.monitoring);
+        if let Some(note) = &monitoring {
+            message.push_str("; ");
+            message.push_str(note);
+        }
+        let ready = condition(READY, true, "Applied", message, generation);
         let ((), wrote) = tokio::join!(
             announce,
             self.write_status(tenant, vec![ready], Some(&score), true)
         );
         let wrote = wrote?;
+        if let (true, MonitoringStatus::NotServed, Some(note)) =
+            (wrote.written(), plan.monitoring, monitoring)
+        {
+            self.event(tenant, EventType::Normal, "MonitoringOff", "Apply", note)
+                .await;
+        }
         // The audit judges the live state: ask for it when that state or the tenant changed.
         let judged = tenant
             .condition(ISOLATED)

@@ -1,16 +1,21 @@
 //! The operator on a real control plane that serves the prometheus-operator API (its CRDs
 //! installed, and the four monitoring ClusterRoles as `harmony cluster monitoring` renders them):
-//! running as its own
-//! ServiceAccount, it gives a Tenant its monitoring RoleBindings, PrometheusRule and
-//! AlertmanagerConfig, leaves them alone once in place, restores a deleted PrometheusRule from
-//! its watch event, and prunes them when the Tenant turns monitoring off.
+//! running as its own ServiceAccount, it gives a Tenant its monitoring RoleBindings,
+//! PrometheusRule and AlertmanagerConfig, leaves them alone once in place, restores a deleted
+//! PrometheusRule from its watch event, and prunes them when the Tenant turns monitoring off.
+//! On a plane that gets the API only after the operator started, the Tenant's status says why it
+//! has no monitoring, then it gets its objects without a restart, and loses them again when the
+//! API goes.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{Running, eventually, install, put, ready_and_isolated, tenant};
+use std::sync::OnceLock;
+
+use common::{Running, event_note, eventually, install, put, ready_and_isolated, tenant};
 use harmony_guardrails::monitoring::roles::tenant_roles;
+use harmony_operator::{READY, Tenant};
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -25,7 +30,7 @@ async fn a_tenant_gets_its_monitoring_objects_kept_and_pruned() {
     plane.install_monitoring_crds().unwrap();
     plane.apply(&tenant_roles()).unwrap();
     install(plane);
-    // Started after the CRDs: the operator discovers the monitoring API once, when it starts.
+    // Started after the CRDs: its discovery at start finds the monitoring API.
     let operator = tokio::task::spawn_blocking(move || Running::start(plane))
         .await
         .unwrap();
@@ -105,6 +110,136 @@ async fn a_tenant_gets_its_monitoring_objects_kept_and_pruned() {
         );
         match left {
             (None, None, None) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    tokio::task::spawn_blocking(move || operator.stop())
+        .await
+        .unwrap();
+}
+
+/// A plane of its own for [`monitoring_installed_after_the_operator_started_needs_no_restart`]:
+/// it starts without the monitoring CRDs, which the shared plane of this binary has.
+fn plane_without_monitoring() -> &'static ControlPlane {
+    static PLANE: OnceLock<ControlPlane> = OnceLock::new();
+    PLANE.get_or_init(|| ControlPlane::start().unwrap())
+}
+
+/// The message of the Tenant's `Ready` condition once it holds for the current generation and
+/// `wanted` accepts it.
+async fn ready_message(client: &kube::Client, name: &str, wanted: impl Fn(&str) -> bool) -> String {
+    let api: Api<Tenant> = Api::all(client.clone());
+    eventually(&format!("Tenant {name}'s Ready message"), async || {
+        let tenant = api.get(name).await.map_err(|e| e.to_string())?;
+        match tenant.condition(READY) {
+            Some(c)
+                if c.status == "True"
+                    && c.observed_generation == tenant.metadata.generation
+                    && wanted(&c.message) =>
+            {
+                Ok(c.message.clone())
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_installed_after_the_operator_started_needs_no_restart() {
+    let plane = plane_without_monitoring();
+    let _guard = plane.failure_guard();
+    install(plane);
+    let operator = tokio::task::spawn_blocking(move || Running::start(plane))
+        .await
+        .unwrap();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-mon-late");
+    let mut spec = tenant(&name, "2");
+    spec["spec"]["monitoring"] = json!({"receivers": [
+        {"name": "chat", "webhook": {"urlSecret": {"name": "chat-hook", "key": "url"}}},
+    ]});
+    put(&client, &spec).await;
+    ready_and_isolated(&client, &name).await;
+
+    // Not served: no monitoring objects, and the status and an Event say why.
+    let off = |message: &str| message.contains("monitoring off: the cluster does not serve");
+    let message = ready_message(&client, &name, off).await;
+    assert!(
+        message.contains("monitoring.coreos.com/v1 and /v1beta1"),
+        "{message}"
+    );
+    let note = event_note(&client, &name, "MonitoringOff").await;
+    assert!(off(&note), "{note}");
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    assert!(bindings.get_opt("monitoring-edit").await.unwrap().is_none());
+
+    // The API appears: the same operator watches it and gives the Tenant its objects.
+    plane.install_monitoring_crds().unwrap();
+    plane.apply(&tenant_roles()).unwrap();
+    let rules: Api<PrometheusRule> = Api::namespaced(client.clone(), &name);
+    let routing: Api<AlertmanagerConfig> = Api::namespaced(client.clone(), &name);
+    let rule = eventually("PrometheusRule tenant-alerts", async || {
+        rules.get("tenant-alerts").await.map_err(|e| e.to_string())
+    })
+    .await;
+    assert_eq!(rule.spec.groups[0].rules.len(), 3);
+    let config = eventually("AlertmanagerConfig tenant-receivers", async || {
+        routing
+            .get("tenant-receivers")
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    assert_eq!(config.spec.route.unwrap().receiver, "chat");
+    for role in ["monitoring-edit", "alert-routing-edit"] {
+        eventually(&format!("RoleBinding {role}"), async || {
+            bindings.get(role).await.map_err(|e| e.to_string())
+        })
+        .await;
+    }
+    let message = ready_message(&client, &name, |m| !m.contains("monitoring")).await;
+    assert!(message.contains("objects as planned"), "{message}");
+    // Watched: a deleted PrometheusRule comes back from its watch event.
+    rules
+        .delete("tenant-alerts", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("tenant-alerts restored", async || {
+        let restored = rules
+            .get("tenant-alerts")
+            .await
+            .map_err(|e| e.to_string())?;
+        match restored.metadata.uid != rule.metadata.uid {
+            true => Ok(()),
+            false => Err("not yet recreated".into()),
+        }
+    })
+    .await;
+
+    // The API goes: the monitoring bindings are pruned and the status says why again.
+    let crds: Vec<String> = ["prometheusrules", "alertmanagerconfigs"]
+        .iter()
+        .map(|plural| format!("crd/{plural}.monitoring.coreos.com"))
+        .collect();
+    let mut delete = vec!["delete", "--wait=true"];
+    delete.extend(crds.iter().map(String::as_str));
+    plane.kubectl_run(&delete).unwrap();
+    ready_message(&client, &name, off).await;
+    eventually("monitoring bindings pruned", async || {
+        let left = (
+            bindings
+                .get_opt("monitoring-edit")
+                .await
+                .map_err(|e| e.to_string())?,
+            bindings
+                .get_opt("alert-routing-edit")
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        match left {
+            (None, None) => Ok(()),
             other => Err(format!("{other:?}")),
         }
     })
