@@ -19,7 +19,7 @@ mod common;
 use common::{env_usize, tenant_name, write_tenant_files};
 #[path = "common/measure.rs"]
 mod measure;
-use measure::{MEASURE, Measurement, measure_child, read_measurement};
+use measure::{Measurement, read_measurement, wrapper_mode};
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -269,11 +269,8 @@ fn median(runs: &mut [Measurement]) -> &Measurement {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == MEASURE) {
-        return measure_child(&args[2..]);
-    }
-    if args.iter().any(|a| a == "--list") {
-        return ExitCode::SUCCESS;
+    if let Some(code) = wrapper_mode(&args) {
+        return code;
     }
     let megabytes = env_usize("BENCH_MB", 1024);
     let tenants = env_usize("BENCH_TENANTS", 50);

@@ -22,7 +22,7 @@ mod common;
 use common::{env_usize, tenant_name, write_tenant_files};
 #[path = "common/measure.rs"]
 mod measure;
-use measure::{MEASURE, Measurement, measure_child, read_measurement};
+use measure::{Measurement, read_measurement, wrapper_mode};
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -320,8 +320,8 @@ fn matrix_disagreements(
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == MEASURE) {
-        return measure_child(&args[2..]);
+    if let Some(code) = wrapper_mode(&args) {
+        return code;
     }
     let harmony = Path::new(env!("CARGO_BIN_EXE_harmony"));
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -23,7 +23,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use harmony_showback::{Endpoint, Figure, Prometheus as Client, Window};
-use measure::{MEASURE, Measurement, measure_child, read_measurement};
+use measure::{Measurement, read_measurement, wrapper_mode};
 use prometheus::{OpenMetrics, Prometheus};
 
 /// The end of the window: 2026-11-01T00:00:00Z.
@@ -217,11 +217,8 @@ fn report_matches(report: &Path, tenants: usize, hours: f64) -> bool {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == MEASURE) {
-        return measure_child(&args[2..]);
-    }
-    if args.iter().any(|a| a == "--list") {
-        return ExitCode::SUCCESS;
+    if let Some(code) = wrapper_mode(&args) {
+        return code;
     }
     let tenants = env_usize("BENCH_TENANTS", 500);
     let days = env_usize("BENCH_DAYS", 30);

@@ -2,21 +2,15 @@
 //! cluster: every refusal with its exit code and message, malformed lines reported with file
 //! and line while the rest is counted, gzip and rotated files, CSV; the policy files written.
 
+mod common;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
+use common::harmony;
 use serde_json::Value;
-
-fn harmony(args: &[&str]) -> Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

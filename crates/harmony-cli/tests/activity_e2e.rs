@@ -4,11 +4,12 @@
 //! refused; `harmony tenant activity` names who did what, the cross-tenant refusal first, and
 //! the raw log holds no Secret or ConfigMap value while a Deployment's body is recorded.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{harmony, ok};
 use harmony_testkit::{ControlPlane, ControlPlaneOptions};
 use serde_json::Value;
 
@@ -18,25 +19,6 @@ const SECRET_VALUE: &str = "s3cr3t-never-logged-7f3a9c";
 const SECRET_BASE64: &str = "czNjcjN0LW5ldmVyLWxvZ2dlZC03ZjNhOWM=";
 /// A ConfigMap value: ConfigMaps are recorded at metadata too.
 const CONFIG_VALUE: &str = "config-never-logged-41b2";
-
-fn harmony(args: &[&str]) -> Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn tenant_files(dir: &Path) -> PathBuf {
     let tenants = dir.join("tenants");

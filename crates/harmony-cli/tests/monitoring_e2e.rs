@@ -14,33 +14,16 @@
 //! writes nothing; switching `okdAlertmanager` removes the keys Harmony set and no longer sets,
 //! not the admin's; a `config.yaml` Harmony cannot read is refused with nothing written.
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
+use common::{harmony, ok};
 use harmony_guardrails::monitoring::read_path::KubeRbacProxyConfig;
 use harmony_guardrails::monitoring::vanilla::{QUERY, QUERY_CONFIG};
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use serde_json::{Value, json};
-
-fn harmony(args: &[&str]) -> Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// `harmony cluster monitoring apply` on `plane`, with `more` arguments.
 fn apply(plane: &ControlPlane, more: &[&str]) -> Output {

@@ -14,11 +14,23 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{UsageWho, getrusage};
 
 /// The first argument that makes a bench binary the measuring wrapper.
-pub const MEASURE: &str = "--measure-child";
+const MEASURE: &str = "--measure-child";
+
+/// What a process bench's `main` does first: `Some` exit code when this run is the measuring
+/// wrapper (`--measure-child ...`) or only lists the benches (`--list`, as `cargo bench --
+/// --list` asks), `None` to bench.
+pub fn wrapper_mode(args: &[OsString]) -> Option<ExitCode> {
+    if args.get(1).is_some_and(|a| a == MEASURE) {
+        return Some(measure_child(&args[2..]));
+    }
+    args.iter()
+        .any(|a| a == "--list")
+        .then_some(ExitCode::SUCCESS)
+}
 
 /// Wrapper mode: `--measure-child REPORT PROGRAM ARGS...` runs PROGRAM with this process's
 /// standard streams, then writes `wall_ns peak_rss_kib exit_code` to REPORT.
-pub fn measure_child(args: &[OsString]) -> ExitCode {
+fn measure_child(args: &[OsString]) -> ExitCode {
     let [report, program, rest @ ..] = args else {
         eprintln!("usage: {MEASURE} REPORT PROGRAM [ARGS...]");
         return ExitCode::from(2);

@@ -1,13 +1,35 @@
-//! Fixtures shared by the `harmony vpn` tests and benches.
+//! Fixtures shared by the CLI's tests and benches.
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
 
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `harmony ARGS` without the caller's `KUBECONFIG`.
+pub fn harmony(args: &[&str]) -> Output {
+    Command::cargo_bin("harmony")
+        .unwrap()
+        .env_remove("KUBECONFIG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a command that must have succeeded (else both outputs in the panic).
+pub fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// `harmony vpn --gateway examples/vpn-gateway.yaml --state STATE ...`
