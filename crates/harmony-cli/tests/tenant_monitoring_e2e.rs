@@ -6,6 +6,7 @@
 //! exactly their monitoring rights: in their namespace only. A tenant that turns monitoring off
 //! has its monitoring objects pruned.
 
+use harmony_tenant::PlanObject;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -9,6 +9,8 @@ use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use harmony_tenant::PlanObject;
+
 use crate::crd::{AdminNetworkPolicy, BaselineAdminNetworkPolicy};
 
 /// One object of a guardrails plan.
@@ -23,9 +25,8 @@ pub enum GuardrailObject {
     ClusterRoleBinding(ClusterRoleBinding),
 }
 
-impl GuardrailObject {
-    /// The object's metadata.
-    pub fn metadata(&self) -> &ObjectMeta {
+impl PlanObject for GuardrailObject {
+    fn metadata(&self) -> &ObjectMeta {
         match self {
             Self::ValidatingAdmissionPolicy(o) => &o.metadata,
             Self::ValidatingAdmissionPolicyBinding(o) => &o.metadata,
@@ -34,7 +35,9 @@ impl GuardrailObject {
             Self::ClusterRoleBinding(o) => &o.metadata,
         }
     }
+}
 
+impl GuardrailObject {
     /// The Kubernetes kind, such as `ValidatingAdmissionPolicy`.
     pub fn kind(&self) -> &'static str {
         fn of<K: Resource>(_: &K) -> &'static str {
@@ -61,21 +64,6 @@ impl GuardrailObject {
             Self::AdminNetworkPolicy(_) => 41,
             Self::ClusterRoleBinding(_) => 50,
         }
-    }
-
-    /// The object's name.
-    pub fn name(&self) -> &str {
-        self.metadata().name.as_deref().unwrap_or_default()
-    }
-
-    /// The object's namespace (`None` for cluster-scoped objects).
-    pub fn namespace(&self) -> Option<&str> {
-        self.metadata().namespace.as_deref()
-    }
-
-    /// The object as JSON, with `apiVersion` and `kind`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("Kubernetes objects always serialize")
     }
 
     fn sort_key(&self) -> (u8, &str, &str) {

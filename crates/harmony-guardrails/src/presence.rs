@@ -100,6 +100,7 @@ pub fn guardrails_present(objects: &[Value]) -> Vec<(GuardrailId, bool)> {
 mod tests {
     use super::*;
     use crate::{ClusterGuardrailsScore, compile_guardrails};
+    use harmony_tenant::PlanObject;
     use harmony_tenant::{ClusterFacts, TenantScore, compile};
     use serde_json::json;
 

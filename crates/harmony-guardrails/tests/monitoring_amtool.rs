@@ -3,6 +3,7 @@
 //! shows the checker runs. Then a real Alertmanager runs it on loopback: a critical alert inhibits
 //! the warning of its own namespace, never another namespace's.
 
+use harmony_tenant::PlanObject;
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Applying one tenant plan: phase by phase in isolate-before-grant order, writing only what
 //! differs, then pruning what the tenant owns and no longer wants.
 
+use harmony_tenant::PlanObject;
 use std::collections::BTreeSet;
 
 use harmony_tenant::{Phase, TenantPlan};

@@ -15,6 +15,7 @@
 //! warning. Never pruned: `self-provisioners` (deleting it would not give project creation back,
 //! and OKD would restore it with every user at restart).
 
+use harmony_tenant::PlanObject;
 use std::collections::{BTreeMap, BTreeSet};
 
 use harmony::{InterpretError, Outcome};

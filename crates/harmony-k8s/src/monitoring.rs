@@ -17,6 +17,7 @@
 //! ConfigMaps (the admin's), and a Namespace (deleting it would delete everything in it, Harmony's
 //! or not): the output names it so the admin deletes it once it holds nothing of theirs.
 
+use harmony_tenant::PlanObject;
 use std::collections::BTreeSet;
 
 use harmony::{InterpretError, Outcome};

@@ -2,6 +2,7 @@
 
 use harmony_kube::kinds::Scope;
 use harmony_kube::{Kind, ObjectRef};
+use harmony_tenant::PlanObject;
 use harmony_tenant::TenantObject;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use k8s_openapi::Resource;

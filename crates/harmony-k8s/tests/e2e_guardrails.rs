@@ -10,6 +10,7 @@
 
 mod real;
 
+use harmony_tenant::PlanObject;
 use std::time::Duration;
 
 use harmony::OutcomeStatus;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use harmony_tenant::PlanObject;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Plans as bytes: one file per object with a `kustomization.yaml`, or one multi-document
 //! stream. Deterministic: the same plan always gives the same bytes.
 
+use harmony_tenant::PlanObject;
 use harmony_tenant::{TenantObject, TenantPlan};
 use serde::Serialize;
 

@@ -4,6 +4,7 @@
 use harmony::{InterpretError, Outcome};
 use harmony_guardrails::monitoring::{MonitoringManager, MonitoringObject, MonitoringPlan};
 use harmony_tenant::ClusterFlavor;
+use harmony_tenant::PlanObject;
 
 use crate::{Manifest, ManifestTopology, folder_files, write_folder};
 

@@ -45,8 +45,8 @@ pub use nonpublic::{
     NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
 };
 pub use plan::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, TENANT_LABEL, TenantObject,
-    TenantPlan, owned_labels,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject, TENANT_LABEL,
+    TenantObject, TenantPlan, owned_labels,
 };
 pub use removal::{
     DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,

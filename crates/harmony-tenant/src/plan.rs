@@ -74,9 +74,30 @@ pub enum TenantObject {
     AlertmanagerConfig(AlertmanagerConfig),
 }
 
-impl TenantObject {
+/// An object of a plan (a tenant's, the cluster guardrails', the cluster monitoring's): its
+/// metadata, and what is read from it.
+pub trait PlanObject: Serialize {
     /// The object's metadata.
-    pub fn metadata(&self) -> &ObjectMeta {
+    fn metadata(&self) -> &ObjectMeta;
+
+    /// The object's name.
+    fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// The object's namespace (`None` for cluster-scoped objects).
+    fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("Kubernetes objects always serialize")
+    }
+}
+
+impl PlanObject for TenantObject {
+    fn metadata(&self) -> &ObjectMeta {
         match self {
             Self::Namespace(o) => &o.metadata,
             Self::ResourceQuota(o) => &o.metadata,
@@ -90,7 +111,9 @@ impl TenantObject {
             Self::AlertmanagerConfig(o) => &o.metadata,
         }
     }
+}
 
+impl TenantObject {
     /// The Kubernetes kind, such as `NetworkPolicy`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -118,21 +141,6 @@ impl TenantObject {
             Self::RoleBinding(_) => Phase::RoleBindings,
             Self::PrometheusRule(_) | Self::AlertmanagerConfig(_) => Phase::Monitoring,
         }
-    }
-
-    /// The object's name.
-    pub fn name(&self) -> &str {
-        self.metadata().name.as_deref().unwrap_or_default()
-    }
-
-    /// The object's namespace (`None` for the Namespace itself).
-    pub fn namespace(&self) -> Option<&str> {
-        self.metadata().namespace.as_deref()
-    }
-
-    /// The object as JSON, with `apiVersion` and `kind`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("Kubernetes objects always serialize")
     }
 
     /// Sort key: phase, kind, name.

@@ -7,6 +7,7 @@
 //! `promtool` and `amtool` come from the Debian packages `prometheus` and
 //! `prometheus-alertmanager` (`.ci/install`); a missing tool fails the test.
 
+use harmony_tenant::PlanObject;
 use std::path::Path;
 use std::process::{Command, Output};
 

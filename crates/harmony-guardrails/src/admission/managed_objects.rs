@@ -72,6 +72,7 @@ pub(super) fn rule(score: &ClusterGuardrailsScore) -> AdmissionRule {
 mod tests {
     use super::*;
     use crate::admission::simulator::{Request, Verdict};
+    use harmony_tenant::PlanObject;
     use harmony_tenant::{ClusterFacts, TenantObject, TenantScore, compile};
     use serde_json::{Value, json};
 

@@ -1,3 +1,4 @@
+use harmony_tenant::PlanObject;
 use harmony_tenant::{ClusterFacts, MANAGED_BY_LABEL, TenantScore};
 
 use super::*;

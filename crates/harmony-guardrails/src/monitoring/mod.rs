@@ -42,6 +42,7 @@ pub fn compile_monitoring(monitoring: &ClusterMonitoring, flavor: ClusterFlavor)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harmony_tenant::PlanObject;
     use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
     use serde_json::json;
 

@@ -195,6 +195,7 @@ pub fn merge_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harmony_tenant::PlanObject;
 
     fn data(object: &MonitoringObject) -> &str {
         let MonitoringObject::ConfigMap(map) = object else {

@@ -8,7 +8,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, PlanObject};
 
 use super::crd::{Alertmanager, Prometheus};
 
@@ -49,12 +49,13 @@ macro_rules! each {
     };
 }
 
-impl MonitoringObject {
-    /// The object's metadata.
-    pub fn metadata(&self) -> &ObjectMeta {
+impl PlanObject for MonitoringObject {
+    fn metadata(&self) -> &ObjectMeta {
         each!(self, o => &o.metadata)
     }
+}
 
+impl MonitoringObject {
     /// The Kubernetes kind, such as `Prometheus`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -88,21 +89,6 @@ impl MonitoringObject {
             Self::Deployment(_) => 70,
             Self::Service(_) => 71,
         }
-    }
-
-    /// The object's name.
-    pub fn name(&self) -> &str {
-        self.metadata().name.as_deref().unwrap_or_default()
-    }
-
-    /// The object's namespace (`None` for cluster-scoped objects).
-    pub fn namespace(&self) -> Option<&str> {
-        self.metadata().namespace.as_deref()
-    }
-
-    /// The object as JSON, with `apiVersion` and `kind`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("Kubernetes objects always serialize")
     }
 
     fn sort_key(&self) -> (u8, &str, &str) {

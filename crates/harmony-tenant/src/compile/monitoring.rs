@@ -237,6 +237,7 @@ mod tests {
     use super::*;
     use crate::compile::compile;
     use crate::monitoring::{EmailReceiver, WebhookReceiver};
+    use crate::plan::PlanObject;
     use crate::score::{Member, TenantRole};
 
     fn served() -> ClusterFacts {

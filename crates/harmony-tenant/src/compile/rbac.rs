@@ -263,6 +263,7 @@ pub(super) fn subject(score: &TenantScore, member: &Member) -> Subject {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::PlanObject;
 
     /// Every (group, resource, verb, names) a role holds.
     type Triple = (String, String, String, Vec<String>);

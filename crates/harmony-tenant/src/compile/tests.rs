@@ -2,6 +2,7 @@
 
 use super::compile;
 use crate::facts::{ClusterFacts, ClusterFlavor};
+use crate::plan::PlanObject;
 use crate::plan::{TenantObject, TenantPlan, owned_labels};
 use crate::score::{Member, TenantRole, TenantScore};
 
