@@ -1,8 +1,7 @@
 //! Plans as bytes: one file per object with a `kustomization.yaml`, or one multi-document
 //! stream. Deterministic: the same plan always gives the same bytes.
 
-use harmony_tenant::PlanObject;
-use harmony_tenant::{TenantObject, TenantPlan};
+use harmony_tenant::{PlanObject, TenantObject, TenantPlan};
 use serde::Serialize;
 
 /// Output format of a stream.
@@ -30,6 +29,20 @@ impl Manifest for TenantObject {
             self.name()
         )
     }
+}
+
+/// `<ordinal>-<kind>-[<namespace>-]<name>.yaml` of a cluster plan's object (guardrails,
+/// monitoring), so a sorted folder is in apply order.
+pub(crate) fn cluster_file_name(ordinal: u8, kind: &str, object: &impl PlanObject) -> String {
+    let namespace = object
+        .namespace()
+        .map(|ns| format!("{ns}-"))
+        .unwrap_or_default();
+    format!(
+        "{ordinal}-{}-{namespace}{}.yaml",
+        kind.to_lowercase(),
+        object.name()
+    )
 }
 
 fn yaml<T: Serialize>(value: &T) -> String {

@@ -4,23 +4,14 @@
 
 use harmony::{InterpretError, Outcome};
 use harmony_guardrails::{GuardrailObject, GuardrailsFacts, GuardrailsManager, GuardrailsPlan};
-use harmony_tenant::PlanObject;
 
+use crate::encode::cluster_file_name;
 use crate::{Manifest, ManifestTopology, folder_files, write_folder};
 
-/// `<ordinal>-<kind>-[<namespace>-]<name>.yaml`, so a sorted folder is in apply order.
+/// [`cluster_file_name`]: a sorted folder is in apply order.
 impl Manifest for GuardrailObject {
     fn file_name(&self) -> String {
-        let namespace = self
-            .namespace()
-            .map(|ns| format!("{ns}-"))
-            .unwrap_or_default();
-        format!(
-            "{}-{}-{namespace}{}.yaml",
-            self.ordinal(),
-            self.kind().to_lowercase(),
-            self.name()
-        )
+        cluster_file_name(self.ordinal(), self.kind(), self)
     }
 }
 
