@@ -254,7 +254,7 @@ async fn okd_gets_the_cluster_resource_quota_of_the_tenant_total() {
     let name = ControlPlane::unique_name("initech");
     let tenant = three(&name);
     let okd = || topology_with(&plane, FactsSource::default(), ApplyOptions::default());
-    apply_tenants(okd().await, &[tenant.clone()], 1).await;
+    apply_tenants(okd().await, std::slice::from_ref(&tenant), 1).await;
     let crq = format!("clusterresourcequota/harmony-tenant-{name}");
     let get = |path: &str| plane.kubectl_run(&["get", &crq, "-o", &format!("jsonpath={path}")]);
     assert_eq!(get("{.spec.quota.hard.requests\\.cpu}").unwrap(), "4");
@@ -276,7 +276,7 @@ async fn okd_gets_the_cluster_resource_quota_of_the_tenant_total() {
         "the ClusterResourceQuota is pruned"
     );
 
-    apply_tenants(okd().await, &[tenant.clone()], 1).await;
+    apply_tenants(okd().await, std::slice::from_ref(&tenant), 1).await;
     assert!(get("{.metadata.name}").is_ok());
     let options = DeleteOptions {
         delete_data: false,
