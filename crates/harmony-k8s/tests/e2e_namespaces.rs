@@ -12,8 +12,8 @@ use harmony_audit::crosscheck::{disagreements, parse_nca, pod_connectivity, writ
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
 use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader};
 use harmony_tenant::{
-    DeleteOptions, Member, ResourceQuotaConfig, SAME_TENANT, TenantNamespace, TenantRemover,
-    TenantRole, TenantScore,
+    DeleteOptions, Member, ResourceQuotaConfig, SAME_TENANT, TenantManager, TenantNamespace,
+    TenantRemover, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -156,6 +156,47 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
         "peter has no access to the other tenant"
     );
 
+    let plan = harmony_tenant::compile(
+        &tenant,
+        &topology(plane).await.cluster_facts().await.unwrap(),
+    );
+    let statuses = topology(plane)
+        .await
+        .status(std::slice::from_ref(&name), &[plan])
+        .await
+        .unwrap();
+    let rows: Vec<(&str, bool)> = statuses
+        .iter()
+        .map(|s| (s.namespace.as_str(), s.drift.is_some()))
+        .collect();
+    let (dev, prod, staging) = (
+        format!("{name}-dev"),
+        format!("{name}-prod"),
+        format!("{name}-staging"),
+    );
+    assert_eq!(
+        rows,
+        [
+            (dev.as_str(), true),
+            (prod.as_str(), false),
+            (staging.as_str(), false)
+        ],
+        "one status per namespace, the drift with the default one"
+    );
+    assert_eq!(
+        statuses[0].drift.as_ref().unwrap().len(),
+        0,
+        "{:?}",
+        statuses[0].drift
+    );
+    for s in &statuses {
+        assert!(
+            s.members.iter().any(|m| m.binding == "member-peter"),
+            "{s:?}"
+        );
+        assert!(s.policies.contains(&SAME_TENANT.to_string()), "{s:?}");
+    }
+
     let (snapshot, report) = live_audit(plane, &[&tenant, &globex]).await;
     let mine: Vec<_> = report
         .tenants
@@ -209,7 +250,6 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
             s.starts_with(&format!("{a}/")) && d.starts_with(&format!("{b}/")) && !c.is_empty()
         })
     };
-    let [dev, staging, prod] = [0, 1, 2].map(|i| tenant.namespaces()[i].to_string());
     for (a, b) in [
         (&dev, &prod),
         (&prod, &dev),
