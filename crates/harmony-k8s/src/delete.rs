@@ -67,7 +67,8 @@ pub(crate) async fn delete_tenant(
     .await
     {
         Ok(()) => {
-            report.namespace = namespaces.into_iter().next();
+            report.namespace = namespaces.first().cloned();
+            report.namespaces = namespaces;
             Ok(report)
         }
         Err(error) if report.revoked_elsewhere.is_empty() && report.revoked.is_empty() => {

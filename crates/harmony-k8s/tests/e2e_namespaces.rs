@@ -275,6 +275,10 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
         .await
         .unwrap();
     assert_eq!(removed.namespace.as_deref(), Some(dev.as_str()));
+    assert_eq!(
+        removed.namespaces,
+        [dev.as_str(), prod.as_str(), staging.as_str()]
+    );
     for ns in tenant.namespaces() {
         assert!(
             plane.kubectl_run(&["get", "namespace", ns]).is_err(),
