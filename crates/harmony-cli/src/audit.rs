@@ -449,7 +449,11 @@ fn read_offline(
     }
     let absent: Vec<&str> = scores
         .iter()
-        .filter(|s| snapshot.namespace_labels(s.namespace()).is_none())
+        .filter(|s| {
+            s.namespaces()
+                .into_iter()
+                .any(|ns| snapshot.namespace_labels(ns).is_none())
+        })
         .map(|s| s.name())
         .collect();
     if !absent.is_empty() {
@@ -490,8 +494,15 @@ fn read_live(
     };
     let absent: Vec<String> = scores
         .iter()
-        .filter(|s| snapshot.namespace_labels(s.namespace()).is_none())
-        .map(|s| format!("{} (namespace {})", s.name(), s.namespace()))
+        .filter_map(|s| {
+            let missing: Vec<&str> = s
+                .namespaces()
+                .into_iter()
+                .filter(|ns| snapshot.namespace_labels(ns).is_none())
+                .collect();
+            (!missing.is_empty())
+                .then(|| format!("{} (namespace {})", s.name(), missing.join(", ")))
+        })
         .collect();
     if !absent.is_empty() {
         bail!(

@@ -296,10 +296,17 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
         for claim in &report.data_deleted {
             println!("deleted PersistentVolumeClaim {claim}");
         }
-        println!(
-            "tenant {} deleted (namespace {namespace} is gone)",
-            args.name
-        );
+        match report.namespaces.as_slice() {
+            [_, _, ..] => println!(
+                "tenant {} deleted (namespaces {} are gone)",
+                args.name,
+                report.namespaces.join(", ")
+            ),
+            _ => println!(
+                "tenant {} deleted (namespace {namespace} is gone)",
+                args.name
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

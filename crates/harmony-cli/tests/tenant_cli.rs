@@ -401,3 +401,91 @@ fn unsafe_cluster_profiles_are_refused_with_their_location() {
         .stderr(predicate::str::contains("p.yaml:6:24: spec.ingress.namespaceSelector: is empty, which would select every namespace"))
         .stderr(predicate::str::contains("p.yaml:7:46: spec.dns.ports: must list the DNS ports"));
 }
+
+/// The README's tenant with three namespaces: each shares the total on Kubernetes.
+const THREE_NAMESPACES: &str = "metadata: { name: initech }
+spec:
+  resourceQuotas:
+    requests: { cpu: \"4\", memory: 8Gi, ephemeralStorage: 12Gi }
+    limits: { cpu: \"8\", memory: 16Gi, ephemeralStorage: 24Gi }
+    objects: { pods: 60 }
+  namespaces:
+    - name: initech-dev
+      podSecurity: baseline
+      internetEgress: deny
+      resourceQuotas:
+        requests: { cpu: \"1\", memory: 2Gi, ephemeralStorage: 4Gi }
+        limits: { cpu: \"2\", memory: 4Gi, ephemeralStorage: 8Gi }
+        objects: { pods: 20 }
+    - name: initech-staging
+      resourceQuotas:
+        requests: { cpu: \"1\", memory: 2Gi, ephemeralStorage: 4Gi }
+        limits: { cpu: \"2\", memory: 4Gi, ephemeralStorage: 8Gi }
+        objects: { pods: 20 }
+    - name: initech-prod
+      resourceQuotas:
+        requests: { cpu: \"2\", memory: 4Gi, ephemeralStorage: 4Gi }
+        limits: { cpu: \"4\", memory: 8Gi, ephemeralStorage: 8Gi }
+        objects: { pods: 20 }
+";
+
+#[test]
+fn several_namespaces_render_on_both_flavors_with_a_cluster_quota_on_okd() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "t.yaml", &format!("{HEADER}{THREE_NAMESPACES}"));
+    for (flavor, quotas) in [("kubernetes", 0), ("okd", 1)] {
+        let output = harmony()
+            .args(["tenant", "render", "-o", "yaml", "--flavor", flavor, "-f"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let yaml = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(yaml.matches("kind: Namespace\n").count(), 3, "{flavor}");
+        assert_eq!(
+            yaml.matches("name: allow-same-tenant\n").count(),
+            3,
+            "{flavor}"
+        );
+        assert_eq!(
+            yaml.matches("kind: ClusterResourceQuota\n").count(),
+            quotas,
+            "{flavor}"
+        );
+    }
+}
+
+#[test]
+fn several_namespaces_refusals_are_located_with_their_fix() {
+    let both = refused(&format!(
+        "{HEADER}metadata: {{ name: initech }}\nspec:\n  namespace: initech\n  namespaces:\n    - name: initech-dev\n"
+    ));
+    assert!(
+        both.contains(
+            "t.yaml:7:5: spec.namespaces: is set together with spec.namespace (`initech`): set one \
+             of them; to give the tenant several namespaces, list `initech` under spec.namespaces \
+             and remove spec.namespace"
+        ),
+        "{both}"
+    );
+    let over = refused(&format!(
+        "{HEADER}metadata: {{ name: initech }}\nspec:\n  namespaces:\n    - name: initech-dev\n    - name: initech-prod\n"
+    ));
+    assert!(
+        over.contains(
+            "t.yaml:6:5: spec.namespaces: the namespaces' requests.cpu add up to 4 (initech-dev 2 \
+             + initech-prod 2), above the tenant total spec.resourceQuotas.requests.cpu (2)"
+        ),
+        "{over}"
+    );
+    let shared = refused(&format!(
+        "{HEADER}{THREE_NAMESPACES}---\n{HEADER}metadata: {{ name: globex }}\nspec: {{ namespace: initech-prod }}\n"
+    ));
+    assert!(
+        shared.contains(
+            "spec.namespace: namespace `initech-prod` is already used by tenant `initech`: each \
+             namespace belongs to one tenant; choose another name"
+        ),
+        "{shared}"
+    );
+}

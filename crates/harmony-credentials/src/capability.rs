@@ -99,8 +99,8 @@ pub struct IssuedCredential {
 pub struct RevokeRequest {
     /// The tenant id.
     pub tenant: String,
-    /// The tenant namespace.
-    pub namespace: String,
+    /// Every namespace of the tenant (the member is bound, and its ServiceAccount is, in each).
+    pub namespaces: Vec<String>,
     /// The member id.
     pub member: String,
     /// Who the member authenticates as.

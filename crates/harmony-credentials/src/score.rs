@@ -114,7 +114,7 @@ impl RevokeRequest {
     pub fn for_member(tenant: &TenantScore, member: &str) -> Result<Self, CredentialError> {
         Ok(Self {
             tenant: tenant.name().to_string(),
-            namespace: tenant.namespace().to_string(),
+            namespaces: tenant.namespaces().into_iter().map(String::from).collect(),
             member: member.to_string(),
             holder: member_holder(tenant, member)?,
         })

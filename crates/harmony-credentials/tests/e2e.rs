@@ -935,3 +935,83 @@ async fn an_operator_who_may_not_approve_is_told_who_must_and_a_rerun_finishes()
         "{listed:?}"
     );
 }
+
+/// Half of every default total that the namespaces of a two-namespace tenant share on Kubernetes.
+fn half_of_the_defaults() -> harmony_tenant::ResourceQuotaConfig {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let q = |v: &str| Some(Quantity(v.into()));
+    let mut quota = harmony_tenant::ResourceQuotaConfig::default();
+    (quota.requests.cpu, quota.requests.memory) = (q("1"), q("2Gi"));
+    quota.requests.ephemeral_storage = q("5Gi");
+    (quota.limits.cpu, quota.limits.memory) = (q("2"), q("4Gi"));
+    quota.limits.ephemeral_storage = q("10Gi");
+    quota.objects.pods = Some(25);
+    quota
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_with_two_namespaces_issues_for_the_first_and_revokes_in_both() {
+    let _logs = ControlPlane::shared().failure_guard();
+    let fx = Fixture::new("twons").await;
+    let plane = fx.plane;
+    let name = ControlPlane::unique_name("twons-multi");
+    let (first, second) = (format!("{name}-a"), format!("{name}-b"));
+    let tenant = TenantScore::new(&name)
+        .member(Member::user(
+            "pat",
+            TenantRole::Developer,
+            format!("pat@{name}.test"),
+        ))
+        .member(Member::service_account("bot", TenantRole::Developer))
+        .with_namespaces([
+            harmony_tenant::TenantNamespace::new(&first).quotas(half_of_the_defaults()),
+            harmony_tenant::TenantNamespace::new(&second).quotas(half_of_the_defaults()),
+        ]);
+    apply_tenant(plane, &tenant).await;
+    for ns in [&first, &second] {
+        wait_for_quota(plane, ns).await;
+    }
+
+    let path = fx.issue(&tenant, "pat").await;
+    let pat = MemberConfig::load(&path).await;
+    let pem = check_certificate(plane, &pat, &format!("pat@{name}.test"));
+    check_request(plane, &name, "pat", &pem).await;
+    let config = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        config.contains(&format!("namespace: {first}")),
+        "the kubeconfig defaults to the first namespace: {config}"
+    );
+    for ns in [&first, &second] {
+        assert_eq!(list::<ConfigMap>(&pat.client, ns).await, Ok(()), "{ns}");
+    }
+    let token = fx.issue(&tenant, "bot").await;
+    assert!(fx.can_i(&token, &["list", "configmaps", "-n", &first]));
+
+    let revocation = fx.revoke(&tenant, "pat").await;
+    for ns in [&first, &second] {
+        assert!(
+            revocation
+                .actions
+                .iter()
+                .any(|a| a.contains(&format!("RoleBinding {ns}/member-pat"))),
+            "{revocation:?}"
+        );
+        let start = Instant::now();
+        while list::<ConfigMap>(&pat.client, ns).await != Err(403) {
+            assert!(
+                start.elapsed() < SETTLE,
+                "pat still lists ConfigMaps in {ns}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let recreated = fx.revoke(&tenant, "bot").await;
+    for ns in [&first, &second] {
+        assert!(
+            recreated
+                .identity
+                .contains(&format!("system:serviceaccount:{ns}:bot")),
+            "{recreated:?}"
+        );
+    }
+}

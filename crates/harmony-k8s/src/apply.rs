@@ -8,7 +8,8 @@ use harmony_tenant::{Phase, TenantPlan};
 use serde::Serialize;
 use serde_json::Value;
 
-use harmony_kube::{ApiFailure, Cluster, ObjectRef};
+use harmony_kube::{ApiFailure, Cluster, Kind, ObjectRef};
+use k8s_openapi::api::core::v1::Namespace;
 
 use crate::compare::{FieldDiff, creation, differences};
 use crate::snapshot::Snapshot;
@@ -218,7 +219,8 @@ async fn prune(
     report: &mut TenantReport,
 ) -> Result<(), ApiFailure> {
     let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(object_ref).collect();
-    for kind in TENANT_KINDS.iter().rev().filter(|k| k.namespaced()) {
+    let namespace = Kind::of::<Namespace>();
+    for kind in TENANT_KINDS.iter().rev().filter(|k| **k != namespace) {
         for target in snapshot.owned_by(cluster, *kind, &plan.tenant).await? {
             if planned.contains(&target) {
                 continue;

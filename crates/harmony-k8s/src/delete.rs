@@ -10,7 +10,8 @@ use harmony_tenant::{
 };
 use serde_json::Value;
 
-use harmony_kube::{Cluster, Kind};
+use harmony_kube::{Cluster, FailureKind, Kind};
+use harmony_tenant::cluster_quota::ClusterResourceQuota;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
@@ -66,7 +67,8 @@ pub(crate) async fn delete_tenant(
     .await
     {
         Ok(()) => {
-            report.namespace = namespaces.into_iter().next();
+            report.namespace = namespaces.first().cloned();
+            report.namespaces = namespaces;
             Ok(report)
         }
         Err(error) if report.revoked_elsewhere.is_empty() && report.revoked.is_empty() => {
@@ -80,7 +82,7 @@ pub(crate) async fn delete_tenant(
 }
 
 /// Revokes access in the cluster (RoleBindings, then ServiceAccounts), then deletes the
-/// namespaces and waits for them to go.
+/// namespaces and waits for them to go, then the tenant's ClusterResourceQuota (OKD).
 async fn remove(
     cluster: &Cluster,
     selector: &str,
@@ -107,6 +109,17 @@ async fn remove(
             .await
             .map_err(InterpretError::from)?;
         wait_until_gone(cluster, namespace, timeout).await?;
+    }
+    let quota = Kind::of::<ClusterResourceQuota>();
+    let quotas = match cluster.list(quota, "", selector).await {
+        Err(failure) if failure.kind == FailureKind::NotFound => Vec::new(),
+        listed => listed.map_err(InterpretError::from)?,
+    };
+    for name in names(&quotas) {
+        cluster
+            .delete(quota, "", &name, false)
+            .await
+            .map_err(InterpretError::from)?;
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub struct MemberAccess {
     pub subjects: Vec<String>,
 }
 
-/// The state of one tenant in the cluster.
+/// The state of one tenant in the cluster (of one of its namespaces, for a tenant with several).
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantStatus {
     /// The tenant id.
@@ -53,7 +53,9 @@ pub struct TenantStatus {
     pub members: Vec<MemberAccess>,
     /// NetworkPolicies present.
     pub policies: Vec<String>,
-    /// What differs from the score, when the score was given (`None`: not compared).
+    /// What differs from the score, when the score was given (`None`: not compared, or not the
+    /// tenant's default namespace: the drift of a tenant with several namespaces is on its
+    /// default namespace's status).
     pub drift: Option<Vec<ObjectChange>>,
 }
 
@@ -74,14 +76,13 @@ pub async fn tenant_status(
 ) -> Result<Vec<TenantStatus>, InterpretError> {
     let selector = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
     let namespaces = cluster.list(Kind::of::<Namespace>(), "", &selector).await?;
-    let found: BTreeMap<String, &Value> = namespaces
-        .iter()
-        .filter_map(|ns| {
-            ns["metadata"]["labels"][TENANT_LABEL]
-                .as_str()
-                .map(|t| (t.to_string(), ns))
-        })
-        .collect();
+    // A tenant with several namespaces has one status per namespace.
+    let mut found: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for ns in &namespaces {
+        if let Some(t) = ns["metadata"]["labels"][TENANT_LABEL].as_str() {
+            found.entry(t.to_string()).or_default().push(ns);
+        }
+    }
     let missing: Vec<&String> = tenants.iter().filter(|t| !found.contains_key(*t)).collect();
     if !missing.is_empty() {
         return Err(InterpretError::Invalid(format!(
@@ -96,12 +97,12 @@ pub async fn tenant_status(
     }
     let snapshot = Snapshot::new();
     let mut statuses = Vec::new();
-    for (tenant, namespace) in found {
+    for (tenant, tenant_namespaces) in found {
         if !tenants.is_empty() && !tenants.contains(&tenant) {
             continue;
         }
-        let ns = text(&namespace["metadata"]["name"]);
-        let drift = match plans.iter().find(|p| p.tenant == tenant) {
+        let plan = plans.iter().find(|p| p.tenant == tenant);
+        let mut drift = match plan {
             Some(plan) => {
                 let mut report = TenantReport::default();
                 let options = ApplyOptions {
@@ -113,15 +114,24 @@ pub async fn tenant_status(
             }
             None => None,
         };
-        statuses.push(TenantStatus {
-            phase: text(&namespace["status"]["phase"]),
-            quota: quota(cluster, &ns).await?,
-            members: members(cluster, &ns).await?,
-            policies: names(&cluster.list(Kind::of::<NetworkPolicy>(), &ns, "").await?),
-            drift,
-            tenant,
-            namespace: ns,
-        });
+        // The tenant-wide drift goes with its default namespace (the first it has in the cluster
+        // when no plan says which).
+        let default = plan.map_or_else(
+            || text(&tenant_namespaces[0]["metadata"]["name"]),
+            |p| p.namespace.clone(),
+        );
+        for namespace in tenant_namespaces {
+            let ns = text(&namespace["metadata"]["name"]);
+            statuses.push(TenantStatus {
+                phase: text(&namespace["status"]["phase"]),
+                quota: quota(cluster, &ns).await?,
+                members: members(cluster, &ns).await?,
+                policies: names(&cluster.list(Kind::of::<NetworkPolicy>(), &ns, "").await?),
+                drift: if ns == default { drift.take() } else { None },
+                tenant: tenant.clone(),
+                namespace: ns,
+            });
+        }
     }
     Ok(statuses)
 }

@@ -9,6 +9,7 @@ use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
 use harmony_tenant::TenantRole;
+use harmony_tenant::cluster_quota::ClusterResourceQuota;
 use harmony_tenant::monitoring::MONITORING_ROLES;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use ipnet::IpNet;
@@ -136,6 +137,8 @@ fn cluster_role_rules() -> Vec<Value> {
         Kind::of::<RoleBinding>(),
         Kind::of::<PrometheusRule>(),
         Kind::of::<AlertmanagerConfig>(),
+        // OKD's tenant-wide quota of a tenant with several namespaces.
+        Kind::of::<ClusterResourceQuota>(),
     ];
     let mut rules = rule(
         &written,

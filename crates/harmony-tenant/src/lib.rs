@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O or talks to a cluster.
 
+pub mod cluster_quota;
 mod compile;
 pub mod defaults;
 mod facts;
@@ -15,6 +16,7 @@ mod load;
 mod manager;
 pub mod monitoring;
 mod names;
+mod namespaces;
 mod nonpublic;
 mod plan;
 pub mod quantity;
@@ -27,8 +29,8 @@ pub mod vpn;
 mod workloads;
 
 pub use compile::{
-    ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX,
-    compile, tenant_parameters,
+    ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, SAME_TENANT, STORAGE_CLASS_KEY_PREFIX,
+    STORAGE_CLASS_QUOTA_SUFFIX, cluster_quota_name, compile, tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
@@ -57,7 +59,8 @@ pub use score::{
     API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, DeletionPolicy, Identity,
     InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel,
     PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
-    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
+    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantNamespace, TenantRole, TenantScore,
+    TenantSpec,
 };
 pub use validate::{
     CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_problems,

@@ -8,6 +8,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::cluster_quota::ClusterResourceQuota;
 use crate::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 
 /// Label every object Harmony manages carries, with value [`MANAGED_BY_VALUE`].
@@ -23,7 +24,8 @@ pub const TENANT_LABEL: &str = "harmony.nationtech.io/tenant";
 pub enum Phase {
     /// The namespace, with its pod-security labels.
     Namespace,
-    /// ResourceQuotas, LimitRanges and the guardrail parameters ConfigMap.
+    /// ResourceQuotas, LimitRanges, the guardrail parameters ConfigMap and, on OKD for a tenant
+    /// listing its namespaces, the ClusterResourceQuota of the tenant's total.
     Quotas,
     /// NetworkPolicies.
     NetworkPolicies,
@@ -72,6 +74,7 @@ pub enum TenantObject {
     RoleBinding(RoleBinding),
     PrometheusRule(PrometheusRule),
     AlertmanagerConfig(AlertmanagerConfig),
+    ClusterResourceQuota(ClusterResourceQuota),
 }
 
 /// An object of a plan (a tenant's, the cluster guardrails', the cluster monitoring's): its
@@ -109,6 +112,7 @@ impl PlanObject for TenantObject {
             Self::RoleBinding(o) => &o.metadata,
             Self::PrometheusRule(o) => &o.metadata,
             Self::AlertmanagerConfig(o) => &o.metadata,
+            Self::ClusterResourceQuota(o) => &o.metadata,
         }
     }
 }
@@ -127,6 +131,7 @@ impl TenantObject {
             Self::RoleBinding(_) => "RoleBinding",
             Self::PrometheusRule(_) => "PrometheusRule",
             Self::AlertmanagerConfig(_) => "AlertmanagerConfig",
+            Self::ClusterResourceQuota(_) => "ClusterResourceQuota",
         }
     }
 
@@ -134,7 +139,10 @@ impl TenantObject {
     pub fn phase(&self) -> Phase {
         match self {
             Self::Namespace(_) => Phase::Namespace,
-            Self::ResourceQuota(_) | Self::LimitRange(_) | Self::ConfigMap(_) => Phase::Quotas,
+            Self::ResourceQuota(_)
+            | Self::LimitRange(_)
+            | Self::ConfigMap(_)
+            | Self::ClusterResourceQuota(_) => Phase::Quotas,
             Self::NetworkPolicy(_) => Phase::NetworkPolicies,
             Self::Role(_) => Phase::Roles,
             Self::ServiceAccount(_) => Phase::ServiceAccounts,
@@ -143,9 +151,9 @@ impl TenantObject {
         }
     }
 
-    /// Sort key: phase, kind, name.
-    fn sort_key(&self) -> (Phase, &'static str, &str) {
-        (self.phase(), self.kind(), self.name())
+    /// Sort key: phase, kind, namespace, name.
+    fn sort_key(&self) -> (Phase, &'static str, Option<&str>, &str) {
+        (self.phase(), self.kind(), self.namespace(), self.name())
     }
 }
 
@@ -154,8 +162,10 @@ impl TenantObject {
 pub struct TenantPlan {
     /// The tenant id.
     pub tenant: String,
-    /// The tenant namespace.
+    /// The tenant's default namespace (the first of `namespaces`).
     pub namespace: String,
+    /// Every namespace of the tenant, the default one first.
+    pub namespaces: Vec<String>,
     /// Whether the monitoring objects are in the plan, and if not, why.
     pub monitoring: MonitoringStatus,
     objects: Vec<TenantObject>,
@@ -188,17 +198,19 @@ impl MonitoringStatus {
 }
 
 impl TenantPlan {
-    /// A plan of `objects`, sorted into apply order.
+    /// A plan of tenant `tenant` in `namespaces` (the default one first; at least one) of
+    /// `objects`, sorted into apply order.
     pub fn new(
         tenant: String,
-        namespace: String,
+        namespaces: Vec<String>,
         monitoring: MonitoringStatus,
         mut objects: Vec<TenantObject>,
     ) -> Self {
         objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Self {
             tenant,
-            namespace,
+            namespace: namespaces[0].clone(),
+            namespaces,
             monitoring,
             objects,
         }

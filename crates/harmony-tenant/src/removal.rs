@@ -25,8 +25,10 @@ pub struct DeleteOptions {
 pub struct DeleteReport {
     /// The tenant id.
     pub tenant: String,
-    /// The tenant's namespace, if it still existed.
+    /// The tenant's namespace (the first by name, for a tenant with several), if it still existed.
     pub namespace: Option<String>,
+    /// Every namespace of the tenant deleted, by name.
+    pub namespaces: Vec<String>,
     /// Access held outside the cluster, revoked first.
     pub revoked_elsewhere: Vec<RevokedAccess>,
     /// Access revoked in the cluster: RoleBindings, then ServiceAccounts.

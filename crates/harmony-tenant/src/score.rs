@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingress::IngressConfig;
 use crate::monitoring::MonitoringConfig;
+pub use crate::namespaces::TenantNamespace;
 use crate::workloads::{ImagePolicy, SchedulingConfig};
 
 /// The `apiVersion` of tenant files and cluster profiles.
@@ -52,6 +53,8 @@ pub struct TenantConfig {
     pub display_name: Option<String>,
     /// The tenant's namespace; defaults to the tenant id.
     pub namespace: Option<String>,
+    /// The tenant's namespaces when it has several (first = default); excludes `namespace`.
+    pub namespaces: Option<Vec<TenantNamespace>>,
     /// The Pod Security Standard enforced in the namespace.
     pub pod_security: PodSecurityLevel,
 }
@@ -478,6 +481,7 @@ impl TenantScore {
                 name: name.into(),
                 display_name: None,
                 namespace: None,
+                namespaces: None,
                 pod_security: PodSecurityLevel::default(),
             },
             resource_quotas: ResourceQuotaConfig::default(),
@@ -497,12 +501,9 @@ impl TenantScore {
         &self.tenant_config.name
     }
 
-    /// The tenant's namespace (the tenant id unless set).
+    /// The tenant's default namespace: the first of [`TenantScore::namespaces`].
     pub fn namespace(&self) -> &str {
-        self.tenant_config
-            .namespace
-            .as_deref()
-            .unwrap_or(&self.tenant_config.name)
+        self.namespaces()[0]
     }
 
     /// Sets the name for people.
@@ -639,6 +640,10 @@ pub struct TenantSpec {
     /// The tenant's namespace; defaults to the tenant id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The tenant's namespaces, when it has several (the first is the default one); set either
+    /// this or `namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<TenantNamespace>>,
     /// The Pod Security Standard enforced in the namespace.
     #[serde(default)]
     pub pod_security: PodSecurityLevel,
@@ -695,6 +700,7 @@ impl TenantScore {
                 name: name.into(),
                 display_name: spec.display_name,
                 namespace: spec.namespace,
+                namespaces: spec.namespaces,
                 pod_security: spec.pod_security,
             },
             resource_quotas: spec.resource_quotas,
@@ -715,6 +721,7 @@ impl TenantScore {
         TenantSpec {
             display_name: score.tenant_config.display_name,
             namespace: score.tenant_config.namespace,
+            namespaces: score.tenant_config.namespaces,
             pod_security: score.tenant_config.pod_security,
             resource_quotas: score.resource_quotas,
             network_isolation: score.network_isolation,

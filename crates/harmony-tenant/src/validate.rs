@@ -27,7 +27,19 @@ impl TenantScore {
     pub fn validate(&self, facts: &ClusterFacts) -> Vec<Problem> {
         let mut problems = Vec::new();
         identity(self, &mut problems);
-        quotas(self, &mut problems);
+        crate::namespaces::problems(self, facts, &mut problems);
+        quotas(self, "spec.resourceQuotas", &mut problems);
+        if let Some(list) = &self.tenant_config.namespaces {
+            for (i, (ns, view)) in list.iter().zip(self.namespace_scores()).enumerate() {
+                if ns.resource_quotas.is_some() {
+                    quotas(
+                        &view,
+                        &format!("spec.namespaces[{i}].resourceQuotas"),
+                        &mut problems,
+                    );
+                }
+            }
+        }
         network(self, facts, &mut problems);
         storage(self, &mut problems);
         crate::ingress::validate(self, &mut problems);
@@ -79,17 +91,24 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
             ));
             continue;
         }
-        if let Some(other) = namespaces.insert(score.namespace(), i) {
+        for (n, namespace) in score.namespaces().into_iter().enumerate() {
+            let Some(&(other, m)) = namespaces.get(namespace) else {
+                namespaces.insert(namespace, (i, n));
+                continue;
+            };
+            if other == i {
+                continue; // listed twice in one tenant: reported by its own validation
+            }
             problems.push(problem(
                 Problem::new(
-                    namespace_path(score),
+                    namespace_path(score, n),
                     format!(
-                        "namespace `{}` is already used by tenant `{}`: each tenant needs its own",
-                        score.namespace(),
+                        "namespace `{namespace}` is already used by tenant `{}`: each \
+                         namespace belongs to one tenant; choose another name",
                         scores[other].name()
                     ),
                 ),
-                Some((other, namespace_path(scores[other]).to_string())),
+                Some((other, namespace_path(scores[other], m))),
             ));
         }
         for (m, member) in score.rbac_config.members.iter().enumerate() {
@@ -129,11 +148,14 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
     problems
 }
 
-fn namespace_path(score: &TenantScore) -> &'static str {
-    if score.tenant_config.namespace.is_some() {
-        "spec.namespace"
+/// Where the tenant's `n`th namespace is written.
+fn namespace_path(score: &TenantScore, n: usize) -> String {
+    if score.lists_namespaces() {
+        format!("spec.namespaces[{n}].name")
+    } else if score.tenant_config.namespace.is_some() {
+        "spec.namespace".into()
     } else {
-        "metadata.name"
+        "metadata.name".into()
     }
 }
 
@@ -148,21 +170,23 @@ fn identity(score: &TenantScore, problems: &mut Vec<Problem>) {
             ),
         ));
     }
-    let namespace = score.namespace();
-    if score.tenant_config.namespace.is_some() && !is_dns_label(namespace, 63) {
-        problems.push(Problem::new(
-            "spec.namespace",
-            format!(
-                "`{namespace}` is not a valid namespace name: use 1–63 lowercase letters, digits \
-                 and `-`, starting and ending with a letter or digit"
-            ),
-        ));
-    }
-    if let Some(why) = reserved_namespace(namespace) {
-        problems.push(Problem::new(
-            namespace_path(score),
-            format!("namespace `{namespace}` is reserved ({why}): choose another namespace"),
-        ));
+    let named = score.tenant_config.namespace.is_some() || score.lists_namespaces();
+    for (n, namespace) in score.namespaces().into_iter().enumerate() {
+        if named && !is_dns_label(namespace, 63) {
+            problems.push(Problem::new(
+                namespace_path(score, n),
+                format!(
+                    "`{namespace}` is not a valid namespace name: use 1–63 lowercase letters, \
+                     digits and `-`, starting and ending with a letter or digit"
+                ),
+            ));
+        }
+        if let Some(why) = reserved_namespace(namespace) {
+            problems.push(Problem::new(
+                namespace_path(score, n),
+                format!("namespace `{namespace}` is reserved ({why}): choose another namespace"),
+            ));
+        }
     }
     if score
         .tenant_config
@@ -240,9 +264,9 @@ fn not_above(low: (&str, Amount), high: (&str, Amount), problems: &mut Vec<Probl
     }
 }
 
-fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
+/// The quota problems of `score`, reported under `base` (where its quota settings are written).
+fn quotas(score: &TenantScore, base: &str, problems: &mut Vec<Problem>) {
     let config = &score.resource_quotas;
-    let base = "spec.resourceQuotas";
     let requests = compute_amounts(&format!("{base}.requests"), &config.requests, problems);
     let limits = compute_amounts(&format!("{base}.limits"), &config.limits, problems);
     let c = &config.container_defaults;
@@ -288,7 +312,7 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
             ));
         }
     }
-    overridden_counts(score, problems);
+    overridden_counts(score, base, problems);
 
     // Orderings, with unset values at their defaults; values that did not parse are skipped.
     let resolved = config.resolved();
@@ -416,13 +440,13 @@ fn quotas(score: &TenantScore, problems: &mut Vec<Problem>) {
 }
 
 /// Explicit object counts the compiler would not honour.
-fn overridden_counts(score: &TenantScore, problems: &mut Vec<Problem>) {
+fn overridden_counts(score: &TenantScore, base: &str, problems: &mut Vec<Problem>) {
     let o = &score.resource_quotas.objects;
     if let Some(n) = o.persistent_volume_claims.filter(|n| *n > 0)
         && score.storage_access.storage_classes.is_empty()
     {
         problems.push(Problem::new(
-            "spec.resourceQuotas.objects.persistentVolumeClaims",
+            format!("{base}.objects.persistentVolumeClaims"),
             format!(
                 "`{n}` PVCs, but no storage class is allowed, so the quota holds 0: allow a class \
                  in spec.storageAccess.storageClasses (e.g. `- {{ name: standard, requests: \
@@ -1163,6 +1187,58 @@ mod tests {
         assert_eq!(found[0].other, Some((0, "metadata.name".into())));
         assert_eq!(found[1].tenant, 2);
         assert!(found[1].problem.message.contains("defined twice"));
+    }
+
+    #[test]
+    fn a_namespace_of_two_tenants_is_refused_at_both_entries() {
+        use crate::score::TenantNamespace;
+        let acme = TenantScore::new("acme").with_namespaces([
+            TenantNamespace::new("acme-dev"),
+            TenantNamespace::new("shared"),
+        ]);
+        let globex = TenantScore::new("globex").with_namespaces([
+            TenantNamespace::new("globex-dev"),
+            TenantNamespace::new("shared"),
+        ]);
+        let initech = TenantScore::new("initech").in_namespace("acme-dev");
+        let found = cross_tenant_problems(&[&acme, &globex, &initech]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found[0].tenant, 1);
+        assert_eq!(found[0].problem.path, "spec.namespaces[1].name");
+        assert!(
+            found[0].problem.message.contains(
+                "namespace `shared` is already used by tenant `acme`: each namespace belongs to \
+                 one tenant; choose another name"
+            ),
+            "{found:#?}"
+        );
+        assert_eq!(found[0].other, Some((0, "spec.namespaces[1].name".into())));
+        assert_eq!(found[1].problem.path, "spec.namespace");
+        assert_eq!(found[1].other, Some((0, "spec.namespaces[0].name".into())));
+    }
+
+    #[test]
+    fn every_listed_namespace_is_checked_and_its_quota_override_too() {
+        use crate::score::TenantNamespace;
+        let mut bad = crate::score::ResourceQuotaConfig::default();
+        bad.requests.cpu = Some(Quantity("lots".into()));
+        let score = TenantScore::new("acme").with_namespaces([
+            TenantNamespace::new("acme-dev").quotas(bad),
+            TenantNamespace::new("Acme_Prod"),
+            TenantNamespace::new("kube-system"),
+        ]);
+        let found = score.validate(&ClusterFacts::okd());
+        let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+        assert!(
+            paths.contains(&"spec.namespaces[0].resourceQuotas.requests.cpu"),
+            "{found:#?}"
+        );
+        assert!(paths.contains(&"spec.namespaces[1].name"), "{found:#?}");
+        assert!(paths.contains(&"spec.namespaces[2].name"), "{found:#?}");
+        assert!(
+            !paths.iter().any(|p| p.starts_with("spec.resourceQuotas")),
+            "{found:#?}"
+        );
     }
 
     #[test]

@@ -54,7 +54,12 @@ pub(super) fn annotate<'c>(ctx: &'c Context<'_>, reports: &mut [TenantReport]) {
         BTreeSet::new()
     };
     let sym = Symbolic::new(ctx.snapshot, &ctx.config.facts.pod_networks, free);
-    let cross = CrossTenant::new(&sym, &tenant_ns);
+    let owner = ctx
+        .tenants
+        .iter()
+        .map(|t| (t.namespace.as_str(), t.name.as_str()))
+        .collect();
+    let cross = CrossTenant::new(&sym, &tenant_ns, owner);
     let platform = PlatformPods::new(ctx);
     let default = Expectation::default();
     let mut findings = Vec::new();
@@ -188,6 +193,8 @@ fn expected<'a>(
 /// Which tenants' pods each tenant's pods could reach and be reached by, indexed both ways so
 /// that only candidate pairs are judged.
 struct CrossTenant<'a> {
+    /// The tenant of each tenant namespace: a tenant's namespaces may reach each other.
+    owner: HashMap<&'a str, &'a str>,
     out: HashMap<&'a str, Reach>,
     into: HashMap<&'a str, Reach>,
     /// Tenants reachable from everywhere, and per namespace the tenants it may reach.
@@ -216,10 +223,11 @@ fn index<'a>(
 }
 
 impl<'a> CrossTenant<'a> {
-    fn new(sym: &Symbolic<'a>, tenants: &[&'a str]) -> Self {
+    fn new(sym: &Symbolic<'a>, tenants: &[&'a str], owner: HashMap<&'a str, &'a str>) -> Self {
         let out: HashMap<&str, Reach> = tenants.iter().map(|&t| (t, sym.reach(t, false))).collect();
         let into: HashMap<&str, Reach> = tenants.iter().map(|&t| (t, sym.reach(t, true))).collect();
         Self {
+            owner,
             open_in: index(&into, tenants),
             open_out: index(&out, tenants),
             out,
@@ -247,7 +255,7 @@ impl<'a> CrossTenant<'a> {
                 .map(|(n, _)| *n)
                 .collect(),
         };
-        out.retain(|n| *n != ns);
+        out.retain(|n| self.owner.get(n) != self.owner.get(ns));
         out.sort_unstable();
         out.dedup();
         out

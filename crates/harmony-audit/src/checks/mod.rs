@@ -14,7 +14,8 @@ mod rbac;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use harmony_tenant::{
-    ClusterFacts, Identity, InternetEgress, PlatformSource, TENANT_LABEL, TenantRole, TenantScore,
+    ClusterFacts, Identity, InternetEgress, PlatformSource, PodSecurityLevel, TENANT_LABEL,
+    TenantRole, TenantScore,
 };
 use ipnet::IpNet;
 use serde::Serialize;
@@ -169,9 +170,21 @@ impl Expectation {
             .allow_private_egress_to
             .iter()
             .map(|p| (&p.cidr, Some(p.reason.clone())));
+        // Per-namespace overrides (a tenant with several namespaces): the weakest pod security
+        // level is expected, and internet egress only when every namespace agrees.
+        let views = score.namespace_scores();
+        let weakest = views
+            .iter()
+            .map(|v| v.tenant_config.pod_security)
+            .find(|l| *l == PodSecurityLevel::Baseline)
+            .unwrap_or(score.tenant_config.pod_security);
+        let egress: BTreeSet<bool> = views
+            .iter()
+            .map(|v| v.network_isolation.internet_egress == InternetEgress::Allow)
+            .collect();
         Self {
-            pod_security: score.tenant_config.pod_security.as_str().into(),
-            internet_egress: Some(isolation.internet_egress == InternetEgress::Allow),
+            pod_security: weakest.as_str().into(),
+            internet_egress: (egress.len() == 1).then(|| egress.contains(&true)),
             allow_from: Some(isolation.allowed_sources()),
             granted_egress: public
                 .chain(private)
@@ -182,16 +195,26 @@ impl Expectation {
                     .rbac_config
                     .members
                     .iter()
-                    .filter_map(|m| {
-                        let subject = match m.identity()? {
-                            Identity::User(name) => SubjectRef::User { name: name.into() },
-                            Identity::Group(name) => SubjectRef::Group { name: name.into() },
-                            Identity::ServiceAccount => SubjectRef::ServiceAccount {
-                                namespace: score.namespace().into(),
-                                name: m.name.clone(),
-                            },
+                    .flat_map(|m| {
+                        let subjects = match m.identity() {
+                            Some(Identity::User(name)) => {
+                                vec![SubjectRef::User { name: name.into() }]
+                            }
+                            Some(Identity::Group(name)) => {
+                                vec![SubjectRef::Group { name: name.into() }]
+                            }
+                            // One ServiceAccount per namespace of the tenant.
+                            Some(Identity::ServiceAccount) => score
+                                .namespaces()
+                                .into_iter()
+                                .map(|ns| SubjectRef::ServiceAccount {
+                                    namespace: ns.into(),
+                                    name: m.name.clone(),
+                                })
+                                .collect(),
+                            None => Vec::new(),
                         };
-                        Some((subject, m.role))
+                        subjects.into_iter().map(|s| (s, m.role))
                     })
                     .collect(),
             ),
@@ -324,6 +347,11 @@ impl<'a> Context<'a> {
 
     pub fn tenant_of(&self, namespace: &str) -> Option<&Tenant> {
         self.tenant_index.get(namespace).map(|&i| &self.tenants[i])
+    }
+
+    /// Whether `namespace` is one of the namespaces of `t`'s tenant (a tenant may have several).
+    pub fn same_tenant(&self, t: &Tenant, namespace: &str) -> bool {
+        self.tenant_of(namespace).is_some_and(|o| o.name == t.name)
     }
 }
 

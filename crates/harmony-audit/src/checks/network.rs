@@ -18,17 +18,18 @@ use crate::snapshot::ClusterSnapshot;
 pub(crate) const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
 
 /// Paths between pods of different tenants: (source namespace, destination namespace) → the
-/// first class pair found and its connections.
+/// first class pair found and its connections. Paths between the namespaces of one tenant (a
+/// tenant with several) are not among them.
 pub(crate) type CrossPaths = BTreeMap<(String, String), (usize, usize, Conn)>;
 
 pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
     let classes = ctx.net.classes();
-    let tenant = |c: usize| ctx.tenant_of(&classes[c].namespace).is_some();
+    let tenant = |c: usize| ctx.tenant_of(&classes[c].namespace).map(|t| &t.name);
     let mut out = CrossPaths::new();
-    for a in (0..classes.len()).filter(|&a| tenant(a)) {
+    for a in (0..classes.len()).filter(|&a| tenant(a).is_some()) {
         for (b, c) in ctx.net.reachable_from(a) {
             let (na, nb) = (&classes[a].namespace, &classes[b].namespace);
-            if na != nb && tenant(b) {
+            if tenant(b).is_some_and(|other| Some(other) != tenant(a)) {
                 out.entry((na.clone(), nb.clone())).or_insert((a, b, c));
             }
         }
@@ -289,7 +290,13 @@ fn cross_tenant(ctx: &Context, t: &Tenant, cross: &CrossPaths) -> Check {
             )
         })
         .collect();
-    let others = ctx.tenants.len().saturating_sub(1);
+    let others = ctx
+        .tenants
+        .iter()
+        .map(|o| &o.name)
+        .collect::<BTreeSet<_>>()
+        .len()
+        .saturating_sub(1);
     Check::from_failures(
         "HMT-NET-002",
         "No network path to or from another tenant",

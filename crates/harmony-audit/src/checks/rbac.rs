@@ -67,7 +67,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         for g in ctx.authz.what_can(s) {
             match &g.scope {
                 Scope::Cluster if !harmless(&g.rule) => cluster.push(line(s, &g)),
-                Scope::Namespace(ns) if *ns != t.namespace => elsewhere.push(line(s, &g)),
+                Scope::Namespace(ns) if !ctx.same_tenant(t, ns) => elsewhere.push(line(s, &g)),
                 _ => {}
             }
         }
@@ -86,7 +86,9 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
             "HMT-RBAC-002",
             "No access to other namespaces",
             elsewhere,
-            vec!["every RoleBinding naming a tenant subject is in the tenant namespace".into()],
+            vec![
+                "every RoleBinding naming a tenant subject is in a namespace of the tenant".into(),
+            ],
         ),
         protected_writes(ctx, t),
         escalation_verbs(ctx, t),

@@ -133,7 +133,27 @@ impl CredentialIssuer for KubeCredentialIssuer {
 
     async fn revoke(&self, request: &RevokeRequest) -> Result<Revocation, CredentialError> {
         match &request.holder {
-            Holder::ServiceAccount(account) => self.recreate_account(request, account).await,
+            Holder::ServiceAccount(account) => {
+                // One ServiceAccount per namespace of the tenant: each is recreated.
+                let mut done: Option<Revocation> = None;
+                for namespace in &request.namespaces {
+                    let next = self.recreate_account(request, namespace, account).await?;
+                    done = Some(match done {
+                        None => next,
+                        Some(mut all) => {
+                            all.identity = format!("{}, {}", all.identity, next.identity);
+                            all.actions.extend(next.actions);
+                            all
+                        }
+                    });
+                }
+                done.ok_or_else(|| {
+                    CredentialError::Cluster(format!(
+                        "tenant `{}` has no namespace",
+                        request.tenant
+                    ))
+                })
+            }
             Holder::User(user) => self.unbind_user(request, user).await,
         }
     }

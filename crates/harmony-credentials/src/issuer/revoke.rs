@@ -13,12 +13,13 @@ use super::{KubeCredentialIssuer, owned_by, selector};
 use crate::{CredentialError, CredentialKind, Revocation, RevokeRequest};
 
 impl KubeCredentialIssuer {
+    /// Recreates the member's ServiceAccount `account` in `namespace`.
     pub(super) async fn recreate_account(
         &self,
         request: &RevokeRequest,
+        namespace: &str,
         account: &str,
     ) -> Result<Revocation, CredentialError> {
-        let namespace = &request.namespace;
         let old = self
             .managed_account(&request.tenant, namespace, account)
             .await?;
@@ -39,7 +40,7 @@ impl KubeCredentialIssuer {
         let fresh = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some(account.into()),
-                namespace: Some(namespace.clone()),
+                namespace: Some(namespace.into()),
                 labels: old.metadata.labels,
                 annotations: old.metadata.annotations,
                 ..ObjectMeta::default()
@@ -102,32 +103,35 @@ impl KubeCredentialIssuer {
         request: &RevokeRequest,
         user: &str,
     ) -> Result<Revocation, CredentialError> {
-        let (tenant, namespace, member) = (&request.tenant, &request.namespace, &request.member);
+        let (tenant, member) = (&request.tenant, &request.member);
         let binding = format!("member-{member}");
-        let what = format!("RoleBinding {namespace}/{binding}");
-        let bindings: Api<RoleBinding> = Api::namespaced(self.client.clone(), namespace);
         let mut actions = Vec::new();
-        match bindings
-            .get_opt(&binding)
-            .await
-            .map_err(self.error(format!("reading {what}")))?
-        {
-            Some(found) if !owned_by(found.metadata.labels.as_ref(), tenant) => {
-                return Err(CredentialError::Cluster(format!(
-                    "{what} is not managed by harmony for tenant `{tenant}`: remove it yourself"
-                )));
+        for namespace in &request.namespaces {
+            let what = format!("RoleBinding {namespace}/{binding}");
+            let bindings: Api<RoleBinding> = Api::namespaced(self.client.clone(), namespace);
+            match bindings
+                .get_opt(&binding)
+                .await
+                .map_err(self.error(format!("reading {what}")))?
+            {
+                Some(found) if !owned_by(found.metadata.labels.as_ref(), tenant) => {
+                    return Err(CredentialError::Cluster(format!(
+                        "{what} is not managed by harmony for tenant `{tenant}`: remove it yourself"
+                    )));
+                }
+                Some(_) => {
+                    bindings
+                        .delete(&binding, &DeleteParams::default())
+                        .await
+                        .map_err(self.error(format!("deleting {what}")))?;
+                    actions.push(format!(
+                        "deleted {what}: `{user}` has no role in {namespace} any more"
+                    ));
+                }
+                None => actions.push(format!("{what} was already absent")),
             }
-            Some(_) => {
-                bindings
-                    .delete(&binding, &DeleteParams::default())
-                    .await
-                    .map_err(self.error(format!("deleting {what}")))?;
-                actions.push(format!(
-                    "deleted {what}: `{user}` has no role in {namespace} any more"
-                ));
-            }
-            None => actions.push(format!("{what} was already absent")),
         }
+        let namespaces = request.namespaces.join(", ");
         let csrs: Api<CertificateSigningRequest> = Api::all(self.client.clone());
         let selector = ListParams::default().labels(&selector(Some(tenant), Some(member)));
         let found = csrs.list(&selector).await.map_err(self.error(format!(
@@ -149,11 +153,12 @@ impl KubeCredentialIssuer {
                 format!(
                     "Kubernetes cannot revoke client certificates: those issued to `{user}` stay \
                      valid until they expire (see `harmony tenant credentials list`), but without \
-                     the RoleBinding they grant nothing in {namespace}"
+                     the RoleBinding they grant nothing in {namespaces}"
                 ),
                 format!(
-                    "`harmony tenant apply` recreates {what} while member `{member}` is in the \
-                     tenant file: remove the member (or change its user) before the next apply"
+                    "`harmony tenant apply` recreates RoleBinding {binding} while member \
+                     `{member}` is in the tenant file: remove the member (or change its user) \
+                     before the next apply"
                 ),
             ],
         })

@@ -122,7 +122,10 @@ mod tests {
                     TenantObject::RoleBinding(o) => served_as(o),
                     TenantObject::PrometheusRule(o) => served_as(o),
                     TenantObject::AlertmanagerConfig(o) => served_as(o),
-                    TenantObject::Namespace(_) | TenantObject::ServiceAccount(_) => return None,
+                    // Cluster-scoped (tenants cannot write it) or not guarded by this rule.
+                    TenantObject::Namespace(_)
+                    | TenantObject::ServiceAccount(_)
+                    | TenantObject::ClusterResourceQuota(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
             })

@@ -12,8 +12,9 @@ mod tests;
 
 pub(crate) use monitoring::role_binding_count;
 pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
+pub use network::SAME_TENANT;
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
-pub use quota::STORAGE_CLASS_QUOTA_SUFFIX;
+pub use quota::{STORAGE_CLASS_QUOTA_SUFFIX, cluster_quota_name};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -38,20 +39,42 @@ use crate::score::TenantScore;
 ///
 /// If the score was not validated: a storage cap that is not a quantity, an `allowEgressTo`
 /// entry that is not a CIDR, or a member without exactly one identity.
+///
+/// A tenant with several namespaces (`spec.namespaces`) gets these objects in each of them, from
+/// its [`TenantScore::namespace_scores`], plus the `allow-same-tenant` NetworkPolicy in each when
+/// there are several and, on OKD, the ClusterResourceQuota of its total.
 pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
+    let views = score.namespace_scores();
+    let mut objects = Vec::new();
+    let mut monitoring = None;
+    for view in &views {
+        objects.extend(namespace_objects(view, facts));
+        if views.len() > 1 {
+            objects.push(network::same_tenant(view));
+        }
+        let (status, monitoring_objects) = monitoring::objects(view, facts);
+        monitoring.get_or_insert(status);
+        objects.extend(monitoring_objects);
+    }
+    if score.lists_namespaces() {
+        objects.extend(quota::cluster_quota(score, facts));
+    }
+    TenantPlan::new(
+        score.name().into(),
+        score.namespaces().into_iter().map(String::from).collect(),
+        monitoring.expect("a tenant has at least one namespace"),
+        objects,
+    )
+}
+
+/// The isolation and access objects of a one-namespace tenant (all but monitoring).
+fn namespace_objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
     let mut objects = vec![namespace::namespace(score, facts)];
     objects.extend(quota::objects(score, facts));
     objects.push(TenantObject::ConfigMap(tenant_parameters(score)));
     objects.extend(network::policies(score, facts));
     objects.extend(rbac::objects(score, facts));
-    let (monitoring, monitoring_objects) = monitoring::objects(score, facts);
-    objects.extend(monitoring_objects);
-    TenantPlan::new(
-        score.name().into(),
-        score.namespace().into(),
-        monitoring,
-        objects,
-    )
+    objects
 }
 
 /// Metadata of the tenant's namespaced object `name`.

@@ -15,8 +15,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::namespaced;
 use crate::facts::{ClusterFacts, PlatformPeer};
 use crate::nonpublic::{is_ipv4_mapped, non_public_networks};
-use crate::plan::TenantObject;
+use crate::plan::{TENANT_LABEL, TenantObject};
 use crate::score::{InternetEgress, PlatformSource, TenantScore};
+
+/// The name of the policy letting a tenant's namespaces reach each other.
+pub const SAME_TENANT: &str = "allow-same-tenant";
 
 /// "Everywhere", per address family.
 const EVERYWHERE: [&str; 2] = ["0.0.0.0/0", "::/0"];
@@ -119,6 +122,28 @@ pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantO
         ));
     }
     policies
+}
+
+/// `allow-same-tenant`: traffic to and from every namespace labelled with the tenant, for a tenant
+/// with several namespaces (the label guardrail keeps other tenants from wearing the label).
+pub(super) fn same_tenant(score: &TenantScore) -> TenantObject {
+    let tenant = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                TENANT_LABEL.to_string(),
+                score.name().to_string(),
+            )])),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    };
+    policy(
+        score,
+        SAME_TENANT,
+        Direction::Both,
+        vec![from(vec![tenant.clone()])],
+        vec![to(vec![tenant], None)],
+    )
 }
 
 /// A policy selecting every pod of the namespace.
@@ -301,6 +326,24 @@ mod tests {
             Some(vec!["Ingress".into(), "Egress".into()])
         );
         assert!(deny.ingress.is_none() && deny.egress.is_none());
+    }
+
+    #[test]
+    fn same_tenant_peers_are_the_namespaces_labelled_with_the_tenant() {
+        let TenantObject::NetworkPolicy(p) = same_tenant(&TenantScore::new("acme")) else {
+            panic!("expected a NetworkPolicy");
+        };
+        assert_eq!(p.metadata.name.as_deref(), Some(SAME_TENANT));
+        let spec = p.spec.unwrap();
+        let selector = LabelSelector {
+            match_labels: Some(BTreeMap::from([(TENANT_LABEL.into(), "acme".into())])),
+            ..LabelSelector::default()
+        };
+        let peer = &spec.ingress.as_ref().unwrap()[0].from.as_ref().unwrap()[0];
+        assert_eq!(peer.namespace_selector.as_ref(), Some(&selector));
+        assert!(peer.pod_selector.is_none() && peer.ip_block.is_none());
+        let peer = &spec.egress.as_ref().unwrap()[0].to.as_ref().unwrap()[0];
+        assert_eq!(peer.namespace_selector.as_ref(), Some(&selector));
     }
 
     #[test]

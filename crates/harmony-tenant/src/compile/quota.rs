@@ -6,10 +6,14 @@ use k8s_openapi::api::core::v1::{
     LimitRange, LimitRangeItem, LimitRangeSpec, ResourceQuota, ResourceQuotaSpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::namespaced;
-use crate::facts::ClusterFacts;
-use crate::plan::TenantObject;
+use crate::cluster_quota::{
+    ClusterResourceQuota, ClusterResourceQuotaSelector, ClusterResourceQuotaSpec,
+};
+use crate::facts::{ClusterFacts, ClusterFlavor};
+use crate::plan::{TENANT_LABEL, TenantObject, owned_labels};
 use crate::quantity::Amount;
 use crate::resolved::{Compute, Container};
 use crate::score::TenantScore;
@@ -39,6 +43,53 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> [TenantObjec
             spec: Some(limit_range(score)),
         }),
     ]
+}
+
+/// On OKD, the ClusterResourceQuota `harmony-tenant-<tenant>` capping the tenant's namespaces
+/// together at the tenant's totals of compute, pods and storage (object counts stay per
+/// namespace: each namespace holds Harmony's own ConfigMap, Roles and RoleBindings). Kubernetes
+/// has no such object: there the namespaces' quotas are validated to add up to the total.
+pub(super) fn cluster_quota(score: &TenantScore, facts: &ClusterFacts) -> Option<TenantObject> {
+    if facts.flavor != ClusterFlavor::Okd {
+        return None;
+    }
+    let tenant_wide = |key: &str| {
+        key.starts_with("requests.")
+            || key.starts_with("limits.")
+            || key == "pods"
+            || key.ends_with(STORAGE_CLASS_QUOTA_SUFFIX)
+    };
+    let hard = hard(score, facts)
+        .into_iter()
+        .filter(|(key, _)| tenant_wide(key))
+        .collect();
+    Some(TenantObject::ClusterResourceQuota(ClusterResourceQuota {
+        metadata: ObjectMeta {
+            name: Some(cluster_quota_name(score.name())),
+            labels: Some(owned_labels(score.name())),
+            ..ObjectMeta::default()
+        },
+        spec: ClusterResourceQuotaSpec {
+            selector: ClusterResourceQuotaSelector {
+                labels: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        TENANT_LABEL.to_string(),
+                        score.name().to_string(),
+                    )])),
+                    ..LabelSelector::default()
+                }),
+            },
+            quota: ResourceQuotaSpec {
+                hard: Some(hard),
+                ..ResourceQuotaSpec::default()
+            },
+        },
+    }))
+}
+
+/// The name of the ClusterResourceQuota of `tenant`.
+pub fn cluster_quota_name(tenant: &str) -> String {
+    format!("harmony-tenant-{tenant}")
 }
 
 /// The quota's `hard` limits: compute, object counts and storage.

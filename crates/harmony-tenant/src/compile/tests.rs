@@ -1,10 +1,12 @@
 //! Whole-plan properties and snapshots.
 
-use super::compile;
+use super::{SAME_TENANT, compile};
 use crate::facts::{ClusterFacts, ClusterFlavor};
 use crate::plan::PlanObject;
 use crate::plan::{TenantObject, TenantPlan, owned_labels};
-use crate::score::{Member, TenantRole, TenantScore};
+use crate::score::{
+    InternetEgress, Member, PodSecurityLevel, TenantNamespace, TenantRole, TenantScore,
+};
 
 fn minimal() -> TenantScore {
     TenantScore::new("acme")
@@ -146,6 +148,109 @@ fn snapshot_minimal_tenant_on_vanilla() {
 #[test]
 fn snapshot_full_tenant_on_okd() {
     insta::assert_yaml_snapshot!(yaml(&compile(&full(), &okd_facts())));
+}
+
+/// Three namespaces: dev overrides its quota, pod security and internet egress.
+fn three_namespaces() -> TenantScore {
+    let mut dev_quota = crate::score::ResourceQuotaConfig::default();
+    dev_quota.requests.cpu = Some(k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+        "1".into(),
+    ));
+    TenantScore::new("initech")
+        .requests("6", "12Gi")
+        .storage_class("fast", "30Gi")
+        .member(Member::user(
+            "peter",
+            TenantRole::Admin,
+            "peter@initech.example",
+        ))
+        .member(Member::service_account("ci", TenantRole::Developer))
+        .with_namespaces([
+            TenantNamespace::new("initech-dev")
+                .quotas(dev_quota)
+                .pod_security(PodSecurityLevel::Baseline)
+                .internet_egress(InternetEgress::Deny),
+            TenantNamespace::new("initech-staging"),
+            TenantNamespace::new("initech-prod"),
+        ])
+}
+
+#[test]
+fn several_namespaces_each_get_the_isolation_and_access_objects() {
+    let score = three_namespaces();
+    let plan = compile(&score, &okd_facts());
+    assert_eq!(plan.namespace, "initech-dev");
+    assert_eq!(
+        plan.namespaces,
+        ["initech-dev", "initech-staging", "initech-prod"]
+    );
+    for (ns, view) in plan.namespaces.iter().zip(score.namespace_scores()) {
+        let here: Vec<_> = plan
+            .objects()
+            .iter()
+            .filter(|o| o.namespace() == Some(ns.as_str()) || o.name() == ns)
+            .map(|o| (o.kind(), o.name()))
+            .collect();
+        assert!(here.contains(&("Namespace", ns.as_str())), "{ns}");
+        assert!(here.contains(&("NetworkPolicy", SAME_TENANT)), "{ns}");
+        assert!(here.contains(&("RoleBinding", "member-peter")), "{ns}");
+        assert!(here.contains(&("ServiceAccount", "ci")), "{ns}");
+        // The objects of the namespace as a one-namespace tenant, plus `allow-same-tenant`.
+        let alone = compile(&view, &okd_facts()).objects().len();
+        assert_eq!(here.len(), alone + 1, "{ns}: {here:?}");
+    }
+    let crq: Vec<_> = plan
+        .objects()
+        .iter()
+        .filter(|o| o.kind() == "ClusterResourceQuota")
+        .collect();
+    let [crq] = crq.as_slice() else {
+        panic!("one ClusterResourceQuota on OKD, got {crq:?}");
+    };
+    assert_eq!(crq.name(), "harmony-tenant-initech");
+    assert_eq!(crq.namespace(), None);
+    let json = crq.to_json();
+    assert_eq!(json["apiVersion"], "quota.openshift.io/v1");
+    assert_eq!(
+        json["spec"]["selector"]["labels"]["matchLabels"]["harmony.nationtech.io/tenant"],
+        "initech"
+    );
+    let hard = &json["spec"]["quota"]["hard"];
+    assert_eq!(hard["requests.cpu"], "6");
+    assert_eq!(hard["requests.storage"], "30Gi");
+    assert_eq!(hard["pods"], crate::defaults::PODS.to_string());
+    assert!(
+        hard.get("configmaps").is_none(),
+        "object counts stay per namespace"
+    );
+    let vanilla = compile(&score, &ClusterFacts::kubernetes());
+    assert!(
+        !vanilla
+            .objects()
+            .iter()
+            .any(|o| o.kind() == "ClusterResourceQuota")
+    );
+}
+
+#[test]
+fn one_namespace_listed_is_the_one_namespace_tenant_plus_its_cluster_quota_on_okd() {
+    let listed = TenantScore::new("acme").with_namespaces([TenantNamespace::new("acme")]);
+    let vanilla = ClusterFacts::kubernetes();
+    assert_eq!(compile(&listed, &vanilla), compile(&minimal(), &vanilla));
+    let okd = compile(&listed, &okd_facts());
+    assert_eq!(
+        okd.objects().len(),
+        compile(&minimal(), &okd_facts()).objects().len() + 1
+    );
+    assert!(
+        !okd.objects().iter().any(|o| o.name() == SAME_TENANT),
+        "one namespace needs no same-tenant policy"
+    );
+}
+
+#[test]
+fn snapshot_three_namespaces_on_okd() {
+    insta::assert_yaml_snapshot!(yaml(&compile(&three_namespaces(), &okd_facts())));
 }
 
 mod properties {

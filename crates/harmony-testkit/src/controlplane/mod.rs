@@ -11,8 +11,9 @@
 //!   server trusts for client certificates).
 //! - The AdminNetworkPolicy/BaselineAdminNetworkPolicy CRDs are installed, and for
 //!   [`Flavor::Okd`] OpenShift's `config.openshift.io` Network CRD with a `cluster` object holding
-//!   the pod and service networks, and the `route.openshift.io` Route CRD (as MicroShift serves
-//!   Routes).
+//!   the pod and service networks, the `route.openshift.io` Route CRD (as MicroShift serves
+//!   Routes) and the `quota.openshift.io` ClusterResourceQuota CRD (stored, not enforced: no
+//!   OpenShift quota controller runs).
 //!
 //! Every process is killed by PID when the [`ControlPlane`] is dropped, and by a watchdog when
 //! the test process dies; [`ControlPlane::shared`] keeps one per test binary. Logs are kept when
@@ -37,6 +38,9 @@ use harmony_kube::kinds::{
 };
 
 use crate::Flavor;
+
+/// The CRD file of OpenShift's ClusterResourceQuota (from `github.com/openshift/api` quota/v1).
+const OKD_CLUSTER_RESOURCE_QUOTA_CRD: &str = "clusterresourcequotas.quota.openshift.io.yaml";
 pub use binaries::Binaries;
 pub use pki::Identity;
 use pki::Pki;
@@ -478,6 +482,7 @@ impl ControlPlane {
         if self.flavor == Flavor::Okd {
             crds.push(self.binaries.crd("networks.config.openshift.io.yaml"));
             crds.push(self.binaries.crd("routes.route.openshift.io.yaml"));
+            crds.push(self.binaries.crd(OKD_CLUSTER_RESOURCE_QUOTA_CRD));
         }
         for crd in &crds {
             self.kubectl_run(&["apply", "--server-side", "-f", &crd.to_string_lossy()])?;
@@ -497,6 +502,7 @@ impl ControlPlane {
                 "--timeout=60s",
                 &crd(OKD_NETWORK),
                 &crd(OKD_ROUTE),
+                "crd/clusterresourcequotas.quota.openshift.io",
             ])?;
             let (pods, services, _) = networks(Flavor::Okd);
             let network = format!(
