@@ -61,11 +61,13 @@ impl ClusterSnapshot {
                 TenantObject::Namespace(o) => snapshot.namespaces.push(o),
                 TenantObject::ResourceQuota(o) => snapshot.resource_quotas.push(o),
                 TenantObject::LimitRange(o) => snapshot.limit_ranges.push(o),
-                // The guardrail parameters (read by admission rules) and the monitoring rules
-                // and alert routing: no isolation or access to audit in them.
+                // The guardrail parameters (read by admission rules), the monitoring rules and
+                // alert routing, and the backup Schedule (in Velero's namespace): no isolation or
+                // access to audit in them.
                 TenantObject::ConfigMap(_)
                 | TenantObject::PrometheusRule(_)
-                | TenantObject::AlertmanagerConfig(_) => {}
+                | TenantObject::AlertmanagerConfig(_)
+                | TenantObject::Schedule(_) => {}
                 TenantObject::NetworkPolicy(o) => snapshot.network_policies.push(o),
                 TenantObject::Role(o) => snapshot.roles.push(o),
                 TenantObject::ServiceAccount(o) => snapshot.service_accounts.push(o),

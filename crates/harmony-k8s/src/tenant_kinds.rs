@@ -4,6 +4,7 @@ use harmony_kube::kinds::Scope;
 use harmony_kube::{Kind, ObjectRef};
 use harmony_tenant::PlanObject;
 use harmony_tenant::TenantObject;
+use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
@@ -11,7 +12,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 /// Every kind a tenant plan holds, in apply order.
-pub(crate) const TENANT_KINDS: [Kind; 10] = [
+pub(crate) const TENANT_KINDS: [Kind; 11] = [
     Kind::of::<Namespace>(),
     Kind::of::<ResourceQuota>(),
     Kind::of::<LimitRange>(),
@@ -19,15 +20,16 @@ pub(crate) const TENANT_KINDS: [Kind; 10] = [
     Kind::of::<NetworkPolicy>(),
     Kind::of::<PrometheusRule>(),
     Kind::of::<AlertmanagerConfig>(),
+    Kind::of::<Schedule>(),
     Kind::of::<Role>(),
     Kind::of::<ServiceAccount>(),
     Kind::of::<RoleBinding>(),
 ];
 
-/// Whether `kind` is served only by some clusters (the prometheus-operator API): a cluster that
-/// does not serve it holds no object of it.
+/// Whether `kind` is served only by some clusters (the prometheus-operator API, Velero's): a
+/// cluster that does not serve it holds no object of it.
 pub(crate) fn optional(kind: Kind) -> bool {
-    kind.group() == PrometheusRule::GROUP
+    [PrometheusRule::GROUP, Schedule::GROUP].contains(&kind.group())
 }
 
 /// The reference of a plan object.
@@ -49,6 +51,7 @@ pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
         TenantObject::RoleBinding(o) => kind(o),
         TenantObject::PrometheusRule(o) => kind(o),
         TenantObject::AlertmanagerConfig(o) => kind(o),
+        TenantObject::Schedule(o) => kind(o),
     };
     ObjectRef {
         kind,
@@ -79,6 +82,7 @@ mod tests {
         });
         let facts = ClusterFacts {
             monitoring_api: true,
+            velero_namespace: Some("velero".into()),
             ..ClusterFacts::kubernetes()
         };
         let plan = compile(&tenant, &facts);

@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O or talks to a cluster.
 
+pub mod backup;
 mod compile;
 pub mod defaults;
 mod facts;
@@ -28,7 +29,7 @@ mod workloads;
 
 pub use compile::{
     ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX,
-    compile, tenant_parameters,
+    backup_spec, compile, tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
@@ -45,8 +46,8 @@ pub use nonpublic::{
     NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
 };
 pub use plan::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject, TENANT_LABEL,
-    TenantObject, TenantPlan, owned_labels,
+    BackupStatus, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject,
+    TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
 };
 pub use removal::{
     DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,

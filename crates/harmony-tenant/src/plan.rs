@@ -8,6 +8,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::backup::crd::Schedule;
 use crate::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 
 /// Label every object Harmony manages carries, with value [`MANAGED_BY_VALUE`].
@@ -29,6 +30,8 @@ pub enum Phase {
     NetworkPolicies,
     /// The tenant's alerting rules and alert routing (they grant nothing).
     Monitoring,
+    /// The backup Schedule, in Velero's namespace (it grants nothing).
+    Backup,
     /// Namespaced Roles (they grant nothing until bound).
     Roles,
     /// ServiceAccounts of `serviceAccount: true` members.
@@ -45,6 +48,7 @@ impl Phase {
             Self::Quotas => 20,
             Self::NetworkPolicies => 30,
             Self::Monitoring => 35,
+            Self::Backup => 38,
             Self::Roles => 40,
             Self::ServiceAccounts => 50,
             Self::RoleBindings => 60,
@@ -72,6 +76,7 @@ pub enum TenantObject {
     RoleBinding(RoleBinding),
     PrometheusRule(PrometheusRule),
     AlertmanagerConfig(AlertmanagerConfig),
+    Schedule(Schedule),
 }
 
 /// An object of a plan (a tenant's, the cluster guardrails', the cluster monitoring's): its
@@ -109,6 +114,7 @@ impl PlanObject for TenantObject {
             Self::RoleBinding(o) => &o.metadata,
             Self::PrometheusRule(o) => &o.metadata,
             Self::AlertmanagerConfig(o) => &o.metadata,
+            Self::Schedule(o) => &o.metadata,
         }
     }
 }
@@ -127,6 +133,7 @@ impl TenantObject {
             Self::RoleBinding(_) => "RoleBinding",
             Self::PrometheusRule(_) => "PrometheusRule",
             Self::AlertmanagerConfig(_) => "AlertmanagerConfig",
+            Self::Schedule(_) => "Schedule",
         }
     }
 
@@ -140,6 +147,7 @@ impl TenantObject {
             Self::ServiceAccount(_) => Phase::ServiceAccounts,
             Self::RoleBinding(_) => Phase::RoleBindings,
             Self::PrometheusRule(_) | Self::AlertmanagerConfig(_) => Phase::Monitoring,
+            Self::Schedule(_) => Phase::Backup,
         }
     }
 
@@ -158,6 +166,8 @@ pub struct TenantPlan {
     pub namespace: String,
     /// Whether the monitoring objects are in the plan, and if not, why.
     pub monitoring: MonitoringStatus,
+    /// Whether the backup Schedule is in the plan, and if not, why.
+    pub backup: BackupStatus,
     objects: Vec<TenantObject>,
 }
 
@@ -187,12 +197,38 @@ impl MonitoringStatus {
     }
 }
 
+/// Whether a plan holds the tenant's backup Schedule, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupStatus {
+    /// The plan holds it.
+    On,
+    /// The tenant file sets `spec.backup.enabled: false`.
+    Disabled,
+    /// The cluster does not serve `velero.io` (no Velero, no OADP).
+    NotServed,
+}
+
+impl BackupStatus {
+    /// One line for people: on, or off and why.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Disabled => "off: the tenant file sets spec.backup.enabled: false",
+            Self::NotServed => {
+                "off: Velero/OADP not found (the cluster does not serve velero.io; in a cluster \
+                 profile, set spec.veleroNamespace: velero)"
+            }
+        }
+    }
+}
+
 impl TenantPlan {
     /// A plan of `objects`, sorted into apply order.
     pub fn new(
         tenant: String,
         namespace: String,
-        monitoring: MonitoringStatus,
+        (monitoring, backup): (MonitoringStatus, BackupStatus),
         mut objects: Vec<TenantObject>,
     ) -> Self {
         objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -200,6 +236,7 @@ impl TenantPlan {
             tenant,
             namespace,
             monitoring,
+            backup,
             objects,
         }
     }

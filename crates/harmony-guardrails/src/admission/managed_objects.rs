@@ -122,7 +122,10 @@ mod tests {
                     TenantObject::RoleBinding(o) => served_as(o),
                     TenantObject::PrometheusRule(o) => served_as(o),
                     TenantObject::AlertmanagerConfig(o) => served_as(o),
-                    TenantObject::Namespace(_) | TenantObject::ServiceAccount(_) => return None,
+                    // The Schedule lives in Velero's namespace, never in a tenant's.
+                    TenantObject::Namespace(_)
+                    | TenantObject::ServiceAccount(_)
+                    | TenantObject::Schedule(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
             })

@@ -1,5 +1,6 @@
 //! The pure tenant compiler: `TenantScore + ClusterFacts -> TenantPlan`.
 
+mod backup;
 mod monitoring;
 mod namespace;
 mod network;
@@ -10,6 +11,7 @@ mod rbac;
 #[cfg(test)]
 mod tests;
 
+pub use backup::backup_spec;
 pub(crate) use monitoring::role_binding_count;
 pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
@@ -32,7 +34,8 @@ use crate::score::TenantScore;
 /// per member. On a cluster that serves the prometheus-operator API, an enabled tenant also gets
 /// the monitoring RoleBindings ([`crate::monitoring::MONITORING_ROLES`]), the PrometheusRule
 /// [`ALERTS_NAME`] and, with receivers, the AlertmanagerConfig [`RECEIVERS_NAME`]; the plan says
-/// when monitoring is off and why. Every object carries [`owned_labels`].
+/// when monitoring is off and why. On a cluster that runs Velero, an enabled tenant gets its
+/// backup Schedule in Velero's namespace ([`crate::backup`]); the plan says when backups are off. Every object carries [`owned_labels`].
 ///
 /// # Panics
 ///
@@ -46,10 +49,12 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     objects.extend(rbac::objects(score, facts));
     let (monitoring, monitoring_objects) = monitoring::objects(score, facts);
     objects.extend(monitoring_objects);
+    let (backup, backup_objects) = backup::objects(score, facts);
+    objects.extend(backup_objects);
     TenantPlan::new(
         score.name().into(),
         score.namespace().into(),
-        monitoring,
+        (monitoring, backup),
         objects,
     )
 }
