@@ -1,5 +1,5 @@
 //! Removing a tenant: access first (held outside the cluster, RoleBindings, then ServiceAccounts),
-//! then its namespace, never destroying data without an explicit override.
+//! then its backup Schedule and its namespace, never destroying data without an explicit override.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,8 @@ use harmony_tenant::{
 };
 use serde_json::Value;
 
-use harmony_kube::{Cluster, Kind};
+use harmony_kube::{Cluster, FailureKind, Kind};
+use harmony_tenant::backup::crd::Schedule;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
@@ -100,6 +101,24 @@ async fn remove(
                 .revoked
                 .push(format!("{} {namespace}/{name}", kind.name()));
         }
+    }
+    // The backup Schedule (in Velero's namespace) goes with the tenant; its Backups stay until
+    // their retention ends.
+    let schedule = Kind::of::<Schedule>();
+    match cluster.list(schedule, "", selector).await {
+        Ok(schedules) => {
+            for object in schedules {
+                let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+                let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                cluster
+                    .delete(schedule, namespace, name, false)
+                    .await
+                    .map_err(InterpretError::from)?;
+            }
+        }
+        // No Velero: no Schedule.
+        Err(failure) if failure.kind == FailureKind::NotFound => {}
+        Err(failure) => return Err(InterpretError::from(failure).into()),
     }
     for namespace in namespaces {
         cluster

@@ -28,8 +28,8 @@ pub mod vpn;
 mod workloads;
 
 pub use compile::{
-    ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX,
-    backup_spec, compile, tenant_parameters,
+    ALERTS_NAME, DEFAULT_DENY_POLICY, PARAMS_NAME, RECEIVERS_NAME, STORAGE_CLASS_KEY_PREFIX,
+    STORAGE_CLASS_QUOTA_SUFFIX, backup_spec, compile, tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,

@@ -95,3 +95,43 @@ pub struct RestoreSpec {
 
 crate::api_resources!(NamespaceResourceScope, "velero.io" / "v1":
     Schedule "schedules", Backup "backups", Restore "restores");
+
+/// Where Velero stores backups (read by Harmony to say whether backups can be taken; the
+/// platform team creates it).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct BackupStorageLocation {
+    /// Name and Velero's namespace.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The object store.
+    pub spec: BackupStorageLocationSpec,
+}
+
+/// The spec of a [`BackupStorageLocation`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupStorageLocationSpec {
+    /// The object store plugin, such as `aws`.
+    pub provider: String,
+    /// The bucket.
+    pub object_storage: ObjectStorage,
+    /// Provider settings, such as `region`, `s3Url`, `s3ForcePathStyle`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// The Secret key holding the store's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<k8s_openapi::api::core::v1::SecretKeySelector>,
+    /// Whether this is the default location.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// A bucket of an object store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectStorage {
+    /// The bucket's name.
+    pub bucket: String,
+}
+
+crate::api_resources!(NamespaceResourceScope, "velero.io" / "v1":
+    BackupStorageLocation "backupstoragelocations");

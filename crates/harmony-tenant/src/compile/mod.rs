@@ -14,6 +14,7 @@ mod tests;
 pub use backup::backup_spec;
 pub(crate) use monitoring::role_binding_count;
 pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
+pub use network::DEFAULT_DENY_POLICY;
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use quota::STORAGE_CLASS_QUOTA_SUFFIX;
 
