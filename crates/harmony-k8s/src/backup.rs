@@ -42,6 +42,16 @@ const DRILL_KINDS: [Kind; 13] = [
     Kind::of::<RoleBinding>(),
 ];
 
+/// The phases in which Velero is done with a Backup or Restore; every other one (New, Queued,
+/// ReadyToStart, InProgress, WaitingForPluginOperations..., Finalizing...) still moves on.
+const ENDED: [&str; 5] = [
+    "Completed",
+    "PartiallyFailed",
+    "Failed",
+    "FailedValidation",
+    "Deleting",
+];
+
 /// Velero's label naming the Schedule a Backup belongs to.
 const SCHEDULE_NAME_LABEL: &str = "velero.io/schedule-name";
 
@@ -376,8 +386,7 @@ impl<'a> Backups<'a> {
         Ok(info)
     }
 
-    /// Polls `target` until Velero ends it (any phase but New, InProgress and the
-    /// WaitingForPluginOperations ones) or `timeout` passes.
+    /// Polls `target` until Velero ends it (see [`ENDED`]) or `timeout` passes.
     async fn wait(
         &self,
         target: &ObjectRef,
@@ -395,12 +404,7 @@ impl<'a> Backups<'a> {
                 .unwrap_or(Value::Null);
             let status = &live["status"];
             let phase = status["phase"].as_str().unwrap_or("New").to_string();
-            let running = phase == "New"
-                || phase == "InProgress"
-                || phase.starts_with("WaitingForPluginOperations")
-                || phase == "Finalizing"
-                || phase.starts_with("Finalizing");
-            if !running {
+            if ENDED.contains(&phase.as_str()) {
                 return Ok(live);
             }
             let progress = &status["progress"];
@@ -690,7 +694,9 @@ impl<'a> Backups<'a> {
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {"name": name, "namespace": plan.namespace, "labels": owned_labels(&plan.tenant)},
-            "involvedObject": {"apiVersion": "v1", "kind": "Namespace", "name": plan.namespace},
+            "involvedObject": {
+                "apiVersion": "v1", "kind": "Namespace", "name": plan.namespace, "namespace": plan.namespace,
+            },
             "reason": reason,
             "message": message,
             "type": kind,

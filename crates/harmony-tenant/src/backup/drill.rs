@@ -55,6 +55,7 @@ fn platform_owned(kind: &str, object: &Value) -> bool {
 
 /// The tenant's own objects in a namespace: names by kind, and each PVC's requested size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Inventory {
     /// Kind -> object names.
     pub objects: BTreeMap<String, BTreeSet<String>>,
@@ -96,6 +97,7 @@ impl Inventory {
 
 /// One kind compared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KindComparison {
     /// The kind.
     pub kind: String,
@@ -110,6 +112,7 @@ pub struct KindComparison {
 
 /// A PVC restored with another size than it was backed up with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SizeMismatch {
     /// The PVC.
     pub name: String,
@@ -121,6 +124,7 @@ pub struct SizeMismatch {
 
 /// What a drill found: kind by kind, and the PVCs whose size changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Comparison {
     /// Every kind of either side.
     pub kinds: Vec<KindComparison>,
