@@ -223,7 +223,44 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
     assert_eq!(status["phase"], "Enabled", "{status}");
     assert_eq!(status["latestCompleted"]["name"], name.as_str(), "{status}");
 
+    // The same for people.
+    let text = harmony(plane, &["tenant", "backup", "status", TENANT]);
+    let text = shown(&text);
+    eprintln!("$ harmony tenant backup status {TENANT}\n{text}");
+    assert!(
+        text.contains(&format!(
+            "tenant {TENANT}: Schedule velero/tenant-{TENANT} `0 3 * * *` Enabled"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("latest completed: {name}")),
+        "{text}"
+    );
+    let text = shown(&harmony(plane, &["tenant", "backup", "list", TENANT]));
+    eprintln!("$ harmony tenant backup list {TENANT}\n{text}");
+    assert!(text.contains(&name) && text.contains("manual"), "{text}");
+
     // The restore drill: passes, compares by kind, records an Event, removes the scratch namespace.
+    let drill = harmony(
+        plane,
+        &[
+            "tenant",
+            "restore-drill",
+            TENANT,
+            "-f",
+            file,
+            "--timeout",
+            "120s",
+        ],
+    );
+    let text = shown(&drill);
+    eprintln!("$ harmony tenant restore-drill {TENANT} -f {TENANT}.yaml\n{text}");
+    assert!(drill.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("restore drill of tenant {TENANT}: passed")),
+        "{text}"
+    );
     let drill = harmony(
         plane,
         &[
@@ -287,6 +324,10 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
         ],
     );
     refused(&drill, "is Unavailable");
+    eprintln!(
+        "$ harmony tenant restore-drill {TENANT} (broken location)\n{}",
+        shown(&drill)
+    );
     let delete = harmony(
         plane,
         &[
@@ -316,6 +357,10 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
             "3s",
         ],
     );
+    eprintln!(
+        "$ harmony tenant delete {TENANT} --delete-data --backup-timeout 3s\n{}",
+        shown(&delete)
+    );
     refused(&delete, "did not complete within 3s (still New)");
     nothing_deleted(plane);
     velero.start_server().unwrap();
@@ -335,6 +380,7 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
         ],
     );
     let out = shown(&delete);
+    eprintln!("$ harmony tenant delete {TENANT} --delete-data\n{out}");
     assert!(delete.status.success(), "{out}");
     let final_at = out.find("final backup velero/bk-acme-final-").expect(&out);
     let deleted_at = out.find("tenant bk-acme deleted").expect(&out);

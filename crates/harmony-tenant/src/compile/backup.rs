@@ -4,7 +4,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::backup::crd::{BackupMetadata, BackupSpec, Schedule, ScheduleSpec};
-use crate::backup::{BackupConfig, VolumeBackup, schedule_name};
+use crate::backup::{BackupConfig, OADP_NAMESPACE, VolumeBackup, schedule_name};
 use crate::facts::ClusterFacts;
 use crate::plan::{BackupStatus, TenantObject, owned_labels};
 use crate::score::TenantScore;
@@ -23,6 +23,11 @@ pub fn backup_spec(score: &TenantScore) -> BackupSpec {
             labels: owned_labels(score.name()),
         }),
     }
+}
+
+/// Whether the tenant's roles get OADP's self-service backups: backups on, under OADP.
+pub(super) fn oadp_self_service(score: &TenantScore, facts: &ClusterFacts) -> bool {
+    score.backup.enabled && facts.velero_namespace.as_deref() == Some(OADP_NAMESPACE)
 }
 
 /// Whether `score` gets its Schedule on a cluster with `facts`, and the Schedule.
