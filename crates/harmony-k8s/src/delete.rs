@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use harmony_kube::{Cluster, FailureKind, Kind};
 use harmony_tenant::backup::crd::Schedule;
+
+use crate::facts::velero_namespace;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
@@ -102,30 +104,44 @@ async fn remove(
                 .push(format!("{} {namespace}/{name}", kind.name()));
         }
     }
-    // The backup Schedule (in Velero's namespace) goes with the tenant; its Backups stay until
-    // their retention ends.
-    let schedule = Kind::of::<Schedule>();
-    match cluster.list(schedule, "", selector).await {
-        Ok(schedules) => {
-            for object in schedules {
-                let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
-                let name = object["metadata"]["name"].as_str().unwrap_or_default();
-                cluster
-                    .delete(schedule, namespace, name, false)
-                    .await
-                    .map_err(InterpretError::from)?;
-            }
-        }
-        // No Velero: no Schedule.
-        Err(failure) if failure.kind == FailureKind::NotFound => {}
-        Err(failure) => return Err(InterpretError::from(failure).into()),
-    }
+    remove_schedules(cluster, selector).await?;
     for namespace in namespaces {
         cluster
             .delete(Kind::of::<Namespace>(), "", namespace, false)
             .await
             .map_err(InterpretError::from)?;
         wait_until_gone(cluster, namespace, timeout).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the tenant's backup Schedule (in Velero's namespace), where Velero runs; its Backups
+/// stay until their retention ends. Without the right to list Schedules (the operator's role has
+/// none: it writes no Schedule), there is none of Harmony's to find.
+async fn remove_schedules(cluster: &Cluster, selector: &str) -> Result<(), DeleteError> {
+    let served = cluster
+        .api_group_versions()
+        .await
+        .map_err(InterpretError::from)?;
+    if velero_namespace(&served).is_none() {
+        return Ok(());
+    }
+    let schedule = Kind::of::<Schedule>();
+    let schedules = match cluster.list(schedule, "", selector).await {
+        Ok(schedules) => schedules,
+        Err(failure) if failure.kind == FailureKind::Forbidden => {
+            tracing::warn!("not deleting backup Schedules: {failure}");
+            return Ok(());
+        }
+        Err(failure) => return Err(InterpretError::from(failure).into()),
+    };
+    for object in schedules {
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        cluster
+            .delete(schedule, namespace, name, false)
+            .await
+            .map_err(InterpretError::from)?;
     }
     Ok(())
 }
