@@ -101,6 +101,13 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
     let file = tenant_file(dir.path(), velero::LOCATION);
     let file = file.to_str().unwrap();
 
+    // Before the tenant is applied it has no Schedule.
+    let status = harmony(plane, &["tenant", "backup", "status", TENANT]);
+    refused(
+        &status,
+        "tenant `bk-acme` has no backup Schedule (`tenant-bk-acme`",
+    );
+
     // The Schedule: in Velero's namespace, the tenant namespace only, validated by Velero.
     let applied = harmony(plane, &["tenant", "apply", "-f", file]);
     ok(&applied);
@@ -186,6 +193,13 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
         "backup location `nowhere` does not exist in namespace `velero`",
     );
     ok(&harmony(plane, &["tenant", "apply", "-f", file]));
+
+    // No backup yet: no drill.
+    let drill = harmony(plane, &["tenant", "restore-drill", TENANT, "-f", file]);
+    refused(
+        &drill,
+        "tenant `bk-acme` has no completed backup to restore: take one with",
+    );
 
     // Backup now.
     let backup = ok(&harmony(
