@@ -62,11 +62,13 @@ impl ClusterSnapshot {
                 TenantObject::ResourceQuota(o) => snapshot.resource_quotas.push(o),
                 TenantObject::LimitRange(o) => snapshot.limit_ranges.push(o),
                 // The guardrail parameters (read by admission rules), the monitoring rules and
-                // alert routing, and OKD's tenant-wide quota: no isolation or access in them.
+                // alert routing, OKD's tenant-wide quota and the backup Schedule (in Velero's
+                // namespace): no isolation or access to audit in them.
                 TenantObject::ConfigMap(_)
                 | TenantObject::PrometheusRule(_)
                 | TenantObject::AlertmanagerConfig(_)
-                | TenantObject::ClusterResourceQuota(_) => {}
+                | TenantObject::ClusterResourceQuota(_)
+                | TenantObject::Schedule(_) => {}
                 TenantObject::NetworkPolicy(o) => snapshot.network_policies.push(o),
                 TenantObject::Role(o) => snapshot.roles.push(o),
                 TenantObject::ServiceAccount(o) => snapshot.service_accounts.push(o),

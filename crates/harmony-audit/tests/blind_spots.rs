@@ -621,3 +621,35 @@ fn a_cluster_wide_monitoring_role_fails_in_the_namespace_or_cluster_wide() {
     let (status, evidence) = check(&report, "acme", "HMT-RBAC-001");
     assert_eq!(status, Status::Fail, "{evidence:#?}");
 }
+
+#[test]
+fn reading_or_creating_velero_backups_fails() {
+    let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
+    let report = audit(&snapshot, &config);
+    assert_eq!(check(&report, "acme", "HMT-RBAC-011").0, Status::Pass);
+    let in_velero = ObjectMeta {
+        name: Some("backup-reader".into()),
+        namespace: Some("velero".into()),
+        ..Default::default()
+    };
+    snapshot.roles.push(Role {
+        metadata: in_velero.clone(),
+        rules: Some(vec![rule("velero.io", &["backups"], &["get", "list"])]),
+    });
+    snapshot.role_bindings.push(RoleBinding {
+        metadata: in_velero,
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "backup-reader".into(),
+        },
+        subjects: Some(vec![user("alice@acme")]),
+    });
+    let report = audit(&snapshot, &config);
+    assert_check(
+        &report,
+        "HMT-RBAC-011",
+        Status::Fail,
+        "User alice@acme can get backups.velero.io in velero: RoleBinding velero/backup-reader",
+    );
+}

@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use harmony::{Maestro, Score, Topology};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, Mode, TenantReport};
+use harmony_k8s::{ApplyOptions, Backups, FactsSource, K8sTopology, Mode, TenantReport};
 use harmony_kube::Access;
+use harmony_tenant::backup::drill::Purpose;
 use harmony_tenant::{
     ClusterFlavor, DeleteError, DeleteOptions, DeleteReport, Hint, RevokeMode, TenantManager,
     TenantPlan, TenantRemover, compile,
@@ -112,11 +113,17 @@ pub struct DeleteArgs {
     /// How long to wait for the namespace to finish terminating, such as `90s` or `5m`.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     timeout: Duration,
+    /// With --delete-data: delete without taking a final backup first (what is lost is said).
+    #[arg(long, requires = "delete_data")]
+    skip_final_backup: bool,
+    /// How long to wait for the final backup to complete, such as `90s` or `30m`.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    backup_timeout: Duration,
     #[command(flatten)]
     vpn: TenantVpnArgs,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
@@ -271,6 +278,9 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
             delete_data: args.delete_data,
             timeout: args.timeout,
         };
+        if args.delete_data {
+            final_backup(&topology, &args).await?;
+        }
         // Isolation first: the tenant's VPN peers go before its RoleBindings, and only once the
         // data check has passed, so that a refused delete changes nothing.
         let report = match topology
@@ -309,6 +319,38 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// With --delete-data: the final backup, completed before anything is deleted, or (with
+/// --skip-final-backup) what is lost without one.
+async fn final_backup(topology: &K8sTopology, args: &DeleteArgs) -> anyhow::Result<()> {
+    let name = &args.name;
+    if args.skip_final_backup {
+        eprintln!(
+            "no final backup (--skip-final-backup): the PersistentVolumeClaims of tenant {name} and \
+             everything in its namespace are deleted for good; only earlier backups (`harmony \
+             tenant backup list {name}`) keep any of it"
+        );
+        return Ok(());
+    }
+    let progress = |line: &str| eprintln!("{line}");
+    let backups = Backups::new(topology.cluster(), &progress);
+    match backups
+        .backup_now(name, Purpose::Final, args.backup_timeout)
+        .await
+    {
+        Ok(done) => {
+            println!(
+                "final backup {}/{} completed ({} items, kept until {})",
+                done.namespace, done.name, done.items, done.expires
+            );
+            Ok(())
+        }
+        Err(error) => Err(anyhow::anyhow!(
+            "{error}\nnothing of tenant {name} was deleted; to delete it without a final backup, \
+             run again with --skip-final-backup"
+        )),
+    }
 }
 
 /// Prints the access a delete revoked, outside the cluster and in it.

@@ -18,6 +18,7 @@ use crate::input::{load_facts, load_tenants};
 use crate::live;
 
 mod activity;
+mod backup;
 mod showback;
 
 /// Arguments of `harmony tenant`.
@@ -73,11 +74,18 @@ enum TenantCommand {
         #[command(flatten)]
         args: live::StatusArgs,
     },
-    /// Delete a tenant from a live cluster: access first; refuses to delete data without --delete-data.
+    /// Delete a tenant from a live cluster: access first; refuses to delete data without
+    /// --delete-data, and with it takes a final backup first (unless --skip-final-backup).
     Delete {
         #[command(flatten)]
         args: live::DeleteArgs,
     },
+    /// A tenant's Velero backups: take one now, list them, the Schedule's status.
+    Backup(backup::BackupArgs),
+    /// Restore the tenant's latest backup into an isolated scratch namespace, compare what came
+    /// back with what was backed up, record the result (an Event), delete the scratch namespace.
+    /// Exit 1 when the drill fails.
+    RestoreDrill(backup::DrillArgs),
     /// Member credentials: a kubeconfig per member, scoped to the tenant, short-lived, revocable.
     Credentials(crate::credentials::CredentialsArgs),
     /// Who of a tenant did what on the API, from the API server's audit log: refused requests
@@ -164,6 +172,8 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
         TenantCommand::Plan { args } => live::apply(args, Mode::Plan),
         TenantCommand::Status { args } => live::status(args),
         TenantCommand::Delete { args } => live::delete(args),
+        TenantCommand::Backup(args) => backup::run(args),
+        TenantCommand::RestoreDrill(args) => backup::drill(args),
         TenantCommand::Credentials(args) => crate::credentials::run(args),
         TenantCommand::Activity(args) => activity::run(args),
         TenantCommand::Usage(args) => showback::run_usage(args),

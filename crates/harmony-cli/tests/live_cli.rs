@@ -209,16 +209,35 @@ fn refusals_say_what_to_do() {
             .object(&Gvr::core("namespaces"), None, "acme")
             .is_some()
     );
+    // Deleting data takes a final backup first; without Velero none can be taken, so nothing
+    // is deleted unless --skip-final-backup says to go on without one.
+    fx.harmony(&["tenant", "delete", "acme", "--delete-data"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("the cluster runs no Velero"))
+        .stderr(predicate::str::contains(
+            "nothing of tenant acme was deleted; to delete it without a final backup, run again \
+             with --skip-final-backup",
+        ));
+    assert!(
+        fx.server
+            .object(&Gvr::core("namespaces"), None, "acme")
+            .is_some()
+    );
     fx.harmony(&[
         "tenant",
         "delete",
         "acme",
         "--delete-data",
+        "--skip-final-backup",
         "--timeout",
         "30s",
     ])
     .assert()
     .success()
+    .stderr(predicate::str::contains(
+        "no final backup (--skip-final-backup): the PersistentVolumeClaims of tenant acme",
+    ))
     .stdout(predicate::str::contains(
         "deleted PersistentVolumeClaim acme/db",
     ));

@@ -1,5 +1,5 @@
 //! Removing a tenant: access first (held outside the cluster, RoleBindings, then ServiceAccounts),
-//! then its namespace, never destroying data without an explicit override.
+//! then its backup Schedule and its namespace, never destroying data without an explicit override.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,10 @@ use harmony_tenant::{
 use serde_json::Value;
 
 use harmony_kube::{Cluster, FailureKind, Kind};
+use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::cluster_quota::ClusterResourceQuota;
+
+use crate::facts::velero_namespace;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
@@ -103,6 +106,7 @@ async fn remove(
                 .push(format!("{} {namespace}/{name}", kind.name()));
         }
     }
+    remove_schedules(cluster, selector).await?;
     for namespace in namespaces {
         cluster
             .delete(Kind::of::<Namespace>(), "", namespace, false)
@@ -118,6 +122,37 @@ async fn remove(
     for name in names(&quotas) {
         cluster
             .delete(quota, "", &name, false)
+            .await
+            .map_err(InterpretError::from)?;
+    }
+    Ok(())
+}
+
+/// Deletes the tenant's backup Schedule (in Velero's namespace), where Velero runs; its Backups
+/// stay until their retention ends. Without the right to list Schedules (the operator's role has
+/// none: it writes no Schedule), there is none of Harmony's to find.
+async fn remove_schedules(cluster: &Cluster, selector: &str) -> Result<(), DeleteError> {
+    let served = cluster
+        .api_group_versions()
+        .await
+        .map_err(InterpretError::from)?;
+    if velero_namespace(&served).is_none() {
+        return Ok(());
+    }
+    let schedule = Kind::of::<Schedule>();
+    let schedules = match cluster.list(schedule, "", selector).await {
+        Ok(schedules) => schedules,
+        Err(failure) if failure.kind == FailureKind::Forbidden => {
+            tracing::warn!("not deleting backup Schedules: {failure}");
+            return Ok(());
+        }
+        Err(failure) => return Err(InterpretError::from(failure).into()),
+    };
+    for object in schedules {
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        cluster
+            .delete(schedule, namespace, name, false)
             .await
             .map_err(InterpretError::from)?;
     }

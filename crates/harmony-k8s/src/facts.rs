@@ -5,9 +5,13 @@
 //! they come from a cluster profile or from flags; without either, discovery refuses and names the
 //! flags. Network flags override whatever was discovered. StorageClasses are listed, and the
 //! prometheus-operator API is looked up in discovery: `monitoring.coreos.com/v1` and `/v1beta1`,
-//! the versions of the monitoring objects a tenant plan holds.
+//! the versions of the monitoring objects a tenant plan holds. Velero is found by `velero.io/v1`:
+//! in `openshift-adp` when OADP's `oadp.openshift.io` is served too, otherwise in `velero`, unless
+//! the cluster profile names its namespace (`veleroNamespace`).
 
 use harmony::InterpretError;
+use harmony_tenant::backup::crd::Schedule;
+use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_tenant::{ClusterFacts, ClusterFlavor};
 use ipnet::IpNet;
@@ -48,6 +52,12 @@ pub async fn discover(
     };
     override_networks(&mut facts, source);
     facts.monitoring_api = monitoring_served(&served);
+    // A profile may name where Velero runs when it is not the usual namespace.
+    let named = source
+        .profile
+        .as_ref()
+        .and_then(|p| p.velero_namespace.clone());
+    facts.velero_namespace = velero_namespace(&served).map(|found| named.unwrap_or(found));
     match cluster.list(Kind::of::<StorageClass>(), "", "").await {
         Ok(items) => {
             let mut names: Vec<String> = items
@@ -71,6 +81,19 @@ pub fn monitoring_served(served: &[String]) -> bool {
     [PrometheusRule::API_VERSION, AlertmanagerConfig::API_VERSION]
         .iter()
         .all(|version| served.iter().any(|gv| gv == version))
+}
+
+/// Velero's namespace when `served` (discovery's group versions) holds `velero.io/v1`:
+/// `openshift-adp` when OADP's API group is served too, `velero` otherwise.
+pub fn velero_namespace(served: &[String]) -> Option<String> {
+    let velero = served.iter().any(|gv| gv == Schedule::API_VERSION);
+    velero.then(|| {
+        if served.iter().any(|gv| gv.starts_with("oadp.openshift.io/")) {
+            OADP_NAMESPACE.into()
+        } else {
+            VELERO_NAMESPACE.into()
+        }
+    })
 }
 
 async fn okd_facts(

@@ -20,6 +20,7 @@
 //! explained when it fails ([`harmony_kube::ApiFailure`]).
 
 pub mod apply;
+pub mod backup;
 mod cluster_report;
 mod compare;
 mod delete;
@@ -34,6 +35,7 @@ mod tenant_kinds;
 mod topology;
 
 pub use apply::{Action, ApplyOptions, Mode, ObjectChange, TenantReport};
+pub use backup::{BackupError, BackupInfo, BackupStatusReport, Backups, DrillReport};
 pub use compare::FieldDiff;
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};

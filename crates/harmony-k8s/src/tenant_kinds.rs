@@ -4,6 +4,7 @@ use harmony_kube::kinds::Scope;
 use harmony_kube::{Kind, ObjectRef};
 use harmony_tenant::PlanObject;
 use harmony_tenant::TenantObject;
+use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::cluster_quota::ClusterResourceQuota;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use k8s_openapi::Resource;
@@ -12,7 +13,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 /// Every kind a tenant plan holds, in apply order.
-pub(crate) const TENANT_KINDS: [Kind; 11] = [
+pub(crate) const TENANT_KINDS: [Kind; 12] = [
     Kind::of::<Namespace>(),
     Kind::of::<ClusterResourceQuota>(),
     Kind::of::<ResourceQuota>(),
@@ -21,15 +22,21 @@ pub(crate) const TENANT_KINDS: [Kind; 11] = [
     Kind::of::<NetworkPolicy>(),
     Kind::of::<PrometheusRule>(),
     Kind::of::<AlertmanagerConfig>(),
+    Kind::of::<Schedule>(),
     Kind::of::<Role>(),
     Kind::of::<ServiceAccount>(),
     Kind::of::<RoleBinding>(),
 ];
 
 /// Whether `kind` is served only by some clusters (the prometheus-operator API, OpenShift's
-/// quota API): a cluster that does not serve it holds no object of it.
+/// quota API, Velero's): a cluster that does not serve it holds no object of it.
 pub(crate) fn optional(kind: Kind) -> bool {
-    kind.group() == PrometheusRule::GROUP || kind.group() == ClusterResourceQuota::GROUP
+    [
+        PrometheusRule::GROUP,
+        ClusterResourceQuota::GROUP,
+        Schedule::GROUP,
+    ]
+    .contains(&kind.group())
 }
 
 /// The reference of a plan object.
@@ -52,6 +59,7 @@ pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
         TenantObject::PrometheusRule(o) => kind(o),
         TenantObject::AlertmanagerConfig(o) => kind(o),
         TenantObject::ClusterResourceQuota(o) => kind(o),
+        TenantObject::Schedule(o) => kind(o),
     };
     ObjectRef {
         kind,
@@ -82,6 +90,7 @@ mod tests {
         });
         let facts = ClusterFacts {
             monitoring_api: true,
+            velero_namespace: Some("velero".into()),
             ..ClusterFacts::kubernetes()
         };
         let plan = compile(&tenant, &facts);

@@ -396,6 +396,9 @@ impl Context {
         self.revoke_removed_members(tenant, &score).await?;
         let facts = ClusterFacts {
             monitoring_api: self.owned.monitoring() == Monitoring::Watched,
+            // Backup Schedules are `harmony tenant apply`'s for now: the operator's role has no
+            // right in Velero's namespace.
+            velero_namespace: None,
             ..self.facts.clone()
         };
         let plan = compile(&score, &facts);

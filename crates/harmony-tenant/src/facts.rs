@@ -69,6 +69,10 @@ pub struct ClusterFacts {
     /// then do tenants get their monitoring objects.
     #[serde(default)]
     pub monitoring_api: bool,
+    /// Velero's namespace when the cluster runs Velero (`velero.io` served): `velero`, or
+    /// `openshift-adp` under OADP; unset: no Velero, so no tenant backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub velero_namespace: Option<String>,
 }
 
 /// Private and shared address space, excluded from "internet" when the node networks are unknown.
@@ -120,6 +124,7 @@ impl ClusterFacts {
                 pod_selector: BTreeMap::new(),
             },
             monitoring_api: false,
+            velero_namespace: None,
         }
     }
 
@@ -149,6 +154,7 @@ impl ClusterFacts {
                 pod_selector: BTreeMap::new(),
             },
             monitoring_api: false,
+            velero_namespace: None,
         }
     }
 
@@ -210,6 +216,7 @@ pub struct ProfileSpec {
     pub monitoring: Option<PlatformPeer>,
     #[serde(default)]
     pub monitoring_api: bool,
+    pub velero_namespace: Option<String>,
 }
 
 impl ClusterProfile {
@@ -227,6 +234,7 @@ impl ClusterProfile {
             ingress: s.ingress.unwrap_or(d.ingress),
             monitoring: s.monitoring.unwrap_or(d.monitoring),
             monitoring_api: s.monitoring_api,
+            velero_namespace: s.velero_namespace,
         }
     }
 
@@ -262,6 +270,14 @@ impl ClusterProfile {
                 "spec.dns.namespaceSelector",
                 dns.peer.namespace_selector.is_empty(),
                 EMPTY_SELECTOR,
+            );
+        }
+        if let Some(namespace) = &s.velero_namespace {
+            need(
+                "spec.veleroNamespace",
+                !crate::names::is_dns_label(namespace, 63),
+                "is not a namespace name: give Velero's namespace, such as `velero` (or \
+                 `openshift-adp` under OADP), or leave the field out when the cluster has no Velero",
             );
         }
         for (path, peer) in [

@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O or talks to a cluster.
 
+pub mod backup;
 pub mod cluster_quota;
 mod compile;
 pub mod defaults;
@@ -29,8 +30,9 @@ pub mod vpn;
 mod workloads;
 
 pub use compile::{
-    ALERTS_NAME, PARAMS_NAME, RECEIVERS_NAME, SAME_TENANT, STORAGE_CLASS_KEY_PREFIX,
-    STORAGE_CLASS_QUOTA_SUFFIX, cluster_quota_name, compile, tenant_parameters,
+    ALERTS_NAME, DEFAULT_DENY_POLICY, PARAMS_NAME, RECEIVERS_NAME, SAME_TENANT,
+    STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX, backup_spec, cluster_quota_name, compile,
+    tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
@@ -47,8 +49,8 @@ pub use nonpublic::{
     NonPublicNetwork, is_ipv4_mapped, non_public_networks, non_public_overlapping,
 };
 pub use plan::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject, TENANT_LABEL,
-    TenantObject, TenantPlan, owned_labels,
+    BackupStatus, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject,
+    TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
 };
 pub use removal::{
     DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,

@@ -4,8 +4,8 @@
 use harmony::{Interpret, InterpretError, Outcome, Score, Topology};
 
 use crate::{
-    ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, MonitoringStatus,
-    TenantPlan, TenantScore, compile,
+    BackupStatus, ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess,
+    MonitoringStatus, TenantPlan, TenantScore, compile,
 };
 
 /// A topology that can hold tenants: a folder of manifests, a live cluster, ...
@@ -91,6 +91,11 @@ impl<T: TenantManager> Interpret<T> for TenantInterpret {
             outcome
                 .details
                 .push(format!("monitoring {}", plan.monitoring.describe()));
+        }
+        if plan.backup != BackupStatus::On {
+            outcome
+                .details
+                .push(format!("backups {}", plan.backup.describe()));
         }
         Ok(outcome)
     }

@@ -8,6 +8,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::backup::crd::Schedule;
 use crate::cluster_quota::ClusterResourceQuota;
 use crate::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 
@@ -31,6 +32,8 @@ pub enum Phase {
     NetworkPolicies,
     /// The tenant's alerting rules and alert routing (they grant nothing).
     Monitoring,
+    /// The backup Schedule, in Velero's namespace (it grants nothing).
+    Backup,
     /// Namespaced Roles (they grant nothing until bound).
     Roles,
     /// ServiceAccounts of `serviceAccount: true` members.
@@ -47,6 +50,7 @@ impl Phase {
             Self::Quotas => 20,
             Self::NetworkPolicies => 30,
             Self::Monitoring => 35,
+            Self::Backup => 38,
             Self::Roles => 40,
             Self::ServiceAccounts => 50,
             Self::RoleBindings => 60,
@@ -75,6 +79,7 @@ pub enum TenantObject {
     PrometheusRule(PrometheusRule),
     AlertmanagerConfig(AlertmanagerConfig),
     ClusterResourceQuota(ClusterResourceQuota),
+    Schedule(Schedule),
 }
 
 /// An object of a plan (a tenant's, the cluster guardrails', the cluster monitoring's): its
@@ -113,6 +118,7 @@ impl PlanObject for TenantObject {
             Self::PrometheusRule(o) => &o.metadata,
             Self::AlertmanagerConfig(o) => &o.metadata,
             Self::ClusterResourceQuota(o) => &o.metadata,
+            Self::Schedule(o) => &o.metadata,
         }
     }
 }
@@ -132,6 +138,7 @@ impl TenantObject {
             Self::PrometheusRule(_) => "PrometheusRule",
             Self::AlertmanagerConfig(_) => "AlertmanagerConfig",
             Self::ClusterResourceQuota(_) => "ClusterResourceQuota",
+            Self::Schedule(_) => "Schedule",
         }
     }
 
@@ -148,6 +155,7 @@ impl TenantObject {
             Self::ServiceAccount(_) => Phase::ServiceAccounts,
             Self::RoleBinding(_) => Phase::RoleBindings,
             Self::PrometheusRule(_) | Self::AlertmanagerConfig(_) => Phase::Monitoring,
+            Self::Schedule(_) => Phase::Backup,
         }
     }
 
@@ -168,6 +176,8 @@ pub struct TenantPlan {
     pub namespaces: Vec<String>,
     /// Whether the monitoring objects are in the plan, and if not, why.
     pub monitoring: MonitoringStatus,
+    /// Whether the backup Schedule is in the plan, and if not, why.
+    pub backup: BackupStatus,
     objects: Vec<TenantObject>,
 }
 
@@ -197,13 +207,39 @@ impl MonitoringStatus {
     }
 }
 
+/// Whether a plan holds the tenant's backup Schedule, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupStatus {
+    /// The plan holds it.
+    On,
+    /// The tenant file sets `spec.backup.enabled: false`.
+    Disabled,
+    /// The cluster does not serve `velero.io` (no Velero, no OADP).
+    NotServed,
+}
+
+impl BackupStatus {
+    /// One line for people: on, or off and why.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Disabled => "off: the tenant file sets spec.backup.enabled: false",
+            Self::NotServed => {
+                "off: Velero/OADP not found (the cluster does not serve velero.io; in a cluster \
+                 profile, set spec.veleroNamespace: velero)"
+            }
+        }
+    }
+}
+
 impl TenantPlan {
     /// A plan of tenant `tenant` in `namespaces` (the default one first; at least one) of
     /// `objects`, sorted into apply order.
     pub fn new(
         tenant: String,
         namespaces: Vec<String>,
-        monitoring: MonitoringStatus,
+        (monitoring, backup): (MonitoringStatus, BackupStatus),
         mut objects: Vec<TenantObject>,
     ) -> Self {
         objects.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -212,6 +248,7 @@ impl TenantPlan {
             namespace: namespaces[0].clone(),
             namespaces,
             monitoring,
+            backup,
             objects,
         }
     }

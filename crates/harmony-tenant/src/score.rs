@@ -5,6 +5,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::backup::BackupConfig;
 use crate::ingress::IngressConfig;
 use crate::monitoring::MonitoringConfig;
 pub use crate::namespaces::TenantNamespace;
@@ -42,6 +43,8 @@ pub struct TenantScore {
     pub deletion: DeletionPolicy,
     /// Monitoring roles, standard alerts and where alerts go.
     pub monitoring: MonitoringConfig,
+    /// The Velero backup schedule, retention and volumes.
+    pub backup: BackupConfig,
 }
 
 /// Identity, namespace and pod security of a tenant.
@@ -493,6 +496,7 @@ impl TenantScore {
             images: ImagePolicy::default(),
             deletion: DeletionPolicy::default(),
             monitoring: MonitoringConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 
@@ -674,6 +678,9 @@ pub struct TenantSpec {
     /// Monitoring roles, standard alerts and where alerts go (on by default).
     #[serde(default, skip_serializing_if = "MonitoringConfig::is_default")]
     pub monitoring: MonitoringConfig,
+    /// Velero backups of the namespace (on by default where the cluster runs Velero or OADP).
+    #[serde(default, skip_serializing_if = "BackupConfig::is_default")]
+    pub backup: BackupConfig,
 }
 
 /// What deleting a tenant may destroy.
@@ -712,6 +719,7 @@ impl TenantScore {
             images: spec.images,
             deletion: spec.deletion,
             monitoring: spec.monitoring,
+            backup: spec.backup,
         }
     }
 
@@ -732,6 +740,7 @@ impl TenantScore {
             images: score.images,
             deletion: score.deletion,
             monitoring: score.monitoring,
+            backup: score.backup,
         }
     }
 }

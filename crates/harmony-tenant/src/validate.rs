@@ -44,6 +44,7 @@ impl TenantScore {
         storage(self, &mut problems);
         crate::ingress::validate(self, &mut problems);
         crate::monitoring::validate(self, &mut problems);
+        crate::backup::validate(self, &mut problems);
         members(self, &mut problems);
         crate::workloads::problems(self, &mut problems);
         crate::workloads::own_object_problems(self, facts, &mut problems);

@@ -44,6 +44,7 @@
 
 mod controlplane;
 mod fake;
+pub mod velero;
 
 pub use controlplane::{
     Binaries, ControlPlane, ControlPlaneError, ControlPlaneOptions, FailureGuard, Identity,
@@ -54,3 +55,4 @@ pub use fake::log::RecordedRequest;
 pub use fake::registry::{Flavor, Gvr};
 pub use fake::server::FakeApiServer;
 pub use fake::state::{FakeOptions, NamespaceDeletion};
+pub use velero::Velero;

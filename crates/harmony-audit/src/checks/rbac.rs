@@ -2,6 +2,8 @@
 //! escalate/impersonate/bind verbs.
 
 use harmony_tenant::TenantRole;
+use harmony_tenant::backup::crd::Schedule;
+use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
 use harmony_tenant::monitoring::MONITORING_ROLES;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
@@ -9,6 +11,9 @@ use super::{Check, Context, Status, Tenant};
 use crate::rbac::{
     BUILT_IN_ROLES, Grant, Request, Scope, SubjectRef, UserInfo, describe_rule, rule_allows,
 };
+
+/// Velero's API group.
+const VELERO_GROUP: &str = <Schedule as k8s_openapi::Resource>::GROUP;
 
 /// Role names a tenant admin may bind inside its own namespace.
 pub(crate) const TENANT_ROLES: [&str; 3] = ["tenant-admin", "tenant-developer", "tenant-viewer"];
@@ -98,7 +103,43 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         role_contracts(ctx, t),
         unknown_roles(ctx, t),
         cluster_monitoring(ctx, t),
+        velero_objects(ctx, t),
     ]
+}
+
+/// Velero's resources: a Backup holds every object of every namespace it covers (Secrets
+/// included), a Restore writes them anywhere, a location holds the store's credentials.
+const VELERO_RESOURCES: [&str; 8] = [
+    "backups",
+    "restores",
+    "schedules",
+    "backupstoragelocations",
+    "downloadrequests",
+    "deletebackuprequests",
+    "podvolumebackups",
+    "podvolumerestores",
+];
+
+/// HMT-RBAC-011: no tenant subject can get, list, watch or create `velero.io` objects, in
+/// Velero's namespace (`velero`, or `openshift-adp` under OADP) or cluster-wide: the tenant's
+/// backups are Harmony's (OADP's NonAdminBackup in its own namespace is the self-service way).
+fn velero_objects(ctx: &Context, t: &Tenant) -> Check {
+    let requests: Vec<Request> = [VELERO_NAMESPACE, OADP_NAMESPACE, ""]
+        .iter()
+        .flat_map(|ns| {
+            VELERO_RESOURCES.iter().flat_map(move |r| {
+                ["get", "list", "watch", "create"]
+                    .map(|v| Request::resource(v, VELERO_GROUP, r, ns))
+            })
+        })
+        .collect();
+    forbidden(
+        ctx,
+        t,
+        "HMT-RBAC-011",
+        "No access to Velero's backups, restores, schedules or locations",
+        &requests,
+    )
 }
 
 /// ClusterRoles that read or configure the monitoring of the whole cluster; never a tenant's.

@@ -122,10 +122,12 @@ mod tests {
                     TenantObject::RoleBinding(o) => served_as(o),
                     TenantObject::PrometheusRule(o) => served_as(o),
                     TenantObject::AlertmanagerConfig(o) => served_as(o),
-                    // Cluster-scoped (tenants cannot write it) or not guarded by this rule.
+                    // Cluster-scoped (tenants cannot write it), in Velero's namespace (never a
+                    // tenant's), or not guarded by this rule.
                     TenantObject::Namespace(_)
                     | TenantObject::ServiceAccount(_)
-                    | TenantObject::ClusterResourceQuota(_) => return None,
+                    | TenantObject::ClusterResourceQuota(_)
+                    | TenantObject::Schedule(_) => return None,
                 };
                 Some((group, resource, o.to_json()))
             })

@@ -1,5 +1,6 @@
 //! The pure tenant compiler: `TenantScore + ClusterFacts -> TenantPlan`.
 
+mod backup;
 mod monitoring;
 mod namespace;
 mod network;
@@ -10,9 +11,10 @@ mod rbac;
 #[cfg(test)]
 mod tests;
 
+pub use backup::backup_spec;
 pub(crate) use monitoring::role_binding_count;
 pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
-pub use network::SAME_TENANT;
+pub use network::{DEFAULT_DENY_POLICY, SAME_TENANT};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use quota::{STORAGE_CLASS_QUOTA_SUFFIX, cluster_quota_name};
 
@@ -33,7 +35,8 @@ use crate::score::TenantScore;
 /// per member. On a cluster that serves the prometheus-operator API, an enabled tenant also gets
 /// the monitoring RoleBindings ([`crate::monitoring::MONITORING_ROLES`]), the PrometheusRule
 /// [`ALERTS_NAME`] and, with receivers, the AlertmanagerConfig [`RECEIVERS_NAME`]; the plan says
-/// when monitoring is off and why. Every object carries [`owned_labels`].
+/// when monitoring is off and why. On a cluster that runs Velero, an enabled tenant gets its
+/// backup Schedule in Velero's namespace ([`crate::backup`]); the plan says when backups are off. Every object carries [`owned_labels`].
 ///
 /// # Panics
 ///
@@ -59,10 +62,15 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     if score.lists_namespaces() {
         objects.extend(quota::cluster_quota(score, facts));
     }
+    let (backup, backup_objects) = backup::objects(score, facts);
+    objects.extend(backup_objects);
     TenantPlan::new(
         score.name().into(),
         score.namespaces().into_iter().map(String::from).collect(),
-        monitoring.expect("a tenant has at least one namespace"),
+        (
+            monitoring.expect("a tenant has at least one namespace"),
+            backup,
+        ),
         objects,
     )
 }

@@ -43,11 +43,14 @@ impl Direction {
     }
 }
 
+/// Name of the NetworkPolicy denying all traffic both ways, that the others open up.
+pub const DEFAULT_DENY_POLICY: &str = "default-deny";
+
 /// Every NetworkPolicy of `score`.
 pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
     let isolation = &score.network_isolation;
     let mut policies = vec![
-        policy(score, "default-deny", Direction::Both, vec![], vec![]),
+        policy(score, DEFAULT_DENY_POLICY, Direction::Both, vec![], vec![]),
         policy(
             score,
             "allow-same-namespace",

@@ -113,6 +113,13 @@ const POD_CONNECT: &[Resource] = &[
 /// thanos-querier tenancy port, the kube-rbac-proxy of Harmony's cluster monitoring) check before
 /// answering a query for the namespace. Every role reads them when the tenant has monitoring.
 const POD_METRICS: &[Resource] = &[("metrics.k8s.io", "pods")];
+/// OADP's self-service backups of the namespace (OADP 1.5+, once the DataProtectionApplication
+/// sets `spec.nonAdmin.enable: true`): a NonAdminBackup backs up its own namespace only, a
+/// NonAdminRestore restores one of them. Admins write them, everyone reads them, with OADP only.
+const OADP_SELF_SERVICE: &[Resource] = &[
+    ("oadp.openshift.io", "nonadminbackups"),
+    ("oadp.openshift.io", "nonadminrestores"),
+];
 /// The namespace's RBAC objects, readable by admins.
 const RBAC_OBJECTS: &[Resource] = &[(RBAC_GROUP, "rolebindings"), (RBAC_GROUP, "roles")];
 
@@ -195,11 +202,18 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantOb
     let okd = facts.flavor == ClusterFlavor::Okd;
     let self_service = score.rbac_config.self_service.role_bindings;
     let metrics = super::monitoring::applies(score, facts);
+    let oadp = super::backup::oadp_self_service(score, facts);
     let members = &score.rbac_config.members;
     let roles = TenantRole::ALL.map(|role| {
         let mut grants = grants(role, okd, self_service);
         if metrics {
             grants.allow(POD_METRICS, READ);
+        }
+        if oadp {
+            grants.allow(OADP_SELF_SERVICE, READ);
+            if role == TenantRole::Admin {
+                grants.allow(OADP_SELF_SERVICE, WRITE);
+            }
         }
         TenantObject::Role(Role {
             metadata: namespaced(score, &role.role_name()),
@@ -534,6 +548,45 @@ mod tests {
         let mut off = score.clone();
         off.monitoring.enabled = false;
         assert_eq!(metrics(&off, &served), [false; 3]);
+    }
+
+    #[test]
+    fn under_oadp_admins_write_self_service_backups_and_the_others_read_them() {
+        let oadp = ClusterFacts {
+            velero_namespace: Some(crate::backup::OADP_NAMESPACE.into()),
+            ..ClusterFacts::okd()
+        };
+        let verbs = |score: &TenantScore, facts: &ClusterFacts| -> Vec<Vec<String>> {
+            objects(score, facts)
+                .iter()
+                .filter_map(|o| match o {
+                    TenantObject::Role(r) => Some(
+                        r.rules
+                            .iter()
+                            .flatten()
+                            .filter(|rule| {
+                                rule.api_groups == Some(vec!["oadp.openshift.io".into()])
+                            })
+                            .flat_map(|rule| rule.verbs.clone())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect()
+        };
+        let score = TenantScore::new("acme");
+        let found = verbs(&score, &oadp);
+        assert!(found[0].contains(&"create".to_string()), "{found:?}");
+        assert_eq!(found[1], ["get", "list", "watch"]);
+        assert_eq!(found[2], ["get", "list", "watch"]);
+        let plain_velero = ClusterFacts {
+            velero_namespace: Some(crate::backup::VELERO_NAMESPACE.into()),
+            ..ClusterFacts::okd()
+        };
+        assert!(verbs(&score, &plain_velero).iter().all(Vec::is_empty));
+        let mut off = score.clone();
+        off.backup.enabled = false;
+        assert!(verbs(&off, &oadp).iter().all(Vec::is_empty));
     }
 
     #[test]
