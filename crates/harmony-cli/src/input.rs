@@ -73,6 +73,13 @@ pub fn load_monitoring(
     }
 }
 
+/// The identity provider of an `IdentityProvider` file, validated, its `caFile` resolved
+/// against the file's folder.
+pub fn load_identity_provider(path: &Path) -> Result<harmony_identity::IdentityProvider, Refused> {
+    let documents = Documents::read(&[path])?;
+    Ok(harmony_identity::load_identity_provider(&documents)?)
+}
+
 /// The VPN gateway of a `VpnGateway` file, validated.
 pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
     let documents = Documents::read(&[path])?;

@@ -5,6 +5,7 @@ mod audit_report;
 mod cluster;
 mod credentials;
 mod export;
+mod identity;
 mod input;
 mod live;
 mod operator;
@@ -40,6 +41,8 @@ enum Command {
     Vpn(vpn::VpnArgs),
     /// Tenants as custom resources, reconciled continuously: install the operator, or run it.
     Operator(operator_cmd::OperatorArgs),
+    /// Tenant members from an OIDC identity provider (Keycloak): plan and sync its groups.
+    Identity(identity::IdentityArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Vpn(args) => vpn::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Operator(args) => operator_cmd::run_command(args),
+        Command::Identity(args) => identity::run(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

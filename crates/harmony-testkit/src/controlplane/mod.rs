@@ -20,7 +20,7 @@
 //! a test fails (see [`ControlPlane::failure_guard`]).
 
 mod binaries;
-mod pki;
+pub(crate) mod pki;
 pub(crate) mod process;
 
 use std::fs::OpenOptions;
@@ -605,7 +605,7 @@ fn write_pki(dir: &Path, pki: &Pki) -> Result<PkiFiles, ControlPlaneError> {
 }
 
 /// Writes `contents` to a new file readable by its owner only.
-fn write_private(path: &Path, contents: &str) -> Result<(), ControlPlaneError> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ControlPlaneError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
