@@ -13,6 +13,10 @@
 //! - [`CredentialLog`] is the append-only JSON-lines log of every issue and revocation (who,
 //!   member, expiry; never a token or a key).
 //!
+//! - [`oidc`] is `harmony auth oidc-token`, the exec credential plugin of members who log in at
+//!   the identity provider (device grant or authorization code with PKCE, a 0600 token cache,
+//!   refresh).
+//!
 //! Secrets (tokens, private keys, kubeconfigs) are held in [`Kubeconfig`], whose `Debug` output is
 //! redacted; files holding them are written with mode 0600 from creation.
 
@@ -24,6 +28,7 @@ mod issuer;
 mod kubeconfig;
 mod listing;
 mod log;
+pub mod oidc;
 mod output;
 mod score;
 mod ttl;

@@ -61,7 +61,7 @@ pub enum IdentityDocument {
     /// Kubernetes: the file for `--authentication-config`.
     Authentication(Box<AuthenticationConfiguration>),
     /// OKD: the issuer's CA bundle in `openshift-config`.
-    ConfigMap(k8s_openapi::api::core::v1::ConfigMap),
+    ConfigMap(Box<k8s_openapi::api::core::v1::ConfigMap>),
     /// OKD: the OAuth server's configuration.
     OAuth(Box<OAuth>),
 }

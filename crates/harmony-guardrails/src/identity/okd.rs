@@ -171,7 +171,7 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
     };
     IdentityPlan {
         documents: vec![
-            IdentityDocument::ConfigMap(ca),
+            IdentityDocument::ConfigMap(Box::new(ca)),
             IdentityDocument::OAuth(Box::new(oauth)),
         ],
         notes: vec![
