@@ -2,6 +2,7 @@
 
 mod audit;
 mod audit_report;
+mod auth;
 mod cluster;
 mod credentials;
 mod export;
@@ -40,6 +41,8 @@ enum Command {
     Vpn(vpn::VpnArgs),
     /// Tenants as custom resources, reconciled continuously: install the operator, or run it.
     Operator(operator_cmd::OperatorArgs),
+    /// Member login at the identity provider: the kubeconfig exec credential plugin.
+    Auth(auth::AuthArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Vpn(args) => vpn::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Operator(args) => operator_cmd::run_command(args),
+        Command::Auth(args) => auth::run(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

@@ -123,3 +123,42 @@ impl OidcLogin {
         Ok((tokens.exec_credential(), source))
     }
 }
+
+/// The command line an identity provider member's kubeconfig runs: `COMMAND auth oidc-token
+/// --issuer-url=.. --client-id=.. --grant=.. [--certificate-authority-data=..]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCommand {
+    /// The harmony binary (`harmony` on the member's PATH).
+    pub command: String,
+    /// The issuer URL.
+    pub issuer: String,
+    /// The public kubectl client.
+    pub client_id: String,
+    /// The issuer's CA bundle (PEM), carried base64-encoded in the arguments.
+    pub certificate_authority: Option<String>,
+    /// How the member logs in.
+    pub grant: Grant,
+}
+
+impl LoginCommand {
+    /// The plugin's arguments.
+    pub fn args(&self) -> Vec<String> {
+        use base64::Engine;
+        let grant = match self.grant {
+            Grant::DeviceCode => "device-code",
+            Grant::AuthCode => "authcode",
+        };
+        let mut args = vec![
+            "auth".to_string(),
+            "oidc-token".into(),
+            format!("--issuer-url={}", self.issuer),
+            format!("--client-id={}", self.client_id),
+            format!("--grant={grant}"),
+        ];
+        args.extend(self.certificate_authority.as_ref().map(|pem| {
+            let data = base64::engine::general_purpose::STANDARD.encode(pem);
+            format!("--certificate-authority-data={data}")
+        }));
+        args
+    }
+}
