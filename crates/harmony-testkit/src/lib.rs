@@ -1,5 +1,8 @@
-//! Dev-only test kit: a real Kubernetes control plane harness, a stateful fake Kubernetes API
-//! server and fixtures. Never a product target.
+//! Dev-only test kit: a real Kubernetes control plane harness, a real Keycloak harness, a
+//! stateful fake Kubernetes API server and fixtures. Never a product target.
+//!
+//! [`Keycloak`] starts the Keycloak `tools/keycloak/install` caches, with HTTPS from a fresh CA,
+//! on loopback: the identity provider of the identity tests.
 //!
 //! [`ControlPlane`] starts etcd, kube-apiserver and kube-controller-manager built from their Go
 //! modules (`tools/controlplane/build`): the test target for everything live. The fake stays for
@@ -48,10 +51,13 @@
 pub mod browser;
 mod controlplane;
 mod fake;
+pub mod keycloak;
 
 pub use controlplane::{
     Binaries, ControlPlane, ControlPlaneError, ControlPlaneOptions, FailureGuard, Identity,
 };
+
+pub use keycloak::{Keycloak, KeycloakHarnessError};
 
 pub use fake::faults::{Fault, FaultPlan};
 pub use fake::log::RecordedRequest;

@@ -19,8 +19,8 @@
 //! a test fails (see [`ControlPlane::failure_guard`]).
 
 mod binaries;
-mod pki;
-mod process;
+pub(crate) mod pki;
+pub(crate) mod process;
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -127,7 +127,7 @@ pub enum ControlPlaneError {
 }
 
 impl ControlPlaneError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
             source,
@@ -557,23 +557,17 @@ fn networks(flavor: Flavor) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// Three free loopback ports (bound together, then released).
-fn free_ports() -> Result<[u16; 3], ControlPlaneError> {
-    let bind = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| ControlPlaneError::io(Path::new("127.0.0.1:0"), e))
-    };
-    let listeners = [bind()?, bind()?, bind()?];
-    let port = |l: &std::net::TcpListener| {
-        l.local_addr()
-            .map(|a| a.port())
-            .map_err(|e| ControlPlaneError::io(Path::new("127.0.0.1:0"), e))
-    };
-    Ok([
-        port(&listeners[0])?,
-        port(&listeners[1])?,
-        port(&listeners[2])?,
-    ])
+/// `N` free loopback ports (bound together, then released).
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], ControlPlaneError> {
+    let error = |e| ControlPlaneError::io(Path::new("127.0.0.1:0"), e);
+    let mut listeners = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(error)?;
+        *port = listener.local_addr().map_err(error)?.port();
+        listeners.push(listener);
+    }
+    Ok(ports)
 }
 
 struct PkiFiles {
@@ -605,7 +599,7 @@ fn write_pki(dir: &Path, pki: &Pki) -> Result<PkiFiles, ControlPlaneError> {
 }
 
 /// Writes `contents` to a new file readable by its owner only.
-fn write_private(path: &Path, contents: &str) -> Result<(), ControlPlaneError> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ControlPlaneError> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)

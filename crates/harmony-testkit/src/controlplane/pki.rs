@@ -32,16 +32,7 @@ pub(crate) struct Pki {
 impl Pki {
     /// A new CA and everything signed by it; `service_ip` is the `kubernetes` Service address.
     pub fn generate(service_ip: &str) -> Result<Self, ControlPlaneError> {
-        let ca_key = KeyPair::generate()?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name = name("harmony-test-ca", None);
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let (ca_params, ca_key, ca) = new_ca("harmony-test-ca")?;
         let issuer = Issuer::new(ca_params, &ca_key);
 
         let serving_names = [
@@ -69,10 +60,7 @@ impl Pki {
         };
         let sa = KeyPair::generate()?;
         Ok(Self {
-            ca: Identity {
-                cert_pem: ca_cert.pem(),
-                key_pem: ca_key.serialize_pem(),
-            },
+            ca,
             serving,
             admin: client("harmony-test-admin", Some("system:masters"))?,
             controller_manager: client("system:kube-controller-manager", None)?,
@@ -82,7 +70,29 @@ impl Pki {
     }
 }
 
-fn name(common_name: &str, organization: Option<&str>) -> DistinguishedName {
+/// A new self-signed CA named `common_name`: its parameters and key (to sign with) and PEMs.
+pub(crate) fn new_ca(
+    common_name: &str,
+) -> Result<(CertificateParams, KeyPair, Identity), ControlPlaneError> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name = name(common_name, None);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key)?;
+    let pem = Identity {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    };
+    Ok((params, key, pem))
+}
+
+/// A distinguished name of `common_name` (and `organization`).
+pub(crate) fn name(common_name: &str, organization: Option<&str>) -> DistinguishedName {
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, common_name);
     if let Some(org) = organization {
@@ -91,7 +101,8 @@ fn name(common_name: &str, organization: Option<&str>) -> DistinguishedName {
     name
 }
 
-fn leaf(
+/// A certificate for `subject` with `usage`, signed by `issuer`.
+pub(crate) fn leaf(
     issuer: &Issuer<'_, &KeyPair>,
     mut params: CertificateParams,
     subject: DistinguishedName,

@@ -1,17 +1,18 @@
-//! Child processes of a control plane: each logs to its own file, is killed by PID when the
+//! Child processes of a control plane (or a Keycloak): each logs to its own file, is killed by PID when the
 //! control plane is dropped, and also when the test process dies (a watchdog shell polls the test
 //! process and kills every PID listed in the control plane's `pids` file).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::ControlPlaneError;
 
-/// The watchdog: waits for the test process to end, then kills the listed PIDs and removes the
-/// control plane's folder; when a `keep` file says a test failed, only its etcd data goes and the
-/// logs, certificates and kubeconfig stay.
+/// The watchdog: waits for the test process to end, then kills the listed PIDs (and process
+/// groups, listed negated) and removes the control plane's folder; when a `keep` file says a test
+/// failed, only its etcd data goes and the logs, certificates and kubeconfig stay.
 const WATCHDOG: &str = r#"parent=$1; dir=$2
 while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
 pids=$(cat "$dir/pids" 2>/dev/null)
@@ -24,6 +25,9 @@ pub(crate) struct Process {
     pub name: &'static str,
     pub log: PathBuf,
     child: Child,
+    /// Whether it leads its own process group, killed as a whole (a launcher script and the
+    /// server it starts).
+    group: bool,
 }
 
 impl Process {
@@ -34,26 +38,48 @@ impl Process {
         program: &Path,
         args: &[String],
     ) -> Result<Self, ControlPlaneError> {
+        let mut command = Command::new(program);
+        command.args(args);
+        Self::spawn_command(dir, name, command, false)
+    }
+
+    /// Starts `command` as [`Process::spawn`] does; with `group`, in a process group of its own
+    /// that is killed as a whole (its PID is recorded negated, as `kill` names a group).
+    pub fn spawn_command(
+        dir: &Path,
+        name: &'static str,
+        mut command: Command,
+        group: bool,
+    ) -> Result<Self, ControlPlaneError> {
         let log = dir.join("logs").join(format!("{name}.log"));
         let out = File::create(&log).map_err(|e| ControlPlaneError::io(&log, e))?;
         let err = out
             .try_clone()
             .map_err(|e| ControlPlaneError::io(&log, e))?;
-        let child = Command::new(program)
-            .args(args)
+        if group {
+            command.process_group(0);
+        }
+        let program = PathBuf::from(command.get_program());
+        let child = command
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .map_err(|e| ControlPlaneError::io(program, e))?;
+            .map_err(|e| ControlPlaneError::io(&program, e))?;
         let pids = dir.join("pids");
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&pids)
             .map_err(|e| ControlPlaneError::io(&pids, e))?;
-        writeln!(file, "{}", child.id()).map_err(|e| ControlPlaneError::io(&pids, e))?;
-        Ok(Self { name, log, child })
+        let sign = if group { "-" } else { "" };
+        writeln!(file, "{sign}{}", child.id()).map_err(|e| ControlPlaneError::io(&pids, e))?;
+        Ok(Self {
+            name,
+            log,
+            child,
+            group,
+        })
     }
 
     /// `Err` with the log's tail when the process has already exited.
@@ -69,8 +95,14 @@ impl Process {
         }
     }
 
-    /// Kills the process by PID and reaps it.
+    /// Kills the process by PID (or its whole group) and reaps it.
     pub fn stop(&mut self) {
+        if self.group {
+            let _ = Command::new("sh")
+                .args(["-c", "kill -KILL -$1", "kill"])
+                .arg(self.child.id().to_string())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
