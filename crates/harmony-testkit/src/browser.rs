@@ -29,6 +29,8 @@ pub struct Form {
     pub action: String,
     /// `name` → `value` of its inputs (submit buttons included).
     pub fields: BTreeMap<String, String>,
+    /// The names of its submit buttons: only the one clicked is sent.
+    pub buttons: Vec<String>,
 }
 
 /// A cookie-keeping HTTP client that trusts one CA bundle.
@@ -93,8 +95,8 @@ impl Browser {
         self.navigate(url.to_string(), None)
     }
 
-    /// Submits the form of `page` that has an input named `input`, with its fields overridden
-    /// by `values`, following redirects.
+    /// Submits the form of `page` that has an input named `input` (clicking it, when it is a
+    /// button), with its fields overridden by `values`, following redirects.
     pub fn submit(
         &mut self,
         page: &Page,
@@ -110,6 +112,7 @@ impl Browser {
                 html: page.html.clone(),
             })?;
         let mut fields = form.fields;
+        fields.retain(|name, _| name == input || !form.buttons.contains(name));
         for (name, value) in values {
             fields.insert(name.to_string(), value.to_string());
         }
@@ -206,17 +209,34 @@ pub fn forms(html: &str) -> Vec<Form> {
             let form = form.split("</form>").next().unwrap_or(form);
             let head = form.split('>').next().unwrap_or_default();
             let action = attribute(head, "action").unwrap_or_default();
-            let fields = form
-                .split("<input")
-                .skip(1)
-                .chain(form.split("<button").skip(1))
-                .filter_map(|tag| {
-                    let tag = tag.split('>').next().unwrap_or_default();
-                    let name = attribute(tag, "name")?;
-                    Some((name, attribute(tag, "value").unwrap_or_default()))
-                })
+            let tags = |kind: &str| {
+                form.split(kind)
+                    .skip(1)
+                    .map(|tag| tag.split('>').next().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+            };
+            let inputs = tags("<input");
+            let button_tags = tags("<button");
+            let named = |tag: &String| {
+                let name = attribute(tag, "name")?;
+                Some((name, attribute(tag, "value").unwrap_or_default()))
+            };
+            let fields = inputs
+                .iter()
+                .chain(&button_tags)
+                .filter_map(named)
                 .collect();
-            Form { action, fields }
+            let buttons = inputs
+                .iter()
+                .filter(|tag| attribute(tag, "type").as_deref() == Some("submit"))
+                .chain(&button_tags)
+                .filter_map(|tag| attribute(tag, "name"))
+                .collect();
+            Form {
+                action,
+                fields,
+                buttons,
+            }
         })
         .collect()
 }
@@ -285,7 +305,7 @@ mod tests {
         let html = r#"<form id="kc-form-login" action="https://kc/realms/t/login-actions/authenticate?session_code=a&amp;execution=b&#x3d;" method="post">
             <input tabindex="1" id="username" name="username" value="" type="text">
             <input type="hidden" id="id-hidden-input" name="credentialId"/>
-            </form><form action="/consent"><input type="hidden" name="code" value="c1"><input name="accept" type="submit" value="Yes"></form>"#;
+            </form><form action="/consent"><input type="hidden" name="code" value="c1"><input name="accept" type="submit" value="Yes"><input name="cancel" type="submit" value="No"></form>"#;
         let forms = forms(html);
         assert_eq!(
             forms[0].action,
@@ -295,6 +315,7 @@ mod tests {
         assert_eq!(forms[0].fields["credentialId"], "");
         assert_eq!(forms[1].fields["code"], "c1");
         assert_eq!(forms[1].fields["accept"], "Yes");
+        assert_eq!(forms[1].buttons, ["accept", "cancel"]);
         assert_eq!(
             resolve("https://kc:8443/a/b?c", "/consent"),
             "https://kc:8443/consent"

@@ -6,11 +6,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::rand::{SecureRandom, SystemRandom};
-
 use super::http::{Endpoints, IdpClient, TokenReply};
+use super::pkce::{Pkce, random};
 use super::{CachedTokens, OidcError};
 
 /// The loopback ports tried by default (kubelogin's; the kubectl client's redirect URIs list
@@ -19,23 +16,6 @@ pub const DEFAULT_REDIRECT_PORTS: [u16; 2] = [8000, 18000];
 
 /// How long the member has to log in.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// The S256 challenge of `verifier`: `BASE64URL(SHA256(verifier))`.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ))
-}
-
-/// 32 random bytes, base64url: a PKCE verifier (43 characters) or a state.
-fn random() -> String {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("the system random source works");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// Logs in with the authorization code grant; the URL to open goes to `prompt`.
 pub(super) fn login(
@@ -47,7 +27,7 @@ pub(super) fn login(
 ) -> Result<CachedTokens, OidcError> {
     let (listener, port) = listen(ports)?;
     let redirect = format!("http://localhost:{port}");
-    let verifier = random();
+    let pkce = Pkce::new();
     let state = random();
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
@@ -55,7 +35,7 @@ pub(super) fn login(
         .append_pair("redirect_uri", &redirect)
         .append_pair("scope", "openid")
         .append_pair("state", &state)
-        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge", &pkce.challenge)
         .append_pair("code_challenge_method", "S256")
         .finish();
     let separator = if endpoints.authorization_endpoint.contains('?') {
@@ -74,7 +54,7 @@ pub(super) fn login(
         ("client_id", client_id),
         ("code", code.as_str()),
         ("redirect_uri", redirect.as_str()),
-        ("code_verifier", verifier.as_str()),
+        ("code_verifier", pkce.verifier.as_str()),
     ];
     match client.token(endpoints, &form)? {
         TokenReply::Tokens(tokens) => Ok(tokens),
@@ -168,18 +148,6 @@ fn redirect_outcome(target: &str, state: &str) -> Option<Result<String, OidcErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_challenge_is_the_base64url_sha256_of_the_verifier() {
-        // Computed apart: base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()), unpadded.
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mJ92IXo7ZcqUjdBh0X6r9W8w8HJHwE"),
-            "87MhGIOLWxX2TtnOlDF4-8ADge4QmXi14lAf4WpytNc"
-        );
-        let verifier = random();
-        assert_eq!(verifier.len(), 43);
-        assert_ne!(verifier, random());
-    }
 
     #[test]
     fn only_the_redirect_with_our_state_counts() {

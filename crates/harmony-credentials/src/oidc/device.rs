@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::http::{Endpoints, IdpClient, TokenReply, oauth_error};
+use super::pkce::Pkce;
 use super::{CachedTokens, OidcError};
 
 /// The device authorization answer.
@@ -39,7 +40,18 @@ pub(super) fn login(
         .ok_or_else(|| OidcError::NoDeviceGrant {
             client_id: client_id.to_string(),
         })?;
-    let (status, body) = client.post(url, &[("client_id", client_id), ("scope", "openid")])?;
+    // RFC 8628 has no PKCE, but Keycloak requires it on the device grant too when the client
+    // asks for it; providers that do not know the parameters ignore them.
+    let pkce = Pkce::new();
+    let (status, body) = client.post(
+        url,
+        &[
+            ("client_id", client_id),
+            ("scope", "openid"),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )?;
     if status != 200 {
         let error = oauth_error(url, status, &body)?;
         return Err(OidcError::refused(url, error));
@@ -66,6 +78,7 @@ pub(super) fn login(
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("client_id", client_id),
         ("device_code", device.device_code.as_str()),
+        ("code_verifier", pkce.verifier.as_str()),
     ];
     loop {
         // The provider sets the pace (RFC 8628 section 3.5): wait the interval before each poll.

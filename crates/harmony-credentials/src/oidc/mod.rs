@@ -17,15 +17,17 @@ mod device;
 mod error;
 mod exec;
 mod http;
+mod pkce;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-pub use authcode::{DEFAULT_REDIRECT_PORTS, pkce_challenge};
+pub use authcode::DEFAULT_REDIRECT_PORTS;
 pub use cache::{CachedTokens, TokenCache, default_cache_dir};
 pub use error::OidcError;
 pub use exec::{ExecCredential, token_expiry};
 use http::IdpClient;
+pub use pkce::pkce_challenge;
 
 /// How a new login is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

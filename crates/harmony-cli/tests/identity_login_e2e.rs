@@ -1,0 +1,581 @@
+//! OIDC single sign-on against real components: a Keycloak 26 (`harmony_testkit::Keycloak`) and
+//! a real API server started with the AuthenticationConfiguration `harmony cluster identity
+//! render` writes.
+//!
+//! - A member's ID token authenticates as `oidc:<user>` with `oidc:tenant-<t>-<role>s`; the
+//!   tenant's RoleBinding lets it work in its namespace and nowhere else; a token of another
+//!   issuer is refused.
+//! - `harmony auth oidc-token` run by kubectl from the member's kubeconfig: the device
+//!   authorization grant (approved through Keycloak's own login pages by a scripted browser),
+//!   the 0600 cache, the refresh; the authorization code grant with PKCE on a loopback
+//!   redirect; and its refusals (unreachable issuer, wrong CA, issuer mismatch).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use base64::Engine;
+use harmony_keycloak::{Body, Method};
+use harmony_testkit::browser::{Browser, forms};
+use harmony_testkit::{ControlPlane, ControlPlaneOptions, Keycloak};
+use serde_json::{Value, json};
+
+/// The realm of this test binary.
+const REALM: &str = "login";
+
+/// The API server trusting this binary's Keycloak realm, and the files the tests share.
+struct Fixture {
+    plane: ControlPlane,
+    dir: tempfile::TempDir,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let keycloak = Keycloak::shared();
+        let dir = tempfile::tempdir().unwrap();
+        admin(
+            Method::Post,
+            "/admin/realms",
+            json!({"realm": REALM, "enabled": true}),
+        );
+        kubectl_client();
+        keycloak.create_test_client(REALM, "kubectl").unwrap();
+        let idp = dir.path().join("idp.yaml");
+        std::fs::write(
+            &idp,
+            format!(
+                "apiVersion: harmony.nationtech.io/v1alpha1\nkind: IdentityProvider\n\
+                 metadata: {{name: keycloak}}\nspec:\n  issuer: {}\n  caFile: {}\n",
+                keycloak.issuer(REALM),
+                keycloak.ca_file().display()
+            ),
+        )
+        .unwrap();
+        use harmony_guardrails::identity::*;
+        let issuer = OidcIssuer {
+            name: "keycloak".into(),
+            url: keycloak.issuer(REALM),
+            certificate_authority: keycloak.ca().cert_pem.clone(),
+            client_id: "kubectl".into(),
+            username: ClaimMapping {
+                claim: "preferred_username".into(),
+                prefix: "oidc:".into(),
+            },
+            groups: ClaimMapping {
+                claim: "groups".into(),
+                prefix: "oidc:".into(),
+            },
+        };
+        let plan = cluster_identity(
+            &issuer,
+            harmony_tenant::ClusterFlavor::Kubernetes,
+            &OkdClient::default(),
+        );
+        let plane = ControlPlane::start_with(ControlPlaneOptions {
+            authentication_config: Some(serde_saphyr::to_string(&plan.documents[0]).unwrap()),
+            ..ControlPlaneOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("control plane: {e}"));
+        Fixture { plane, dir }
+    })
+}
+
+/// An admin API call on the shared Keycloak that must answer 2xx or 409.
+fn admin(method: Method, path: &str, body: Value) -> Value {
+    Keycloak::shared()
+        .admin_call(method, path, Body::Json(&body), &[200, 201, 204, 409])
+        .unwrap()
+}
+
+/// The public `kubectl` client as `harmony identity sync` makes it: standard flow with PKCE
+/// S256 and loopback redirects, the device grant, a flat `groups` claim in the ID token.
+fn kubectl_client() {
+    admin(
+        Method::Post,
+        &format!("/admin/realms/{REALM}/clients"),
+        json!({
+            "clientId": "kubectl", "protocol": "openid-connect", "publicClient": true,
+            "standardFlowEnabled": true, "directAccessGrantsEnabled": false,
+            "redirectUris": ["http://localhost:8000", "http://localhost:18000"],
+            "attributes": {"pkce.code.challenge.method": "S256",
+                           "oauth2.device.authorization.grant.enabled": "true"},
+            "protocolMappers": [{"name": "groups", "protocol": "openid-connect",
+                "protocolMapper": "oidc-group-membership-mapper",
+                "config": {"claim.name": "groups", "full.path": "false", "id.token.claim": "true",
+                           "access.token.claim": "true", "userinfo.token.claim": "true"}}],
+        }),
+    );
+}
+
+/// A user `name` in group `group` (when given) with a password; returns the password.
+fn user(name: &str, group: Option<&str>) -> String {
+    if let Some(group) = group {
+        admin(
+            Method::Post,
+            &format!("/admin/realms/{REALM}/groups"),
+            json!({"name": group}),
+        );
+    }
+    let groups: Vec<String> = group.iter().map(|g| format!("/{g}")).collect();
+    admin(
+        Method::Post,
+        &format!("/admin/realms/{REALM}/users"),
+        json!({"username": name, "email": format!("{name}@example.test"), "firstName": name,
+               "lastName": "Test", "enabled": true, "emailVerified": true, "groups": groups}),
+    );
+    let password = format!("pw-{name}-{}", std::process::id());
+    Keycloak::shared()
+        .set_password(REALM, name, &password)
+        .unwrap();
+    password
+}
+
+/// Applies a tenant whose one member is the Keycloak group of `role`, as the API server names it.
+fn tenant(name: &str, role: &str) {
+    let plane = &fixture().plane;
+    let file = fixture().dir.path().join(format!("{name}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\n\
+             spec:\n  rbac:\n    members:\n      - {{ name: team, role: {role}, group: \"oidc:tenant-{name}-{role}s\" }}\n"
+        ),
+    )
+    .unwrap();
+    ok(&harmony(&[
+        "tenant",
+        "apply",
+        "-f",
+        &file.to_string_lossy(),
+        "--kubeconfig",
+        &plane.kubeconfig().to_string_lossy(),
+        "--pod-network",
+        &plane.pod_network().to_string(),
+        "--service-network",
+        &plane.service_network().to_string(),
+    ]));
+}
+
+fn harmony(args: &[&str]) -> Output {
+    Command::new(assert_cmd::cargo::cargo_bin("harmony"))
+        .env_remove("KUBECONFIG")
+        .env("USER", "operator")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// kubectl against the API server with a bearer token only.
+fn kubectl_with_token(token: &str, args: &[&str]) -> Output {
+    let plane = &fixture().plane;
+    let ca = fixture().dir.path().join("cluster-ca.crt");
+    std::fs::write(&ca, &plane.ca().cert_pem).unwrap();
+    Command::new(plane.binaries().kubectl())
+        .env_remove("KUBECONFIG")
+        .args(["--kubeconfig", "/dev/null", "--server", plane.url()])
+        .arg(format!("--certificate-authority={}", ca.display()))
+        .arg(format!("--token={token}"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The claims of a JWT, unverified.
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn a_keycloak_token_is_the_prefixed_member_and_rbac_keeps_it_in_its_namespace() {
+    let fixture = fixture();
+    let _logs = fixture.plane.failure_guard();
+    tenant("acme", "developer");
+    let password = user("alice", Some("tenant-acme-developers"));
+    let tokens = Keycloak::shared()
+        .password_tokens(REALM, "alice", &password)
+        .unwrap();
+    let id = tokens.id_token.unwrap();
+
+    let whoami: Value = serde_json::from_str(&ok(&kubectl_with_token(
+        &id,
+        &["auth", "whoami", "-o", "json"],
+    )))
+    .unwrap();
+    assert_eq!(whoami["status"]["userInfo"]["username"], "oidc:alice");
+    let groups = &whoami["status"]["userInfo"]["groups"];
+    assert_eq!(
+        groups,
+        &json!(["oidc:tenant-acme-developers", "system:authenticated"])
+    );
+
+    ok(&kubectl_with_token(
+        &id,
+        &["create", "configmap", "by-alice", "-n", "acme"],
+    ));
+    let refused = kubectl_with_token(&id, &["create", "configmap", "by-alice", "-n", "default"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains(
+            "User \"oidc:alice\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\""
+        ),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // A user of the realm outside the tenant's group authenticates, and may do nothing there.
+    let password = user("mallory", None);
+    let other = Keycloak::shared()
+        .password_tokens(REALM, "mallory", &password)
+        .unwrap();
+    let denied = kubectl_with_token(
+        &other.id_token.unwrap(),
+        &["get", "configmaps", "-n", "acme"],
+    );
+    assert!(
+        text(&denied.stderr).contains("User \"oidc:mallory\" cannot list resource \"configmaps\""),
+        "{}",
+        text(&denied.stderr)
+    );
+
+    // A token of another issuer (Keycloak's master realm) is not accepted at all.
+    let master = Keycloak::shared().admin_token().unwrap();
+    let unknown = kubectl_with_token(&master, &["get", "configmaps", "-n", "acme"]);
+    assert!(
+        text(&unknown.stderr).contains("Unauthorized"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    assert_eq!(claims(&id)["iss"], Keycloak::shared().issuer(REALM));
+}
+
+/// Lines of a child's standard error, as they come.
+fn stderr_lines(child: &mut Child) -> Receiver<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// The first `https://` or `http://` URL the plugin asks to open.
+fn login_url(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no login URL; stderr so far: {seen:#?}"));
+        seen.push(line.clone());
+        if let Some(at) = line.find("http") {
+            return line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    }
+}
+
+/// Logs `user` in on Keycloak's pages from `url`, approving a consent or device page if one
+/// comes; returns the last page.
+fn browser_login(url: &str, user: &str, password: &str) -> harmony_testkit::browser::Page {
+    let mut browser = Browser::new(&Keycloak::shared().ca().cert_pem);
+    let mut page = browser.get(url).unwrap();
+    page = browser
+        .submit(
+            &page,
+            "username",
+            &[("username", user), ("password", password)],
+        )
+        .unwrap();
+    while forms(&page.html)
+        .iter()
+        .any(|f| f.fields.contains_key("accept"))
+    {
+        page = browser.submit(&page, "accept", &[]).unwrap();
+    }
+    page
+}
+
+/// kubectl with the member's kubeconfig, `harmony` on its PATH and `cache` as the cache home.
+fn member_kubectl(kubeconfig: &Path, cache: &Path, args: &[&str]) -> Command {
+    let bin = assert_cmd::cargo::cargo_bin("harmony");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new(fixture().plane.binaries().kubectl());
+    command
+        .env_remove("KUBECONFIG")
+        .env("PATH", path)
+        .env("XDG_CACHE_HOME", cache)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args);
+    command
+}
+
+/// The one cache file under `cache`.
+fn cache_file(cache: &Path) -> PathBuf {
+    let dir = cache.join("harmony/oidc");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.remove(0)
+}
+
+/// The kubeconfig `harmony tenant credentials issue` writes for IdP member `member` of `tenant`.
+fn member_kubeconfig(tenant: &str, member: &str) -> PathBuf {
+    let fixture = fixture();
+    let out = fixture
+        .dir
+        .path()
+        .join(format!("{tenant}-{member}.kubeconfig"));
+    let endpoint = harmony_credentials::Endpoint::new(
+        fixture.plane.url(),
+        Some(fixture.plane.ca().cert_pem.clone()),
+    )
+    .unwrap();
+    let login = harmony_credentials::oidc::LoginCommand {
+        command: "harmony".into(),
+        issuer: Keycloak::shared().issuer(REALM),
+        client_id: "kubectl".into(),
+        certificate_authority: Some(Keycloak::shared().ca().cert_pem.clone()),
+        grant: harmony_credentials::oidc::Grant::DeviceCode,
+    };
+    let config = harmony_credentials::Kubeconfig::for_login(
+        &format!("{tenant}-{member}"),
+        tenant,
+        &endpoint,
+        &login,
+    )
+    .unwrap();
+    std::fs::write(&out, config.expose()).unwrap();
+    out
+}
+
+#[test]
+fn kubectl_runs_the_plugin_device_grant_then_cache_then_refresh() {
+    let fixture = fixture();
+    let _logs = fixture.plane.failure_guard();
+    tenant("beta", "developer");
+    let password = user("carol", Some("tenant-beta-developers"));
+    let kubeconfig = member_kubeconfig("beta", "carol");
+    let cache = tempfile::tempdir().unwrap();
+
+    // First use: no token yet, so the plugin starts a device login and shows where.
+    let mut kubectl = member_kubectl(&kubeconfig, cache.path(), &["auth", "whoami", "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut kubectl);
+    let mut seen = Vec::new();
+    let url = login_url(&lines, &mut seen);
+    assert!(url.contains("/realms/login/device"), "{seen:#?}");
+    let last = browser_login(&url, "carol", &password);
+    assert_eq!(last.status, 200, "{}", last.html);
+    let out = kubectl.wait_with_output().unwrap();
+    seen.extend(lines.try_iter());
+    assert!(out.status.success(), "{seen:#?}");
+    let whoami: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(whoami["status"]["userInfo"]["username"], "oidc:carol");
+    assert_eq!(
+        whoami["status"]["userInfo"]["groups"][0],
+        "oidc:tenant-beta-developers"
+    );
+
+    // The cache is private and holds the tokens; nothing printed shows them.
+    let file = cache_file(cache.path());
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let cached: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let first = cached["idToken"].as_str().unwrap().to_string();
+    assert!(cached["refreshToken"].is_string());
+    assert!(!seen.concat().contains(&first));
+    assert_eq!(claims(&first)["preferred_username"], "carol");
+
+    // Second use: the cached token, no login.
+    let again = member_kubectl(
+        &kubeconfig,
+        cache.path(),
+        &["get", "configmaps", "-n", "beta"],
+    )
+    .output()
+    .unwrap();
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        !text(&again.stderr).contains("log in"),
+        "{}",
+        text(&again.stderr)
+    );
+    let refused = member_kubectl(
+        &kubeconfig,
+        cache.path(),
+        &["get", "configmaps", "-n", "acme"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        text(&refused.stderr).contains("User \"oidc:carol\" cannot list resource \"configmaps\""),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // An expired ID token is refreshed with the refresh token, without a login.
+    let mut stale = cached.clone();
+    stale["expiry"] = json!("2000-01-01T00:00:00Z");
+    std::fs::write(&file, stale.to_string()).unwrap();
+    let refreshed = member_kubectl(
+        &kubeconfig,
+        cache.path(),
+        &["get", "configmaps", "-n", "beta"],
+    )
+    .output()
+    .unwrap();
+    assert!(refreshed.status.success(), "{}", text(&refreshed.stderr));
+    assert!(!text(&refreshed.stderr).contains("log in"));
+    let renewed: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let second = renewed["idToken"].as_str().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(claims(second)["preferred_username"], "carol");
+    assert!(renewed["expiry"].as_str().unwrap() > "2020");
+}
+
+#[test]
+fn the_plugin_logs_in_by_authorization_code_with_pkce_on_a_loopback_redirect() {
+    let _fixture = fixture();
+    let password = user("dave", Some("tenant-gamma-viewers"));
+    let cache = tempfile::tempdir().unwrap();
+    let keycloak = Keycloak::shared();
+    let mut plugin = Command::new(assert_cmd::cargo::cargo_bin("harmony"))
+        .args([
+            "auth",
+            "oidc-token",
+            "--grant",
+            "authcode",
+            "--redirect-port",
+            "18000",
+        ])
+        .arg(format!("--issuer-url={}", keycloak.issuer(REALM)))
+        .arg(format!(
+            "--certificate-authority={}",
+            keycloak.ca_file().display()
+        ))
+        .arg(format!("--cache-dir={}", cache.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut plugin);
+    let mut seen = Vec::new();
+    let url = login_url(&lines, &mut seen);
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A18000"),
+        "{url}"
+    );
+    let last = browser_login(&url, "dave", &password);
+    assert!(
+        last.url.starts_with("http://localhost:18000?"),
+        "{}",
+        last.url
+    );
+    assert!(last.html.contains("Logged in"), "{}", last.html);
+    let out = plugin.wait_with_output().unwrap();
+    assert!(out.status.success(), "{seen:#?}");
+    let credential: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential["apiVersion"], "client.authentication.k8s.io/v1");
+    assert_eq!(credential["kind"], "ExecCredential");
+    let token = credential["status"]["token"].as_str().unwrap();
+    assert_eq!(claims(token)["preferred_username"], "dave");
+    assert_eq!(claims(token)["groups"], json!(["tenant-gamma-viewers"]));
+    assert_eq!(
+        credential["status"]["expirationTimestamp"],
+        json!(
+            jiff::Timestamp::from_second(claims(token)["exp"].as_i64().unwrap())
+                .unwrap()
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn the_plugin_refuses_an_unreachable_issuer_a_wrong_ca_and_another_issuer_name() {
+    let fixture = fixture();
+    let keycloak = Keycloak::shared();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |issuer: &str, ca: &Path| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("harmony"))
+            .args(["auth", "oidc-token"])
+            .arg(format!("--issuer-url={issuer}"))
+            .arg(format!("--certificate-authority={}", ca.display()))
+            .arg(format!("--cache-dir={}", cache.path().display()))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        text(&out.stderr)
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let error = run(
+        &format!("https://127.0.0.1:{port}/realms/{REALM}"),
+        &keycloak.ca_file(),
+    );
+    assert!(
+        error.contains("cannot reach the identity provider") && error.contains("--issuer-url"),
+        "{error}"
+    );
+
+    let cluster_ca = fixture.dir.path().join("wrong-ca.crt");
+    std::fs::write(&cluster_ca, &fixture.plane.ca().cert_pem).unwrap();
+    let error = run(&keycloak.issuer(REALM), &cluster_ca);
+    assert!(
+        error.contains("not signed by an authority harmony trusts")
+            && error.contains("--certificate-authority"),
+        "{error}"
+    );
+
+    let renamed = keycloak.issuer(REALM).replace("127.0.0.1", "localhost");
+    let error = run(&renamed, &keycloak.ca_file());
+    assert!(
+        error.contains(&format!(
+            "announces issuer {}, not {renamed}",
+            keycloak.issuer(REALM)
+        )),
+        "{error}"
+    );
+    assert!(
+        std::fs::read_dir(cache.path()).unwrap().next().is_none(),
+        "a refusal caches nothing"
+    );
+}
