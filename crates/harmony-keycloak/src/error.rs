@@ -28,7 +28,7 @@ pub enum KeycloakError {
     },
     /// The server's certificate is not signed by a trusted authority.
     #[error(
-        "Keycloak at {url} presented a certificate not signed by the certificate authority harmony was given: set `ca` to the PEM bundle that signed it"
+        "Keycloak at {url} presented a certificate not signed by the certificate authority harmony was given: set the IdentityProvider's `spec.caFile` to the PEM bundle that signed it"
     )]
     Untrusted {
         /// The request URL.

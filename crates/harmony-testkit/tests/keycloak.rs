@@ -49,7 +49,12 @@ fn keycloak_serves_https_and_its_admin_gets_a_token() {
     let stranger = Http::new(keycloak.url(), None, Duration::from_secs(5)).unwrap();
     let error = oidc::password_grant(&stranger, "master", "admin-cli", user, "any").unwrap_err();
     assert!(matches!(error, KeycloakError::Untrusted { .. }), "{error}");
-    assert!(error.to_string().contains("set `ca`"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("set the IdentityProvider's `spec.caFile`"),
+        "{error}"
+    );
 }
 
 #[test]
