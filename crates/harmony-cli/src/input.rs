@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use harmony::{DocumentKind, Documents, Problems};
 use harmony_guardrails::ClusterGuardrailsScore;
 use harmony_guardrails::monitoring::ClusterMonitoring;
+use harmony_identity::IdentityProvider;
 use harmony_tenant::vpn::Gateway;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, ClusterProfile, TenantScore};
 
@@ -77,4 +78,34 @@ pub fn load_monitoring(
 pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
     let documents = Documents::read(&[path])?;
     Ok(harmony_tenant::vpn::load_gateway(&documents)?)
+}
+
+/// The identity provider of an `IdentityProvider` file, valid, and the content of its `caFile`
+/// (a PEM bundle; `None` without one).
+pub fn load_identity_provider(path: &Path) -> anyhow::Result<(IdentityProvider, Option<String>)> {
+    let documents = Documents::read(&[path]).map_err(Refused::from)?;
+    let provider = harmony_identity::load_identity_provider(&documents).map_err(Refused::from)?;
+    let ca = match &provider.spec.ca_file {
+        None => None,
+        Some(file) => {
+            let pem = std::fs::read_to_string(file).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: spec.caFile: cannot read {} ({e}): give the PEM file of the CA that \
+                     signs the issuer's certificate (relative to the identity provider file)",
+                    path.display(),
+                    file.display()
+                )
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                anyhow::bail!(
+                    "{}: spec.caFile: {} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): \
+                     give the CA bundle that signs the issuer's certificate",
+                    path.display(),
+                    file.display()
+                );
+            }
+            Some(pem)
+        }
+    };
+    Ok((provider, ca))
 }

@@ -4,6 +4,7 @@ mod audit;
 mod audit_report;
 mod auth;
 mod cluster;
+mod cluster_identity;
 mod credentials;
 mod export;
 mod input;

@@ -56,28 +56,18 @@ fn fixture() -> &'static Fixture {
             ),
         )
         .unwrap();
-        use harmony_guardrails::identity::*;
-        let issuer = OidcIssuer {
-            name: "keycloak".into(),
-            url: keycloak.issuer(REALM),
-            certificate_authority: keycloak.ca().cert_pem.clone(),
-            client_id: "kubectl".into(),
-            username: ClaimMapping {
-                claim: "preferred_username".into(),
-                prefix: "oidc:".into(),
-            },
-            groups: ClaimMapping {
-                claim: "groups".into(),
-                prefix: "oidc:".into(),
-            },
-        };
-        let plan = cluster_identity(
-            &issuer,
-            harmony_tenant::ClusterFlavor::Kubernetes,
-            &OkdClient::default(),
-        );
+        let authn = dir.path().join("authn.yaml");
+        ok(&harmony(&[
+            "cluster",
+            "identity",
+            "render",
+            "--idp",
+            &idp.to_string_lossy(),
+            "--out",
+            &authn.to_string_lossy(),
+        ]));
         let plane = ControlPlane::start_with(ControlPlaneOptions {
-            authentication_config: Some(serde_saphyr::to_string(&plan.documents[0]).unwrap()),
+            authentication_config: Some(std::fs::read_to_string(&authn).unwrap()),
             ..ControlPlaneOptions::default()
         })
         .unwrap_or_else(|e| panic!("control plane: {e}"));

@@ -8,9 +8,8 @@
 //! user or group after mapping (with an empty prefix, a token could otherwise claim a
 //! platform identity).
 
+use harmony_identity::{ClaimMapping, IdentityProvider};
 use serde::Serialize;
-
-use super::{ClaimMapping, OidcIssuer};
 
 /// `apiserver.config.k8s.io/v1` `AuthenticationConfiguration` (the fields Harmony sets).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,17 +45,37 @@ pub struct Issuer {
     pub url: String,
     /// Accepted `aud` values.
     pub audiences: Vec<String>,
-    /// The PEM bundle that signed the issuer's serving certificate (content, not a path).
-    pub certificate_authority: String,
+    /// The PEM bundle that signed the issuer's serving certificate (content, not a path); the
+    /// API server's system roots without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_authority: Option<String>,
 }
 
 /// `jwt[].claimMappings`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClaimMappings {
     /// The user name.
-    pub username: ClaimMapping,
+    pub username: PrefixedClaim,
     /// The groups.
-    pub groups: ClaimMapping,
+    pub groups: PrefixedClaim,
+}
+
+/// `claimMappings.username` / `.groups`: a claim and the prefix added to its values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrefixedClaim {
+    /// The claim.
+    pub claim: String,
+    /// The prefix.
+    pub prefix: String,
+}
+
+impl From<&ClaimMapping> for PrefixedClaim {
+    fn from(mapping: &ClaimMapping) -> Self {
+        Self {
+            claim: mapping.claim.clone(),
+            prefix: mapping.prefix.clone(),
+        }
+    }
 }
 
 /// A CEL rule and the message given when it is false.
@@ -71,25 +90,29 @@ pub struct ValidationRule {
 /// The reserved prefix of the platform's own users and groups.
 const SYSTEM: &str = "system:";
 
-/// The `AuthenticationConfiguration` trusting `issuer`.
-pub fn authentication_configuration(issuer: &OidcIssuer) -> AuthenticationConfiguration {
-    let claim = serde_json::to_string(&issuer.username.claim).expect("strings serialize");
+/// The `AuthenticationConfiguration` trusting `provider`, whose certificate `ca_pem` signed.
+pub fn authentication_configuration(
+    provider: &IdentityProvider,
+    ca_pem: Option<&str>,
+) -> AuthenticationConfiguration {
+    let spec = &provider.spec;
+    let claim = serde_json::to_string(&spec.username.claim).expect("strings serialize");
     AuthenticationConfiguration {
         api_version: "apiserver.config.k8s.io/v1",
         kind: "AuthenticationConfiguration",
         jwt: vec![JwtAuthenticator {
             issuer: Issuer {
-                url: issuer.url.clone(),
-                audiences: vec![issuer.client_id.clone()],
-                certificate_authority: issuer.certificate_authority.clone(),
+                url: spec.issuer.clone(),
+                audiences: vec![spec.client_id.clone()],
+                certificate_authority: ca_pem.map(String::from),
             },
             claim_validation_rules: vec![ValidationRule {
                 expression: format!("!claims[{claim}].startsWith('{SYSTEM}')"),
                 message: format!("the {claim} claim may not name a {SYSTEM} user"),
             }],
             claim_mappings: ClaimMappings {
-                username: issuer.username.clone(),
-                groups: issuer.groups.clone(),
+                username: (&spec.username).into(),
+                groups: (&spec.groups).into(),
             },
             user_validation_rules: vec![
                 ValidationRule {
@@ -108,11 +131,12 @@ pub fn authentication_configuration(issuer: &OidcIssuer) -> AuthenticationConfig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::example;
+    use crate::identity::{CA, example};
 
     #[test]
     fn renders_the_issuer_audience_mappings_and_rules() {
-        let config = serde_json::to_value(authentication_configuration(&example())).unwrap();
+        let config =
+            serde_json::to_value(authentication_configuration(&example(), Some(CA))).unwrap();
         assert_eq!(
             config,
             serde_json::json!({
@@ -122,7 +146,7 @@ mod tests {
                     "issuer": {
                         "url": "https://sso.example.com/realms/tenants",
                         "audiences": ["kubectl"],
-                        "certificateAuthority": example().certificate_authority,
+                        "certificateAuthority": CA,
                     },
                     "claimValidationRules": [{
                         "expression": "!claims[\"preferred_username\"].startsWith('system:')",
@@ -144,9 +168,19 @@ mod tests {
     }
 
     #[test]
+    fn without_a_ca_file_the_system_roots_are_trusted() {
+        let config = serde_json::to_value(authentication_configuration(&example(), None)).unwrap();
+        assert!(
+            config["jwt"][0]["issuer"]
+                .get("certificateAuthority")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn the_rules_refuse_system_names_and_pass_members() {
         use cel_interpreter::{Context, Program, Value};
-        let config = authentication_configuration(&example());
+        let config = authentication_configuration(&example(), Some(CA));
         let jwt = &config.jwt[0];
         let eval = |expression: &str, variable: &str, value: serde_json::Value| {
             let program = Program::compile(expression).unwrap();

@@ -12,38 +12,12 @@
 pub mod kubernetes;
 pub mod okd;
 
+use harmony_identity::IdentityProvider;
 use harmony_tenant::ClusterFlavor;
 use serde::Serialize;
 
 pub use kubernetes::AuthenticationConfiguration;
 pub use okd::{OAuth, OkdClient};
-
-/// What the API server needs to know of an OIDC issuer (the identity provider file's issuer
-/// part, with its CA bundle read).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OidcIssuer {
-    /// The identity provider's name (`metadata.name`), which names OKD's provider and objects.
-    pub name: String,
-    /// The issuer URL, equal to the tokens' `iss`.
-    pub url: String,
-    /// The PEM bundle that signed the issuer's serving certificate.
-    pub certificate_authority: String,
-    /// The kubectl client id: the ID tokens' audience.
-    pub client_id: String,
-    /// The claim holding the user name, and the prefix the API server adds to it.
-    pub username: ClaimMapping,
-    /// The claim holding the groups, and the prefix the API server adds to each.
-    pub groups: ClaimMapping,
-}
-
-/// A token claim and the prefix added to its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClaimMapping {
-    /// The claim name, such as `preferred_username`.
-    pub claim: String,
-    /// The prefix, such as `oidc:`.
-    pub prefix: String,
-}
 
 /// What `harmony cluster identity render` renders, with notes for people.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,17 +40,19 @@ pub enum IdentityDocument {
     OAuth(Box<OAuth>),
 }
 
-/// The cluster's trust of `issuer` on a cluster of `flavor` (`okd` names OKD's confidential
-/// client; Kubernetes does not read it).
+/// The cluster's trust of `provider` on a cluster of `flavor`. `ca_pem` is the content of its
+/// `caFile` (`None`: the issuer's certificate is signed by a system root); `okd` names OKD's
+/// confidential client, which Kubernetes does not read.
 pub fn cluster_identity(
-    issuer: &OidcIssuer,
+    provider: &IdentityProvider,
+    ca_pem: Option<&str>,
     flavor: ClusterFlavor,
     okd: &OkdClient,
 ) -> IdentityPlan {
     match flavor {
         ClusterFlavor::Kubernetes => IdentityPlan {
             documents: vec![IdentityDocument::Authentication(Box::new(
-                kubernetes::authentication_configuration(issuer),
+                kubernetes::authentication_configuration(provider, ca_pem),
             ))],
             notes: vec![
                 "give the file to kube-apiserver with --authentication-config FILE (without any \
@@ -84,27 +60,21 @@ pub fn cluster_identity(
                     .into(),
             ],
         },
-        ClusterFlavor::Okd => okd::okd_plan(issuer, okd),
+        ClusterFlavor::Okd => okd::okd_plan(provider, ca_pem, okd),
     }
 }
 
+/// A test CA bundle.
 #[cfg(test)]
-pub(crate) fn example() -> OidcIssuer {
-    OidcIssuer {
-        name: "keycloak".into(),
-        url: "https://sso.example.com/realms/tenants".into(),
-        certificate_authority: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-            .into(),
-        client_id: "kubectl".into(),
-        username: ClaimMapping {
-            claim: "preferred_username".into(),
-            prefix: "oidc:".into(),
-        },
-        groups: ClaimMapping {
-            claim: "groups".into(),
-            prefix: "oidc:".into(),
-        },
-    }
+pub(crate) const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+/// The identity provider of the tests.
+#[cfg(test)]
+pub(crate) fn example() -> IdentityProvider {
+    let text = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: IdentityProvider\n\
+                metadata: {name: keycloak}\nspec:\n  issuer: https://sso.example.com/realms/tenants\n";
+    let documents = harmony::Documents::parse("idp.yaml", text).unwrap();
+    harmony_identity::load_identity_provider(&documents).unwrap()
 }
 
 #[cfg(test)]
@@ -112,7 +82,7 @@ mod tests {
     use super::*;
 
     fn render(flavor: ClusterFlavor) -> String {
-        let plan = cluster_identity(&example(), flavor, &OkdClient::default());
+        let plan = cluster_identity(&example(), Some(CA), flavor, &OkdClient::default());
         plan.documents
             .iter()
             .map(|d| serde_saphyr::to_string(d).unwrap())

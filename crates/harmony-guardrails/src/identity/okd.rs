@@ -13,9 +13,10 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use harmony_identity::IdentityProvider;
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
-use super::{IdentityDocument, IdentityPlan, OidcIssuer};
+use super::{IdentityDocument, IdentityPlan};
 
 /// Where OKD keeps the objects the OAuth configuration references.
 pub const OPENSHIFT_CONFIG: &str = "openshift-config";
@@ -91,8 +92,10 @@ pub struct OpenId {
     pub client_id: String,
     /// The Secret holding its secret (`clientSecret` key), by name.
     pub client_secret: NameRef,
-    /// The ConfigMap holding the issuer's CA bundle (`ca.crt` key), by name.
-    pub ca: NameRef,
+    /// The ConfigMap holding the issuer's CA bundle (`ca.crt` key), by name; the system roots
+    /// without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<NameRef>,
     /// The issuer URL.
     pub issuer: String,
     /// Scopes asked for beyond `openid`.
@@ -122,23 +125,29 @@ pub struct OpenIdClaims {
     pub groups: Vec<String>,
 }
 
-/// The CA ConfigMap and the OAuth `cluster` for `issuer`.
-pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan {
-    let ca_name = format!("{}-ca", issuer.name);
+/// The CA ConfigMap (when `ca_pem` is given) and the OAuth `cluster` for `provider`.
+pub(super) fn okd_plan(
+    provider: &IdentityProvider,
+    ca_pem: Option<&str>,
+    client: &OkdClient,
+) -> IdentityPlan {
+    let name = provider.name();
+    let spec = &provider.spec;
+    let ca_name = format!("{name}-ca");
     let secret_name = client
         .secret_name
         .clone()
-        .unwrap_or_else(|| format!("{}-client-secret", issuer.name));
-    let ca = ConfigMap {
+        .unwrap_or_else(|| format!("{name}-client-secret"));
+    let ca = ca_pem.map(|pem| ConfigMap {
         metadata: ObjectMeta {
             name: Some(ca_name.clone()),
             namespace: Some(OPENSHIFT_CONFIG.into()),
             labels: Some([(MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into())].into()),
             ..ObjectMeta::default()
         },
-        data: Some([(CA_KEY.into(), issuer.certificate_authority.clone())].into()),
+        data: Some([(CA_KEY.into(), pem.to_string())].into()),
         ..ConfigMap::default()
-    };
+    });
     let oauth = OAuth {
         api_version: "config.openshift.io/v1",
         kind: "OAuth",
@@ -148,7 +157,7 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
         },
         spec: OAuthSpec {
             identity_providers: vec![OAuthIdentityProvider {
-                name: issuer.name.clone(),
+                name: name.to_string(),
                 mapping_method: "claim",
                 kind: "OpenID",
                 open_id: OpenId {
@@ -156,24 +165,25 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
                     client_secret: NameRef {
                         name: secret_name.clone(),
                     },
-                    ca: NameRef { name: ca_name },
-                    issuer: issuer.url.clone(),
+                    ca: ca.as_ref().map(|_| NameRef { name: ca_name }),
+                    issuer: spec.issuer.clone(),
                     extra_scopes: vec!["email", "profile"],
                     claims: OpenIdClaims {
-                        preferred_username: vec![issuer.username.claim.clone()],
+                        preferred_username: vec![spec.username.claim.clone()],
                         name: vec!["name"],
                         email: vec!["email"],
-                        groups: vec![issuer.groups.claim.clone()],
+                        groups: vec![spec.groups.claim.clone()],
                     },
                 },
             }],
         },
     };
     IdentityPlan {
-        documents: vec![
-            IdentityDocument::ConfigMap(Box::new(ca)),
-            IdentityDocument::OAuth(Box::new(oauth)),
-        ],
+        documents: ca
+            .map(|ca| IdentityDocument::ConfigMap(Box::new(ca)))
+            .into_iter()
+            .chain([IdentityDocument::OAuth(Box::new(oauth))])
+            .collect(),
         notes: vec![
             format!(
                 "create the client secret first (never rendered): oc create secret generic \
@@ -182,7 +192,7 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
             format!(
                 "the identity provider needs a confidential client `{}` with the redirect URI \
                  https://oauth-openshift.apps.<cluster domain>/oauth2callback/{}",
-                client.client_id, issuer.name
+                client.client_id, name
             ),
             "spec.identityProviders is replaced as a whole: list any other provider of the \
              cluster in the OAuth object before applying it with oc apply --server-side"
@@ -190,7 +200,7 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
             format!(
                 "OKD names groups as the identity provider does (no `{}` prefix): tenant \
                  RoleBindings on OKD bind the unprefixed group names",
-                issuer.groups.prefix
+                spec.groups.prefix
             ),
         ],
     }
@@ -199,7 +209,7 @@ pub(super) fn okd_plan(issuer: &OidcIssuer, client: &OkdClient) -> IdentityPlan 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{cluster_identity, example};
+    use crate::identity::{CA, cluster_identity, example};
     use harmony_tenant::ClusterFlavor;
 
     #[test]
@@ -208,12 +218,12 @@ mod tests {
             client_id: "openshift".into(),
             secret_name: Some("sso-secret".into()),
         };
-        let plan = cluster_identity(&example(), ClusterFlavor::Okd, &client);
+        let plan = cluster_identity(&example(), Some(CA), ClusterFlavor::Okd, &client);
         let [ca, oauth] = [0, 1].map(|i| serde_json::to_value(&plan.documents[i]).unwrap());
         assert_eq!(ca["metadata"]["namespace"], "openshift-config");
         assert_eq!(ca["metadata"]["name"], "keycloak-ca");
         assert_eq!(ca["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY_VALUE);
-        assert_eq!(ca["data"]["ca.crt"], example().certificate_authority);
+        assert_eq!(ca["data"]["ca.crt"], CA);
         assert_eq!(
             oauth,
             serde_json::json!({
@@ -245,13 +255,15 @@ mod tests {
 
     #[test]
     fn the_secret_is_named_after_the_provider_by_default() {
-        let plan = cluster_identity(&example(), ClusterFlavor::Okd, &OkdClient::default());
-        let oauth = serde_json::to_value(&plan.documents[1]).unwrap();
+        let plan = cluster_identity(&example(), None, ClusterFlavor::Okd, &OkdClient::default());
+        assert_eq!(plan.documents.len(), 1, "no CA ConfigMap without a CA file");
+        let oauth = serde_json::to_value(&plan.documents[0]).unwrap();
         let open_id = &oauth["spec"]["identityProviders"][0]["openID"];
         assert_eq!(
             open_id["clientSecret"],
             serde_json::json!({"name": "keycloak-client-secret"})
         );
         assert_eq!(open_id["clientID"], "okd");
+        assert!(open_id.get("ca").is_none());
     }
 }
