@@ -13,7 +13,7 @@ use harmony_manifests::stream;
 use harmony_tenant::ClusterFlavor;
 
 use crate::cluster::{Flavor, Output};
-use crate::input::{load_facts, load_identity_provider};
+use crate::input::{identity_provider_ca, load_facts, load_identity_provider};
 
 #[derive(Subcommand)]
 pub(crate) enum IdentityCommand {
@@ -58,7 +58,8 @@ pub(crate) fn run(command: IdentityCommand) -> anyhow::Result<ExitCode> {
         bail!("say where to render: --out FILE or -o yaml|json (standard output)");
     }
     let facts = load_facts(args.cluster.as_deref(), args.flavor.into())?;
-    let (provider, ca) = load_identity_provider(&args.idp)?;
+    let provider = load_identity_provider(&args.idp)?;
+    let ca = identity_provider_ca(&args.idp, &provider)?;
     let okd = OkdClient {
         client_id: args.okd_client_id,
         secret_name: args.okd_client_secret,

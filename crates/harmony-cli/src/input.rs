@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use harmony::{DocumentKind, Documents, Problems};
 use harmony_guardrails::ClusterGuardrailsScore;
 use harmony_guardrails::monitoring::ClusterMonitoring;
-use harmony_identity::IdentityProvider;
 use harmony_tenant::vpn::Gateway;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, ClusterProfile, TenantScore};
 
@@ -74,38 +73,43 @@ pub fn load_monitoring(
     }
 }
 
+/// The identity provider of an `IdentityProvider` file, validated, its `caFile` resolved
+/// against the file's folder.
+pub fn load_identity_provider(path: &Path) -> Result<harmony_identity::IdentityProvider, Refused> {
+    let documents = Documents::read(&[path])?;
+    Ok(harmony_identity::load_identity_provider(&documents)?)
+}
+
 /// The VPN gateway of a `VpnGateway` file, validated.
 pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
     let documents = Documents::read(&[path])?;
     Ok(harmony_tenant::vpn::load_gateway(&documents)?)
 }
 
-/// The identity provider of an `IdentityProvider` file, valid, and the content of its `caFile`
-/// (a PEM bundle; `None` without one).
-pub fn load_identity_provider(path: &Path) -> anyhow::Result<(IdentityProvider, Option<String>)> {
-    let documents = Documents::read(&[path]).map_err(Refused::from)?;
-    let provider = harmony_identity::load_identity_provider(&documents).map_err(Refused::from)?;
-    let ca = match &provider.spec.ca_file {
-        None => None,
-        Some(file) => {
-            let pem = std::fs::read_to_string(file).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: spec.caFile: cannot read {} ({e}): give the PEM file of the CA that \
-                     signs the issuer's certificate (relative to the identity provider file)",
-                    path.display(),
-                    file.display()
-                )
-            })?;
-            if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                anyhow::bail!(
-                    "{}: spec.caFile: {} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): \
-                     give the CA bundle that signs the issuer's certificate",
-                    path.display(),
-                    file.display()
-                );
-            }
-            Some(pem)
-        }
+/// The content of the `caFile` of the identity provider read from `path` (a PEM bundle; `None`
+/// without one).
+pub fn identity_provider_ca(
+    path: &Path,
+    provider: &harmony_identity::IdentityProvider,
+) -> anyhow::Result<Option<String>> {
+    let Some(file) = &provider.spec.ca_file else {
+        return Ok(None);
     };
-    Ok((provider, ca))
+    let pem = std::fs::read_to_string(file).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: spec.caFile: cannot read {} ({e}): give the PEM file of the CA that signs the \
+             issuer's certificate (relative to the identity provider file)",
+            path.display(),
+            file.display()
+        )
+    })?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!(
+            "{}: spec.caFile: {} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): give \
+             the CA bundle that signs the issuer's certificate",
+            path.display(),
+            file.display()
+        );
+    }
+    Ok(Some(pem))
 }
