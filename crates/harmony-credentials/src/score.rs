@@ -100,6 +100,14 @@ pub fn member_holder(tenant: &TenantScore, member: &str) -> Result<Holder, Crede
                  identity provider, which issues their credentials; harmony issues none"
             ),
         )),
+        Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) => Err(CredentialError::invalid(
+            "--member",
+            format!(
+                "`{member}` is an identity provider member: it logs in through the identity \
+                 provider (kubelogin, or kubectl with an OIDC exec plugin); harmony issues no \
+                 certificate for it"
+            ),
+        )),
         None => Err(CredentialError::invalid(
             "--member",
             format!(

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use harmony::{DocumentKind, Documents, Problem, Problems, identity_problems};
-use harmony_tenant::{API_VERSION, is_dns_label};
+use harmony_tenant::{API_VERSION, ClusterFlavor, OidcFacts, is_dns_label};
 use serde::Deserialize;
 
 /// The `kind` of identity provider files.
@@ -100,6 +100,22 @@ impl IdentityProvider {
     /// The file's `metadata.name`.
     pub fn name(&self) -> &str {
         &self.metadata.name
+    }
+
+    /// How the API server of a `flavor` cluster names this provider's users and groups, for the
+    /// tenant compiler: Kubernetes' structured authentication adds the claim prefixes; OKD's
+    /// OAuth server names users and groups by the claims alone.
+    pub fn facts(&self, flavor: ClusterFlavor) -> OidcFacts {
+        match flavor {
+            ClusterFlavor::Kubernetes => OidcFacts {
+                username_prefix: self.spec.username.prefix.clone(),
+                groups_prefix: self.spec.groups.prefix.clone(),
+            },
+            ClusterFlavor::Okd => OidcFacts {
+                username_prefix: String::new(),
+                groups_prefix: String::new(),
+            },
+        }
     }
 }
 
@@ -313,6 +329,24 @@ spec:
             ),
             ("https://sso.example.com", "tenants", true)
         );
+    }
+
+    #[test]
+    fn the_api_server_prefixes_on_kubernetes_and_none_on_okd() {
+        let text = GOOD.replace(
+            "caFile: sso-ca.pem",
+            "caFile: sso-ca.pem\n  groups: {claim: groups, prefix: 'sso:'}",
+        );
+        let provider = load(&text).unwrap();
+        let kubernetes = provider.facts(ClusterFlavor::Kubernetes);
+        assert_eq!(kubernetes.user("alice"), "oidc:alice");
+        assert_eq!(
+            kubernetes.group("tenant-acme-admins"),
+            "sso:tenant-acme-admins"
+        );
+        let okd = provider.facts(ClusterFlavor::Okd);
+        assert_eq!(okd.user("alice"), "alice");
+        assert_eq!(okd.group("tenant-acme-admins"), "tenant-acme-admins");
     }
 
     #[test]

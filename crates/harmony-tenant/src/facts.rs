@@ -69,6 +69,33 @@ pub struct ClusterFacts {
     /// then do tenants get their monitoring objects.
     #[serde(default)]
     pub monitoring_api: bool,
+    /// How the API server names identity provider users and groups, when tenants have members
+    /// from one (`oidc` members); from the `IdentityProvider` file, never guessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcFacts>,
+}
+
+/// The prefixes the API server puts before identity provider user and group names (its
+/// `claimMappings`); OKD's OAuth server puts none before groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OidcFacts {
+    /// Before user names, such as `oidc:`.
+    pub username_prefix: String,
+    /// Before group names, such as `oidc:`.
+    pub groups_prefix: String,
+}
+
+impl OidcFacts {
+    /// The user name the API server authenticates identity provider user `name` as.
+    pub fn user(&self, name: &str) -> String {
+        format!("{}{name}", self.username_prefix)
+    }
+
+    /// The group name the API server gives identity provider group `name`.
+    pub fn group(&self, name: &str) -> String {
+        format!("{}{name}", self.groups_prefix)
+    }
 }
 
 /// Private and shared address space, excluded from "internet" when the node networks are unknown.
@@ -120,6 +147,7 @@ impl ClusterFacts {
                 pod_selector: BTreeMap::new(),
             },
             monitoring_api: false,
+            oidc: None,
         }
     }
 
@@ -149,6 +177,7 @@ impl ClusterFacts {
                 pod_selector: BTreeMap::new(),
             },
             monitoring_api: false,
+            oidc: None,
         }
     }
 
@@ -227,6 +256,7 @@ impl ClusterProfile {
             ingress: s.ingress.unwrap_or(d.ingress),
             monitoring: s.monitoring.unwrap_or(d.monitoring),
             monitoring_api: s.monitoring_api,
+            oidc: None,
         }
     }
 

@@ -31,8 +31,8 @@ pub use compile::{
     compile, tenant_parameters,
 };
 pub use facts::{
-    CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, PlatformPeer,
-    ProfileMetadata, ProfileSpec,
+    CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, OidcFacts,
+    PlatformPeer, ProfileMetadata, ProfileSpec,
 };
 pub use ingress::{
     INGRESS_CLASS_KEY_PREFIX, INGRESS_HOST_KEY_PREFIX, INGRESS_WILDCARD_KEY_PREFIX, IngressConfig,
@@ -55,9 +55,10 @@ pub use removal::{
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{
     API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, DeletionPolicy, Identity,
-    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, PlatformSource, PodSecurityLevel,
-    PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService, StorageAccessConfig,
-    StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore, TenantSpec,
+    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, OidcMember, PlatformSource,
+    PodSecurityLevel, PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService,
+    StorageAccessConfig, StorageClassAllowance, TENANT_KIND, TenantConfig, TenantRole, TenantScore,
+    TenantSpec,
 };
 pub use validate::{
     CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_problems,

@@ -371,9 +371,29 @@ pub struct Member {
     /// A ServiceAccount named after the member, in the tenant namespace.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service_account: bool,
+    /// A user or group of the identity provider (the `IdentityProvider` file), bound as the API
+    /// server names it (with its prefixes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcMember>,
     /// The `user` or `group` is a member of other tenants on purpose; each of them must say so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
+}
+
+/// An identity provider member: exactly one of `user` and `group`.
+///
+/// A user joins the tenant's group for its role (`tenant-<tenant>-<role>s`, which `harmony
+/// identity sync` keeps in the identity provider) and is bound through that group; a group (one
+/// the identity provider already has) is bound itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcMember {
+    /// The user name, as the identity provider's username claim gives it (before the prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The group name, as the identity provider's groups claim gives it (before the prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// Who a member is, once validated.
@@ -385,6 +405,10 @@ pub enum Identity<'a> {
     Group(&'a str),
     /// A ServiceAccount named after the member.
     ServiceAccount,
+    /// An identity provider user, bound through the tenant's group for its role.
+    OidcUser(&'a str),
+    /// An identity provider group.
+    OidcGroup(&'a str),
 }
 
 impl Member {
@@ -403,6 +427,28 @@ impl Member {
         Self::with(name, role, None, None, true)
     }
 
+    /// A member that is identity provider user `user`.
+    pub fn oidc_user(name: impl Into<String>, role: TenantRole, user: impl Into<String>) -> Self {
+        Self {
+            oidc: Some(OidcMember {
+                user: Some(user.into()),
+                group: None,
+            }),
+            ..Self::with(name, role, None, None, false)
+        }
+    }
+
+    /// A member that is every user of identity provider group `group`.
+    pub fn oidc_group(name: impl Into<String>, role: TenantRole, group: impl Into<String>) -> Self {
+        Self {
+            oidc: Some(OidcMember {
+                user: None,
+                group: Some(group.into()),
+            }),
+            ..Self::with(name, role, None, None, false)
+        }
+    }
+
     fn with(
         name: impl Into<String>,
         role: TenantRole,
@@ -416,6 +462,7 @@ impl Member {
             user,
             group,
             service_account,
+            oidc: None,
             shared: false,
         }
     }
@@ -428,10 +475,13 @@ impl Member {
 
     /// The member's identity, or `None` when zero or several identities are set.
     pub fn identity(&self) -> Option<Identity<'_>> {
-        match (&self.user, &self.group, self.service_account) {
-            (Some(user), None, false) => Some(Identity::User(user)),
-            (None, Some(group), false) => Some(Identity::Group(group)),
-            (None, None, true) => Some(Identity::ServiceAccount),
+        let oidc = self.oidc.as_ref().map(|o| (&o.user, &o.group));
+        match (&self.user, &self.group, self.service_account, oidc) {
+            (Some(user), None, false, None) => Some(Identity::User(user)),
+            (None, Some(group), false, None) => Some(Identity::Group(group)),
+            (None, None, true, None) => Some(Identity::ServiceAccount),
+            (None, None, false, Some((Some(user), None))) => Some(Identity::OidcUser(user)),
+            (None, None, false, Some((None, Some(group)))) => Some(Identity::OidcGroup(group)),
             _ => None,
         }
     }
@@ -467,6 +517,12 @@ impl TenantRole {
     /// The name of the namespaced Role, such as `tenant-admin`.
     pub fn role_name(self) -> String {
         format!("tenant-{}", self.as_str())
+    }
+
+    /// The identity provider group of `tenant`'s members with this role, such as
+    /// `tenant-acme-developers` (flat, as the groups claim lists it).
+    pub fn group_name(self, tenant: &str) -> String {
+        format!("tenant-{tenant}-{}s", self.as_str())
     }
 }
 

@@ -11,7 +11,7 @@ use crate::facts::ClusterFacts;
 use crate::names::{is_dns_label, is_dns_subdomain, reserved_namespace};
 use crate::nonpublic::{non_public_overlapping, overlaps};
 use crate::quantity::Amount;
-use crate::score::{ComputeResources, ContainerResources, Identity, TenantScore};
+use crate::score::{ComputeResources, ContainerResources, Identity, TenantRole, TenantScore};
 
 /// The most members a tenant may list (the Tenant CRD's bound too: the API server's cost
 /// estimate of the rules on each member needs one).
@@ -32,7 +32,7 @@ impl TenantScore {
         storage(self, &mut problems);
         crate::ingress::validate(self, &mut problems);
         crate::monitoring::validate(self, &mut problems);
-        members(self, &mut problems);
+        members(self, facts, &mut problems);
         crate::workloads::problems(self, &mut problems);
         crate::workloads::own_object_problems(self, facts, &mut problems);
         problems
@@ -96,6 +96,8 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
             let (kind, name) = match member.identity() {
                 Some(Identity::User(name)) => ("user", name),
                 Some(Identity::Group(name)) => ("group", name),
+                Some(Identity::OidcUser(name)) => ("oidc.user", name),
+                Some(Identity::OidcGroup(name)) => ("oidc.group", name),
                 _ => continue,
             };
             let Some(&(j, n, shared)) = identities.get(&(kind, name)) else {
@@ -588,7 +590,7 @@ fn storage(score: &TenantScore, problems: &mut Vec<Problem>) {
     }
 }
 
-fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
+fn members(score: &TenantScore, facts: &ClusterFacts, problems: &mut Vec<Problem>) {
     let members = &score.rbac_config.members;
     bounded(
         "spec.rbac.members",
@@ -619,20 +621,25 @@ fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
         }
         match member.identity() {
             None => {
+                let oidc = member.oidc.as_ref();
                 let set: Vec<&str> = [
                     member.user.as_ref().map(|_| "user"),
                     member.group.as_ref().map(|_| "group"),
                     member.service_account.then_some("serviceAccount"),
+                    oidc.and_then(|o| o.user.as_ref()).map(|_| "oidc.user"),
+                    oidc.and_then(|o| o.group.as_ref()).map(|_| "oidc.group"),
                 ]
                 .into_iter()
                 .flatten()
                 .collect();
                 let message = if set.is_empty() {
-                    "has no identity: set exactly one of `user`, `group` or `serviceAccount: true`"
+                    "has no identity: set exactly one of `user`, `group`, `serviceAccount: true`, \
+                     `oidc.user` or `oidc.group`"
                         .to_string()
                 } else {
                     format!(
-                        "has {} identities ({}): set exactly one of `user`, `group` or `serviceAccount: true`",
+                        "has {} identities ({}): set exactly one of `user`, `group`, \
+                         `serviceAccount: true`, `oidc.user` or `oidc.group`",
                         set.len(),
                         set.join(", ")
                     )
@@ -660,6 +667,38 @@ fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
                     problems.push(Problem::new(format!("{path}.group"), why));
                 }
             }
+            Some(Identity::OidcUser(name) | Identity::OidcGroup(name)) => {
+                let field = if matches!(member.identity(), Some(Identity::OidcUser(_))) {
+                    "oidc.user"
+                } else {
+                    "oidc.group"
+                };
+                if name.trim().is_empty() {
+                    problems.push(Problem::new(
+                        format!("{path}.{field}"),
+                        "is empty: give the name the identity provider's claim gives",
+                    ));
+                } else if let Some(why) = malformed(name) {
+                    problems.push(Problem::new(format!("{path}.{field}"), why));
+                } else if field == "oidc.group" && role_group(name) {
+                    problems.push(Problem::new(
+                        format!("{path}.{field}"),
+                        format!(
+                            "`{name}` is a group harmony keeps for a tenant role (tenant-<tenant>-\
+                             <role>s): list the people as `oidc.user` members instead, or use a \
+                             group of your own"
+                        ),
+                    ));
+                }
+                if facts.oidc.is_none() {
+                    problems.push(Problem::new(
+                        format!("{path}.oidc"),
+                        "is an identity provider member, but harmony was not given the \
+                         IdentityProvider file that says how the API server names it: pass \
+                         --idp FILE",
+                    ));
+                }
+            }
             Some(Identity::ServiceAccount) if member.shared => {
                 problems.push(Problem::new(
                     format!("{path}.shared"),
@@ -677,6 +716,16 @@ fn members(score: &TenantScore, problems: &mut Vec<Problem>) {
             Some(_) => {}
         }
     }
+}
+
+/// Whether `group` is named like a tenant role's group (`tenant-<tenant>-<role>s`).
+fn role_group(group: &str) -> bool {
+    group.strip_prefix("tenant-").is_some_and(|rest| {
+        TenantRole::ALL.iter().any(|role| {
+            rest.strip_suffix(&format!("-{}s", role.as_str()))
+                .is_some_and(|tenant| !tenant.is_empty())
+        })
+    })
 }
 
 /// Why a name cannot be an identity at all (blank, padded, control characters), with the fix.
@@ -773,6 +822,85 @@ mod tests {
         assert!(
             found.len() == 1 && found[0].starts_with(path) && found[0].contains(needle),
             "expected one problem at {path} containing {needle:?}, got {found:#?}"
+        );
+    }
+
+    #[test]
+    fn identity_provider_members_need_the_provider_one_name_and_not_a_role_group() {
+        let oidc = ClusterFacts {
+            oidc: Some(crate::OidcFacts {
+                username_prefix: "oidc:".into(),
+                groups_prefix: "oidc:".into(),
+            }),
+            ..ClusterFacts::kubernetes()
+        };
+        let shown = |score: &TenantScore, facts: &ClusterFacts| -> Vec<String> {
+            score
+                .validate(facts)
+                .into_iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect()
+        };
+        let good = TenantScore::new("acme")
+            .member(Member::oidc_user("alice", TenantRole::Developer, "alice"))
+            .member(Member::oidc_group("ops", TenantRole::Admin, "acme-ops"));
+        assert!(shown(&good, &oidc).is_empty());
+        assert_eq!(
+            shown(&good, &ClusterFacts::kubernetes()),
+            [0, 1].map(|i| format!(
+                "spec.rbac.members[{i}].oidc: is an identity provider member, but harmony was not \
+                 given the IdentityProvider file that says how the API server names it: pass \
+                 --idp FILE"
+            ))
+        );
+        let mut both = Member::oidc_user("carol", TenantRole::Viewer, "carol");
+        both.oidc.as_mut().unwrap().group = Some("x".into());
+        let bad = TenantScore::new("acme")
+            .member(both)
+            .member(Member::oidc_user("dan", TenantRole::Viewer, " dan"))
+            .member(Member::oidc_group(
+                "other",
+                TenantRole::Admin,
+                "tenant-globex-admins",
+            ))
+            .member(Member::oidc_user("empty", TenantRole::Viewer, ""));
+        assert_eq!(
+            shown(&bad, &oidc),
+            [
+                "spec.rbac.members[0]: has 2 identities (oidc.user, oidc.group): set exactly one \
+                 of `user`, `group`, `serviceAccount: true`, `oidc.user` or `oidc.group`",
+                "spec.rbac.members[1].oidc.user: ` dan` has leading or trailing whitespace: the \
+                 API server compares names exactly; write `dan`",
+                "spec.rbac.members[2].oidc.group: `tenant-globex-admins` is a group harmony keeps \
+                 for a tenant role (tenant-<tenant>-<role>s): list the people as `oidc.user` \
+                 members instead, or use a group of your own",
+                "spec.rbac.members[3].oidc.user: is empty: give the name the identity provider's \
+                 claim gives",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_identity_provider_user_of_two_tenants_must_be_shared_on_both() {
+        let acme = TenantScore::new("acme").member(Member::oidc_user(
+            "alice",
+            TenantRole::Developer,
+            "alice",
+        ));
+        let globex = TenantScore::new("globex").member(Member::oidc_user(
+            "alice",
+            TenantRole::Viewer,
+            "alice",
+        ));
+        let found = cross_tenant_problems(&[&acme, &globex]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].problem.path, "spec.rbac.members[0].oidc.user");
+        assert!(
+            found[0]
+                .problem
+                .message
+                .starts_with("oidc.user `alice` is already a member of tenant `acme`"),
+            "{found:#?}"
         );
     }
 

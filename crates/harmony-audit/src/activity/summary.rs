@@ -197,7 +197,9 @@ impl Directory {
                         &mut directory.users,
                         format!("{SERVICE_ACCOUNT_PREFIX}{namespace}:{}", member.name),
                     ),
-                    None => continue,
+                    // Identity provider members authenticate with the API server's prefixes,
+                    // which the tenant files do not carry: not attributed here.
+                    Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) | None => continue,
                 };
                 map.entry(name).or_default().push((t, m));
             }

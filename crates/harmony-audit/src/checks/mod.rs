@@ -190,6 +190,9 @@ impl Expectation {
                                 namespace: score.namespace().into(),
                                 name: m.name.clone(),
                             },
+                            // Bound with the API server's prefixes, which the tenant file
+                            // does not carry.
+                            Identity::OidcUser(_) | Identity::OidcGroup(_) => return None,
                         };
                         Some((subject, m.role))
                     })

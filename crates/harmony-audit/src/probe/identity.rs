@@ -106,6 +106,9 @@ pub fn from_score(score: &TenantScore) -> Vec<ProbeIdentity> {
             Identity::User(user) => ("User", user),
             Identity::Group(group) => ("Group", group),
             Identity::ServiceAccount => ("ServiceAccount", m.name.as_str()),
+            // Bound with the API server's prefixes, which the tenant file does not carry: the
+            // cluster's bindings (`from_bindings`) name them.
+            Identity::OidcUser(_) | Identity::OidcGroup(_) => return None,
         };
         ProbeIdentity::of(m.role, &m.name, kind, name, score.namespace())
     });

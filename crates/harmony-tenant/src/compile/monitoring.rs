@@ -48,7 +48,7 @@ pub(super) fn objects(
     if status != MonitoringStatus::On {
         return (status, Vec::new());
     }
-    let mut objects = role_bindings(score);
+    let mut objects = role_bindings(score, facts);
     objects.push(TenantObject::PrometheusRule(alerts(score)));
     if !score.monitoring.receivers.is_empty() {
         objects.push(TenantObject::AlertmanagerConfig(receivers(score)));
@@ -67,17 +67,19 @@ pub(crate) fn role_binding_count(score: &TenantScore, facts: &ClusterFacts) -> u
 
 /// One RoleBinding per monitoring ClusterRole that some member's role gets, named as the
 /// ClusterRole, with the members' subjects as their `member-<name>` bindings name them.
-fn role_bindings(score: &TenantScore) -> Vec<TenantObject> {
+fn role_bindings(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
     MONITORING_ROLES
         .iter()
         .filter_map(|(cluster_role, roles)| {
-            let subjects: Vec<_> = score
-                .rbac_config
-                .members
-                .iter()
-                .filter(|m| roles.contains(&m.role))
-                .map(|m| subject(score, m))
-                .collect();
+            let mut subjects: Vec<_> = Vec::new();
+            let members = score.rbac_config.members.iter();
+            for member in members.filter(|m| roles.contains(&m.role)) {
+                // Identity provider users of one role share its group: bind it once.
+                let subject = subject(score, member, facts);
+                if !subjects.contains(&subject) {
+                    subjects.push(subject);
+                }
+            }
             (!subjects.is_empty()).then(|| {
                 TenantObject::RoleBinding(RoleBinding {
                     metadata: namespaced(score, cluster_role),

@@ -220,12 +220,12 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantOb
             ..ServiceAccount::default()
         })
     });
-    let bindings = members.iter().map(|m| binding(score, m));
+    let bindings = members.iter().map(|m| binding(score, m, facts));
     roles.into_iter().chain(accounts).chain(bindings).collect()
 }
 
 /// The RoleBinding `member-<name>` giving `member` its role.
-fn binding(score: &TenantScore, member: &Member) -> TenantObject {
+fn binding(score: &TenantScore, member: &Member, facts: &ClusterFacts) -> TenantObject {
     TenantObject::RoleBinding(RoleBinding {
         metadata: namespaced(score, &format!("member-{}", member.name)),
         role_ref: RoleRef {
@@ -233,12 +233,13 @@ fn binding(score: &TenantScore, member: &Member) -> TenantObject {
             kind: "Role".into(),
             name: member.role.role_name(),
         },
-        subjects: Some(vec![subject(score, member)]),
+        subjects: Some(vec![subject(score, member, facts)]),
     })
 }
 
-/// The RoleBinding subject of `member`, as its `member-<name>` binding names it.
-pub(super) fn subject(score: &TenantScore, member: &Member) -> Subject {
+/// The RoleBinding subject of `member`, as its `member-<name>` binding names it: identity
+/// provider members with the API server's prefixes, a user through its role's group.
+pub(super) fn subject(score: &TenantScore, member: &Member, facts: &ClusterFacts) -> Subject {
     let named = |kind: &str, name: &str| Subject {
         api_group: Some(RBAC_GROUP.into()),
         kind: kind.into(),
@@ -251,6 +252,16 @@ pub(super) fn subject(score: &TenantScore, member: &Member) -> Subject {
     {
         Identity::User(user) => named("User", user),
         Identity::Group(group) => named("Group", group),
+        Identity::OidcUser(_) | Identity::OidcGroup(_) => {
+            let oidc = facts
+                .oidc
+                .as_ref()
+                .expect("a validated identity provider member comes with its facts");
+            match member.identity() {
+                Some(Identity::OidcGroup(group)) => named("Group", &oidc.group(group)),
+                _ => named("Group", &oidc.group(&member.role.group_name(score.name()))),
+            }
+        }
         Identity::ServiceAccount => Subject {
             api_group: None,
             kind: "ServiceAccount".into(),
@@ -507,6 +518,54 @@ mod tests {
         );
         assert_eq!(ci.namespace.as_deref(), Some("acme-ns"));
         assert_eq!(bindings["member-ci"].role_ref.name, "tenant-viewer");
+    }
+
+    #[test]
+    fn identity_provider_members_are_bound_by_the_prefixed_names_the_api_server_sees() {
+        let score = TenantScore::new("acme")
+            .member(Member::oidc_user("alice", TenantRole::Developer, "alice"))
+            .member(Member::oidc_user("bob", TenantRole::Developer, "bob"))
+            .member(Member::oidc_group("ops", TenantRole::Admin, "acme-ops"));
+        let facts = ClusterFacts {
+            oidc: Some(crate::OidcFacts {
+                username_prefix: "oidc:".into(),
+                groups_prefix: "sso:".into(),
+            }),
+            monitoring_api: true,
+            ..ClusterFacts::kubernetes()
+        };
+        let subjects: BTreeMap<String, Vec<(String, String)>> =
+            super::super::compile(&score, &facts)
+                .objects()
+                .iter()
+                .filter_map(|o| match o {
+                    TenantObject::RoleBinding(b) => Some((
+                        b.metadata.name.clone().unwrap(),
+                        b.subjects
+                            .iter()
+                            .flatten()
+                            .map(|s| (s.kind.clone(), s.name.clone()))
+                            .collect(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+        let group = |name: &str| vec![("Group".to_string(), name.to_string())];
+        assert_eq!(
+            subjects["member-alice"],
+            group("sso:tenant-acme-developers")
+        );
+        assert_eq!(subjects["member-bob"], group("sso:tenant-acme-developers"));
+        assert_eq!(subjects["member-ops"], group("sso:acme-ops"));
+        // The monitoring bindings name each subject once, though two users share a group.
+        let view = subjects
+            .values()
+            .find(|s| s.len() == 2)
+            .expect("a monitoring binding for admins and developers");
+        assert_eq!(
+            view,
+            &[group("sso:tenant-acme-developers"), group("sso:acme-ops")].concat()
+        );
     }
 
     #[test]
