@@ -340,33 +340,64 @@ fn cache_file(cache: &Path) -> PathBuf {
     files.remove(0)
 }
 
-/// The kubeconfig `harmony tenant credentials issue` writes for IdP member `member` of `tenant`.
+/// The kubeconfig `harmony tenant credentials issue --idp` writes for `oidc.user` member
+/// `member` of `tenant`, checking it is private and logged.
 fn member_kubeconfig(tenant: &str, member: &str) -> PathBuf {
     let fixture = fixture();
-    let out = fixture
-        .dir
-        .path()
-        .join(format!("{tenant}-{member}.kubeconfig"));
-    let endpoint = harmony_credentials::Endpoint::new(
-        fixture.plane.url(),
-        Some(fixture.plane.ca().cert_pem.clone()),
+    let dir = fixture.dir.path();
+    let file = dir.join(format!("{tenant}-login.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {tenant}\n\
+             spec:\n  rbac:\n    members:\n      - {{ name: {member}, role: developer, oidc: {{user: {member}}} }}\n"
+        ),
     )
     .unwrap();
-    let login = harmony_credentials::oidc::LoginCommand {
-        command: "harmony".into(),
-        issuer: Keycloak::shared().issuer(REALM),
-        client_id: "kubectl".into(),
-        certificate_authority: Some(Keycloak::shared().ca().cert_pem.clone()),
-        grant: harmony_credentials::oidc::Grant::DeviceCode,
-    };
-    let config = harmony_credentials::Kubeconfig::for_login(
-        &format!("{tenant}-{member}"),
+    let cluster_ca = dir.join("cluster-ca.crt");
+    std::fs::write(&cluster_ca, &fixture.plane.ca().cert_pem).unwrap();
+    let out = dir.join(format!("{tenant}-{member}.kubeconfig"));
+    let state = dir.join("credentials");
+    let issued = harmony(&[
+        "tenant",
+        "credentials",
+        "issue",
+        "-f",
+        &file.to_string_lossy(),
+        "--tenant",
         tenant,
-        &endpoint,
-        &login,
-    )
-    .unwrap();
-    std::fs::write(&out, config.expose()).unwrap();
+        "--member",
+        member,
+        "--idp",
+        &dir.join("idp.yaml").to_string_lossy(),
+        "--kubeconfig",
+        &fixture.plane.kubeconfig().to_string_lossy(),
+        "--server",
+        fixture.plane.url(),
+        "--certificate-authority",
+        &cluster_ca.to_string_lossy(),
+        "--state",
+        &state.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    ok(&issued);
+    assert!(
+        text(&issued.stderr).contains(&format!("as oidc:{member}")),
+        "{}",
+        text(&issued.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let log = std::fs::read_to_string(state.join("log.jsonl")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "\"kind\":\"login\",\"identity\":\"oidc:{member}\""
+        )),
+        "{log}"
+    );
     out
 }
 
