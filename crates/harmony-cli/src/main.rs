@@ -7,6 +7,7 @@ mod cluster;
 mod cluster_identity;
 mod credentials;
 mod export;
+mod identity;
 mod input;
 mod live;
 mod operator;
@@ -42,6 +43,8 @@ enum Command {
     Vpn(vpn::VpnArgs),
     /// Tenants as custom resources, reconciled continuously: install the operator, or run it.
     Operator(operator_cmd::OperatorArgs),
+    /// Tenant members from an OIDC identity provider (Keycloak): plan and sync its groups.
+    Identity(identity::IdentityArgs),
     /// Member login at the identity provider: the kubeconfig exec credential plugin.
     Auth(auth::AuthArgs),
 }
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Vpn(args) => vpn::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Operator(args) => operator_cmd::run_command(args),
+        Command::Identity(args) => identity::run(args),
         Command::Auth(args) => auth::run(args),
     };
     result.unwrap_or_else(|error| {

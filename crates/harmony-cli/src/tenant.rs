@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score};
+use harmony_identity::IdentityProvider;
 use harmony_manifests::{Format, ManifestTopology, encode_stream};
 use harmony_tenant::{
     ClusterFacts, ClusterFlavor, MAX_TENANT_NAME, TenantScore, compile, is_dns_label,
@@ -108,6 +109,9 @@ pub(crate) struct Inputs {
     /// Without --cluster: the defaults of this kind of cluster.
     #[arg(long, value_enum, default_value_t = Flavor::Kubernetes, conflicts_with = "cluster")]
     flavor: Flavor,
+    /// An IdentityProvider file: how the API server names identity provider (`oidc`) members.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) idp: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -133,9 +137,24 @@ pub(crate) enum Output {
 
 impl Inputs {
     pub(crate) fn load(&self) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>)> {
-        let facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
-        let tenants = load_tenants(&self.files, &facts)?;
+        let (facts, tenants, _) = self.load_with_idp()?;
         Ok((facts, tenants))
+    }
+
+    /// The facts (with the identity provider's names when `--idp` is given), the tenants, and
+    /// the identity provider.
+    pub(crate) fn load_with_idp(
+        &self,
+    ) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>, Option<IdentityProvider>)> {
+        let mut facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
+        let provider = self
+            .idp
+            .as_deref()
+            .map(crate::input::load_identity_provider)
+            .transpose()?;
+        facts.oidc = provider.as_ref().map(|p| p.facts(facts.flavor));
+        let tenants = load_tenants(&self.files, &facts)?;
+        Ok((facts, tenants, provider))
     }
 }
 

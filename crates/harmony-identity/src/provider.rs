@@ -350,6 +350,24 @@ spec:
     }
 
     #[test]
+    fn the_example_loads() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/identity/idp.yaml");
+        let provider = load_identity_provider(&Documents::read(&[&example]).unwrap()).unwrap();
+        assert_eq!(
+            provider.spec.issuer,
+            "https://sso.example.com/realms/tenants"
+        );
+        assert!(
+            provider
+                .spec
+                .ca_file
+                .unwrap()
+                .ends_with("examples/identity/sso-ca.pem")
+        );
+    }
+
+    #[test]
     fn an_absolute_ca_file_stays_as_written() {
         let text = GOOD.replace("caFile: sso-ca.pem", "caFile: /etc/sso/ca.pem");
         let provider = load(&text).unwrap();

@@ -236,7 +236,9 @@ impl Keycloak {
             .map(drop)
     }
 
-    /// Sets `username`'s password in `realm` (not temporary).
+    /// Completes `username`'s profile in `realm` (first and last name, a verified e-mail: Keycloak
+    /// refuses logins of users without them) and sets its password (not temporary), as the
+    /// person would at first login.
     pub fn set_password(
         &self,
         realm: &str,
@@ -248,6 +250,10 @@ impl Keycloak {
         let id = users[0]["id"].as_str().ok_or_else(|| {
             KeycloakHarnessError::Install(format!("no user `{username}` in realm `{realm}`"))
         })?;
+        let profile = json!({"firstName": username, "lastName": "Test",
+                             "email": format!("{username}@example.test"), "emailVerified": true});
+        let path = format!("/admin/realms/{realm}/users/{id}");
+        self.admin_call(Method::Put, &path, Body::Json(&profile), &[204])?;
         let credential = json!({"type": "password", "value": password, "temporary": false});
         let path = format!("/admin/realms/{realm}/users/{id}/reset-password");
         self.admin_call(Method::Put, &path, Body::Json(&credential), &[204])
@@ -367,6 +373,17 @@ fn install() -> Result<PathBuf, String> {
     Ok(PathBuf::from(
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
     ))
+}
+
+/// The claims of a JWT (its middle part), unverified: for assertions on tokens.
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 /// 24 random alphanumeric characters.

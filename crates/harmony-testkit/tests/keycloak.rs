@@ -4,20 +4,10 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use harmony_keycloak::{Body, Http, KeycloakError, Method, oidc};
 use harmony_testkit::Keycloak;
-use harmony_testkit::keycloak::TEST_CLIENT;
+use harmony_testkit::keycloak::{TEST_CLIENT, jwt_claims as claims};
 use serde_json::json;
-
-/// The claims of a JWT (its middle part), unverified.
-fn claims(jwt: &str) -> serde_json::Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON claims")
-}
 
 #[test]
 fn keycloak_serves_https_and_its_admin_gets_a_token() {
