@@ -2,13 +2,16 @@
 //! a real API server started with the AuthenticationConfiguration `harmony cluster identity
 //! render` writes.
 //!
-//! - A member's ID token authenticates as `oidc:<user>` with `oidc:tenant-<t>-<role>s`; the
-//!   tenant's RoleBinding lets it work in its namespace and nowhere else; a token of another
-//!   issuer is refused.
+//! - After `harmony identity sync`, a member's ID token authenticates as `oidc:<user>` with
+//!   `oidc:tenant-<t>-<role>s`; the tenant's RoleBinding (`tenant render --idp`) lets it work in
+//!   its namespace and nowhere else; a token of another issuer is refused. The full chain: a
+//!   member removed from the files and synced cannot refresh, and its new token is refused.
 //! - `harmony auth oidc-token` run by kubectl from the member's kubeconfig: the device
 //!   authorization grant (approved through Keycloak's own login pages by a scripted browser),
 //!   the 0600 cache, the refresh; the authorization code grant with PKCE on a loopback
 //!   redirect; and its refusals (unreachable issuer, wrong CA, issuer mismatch).
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -18,16 +21,25 @@ use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use base64::Engine;
+use common::{harmony, ok};
 use harmony_keycloak::{Body, Method};
 use harmony_testkit::browser::{Browser, forms};
+use harmony_testkit::keycloak::jwt_claims as claims;
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Keycloak};
 use serde_json::{Value, json};
 
-/// The realm of this test binary.
+/// The realm of this test binary, owned by harmony.
 const REALM: &str = "login";
 
-/// The API server trusting this binary's Keycloak realm, and the files the tests share.
+/// The tenants: `(tenant, [(member, role)])`, every member an identity provider user.
+const TENANTS: [(&str, &[(&str, &str)]); 3] = [
+    ("acme", &[("alice", "developer"), ("erin", "developer")]),
+    ("beta", &[("carol", "developer")]),
+    ("gamma", &[("dave", "viewer")]),
+];
+
+/// After `harmony identity sync` of [`TENANTS`] into the shared Keycloak, an API server trusting
+/// it (with the file `harmony cluster identity render` wrote) and the tenants applied to it.
 struct Fixture {
     plane: ControlPlane,
     dir: tempfile::TempDir,
@@ -38,24 +50,30 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let keycloak = Keycloak::shared();
         let dir = tempfile::tempdir().unwrap();
-        admin(
-            Method::Post,
-            "/admin/realms",
-            json!({"realm": REALM, "enabled": true}),
-        );
-        kubectl_client();
-        keycloak.create_test_client(REALM, "kubectl").unwrap();
         let idp = dir.path().join("idp.yaml");
         std::fs::write(
             &idp,
             format!(
                 "apiVersion: harmony.nationtech.io/v1alpha1\nkind: IdentityProvider\n\
-                 metadata: {{name: keycloak}}\nspec:\n  issuer: {}\n  caFile: {}\n",
+                 metadata: {{name: keycloak}}\nspec:\n  issuer: {}\n  caFile: {}\n  \
+                 keycloak: {{adminUrl: '{}', realm: {REALM}, ownRealm: true}}\n",
                 keycloak.issuer(REALM),
-                keycloak.ca_file().display()
+                keycloak.ca_file().display(),
+                keycloak.url()
             ),
         )
         .unwrap();
+        for (tenant, members) in TENANTS {
+            tenant_file(dir.path(), tenant, members);
+        }
+        ok(&sync(dir.path()));
+        for (_, members) in TENANTS {
+            for (user, _) in members {
+                log_in_ready(user);
+            }
+        }
+        keycloak.create_test_client(REALM, "kubectl").unwrap();
+
         let authn = dir.path().join("authn.yaml");
         ok(&harmony(&[
             "cluster",
@@ -71,103 +89,99 @@ fn fixture() -> &'static Fixture {
             ..ControlPlaneOptions::default()
         })
         .unwrap_or_else(|e| panic!("control plane: {e}"));
+        // The tenants as manifests (their RoleBindings bind the prefixed role groups), applied.
+        let manifests = dir.path().join("tenants.yaml");
+        let rendered = ok(&harmony(&[
+            "tenant",
+            "render",
+            "-f",
+            &dir.path().join("tenants").to_string_lossy(),
+            "--idp",
+            &idp.to_string_lossy(),
+            "-o",
+            "yaml",
+        ]));
+        std::fs::write(&manifests, rendered).unwrap();
+        plane
+            .kubectl_run(&["apply", "--server-side", "-f", &manifests.to_string_lossy()])
+            .unwrap();
         Fixture { plane, dir }
     })
 }
 
-/// An admin API call on the shared Keycloak that must answer 2xx or 409.
-fn admin(method: Method, path: &str, body: Value) -> Value {
-    Keycloak::shared()
-        .admin_call(method, path, Body::Json(&body), &[200, 201, 204, 409])
-        .unwrap()
-}
-
-/// The public `kubectl` client as `harmony identity sync` makes it: standard flow with PKCE
-/// S256 and loopback redirects, the device grant, a flat `groups` claim in the ID token.
-fn kubectl_client() {
-    admin(
-        Method::Post,
-        &format!("/admin/realms/{REALM}/clients"),
-        json!({
-            "clientId": "kubectl", "protocol": "openid-connect", "publicClient": true,
-            "standardFlowEnabled": true, "directAccessGrantsEnabled": false,
-            "redirectUris": ["http://localhost:8000", "http://localhost:18000"],
-            "attributes": {"pkce.code.challenge.method": "S256",
-                           "oauth2.device.authorization.grant.enabled": "true"},
-            "protocolMappers": [{"name": "groups", "protocol": "openid-connect",
-                "protocolMapper": "oidc-group-membership-mapper",
-                "config": {"claim.name": "groups", "full.path": "false", "id.token.claim": "true",
-                           "access.token.claim": "true", "userinfo.token.claim": "true"}}],
-        }),
+/// Writes `dir/tenants/<tenant>.yaml` with identity provider users `(member, role)`.
+fn tenant_file(dir: &Path, tenant: &str, members: &[(&str, &str)]) {
+    let mut text = format!(
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata: {{name: {tenant}}}\n\
+         spec:\n  rbac:\n    members:\n"
     );
-}
-
-/// A user `name` in group `group` (when given) with a password; returns the password.
-fn user(name: &str, group: Option<&str>) -> String {
-    if let Some(group) = group {
-        admin(
-            Method::Post,
-            &format!("/admin/realms/{REALM}/groups"),
-            json!({"name": group}),
-        );
+    for (user, role) in members {
+        text.push_str(&format!(
+            "    - {{name: {user}, role: {role}, oidc: {{user: {user}}}}}\n"
+        ));
     }
-    let groups: Vec<String> = group.iter().map(|g| format!("/{g}")).collect();
-    admin(
-        Method::Post,
-        &format!("/admin/realms/{REALM}/users"),
-        json!({"username": name, "email": format!("{name}@example.test"), "firstName": name,
-               "lastName": "Test", "enabled": true, "emailVerified": true, "groups": groups}),
-    );
-    let password = format!("pw-{name}-{}", std::process::id());
-    Keycloak::shared()
-        .set_password(REALM, name, &password)
-        .unwrap();
-    password
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    std::fs::write(dir.join("tenants").join(format!("{tenant}.yaml")), text).unwrap();
 }
 
-/// Applies a tenant whose one member is the Keycloak group of `role`, as the API server names it.
-fn tenant(name: &str, role: &str) {
-    let plane = &fixture().plane;
-    let file = fixture().dir.path().join(format!("{name}.yaml"));
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\n\
-             spec:\n  rbac:\n    members:\n      - {{ name: team, role: {role}, group: \"oidc:tenant-{name}-{role}s\" }}\n"
-        ),
-    )
-    .unwrap();
-    ok(&harmony(&[
-        "tenant",
-        "apply",
-        "-f",
-        &file.to_string_lossy(),
-        "--kubeconfig",
-        &plane.kubeconfig().to_string_lossy(),
-        "--pod-network",
-        &plane.pod_network().to_string(),
-        "--service-network",
-        &plane.service_network().to_string(),
-    ]));
-}
-
-fn harmony(args: &[&str]) -> Output {
+/// `harmony identity sync` of `dir/tenants` as the Keycloak admin.
+fn sync(dir: &Path) -> Output {
+    let (user, password) = Keycloak::shared().admin_credentials();
     Command::new(assert_cmd::cargo::cargo_bin("harmony"))
-        .env_remove("KUBECONFIG")
-        .env("USER", "operator")
-        .args(args)
+        .env("HARMONY_IDP_ADMIN_USER", user)
+        .env("HARMONY_IDP_ADMIN_PASSWORD", password)
+        .args(["identity", "sync", "-f"])
+        .arg(dir.join("tenants"))
+        .arg("--idp")
+        .arg(dir.join("idp.yaml"))
+        .arg("--audit-log")
+        .arg(dir.join("identity-audit.jsonl"))
         .output()
         .unwrap()
 }
 
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        text(&output.stdout),
-        text(&output.stderr)
+/// An admin API call on the shared Keycloak that must succeed.
+fn admin(method: Method, path: &str, body: Value) -> Value {
+    let body = match &body {
+        Value::Null => Body::Empty,
+        json => Body::Json(json),
+    };
+    Keycloak::shared()
+        .admin_call(method, path, body, &[200, 201, 204])
+        .unwrap()
+}
+
+/// What the person does at first login, done by the admin: the profile Keycloak requires
+/// (e-mail, first and last name) and a password ([`password`]).
+fn log_in_ready(user: &str) {
+    let found = admin(
+        Method::Get,
+        &format!("/admin/realms/{REALM}/users?username={user}&exact=true"),
+        Value::Null,
     );
-    text(&output.stdout)
+    let id = found[0]["id"].as_str().unwrap();
+    admin(
+        Method::Put,
+        &format!("/admin/realms/{REALM}/users/{id}"),
+        json!({"email": format!("{user}@example.test"), "firstName": user, "lastName": "Test",
+               "emailVerified": true}),
+    );
+    Keycloak::shared()
+        .set_password(REALM, user, &password(user))
+        .unwrap();
+}
+
+fn password(user: &str) -> String {
+    format!("pw-{user}-{}", std::process::id())
+}
+
+/// A fresh ID token of `user` (a direct grant through the test-only client).
+fn id_token(user: &str) -> String {
+    Keycloak::shared()
+        .password_tokens(REALM, user, &password(user))
+        .unwrap()
+        .id_token
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -189,25 +203,11 @@ fn kubectl_with_token(token: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The claims of a JWT, unverified.
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 #[test]
 fn a_keycloak_token_is_the_prefixed_member_and_rbac_keeps_it_in_its_namespace() {
     let fixture = fixture();
     let _logs = fixture.plane.failure_guard();
-    tenant("acme", "developer");
-    let password = user("alice", Some("tenant-acme-developers"));
-    let tokens = Keycloak::shared()
-        .password_tokens(REALM, "alice", &password)
-        .unwrap();
-    let id = tokens.id_token.unwrap();
+    let id = id_token("alice");
 
     let whoami: Value = serde_json::from_str(&ok(&kubectl_with_token(
         &id,
@@ -235,15 +235,14 @@ fn a_keycloak_token_is_the_prefixed_member_and_rbac_keeps_it_in_its_namespace() 
         text(&refused.stderr)
     );
 
-    // A user of the realm outside the tenant's group authenticates, and may do nothing there.
-    let password = user("mallory", None);
-    let other = Keycloak::shared()
-        .password_tokens(REALM, "mallory", &password)
-        .unwrap();
-    let denied = kubectl_with_token(
-        &other.id_token.unwrap(),
-        &["get", "configmaps", "-n", "acme"],
+    // A user of the realm outside the tenants authenticates, and may do nothing there.
+    admin(
+        Method::Post,
+        &format!("/admin/realms/{REALM}/users"),
+        json!({"username": "mallory", "enabled": true}),
     );
+    log_in_ready("mallory");
+    let denied = kubectl_with_token(&id_token("mallory"), &["get", "configmaps", "-n", "acme"]);
     assert!(
         text(&denied.stderr).contains("User \"oidc:mallory\" cannot list resource \"configmaps\""),
         "{}",
@@ -345,15 +344,7 @@ fn cache_file(cache: &Path) -> PathBuf {
 fn member_kubeconfig(tenant: &str, member: &str) -> PathBuf {
     let fixture = fixture();
     let dir = fixture.dir.path();
-    let file = dir.join(format!("{tenant}-login.yaml"));
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: {tenant}\n\
-             spec:\n  rbac:\n    members:\n      - {{ name: {member}, role: developer, oidc: {{user: {member}}} }}\n"
-        ),
-    )
-    .unwrap();
+    let file = dir.join("tenants").join(format!("{tenant}.yaml"));
     let cluster_ca = dir.join("cluster-ca.crt");
     std::fs::write(&cluster_ca, &fixture.plane.ca().cert_pem).unwrap();
     let out = dir.join(format!("{tenant}-{member}.kubeconfig"));
@@ -405,8 +396,6 @@ fn member_kubeconfig(tenant: &str, member: &str) -> PathBuf {
 fn kubectl_runs_the_plugin_device_grant_then_cache_then_refresh() {
     let fixture = fixture();
     let _logs = fixture.plane.failure_guard();
-    tenant("beta", "developer");
-    let password = user("carol", Some("tenant-beta-developers"));
     let kubeconfig = member_kubeconfig("beta", "carol");
     let cache = tempfile::tempdir().unwrap();
 
@@ -420,7 +409,7 @@ fn kubectl_runs_the_plugin_device_grant_then_cache_then_refresh() {
     let mut seen = Vec::new();
     let url = login_url(&lines, &mut seen);
     assert!(url.contains("/realms/login/device"), "{seen:#?}");
-    let last = browser_login(&url, "carol", &password);
+    let last = browser_login(&url, "carol", &password("carol"));
     assert_eq!(last.status, 200, "{}", last.html);
     let out = kubectl.wait_with_output().unwrap();
     seen.extend(lines.try_iter());
@@ -494,7 +483,6 @@ fn kubectl_runs_the_plugin_device_grant_then_cache_then_refresh() {
 #[test]
 fn the_plugin_logs_in_by_authorization_code_with_pkce_on_a_loopback_redirect() {
     let _fixture = fixture();
-    let password = user("dave", Some("tenant-gamma-viewers"));
     let cache = tempfile::tempdir().unwrap();
     let keycloak = Keycloak::shared();
     let mut plugin = Command::new(assert_cmd::cargo::cargo_bin("harmony"))
@@ -524,7 +512,7 @@ fn the_plugin_logs_in_by_authorization_code_with_pkce_on_a_loopback_redirect() {
         url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A18000"),
         "{url}"
     );
-    let last = browser_login(&url, "dave", &password);
+    let last = browser_login(&url, "dave", &password("dave"));
     assert!(
         last.url.starts_with("http://localhost:18000?"),
         "{}",
@@ -599,4 +587,72 @@ fn the_plugin_refuses_an_unreachable_issuer_a_wrong_ca_and_another_issuer_name()
         std::fs::read_dir(cache.path()).unwrap().next().is_none(),
         "a refusal caches nothing"
     );
+}
+
+#[test]
+fn full_chain_after_sync_the_api_server_accepts_and_after_removal_refuses() {
+    let fixture = fixture();
+    let _logs = fixture.plane.failure_guard();
+    // Synced: erin's token is `oidc:erin` in `oidc:tenant-acme-developers`, allowed in acme.
+    let before = Keycloak::shared()
+        .password_tokens(REALM, "erin", &password("erin"))
+        .unwrap();
+    let id = before.id_token.clone().unwrap();
+    assert_eq!(claims(&id)["groups"], json!(["tenant-acme-developers"]));
+    ok(&kubectl_with_token(
+        &id,
+        &["create", "configmap", "by-erin", "-n", "acme"],
+    ));
+
+    // erin leaves acme's file; a sync takes her out of the group and ends her sessions.
+    tenant_file(fixture.dir.path(), "acme", &[("alice", "developer")]);
+    let shown = ok(&sync(fixture.dir.path()));
+    assert!(
+        shown.contains("- erin from tenant-acme-developers"),
+        "{shown}"
+    );
+    let audit = std::fs::read_to_string(fixture.dir.path().join("identity-audit.jsonl")).unwrap();
+    assert!(audit.contains("\"leave\""), "{audit}");
+
+    // Her old session cannot be refreshed, and a new token has no tenant group: refused.
+    let refreshed = Keycloak::shared()
+        .http()
+        .send(
+            Method::Post,
+            &format!("/realms/{REALM}/protocol/openid-connect/token"),
+            None,
+            Body::Form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", harmony_testkit::keycloak::TEST_CLIENT),
+                ("refresh_token", before.refresh_token.as_deref().unwrap()),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(refreshed.status, 400, "the old session is over");
+    let after = id_token("erin");
+    assert!(
+        claims(&after).get("groups").is_none_or(|g| g == &json!([])),
+        "{}",
+        claims(&after)
+    );
+    let whoami: Value = serde_json::from_str(&ok(&kubectl_with_token(
+        &after,
+        &["auth", "whoami", "-o", "json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        whoami["status"]["userInfo"]["groups"],
+        json!(["system:authenticated"])
+    );
+    let refused = kubectl_with_token(&after, &["create", "configmap", "again", "-n", "acme"]);
+    assert!(
+        text(&refused.stderr).contains("User \"oidc:erin\" cannot create resource \"configmaps\""),
+        "{}",
+        text(&refused.stderr)
+    );
+    // alice, still a member, keeps her access.
+    ok(&kubectl_with_token(
+        &id_token("alice"),
+        &["get", "configmaps", "-n", "acme"],
+    ));
 }
