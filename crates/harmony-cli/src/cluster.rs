@@ -1,7 +1,8 @@
 //! `harmony cluster guardrails render | apply`: what tenants cannot override (admission rules,
 //! network tiers, OKD hardening), as manifests or on a live cluster; `harmony cluster
 //! audit-policy render`: the API server's audit policy that records tenant activity; `harmony
-//! cluster monitoring render | apply`: the cluster side of per-tenant monitoring.
+//! cluster monitoring render | apply`: the cluster side of per-tenant monitoring; `harmony cluster
+//! identity render`: the API server's trust of the identity provider (`cluster_identity.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -47,6 +48,11 @@ enum ClusterCommand {
     Monitoring {
         #[command(subcommand)]
         command: MonitoringCommand,
+    },
+    /// OIDC single sign-on: how the API server trusts the identity provider's tokens.
+    Identity {
+        #[command(subcommand)]
+        command: crate::cluster_identity::IdentityCommand,
     },
 }
 
@@ -182,7 +188,7 @@ struct PolicyArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Flavor {
+pub(crate) enum Flavor {
     Kubernetes,
     Okd,
 }
@@ -197,7 +203,7 @@ impl From<Flavor> for ClusterFlavor {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Output {
+pub(crate) enum Output {
     Yaml,
     Json,
 }
@@ -214,6 +220,7 @@ impl From<Output> for Format {
 /// Runs `harmony cluster ...`.
 pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        ClusterCommand::Identity { command } => crate::cluster_identity::run(command),
         ClusterCommand::AuditPolicy {
             command: AuditPolicyCommand::Render(args),
         } => render_policy(args),

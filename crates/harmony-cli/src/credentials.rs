@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Score, Topology};
+use harmony_credentials::oidc::Grant;
 use harmony_credentials::{
     CredentialIssuer, CredentialLog, DEFAULT_MAX_TTL, DEFAULT_TTL, Endpoint, IssueOptions,
-    KubeCredentialIssuer, Output, RevokeRequest, TenantCredentialScore, Ttl,
+    KubeCredentialIssuer, LoginKubeconfig, Output, RevokeRequest, TenantCredentialScore, Ttl,
     api_server_from_gateway, connect, merge,
 };
+use harmony_identity::IdentityProvider;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantScore};
 
 /// Member credentials: short-lived kubeconfigs scoped to a tenant namespace.
@@ -23,8 +25,8 @@ pub struct CredentialsArgs {
 
 #[derive(Subcommand)]
 enum CredentialsCommand {
-    /// Issue a kubeconfig for a member: a bound token (serviceAccount members) or a client
-    /// certificate (user members).
+    /// Issue a kubeconfig for a member: a bound token (serviceAccount members), a client
+    /// certificate (user members), or with --idp a login at the identity provider (oidc members).
     Issue(IssueArgs),
     /// Revoke a member's credentials: recreate its ServiceAccount, or remove a user's RoleBinding.
     Revoke(RevokeArgs),
@@ -92,6 +94,22 @@ struct IssueArgs {
     /// An extra token audience (repeatable); the API server's own is always included.
     #[arg(long)]
     audience: Vec<String>,
+    /// The IdentityProvider file: needed for identity provider members (`oidc: {user|group}`),
+    /// whose kubeconfig runs `harmony auth oidc-token` to log in there.
+    #[arg(long, value_name = "FILE")]
+    idp: Option<PathBuf>,
+    /// With --idp: how the member logs in.
+    #[arg(long, value_enum, default_value_t = LoginGrant::DeviceCode, requires = "idp")]
+    grant: LoginGrant,
+}
+
+/// How an identity provider member logs in.
+#[derive(Clone, Copy, ValueEnum)]
+enum LoginGrant {
+    /// Device authorization grant: a URL and a code, a browser anywhere.
+    DeviceCode,
+    /// Authorization code with PKCE: a browser on the member's machine.
+    Authcode,
 }
 
 #[derive(Args)]
@@ -132,9 +150,14 @@ pub fn run(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The tenant named `name` in `files`.
-fn load_tenant(files: &[PathBuf], name: &str) -> anyhow::Result<TenantScore> {
-    let facts = ClusterFacts::for_flavor(ClusterFlavor::default());
+/// The tenant named `name` in `files`; `provider` names its identity provider members.
+fn load_tenant(
+    files: &[PathBuf],
+    name: &str,
+    provider: Option<&IdentityProvider>,
+) -> anyhow::Result<TenantScore> {
+    let mut facts = ClusterFacts::for_flavor(ClusterFlavor::default());
+    facts.oidc = provider.map(|p| p.facts(facts.flavor));
     let tenants = crate::input::load_tenants(files, &facts)?;
     let known: Vec<&str> = tenants.iter().map(|t| t.name()).collect();
     match tenants.iter().find(|t| t.name() == name) {
@@ -194,7 +217,12 @@ fn endpoint(
 }
 
 async fn run_issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
-    let tenant = load_tenant(&args.member.files, &args.member.tenant)?;
+    let provider = args
+        .idp
+        .as_deref()
+        .map(crate::input::load_identity_provider)
+        .transpose()?;
+    let tenant = load_tenant(&args.member.files, &args.member.tenant, provider.as_ref())?;
     let (issuer, connection) = issuer(&args.cluster).await?;
     let endpoint = endpoint(
         &args,
@@ -207,6 +235,26 @@ async fn run_issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
             args.member.tenant, args.member.member
         ))
     });
+    if let (Some(provider), Some(path)) = (&provider, &args.idp) {
+        let login = LoginKubeconfig::new(
+            &tenant,
+            &args.member.member,
+            provider,
+            crate::input::identity_provider_ca(path, provider)?,
+            ClusterFlavor::default(),
+            match args.grant {
+                LoginGrant::DeviceCode => Grant::DeviceCode,
+                LoginGrant::Authcode => Grant::AuthCode,
+            },
+        )?;
+        let log = CredentialLog::new(args.cluster.state.join("log.jsonl"));
+        let output = Output::from_flag(&out, args.force);
+        eprintln!(
+            "{}",
+            login.issue(&endpoint, &output, &log, &args.member.by)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = IssueOptions {
         ttl: args.ttl,
         max_ttl: args.max_ttl,
@@ -229,7 +277,7 @@ async fn run_issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_revoke(args: RevokeArgs) -> anyhow::Result<ExitCode> {
-    let tenant = load_tenant(&args.member.files, &args.member.tenant)?;
+    let tenant = load_tenant(&args.member.files, &args.member.tenant, None)?;
     let request = RevokeRequest::for_member(&tenant, &args.member.member)?;
     let (issuer, _) = issuer(&args.cluster).await?;
     issuer.ensure_ready().await?;

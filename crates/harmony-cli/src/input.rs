@@ -85,3 +85,31 @@ pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
     let documents = Documents::read(&[path])?;
     Ok(harmony_tenant::vpn::load_gateway(&documents)?)
 }
+
+/// The content of the `caFile` of the identity provider read from `path` (a PEM bundle; `None`
+/// without one).
+pub fn identity_provider_ca(
+    path: &Path,
+    provider: &harmony_identity::IdentityProvider,
+) -> anyhow::Result<Option<String>> {
+    let Some(file) = &provider.spec.ca_file else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(file).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: spec.caFile: cannot read {} ({e}): give the PEM file of the CA that signs the \
+             issuer's certificate (relative to the identity provider file)",
+            path.display(),
+            file.display()
+        )
+    })?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!(
+            "{}: spec.caFile: {} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): give \
+             the CA bundle that signs the issuer's certificate",
+            path.display(),
+            file.display()
+        );
+    }
+    Ok(Some(pem))
+}

@@ -2,7 +2,9 @@
 
 mod audit;
 mod audit_report;
+mod auth;
 mod cluster;
+mod cluster_identity;
 mod credentials;
 mod export;
 mod identity;
@@ -43,6 +45,8 @@ enum Command {
     Operator(operator_cmd::OperatorArgs),
     /// Tenant members from an OIDC identity provider (Keycloak): plan and sync its groups.
     Identity(identity::IdentityArgs),
+    /// Member login at the identity provider: the kubeconfig exec credential plugin.
+    Auth(auth::AuthArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(args),
         Command::Operator(args) => operator_cmd::run_command(args),
         Command::Identity(args) => identity::run(args),
+        Command::Auth(args) => auth::run(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

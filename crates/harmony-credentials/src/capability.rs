@@ -38,6 +38,8 @@ pub enum CredentialKind {
     Token,
     /// An X.509 client certificate.
     Certificate,
+    /// A login at the identity provider: the kubeconfig runs `harmony auth oidc-token`.
+    Login,
 }
 
 impl CredentialKind {
@@ -46,6 +48,7 @@ impl CredentialKind {
         match self {
             Self::Token => "token",
             Self::Certificate => "certificate",
+            Self::Login => "login",
         }
     }
 }

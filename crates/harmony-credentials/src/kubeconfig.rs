@@ -7,7 +7,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
-use crate::{CredentialError, CredentialRequest};
+use crate::oidc::LoginCommand;
+use crate::{CredentialError, CredentialRequest, Endpoint};
 
 /// How the member authenticates.
 pub(crate) enum UserAuth<'a> {
@@ -31,7 +32,6 @@ impl Kubeconfig {
         request: &CredentialRequest,
         auth: UserAuth<'_>,
     ) -> Result<Self, CredentialError> {
-        let name = request.context_name();
         let user = match auth {
             UserAuth::Token(token) => User {
                 token: Some(token),
@@ -43,29 +43,64 @@ impl Kubeconfig {
                 ..User::default()
             },
         };
+        Self::render_user(
+            &request.context_name(),
+            &request.namespace,
+            &request.endpoint,
+            user,
+        )
+    }
+
+    /// The kubeconfig of an identity provider member: context `name`, default namespace
+    /// `namespace`, and a user that runs `login` (`harmony auth oidc-token`) as a client-go exec
+    /// credential plugin. It holds no secret.
+    pub fn for_login(
+        name: &str,
+        namespace: &str,
+        endpoint: &Endpoint,
+        login: &LoginCommand,
+    ) -> Result<Self, CredentialError> {
+        let user = User {
+            exec: Some(Exec {
+                api_version: "client.authentication.k8s.io/v1",
+                command: &login.command,
+                args: login.args(),
+                interactive_mode: "IfAvailable",
+                provide_cluster_info: false,
+            }),
+            ..User::default()
+        };
+        Self::render_user(name, namespace, endpoint, user)
+    }
+
+    fn render_user(
+        name: &str,
+        namespace: &str,
+        endpoint: &Endpoint,
+        user: User<'_>,
+    ) -> Result<Self, CredentialError> {
         let config = File {
             api_version: "v1",
             kind: "Config",
             clusters: vec![Named {
-                name: &name,
+                name,
                 cluster: Cluster {
-                    server: request.endpoint.server(),
-                    certificate_authority_data: request
-                        .endpoint
+                    server: endpoint.server(),
+                    certificate_authority_data: endpoint
                         .certificate_authority()
                         .map(|pem| STANDARD.encode(pem)),
                 },
             }],
-            users: vec![NamedUser { name: &name, user }],
+            users: vec![NamedUser { name, user }],
             contexts: vec![NamedContext {
-                name: &name,
+                name,
                 context: Context {
-                    cluster: &name,
-                    user: &name,
-                    namespace: &request.namespace,
+                    cluster: name,
+                    user: name,
+                    namespace,
                 },
             }],
-            current_context: &name,
+            current_context: name,
         };
         serde_saphyr::to_string(&config)
             .map(Self)
@@ -125,6 +160,19 @@ struct User<'a> {
     client_certificate_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_key_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exec: Option<Exec<'a>>,
+}
+
+/// A client-go exec credential plugin.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Exec<'a> {
+    api_version: &'a str,
+    command: &'a str,
+    args: Vec<String>,
+    interactive_mode: &'a str,
+    provide_cluster_info: bool,
 }
 
 #[derive(Serialize)]
@@ -178,6 +226,46 @@ mod tests {
         assert_eq!(user.client_certificate_data.as_deref(), Some("Q0VSVA=="));
         assert!(user.token.is_none());
         assert_eq!(format!("{config:?}"), "Kubeconfig(<redacted>)");
+    }
+
+    #[test]
+    fn an_identity_provider_member_runs_the_login_plugin() {
+        let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let endpoint = Endpoint::new("https://192.0.2.10:6443", Some(ca.into())).unwrap();
+        let login = LoginCommand {
+            command: "harmony".into(),
+            issuer: "https://sso.example.com/realms/tenants".into(),
+            client_id: "kubectl".into(),
+            certificate_authority: Some("IdP CA".into()),
+            grant: crate::oidc::Grant::DeviceCode,
+        };
+        let config = Kubeconfig::for_login("acme-alice", "acme", &endpoint, &login).unwrap();
+        let parsed = kube::config::Kubeconfig::from_yaml(config.expose()).unwrap();
+        assert_eq!(parsed.current_context.as_deref(), Some("acme-alice"));
+        let user = parsed.auth_infos[0].auth_info.as_ref().unwrap();
+        assert!(user.token.is_none() && user.client_key_data.is_none());
+        let exec = user.exec.as_ref().unwrap();
+        assert_eq!(
+            exec.api_version.as_deref(),
+            Some("client.authentication.k8s.io/v1")
+        );
+        assert_eq!(exec.command.as_deref(), Some("harmony"));
+        assert_eq!(
+            exec.args.as_deref().unwrap(),
+            [
+                "auth",
+                "oidc-token",
+                "--issuer-url=https://sso.example.com/realms/tenants",
+                "--client-id=kubectl",
+                "--grant=device-code",
+                &format!("--certificate-authority-data={}", STANDARD.encode("IdP CA")),
+            ]
+        );
+        assert_eq!(
+            exec.interactive_mode,
+            Some(kube::config::ExecInteractiveMode::IfAvailable)
+        );
+        assert!(!exec.provide_cluster_info);
     }
 
     #[test]

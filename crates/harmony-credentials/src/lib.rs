@@ -13,6 +13,12 @@
 //! - [`CredentialLog`] is the append-only JSON-lines log of every issue and revocation (who,
 //!   member, expiry; never a token or a key).
 //!
+//! - [`LoginKubeconfig`]: identity provider members (`oidc.user`, `oidc.group`) get a kubeconfig
+//!   whose user runs the login plugin; nothing is issued at the cluster.
+//! - [`oidc`] is `harmony auth oidc-token`, the exec credential plugin of members who log in at
+//!   the identity provider (device grant or authorization code with PKCE, a 0600 token cache,
+//!   refresh).
+//!
 //! Secrets (tokens, private keys, kubeconfigs) are held in [`Kubeconfig`], whose `Debug` output is
 //! redacted; files holding them are written with mode 0600 from creation.
 
@@ -24,6 +30,8 @@ mod issuer;
 mod kubeconfig;
 mod listing;
 mod log;
+mod login;
+pub mod oidc;
 mod output;
 mod score;
 mod ttl;
@@ -39,6 +47,7 @@ pub use issuer::{CSR_SIGNER, KubeCredentialIssuer, MEMBER_LABEL};
 pub use kubeconfig::Kubeconfig;
 pub use listing::{CredentialState, ListedCredential, merge};
 pub use log::{CredentialLog, LogAction, LogEntry};
+pub use login::LoginKubeconfig;
 pub use output::Output;
 pub use score::{IssueOptions, TenantCredentialScore};
 pub use ttl::{DEFAULT_MAX_TTL, DEFAULT_TTL, MIN_TTL, Ttl};

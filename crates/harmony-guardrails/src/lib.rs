@@ -17,6 +17,9 @@
 //! monitoring turned on, or on vanilla prometheus-operator a shared namespace-enforcing
 //! Prometheus, Alertmanager, the tenant read path and the tenant monitoring ClusterRoles.
 //!
+//! [`identity`] renders how the API server trusts the identity provider's tokens (OIDC single
+//! sign-on): Kubernetes' structured AuthenticationConfiguration, OKD's OAuth OpenID provider.
+//!
 //! [`GuardrailsScore`] ensures them on any topology with the [`GuardrailsManager`] capability;
 //! [`guardrails_present`] tells the isolation audit which guardrails a set of objects holds.
 
@@ -25,6 +28,7 @@ pub mod audit_policy;
 mod compile;
 pub mod crd;
 mod guardrail;
+pub mod identity;
 mod manager;
 pub mod monitoring;
 mod plan;

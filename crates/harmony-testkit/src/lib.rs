@@ -8,6 +8,9 @@
 //! modules (`tools/controlplane/build`): the test target for everything live. The fake stays for
 //! fault injection and fast tests; where the two disagree, the real one is right.
 //!
+//! [`browser::Browser`] is a scripted browser for identity provider login pages (cookies,
+//! redirects, forms).
+//!
 //! [`FakeApiServer`] serves real HTTP on `127.0.0.1:<port>` from its own thread and runtime, so the
 //! kube-rs client and `kubectl` both work against it:
 //!
@@ -45,6 +48,7 @@
 //! deleting an object with finalizers other than a namespace is immediate; no pagination (`limit`
 //! and `continue` are ignored); `generation` bumps on any change outside `metadata` and `status`.
 
+pub mod browser;
 mod controlplane;
 mod fake;
 pub mod keycloak;
