@@ -72,13 +72,15 @@ pub(crate) fn object_ref(object: &TenantObject) -> ObjectRef {
 mod tests {
     use super::*;
     use harmony_tenant::monitoring::{AlertReceiver, WebhookReceiver};
-    use harmony_tenant::{ClusterFacts, Member, TenantRole, TenantScore, compile};
+    use harmony_tenant::{ClusterFacts, Member, TenantNamespace, TenantRole, TenantScore, compile};
 
     #[test]
     fn every_plan_object_is_of_a_tenant_kind_named_as_the_plan_names_it() {
+        // Listed namespaces on OKD: the plan holds a ClusterResourceQuota too.
         let tenant = TenantScore::new("acme")
             .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"))
-            .member(Member::service_account("ci", TenantRole::Developer));
+            .member(Member::service_account("ci", TenantRole::Developer))
+            .with_namespaces([TenantNamespace::new("acme")]);
         let mut tenant = tenant;
         tenant.monitoring.receivers.push(AlertReceiver {
             name: "hook".into(),
@@ -91,7 +93,7 @@ mod tests {
         let facts = ClusterFacts {
             monitoring_api: true,
             velero_namespace: Some("velero".into()),
-            ..ClusterFacts::kubernetes()
+            ..ClusterFacts::okd()
         };
         let plan = compile(&tenant, &facts);
         let kinds: std::collections::BTreeSet<_> =
