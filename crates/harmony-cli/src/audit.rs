@@ -19,7 +19,7 @@ use harmony_k8s::{InventoryReader, ProbeSelection, Prober, facts};
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
 use serde::Serialize;
 
-use crate::input::{load_facts, load_tenants};
+use crate::input::{load_facts, load_tenants, with_identity_provider};
 
 /// Audit tenant isolation: RBAC reach, network reachability, quotas and pod security.
 #[derive(Args)]
@@ -41,6 +41,10 @@ pub struct AuditArgs {
     /// Secrets); --cluster also describes rendered manifests and tenant files.
     #[command(flatten)]
     live: crate::live::ClusterArgs,
+    /// An IdentityProvider file: how the API server names the --tenants files' identity
+    /// provider (`oidc`) members, so their RoleBindings are expected.
+    #[arg(long, value_name = "FILE", global = true)]
+    idp: Option<PathBuf>,
     /// Audit only this tenant (the checks, and the per-tenant rows of `matrix`).
     #[arg(long, value_name = "NAME", global = true)]
     tenant: Option<String>,
@@ -208,11 +212,12 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             read_offline(&args)?
         };
     let mut config = AuditConfig::new(facts.clone());
-    config.expectations.extend(
-        scores
-            .iter()
-            .map(|s| (s.name().to_string(), Expectation::of(s))),
-    );
+    config.expectations.extend(scores.iter().map(|s| {
+        (
+            s.name().to_string(),
+            Expectation::of(s, facts.oidc.as_ref()),
+        )
+    }));
     snapshot.add_platform(&facts);
     snapshot.add_placeholder_pods();
 
@@ -322,7 +327,8 @@ fn probe(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {
-        let facts = load_facts(args.live.cluster.as_deref(), ClusterFlavor::Kubernetes)?;
+        let mut facts = load_facts(args.live.cluster.as_deref(), ClusterFlavor::Kubernetes)?;
+        with_identity_provider(&mut facts, args.idp.as_deref())?;
         load_tenants(&args.tenants, &facts)?
     };
     if let Some(name) = &args.tenant
@@ -430,7 +436,8 @@ fn read_offline(
         AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
         AuditFlavor::Okd => ClusterFlavor::Okd,
     };
-    let facts = load_facts(args.live.cluster.as_deref(), flavor)?;
+    let mut facts = load_facts(args.live.cluster.as_deref(), flavor)?;
+    with_identity_provider(&mut facts, args.idp.as_deref())?;
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {
@@ -480,13 +487,14 @@ fn read_live(
     }
     let access = args.live.access();
     let source = args.live.facts_source()?;
-    let (inventory, facts, server) = crate::live::runtime()?.block_on(async {
+    let (inventory, mut facts, server) = crate::live::runtime()?.block_on(async {
         let reader = InventoryReader::new(access.config().await?)?;
         let facts = facts::discover(reader.cluster(), &source).await?;
         let inventory = reader.read().await?;
         anyhow::Ok((inventory, facts, reader.cluster().server().to_string()))
     })?;
     let snapshot = inventory.into_snapshot(&server)?;
+    with_identity_provider(&mut facts, args.idp.as_deref())?;
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {

@@ -80,6 +80,17 @@ pub fn load_identity_provider(path: &Path) -> Result<harmony_identity::IdentityP
     Ok(harmony_identity::load_identity_provider(&documents)?)
 }
 
+/// The identity provider of the `IdentityProvider` file `idp`, when given, with `facts` naming its
+/// members as the API server sees them (`facts.oidc`).
+pub fn with_identity_provider(
+    facts: &mut ClusterFacts,
+    idp: Option<&Path>,
+) -> Result<Option<harmony_identity::IdentityProvider>, Refused> {
+    let provider = idp.map(load_identity_provider).transpose()?;
+    facts.oidc = provider.as_ref().map(|p| p.facts(facts.flavor));
+    Ok(provider)
+}
+
 /// The VPN gateway of a `VpnGateway` file, validated.
 pub fn load_gateway(path: &Path) -> Result<Gateway, Refused> {
     let documents = Documents::read(&[path])?;

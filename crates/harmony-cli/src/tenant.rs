@@ -155,12 +155,7 @@ impl Inputs {
         &self,
     ) -> anyhow::Result<(ClusterFacts, Vec<TenantScore>, Option<IdentityProvider>)> {
         let mut facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
-        let provider = self
-            .idp
-            .as_deref()
-            .map(crate::input::load_identity_provider)
-            .transpose()?;
-        facts.oidc = provider.as_ref().map(|p| p.facts(facts.flavor));
+        let provider = crate::input::with_identity_provider(&mut facts, self.idp.as_deref())?;
         let tenants = load_tenants(&self.files, &facts)?;
         Ok((facts, tenants, provider))
     }

@@ -82,3 +82,63 @@ fn identity_provider_members_without_the_provider_file_are_refused() {
         "{stderr}"
     );
 }
+
+/// `harmony audit` of the example tenant rendered with `--idp` into a folder, plus `extra`
+/// manifests, with the tenant files and `--idp` saying what to expect.
+fn audit_rendered(extra: &str) -> std::process::Output {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("rendered");
+    let tenants = root().join("examples/identity/tenants");
+    let provider = root().join("examples/identity/idp.yaml");
+    let (tenants, provider, dir_arg) = (
+        tenants.to_str().unwrap(),
+        provider.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    );
+    ok(&harmony(&[
+        "tenant", "render", "-f", tenants, "--idp", provider, "--out", dir_arg,
+    ]));
+    std::fs::write(dir.join("acme/extra.yaml"), extra).unwrap();
+    harmony(&[
+        "audit",
+        "-f",
+        dir_arg,
+        "--tenants",
+        tenants,
+        "--idp",
+        provider,
+    ])
+}
+
+#[test]
+fn the_audit_expects_identity_provider_members_by_their_groups_and_holds_them_to_their_role() {
+    let clean = audit_rendered("");
+    assert_eq!(clean.status.code(), Some(0), "{}", ok(&clean));
+    // sre is the viewer group `acme-sre`: viewers read no Secrets, which only the role contract
+    // of a member known from the tenant file (HMT-RBAC-008) catches.
+    let breach = audit_rendered(concat!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n",
+        "metadata: {name: read-secrets, namespace: acme}\n",
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]\n---\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n",
+        "metadata: {name: sre-secrets, namespace: acme}\n",
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-secrets}\n",
+        "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'oidc:acme-sre'}]\n",
+    ));
+    let stdout = String::from_utf8_lossy(&breach.stdout);
+    assert_eq!(breach.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL HMT-RBAC-008")
+            && stdout.contains("Group oidc:acme-sre (member viewer) can read Secrets"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_audit_of_identity_provider_members_without_the_provider_file_is_refused() {
+    let tenants = root().join("examples/identity/tenants");
+    let out = harmony(&["audit", "--tenants", tenants.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pass --idp FILE"), "{stderr}");
+}

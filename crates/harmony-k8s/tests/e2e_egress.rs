@@ -43,7 +43,7 @@ async fn net_007(plane: &ControlPlane, score: &TenantScore) -> (Status, Vec<Stri
     config.tenant = Some(score.name().into());
     config
         .expectations
-        .insert(score.name().into(), Expectation::of(score));
+        .insert(score.name().into(), Expectation::of(score, None));
     let report = audit(&snapshot, &config);
     let check = report.tenants[0]
         .checks

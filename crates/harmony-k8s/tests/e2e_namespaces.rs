@@ -86,7 +86,7 @@ async fn live_audit(
     for t in tenants {
         config
             .expectations
-            .insert(t.name().into(), Expectation::of(t));
+            .insert(t.name().into(), Expectation::of(t, None));
     }
     let report = audit(&snapshot, &config);
     (snapshot, report)

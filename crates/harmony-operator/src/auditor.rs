@@ -120,7 +120,10 @@ impl Auditor {
         let mut config = AuditConfig::new(self.facts.clone());
         config.expectations.extend(judged.iter().map(|t| {
             let score = t.score();
-            (score.name().to_string(), Expectation::of(&score))
+            (
+                score.name().to_string(),
+                Expectation::of(&score, self.facts.oidc.as_ref()),
+            )
         }));
         let report = audit(&snapshot, &config);
         for tenant in &judged {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use harmony::Problem;
 
+use crate::score::{Identity, Member};
+
 /// The `kind` of cluster profile files.
 pub const CLUSTER_PROFILE_KIND: &str = "ClusterProfile";
 
@@ -99,6 +101,17 @@ impl OidcFacts {
     /// The group name the API server gives identity provider group `name`.
     pub fn group(&self, name: &str) -> String {
         format!("{}{name}", self.groups_prefix)
+    }
+
+    /// The group tenant `tenant`'s RoleBindings bind identity provider member `member` by: its
+    /// own group, or for a user its role's group (`tenant-<t>-<role>s`); `None` for members not
+    /// from the identity provider.
+    pub fn bound_group(&self, tenant: &str, member: &Member) -> Option<String> {
+        match member.identity()? {
+            Identity::OidcGroup(group) => Some(self.group(group)),
+            Identity::OidcUser(_) => Some(self.group(&member.role.group_name(tenant))),
+            _ => None,
+        }
     }
 }
 

@@ -14,8 +14,8 @@ mod rbac;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use harmony_tenant::{
-    ClusterFacts, Identity, InternetEgress, PlatformSource, PodSecurityLevel, TENANT_LABEL,
-    TenantRole, TenantScore,
+    ClusterFacts, Identity, InternetEgress, OidcFacts, PlatformSource, PodSecurityLevel,
+    TENANT_LABEL, TenantRole, TenantScore,
 };
 use ipnet::IpNet;
 use serde::Serialize;
@@ -162,8 +162,9 @@ impl Default for Expectation {
 }
 
 impl Expectation {
-    /// What `score` (a validated one) asks for.
-    pub fn of(score: &TenantScore) -> Self {
+    /// What `score` (a validated one) asks for; `oidc` names its identity provider members as
+    /// the API server sees them (their RoleBindings' groups).
+    pub fn of(score: &TenantScore, oidc: Option<&OidcFacts>) -> Self {
         let isolation = &score.network_isolation;
         let public = isolation.allow_egress_to.iter().map(|c| (c, None));
         let private = isolation
@@ -173,6 +174,7 @@ impl Expectation {
         // Per-namespace overrides (a tenant with several namespaces): the weakest pod security
         // level is expected, and internet egress only when every namespace agrees.
         let views = score.namespace_scores();
+        let mut seen = BTreeSet::new();
         let weakest = views
             .iter()
             .map(|v| v.tenant_config.pod_security)
@@ -212,14 +214,17 @@ impl Expectation {
                                     name: m.name.clone(),
                                 })
                                 .collect(),
-                            // Bound with the API server's prefixes, which the tenant file
-                            // does not carry.
-                            Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) | None => {
-                                Vec::new()
-                            }
+                            Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) => oidc
+                                .and_then(|oidc| oidc.bound_group(score.name(), m))
+                                .map(|name| SubjectRef::Group { name })
+                                .into_iter()
+                                .collect(),
+                            None => Vec::new(),
                         };
                         subjects.into_iter().map(|s| (s, m.role))
                     })
+                    // Identity provider users of one role share their role's group.
+                    .filter(|member| seen.insert(member.clone()))
                     .collect(),
             ),
             storage_classes: Some(

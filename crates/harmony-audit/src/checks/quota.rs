@@ -387,7 +387,7 @@ mod tests {
         let mut expected = AuditConfig::new(facts.clone());
         expected
             .expectations
-            .insert("acme".into(), Expectation::of(&tenant));
+            .insert("acme".into(), Expectation::of(&tenant, None));
         let storage = |snapshot: &ClusterSnapshot, config: &AuditConfig| {
             let report = audit(snapshot, config);
             let check = report.tenants[0]

@@ -14,7 +14,7 @@ pub fn audited(scores: &[TenantScore], facts: &ClusterFacts) -> (ClusterSnapshot
     for s in scores {
         config
             .expectations
-            .insert(s.name().into(), Expectation::of(s));
+            .insert(s.name().into(), Expectation::of(s, None));
     }
     (snapshot, config)
 }

@@ -271,10 +271,12 @@ pub(super) fn subject(score: &TenantScore, member: &Member, facts: &ClusterFacts
                 .oidc
                 .as_ref()
                 .expect("a validated identity provider member comes with its facts");
-            match member.identity() {
-                Some(Identity::OidcGroup(group)) => named("Group", &oidc.group(group)),
-                _ => named("Group", &oidc.group(&member.role.group_name(score.name()))),
-            }
+            named(
+                "Group",
+                &oidc
+                    .bound_group(score.name(), member)
+                    .expect("an identity provider member"),
+            )
         }
         Identity::ServiceAccount => Subject {
             api_group: None,
