@@ -68,7 +68,7 @@ pub(crate) fn run(command: IdentityCommand) -> anyhow::Result<ExitCode> {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
-    let text = match (facts.flavor, args.output.unwrap_or(Output::Yaml)) {
+    let mut text = match (facts.flavor, args.output.unwrap_or(Output::Yaml)) {
         // One document, as kube-apiserver reads it: no stream separator.
         (ClusterFlavor::Kubernetes, Output::Yaml) => serde_saphyr::to_string(&plan.documents[0])?,
         (ClusterFlavor::Kubernetes, Output::Json) => {
@@ -76,6 +76,9 @@ pub(crate) fn run(command: IdentityCommand) -> anyhow::Result<ExitCode> {
         }
         (ClusterFlavor::Okd, output) => stream(&plan.documents, output.into()),
     };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     match args.out {
         Some(path) => {
             replace_private(&path, text.as_bytes(), None)?;

@@ -141,3 +141,49 @@ fn refusals_write_nothing() {
     assert!(!dir.path().join("state").exists());
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn login_kubeconfigs_are_for_identity_provider_members_only() {
+    let (_server, dir) = setup();
+    fs::write(
+        dir.path().join("idp.yaml"),
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: IdentityProvider\nmetadata: {name: sso}\n\
+         spec:\n  issuer: https://sso.example.com/realms/tenants\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("oidc.yaml"),
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata: {name: acme}\n\
+         spec:\n  rbac:\n    members:\n      - { name: alice, role: developer, oidc: {user: alice} }\n      \
+         - { name: ci, role: developer, serviceAccount: true }\n",
+    )
+    .unwrap();
+    let issue = |member: &str, idp: bool| {
+        let mut args = vec![
+            "issue",
+            "-f",
+            "oidc.yaml",
+            "--tenant",
+            "acme",
+            "--member",
+            member,
+        ];
+        if idp {
+            args.extend(["--idp", "idp.yaml"]);
+        }
+        args.extend(["--out", "k.kubeconfig"]);
+        credentials(dir.path(), &args).assert().failure()
+    };
+    issue("ci", true).stderr(predicate::str::contains(
+        "`ci` is not an identity provider member (`oidc: {user|group}`): issue its credential without --idp",
+    ));
+    issue("alice", false).stderr(predicate::str::contains("pass --idp FILE"));
+    assert!(
+        !dir.path().join("k.kubeconfig").exists(),
+        "refusals write nothing"
+    );
+    assert!(
+        !dir.path().join("state/log.jsonl").exists(),
+        "and log nothing"
+    );
+}
