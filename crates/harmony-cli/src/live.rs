@@ -2,7 +2,7 @@
 
 mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use harmony_tenant::{
 use harmony_vpn::{MEMBER_REMOVED, TENANT_REMOVED};
 use ipnet::IpNet;
 
-use crate::input::{load_facts, load_tenants};
+use crate::input::{load_facts, load_identity_provider, load_tenants};
 use crate::vpn::{TenantVpnArgs, print_revoked};
 
 /// Which cluster, as whom, and what it cannot tell about itself.
@@ -80,6 +80,9 @@ pub struct ApplyArgs {
     force: bool,
     #[command(flatten)]
     vpn: TenantVpnArgs,
+    /// An IdentityProvider file: how the API server names identity provider (`oidc`) members.
+    #[arg(long, value_name = "FILE")]
+    idp: Option<PathBuf>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     output: Format,
@@ -95,6 +98,9 @@ pub struct StatusArgs {
     files: Vec<PathBuf>,
     #[command(flatten)]
     cluster: ClusterArgs,
+    /// An IdentityProvider file: how the API server names identity provider (`oidc`) members.
+    #[arg(long, value_name = "FILE", requires = "files")]
+    idp: Option<PathBuf>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     output: Format,
@@ -151,7 +157,18 @@ impl ClusterArgs {
 
     /// A topology for this cluster, not yet checked.
     pub(crate) async fn topology(&self, options: ApplyOptions) -> anyhow::Result<K8sTopology> {
-        let source = self.facts_source()?;
+        self.topology_with_idp(options, None).await
+    }
+
+    /// A topology for this cluster whose facts name the members of the identity provider of
+    /// file `idp`, when given; not yet checked.
+    pub(crate) async fn topology_with_idp(
+        &self,
+        options: ApplyOptions,
+        idp: Option<&Path>,
+    ) -> anyhow::Result<K8sTopology> {
+        let mut source = self.facts_source()?;
+        source.identity_provider = idp.map(load_identity_provider).transpose()?;
         Ok(K8sTopology::new(
             self.access().connect().await?,
             source,
@@ -170,6 +187,7 @@ impl ClusterArgs {
             pod_networks: self.pod_networks.clone(),
             service_networks: self.service_networks.clone(),
             node_networks: self.node_networks.clone(),
+            identity_provider: None,
         })
     }
 }
@@ -191,7 +209,10 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     };
     runtime()?.block_on(async {
         let vpn = args.vpn.open(&args.cluster.access())?;
-        let topology = args.cluster.topology(options).await?;
+        let topology = args
+            .cluster
+            .topology_with_idp(options, args.idp.as_deref())
+            .await?;
         topology.ensure_ready().await?;
         let facts = topology.cluster_facts().await?;
         let tenants = load_tenants(&args.files, &facts)?;
@@ -248,7 +269,10 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
 /// `harmony tenant status`.
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let topology = args.cluster.topology(ApplyOptions::default()).await?;
+        let topology = args
+            .cluster
+            .topology_with_idp(ApplyOptions::default(), args.idp.as_deref())
+            .await?;
         // Cluster facts (and so the network flags) are needed only to compile tenant files.
         let plans: Vec<TenantPlan> = if args.files.is_empty() {
             topology.cluster().version().await?;

@@ -10,6 +10,7 @@
 //! the cluster profile names its namespace (`veleroNamespace`).
 
 use harmony::InterpretError;
+use harmony_identity::IdentityProvider;
 use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
@@ -32,6 +33,9 @@ pub struct FactsSource {
     pub service_networks: Vec<IpNet>,
     /// `--node-network` CIDRs.
     pub node_networks: Vec<IpNet>,
+    /// The identity provider (`--idp`): how the API server names its members, so tenants with
+    /// `oidc` members can be compiled.
+    pub identity_provider: Option<IdentityProvider>,
 }
 
 /// Discovers the facts of `cluster`, completed by `source`.
@@ -51,6 +55,10 @@ pub async fn discover(
         vanilla_facts(source)?
     };
     override_networks(&mut facts, source);
+    facts.oidc = source
+        .identity_provider
+        .as_ref()
+        .map(|provider| provider.facts(facts.flavor));
     facts.monitoring_api = monitoring_served(&served);
     // A profile may name where Velero runs when it is not the usual namespace.
     let named = source
