@@ -50,7 +50,7 @@ fn identity_provider_members_are_applied_with_the_api_servers_names_and_audited(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/identity/idp.yaml");
     let (tenant, idp) = (tenant.to_str().unwrap(), idp.to_str().unwrap());
 
-    let refused = harmony(&plane, &["tenant", "apply", "-f", tenant]);
+    let refused = harmony(plane, &["tenant", "apply", "-f", tenant]);
     assert_eq!(code(&refused), Some(1), "{}", text(&refused));
     assert!(
         text(&refused).contains("pass --idp FILE"),
@@ -60,9 +60,9 @@ fn identity_provider_members_are_applied_with_the_api_servers_names_and_audited(
     let absent = plane.kubectl_run(&["get", "namespace", &name, "--ignore-not-found"]);
     assert_eq!(absent.unwrap().trim(), "", "a refused apply wrote nothing");
 
-    let plan = harmony(&plane, &["tenant", "plan", "-f", tenant, "--idp", idp]);
+    let plan = harmony(plane, &["tenant", "plan", "-f", tenant, "--idp", idp]);
     assert_eq!(code(&plan), Some(2), "{}", text(&plan));
-    let apply = harmony(&plane, &["tenant", "apply", "-f", tenant, "--idp", idp]);
+    let apply = harmony(plane, &["tenant", "apply", "-f", tenant, "--idp", idp]);
     assert_eq!(code(&apply), Some(0), "{}", text(&apply));
     let subjects = |binding: &str| {
         plane
@@ -82,16 +82,16 @@ fn identity_provider_members_are_applied_with_the_api_servers_names_and_audited(
         format!("Group/oidc:tenant-{name}-admins")
     );
     assert_eq!(subjects("member-sre"), format!("Group/oidc:{name}-sre"));
-    let again = harmony(&plane, &["tenant", "plan", "-f", tenant, "--idp", idp]);
+    let again = harmony(plane, &["tenant", "plan", "-f", tenant, "--idp", idp]);
     assert_eq!(code(&again), Some(0), "{}", text(&again));
     let status = harmony(
-        &plane,
+        plane,
         &["tenant", "status", &name, "-f", tenant, "--idp", idp],
     );
     assert_eq!(code(&status), Some(0), "{}", text(&status));
 
     let audit = harmony(
-        &plane,
+        plane,
         &[
             "audit",
             "--tenant",
