@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use harmony_http::Transport;
 use ureq::Agent;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use crate::KeycloakError;
 
@@ -92,25 +92,7 @@ impl Http {
         if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/')) {
             return Err(KeycloakError::BadUrl(base_url.to_string()));
         }
-        let mut tls = TlsConfig::builder();
-        if let Some(pem) = ca_pem {
-            let certs: Vec<_> = ureq::tls::parse_pem(pem)
-                .filter_map(|item| match item {
-                    Ok(PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(KeycloakError::BadCa);
-            }
-            tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
-        }
-        let agent = Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+        let agent = harmony_http::agent(ca_pem, timeout).map_err(|_| KeycloakError::BadCa)?;
         Ok(Self {
             base,
             agent,
@@ -212,24 +194,10 @@ impl Http {
 /// Why a request to `url` failed in transport: an untrusted or refused certificate, or
 /// unreachable.
 fn transport_error(url: &str, error: ureq::Error) -> KeycloakError {
-    use rustls::{CertificateError, Error as Tls};
-    let tls = match &error {
-        ureq::Error::Rustls(e) => Some(e),
-        ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<Tls>()),
-        _ => None,
-    };
     let url = url.to_string();
-    match tls {
-        Some(Tls::InvalidCertificate(
-            CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        )) => KeycloakError::Untrusted { url },
-        Some(Tls::InvalidCertificate(reason)) => KeycloakError::BadCertificate {
-            url,
-            reason: reason.to_string(),
-        },
-        _ => KeycloakError::Unreachable {
-            url,
-            reason: error.to_string(),
-        },
+    match harmony_http::transport(&error) {
+        Transport::Untrusted => KeycloakError::Untrusted { url },
+        Transport::BadCertificate(reason) => KeycloakError::BadCertificate { url, reason },
+        Transport::Unreachable(reason) => KeycloakError::Unreachable { url, reason },
     }
 }

@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use harmony_http::Transport;
 use jiff::Timestamp;
 use serde::Deserialize;
 use thiserror::Error;
 use ureq::Agent;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use crate::window::Window;
 
@@ -187,25 +186,8 @@ impl Prometheus {
         if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/')) {
             return Err(ClientError::BadUrl(endpoint.url));
         }
-        let mut tls = TlsConfig::builder();
-        if let Some(pem) = &endpoint.ca_pem {
-            let certs: Vec<_> = ureq::tls::parse_pem(pem)
-                .filter_map(|item| match item {
-                    Ok(PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(ClientError::BadCa);
-            }
-            tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
-        }
-        let agent = Agent::config_builder()
-            .timeout_global(Some(endpoint.timeout))
-            .http_status_as_error(false)
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+        let agent = harmony_http::agent(endpoint.ca_pem.as_deref(), endpoint.timeout)
+            .map_err(|_| ClientError::BadCa)?;
         Ok(Self {
             base,
             token: endpoint.token,
@@ -297,25 +279,11 @@ impl Prometheus {
 /// Why a request to `url` failed in transport: an untrusted or refused certificate, or
 /// unreachable.
 fn transport_error(url: &str, error: ureq::Error) -> ClientError {
-    use rustls::{CertificateError, Error as Tls};
-    let tls = match &error {
-        ureq::Error::Rustls(e) => Some(e),
-        ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<Tls>()),
-        _ => None,
-    };
     let url = url.to_string();
-    match tls {
-        Some(Tls::InvalidCertificate(
-            CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        )) => ClientError::Untrusted { url },
-        Some(Tls::InvalidCertificate(reason)) => ClientError::BadCertificate {
-            url,
-            reason: reason.to_string(),
-        },
-        _ => ClientError::Unreachable {
-            url,
-            reason: error.to_string(),
-        },
+    match harmony_http::transport(&error) {
+        Transport::Untrusted => ClientError::Untrusted { url },
+        Transport::BadCertificate(reason) => ClientError::BadCertificate { url, reason },
+        Transport::Unreachable(reason) => ClientError::Unreachable { url, reason },
     }
 }
 

@@ -3,10 +3,8 @@
 //! and approve a device or consent page in a test, without a real browser.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use ureq::Agent;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 /// How many redirects one navigation follows.
 const MAX_REDIRECTS: usize = 20;
@@ -68,15 +66,7 @@ pub enum BrowserError {
 impl Browser {
     /// A browser trusting the PEM certificates in `ca_pem`.
     pub fn new(ca_pem: &str) -> Self {
-        let certs: Vec<_> = ureq::tls::parse_pem(ca_pem.as_bytes())
-            .filter_map(|item| match item {
-                Ok(PemItem::Certificate(cert)) => Some(cert),
-                _ => None,
-            })
-            .collect();
-        let tls = TlsConfig::builder()
-            .root_certs(RootCerts::Specific(Arc::new(certs)))
-            .build();
+        let tls = harmony_http::tls(Some(ca_pem.as_bytes())).expect("a CA bundle");
         let agent = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)

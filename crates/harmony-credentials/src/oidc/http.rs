@@ -2,12 +2,11 @@
 //! ureq with rustls, trusting the given CA bundle. Errors name the URL and the fix, never a
 //! token.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use harmony_http::Transport;
 use serde::Deserialize;
 use ureq::Agent;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use super::{CachedTokens, OidcError, token_expiry};
 
@@ -65,30 +64,14 @@ impl IdpClient {
                 ),
             });
         }
-        let mut tls = TlsConfig::builder();
-        if let Some(pem) = ca_pem {
-            let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
-                .filter_map(|item| match item {
-                    Ok(PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(OidcError::Invalid {
-                    field: "--certificate-authority".into(),
-                    message: "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): give the \
-                              identity provider's CA bundle"
-                        .into(),
-                });
+        let agent = harmony_http::agent(ca_pem.map(str::as_bytes), TIMEOUT).map_err(|_| {
+            OidcError::Invalid {
+                field: "--certificate-authority".into(),
+                message: "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`): give the \
+                          identity provider's CA bundle"
+                    .into(),
             }
-            tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
-        }
-        let agent = Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+        })?;
         Ok(Self {
             issuer: issuer.trim_end_matches('/').to_string(),
             agent,
@@ -198,24 +181,10 @@ fn read(url: &str, response: ureq::http::Response<ureq::Body>) -> Result<(u16, S
 /// Why a request to `url` failed in transport: an untrusted or refused certificate, or
 /// unreachable.
 fn transport(url: &str, error: ureq::Error) -> OidcError {
-    use rustls::{CertificateError, Error as Tls};
-    let tls = match &error {
-        ureq::Error::Rustls(e) => Some(e),
-        ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<Tls>()),
-        _ => None,
-    };
     let url = url.to_string();
-    match tls {
-        Some(Tls::InvalidCertificate(
-            CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        )) => OidcError::Untrusted { url },
-        Some(Tls::InvalidCertificate(reason)) => OidcError::BadCertificate {
-            url,
-            reason: reason.to_string(),
-        },
-        _ => OidcError::Unreachable {
-            url,
-            reason: error.to_string(),
-        },
+    match harmony_http::transport(&error) {
+        Transport::Untrusted => OidcError::Untrusted { url },
+        Transport::BadCertificate(reason) => OidcError::BadCertificate { url, reason },
+        Transport::Unreachable(reason) => OidcError::Unreachable { url, reason },
     }
 }
