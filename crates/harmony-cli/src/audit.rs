@@ -16,6 +16,7 @@ use harmony_audit::rbac::{Request, SubjectRef, UserInfo};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
 use harmony_k8s::{InventoryReader, ProbeSelection, Prober, facts};
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
 use serde::Serialize;
 
@@ -430,12 +431,13 @@ fn read_offline(
         AuditFlavor::Kubernetes => ClusterFlavor::Kubernetes,
         AuditFlavor::Okd => ClusterFlavor::Okd,
     };
-    let facts = load_facts(args.live.cluster.as_deref(), flavor)?;
+    let mut facts = load_facts(args.live.cluster.as_deref(), flavor)?;
     let scores = if args.tenants.is_empty() {
         Vec::new()
     } else {
         load_tenants(&args.tenants, &facts)?
     };
+    facts.connections = matched_connections(&scores);
     if args.files.is_empty() {
         let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
         return Ok((ClusterSnapshot::from_plans(&plans), facts, scores));

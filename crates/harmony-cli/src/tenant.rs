@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score};
 use harmony_identity::IdentityProvider;
 use harmony_manifests::{Format, ManifestTopology, encode_stream};
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{
     ClusterFacts, ClusterFlavor, MAX_TENANT_NAME, TenantScore, compile, is_dns_label,
 };
@@ -162,6 +163,7 @@ impl Inputs {
             .transpose()?;
         facts.oidc = provider.as_ref().map(|p| p.facts(facts.flavor));
         let tenants = load_tenants(&self.files, &facts)?;
+        facts.connections = matched_connections(&tenants);
         Ok((facts, tenants, provider))
     }
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use harmony::Problem;
 
+use crate::connections::MatchedConnection;
+
 /// The `kind` of cluster profile files.
 pub const CLUSTER_PROFILE_KIND: &str = "ClusterProfile";
 
@@ -77,6 +79,10 @@ pub struct ClusterFacts {
     /// from one (`oidc` members); from the `IdentityProvider` file, never guessed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcFacts>,
+    /// The connections declared on both sides, computed from all tenants
+    /// ([`crate::connections::matched_connections`]), never read from a profile.
+    #[serde(skip)]
+    pub connections: Vec<MatchedConnection>,
 }
 
 /// The prefixes the API server puts before identity provider user and group names (its
@@ -153,6 +159,7 @@ impl ClusterFacts {
             monitoring_api: false,
             velero_namespace: None,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 
@@ -184,6 +191,7 @@ impl ClusterFacts {
             monitoring_api: false,
             velero_namespace: None,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 
@@ -265,6 +273,7 @@ impl ClusterProfile {
             monitoring_api: s.monitoring_api,
             velero_namespace: s.velero_namespace,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 
