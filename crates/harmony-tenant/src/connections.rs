@@ -135,9 +135,49 @@ pub struct MatchedConnection {
     pub pod_selector: PodSelector,
     /// The ports.
     pub ports: Vec<ConnectionPort>,
+    /// The index of the caller's `spec.connections.calls` entry.
+    pub call: usize,
+    /// The index of the callee's `spec.connections.accepts` entry.
+    pub accept: usize,
 }
 
 impl MatchedConnection {
+    /// Whether a pod with `labels` is one of the called pods.
+    pub fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.pod_selector
+            .match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// Both declarations and what they open, such as `acme spec.connections.calls[0] and
+    /// globex spec.connections.accepts[0]: pods app=api of globex on TCP 8080`.
+    pub fn describe(&self) -> String {
+        let pods: Vec<String> = self
+            .pod_selector
+            .match_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let ports: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("{} {}", p.protocol.as_str(), p.port))
+            .collect();
+        format!(
+            "declared by {} spec.connections.calls[{}] and {} spec.connections.accepts[{}]: \
+             {} -> pods {} of {} on {}",
+            self.caller,
+            self.call,
+            self.callee,
+            self.accept,
+            self.caller,
+            pods.join(","),
+            self.callee,
+            ports.join(", ")
+        )
+    }
+
     /// The NetworkPolicy in the caller's namespaces.
     pub fn egress_policy_name(&self) -> String {
         format!("connection-to-{}", self.callee)
@@ -293,34 +333,39 @@ pub(crate) fn unknown_tenants(scores: &[&TenantScore]) -> Vec<CrossTenantProblem
 pub fn matched_connections<'a>(
     scores: impl IntoIterator<Item = &'a TenantScore> + Clone,
 ) -> Vec<MatchedConnection> {
-    let accepted: BTreeSet<MatchedConnection> = scores
-        .clone()
-        .into_iter()
-        .flat_map(|callee| {
-            callee
-                .connections
-                .accepts
-                .iter()
-                .map(|c| MatchedConnection {
-                    caller: c.tenant.clone(),
-                    callee: callee.name().into(),
-                    pod_selector: c.pod_selector.clone(),
-                    ports: port_set(c),
-                })
-        })
-        .collect();
-    let mut matched: Vec<MatchedConnection> = scores
-        .into_iter()
-        .flat_map(|caller| {
-            caller.connections.calls.iter().map(|c| MatchedConnection {
-                caller: caller.name().into(),
-                callee: c.tenant.clone(),
-                pod_selector: c.pod_selector.clone(),
-                ports: port_set(c),
-            })
-        })
-        .filter(|c| accepted.contains(c))
-        .collect();
+    type Key = (String, String, PodSelector, Vec<ConnectionPort>);
+    let key = |caller: &str, callee: &str, c: &Connection| -> Key {
+        (
+            caller.into(),
+            callee.into(),
+            c.pod_selector.clone(),
+            port_set(c),
+        )
+    };
+    let mut accepted: BTreeMap<Key, usize> = BTreeMap::new();
+    for callee in scores.clone() {
+        for (i, c) in callee.connections.accepts.iter().enumerate() {
+            accepted.insert(key(&c.tenant, callee.name(), c), i);
+        }
+    }
+    let mut matched = Vec::new();
+    for caller in scores {
+        for (call, c) in caller.connections.calls.iter().enumerate() {
+            let found = key(caller.name(), &c.tenant, c);
+            let Some(&accept) = accepted.get(&found) else {
+                continue;
+            };
+            let (caller, callee, pod_selector, ports) = found;
+            matched.push(MatchedConnection {
+                caller,
+                callee,
+                pod_selector,
+                ports,
+                call,
+                accept,
+            });
+        }
+    }
     matched.sort();
     matched.dedup();
     matched
@@ -391,6 +436,16 @@ mod tests {
         assert_eq!(matched[0].egress_policy_name(), "connection-to-globex");
         assert_eq!(matched[0].ingress_policy_name(), "connection-from-acme");
         assert_eq!(unmatched(&acme, &matched), Vec::<String>::new());
+        assert_eq!(
+            matched[0].describe(),
+            "declared by acme spec.connections.calls[0] and globex \
+             spec.connections.accepts[0]: acme -> pods app=api of globex on TCP 8080"
+        );
+        assert!(matched[0].selects(&BTreeMap::from([
+            ("app".into(), "api".into()),
+            ("tier".into(), "web".into())
+        ])));
+        assert!(!matched[0].selects(&BTreeMap::from([("app".into(), "web".into())])));
 
         let other_port = accepting("globex", "acme", 9090);
         let none = matched_connections([&acme, &other_port]);
