@@ -209,6 +209,8 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             read_offline(&args)?
         };
     let mut config = AuditConfig::new(facts.clone());
+    // Paths between tenants that both declare them are reported as declared connections.
+    config.facts.connections = matched_connections(&scores);
     config.expectations.extend(
         scores
             .iter()
@@ -224,8 +226,13 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Explain { src, dst, port }) => {
             refuse_tenant(&args, "explain")?;
             let json = json_output(&args, "explain")?;
-            let explanation =
-                explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
+            let explanation = explain(
+                &snapshot,
+                (src, dst),
+                port.as_deref(),
+                &config.facts.connections,
+            )
+            .map_err(anyhow::Error::msg)?;
             print_answer(&explanation, json)?;
             Some(explanation.allowed())
         }
@@ -437,6 +444,7 @@ fn read_offline(
     } else {
         load_tenants(&args.tenants, &facts)?
     };
+    // The compiled plans hold the connections' NetworkPolicies.
     facts.connections = matched_connections(&scores);
     if args.files.is_empty() {
         let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
