@@ -88,7 +88,7 @@ impl fmt::Display for Explanation {
                 writeln!(f, "    {e}")?;
             }
             if let Some(declared) = &pair.declared {
-                writeln!(f, "    declared connection: {declared}")?;
+                writeln!(f, "    connection {declared}")?;
             }
         }
         Ok(())

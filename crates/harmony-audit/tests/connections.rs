@@ -116,10 +116,7 @@ fn a_two_sided_connection_is_listed_as_declared_and_the_audit_passes() {
                 .starts_with("declared by acme spec.connections.calls[0]"),
             "{api}"
         );
-        assert!(
-            api.to_string()
-                .contains("    declared connection: declared by acme")
-        );
+        assert!(api.to_string().contains("    connection declared by acme"));
         let db = explain(
             &snapshot,
             ("acme/client", "globex/db"),
