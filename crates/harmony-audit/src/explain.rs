@@ -6,7 +6,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use harmony_tenant::connections::MatchedConnection;
+
 use crate::checks::INTERNET_SAMPLES;
+use crate::declared::covering;
 use crate::netpol::{Conn, Endpoint, Network, Step};
 use crate::snapshot::{ClusterSnapshot, is_synthesized};
 
@@ -27,6 +30,10 @@ pub struct PathVerdict {
     pub same_pod: bool,
     /// The policy rules that allowed, denied, passed or blocked it, per direction.
     pub evidence: Vec<Step>,
+    /// The connection both tenants declare that covers this path between two tenants' pods,
+    /// and where each declared it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
     #[serde(skip)]
     lines: Vec<String>,
 }
@@ -79,6 +86,9 @@ impl fmt::Display for Explanation {
             )?;
             for e in &pair.lines {
                 writeln!(f, "    {e}")?;
+            }
+            if let Some(declared) = &pair.declared {
+                writeln!(f, "    connection {declared}")?;
             }
         }
         Ok(())
@@ -152,12 +162,13 @@ fn port(spec: &str) -> Result<(String, u16), String> {
 /// Explains the path from `src` to `dst` (each `ns`, `ns/pod`, `internet` or an IP), optionally on
 /// `port` (`80`, `53/UDP`). Every pair is answered: two pods of the same equivalence class are
 /// judged by the policies like any pair; a pod and itself is always allowed (a pod cannot block
-/// access to itself); a namespace and itself covers every pair of its classes.
+/// access to itself); a namespace and itself covers every pair of its classes. A path between two
+/// tenants that one of `connections` covers names that declaration.
 pub fn explain(
     snapshot: &ClusterSnapshot,
-    src: &str,
-    dst: &str,
+    (src, dst): (&str, &str),
     port_spec: Option<&str>,
+    connections: &[MatchedConnection],
 ) -> Result<Explanation, String> {
     let net = Network::new(snapshot);
     let port = port_spec.map(port).transpose()?;
@@ -174,7 +185,13 @@ pub fn explain(
     let mut pairs = Vec::new();
     for s in &srcs {
         for d in &dsts {
-            pairs.push(pair(&net, &synthesized, (s, d), port.as_ref()));
+            let mut verdict = pair(&net, &synthesized, (s, d), port.as_ref());
+            if let (Endpoint::Class(a), Endpoint::Class(b)) = (s.endpoint, d.endpoint) {
+                verdict.declared = covering(connections, &net, (a, b), &verdict.connections)
+                    .filter(|_| !verdict.connections.is_empty() && a != b)
+                    .map(MatchedConnection::describe);
+            }
+            pairs.push(verdict);
         }
     }
     let port = port.map(|(protocol, number)| Port { protocol, number });
@@ -235,6 +252,7 @@ fn pair(
         connections,
         same_pod,
         evidence,
+        declared: None,
         lines,
     }
 }

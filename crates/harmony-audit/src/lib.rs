@@ -20,6 +20,7 @@ pub use load::LoadError;
 pub use snapshot::ClusterSnapshot;
 pub mod checks;
 pub mod crosscheck;
+mod declared;
 mod explain;
 pub mod html;
 pub mod report;

@@ -45,6 +45,9 @@ fn text(report: &AuditReport) -> String {
             mark(t.status())
         );
         checks(&mut out, &t.checks);
+        for line in &t.declared_connections {
+            let _ = writeln!(out, "  declared connection {line}");
+        }
     }
     if let Some(worst) = report.platform.iter().map(|c| c.status).max() {
         let _ = writeln!(out, "platform: {}", mark(worst));
@@ -217,6 +220,7 @@ mod tests {
                 tenant: "acme".into(),
                 namespace: "acme".into(),
                 checks: vec![check(holds), check(today)],
+                declared_connections: vec![],
             }],
             platform: vec![],
             notes: vec![],

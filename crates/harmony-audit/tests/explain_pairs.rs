@@ -13,7 +13,7 @@ fn shop() -> ClusterSnapshot {
 
 #[test]
 fn two_pods_of_one_class_are_judged_by_the_policies() {
-    let e = explain(&shop(), "shop/web-1", "shop/web-2", Some("80")).unwrap();
+    let e = explain(&shop(), ("shop/web-1", "shop/web-2"), Some("80"), &[]).unwrap();
     assert_eq!(e.pairs.len(), 1);
     let p = &e.pairs[0];
     assert_eq!(
@@ -33,7 +33,7 @@ fn two_pods_of_one_class_are_judged_by_the_policies() {
 #[test]
 fn a_pod_and_itself_is_always_allowed() {
     for pod in ["shop/web-1", "shop/db"] {
-        let e = explain(&shop(), pod, pod, Some("80")).unwrap();
+        let e = explain(&shop(), (pod, pod), Some("80"), &[]).unwrap();
         assert_eq!(e.pairs.len(), 1, "{pod}");
         assert!(e.pairs[0].same_pod && e.allowed(), "{pod}");
         assert!(
@@ -45,7 +45,7 @@ fn a_pod_and_itself_is_always_allowed() {
 
 #[test]
 fn a_namespace_and_itself_answers_every_class_pair_with_rule_indexes() {
-    let e = explain(&shop(), "shop", "shop", Some("5432")).unwrap();
+    let e = explain(&shop(), ("shop", "shop"), Some("5432"), &[]).unwrap();
     let pairs: Vec<(&str, &str, bool, bool)> = e
         .pairs
         .iter()

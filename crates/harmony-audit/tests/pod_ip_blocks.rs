@@ -31,7 +31,7 @@ fn shop(with_ips: bool, block: &str) -> ClusterSnapshot {
 }
 
 fn allowed(s: &ClusterSnapshot, dst: &str) -> bool {
-    explain(s, "shop/client", dst, Some("5432"))
+    explain(s, ("shop/client", dst), Some("5432"), &[])
         .unwrap()
         .allowed()
 }
@@ -42,14 +42,14 @@ fn egress_to_one_pod_ip_reaches_that_pod_only() {
     assert!(allowed(&s, "shop/db-1"));
     assert!(!allowed(&s, "shop/db-2"));
     assert!(!allowed(&s, "8.8.8.8"));
-    let e = explain(&s, "shop/client", "shop/db-1", None).unwrap();
+    let e = explain(&s, ("shop/client", "shop/db-1"), None, &[]).unwrap();
     assert!(
         e.to_string()
             .contains("egress of shop/client allowed by NetworkPolicy shop/client-egress rule #0"),
         "{e}"
     );
     // db-1 and db-2 look alike to selectors but not to the ipBlock: two classes.
-    let all = explain(&s, "shop/client", "shop", None).unwrap();
+    let all = explain(&s, ("shop/client", "shop"), None, &[]).unwrap();
     let open: Vec<(&str, bool)> = all
         .pairs
         .iter()

@@ -16,6 +16,7 @@ use harmony_audit::rbac::{Request, SubjectRef, UserInfo};
 use harmony_audit::report::{Format, render};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, audit, explain};
 use harmony_k8s::{InventoryReader, ProbeSelection, Prober, facts};
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{ClusterFacts, ClusterFlavor, TenantPlan, TenantScore, compile};
 use serde::Serialize;
 
@@ -212,6 +213,8 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             read_offline(&args)?
         };
     let mut config = AuditConfig::new(facts.clone());
+    // Paths between tenants that both declare them are reported as declared connections.
+    config.facts.connections = matched_connections(&scores);
     config.expectations.extend(scores.iter().map(|s| {
         (
             s.name().to_string(),
@@ -228,8 +231,13 @@ fn run_audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Some(AuditCommand::Explain { src, dst, port }) => {
             refuse_tenant(&args, "explain")?;
             let json = json_output(&args, "explain")?;
-            let explanation =
-                explain(&snapshot, src, dst, port.as_deref()).map_err(anyhow::Error::msg)?;
+            let explanation = explain(
+                &snapshot,
+                (src, dst),
+                port.as_deref(),
+                &config.facts.connections,
+            )
+            .map_err(anyhow::Error::msg)?;
             print_answer(&explanation, json)?;
             Some(explanation.allowed())
         }
@@ -443,6 +451,8 @@ fn read_offline(
     } else {
         load_tenants(&args.tenants, &facts)?
     };
+    // The compiled plans hold the connections' NetworkPolicies.
+    facts.connections = matched_connections(&scores);
     if args.files.is_empty() {
         let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, &facts)).collect();
         return Ok((ClusterSnapshot::from_plans(&plans), facts, scores));

@@ -12,6 +12,7 @@ use harmony::{Maestro, Score, Topology};
 use harmony_k8s::{ApplyOptions, Backups, FactsSource, K8sTopology, Mode, TenantReport};
 use harmony_kube::Access;
 use harmony_tenant::backup::drill::Purpose;
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{
     ClusterFlavor, DeleteError, DeleteOptions, DeleteReport, Hint, RevokeMode, TenantManager,
     TenantPlan, TenantRemover, compile,
@@ -209,13 +210,14 @@ pub fn apply(args: ApplyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
     };
     runtime()?.block_on(async {
         let vpn = args.vpn.open(&args.cluster.access())?;
-        let topology = args
+        let mut topology = args
             .cluster
             .topology_with_idp(options, args.idp.as_deref())
             .await?;
         topology.ensure_ready().await?;
         let facts = topology.cluster_facts().await?;
         let tenants = load_tenants(&args.files, &facts)?;
+        topology.set_connections(matched_connections(&tenants));
         // Isolation first: removed members lose their VPN peers before their RoleBindings.
         let revoke = if mode == Mode::Apply {
             RevokeMode::Revoke
@@ -279,11 +281,10 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             Vec::new()
         } else {
             topology.ensure_ready().await?;
-            let facts = topology.cluster_facts().await?;
-            load_tenants(&args.files, &facts)?
-                .iter()
-                .map(|t| compile(t, &facts))
-                .collect()
+            let mut facts = topology.cluster_facts().await?;
+            let tenants = load_tenants(&args.files, &facts)?;
+            facts.connections = matched_connections(&tenants);
+            tenants.iter().map(|t| compile(t, &facts)).collect()
         };
         let statuses = topology.status(&args.names, &plans).await?;
         output::print_status(&statuses, args.output)?;

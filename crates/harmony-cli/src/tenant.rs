@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use harmony::{Maestro, Score};
 use harmony_identity::IdentityProvider;
 use harmony_manifests::{Format, ManifestTopology, encode_stream};
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{
     ClusterFacts, ClusterFlavor, MAX_TENANT_NAME, TenantScore, compile, is_dns_label,
 };
@@ -157,6 +158,7 @@ impl Inputs {
         let mut facts = load_facts(self.cluster.as_deref(), self.flavor.into())?;
         let provider = crate::input::with_identity_provider(&mut facts, self.idp.as_deref())?;
         let tenants = load_tenants(&self.files, &facts)?;
+        facts.connections = matched_connections(&tenants);
         Ok((facts, tenants, provider))
     }
 }

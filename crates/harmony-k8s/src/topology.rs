@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use harmony::{InterpretError, Outcome, Topology};
+use harmony_tenant::connections::MatchedConnection;
 use harmony_tenant::{
     ClusterFacts, DeleteError, DeleteOptions, DeleteReport, ExternalAccess, TenantManager,
     TenantPlan, TenantRemover,
@@ -27,6 +28,7 @@ pub struct K8sTopology {
     source: FactsSource,
     pub(crate) options: ApplyOptions,
     facts: OnceCell<ClusterFacts>,
+    connections: Vec<MatchedConnection>,
     snapshot: Mutex<Arc<Snapshot>>,
 }
 
@@ -42,8 +44,15 @@ impl K8sTopology {
             source,
             options,
             facts: OnceCell::new(),
+            connections: Vec::new(),
             snapshot: Mutex::new(Arc::new(Snapshot::new())),
         }
+    }
+
+    /// Sets the two-sided connections of the tenants of this run, which the discovered facts
+    /// cannot know ([`harmony_tenant::connections::matched_connections`]).
+    pub fn set_connections(&mut self, connections: Vec<MatchedConnection>) {
+        self.connections = connections;
     }
 
     /// The connected cluster.
@@ -80,10 +89,13 @@ impl Topology for K8sTopology {
 #[async_trait::async_trait]
 impl TenantManager for K8sTopology {
     async fn cluster_facts(&self) -> Result<ClusterFacts, InterpretError> {
-        self.facts
+        let mut facts = self
+            .facts
             .get_or_try_init(|| discover(&self.cluster, &self.source))
-            .await
-            .cloned()
+            .await?
+            .clone();
+        facts.connections.clone_from(&self.connections);
+        Ok(facts)
     }
 
     /// Applies the plan (in a `tenant` tracing span); the outcome carries the [`TenantReport`],

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use harmony::Problem;
 
+use crate::connections::MatchedConnection;
 use crate::score::{Identity, Member};
 
 /// The `kind` of cluster profile files.
@@ -79,6 +80,10 @@ pub struct ClusterFacts {
     /// from one (`oidc` members); from the `IdentityProvider` file, never guessed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcFacts>,
+    /// The connections declared on both sides, computed from all tenants
+    /// ([`crate::connections::matched_connections`]), never read from a profile.
+    #[serde(skip)]
+    pub connections: Vec<MatchedConnection>,
 }
 
 /// The prefixes the API server puts before identity provider user and group names (its
@@ -166,6 +171,7 @@ impl ClusterFacts {
             monitoring_api: false,
             velero_namespace: None,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 
@@ -197,6 +203,7 @@ impl ClusterFacts {
             monitoring_api: false,
             velero_namespace: None,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 
@@ -278,6 +285,7 @@ impl ClusterProfile {
             monitoring_api: s.monitoring_api,
             velero_namespace: s.velero_namespace,
             oidc: None,
+            connections: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod backup;
 pub mod cluster_quota;
 mod compile;
+pub mod connections;
 pub mod defaults;
 mod facts;
 mod ingress;

@@ -121,6 +121,49 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_to_an_unknown_tenant_is_refused_where_it_is_written_with_the_fix() {
+        let text = format!(
+            "{HEADER}metadata: {{name: acme}}\nspec:\n  connections:\n    calls:\n      - tenant: initech\n        podSelector: {{matchLabels: {{app: api}}}}\n        ports: [{{port: 8080}}]\n"
+        );
+        let problems = load_tenants(
+            &Documents::parse("acme.yaml", &text).unwrap(),
+            &ClusterFacts::kubernetes(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            shown(problems),
+            [
+                "acme.yaml:7:17: spec.connections.calls[0].tenant: tenant `initech` is not among \
+                 the tenants given: pass its tenant file too (both sides of a connection are read \
+                 together), or correct the id"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_protocol_and_a_self_connection_are_refused_where_written() {
+        let text = format!(
+            "{HEADER}metadata: {{name: acme}}\nspec:\n  connections:\n    accepts:\n      - tenant: acme\n        podSelector: {{matchLabels: {{app: api}}}}\n        ports: [{{port: 8080, protocol: ICMP}}]\n"
+        );
+        let shown = shown(
+            load_tenants(
+                &Documents::parse("acme.yaml", &text).unwrap(),
+                &ClusterFacts::kubernetes(),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(
+            shown,
+            [
+                "acme.yaml:7:17: spec.connections.accepts[0].tenant: tenant `acme` declares a \
+                 connection to itself: its namespaces already reach each other; remove this entry",
+                "acme.yaml:9:40: spec.connections.accepts[0].ports[0].protocol: unknown variant \
+                 `ICMP`, expected one of `TCP`, `UDP`, `SCTP`",
+            ]
+        );
+    }
+
+    #[test]
     fn a_profile_is_a_document_kind_with_its_checks() {
         let text = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterProfile\n\
                     metadata: {name: p}\nspec:\n  flavor: okd\n  podNetworks: []\n";

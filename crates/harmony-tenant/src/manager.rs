@@ -97,6 +97,9 @@ impl<T: TenantManager> Interpret<T> for TenantInterpret {
                 .details
                 .push(format!("backups {}", plan.backup.describe()));
         }
+        outcome
+            .details
+            .extend(plan.unmatched_connections.iter().cloned());
         Ok(outcome)
     }
 }

@@ -178,6 +178,8 @@ pub struct TenantPlan {
     pub monitoring: MonitoringStatus,
     /// Whether the backup Schedule is in the plan, and if not, why.
     pub backup: BackupStatus,
+    /// Why each of the tenant's one-sided connection declarations is not rendered.
+    pub unmatched_connections: Vec<String>,
     objects: Vec<TenantObject>,
 }
 
@@ -249,6 +251,7 @@ impl TenantPlan {
             namespaces,
             monitoring,
             backup,
+            unmatched_connections: Vec::new(),
             objects,
         }
     }

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::backup::BackupConfig;
+use crate::connections::ConnectionsConfig;
 use crate::ingress::IngressConfig;
 use crate::monitoring::MonitoringConfig;
 pub use crate::namespaces::TenantNamespace;
@@ -45,6 +46,8 @@ pub struct TenantScore {
     pub monitoring: MonitoringConfig,
     /// The Velero backup schedule, retention and volumes.
     pub backup: BackupConfig,
+    /// Declared connections to and from other tenants.
+    pub connections: ConnectionsConfig,
 }
 
 /// Identity, namespace and pod security of a tenant.
@@ -553,6 +556,7 @@ impl TenantScore {
             deletion: DeletionPolicy::default(),
             monitoring: MonitoringConfig::default(),
             backup: BackupConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 
@@ -737,6 +741,9 @@ pub struct TenantSpec {
     /// Velero backups of the namespace (on by default where the cluster runs Velero or OADP).
     #[serde(default, skip_serializing_if = "BackupConfig::is_default")]
     pub backup: BackupConfig,
+    /// Connections to and from other tenants' pods, rendered only when both tenants declare them.
+    #[serde(default, skip_serializing_if = "ConnectionsConfig::is_empty")]
+    pub connections: ConnectionsConfig,
 }
 
 /// What deleting a tenant may destroy.
@@ -776,6 +783,7 @@ impl TenantScore {
             deletion: spec.deletion,
             monitoring: spec.monitoring,
             backup: spec.backup,
+            connections: spec.connections,
         }
     }
 
@@ -797,6 +805,7 @@ impl TenantScore {
             deletion: score.deletion,
             monitoring: score.monitoring,
             backup: score.backup,
+            connections: score.connections,
         }
     }
 }

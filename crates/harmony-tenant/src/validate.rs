@@ -45,6 +45,7 @@ impl TenantScore {
         crate::ingress::validate(self, &mut problems);
         crate::monitoring::validate(self, &mut problems);
         crate::backup::validate(self, &mut problems);
+        crate::connections::validate(self, &mut problems);
         members(self, facts, &mut problems);
         crate::workloads::problems(self, &mut problems);
         crate::workloads::own_object_problems(self, facts, &mut problems);
@@ -65,7 +66,7 @@ pub struct CrossTenantProblem {
 
 /// Problems that only show across several tenants: the same id or namespace twice, a user or
 /// group that is a member of several tenants without `shared: true` on each of its members, and
-/// ingress hostnames of two tenants that cover each other.
+/// ingress hostnames of two tenants that cover each other, and a connection to a tenant not given.
 pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
     let mut problems = Vec::new();
     let mut names = BTreeMap::new();
@@ -148,6 +149,7 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
         }
     }
     problems.extend(crate::ingress::overlaps(scores));
+    problems.extend(crate::connections::unknown_tenants(scores));
     problems
 }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use harmony_guardrails::GuardrailId;
+use harmony_tenant::connections::MatchedConnection;
 use harmony_tenant::{PlatformPeer, PlatformSource};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -19,6 +20,7 @@ use super::{
     Check, Context, Counterexample, EveryPod, Expectation, INTERNET_SAMPLES, PodTemplate,
     TenantReport, guardrails,
 };
+use crate::declared::{between, declared_ports};
 use crate::labels::matches_platform_labels;
 use crate::netpol::{Conn, Effect, Endpoint, Instance, Network, Party, Reach, Symbolic, Witness};
 use crate::snapshot::{ClusterSnapshot, Pod, PodSpec};
@@ -89,7 +91,10 @@ pub(super) fn annotate<'c>(ctx: &'c Context<'_>, reports: &mut [TenantReport]) {
         };
         let free = Party::Free(ns);
         add("HMT-NET-001", unisolated(&sym, ns));
-        add("HMT-NET-002", cross.find(&sym, ns));
+        add(
+            "HMT-NET-002",
+            cross.find(&sym, ns, &ctx.config.facts.connections),
+        );
         if let Some(open) = expect.internet_egress {
             let ips = INTERNET_SAMPLES.map(|ip| Party::Addr(ip.parse().expect("sample address")));
             add("HMT-NET-003", expected(&sym, free, &ips, open, true));
@@ -261,13 +266,25 @@ impl<'a> CrossTenant<'a> {
         out
     }
 
-    /// HMT-NET-002: a path from or to another tenant's pods.
-    fn find(&self, sym: &Symbolic<'a>, ns: &'a str) -> Found<'a> {
+    /// HMT-NET-002: a path from or to another tenant's pods, beyond the ports of a connection
+    /// both tenants declare (which of the callee's pods those ports reach is judged on today's
+    /// pods, by [`super::network`]).
+    fn find(
+        &self,
+        sym: &Symbolic<'a>,
+        ns: &'a str,
+        connections: &[MatchedConnection],
+    ) -> Found<'a> {
         for outgoing in [true, false] {
             for other in self.candidates(ns, outgoing) {
                 let (src, dst) = if outgoing { (ns, other) } else { (other, ns) };
+                let declared = match (self.owner.get(src), self.owner.get(dst)) {
+                    (Some(caller), Some(callee)) => between(connections, caller, callee),
+                    _ => None,
+                };
+                let skip = declared.map_or_else(Conn::none, declared_ports);
                 let (src, dst) = (Party::Free(src), Party::Free(dst));
-                if let Some(w) = sym.open(src, dst, &Conn::none()) {
+                if let Some(w) = sym.open(src, dst, &skip) {
                     return Some((src, dst, w, Kind::Open));
                 }
             }

@@ -270,6 +270,9 @@ pub struct TenantReport {
     pub namespace: String,
     /// The checks, in id order.
     pub checks: Vec<Check>,
+    /// Paths to or from another tenant that a connection both tenants declare covers.
+    #[serde(rename = "declaredConnections", skip_serializing_if = "Vec::is_empty")]
+    pub declared_connections: Vec<String>,
 }
 
 impl TenantReport {
@@ -422,6 +425,7 @@ fn tenant_report(ctx: &Context, t: &Tenant, cross: &network::CrossPaths) -> Tena
         tenant: t.name.clone(),
         namespace: t.namespace.clone(),
         checks,
+        declared_connections: network::declared_lines(ctx, &t.namespace, cross),
     }
 }
 

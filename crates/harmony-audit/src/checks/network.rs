@@ -10,6 +10,7 @@ use harmony_tenant::{
 use ipnet::IpNet;
 
 use super::{Check, Context, Expectation, Status, Tenant};
+use crate::declared::covering;
 use crate::labels::matches_platform_labels;
 use crate::netpol::{AddrRange, Conn, Endpoint, Network};
 use crate::snapshot::ClusterSnapshot;
@@ -17,24 +18,60 @@ use crate::snapshot::ClusterSnapshot;
 /// Public addresses standing for "the internet" (no cluster network contains them).
 pub(crate) const INTERNET_SAMPLES: [&str; 3] = ["1.1.1.1", "8.8.8.8", "151.101.1.140"];
 
-/// Paths between pods of different tenants: (source namespace, destination namespace) → the
+/// Paths between pods of different tenants, by (source namespace, destination namespace): the
 /// first class pair found and its connections. Paths between the namespaces of one tenant (a
 /// tenant with several) are not among them.
-pub(crate) type CrossPaths = BTreeMap<(String, String), (usize, usize, Conn)>;
+pub(crate) type TenantPaths = BTreeMap<(String, String), (usize, usize, Conn)>;
+
+/// The paths between tenants: those no declaration covers, and those declared connections
+/// cover (with the declaration's description).
+#[derive(Default)]
+pub(crate) struct CrossPaths {
+    pub leaks: TenantPaths,
+    pub declared: BTreeMap<(String, String), (usize, usize, Conn, String)>,
+}
 
 pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
     let classes = ctx.net.classes();
     let tenant = |c: usize| ctx.tenant_of(&classes[c].namespace).map(|t| &t.name);
-    let mut out = CrossPaths::new();
+    let mut out = CrossPaths::default();
     for a in (0..classes.len()).filter(|&a| tenant(a).is_some()) {
         for (b, c) in ctx.net.reachable_from(a) {
             let (na, nb) = (&classes[a].namespace, &classes[b].namespace);
-            if tenant(b).is_some_and(|other| Some(other) != tenant(a)) {
-                out.entry((na.clone(), nb.clone())).or_insert((a, b, c));
+            if tenant(b).is_none_or(|other| Some(other) == tenant(a)) {
+                continue;
+            }
+            let key = (na.clone(), nb.clone());
+            match covering(&ctx.config.facts.connections, &ctx.net, (a, b), &c) {
+                Some(found) => {
+                    out.declared
+                        .entry(key)
+                        .or_insert((a, b, c, found.describe()));
+                }
+                None => {
+                    out.leaks.entry(key).or_insert((a, b, c));
+                }
             }
         }
     }
     out
+}
+
+/// The declared connections of namespace `ns`, one line each: both ends, what is open, and the
+/// declaration.
+pub(crate) fn declared_lines(ctx: &Context, ns: &str, cross: &CrossPaths) -> Vec<String> {
+    cross
+        .declared
+        .iter()
+        .filter(|((a, b), _)| a == ns || b == ns)
+        .map(|(_, (a, b, conn, declaration))| {
+            format!(
+                "{} → {}: {conn} ({declaration})",
+                ctx.net.describe(Endpoint::Class(*a)),
+                ctx.net.describe(Endpoint::Class(*b)),
+            )
+        })
+        .collect()
 }
 
 /// The pod classes of the platform peers of the cluster facts.
@@ -277,6 +314,7 @@ fn default_deny(ctx: &Context, own: &[usize]) -> Check {
 
 fn cross_tenant(ctx: &Context, t: &Tenant, cross: &CrossPaths) -> Check {
     let failures = cross
+        .leaks
         .iter()
         .filter(|((a, b), _)| *a == t.namespace || *b == t.namespace)
         .map(|(_, (a, b, _))| {
@@ -301,10 +339,18 @@ fn cross_tenant(ctx: &Context, t: &Tenant, cross: &CrossPaths) -> Check {
         "HMT-NET-002",
         "No network path to or from another tenant",
         failures,
-        vec![format!(
-            "no pod of {} reaches or is reached by the pods of {others} other tenants",
-            t.namespace
-        )],
+        [
+            vec![format!(
+                "no pod of {} reaches or is reached by the pods of {others} other tenants \
+                 beyond its declared connections",
+                t.namespace
+            )],
+            declared_lines(ctx, &t.namespace, cross)
+                .into_iter()
+                .map(|line| format!("declared connection {line}"))
+                .collect(),
+        ]
+        .concat(),
     )
 }
 

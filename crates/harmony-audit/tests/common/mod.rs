@@ -1,11 +1,17 @@
 //! Shared setup of the audit's integration tests.
 
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation};
+use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
 
 /// The snapshot of `scores` compiled for `facts`, with the platform and placeholder pods, and the
-/// audit configuration expecting what each tenant file says.
+/// audit configuration expecting what each tenant file says and knowing the connections both
+/// sides declare.
 pub fn audited(scores: &[TenantScore], facts: &ClusterFacts) -> (ClusterSnapshot, AuditConfig) {
+    let facts = &ClusterFacts {
+        connections: matched_connections(scores),
+        ..facts.clone()
+    };
     let plans: Vec<TenantPlan> = scores.iter().map(|s| compile(s, facts)).collect();
     let mut snapshot = ClusterSnapshot::from_plans(&plans);
     snapshot.add_platform(facts);

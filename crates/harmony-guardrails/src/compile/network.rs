@@ -9,6 +9,7 @@
 //! name order, from `firstPriority`; the tenants beyond 99 get no AdminNetworkPolicy, and a
 //! warning says which and what that leaves.
 
+use harmony_tenant::connections::{MatchedConnection, matched_connections};
 use harmony_tenant::{TENANT_LABEL, TenantScore, owned_labels};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -31,9 +32,12 @@ pub(super) fn tiers(
     sorted.sort_by_key(|t| t.name());
     let priorities = score.first_priority..=OVN_MAX_PRIORITY;
     let capacity = priorities.clone().count();
+    let connections = matched_connections(tenants);
     for (tenant, priority) in sorted.iter().zip(priorities) {
         objects.push(GuardrailObject::AdminNetworkPolicy(tenant_policy(
-            tenant, priority,
+            tenant,
+            priority,
+            &connections,
         )));
     }
     let mut findings = Vec::new();
@@ -103,9 +107,54 @@ fn peer(namespaces: LabelSelector) -> Vec<AdminPeer> {
 }
 
 /// The AdminNetworkPolicy of `tenant`: same tenant passed to NetworkPolicies, other tenants
-/// denied both ways (rules are evaluated in order, so the pass comes first).
-pub(crate) fn tenant_policy(tenant: &TenantScore, priority: i32) -> AdminNetworkPolicy {
+/// denied both ways (rules are evaluated in order, so the passes come first).
+///
+/// Each two-sided connection of `tenant` (`connections`) passes the other tenant's namespaces
+/// too, in its direction only, before the deny: the connection's paired NetworkPolicies then
+/// decide, letting in exactly its pods and ports (an `Allow` would skip them and open every pod
+/// and port).
+pub(crate) fn tenant_policy(
+    tenant: &TenantScore,
+    priority: i32,
+    connections: &[MatchedConnection],
+) -> AdminNetworkPolicy {
     let name = tenant.name();
+    let mut ingress_rules = vec![ingress(
+        "pass-same-tenant",
+        RuleAction::Pass,
+        tenant_selector(name),
+    )];
+    let mut egress_rules = vec![egress(
+        "pass-same-tenant",
+        RuleAction::Pass,
+        tenant_selector(name),
+    )];
+    for connection in connections {
+        if connection.caller == name {
+            egress_rules.push(egress(
+                &format!("pass-connection-to-{}", connection.callee),
+                RuleAction::Pass,
+                tenant_selector(&connection.callee),
+            ));
+        }
+        if connection.callee == name {
+            ingress_rules.push(ingress(
+                &format!("pass-connection-from-{}", connection.caller),
+                RuleAction::Pass,
+                tenant_selector(&connection.caller),
+            ));
+        }
+    }
+    ingress_rules.push(ingress(
+        "deny-other-tenants",
+        RuleAction::Deny,
+        tenant_namespaces(),
+    ));
+    egress_rules.push(egress(
+        "deny-other-tenants",
+        RuleAction::Deny,
+        tenant_namespaces(),
+    ));
     AdminNetworkPolicy {
         metadata: ObjectMeta {
             name: Some(format!(
@@ -118,14 +167,8 @@ pub(crate) fn tenant_policy(tenant: &TenantScore, priority: i32) -> AdminNetwork
         spec: AdminNetworkPolicySpec {
             priority,
             subject: subject(tenant_selector(name)),
-            ingress: vec![
-                ingress("pass-same-tenant", RuleAction::Pass, tenant_selector(name)),
-                ingress("deny-other-tenants", RuleAction::Deny, tenant_namespaces()),
-            ],
-            egress: vec![
-                egress("pass-same-tenant", RuleAction::Pass, tenant_selector(name)),
-                egress("deny-other-tenants", RuleAction::Deny, tenant_namespaces()),
-            ],
+            ingress: ingress_rules,
+            egress: egress_rules,
         },
     }
 }

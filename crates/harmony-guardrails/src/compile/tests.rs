@@ -158,6 +158,58 @@ fn tenant_policies_pass_their_own_tenant_before_denying_the_others() {
 }
 
 #[test]
+fn a_two_sided_connection_passes_the_other_tenant_one_way_before_the_deny() {
+    use harmony_tenant::connections::Connection;
+    let rules = |tenants: &[TenantScore]| -> Vec<(Vec<String>, Vec<String>)> {
+        let plan = compile_guardrails(
+            &ClusterGuardrailsScore::default(),
+            &ClusterFacts::okd(),
+            tenants,
+        );
+        anps(&plan)
+            .iter()
+            .map(|anp| {
+                let names = |rules: &[crate::crd::AdminRule]| {
+                    rules
+                        .iter()
+                        .map(|r| format!("{}:{:?}", r.name, r.action))
+                        .collect()
+                };
+                (names(&anp.spec.ingress), names(&anp.spec.egress))
+            })
+            .collect()
+    };
+    let acme = TenantScore::new("acme").calls(Connection::tcp("globex", "api", &[8080]));
+    let accepting = TenantScore::new("globex").accepts(Connection::tcp("acme", "api", &[8080]));
+    let plain = ["pass-same-tenant:Pass", "deny-other-tenants:Deny"];
+    // One-sided: the policies are those of tenants without connections.
+    let one_sided = rules(&[acme.clone(), TenantScore::new("globex")]);
+    assert_eq!(
+        one_sided,
+        rules(&[TenantScore::new("acme"), TenantScore::new("globex")])
+    );
+    let two_sided = rules(&[acme, accepting]);
+    assert_eq!(two_sided[0].0, plain);
+    assert_eq!(
+        two_sided[0].1,
+        [
+            "pass-same-tenant:Pass",
+            "pass-connection-to-globex:Pass",
+            "deny-other-tenants:Deny"
+        ]
+    );
+    assert_eq!(
+        two_sided[1].0,
+        [
+            "pass-same-tenant:Pass",
+            "pass-connection-from-acme:Pass",
+            "deny-other-tenants:Deny"
+        ]
+    );
+    assert_eq!(two_sided[1].1, plain);
+}
+
+#[test]
 fn tenants_beyond_priority_99_get_a_warning_not_a_policy() {
     let score = ClusterGuardrailsScore::default().first_priority(95);
     let plan = compile_guardrails(&score, &ClusterFacts::okd(), &tenants(7));

@@ -46,6 +46,9 @@ use crate::score::TenantScore;
 /// A tenant with several namespaces (`spec.namespaces`) gets these objects in each of them, from
 /// its [`TenantScore::namespace_scores`], plus the `allow-same-tenant` NetworkPolicy in each when
 /// there are several and, on OKD, the ClusterResourceQuota of its total.
+///
+/// Each connection of `facts.connections` the tenant is part of adds its NetworkPolicy in each
+/// namespace ([`crate::connections`]); the plan names its declarations that are not rendered.
 pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     let views = score.namespace_scores();
     let mut objects = Vec::new();
@@ -55,6 +58,7 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
         if views.len() > 1 {
             objects.push(network::same_tenant(view));
         }
+        objects.extend(network::connections(view, facts));
         let (status, monitoring_objects) = monitoring::objects(view, facts);
         monitoring.get_or_insert(status);
         objects.extend(monitoring_objects);
@@ -64,7 +68,7 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     }
     let (backup, backup_objects) = backup::objects(score, facts);
     objects.extend(backup_objects);
-    TenantPlan::new(
+    let mut plan = TenantPlan::new(
         score.name().into(),
         score.namespaces().into_iter().map(String::from).collect(),
         (
@@ -72,7 +76,9 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
             backup,
         ),
         objects,
-    )
+    );
+    plan.unmatched_connections = crate::connections::unmatched(score, &facts.connections);
+    plan
 }
 
 /// The isolation and access objects of a one-namespace tenant (all but monitoring).

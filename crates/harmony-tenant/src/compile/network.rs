@@ -130,16 +130,7 @@ pub(super) fn policies(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantO
 /// `allow-same-tenant`: traffic to and from every namespace labelled with the tenant, for a tenant
 /// with several namespaces (the label guardrail keeps other tenants from wearing the label).
 pub(super) fn same_tenant(score: &TenantScore) -> TenantObject {
-    let tenant = NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector {
-            match_labels: Some(BTreeMap::from([(
-                TENANT_LABEL.to_string(),
-                score.name().to_string(),
-            )])),
-            ..LabelSelector::default()
-        }),
-        ..NetworkPolicyPeer::default()
-    };
+    let tenant = tenant_namespaces(score.name());
     policy(
         score,
         SAME_TENANT,
@@ -147,6 +138,76 @@ pub(super) fn same_tenant(score: &TenantScore) -> TenantObject {
         vec![from(vec![tenant.clone()])],
         vec![to(vec![tenant], None)],
     )
+}
+
+/// The NetworkPolicies of the two-sided connections (`facts.connections`) `score` is part of:
+/// `connection-to-<callee>` (egress to the callee's selected pods, in namespaces with its tenant
+/// label) where it calls, `connection-from-<caller>` (ingress to its selected pods from the
+/// caller's namespaces) where it is called; each on the connection's ports only.
+pub(super) fn connections(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
+    let mut policies = Vec::new();
+    for connection in &facts.connections {
+        let ports = Some(
+            connection
+                .ports
+                .iter()
+                .map(|p| NetworkPolicyPort {
+                    port: Some(IntOrString::Int(i32::from(p.port))),
+                    protocol: Some(p.protocol.as_str().into()),
+                    end_port: None,
+                })
+                .collect(),
+        );
+        let pods = LabelSelector {
+            match_labels: Some(connection.pod_selector.match_labels.clone()),
+            ..LabelSelector::default()
+        };
+        if connection.caller == score.name() {
+            let callee = NetworkPolicyPeer {
+                pod_selector: Some(pods.clone()),
+                ..tenant_namespaces(&connection.callee)
+            };
+            policies.push(policy(
+                score,
+                &connection.egress_policy_name(),
+                Direction::Egress,
+                vec![],
+                vec![to(vec![callee], ports.clone())],
+            ));
+        }
+        if connection.callee == score.name() {
+            let mut called = policy(
+                score,
+                &connection.ingress_policy_name(),
+                Direction::Ingress,
+                vec![NetworkPolicyIngressRule {
+                    from: Some(vec![tenant_namespaces(&connection.caller)]),
+                    ports,
+                }],
+                vec![],
+            );
+            if let TenantObject::NetworkPolicy(p) = &mut called {
+                p.spec.as_mut().expect("set by policy").pod_selector = Some(pods);
+            }
+            policies.push(called);
+        }
+    }
+    policies
+}
+
+/// Every namespace labelled with `tenant` (the label guardrail keeps other tenants from wearing
+/// the label).
+fn tenant_namespaces(tenant: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                TENANT_LABEL.to_string(),
+                tenant.to_string(),
+            )])),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    }
 }
 
 /// A policy selecting every pod of the namespace.

@@ -333,3 +333,89 @@ mod properties {
         }
     }
 }
+
+/// The `connection-*` NetworkPolicies of `plan`, as JSON.
+fn connection_policies(plan: &TenantPlan) -> Vec<serde_json::Value> {
+    plan.objects()
+        .iter()
+        .filter(|o| o.kind() == "NetworkPolicy" && o.name().starts_with("connection-"))
+        .map(TenantObject::to_json)
+        .collect()
+}
+
+#[test]
+fn a_two_sided_connection_renders_paired_policies_and_a_one_sided_one_a_note() {
+    use crate::connections::{Connection, matched_connections};
+    let acme = TenantScore::new("acme").calls(Connection::tcp("globex", "api", &[8080, 443]));
+    let globex = TenantScore::new("globex")
+        .with_namespaces([
+            TenantNamespace::new("globex-prod"),
+            TenantNamespace::new("globex-dev"),
+        ])
+        .accepts(Connection::tcp("acme", "api", &[443, 8080]));
+    let facts = ClusterFacts {
+        connections: matched_connections([&acme, &globex]),
+        ..ClusterFacts::kubernetes()
+    };
+    let caller = compile(&acme, &facts);
+    assert_eq!(caller.unmatched_connections, Vec::<String>::new());
+    let ports = serde_json::json!([
+        {"port": 443, "protocol": "TCP"},
+        {"port": 8080, "protocol": "TCP"},
+    ]);
+    let labels = serde_json::json!({
+        "app.kubernetes.io/managed-by": "harmony",
+        "harmony.nationtech.io/tenant": "acme",
+    });
+    assert_eq!(
+        connection_policies(&caller),
+        [serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "connection-to-globex", "namespace": "acme", "labels": labels},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{
+                    "to": [{
+                        "namespaceSelector": {"matchLabels": {"harmony.nationtech.io/tenant": "globex"}},
+                        "podSelector": {"matchLabels": {"app": "api"}},
+                    }],
+                    "ports": ports,
+                }],
+            },
+        })]
+    );
+    let callee = connection_policies(&compile(&globex, &facts));
+    let namespaces: Vec<&serde_json::Value> =
+        callee.iter().map(|p| &p["metadata"]["namespace"]).collect();
+    assert_eq!(namespaces, ["globex-dev", "globex-prod"]);
+    for policy in &callee {
+        assert_eq!(policy["metadata"]["name"], "connection-from-acme");
+        assert_eq!(
+            policy["spec"],
+            serde_json::json!({
+                "podSelector": {"matchLabels": {"app": "api"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "from": [{"namespaceSelector": {"matchLabels": {"harmony.nationtech.io/tenant": "acme"}}}],
+                    "ports": ports,
+                }],
+            })
+        );
+    }
+
+    // Without globex's side, nothing is rendered and the plan names the missing side.
+    let one_sided = ClusterFacts {
+        connections: matched_connections([&acme, &TenantScore::new("globex")]),
+        ..ClusterFacts::kubernetes()
+    };
+    let plan = compile(&acme, &one_sided);
+    assert_eq!(connection_policies(&plan), Vec::<serde_json::Value>::new());
+    assert_eq!(
+        plan.objects(),
+        compile(&TenantScore::new("acme"), &ClusterFacts::kubernetes()).objects()
+    );
+    assert_eq!(plan.unmatched_connections.len(), 1);
+    assert!(plan.unmatched_connections[0].contains("tenant `globex` declares no `accepts` entry"));
+}
