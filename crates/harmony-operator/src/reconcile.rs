@@ -634,6 +634,8 @@ impl Context {
                 Vec::new()
             },
             conditions: Vec::new(),
+            // The restore drill's record is its own manager's: left out, it stays as written.
+            restore_drill: None,
         };
         let now = jiff::Timestamp::now()
             .round(jiff::Unit::Second)
