@@ -348,6 +348,9 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
         &["get", "tenants.harmony.nationtech.io", TENANT, "-o", "json"],
     );
     let recorded = &tenant["status"]["restoreDrill"];
+    eprintln!(
+        "$ kubectl get tenants.harmony.nationtech.io {TENANT} -o jsonpath='{{.status.restoreDrill}}'\n{recorded}"
+    );
     assert_eq!(recorded["backup"], name.as_str(), "{tenant}");
     assert_eq!(recorded["passed"], true, "{tenant}");
     assert!(
