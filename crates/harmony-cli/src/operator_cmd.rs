@@ -52,6 +52,14 @@ enum OperatorCommand {
         /// The node network(s) `operator run` is given (default: every private range).
         #[arg(long = "node-network", value_name = "CIDR")]
         node_networks: Vec<IpNet>,
+        /// Velero's namespace (`openshift-adp` under OADP): the operator gets a Role there to
+        /// write tenants' backup Schedules, and no other right on Velero's objects.
+        #[arg(
+            long = "velero-namespace",
+            value_name = "NAMESPACE",
+            default_value = "velero"
+        )]
+        velero_namespace: String,
         /// The VpnGateway file: the operator revokes the VPN peers of deleted Tenants and of
         /// members removed from a Tenant in the cluster registry (the Secret harmony-system/harmony-vpn-registry, which it may then read and
         /// update; it may also create Secrets in harmony-system, for the registry's audit archives).
@@ -105,6 +113,7 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             pod_networks,
             service_networks,
             node_networks,
+            velero_namespace,
             vpn_gateway,
         } => {
             let options = InstallOptions {
@@ -112,6 +121,7 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                 pod_networks,
                 service_networks,
                 node_networks,
+                velero_namespace,
             };
             let objects = match vpn_gateway {
                 Some(path) => manifests_with_vpn(&options, &read_gateway(&path)?),

@@ -85,7 +85,8 @@ enum TenantCommand {
     /// A tenant's Velero backups: take one now, list them, the Schedule's status.
     Backup(backup::BackupArgs),
     /// Restore the tenant's latest backup into an isolated scratch namespace, compare what came
-    /// back with what was backed up, record the result (an Event), delete the scratch namespace.
+    /// back with what was backed up, record the result (an Event, and the Tenant resource's
+    /// status when there is one), delete the scratch namespace.
     /// Exit 1 when the drill fails.
     RestoreDrill(backup::DrillArgs),
     /// Member credentials: a kubeconfig per member, scoped to the tenant, short-lived, revocable.

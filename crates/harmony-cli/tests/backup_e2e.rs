@@ -2,7 +2,8 @@
 //! its module, the AWS plugin, moto's S3 on loopback) against the real control plane:
 //! `harmony tenant apply` writes the tenant's Schedule, which Velero validates (`Enabled`);
 //! `tenant backup now` completes; `restore-drill` restores into an isolated scratch namespace,
-//! compares, records an Event and deletes the scratch namespace; a missing or broken location
+//! compares, records an Event (and, once the Tenant CRD and the tenant's Tenant exist, its
+//! `status.restoreDrill`) and deletes the scratch namespace; a missing or broken location
 //! and a final backup that cannot complete delete nothing; `tenant delete --delete-data` takes
 //! the final backup, then deletes.
 
@@ -90,6 +91,31 @@ fn nothing_deleted(plane: &ControlPlane) {
             velero::NAMESPACE
         ]
     ));
+}
+
+/// Applies the Tenant CRD of `harmony operator install --out` (nothing else of the install) and
+/// waits until it is served.
+fn install_tenant_crd(plane: &ControlPlane, dir: &Path) {
+    let out = dir.join("operator");
+    Command::cargo_bin("harmony")
+        .unwrap()
+        .args(["operator", "install", "--out"])
+        .arg(&out)
+        .args(["--image", "registry.example.com/harmony:test"])
+        .assert()
+        .success();
+    let crd = out.join("00-customresourcedefinition-tenants.harmony.nationtech.io.yaml");
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", crd.to_str().unwrap()])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tenants.harmony.nationtech.io",
+        ])
+        .unwrap();
 }
 
 #[test]
@@ -275,6 +301,15 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
         text.contains(&format!("restore drill of tenant {TENANT}: passed")),
         "{text}"
     );
+    // No Tenant resource (the CRD is not installed): nothing recorded beyond the Event.
+    assert!(!text.contains("recorded in Tenant"), "{text}");
+
+    // With the Tenant CRD (as `harmony operator install` renders it) and the tenant file applied
+    // as a Tenant, the drill also records its result in the Tenant's status.
+    install_tenant_crd(plane, dir.path());
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", file])
+        .unwrap();
     let drill = harmony(
         plane,
         &[
@@ -307,6 +342,28 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
     assert_eq!(count("ConfigMap"), (2, 2), "{report}");
     assert_eq!(count("Secret"), (1, 1), "{report}");
     assert_eq!(count("PersistentVolumeClaim"), (1, 1), "{report}");
+    assert_eq!(report["statusRecorded"], true, "{report}");
+    let tenant = json(
+        plane,
+        &["get", "tenants.harmony.nationtech.io", TENANT, "-o", "json"],
+    );
+    let recorded = &tenant["status"]["restoreDrill"];
+    eprintln!(
+        "$ kubectl get tenants.harmony.nationtech.io {TENANT} -o jsonpath='{{.status.restoreDrill}}'\n{recorded}"
+    );
+    assert_eq!(recorded["backup"], name.as_str(), "{tenant}");
+    assert_eq!(recorded["passed"], true, "{tenant}");
+    assert!(
+        recorded["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Velero Completed, 4 objects back"),
+        "{tenant}"
+    );
+    assert!(
+        recorded["time"].as_str().unwrap().ends_with('Z'),
+        "{tenant}"
+    );
     let scratch = report["scratchNamespace"].as_str().unwrap();
     assert!(!exists(plane, &["get", "namespace", scratch]));
     let events = json(plane, &["get", "events", "-n", TENANT, "-o", "json"]);

@@ -99,7 +99,7 @@ fn install_writes_the_same_folder_every_time() {
             .assert()
             .success()
     };
-    install().stdout(predicate::str::contains("10 of 10 files written"));
+    install().stdout(predicate::str::contains("12 of 12 files written"));
     let first: Vec<(String, String)> = files(&out);
     install().stdout(predicate::str::contains("unchanged"));
     assert_eq!(files(&out), first);
@@ -112,17 +112,19 @@ fn install_writes_the_same_folder_every_time() {
             "20-serviceaccount-harmony-operator.yaml",
             "30-clusterrole-harmony-operator.yaml",
             "35-role-harmony-operator.yaml",
+            "36-role-harmony-operator-backups.yaml",
             "40-clusterrolebinding-harmony-operator.yaml",
             "45-rolebinding-harmony-operator.yaml",
+            "46-rolebinding-harmony-operator-backups.yaml",
             "50-deployment-harmony-operator.yaml",
             "60-poddisruptionbudget-harmony-operator.yaml",
             "kustomization.yaml",
         ]
     );
     assert!(
-        first[7].1.contains("- --pod-network=10.244.0.0/16"),
+        first[9].1.contains("- --pod-network=10.244.0.0/16"),
         "{}",
-        first[7].1
+        first[9].1
     );
 
     harmony()
@@ -186,6 +188,10 @@ fn the_installed_operator_makes_exported_tenants_ready_until_sigterm() {
         .args(["--image", "registry.example.com/harmony:1.0"])
         .assert()
         .success();
+    // Velero's namespace, where the install's Schedule Role lives, exists once Velero is installed.
+    plane
+        .kubectl_run(&["create", "namespace", "velero"])
+        .unwrap();
     plane
         .kubectl_run(&["apply", "--server-side", "-k", out.to_str().unwrap()])
         .unwrap();

@@ -129,22 +129,28 @@ async fn remove(
 }
 
 /// Deletes the tenant's backup Schedule (in Velero's namespace), where Velero runs; its Backups
-/// stay until their retention ends. Without the right to list Schedules (the operator's role has
-/// none: it writes no Schedule), there is none of Harmony's to find.
+/// stay until their retention ends. Schedules are listed in every namespace or, without that
+/// right (the operator's is a Role in Velero's namespace), in the one discovery names.
 async fn remove_schedules(cluster: &Cluster, selector: &str) -> Result<(), DeleteError> {
     let served = cluster
         .api_group_versions()
         .await
         .map_err(InterpretError::from)?;
-    if velero_namespace(&served).is_none() {
+    let Some(velero) = velero_namespace(&served) else {
         return Ok(());
-    }
+    };
     let schedule = Kind::of::<Schedule>();
     let schedules = match cluster.list(schedule, "", selector).await {
         Ok(schedules) => schedules,
         Err(failure) if failure.kind == FailureKind::Forbidden => {
-            tracing::warn!("not deleting backup Schedules: {failure}");
-            return Ok(());
+            match cluster.list(schedule, &velero, selector).await {
+                Ok(schedules) => schedules,
+                Err(failure) if failure.kind == FailureKind::Forbidden => {
+                    tracing::warn!("not deleting backup Schedules: {failure}");
+                    return Ok(());
+                }
+                Err(failure) => return Err(InterpretError::from(failure).into()),
+            }
         }
         Err(failure) => return Err(InterpretError::from(failure).into()),
     };

@@ -169,6 +169,36 @@ impl Cluster {
             .map_err(|e| self.fail(&e, &attempt))
     }
 
+    /// Server-side applies `body` to the status subresource of `target` as field manager
+    /// `manager` (forced: the fields `body` holds are that manager's alone); returns the object as
+    /// the server stored it.
+    pub async fn apply_status(
+        &self,
+        target: &ObjectRef,
+        body: &Value,
+        manager: &str,
+    ) -> Result<Value, ApiFailure> {
+        let ObjectRef {
+            kind,
+            namespace,
+            name,
+        } = target;
+        let api = self.api(*kind, namespace);
+        let params = PatchParams::apply(manager).force();
+        let resource = format!("{}/status", kind.resource());
+        let attempt = Attempt {
+            verb: "patch",
+            resource,
+            namespace,
+            name,
+        };
+        let patch = Patch::Apply(body);
+        with_retry(|| api.patch_status(name, &params, &patch))
+            .await
+            .map(to_value)
+            .map_err(|e| self.fail(&e, &attempt))
+    }
+
     /// Deletes one object; one already gone counts as deleted.
     pub async fn delete(
         &self,

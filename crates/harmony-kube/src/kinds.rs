@@ -154,6 +154,16 @@ pub const OKD_SECURITY_CONTEXT_CONSTRAINTS: Kind = Kind {
     namespaced: false,
 };
 
+/// Harmony's own `harmony.nationtech.io/v1alpha1` Tenant (cluster-scoped, a CRD; its model is
+/// `harmony_operator::Tenant`, which this crate cannot name).
+pub const TENANT: Kind = Kind {
+    group: "harmony.nationtech.io",
+    version: "v1alpha1",
+    name: "Tenant",
+    plural: "tenants",
+    namespaced: false,
+};
+
 /// Where one object lives: kind, namespace (empty for cluster scope) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectRef {

@@ -53,7 +53,8 @@ pub enum RunError {
 }
 
 /// How often the operator asks discovery whether the cluster serves the prometheus-operator API
-/// (`monitoring.coreos.com`), so that installing or removing it needs no restart.
+/// (`monitoring.coreos.com`) and Velero (`velero.io`), so that installing or removing either
+/// needs no restart.
 pub const REDISCOVERY: Duration = Duration::from_secs(10);
 
 /// How many Tenants are reconciled at once unless told otherwise. A reconcile waits on the API
@@ -199,9 +200,20 @@ async fn lead(
         );
     metrics.count_tenants(store.clone());
     let (served, served_rx) = watch::channel(facts.monitoring_api);
-    let rediscovery = tokio::spawn(rediscover(cluster.clone(), served));
-    let (owned, triggers, synced) = Owned::new(&client, served_rx);
-    let monitoring_settled = owned.monitoring_settled();
+    let (velero, velero_rx) = watch::channel(facts.velero_namespace.clone());
+    let named = settings
+        .facts
+        .profile
+        .as_ref()
+        .and_then(|p| p.velero_namespace.clone());
+    let found = Served {
+        monitoring: served,
+        velero,
+        named,
+    };
+    let rediscovery = tokio::spawn(rediscover(cluster.clone(), found));
+    let (owned, triggers, synced) = Owned::new(&client, served_rx, velero_rx);
+    let settled = owned.settled();
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
         reader: InventoryReader::new(config)?,
@@ -258,7 +270,8 @@ async fn lead(
         .watches_stream(triggers.bindings, owner)
         .watches_stream(triggers.rules, owner)
         .watches_stream(triggers.routing, owner)
-        .reconcile_all_on(monitoring_settled)
+        .watches_stream(triggers.schedules, owner)
+        .reconcile_all_on(settled)
         .graceful_shutdown_on(stop)
         .run(
             move |tenant, context| {
@@ -285,34 +298,56 @@ async fn lead(
     Ok(())
 }
 
+/// What discovery found that can change while the operator runs.
+struct Served {
+    /// Whether the cluster serves the prometheus-operator API.
+    monitoring: watch::Sender<bool>,
+    /// Velero's namespace, when the cluster serves `velero.io`.
+    velero: watch::Sender<Option<String>>,
+    /// Velero's namespace as the cluster profile names it, which wins over the usual one.
+    named: Option<String>,
+}
+
+/// Says `now` in `sender` when it changed, and logs the change as `what`.
+fn publish<T: PartialEq + std::fmt::Debug>(sender: &watch::Sender<T>, now: T, what: &str) {
+    let shown = format!("{now:?}");
+    if sender.send_if_modified(|was| {
+        let changed = *was != now;
+        *was = now;
+        changed
+    }) {
+        tracing::info!(
+            now = %shown,
+            "{what} changed: every Tenant is reconciled once its watches agree"
+        );
+    }
+}
+
 /// Asks discovery every [`REDISCOVERY`] whether the cluster serves the prometheus-operator API
-/// and says so in `served` when that changes, until the task is dropped.
+/// and Velero (and in which namespace), and says so in `served` when that changes, until the
+/// task is dropped.
 #[tracing::instrument(name = "rediscover", skip_all)]
-async fn rediscover(cluster: Cluster, served: watch::Sender<bool>) {
+async fn rediscover(cluster: Cluster, served: Served) {
     let mut ticks = tokio::time::interval(REDISCOVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick completes at once; startup discovery has just answered.
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let now = match cluster.api_group_versions().await {
-            Ok(versions) => facts::monitoring_served(&versions),
+        let versions = match cluster.api_group_versions().await {
+            Ok(versions) => versions,
             Err(failure) => {
                 tracing::warn!("discovery: {failure}");
                 continue;
             }
         };
-        let changed = served.send_if_modified(|was| std::mem::replace(was, now) != now);
-        if changed {
-            tracing::info!(
-                served = now,
-                "monitoring.coreos.com is {}: every Tenant is reconciled once its watches agree",
-                if now {
-                    "served now"
-                } else {
-                    "no longer served"
-                }
-            );
-        }
+        publish(
+            &served.monitoring,
+            facts::monitoring_served(&versions),
+            "monitoring.coreos.com served",
+        );
+        let velero =
+            facts::velero_namespace(&versions).map(|found| served.named.clone().unwrap_or(found));
+        publish(&served.velero, velero, "Velero's namespace (velero.io)");
     }
 }

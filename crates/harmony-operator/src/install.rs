@@ -9,6 +9,7 @@ use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
 use harmony_tenant::TenantRole;
+use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::cluster_quota::ClusterResourceQuota;
 use harmony_tenant::monitoring::MONITORING_ROLES;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
@@ -63,6 +64,9 @@ pub struct InstallOptions {
     pub service_networks: Vec<IpNet>,
     /// `--node-network` CIDRs passed to `harmony operator run`.
     pub node_networks: Vec<IpNet>,
+    /// Velero's namespace (`velero`, `openshift-adp` under OADP), where the operator may write
+    /// tenants' Schedules and nothing else.
+    pub velero_namespace: String,
 }
 
 /// One object to install: its file name (names sort in apply order) and the object.
@@ -102,6 +106,27 @@ fn role_binding(order: u8, role: &str) -> InstallObject {
             "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
         }),
     )
+}
+
+/// The name of the Role and RoleBinding in Velero's namespace.
+pub const BACKUPS_ROLE: &str = "harmony-operator-backups";
+
+/// A Role in Velero's namespace `velero` letting the operator write tenants' Schedules there (and
+/// nothing else of Velero's: Backups and Restores hold tenants' Secrets), and its binding.
+fn backup_objects(velero: &str) -> [InstallObject; 2] {
+    let mut role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": BACKUPS_ROLE, "namespace": velero, "labels": labels()},
+        "rules": rule(
+            &[Kind::of::<Schedule>()],
+            &["get", "list", "watch", "create", "patch", "delete"],
+        ),
+    });
+    let mut binding = role_binding(46, BACKUPS_ROLE).object;
+    binding["metadata"]["namespace"] = json!(velero);
+    role["metadata"]["namespace"] = json!(velero);
+    [object(36, role), object(46, binding)]
 }
 
 /// A rule granting `verbs` on the kinds `kinds` (all of one API group each).
@@ -408,10 +433,11 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
             }),
         ),
     ];
+    objects.extend(backup_objects(&options.velero_namespace));
     if let Some(gateway) = vpn {
         objects.extend(vpn_objects(gateway));
-        objects.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     }
+    objects.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     objects
 }
 
@@ -425,7 +451,16 @@ mod tests {
             pod_networks: vec!["10.244.0.0/16".parse().unwrap()],
             service_networks: vec!["10.96.0.0/12".parse().unwrap()],
             node_networks: Vec::new(),
+            velero_namespace: "velero".into(),
         }
+    }
+
+    /// The index of the Deployment among `objects`.
+    fn deployment(objects: &[InstallObject]) -> usize {
+        objects
+            .iter()
+            .position(|o| o.object["kind"] == "Deployment")
+            .unwrap()
     }
 
     #[test]
@@ -440,7 +475,7 @@ mod tests {
             names[0],
             "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml"
         );
-        let deployment = &a[7].object;
+        let deployment = &a[deployment(&a)].object;
         assert_eq!(deployment["spec"]["replicas"], 2);
         assert_eq!(
             deployment["spec"]["template"]["spec"]["containers"][0]["args"],
@@ -468,7 +503,8 @@ mod tests {
         let plain = manifests(&options());
         let mut with_vpn = manifests_with_vpn(&options(), &gateway());
         with_vpn.retain(|o| !o.file_name.contains("vpn"));
-        let deployment = &mut with_vpn[7].object["spec"]["template"]["spec"];
+        let at = deployment(&with_vpn);
+        let deployment = &mut with_vpn[at].object["spec"]["template"]["spec"];
         deployment.as_object_mut().unwrap().remove("volumes");
         let container = &mut deployment["containers"][0];
         container.as_object_mut().unwrap().remove("volumeMounts");
@@ -670,5 +706,41 @@ mod tests {
             ),
             "{check:?}"
         );
+    }
+
+    #[test]
+    fn the_operator_may_write_schedules_in_velero_s_namespace_and_nothing_else_of_velero() {
+        let objects = manifests(&InstallOptions {
+            velero_namespace: "openshift-adp".into(),
+            ..options()
+        });
+        let velero: Vec<&Value> = objects
+            .iter()
+            .map(|o| &o.object)
+            .filter(|o| {
+                o.to_string().contains("velero.io") || o["metadata"]["namespace"] == "openshift-adp"
+            })
+            .collect();
+        assert_eq!(velero.len(), 2, "{velero:?}");
+        let (role, binding) = (velero[0], velero[1]);
+        assert_eq!(role["kind"], "Role");
+        assert_eq!(role["metadata"]["namespace"], "openshift-adp");
+        assert_eq!(
+            role["rules"],
+            json!([{
+                "apiGroups": ["velero.io"],
+                "resources": ["schedules"],
+                "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+            }])
+        );
+        assert_eq!(binding["kind"], "RoleBinding");
+        assert_eq!(binding["metadata"]["namespace"], "openshift-adp");
+        assert_eq!(binding["roleRef"]["name"], BACKUPS_ROLE);
+        assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
+        let cluster_role = objects
+            .iter()
+            .find(|o| o.object["kind"] == "ClusterRole")
+            .unwrap();
+        assert!(!cluster_role.object.to_string().contains("velero.io"));
     }
 }

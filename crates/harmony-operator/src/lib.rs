@@ -22,6 +22,7 @@ pub mod metrics;
 mod owned;
 pub mod reconcile;
 mod resource;
+mod schedules;
 
 pub use auditor::{AUDIT_MANAGER, AuditError};
 pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};

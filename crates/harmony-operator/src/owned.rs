@@ -1,7 +1,8 @@
 //! The objects tenants own, watched: each kind of a tenant plan is listed and watched once (by the
 //! managed-by label), kept in a cache, and any change to one of them triggers its tenant. The
 //! monitoring kinds are watched only while the cluster serves them: their watches start when the
-//! prometheus-operator API appears and stop (their caches emptied) when it goes.
+//! prometheus-operator API appears and stop (their caches emptied) when it goes; Velero's
+//! Schedules likewise, in Velero's namespace only ([`crate::schedules`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::{Stream, StreamExt};
 use harmony_kube::Kind;
 use harmony_kube::kinds::Scope;
+use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
@@ -25,9 +27,11 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::resource::{QuotaUsage, Tenant};
+use crate::schedules::{Velero, watch_schedules};
 
 /// A stream of owned objects that changed or went away.
-type Changes<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
+pub(crate) type Changes<K> =
+    std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
 
 /// How many owned kinds every cluster serves.
 const KINDS: usize = 8;
@@ -43,7 +47,7 @@ struct Filled {
 
 /// Which objects of one kind each tenant holds, by their tenant label, kept from the same watch
 /// events as the cache (a relist is swapped in whole once complete, as the cache does).
-struct TenantIndex<K: Resource<DynamicType = ()>> {
+pub(crate) struct TenantIndex<K: Resource<DynamicType = ()>> {
     by_tenant: HashMap<String, HashSet<ObjectRef<K>>>,
     tenant_of: HashMap<ObjectRef<K>, String>,
     relist: Option<Vec<(ObjectRef<K>, String)>>,
@@ -60,7 +64,7 @@ impl<K: Resource<DynamicType = ()>> Default for TenantIndex<K> {
 }
 
 impl<K: Resource<DynamicType = ()>> TenantIndex<K> {
-    fn apply(&mut self, event: &watcher::Event<K>) {
+    pub(crate) fn apply(&mut self, event: &watcher::Event<K>) {
         match event {
             watcher::Event::Apply(object) => {
                 self.remove(&ObjectRef::from_obj(object));
@@ -109,9 +113,9 @@ impl<K: Resource<DynamicType = ()>> TenantIndex<K> {
 }
 
 /// The cache of one owned kind, with the objects of each tenant indexed.
-struct Cache<K: Resource<DynamicType = ()> + 'static> {
-    store: Store<K>,
-    index: Arc<Mutex<TenantIndex<K>>>,
+pub(crate) struct Cache<K: Resource<DynamicType = ()> + 'static> {
+    pub(crate) store: Store<K>,
+    pub(crate) index: Arc<Mutex<TenantIndex<K>>>,
 }
 
 impl<K: Resource<DynamicType = ()> + 'static> Clone for Cache<K> {
@@ -224,7 +228,7 @@ impl MonitoringGate {
 
 /// Every value `values` takes, starting with the current one; a quick succession of changes may
 /// yield only the last.
-fn values<T: Clone + Send + Sync + 'static>(
+pub(crate) fn values<T: Clone + Send + Sync + 'static>(
     values: watch::Receiver<T>,
 ) -> impl Stream<Item = T> + Send + 'static {
     futures::stream::unfold((values, true), |(mut values, first)| async move {
@@ -300,7 +304,7 @@ where
 }
 
 /// Watches only Harmony's objects.
-fn owned_config() -> watcher::Config {
+pub(crate) fn owned_config() -> watcher::Config {
     watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"))
 }
 
@@ -325,7 +329,9 @@ pub(crate) struct Owned {
     bindings: Cache<RoleBinding>,
     rules: Cache<PrometheusRule>,
     routing: Cache<AlertmanagerConfig>,
+    schedules: Cache<Schedule>,
     monitoring: watch::Receiver<Monitoring>,
+    velero: watch::Receiver<Velero>,
 }
 
 /// The change streams of [`Owned`], handed to the controller as triggers.
@@ -340,6 +346,7 @@ pub(crate) struct Triggers {
     pub bindings: Changes<RoleBinding>,
     pub rules: Changes<PrometheusRule>,
     pub routing: Changes<AlertmanagerConfig>,
+    pub schedules: Changes<Schedule>,
 }
 
 fn items<K>(cache: &Cache<K>, tenant: &str, out: &mut Vec<(Kind, Value)>)
@@ -357,10 +364,12 @@ where
 impl Owned {
     /// Starts nothing: the caches fill once the controller polls the returned triggers; the
     /// receiver turns `true` once every cache of the kinds every cluster serves holds its first
-    /// full list. The monitoring kinds are watched while `served` says the cluster serves them.
+    /// full list. The monitoring kinds are watched while `served` says the cluster serves them,
+    /// Velero's Schedules while `velero` names Velero's namespace (and only in it).
     pub fn new(
         client: &Client,
         served: watch::Receiver<bool>,
+        velero: watch::Receiver<Option<String>>,
     ) -> (Self, Triggers, watch::Receiver<bool>) {
         let (all, filled_rx) = watch::channel(false);
         let filled = Arc::new(Filled {
@@ -389,6 +398,7 @@ impl Owned {
         let (bindings, t_bindings) = watch(client, &filled);
         let (rules, t_rules) = watch_while_served(client, &gate, 0);
         let (routing, t_routing) = watch_while_served(client, &gate, 1);
+        let (schedules, t_schedules, velero) = watch_schedules(client, velero);
         (
             Self {
                 namespaces,
@@ -401,7 +411,9 @@ impl Owned {
                 bindings,
                 rules,
                 routing,
+                schedules,
                 monitoring,
+                velero,
             },
             Triggers {
                 namespaces: t_namespaces,
@@ -414,6 +426,7 @@ impl Owned {
                 bindings: t_bindings,
                 rules: t_rules,
                 routing: t_routing,
+                schedules: t_schedules,
             },
             filled_rx,
         )
@@ -424,13 +437,23 @@ impl Owned {
         *self.monitoring.borrow()
     }
 
-    /// Every change of [`Self::monitoring`] to [`Monitoring::NotServed`] or
-    /// [`Monitoring::Watched`] after the first: each asks for every Tenant to be reconciled.
-    pub fn monitoring_settled(&self) -> impl Stream<Item = ()> + Send + 'static {
-        values(self.monitoring.clone())
+    /// Whether Velero's Schedules are watched now, and where.
+    pub fn velero(&self) -> Velero {
+        self.velero.borrow().clone()
+    }
+
+    /// Every change of [`Self::monitoring`] or [`Self::velero`] to a settled state (not served,
+    /// or watched) after the first: each asks for every Tenant to be reconciled.
+    pub fn settled(&self) -> impl Stream<Item = ()> + Send + 'static {
+        let monitoring = values(self.monitoring.clone())
             .skip(1)
             .filter(|state| std::future::ready(*state != Monitoring::Starting))
-            .map(|_| ())
+            .map(|_| ());
+        let velero = values(self.velero.clone())
+            .skip(1)
+            .filter(|state| std::future::ready(*state != Velero::Starting))
+            .map(|_| ());
+        futures::stream::select(monitoring, velero)
     }
 
     /// Every cached object of `tenant`, as JSON with its kind.
@@ -446,6 +469,7 @@ impl Owned {
         items(&self.bindings, tenant, &mut out);
         items(&self.rules, tenant, &mut out);
         items(&self.routing, tenant, &mut out);
+        items(&self.schedules, tenant, &mut out);
         out
     }
 

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use harmony_k8s::{ApplyOptions, K8sTopology, Snapshot, TenantReport, apply::apply_plan};
 use harmony_kube::{ApiFailure, Cluster};
 use harmony_tenant::{
-    ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, MonitoringStatus, RevokeError,
-    RevokeMode, RevokedAccess, TenantRemover, TenantScore, compile, cross_tenant_problems,
+    BackupStatus, ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, MonitoringStatus,
+    RevokeError, RevokeMode, RevokedAccess, TenantRemover, TenantScore, compile,
+    cross_tenant_problems,
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -25,6 +26,7 @@ use tokio::sync::{Notify, watch};
 use crate::controller::REDISCOVERY;
 use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
+use crate::schedules::Velero;
 
 /// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
 pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
@@ -198,10 +200,10 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         .wait_for(|synced| *synced)
         .await
         .map_err(|_| Error::Caches)?;
-    if ctx.owned.monitoring() == Monitoring::Starting {
-        // Every Tenant is reconciled once the monitoring caches are filled; until then a plan
-        // would not see the monitoring objects that exist. This retry covers a watch that fails.
-        tracing::debug!("waiting for the monitoring watches to fill");
+    if ctx.owned.monitoring() == Monitoring::Starting || ctx.owned.velero() == Velero::Starting {
+        // Every Tenant is reconciled once the monitoring and Schedule caches are filled; until
+        // then a plan would not see the objects that exist. This retry covers a watch that fails.
+        tracing::debug!("waiting for the monitoring or Schedule watches to fill");
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     let api = ctx.tenants.clone();
@@ -309,6 +311,24 @@ fn monitoring_note(status: MonitoringStatus) -> Option<String> {
     }
 }
 
+/// What the `Ready` condition adds when the plan holds no backup Schedule: why.
+fn backup_note(status: BackupStatus, velero: &Velero) -> Option<String> {
+    match (status, velero) {
+        (BackupStatus::On, _) => None,
+        (BackupStatus::Disabled, _) => Some(format!("backups {}", status.describe())),
+        (BackupStatus::NotServed, Velero::Denied { namespace, reason }) => Some(format!(
+            "backups off: the operator cannot watch Schedules in Velero's namespace \
+             {namespace} ({reason}); apply `harmony operator install --velero-namespace \
+             {namespace}`'s Role and RoleBinding there"
+        )),
+        (BackupStatus::NotServed, _) => Some(format!(
+            "backups off: the cluster does not serve velero.io/v1 (install Velero or OADP; the \
+             operator notices within {} s)",
+            REDISCOVERY.as_secs()
+        )),
+    }
+}
+
 /// A grant revoked outside the cluster, as Events list it: `VPN peer tenant/member`.
 fn described(access: &RevokedAccess) -> String {
     format!("{} {}/{}", access.kind, access.tenant, access.member)
@@ -396,9 +416,7 @@ impl Context {
         self.revoke_removed_members(tenant, &score).await?;
         let facts = ClusterFacts {
             monitoring_api: self.owned.monitoring() == Monitoring::Watched,
-            // Backup Schedules are `harmony tenant apply`'s for now: the operator's role has no
-            // right in Velero's namespace.
-            velero_namespace: None,
+            velero_namespace: self.owned.velero().namespace().map(str::to_string),
             ..self.facts.clone()
         };
         let plan = compile(&score, &facts);
@@ -450,7 +468,8 @@ impl Context {
             score.namespace()
         );
         let monitoring = monitoring_note(plan.monitoring);
-        if let Some(note) = &monitoring {
+        let backups = backup_note(plan.backup, &self.owned.velero());
+        for note in monitoring.iter().chain(backups.iter()) {
             message.push_str("; ");
             message.push_str(note);
         }
@@ -634,6 +653,8 @@ impl Context {
                 Vec::new()
             },
             conditions: Vec::new(),
+            // The restore drill's record is its own manager's: left out, it stays as written.
+            restore_drill: None,
         };
         let now = jiff::Timestamp::now()
             .round(jiff::Unit::Second)
@@ -722,5 +743,38 @@ impl Context {
         if let Err(e) = self.recorder.publish(&event, &tenant.object_ref(&())).await {
             tracing::warn!(tenant = %tenant.name_any(), "could not publish an Event: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_message_says_why_backups_are_off() {
+        assert_eq!(
+            backup_note(BackupStatus::On, &Velero::Watched("velero".into())),
+            None
+        );
+        let off = backup_note(BackupStatus::NotServed, &Velero::NotServed).unwrap();
+        assert!(
+            off.starts_with("backups off: the cluster does not serve velero.io/v1"),
+            "{off}"
+        );
+        let denied = Velero::Denied {
+            namespace: "velero".into(),
+            reason: "forbidden".into(),
+        };
+        let off = backup_note(BackupStatus::NotServed, &denied).unwrap();
+        assert!(
+            off.contains("cannot watch Schedules in Velero's namespace velero (forbidden)")
+                && off.contains("--velero-namespace velero"),
+            "{off}"
+        );
+        let off = backup_note(BackupStatus::Disabled, &denied).unwrap();
+        assert_eq!(
+            off,
+            "backups off: the tenant file sets spec.backup.enabled: false"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use harmony_tenant::backup::drill::DrillRecord;
 use harmony_tenant::{API_VERSION, TENANT_KIND, TenantScore, TenantSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
@@ -87,6 +88,10 @@ pub struct TenantStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+    /// The last restore drill, written by `harmony tenant restore-drill` (its own field manager;
+    /// the operator never writes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_drill: Option<DrillRecord>,
 }
 
 /// One resource of the tenant's quota.
@@ -237,5 +242,14 @@ mod tests {
             Tenant::url_path(&(), None),
             "/apis/harmony.nationtech.io/v1alpha1/tenants"
         );
+    }
+
+    #[test]
+    fn the_kind_table_names_the_tenant_resource_as_its_model_does() {
+        let kind = harmony_kube::kinds::TENANT;
+        assert_eq!(kind.api_version(), Tenant::api_version(&()));
+        assert_eq!(kind.name(), Tenant::kind(&()));
+        assert_eq!(kind.plural(), Tenant::plural(&()));
+        assert!(!kind.namespaced());
     }
 }

@@ -1,7 +1,8 @@
 //! The operator on a real control plane (etcd, kube-apiserver and kube-controller-manager built
 //! from their Go modules): the rendered install accepted as is, the operator running as its own
 //! ServiceAccount, Tenants made Ready and Isolated, edits applied, drift repaired from watch
-//! events, invalid specs refused by name, and deletions held while PVCs hold data.
+//! events, invalid specs refused by name, deletions held while PVCs hold data, and a restore
+//! drill's status record kept through the operator's status writes.
 
 mod common;
 
@@ -11,7 +12,9 @@ use common::{
     Running, deleted_policy_restored, deletion_held_by_a_claim, event_note, eventually, install,
     put, quota_cpu, ready_and_isolated, tenant,
 };
+use harmony_k8s::backup::record_drill_status;
 use harmony_operator::{READY, Tenant};
+use harmony_tenant::backup::drill::{DRILL_STATUS_MANAGER, DrillRecord};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -176,4 +179,56 @@ async fn a_deletion_is_held_while_a_pvc_holds_data_until_the_spec_says_delete_it
         }
     })
     .await;
+}
+
+/// A restore drill's record in `status.restoreDrill` (written by the drill library, its own field
+/// manager) survives the operator's status writes, and a Tenant that does not exist gets none.
+#[tokio::test]
+async fn the_restore_drill_record_survives_the_operators_status_writes() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let cluster = harmony_kube::Cluster::new(client.clone(), plane.url().into());
+    let name = ControlPlane::unique_name("op-drill");
+    let record = DrillRecord {
+        time: "2026-12-03T19:30:00Z".into(),
+        backup: format!("{name}-manual-20261203192900"),
+        passed: true,
+        summary: "Velero Completed, 4 objects back".into(),
+    };
+    let absent = record_drill_status(&cluster, &name, &record).await.unwrap();
+    assert!(
+        !absent,
+        "a Tenant that does not exist has no status to record in"
+    );
+
+    put(&client, &tenant(&name, "2")).await;
+    ready_and_isolated(&client, &name).await;
+    assert!(record_drill_status(&cluster, &name, &record).await.unwrap());
+
+    // An edit makes the operator (and its auditor) write the status again.
+    put(&client, &tenant(&name, "3")).await;
+    quota_cpu(&client, &name, "3").await;
+    let edited = ready_and_isolated(&client, &name).await;
+    assert_eq!(edited.metadata.generation, Some(2));
+    let status = edited.status.unwrap();
+    assert_eq!(status.observed_generation, Some(2));
+    assert_eq!(status.restore_drill.as_ref(), Some(&record));
+
+    // The drill's manager, and only it, owns the field.
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let stored = tenants.get(&name).await.unwrap();
+    let owners: Vec<String> = stored
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .is_some_and(|f| f.0["f:status"].get("f:restoreDrill").is_some())
+        })
+        .filter_map(|m| m.manager)
+        .collect();
+    assert_eq!(owners, [DRILL_STATUS_MANAGER]);
 }

@@ -18,6 +18,7 @@ use harmony::Documents;
 use harmony_operator::Tenant;
 use harmony_operator::install::{InstallOptions, VpnGatewayFile, manifests_with_vpn};
 use harmony_tenant::ExternalAccess;
+use harmony_tenant::backup::VELERO_NAMESPACE;
 use harmony_testkit::ControlPlane;
 use harmony_vpn::{
     KnownMembers, MEMBER_REMOVED, PeerRecord, PeerRequest, PeerRevoker, RegistryBackend,
@@ -56,6 +57,7 @@ fn install_the_vpn_role(plane: &ControlPlane) {
         pod_networks: vec![plane.pod_network()],
         service_networks: vec![plane.service_network()],
         node_networks: Vec::new(),
+        velero_namespace: VELERO_NAMESPACE.into(),
     };
     let text = std::fs::read_to_string(GATEWAY_FILE).unwrap();
     let file = VpnGatewayFile::parse(GATEWAY_FILE, &text).unwrap();

@@ -91,6 +91,23 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<u16> {
     Ok(status)
 }
 
+/// Installs Velero's CRDs (of the version `tools/velero/build` built) on `plane` and waits until
+/// they are served: enough to write Schedules, with no Velero server running.
+pub fn install_crds(plane: &ControlPlane) -> Result<(), ControlPlaneError> {
+    let crds = tools()?.join("crds");
+    plane.kubectl_run(&["apply", "--server-side", "-f", &crds.to_string_lossy()])?;
+    plane.kubectl_run(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/schedules.velero.io",
+        "crd/backups.velero.io",
+        "crd/restores.velero.io",
+        "crd/backupstoragelocations.velero.io",
+    ])?;
+    Ok(())
+}
+
 impl Velero {
     /// Installs Velero's CRDs on `plane`, starts moto (S3) with the bucket, creates the
     /// credentials Secret and the location `default`, starts `velero server` (fast sync and
@@ -114,9 +131,14 @@ impl Velero {
             server: None,
             watchdog,
         };
-        velero.install_crds(plane)?;
+        install_crds(plane)?;
         velero.start_moto()?;
-        plane.kubectl_run(&["create", "namespace", NAMESPACE])?;
+        // Applied, not created: an operator install may have created it for its Schedule Role.
+        plane.apply(&[serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": NAMESPACE},
+        })])?;
         let credentials = velero.dir.join("cloud");
         // moto takes any key; these are no one's credentials.
         std::fs::write(
@@ -153,21 +175,6 @@ impl Velero {
         velero.start_server()?;
         velero.wait_location(plane, "Available")?;
         Ok(velero)
-    }
-
-    fn install_crds(&self, plane: &ControlPlane) -> Result<(), ControlPlaneError> {
-        let crds = self.tools.join("crds");
-        plane.kubectl_run(&["apply", "--server-side", "-f", &crds.to_string_lossy()])?;
-        plane.kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/schedules.velero.io",
-            "crd/backups.velero.io",
-            "crd/restores.velero.io",
-            "crd/backupstoragelocations.velero.io",
-        ])?;
-        Ok(())
     }
 
     fn start_moto(&mut self) -> Result<(), ControlPlaneError> {

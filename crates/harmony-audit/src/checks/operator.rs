@@ -2,12 +2,15 @@
 //! reconciling tenants needs and nothing that reaches beyond it: no wildcard, no Secret read (but
 //! the VPN peer registry's, in its own namespace, when it revokes peers), no impersonation (nor
 //! ServiceAccount tokens, which amount to it), and `bind` or `escalate` only on the tenant roles a
-//! tenant plan binds (and `bind` on the monitoring ClusterRoles it binds).
+//! tenant plan binds (and `bind` on the monitoring ClusterRoles it binds); of Velero's objects,
+//! only the Schedules of Velero's namespace (a Backup holds every object of the namespaces it
+//! covers, Secrets included).
 
+use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
 use harmony_tenant::monitoring::MONITORING_ROLES;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
-use super::rbac::TENANT_ROLES;
+use super::rbac::{TENANT_ROLES, VELERO_GROUP, VELERO_RESOURCES};
 use super::{Check, Context};
 use crate::rbac::{Grant, Request, Scope, SubjectRef, describe_rule, rule_allows};
 
@@ -22,6 +25,17 @@ const VPN_REGISTRY_SECRET: &str = "harmony-vpn-registry";
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 const READ: [&str; 3] = ["get", "list", "watch"];
+/// Every verb of a resource.
+const ANY: [&str; 8] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
 
 /// The objects of `resource` (of `group`) that `rule` lets one `verb`: the names it lists, or
 /// `""` for every object when it lists none.
@@ -96,8 +110,29 @@ fn reads_only_the_vpn_registry(g: &Grant) -> bool {
             .all(|s| *s == (OPERATOR_NAMESPACE, VPN_REGISTRY_SECRET))
 }
 
-/// Why `g` reaches beyond what the operator needs, one reason each.
-fn reasons(g: &Grant) -> Vec<&'static str> {
+/// Whether `g` is held in one of Velero's namespaces `velero`.
+fn in_velero(g: &Grant, velero: &[&str]) -> bool {
+    matches!(&g.scope, Scope::Namespace(ns) if velero.contains(&ns.as_str()))
+}
+
+/// Whether `g` reaches Velero's objects other than Schedules, or Schedules elsewhere than in
+/// Velero's namespaces `velero`.
+fn beyond_schedules(g: &Grant, velero: &[&str]) -> bool {
+    VELERO_RESOURCES.iter().any(|resource| {
+        (*resource != "schedules" || !in_velero(g, velero))
+            && allows_any(&g.rule, &ANY, &[(VELERO_GROUP, resource)])
+    })
+}
+
+/// Whether `g` lets one write Schedules in Velero's namespace (and, by [`beyond_schedules`],
+/// nothing else of Velero's).
+fn writes_schedules(g: &Grant, velero: &[&str]) -> bool {
+    in_velero(g, velero) && allows_any(&g.rule, &ANY, &[(VELERO_GROUP, "schedules")])
+}
+
+/// Why `g` reaches beyond what the operator needs, one reason each; `velero` names Velero's
+/// namespaces.
+fn reasons(g: &Grant, velero: &[&str]) -> Vec<&'static str> {
     let rule = &g.rule;
     let impersonated = [
         ("", "users"),
@@ -123,6 +158,10 @@ fn reasons(g: &Grant) -> Vec<&'static str> {
         (
             beyond_tenant_roles(rule),
             "binds or escalates roles other than the tenant roles",
+        ),
+        (
+            beyond_schedules(g, velero),
+            "reaches Velero objects other than the Schedules of Velero's namespace",
         ),
     ]
     .into_iter()
@@ -150,9 +189,14 @@ pub(super) fn checks(ctx: &Context) -> Vec<Check> {
         return Vec::new();
     }
     let grants = ctx.authz.what_can(&account);
+    // Where Velero runs: as discovered, else either usual namespace (rendered files).
+    let velero: Vec<&str> = match ctx.config.facts.velero_namespace.as_deref() {
+        Some(namespace) => vec![namespace],
+        None => vec![VELERO_NAMESPACE, OADP_NAMESPACE],
+    };
     let mut failures = Vec::new();
     for g in &grants {
-        for why in reasons(g) {
+        for why in reasons(g, &velero) {
             failures.push(format!("{account} {why}: {}", line(g)));
         }
     }
@@ -171,6 +215,18 @@ pub(super) fn checks(ctx: &Context) -> Vec<Check> {
                     "{account} reads one Secret, the VPN peer registry \
                      {OPERATOR_NAMESPACE}/{VPN_REGISTRY_SECRET}, to revoke deleted tenants' \
                      peers: {}",
+                    line(g)
+                )
+            }),
+    );
+    held.extend(
+        grants
+            .iter()
+            .filter(|g| writes_schedules(g, &velero) && !beyond_schedules(g, &velero))
+            .map(|g| {
+                format!(
+                    "{account} writes tenants' backup Schedules in Velero's namespace, and no \
+                     other Velero object: {}",
                     line(g)
                 )
             }),
@@ -381,5 +437,64 @@ mod tests {
             &AuditConfig::new(ClusterFacts::kubernetes()),
         );
         assert!(report.platform.is_empty());
+    }
+
+    const SCHEDULES: &str = "[\
+        {apiGroups: [velero.io], resources: [schedules], verbs: [get, list, watch, create, patch, delete]}]";
+
+    #[test]
+    fn schedules_in_velero_s_namespace_pass_naming_the_rule() {
+        for namespace in ["velero", "openshift-adp"] {
+            let c = check_with_role(namespace, SCHEDULES);
+            assert_eq!(c.status, Status::Pass, "{namespace}: {c:?}");
+            assert!(
+                c.evidence.iter().any(|e| e.starts_with(
+                    "ServiceAccount harmony-system/harmony-operator writes tenants' backup \
+                     Schedules in Velero's namespace, and no other Velero object: RoleBinding \
+                     "
+                )),
+                "{:?}",
+                c.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn any_other_velero_right_fails_naming_the_rule() {
+        let why = "reaches Velero objects other than the Schedules of Velero's namespace";
+        for (namespace, rules) in [
+            (
+                "velero",
+                "[{apiGroups: [velero.io], resources: [backups], verbs: [get]}]",
+            ),
+            (
+                "velero",
+                "[{apiGroups: [velero.io], resources: [restores], verbs: [create]}]",
+            ),
+            (
+                "velero",
+                "[{apiGroups: [velero.io], resources: [schedules, backupstoragelocations], verbs: [list]}]",
+            ),
+            ("acme", SCHEDULES),
+        ] {
+            let c = check_with_role(namespace, rules);
+            assert_eq!(c.status, Status::Fail, "{namespace} {rules}: {c:?}");
+            assert!(
+                c.evidence.iter().any(|e| e.contains(why)),
+                "{namespace} {rules}: {:?}",
+                c.evidence
+            );
+        }
+        // Cluster-wide, even Schedules alone.
+        let c = check(&NEEDED.replace(
+            "}]",
+            "},{apiGroups: [velero.io], resources: [schedules], verbs: [get, list, watch]}]",
+        ));
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(
+            c.evidence.iter().any(|e| e.contains(why)),
+            "{:?}",
+            c.evidence
+        );
     }
 }

@@ -13,7 +13,7 @@ use crate::rbac::{
 };
 
 /// Velero's API group.
-const VELERO_GROUP: &str = <Schedule as k8s_openapi::Resource>::GROUP;
+pub(super) const VELERO_GROUP: &str = <Schedule as k8s_openapi::Resource>::GROUP;
 
 /// Role names a tenant admin may bind inside its own namespace.
 pub(crate) const TENANT_ROLES: [&str; 3] = ["tenant-admin", "tenant-developer", "tenant-viewer"];
@@ -109,7 +109,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
 
 /// Velero's resources: a Backup holds every object of every namespace it covers (Secrets
 /// included), a Restore writes them anywhere, a location holds the store's credentials.
-const VELERO_RESOURCES: [&str; 8] = [
+pub(super) const VELERO_RESOURCES: [&str; 8] = [
     "backups",
     "restores",
     "schedules",

@@ -216,6 +216,9 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 report.scratch_namespace,
                 if report.cleaned_up { "deleted" } else { "NOT deleted yet: delete it by hand" }
             );
+            if report.status_recorded {
+                println!("  recorded in Tenant {}: status.restoreDrill", report.tenant);
+            }
         })?;
         Ok(if report.passed {
             ExitCode::SUCCESS

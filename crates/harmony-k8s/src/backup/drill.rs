@@ -1,12 +1,16 @@
 //! Restore drills: the tenant's latest completed backup restored into a scratch namespace
-//! isolated like the tenant's, compared with what was backed up, recorded as an Event, and the
-//! scratch namespace deleted.
+//! isolated like the tenant's, compared with what was backed up, recorded as an Event (and in
+//! the Tenant resource's status when the cluster has one), and the scratch namespace deleted.
 
 use std::time::{Duration, Instant};
 
-use harmony_kube::{Kind, ObjectRef};
+use harmony_kube::kinds::TENANT;
+use harmony_kube::{Cluster, Kind, ObjectRef};
 use harmony_tenant::backup::crd::{Restore, RestoreSpec};
-use harmony_tenant::backup::drill::{Comparison, Inventory, PURPOSE_LABEL, Purpose, object_name};
+use harmony_tenant::backup::drill::{
+    Comparison, DRILL_STATUS_MANAGER, DrillRecord, Inventory, PURPOSE_LABEL, Purpose,
+    drill_summary, object_name,
+};
 use harmony_tenant::{PlanObject, TenantObject, TenantPlan, owned_labels};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -62,13 +66,64 @@ pub struct DrillReport {
     pub problems: Vec<String>,
     /// Whether the scratch namespace is gone.
     pub cleaned_up: bool,
+    /// Whether the result was written into the Tenant resource's `status.restoreDrill` (the
+    /// cluster serves the Tenant CRD and the Tenant exists).
+    pub status_recorded: bool,
+}
+
+impl DrillReport {
+    /// How many objects came back.
+    fn restored(&self) -> usize {
+        self.comparison
+            .as_ref()
+            .map_or(0, |c| c.kinds.iter().map(|k| k.restored).sum())
+    }
+
+    /// The drill as the Tenant's status records it, ended at `time`.
+    pub fn record(&self, time: &str) -> DrillRecord {
+        DrillRecord {
+            time: time.into(),
+            backup: self.backup.clone(),
+            passed: self.passed,
+            summary: drill_summary(&self.phase, self.restored(), &self.problems),
+        }
+    }
+}
+
+/// Writes `record` into `status.restoreDrill` of Tenant `tenant` (server-side apply on the status
+/// subresource, field manager [`DRILL_STATUS_MANAGER`]); `false`, writing nothing, when the
+/// cluster does not serve the Tenant CRD or has no such Tenant.
+pub async fn record_drill_status(
+    cluster: &Cluster,
+    tenant: &str,
+    record: &DrillRecord,
+) -> Result<bool, BackupError> {
+    if cluster.get(TENANT, "", tenant).await?.is_none() {
+        return Ok(false);
+    }
+    let target = ObjectRef {
+        kind: TENANT,
+        namespace: String::new(),
+        name: tenant.into(),
+    };
+    let body = json!({
+        "apiVersion": TENANT.api_version(),
+        "kind": TENANT.name(),
+        "metadata": {"name": tenant},
+        "status": {"restoreDrill": record},
+    });
+    cluster
+        .apply_status(&target, &body, DRILL_STATUS_MANAGER)
+        .await?;
+    Ok(true)
 }
 
 impl Backups<'_> {
     /// Restores the tenant's latest completed backup into a scratch namespace, isolated like the
     /// tenant's (its labels, quota, limits and default-deny policy, from `plan`), waits, compares
     /// what came back with what was backed up, records the result as an Event in the tenant's
-    /// namespace, and deletes the scratch namespace.
+    /// namespace and, when the cluster has the tenant's Tenant resource, in its
+    /// `status.restoreDrill`, and deletes the scratch namespace.
     ///
     /// An `Err` means the drill could not run; a drill that ran and failed is a report with
     /// `passed: false`.
@@ -111,6 +166,12 @@ impl Backups<'_> {
         let mut report = outcome?;
         report.cleaned_up = cleaned_up;
         self.record(plan, &report).await?;
+        let ended = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_default()
+            .to_string();
+        report.status_recorded =
+            record_drill_status(self.cluster, tenant, &report.record(&ended)).await?;
         Ok(report)
     }
 
@@ -160,6 +221,7 @@ impl Backups<'_> {
             passed: false,
             problems: Vec::new(),
             cleaned_up: false,
+            status_recorded: false,
         };
         if phase != "Completed" {
             report.problems.push(failed(&done, "Restore").to_string());
@@ -256,17 +318,11 @@ impl Backups<'_> {
         } else {
             ("RestoreDrillFailed", "Warning")
         };
-        let restored: usize = report
-            .comparison
-            .as_ref()
-            .map_or(0, |c| c.kinds.iter().map(|k| k.restored).sum());
-        let mut message = format!(
-            "restore drill of backup {}: Velero {}, {restored} objects back",
-            report.backup, report.phase
+        let message = format!(
+            "restore drill of backup {}: {}",
+            report.backup,
+            drill_summary(&report.phase, report.restored(), &report.problems)
         );
-        if !report.problems.is_empty() {
-            message.push_str(&format!("; {}", report.problems.join("; ")));
-        }
         let now = jiff::Timestamp::now().to_string();
         let name = format!("{}.drill", report.restore);
         let body = json!({

@@ -19,7 +19,7 @@ use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL, owned_lab
 use serde::Serialize;
 use serde_json::{Value, json};
 
-pub use drill::DrillReport;
+pub use drill::{DrillReport, record_drill_status};
 pub use error::BackupError;
 
 /// The phases in which Velero is done with a Backup or Restore; every other one (New, Queued,

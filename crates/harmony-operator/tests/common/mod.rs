@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use harmony_k8s::FactsSource;
 use harmony_operator::install::{InstallObject, InstallOptions, manifests};
 use harmony_operator::{DELETING, ISOLATED, READY, Settings, Tenant, run};
+use harmony_tenant::backup::VELERO_NAMESPACE;
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ResourceQuota};
 use k8s_openapi::api::events::v1::Event;
@@ -46,9 +47,18 @@ pub async fn eventually_within<T>(
     }
 }
 
-/// Applies rendered install objects with `kubectl apply --server-side`, as a user would.
+/// Applies rendered install objects with `kubectl apply --server-side`, as a user would, after
+/// Velero's namespace (where the install's Schedule Role lives) exists, as it does once Velero is
+/// installed.
 pub fn apply_install(plane: &ControlPlane, objects: impl IntoIterator<Item = InstallObject>) {
     let dir = tempfile::tempdir().unwrap();
+    let velero =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": VELERO_NAMESPACE}});
+    std::fs::write(
+        dir.path().join("01-namespace-velero.json"),
+        velero.to_string(),
+    )
+    .unwrap();
     for object in objects {
         let path = dir.path().join(object.file_name.replace(".yaml", ".json"));
         std::fs::write(&path, serde_json::to_string(&object.object).unwrap()).unwrap();
@@ -93,6 +103,7 @@ pub fn install(plane: &ControlPlane) {
         pod_networks: vec![plane.pod_network()],
         service_networks: vec![plane.service_network()],
         node_networks: Vec::new(),
+        velero_namespace: VELERO_NAMESPACE.into(),
     };
     apply_install(plane, manifests(&options));
     wait_established(plane);

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plan::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
@@ -205,6 +206,34 @@ impl Comparison {
     }
 }
 
+/// The field manager of the restore drill's part of a Tenant's status (`status.restoreDrill`), so
+/// the operator's own status writes (another manager) leave it alone.
+pub const DRILL_STATUS_MANAGER: &str = "harmony-restore-drill";
+
+/// The last restore drill of a tenant, as its Tenant resource's `status.restoreDrill` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrillRecord {
+    /// When the drill ended (RFC 3339, UTC).
+    pub time: String,
+    /// The backup restored.
+    pub backup: String,
+    /// Whether everything backed up came back, at its size.
+    pub passed: bool,
+    /// Velero's phase, the objects back and the problems, in one line.
+    pub summary: String,
+}
+
+/// The one-line summary of a drill, as its Event and its status record say it: Velero's phase,
+/// how many objects came back, and the problems.
+pub fn drill_summary(phase: &str, restored: usize, problems: &[String]) -> String {
+    let mut line = format!("Velero {phase}, {restored} objects back");
+    if !problems.is_empty() {
+        line.push_str(&format!("; {}", problems.join("; ")));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +304,22 @@ mod tests {
                 "1 of 1 ConfigMap not restored: app",
                 "PersistentVolumeClaim data restored at 2Gi (backed up at 1Gi)"
             ]
+        );
+    }
+
+    #[test]
+    fn a_summary_names_the_phase_the_objects_back_and_every_problem() {
+        assert_eq!(
+            drill_summary("Completed", 4, &[]),
+            "Velero Completed, 4 objects back"
+        );
+        let problems = [
+            "ConfigMap app missing".to_string(),
+            "PVC data 2Gi".to_string(),
+        ];
+        assert_eq!(
+            drill_summary("PartiallyFailed", 1, &problems),
+            "Velero PartiallyFailed, 1 objects back; ConfigMap app missing; PVC data 2Gi"
         );
     }
 }
