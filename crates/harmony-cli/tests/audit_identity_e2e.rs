@@ -3,23 +3,11 @@
 //! bind) is caught by the live audit (HMT-RBAC-005, in text, json and junit), while a tenant as
 //! harmony applied it passes.
 
-use assert_cmd::Command;
+mod common;
+
+use common::harmony_on as harmony;
 use harmony_testkit::ControlPlane;
 use serde_json::Value;
-
-/// `harmony ARGS --kubeconfig PLANE --pod-network P --service-network S`.
-fn harmony(plane: &ControlPlane, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .args(["--pod-network", &plane.pod_network().to_string()])
-        .args(["--service-network", &plane.service_network().to_string()])
-        .output()
-        .unwrap()
-}
 
 /// The live audit of `tenant` as JSON: the check `id`'s status and evidence.
 fn check(plane: &ControlPlane, tenant: &str, id: &str) -> (String, Vec<String>) {

@@ -7,6 +7,9 @@
 //! and a final backup that cannot complete delete nothing; `tenant delete --delete-data` takes
 //! the final backup, then deletes.
 
+mod common;
+
+use common::harmony_on as harmony;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -27,19 +30,6 @@ fn tenant_file(dir: &Path, location: &str) -> PathBuf {
     let path = dir.join(format!("{TENANT}-{location}.yaml"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn harmony(plane: &ControlPlane, args: &[&str]) -> Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .args(["--pod-network", &plane.pod_network().to_string()])
-        .args(["--service-network", &plane.service_network().to_string()])
-        .output()
-        .unwrap()
 }
 
 fn shown(output: &Output) -> String {

@@ -3,22 +3,10 @@
 //! see, converges, and the live audit with `--idp` expects them; without `--idp` the file is
 //! refused, naming the flag, and nothing is written.
 
-use assert_cmd::Command;
-use harmony_testkit::ControlPlane;
+mod common;
 
-/// `harmony ARGS --kubeconfig PLANE --pod-network P --service-network S`.
-fn harmony(plane: &ControlPlane, args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("harmony")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .args(["--pod-network", &plane.pod_network().to_string()])
-        .args(["--service-network", &plane.service_network().to_string()])
-        .output()
-        .unwrap()
-}
+use common::harmony_on as harmony;
+use harmony_testkit::ControlPlane;
 
 fn code(out: &std::process::Output) -> Option<i32> {
     out.status.code()

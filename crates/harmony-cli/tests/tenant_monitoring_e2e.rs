@@ -6,11 +6,13 @@
 //! exactly their monitoring rights: in their namespace only. A tenant that turns monitoring off
 //! has its monitoring objects pruned.
 
+mod common;
+
+use common::on_plane as harmony;
 use harmony_tenant::PlanObject;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use harmony_guardrails::monitoring::roles::tenant_roles;
 use harmony_tenant::{ClusterFacts, TenantObject, TenantScore, compile};
 use harmony_testkit::ControlPlane;
@@ -29,17 +31,6 @@ fn tenant_file(dir: &Path, name: &str, monitoring: &str) -> PathBuf {
 }
 
 const RECEIVERS: &str = "  monitoring:\n    receivers:\n      - name: ops\n        email: {to: ops@acme.example, smarthost: 'smtp.acme.example:587', authUsername: alerts, authPassword: {name: smtp, key: password}}\n      - name: chat\n        webhook: {urlSecret: {name: chat-hook, key: url}}\n";
-
-fn harmony(plane: &ControlPlane, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("harmony").unwrap();
-    cmd.env_remove("KUBECONFIG")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(plane.kubeconfig())
-        .args(["--pod-network", &plane.pod_network().to_string()])
-        .args(["--service-network", &plane.service_network().to_string()]);
-    cmd
-}
 
 /// kubectl as `user` in `groups` (impersonated, as `kubectl --as`).
 fn kubectl_as(plane: &ControlPlane, user: &str, groups: &[&str], args: &[&str]) -> Output {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use harmony_testkit::ControlPlane;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -19,6 +20,23 @@ pub fn harmony(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// `harmony ARGS` against the real control plane `plane`, with its pod and service networks.
+pub fn on_plane(plane: &ControlPlane, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("harmony").unwrap();
+    cmd.env_remove("KUBECONFIG")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(plane.kubeconfig())
+        .args(["--pod-network", &plane.pod_network().to_string()])
+        .args(["--service-network", &plane.service_network().to_string()]);
+    cmd
+}
+
+/// Runs `harmony ARGS` against the real control plane `plane` (see [`on_plane`]).
+pub fn harmony_on(plane: &ControlPlane, args: &[&str]) -> Output {
+    on_plane(plane, args).output().unwrap()
 }
 
 /// The standard output of a command that must have succeeded (else both outputs in the panic).
