@@ -5,29 +5,12 @@
 
 mod real;
 
-use std::path::PathBuf;
-
-use harmony_audit::crosscheck::{PodPairs, disagreements, parse_nca, write_nca_input};
 use harmony_audit::netpol::Conn;
 use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Status, audit};
-use harmony_k8s::InventoryReader;
 use harmony_tenant::TenantScore;
 use harmony_tenant::connections::{Connection, MatchedConnection, matched_connections};
 use harmony_testkit::ControlPlane;
-use real::{apply_tenants, topology, vanilla_facts};
-
-fn nca() -> PathBuf {
-    let nca = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../.venv-nca/bin/nca"
-    ));
-    assert!(
-        nca.exists(),
-        "{} is missing: run .ci/install (it installs network-config-analyzer)",
-        nca.display()
-    );
-    nca
-}
+use real::{apply_tenants, live_snapshot, nca_pairs, topology, vanilla_facts};
 
 /// A restricted-compliant pod `name` labelled `app: <name>` in `ns` (no kubelet runs it: its
 /// labels are what NetworkPolicies select).
@@ -60,17 +43,7 @@ async fn live_audit(
     plane: &ControlPlane,
     connections: Vec<MatchedConnection>,
 ) -> (ClusterSnapshot, AuditReport) {
-    let reader = InventoryReader::new(plane.config().await).unwrap();
-    let facts = harmony_k8s::facts::discover(reader.cluster(), &vanilla_facts(plane))
-        .await
-        .unwrap();
-    let inventory = reader.read().await.unwrap();
-    let mut snapshot = ClusterSnapshot::default();
-    snapshot
-        .add_objects(inventory.objects, reader.cluster().server())
-        .unwrap();
-    snapshot.add_platform(&facts);
-    snapshot.add_placeholder_pods();
+    let (snapshot, facts) = live_snapshot(plane, &vanilla_facts(plane)).await;
     let mut config = AuditConfig::new(facts);
     config.facts.connections = connections;
     let report = audit(&snapshot, &config);
@@ -81,34 +54,6 @@ fn net_002(report: &AuditReport, tenant: &str) -> (Status, Vec<String>, Vec<Stri
     let t = report.tenants.iter().find(|t| t.tenant == tenant).unwrap();
     let c = t.checks.iter().find(|c| c.id == "HMT-NET-002").unwrap();
     (c.status, c.evidence.clone(), t.declared_connections.clone())
-}
-
-/// network-config-analyzer's verdict for every pod pair of `snapshot`, checked equal to ours.
-fn nca_pairs(snapshot: &ClusterSnapshot) -> PodPairs {
-    let dir = tempfile::tempdir().unwrap();
-    write_nca_input(snapshot, dir.path()).unwrap();
-    let out = dir.path().join("nca.txt");
-    let status = std::process::Command::new(nca())
-        .args([
-            "--connectivity",
-            "policies",
-            "-n",
-            "namespaces.yaml",
-            "-p",
-            "pods.yaml",
-            "-o",
-            "txt_no_fw_rules",
-            "-f",
-        ])
-        .arg(&out)
-        .current_dir(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "nca failed");
-    let theirs = parse_nca(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let ours = harmony_audit::crosscheck::pod_connectivity(snapshot);
-    assert_eq!(disagreements(&ours, &theirs), Vec::<String>::new());
-    theirs
 }
 
 #[tokio::test(flavor = "multi_thread")]

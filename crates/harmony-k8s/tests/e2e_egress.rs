@@ -7,14 +7,14 @@
 mod real;
 
 use harmony::{Maestro, OutcomeStatus, Score};
-use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
-use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology};
+use harmony_audit::{AuditConfig, Expectation, Status, audit};
+use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
 use harmony_tenant::{TenantObject, TenantScore, compile};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
 use kube::api::PostParams;
-use real::{topology_with, vanilla_facts};
+use real::{live_snapshot, topology_with, vanilla_facts};
 use serde_json::json;
 
 /// The plane's networks, and nodes on one small private network so that other private space
@@ -28,17 +28,7 @@ fn flags(plane: &ControlPlane) -> FactsSource {
 
 /// The live audit's HMT-NET-007 for `score`'s tenant: status and evidence.
 async fn net_007(plane: &ControlPlane, score: &TenantScore) -> (Status, Vec<String>) {
-    let reader = InventoryReader::new(plane.config().await).unwrap();
-    let facts = harmony_k8s::facts::discover(reader.cluster(), &flags(plane))
-        .await
-        .unwrap();
-    let inventory = reader.read().await.unwrap();
-    let mut snapshot = ClusterSnapshot::default();
-    snapshot
-        .add_objects(inventory.objects, reader.cluster().server())
-        .unwrap();
-    snapshot.add_platform(&facts);
-    snapshot.add_placeholder_pods();
+    let (snapshot, facts) = live_snapshot(plane, &flags(plane)).await;
     let mut config = AuditConfig::new(facts);
     config.tenant = Some(score.name().into());
     config

@@ -5,19 +5,17 @@
 
 mod real;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use harmony_audit::crosscheck::{disagreements, parse_nca, pod_connectivity, write_nca_input};
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
-use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader};
+use harmony_k8s::{ApplyOptions, FactsSource};
 use harmony_tenant::{
     DeleteOptions, Member, ResourceQuotaConfig, SAME_TENANT, TenantManager, TenantNamespace,
     TenantRemover, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use real::{apply_tenants, topology, topology_with, vanilla_facts};
+use real::{apply_tenants, live_snapshot, nca_pairs, topology, topology_with, vanilla_facts};
 
 /// `name` with three namespaces whose quotas add up to the tenant's total.
 fn three(name: &str) -> TenantScore {
@@ -53,35 +51,12 @@ fn three(name: &str) -> TenantScore {
     score
 }
 
-fn nca() -> PathBuf {
-    let nca = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../.venv-nca/bin/nca"
-    ));
-    assert!(
-        nca.exists(),
-        "{} is missing: run .ci/install (it installs network-config-analyzer)",
-        nca.display()
-    );
-    nca
-}
-
 /// The live snapshot (with the platform and placeholder pods) and the audit of `tenants`.
 async fn live_audit(
     plane: &ControlPlane,
     tenants: &[&TenantScore],
 ) -> (ClusterSnapshot, harmony_audit::AuditReport) {
-    let reader = InventoryReader::new(plane.config().await).unwrap();
-    let facts = harmony_k8s::facts::discover(reader.cluster(), &vanilla_facts(plane))
-        .await
-        .unwrap();
-    let inventory = reader.read().await.unwrap();
-    let mut snapshot = ClusterSnapshot::default();
-    snapshot
-        .add_objects(inventory.objects, reader.cluster().server())
-        .unwrap();
-    snapshot.add_platform(&facts);
-    snapshot.add_placeholder_pods();
+    let (snapshot, facts) = live_snapshot(plane, &vanilla_facts(plane)).await;
     let mut config = AuditConfig::new(facts);
     for t in tenants {
         config
@@ -222,29 +197,7 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
     }
 
     // network-config-analyzer on the same objects: the same verdict for every pod pair.
-    let dir = tempfile::tempdir().unwrap();
-    write_nca_input(&snapshot, dir.path()).unwrap();
-    let out = dir.path().join("nca.txt");
-    let status = std::process::Command::new(nca())
-        .args([
-            "--connectivity",
-            "policies",
-            "-n",
-            "namespaces.yaml",
-            "-p",
-            "pods.yaml",
-            "-o",
-            "txt_no_fw_rules",
-            "-f",
-        ])
-        .arg(&out)
-        .current_dir(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "nca failed");
-    let theirs = parse_nca(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let ours = pod_connectivity(&snapshot);
-    assert_eq!(disagreements(&ours, &theirs), Vec::<String>::new());
+    let theirs = nca_pairs(&snapshot);
     let open = |a: &str, b: &str| {
         theirs.iter().any(|((s, d), c)| {
             s.starts_with(&format!("{a}/")) && d.starts_with(&format!("{b}/")) && !c.is_empty()

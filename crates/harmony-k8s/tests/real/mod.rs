@@ -1,6 +1,7 @@
 //! Shared helpers of the tests against a real control plane (`harmony_testkit::ControlPlane`):
 //! the bounded poller, the topology and the applies of tenants and guardrails, requesters acting
-//! through impersonation, and the checks that an admission rule refuses or admits a request.
+//! through impersonation, the checks that an admission rule refuses or admits a request, the live
+//! snapshot the audit reads, and network-config-analyzer's verdict on it.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -8,13 +9,18 @@
 mod common;
 
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use harmony::{Maestro, Outcome, Score};
+use harmony_audit::ClusterSnapshot;
+use harmony_audit::crosscheck::{
+    PodPairs, disagreements, parse_nca, pod_connectivity, write_nca_input,
+};
 use harmony_guardrails::{ClusterGuardrailsScore, GuardrailId, GuardrailsScore, Toggle};
-use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
+use harmony_k8s::{ApplyOptions, FactsSource, InventoryReader, K8sTopology};
 use harmony_kube::cluster_from_config;
-use harmony_tenant::{MANAGED_BY_LABEL, TenantScore};
+use harmony_tenant::{ClusterFacts, MANAGED_BY_LABEL, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
 use k8s_openapi::api::core::v1::{ResourceQuota, ServiceAccount};
@@ -295,4 +301,69 @@ pub async fn refused<T: Debug>(
 /// `result` is an admission; its object.
 pub fn admitted<T>(what: &str, result: kube::Result<T>) -> T {
     result.unwrap_or_else(|e| panic!("{what} should be admitted: {e}"))
+}
+
+/// The live snapshot of `plane` (with the platform and placeholder pods) and its facts,
+/// discovered with `source`.
+pub async fn live_snapshot(
+    plane: &ControlPlane,
+    source: &FactsSource,
+) -> (ClusterSnapshot, ClusterFacts) {
+    let reader = InventoryReader::new(plane.config().await).unwrap();
+    let facts = harmony_k8s::facts::discover(reader.cluster(), source)
+        .await
+        .unwrap();
+    let inventory = reader.read().await.unwrap();
+    let mut snapshot = ClusterSnapshot::default();
+    snapshot
+        .add_objects(inventory.objects, reader.cluster().server())
+        .unwrap();
+    snapshot.add_platform(&facts);
+    snapshot.add_placeholder_pods();
+    (snapshot, facts)
+}
+
+/// network-config-analyzer (installed by `.ci/install` in the repository's `.venv-nca`).
+fn nca() -> PathBuf {
+    let nca = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../.venv-nca/bin/nca"
+    ));
+    assert!(
+        nca.exists(),
+        "{} is missing: run .ci/install (it installs network-config-analyzer)",
+        nca.display()
+    );
+    nca
+}
+
+/// network-config-analyzer's verdict for every pod pair of `snapshot`, checked equal to the
+/// audit's.
+pub fn nca_pairs(snapshot: &ClusterSnapshot) -> PodPairs {
+    let dir = tempfile::tempdir().unwrap();
+    write_nca_input(snapshot, dir.path()).unwrap();
+    let out = dir.path().join("nca.txt");
+    let status = std::process::Command::new(nca())
+        .args([
+            "--connectivity",
+            "policies",
+            "-n",
+            "namespaces.yaml",
+            "-p",
+            "pods.yaml",
+            "-o",
+            "txt_no_fw_rules",
+            "-f",
+        ])
+        .arg(&out)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "nca failed");
+    let theirs = parse_nca(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        disagreements(&pod_connectivity(snapshot), &theirs),
+        Vec::<String>::new()
+    );
+    theirs
 }
