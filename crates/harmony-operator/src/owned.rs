@@ -240,15 +240,13 @@ pub(crate) fn values<T: Clone + Send + Sync + 'static>(
     })
 }
 
-/// The cache of monitoring kind `K` (slot `slot` of `gate`), and the stream that watches it while
-/// the cluster serves it and empties it when it stops serving it.
-fn watch_while_served<K>(
-    client: &Client,
-    gate: &Arc<MonitoringGate>,
-    slot: usize,
-) -> (Cache<K>, Changes<K>)
+/// An empty cache of `K`, and what records a watch event in it (its store and its tenant index).
+pub(crate) fn recorded_cache<K>() -> (
+    Cache<K>,
+    impl Fn(&watcher::Event<K>) + Clone + Send + Sync + 'static,
+)
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
     let writer = Arc::new(Mutex::new(writer));
@@ -257,8 +255,6 @@ where
         store: reader,
         index: Arc::clone(&index),
     };
-    let api = Api::<K>::all(client.clone());
-    let gate = Arc::clone(gate);
     let record = move |event: &watcher::Event<K>| {
         writer
             .lock()
@@ -269,6 +265,22 @@ where
             .unwrap_or_else(PoisonError::into_inner)
             .apply(event);
     };
+    (cache, record)
+}
+
+/// The cache of monitoring kind `K` (slot `slot` of `gate`), and the stream that watches it while
+/// the cluster serves it and empties it when it stops serving it.
+fn watch_while_served<K>(
+    client: &Client,
+    gate: &Arc<MonitoringGate>,
+    slot: usize,
+) -> (Cache<K>, Changes<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (cache, record) = recorded_cache();
+    let api = Api::<K>::all(client.clone());
+    let gate = Arc::clone(gate);
     let changes = values(gate.served.clone())
         .map(move |served| {
             if !served {

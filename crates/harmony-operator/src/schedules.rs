@@ -2,16 +2,15 @@
 //! them is a Role there): the watch starts when discovery finds `velero.io`, follows Velero's
 //! namespace, and stops (its cache emptied) when Velero goes.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use harmony_tenant::backup::crd::Schedule;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use tokio::sync::watch;
 
-use crate::owned::{Cache, Changes, TenantIndex, owned_config, values};
+use crate::owned::{Cache, Changes, owned_config, recorded_cache, values};
 
 /// Whether Velero's Schedules are watched, as reconciles see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +48,7 @@ pub(crate) fn watch_schedules(
     client: &Client,
     velero: watch::Receiver<Option<String>>,
 ) -> (Cache<Schedule>, Changes<Schedule>, watch::Receiver<Velero>) {
-    let (reader, writer): (Store<Schedule>, _) = reflector::store();
-    let writer = Arc::new(Mutex::new(writer));
-    let index = Arc::new(Mutex::new(TenantIndex::default()));
-    let cache = Cache {
-        store: reader,
-        index: Arc::clone(&index),
-    };
+    let (cache, record) = recorded_cache::<Schedule>();
     let initial = if velero.borrow().is_some() {
         Velero::Starting
     } else {
@@ -63,16 +56,6 @@ pub(crate) fn watch_schedules(
     };
     let (state, state_rx) = watch::channel(initial);
     let state = Arc::new(state);
-    let record = move |event: &watcher::Event<Schedule>| {
-        writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .apply_watcher_event(event);
-        index
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .apply(event);
-    };
     let client = client.clone();
     let changes = values(velero.clone())
         .map(move |namespace| {
