@@ -3,7 +3,7 @@
 
 mod common;
 
-use harmony_audit::{AuditReport, Status, audit};
+use harmony_audit::audit;
 use harmony_tenant::{
     ClusterFacts, InternetEgress, Member, PodSecurityLevel, TenantNamespace, TenantRole,
     TenantScore,
@@ -30,19 +30,6 @@ fn scores() -> Vec<TenantScore> {
     ]
 }
 
-fn not_passing(report: &AuditReport) -> Vec<String> {
-    report
-        .tenants
-        .iter()
-        .flat_map(|t| {
-            t.checks
-                .iter()
-                .filter(|c| c.status != Status::Pass)
-                .map(move |c| format!("{} {} {}: {:?}", t.tenant, t.namespace, c.id, c.evidence))
-        })
-        .collect()
-}
-
 #[test]
 fn a_tenants_namespaces_reach_each_other_and_pass_every_check() {
     for facts in [ClusterFacts::kubernetes(), ClusterFacts::okd()] {
@@ -63,7 +50,7 @@ fn a_tenants_namespaces_reach_each_other_and_pass_every_check() {
             ]
         );
         assert_eq!(
-            not_passing(&report),
+            common::not_passing(&report),
             Vec::<String>::new(),
             "{:?}",
             facts.flavor
@@ -94,7 +81,7 @@ fn another_tenant_reaching_one_of_the_namespaces_is_still_a_leak() {
         .network_policies
         .push(policy("globex", "allow-initech", "initech", false));
     let report = audit(&snapshot, &config);
-    let failing = not_passing(&report);
+    let failing = common::not_passing(&report);
     assert!(
         failing
             .iter()

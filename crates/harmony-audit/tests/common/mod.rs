@@ -1,6 +1,7 @@
 //! Shared setup of the audit's integration tests.
+#![allow(dead_code)] // each test binary uses part of it
 
-use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation};
+use harmony_audit::{AuditConfig, AuditReport, ClusterSnapshot, Expectation, Status};
 use harmony_tenant::connections::matched_connections;
 use harmony_tenant::{ClusterFacts, TenantPlan, TenantScore, compile};
 
@@ -23,4 +24,23 @@ pub fn audited(scores: &[TenantScore], facts: &ClusterFacts) -> (ClusterSnapshot
             .insert(s.name().into(), Expectation::of(s, None));
     }
     (snapshot, config)
+}
+
+/// Every check of `report` that did not pass: `tenant namespace check status: evidence`.
+pub fn not_passing(report: &AuditReport) -> Vec<String> {
+    report
+        .tenants
+        .iter()
+        .flat_map(|t| {
+            t.checks
+                .iter()
+                .filter(|c| c.status != Status::Pass)
+                .map(move |c| {
+                    format!(
+                        "{} {} {} {:?}: {:?}",
+                        t.tenant, t.namespace, c.id, c.status, c.evidence
+                    )
+                })
+        })
+        .collect()
 }
