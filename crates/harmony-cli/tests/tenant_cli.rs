@@ -456,6 +456,20 @@ fn several_namespaces_render_on_both_flavors_with_a_cluster_quota_on_okd() {
 }
 
 #[test]
+fn max_namespaces_below_the_listed_ones_is_located_with_its_fix() {
+    let below = refused(&format!(
+        "{HEADER}metadata: {{ name: initech }}\nspec:\n  maxNamespaces: 1\n  namespaces:\n    - name: initech-dev\n    - name: initech-prod\n"
+    ));
+    assert!(
+        below.contains(
+            "t.yaml:5:18: spec.maxNamespaces: is 1, below the tenant's 2 listed namespaces: set \
+             it to at least 2, or leave it out to allow the listed namespaces only"
+        ),
+        "{below}"
+    );
+}
+
+#[test]
 fn several_namespaces_refusals_are_located_with_their_fix() {
     let both = refused(&format!(
         "{HEADER}metadata: {{ name: initech }}\nspec:\n  namespace: initech\n  namespaces:\n    - name: initech-dev\n"

@@ -26,6 +26,7 @@ mod removal;
 mod resolved;
 pub mod resource;
 mod score;
+mod self_service;
 mod validate;
 pub mod vpn;
 mod workloads;
@@ -65,6 +66,7 @@ pub use score::{
     StorageAccessConfig, StorageClassAllowance, TENANT_KIND, TenantConfig, TenantNamespace,
     TenantRole, TenantScore, TenantSpec,
 };
+pub use self_service::{Decision, GrantedNamespaces, NamespaceAsk, Refusal};
 pub use validate::{
     CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_problems,
 };

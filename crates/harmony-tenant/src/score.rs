@@ -61,6 +61,9 @@ pub struct TenantConfig {
     pub namespace: Option<String>,
     /// The tenant's namespaces when it has several (first = default); excludes `namespace`.
     pub namespaces: Option<Vec<TenantNamespace>>,
+    /// How many namespaces the tenant may have, self-service ones included; unset: only the
+    /// listed ones (no self-service).
+    pub max_namespaces: Option<u32>,
     /// The Pod Security Standard enforced in the namespace.
     pub pod_security: PodSecurityLevel,
 }
@@ -544,6 +547,7 @@ impl TenantScore {
                 display_name: None,
                 namespace: None,
                 namespaces: None,
+                max_namespaces: None,
                 pod_security: PodSecurityLevel::default(),
             },
             resource_quotas: ResourceQuotaConfig::default(),
@@ -708,6 +712,10 @@ pub struct TenantSpec {
     /// this or `namespace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<TenantNamespace>>,
+    /// How many namespaces the tenant may have, self-service ones (`NamespaceRequest`) included;
+    /// unset: the listed namespaces only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_namespaces: Option<u32>,
     /// The Pod Security Standard enforced in the namespace.
     #[serde(default)]
     pub pod_security: PodSecurityLevel,
@@ -771,6 +779,7 @@ impl TenantScore {
                 display_name: spec.display_name,
                 namespace: spec.namespace,
                 namespaces: spec.namespaces,
+                max_namespaces: spec.max_namespaces,
                 pod_security: spec.pod_security,
             },
             resource_quotas: spec.resource_quotas,
@@ -794,6 +803,7 @@ impl TenantScore {
             display_name: score.tenant_config.display_name,
             namespace: score.tenant_config.namespace,
             namespaces: score.tenant_config.namespaces,
+            max_namespaces: score.tenant_config.max_namespaces,
             pod_security: score.tenant_config.pod_security,
             resource_quotas: score.resource_quotas,
             network_isolation: score.network_isolation,
