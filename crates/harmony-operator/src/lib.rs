@@ -10,6 +10,8 @@
 //!   deletion and holds the Tenant while PersistentVolumeClaims hold data.
 //! - With a [`lease::LeaseSettings`], only the replica holding the Lease reconciles; [`metrics`]
 //!   serves Prometheus metrics and the liveness and readiness probes.
+//! - [`namespace_request`] is the `NamespaceRequest` resource of self-service namespaces and
+//!   its status from the library's decision (not yet reconciled).
 //! - [`install`] renders what a cluster needs to run the operator.
 
 mod auditor;
@@ -19,6 +21,7 @@ pub mod install;
 pub mod lease;
 mod memory;
 pub mod metrics;
+pub mod namespace_request;
 mod owned;
 pub mod reconcile;
 mod resource;

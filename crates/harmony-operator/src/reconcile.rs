@@ -281,7 +281,7 @@ fn older(a: &Tenant, b: &Tenant) -> bool {
     order_key(a) < order_key(b)
 }
 
-fn condition(
+pub(crate) fn condition(
     kind: &str,
     status: bool,
     reason: &str,
