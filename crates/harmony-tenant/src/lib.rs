@@ -52,7 +52,7 @@ pub use nonpublic::{
 };
 pub use plan::{
     BackupStatus, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MonitoringStatus, Phase, PlanObject,
-    TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
+    REQUEST_ANNOTATION, SELF_SERVICE_LABEL, TENANT_LABEL, TenantObject, TenantPlan, owned_labels,
 };
 pub use removal::{
     DeleteError, DeleteOptions, DeleteReport, ExternalAccess, Hint, RevokeError, RevokeMode,

@@ -30,6 +30,10 @@ pub struct TenantNamespace {
     /// Internet egress of this namespace (default: the tenant's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internet_egress: Option<InternetEgress>,
+    /// The `NamespaceRequest` (`namespace/name`) a self-service namespace was granted for; never
+    /// in a tenant file.
+    #[serde(skip)]
+    pub request: Option<String>,
 }
 
 impl TenantNamespace {
@@ -40,6 +44,7 @@ impl TenantNamespace {
             pod_security: None,
             resource_quotas: None,
             internet_egress: None,
+            request: None,
         }
     }
 
@@ -76,6 +81,16 @@ impl TenantScore {
                     .unwrap_or(&self.tenant_config.name),
             ],
         }
+    }
+
+    /// The `NamespaceRequest` namespace `name` of the tenant was granted for, if self-service.
+    pub fn request_of(&self, name: &str) -> Option<&str> {
+        self.tenant_config
+            .namespaces
+            .iter()
+            .flatten()
+            .find(|ns| ns.name == name)
+            .and_then(|ns| ns.request.as_deref())
     }
 
     /// Whether the tenant file lists its namespaces (`spec.namespaces`).

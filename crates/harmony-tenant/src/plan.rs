@@ -18,6 +18,11 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "harmony";
 /// Label naming the tenant an object belongs to.
 pub const TENANT_LABEL: &str = "harmony.nationtech.io/tenant";
+/// Label of a namespace a tenant admin asked for (value `"true"`): a plan that does not hold it
+/// (`harmony tenant apply` of the tenant file) leaves it and its objects alone.
+pub const SELF_SERVICE_LABEL: &str = "harmony.nationtech.io/self-service";
+/// Annotation of a self-service namespace naming its `NamespaceRequest` (`namespace/name`).
+pub const REQUEST_ANNOTATION: &str = "harmony.nationtech.io/namespace-request";
 
 /// Apply order. Access is granted only after isolation is in place; removal runs in reverse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -24,6 +24,10 @@ pub struct NamespaceAsk {
     /// The listed namespace whose overrides the new namespace copies; the tenant's settings
     /// when unset.
     pub copy_from: Option<String>,
+    /// Whether the namespace exists already as this request's: a granted namespace is decided
+    /// before new asks and stays the tenant's, even past a lowered limit (it is never taken
+    /// back while its request exists).
+    pub granted: bool,
 }
 
 /// Why a request for a namespace is refused; [`Refusal::reason`] is its status condition reason.
@@ -136,6 +140,16 @@ impl TenantScore {
         }
     }
 
+    /// Whether the tenant's admins may ask for namespaces: `spec.maxNamespaces` above the
+    /// namespaces it lists (granted self-service namespaces do not count as listed).
+    pub fn allows_self_service(&self) -> bool {
+        let listed = match &self.tenant_config.namespaces {
+            Some(list) if !list.is_empty() => list.iter().filter(|ns| ns.request.is_none()).count(),
+            _ => 1,
+        };
+        self.namespace_limit() > listed
+    }
+
     /// Decides `asks` (earliest first) against the namespaces `taken` in the cluster (name →
     /// owning tenant, `None` for the cluster's own; this tenant's entries are ignored), the limit
     /// and validity on a cluster with `facts`.
@@ -150,7 +164,9 @@ impl TenantScore {
             _ => vec![TenantNamespace::new(self.namespace())],
         };
         let mut ordered = asks.to_vec();
-        ordered.sort_by(|a, b| (&a.created, &a.request).cmp(&(&b.created, &b.request)));
+        ordered.sort_by(|a, b| {
+            (!a.granted, &a.created, &a.request).cmp(&(!b.granted, &b.created, &b.request))
+        });
         let mut tenant = self.clone();
         let mut decisions = Vec::new();
         for ask in ordered {
@@ -202,13 +218,13 @@ impl TenantScore {
             });
         }
         let limit = self.namespace_limit();
-        if current.namespaces().len() >= limit {
+        if !ask.granted && current.namespaces().len() >= limit {
             return Err(Refusal::OverLimit {
                 tenant: self.name().into(),
                 limit,
             });
         }
-        let template = match &ask.copy_from {
+        let mut template = match &ask.copy_from {
             None => TenantNamespace::new(name.clone()),
             Some(from) => match listed.iter().find(|ns| &ns.name == from) {
                 Some(ns) => TenantNamespace {
@@ -228,6 +244,7 @@ impl TenantScore {
                 }
             },
         };
+        template.request = Some(ask.request.clone());
         let mut namespaces: Vec<TenantNamespace> = match &current.tenant_config.namespaces {
             Some(list) if !list.is_empty() => list.clone(),
             _ => listed.to_vec(),
@@ -272,6 +289,7 @@ mod tests {
             request: format!("acme/{name}"),
             name: name.into(),
             copy_from: None,
+            granted: false,
         }
     }
 
@@ -349,6 +367,27 @@ mod tests {
             "tenant `acme` has 3 namespaces, its limit (spec.maxNamespaces): delete a request or \
              ask the platform team to raise spec.maxNamespaces"
         );
+    }
+
+    #[test]
+    fn a_granted_namespace_is_kept_first_even_past_a_lowered_limit() {
+        let score = TenantScore::new("acme").max_namespaces(2);
+        let mut kept = ask(5, "acme-late");
+        kept.granted = true;
+        let out = decide(&score, &[ask(1, "acme-early"), kept]);
+        assert_eq!(
+            reasons(&out),
+            [
+                ("acme-late", "Accepted"),
+                ("acme-early", "OverMaxNamespaces")
+            ]
+        );
+        assert_eq!(out.tenant.request_of("acme-late"), Some("acme/acme-late"));
+        let mut kept = ask(5, "acme-late");
+        kept.granted = true;
+        let lowered = decide(&TenantScore::new("acme"), &[kept]);
+        assert_eq!(reasons(&lowered), [("acme-late", "Accepted")]);
+        assert_eq!(lowered.tenant.namespaces(), ["acme", "acme-late"]);
     }
 
     #[test]

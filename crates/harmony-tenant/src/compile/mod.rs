@@ -54,7 +54,8 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     let mut objects = Vec::new();
     let mut monitoring = None;
     for view in &views {
-        objects.extend(namespace_objects(view, facts));
+        let request = score.request_of(view.namespace());
+        objects.extend(namespace_objects(view, facts, request));
         if views.len() > 1 {
             objects.push(network::same_tenant(view));
         }
@@ -81,9 +82,14 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     plan
 }
 
-/// The isolation and access objects of a one-namespace tenant (all but monitoring).
-fn namespace_objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
-    let mut objects = vec![namespace::namespace(score, facts)];
+/// The isolation and access objects of a one-namespace tenant (all but monitoring); `request`
+/// names the `NamespaceRequest` of a self-service namespace.
+fn namespace_objects(
+    score: &TenantScore,
+    facts: &ClusterFacts,
+    request: Option<&str>,
+) -> Vec<TenantObject> {
+    let mut objects = vec![namespace::namespace(score, facts, request)];
     objects.extend(quota::objects(score, facts));
     objects.push(TenantObject::ConfigMap(tenant_parameters(score)));
     objects.extend(network::policies(score, facts));

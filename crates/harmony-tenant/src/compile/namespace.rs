@@ -6,14 +6,19 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::facts::{ClusterFacts, ClusterFlavor};
-use crate::plan::{TenantObject, owned_labels};
+use crate::plan::{REQUEST_ANNOTATION, SELF_SERVICE_LABEL, TenantObject, owned_labels};
 use crate::score::TenantScore;
 
 /// The Pod Security Admission modes, each set to the tenant's level.
 const PSA_MODES: [&str; 3] = ["enforce", "audit", "warn"];
 
-/// The Namespace of `score`.
-pub(super) fn namespace(score: &TenantScore, facts: &ClusterFacts) -> TenantObject {
+/// The Namespace of `score`; one granted for the `NamespaceRequest` `request` is marked as
+/// self-service.
+pub(super) fn namespace(
+    score: &TenantScore,
+    facts: &ClusterFacts,
+    request: Option<&str>,
+) -> TenantObject {
     let name = score.namespace();
     let level = score.tenant_config.pod_security.as_str();
     let mut labels = owned_labels(score.name());
@@ -23,7 +28,7 @@ pub(super) fn namespace(score: &TenantScore, facts: &ClusterFacts) -> TenantObje
         labels.insert(format!("{key}-version"), "latest".into());
         labels.insert(key, level.into());
     }
-    let annotations = match facts.flavor {
+    let mut annotations = match facts.flavor {
         ClusterFlavor::Kubernetes => None,
         ClusterFlavor::Okd => {
             // OKD would otherwise rewrite the pod-security labels from SCC grants.
@@ -45,6 +50,12 @@ pub(super) fn namespace(score: &TenantScore, facts: &ClusterFacts) -> TenantObje
             ]))
         }
     };
+    if let Some(request) = request {
+        labels.insert(SELF_SERVICE_LABEL.into(), "true".into());
+        annotations
+            .get_or_insert_default()
+            .insert(REQUEST_ANNOTATION.into(), request.into());
+    }
     TenantObject::Namespace(Namespace {
         metadata: ObjectMeta {
             name: Some(name.into()),
@@ -61,8 +72,8 @@ mod tests {
     use super::*;
     use crate::score::PodSecurityLevel;
 
-    fn compiled(score: &TenantScore, facts: &ClusterFacts) -> ObjectMeta {
-        match namespace(score, facts) {
+    fn compiled(score: &TenantScore, facts: &ClusterFacts, request: Option<&str>) -> ObjectMeta {
+        match namespace(score, facts, request) {
             TenantObject::Namespace(ns) => ns.metadata,
             other => panic!("expected a Namespace, got {}", other.kind()),
         }
@@ -71,7 +82,7 @@ mod tests {
     #[test]
     fn carries_owned_name_and_pod_security_labels() {
         let score = TenantScore::new("acme").in_namespace("acme-prod");
-        let meta = compiled(&score, &ClusterFacts::kubernetes());
+        let meta = compiled(&score, &ClusterFacts::kubernetes(), None);
         let labels = meta.labels.unwrap();
         assert_eq!(meta.name.as_deref(), Some("acme-prod"));
         assert_eq!(meta.namespace, None);
@@ -94,9 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn a_self_service_namespace_is_labelled_and_names_its_request() {
+        let score = TenantScore::new("acme").in_namespace("acme-dev");
+        let meta = compiled(&score, &ClusterFacts::kubernetes(), Some("acme/dev"));
+        assert_eq!(meta.labels.unwrap()[SELF_SERVICE_LABEL], "true");
+        assert_eq!(meta.annotations.unwrap()[REQUEST_ANNOTATION], "acme/dev");
+    }
+
+    #[test]
     fn baseline_level_is_applied_to_every_mode() {
         let score = TenantScore::new("acme").pod_security(PodSecurityLevel::Baseline);
-        let labels = compiled(&score, &ClusterFacts::kubernetes())
+        let labels = compiled(&score, &ClusterFacts::kubernetes(), None)
             .labels
             .unwrap();
         for mode in PSA_MODES {
@@ -110,7 +129,7 @@ mod tests {
     #[test]
     fn okd_stops_label_sync_and_annotates() {
         let facts = ClusterFacts::okd();
-        let plain = compiled(&TenantScore::new("acme"), &facts);
+        let plain = compiled(&TenantScore::new("acme"), &facts, None);
         let labels = plain.labels.unwrap();
         let annotations = plain.annotations.unwrap();
         assert_eq!(
@@ -120,7 +139,11 @@ mod tests {
         assert_eq!(annotations["openshift.io/display-name"], "acme");
         assert!(annotations["openshift.io/description"].contains("acme"));
 
-        let named = compiled(&TenantScore::new("acme").display_name("Acme Inc."), &facts);
+        let named = compiled(
+            &TenantScore::new("acme").display_name("Acme Inc."),
+            &facts,
+            None,
+        );
         assert_eq!(
             named.annotations.unwrap()["openshift.io/display-name"],
             "Acme Inc."
