@@ -110,7 +110,8 @@ struct Write {
 /// Applies `plan`: each phase's differing objects are applied (concurrently within the phase) and
 /// must all be accepted before the next phase starts; the first failure stops the tenant, so
 /// access is never granted when isolation failed. Then the tenant's objects that are no longer
-/// planned are deleted, access first. Namespaces are never pruned (that is `delete`'s job).
+/// planned are deleted, access first, except in self-service namespaces the plan does not hold.
+/// Namespaces are never pruned (that is `delete`'s job).
 pub async fn apply_plan(
     cluster: &Cluster,
     snapshot: &Snapshot,
@@ -219,10 +220,18 @@ async fn prune(
     report: &mut TenantReport,
 ) -> Result<(), ApiFailure> {
     let planned: BTreeSet<ObjectRef> = plan.objects().iter().map(object_ref).collect();
+    // A self-service namespace the plan does not hold (the tenant file's plan never does) is the
+    // operator's to keep or release: its objects stay.
+    let unplanned_self_service: BTreeSet<String> = snapshot
+        .self_service_namespaces(cluster, &plan.tenant)
+        .await?
+        .into_iter()
+        .filter(|ns| !plan.namespaces.contains(ns))
+        .collect();
     let namespace = Kind::of::<Namespace>();
     for kind in TENANT_KINDS.iter().rev().filter(|k| **k != namespace) {
         for target in snapshot.owned_by(cluster, *kind, &plan.tenant).await? {
-            if planned.contains(&target) {
+            if planned.contains(&target) || unplanned_self_service.contains(&target.namespace) {
                 continue;
             }
             if options.mode != Mode::Plan {

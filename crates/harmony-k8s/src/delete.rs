@@ -44,8 +44,7 @@ pub(crate) async fn delete_tenant(
     let selector = selector(tenant);
     let namespaces = names(&list(cluster, Kind::of::<Namespace>(), "", &selector).await?);
     for namespace in &namespaces {
-        let claims =
-            names(&list(cluster, Kind::of::<PersistentVolumeClaim>(), namespace, "").await?);
+        let claims = claims_in(cluster, namespace).await?;
         if !claims.is_empty() && !options.delete_data {
             return Err(DeleteError::DataHeld {
                 tenant: tenant.into(),
@@ -84,17 +83,51 @@ pub(crate) async fn delete_tenant(
     }
 }
 
-/// Revokes access in the cluster (RoleBindings, then ServiceAccounts), then deletes the
-/// namespaces and waits for them to go, then the tenant's ClusterResourceQuota (OKD).
-async fn remove(
+/// Releases the self-service namespace `namespace` of `tenant`, whose request is gone: refused
+/// while PersistentVolumeClaims hold data there; otherwise its access goes first (RoleBindings,
+/// then ServiceAccounts), then the namespace, waited for up to `timeout`. Returns the access
+/// revoked.
+pub(crate) async fn release_namespace(
+    cluster: &Cluster,
+    tenant: &str,
+    namespace: &str,
+    timeout: Duration,
+) -> Result<Vec<String>, DeleteError> {
+    let claims = claims_in(cluster, namespace).await?;
+    if !claims.is_empty() {
+        return Err(DeleteError::DataHeld {
+            tenant: tenant.into(),
+            namespace: namespace.into(),
+            claims,
+        });
+    }
+    let mut report = DeleteReport::default();
+    revoke(cluster, &selector(tenant), namespace, &mut report).await?;
+    cluster
+        .delete(Kind::of::<Namespace>(), "", namespace, false)
+        .await
+        .map_err(InterpretError::from)?;
+    wait_until_gone(cluster, namespace, timeout).await?;
+    Ok(report.revoked)
+}
+
+/// The PersistentVolumeClaims in `namespace`.
+async fn claims_in(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, DeleteError> {
+    Ok(names(
+        &list(cluster, Kind::of::<PersistentVolumeClaim>(), namespace, "").await?,
+    ))
+}
+
+/// Deletes the RoleBindings, then the ServiceAccounts, `selector` selects in `scope` (a
+/// namespace; every namespace when empty).
+async fn revoke(
     cluster: &Cluster,
     selector: &str,
-    namespaces: &[String],
-    timeout: Duration,
+    scope: &str,
     report: &mut DeleteReport,
 ) -> Result<(), DeleteError> {
     for kind in [Kind::of::<RoleBinding>(), Kind::of::<ServiceAccount>()] {
-        for object in list(cluster, kind, "", selector).await? {
+        for object in list(cluster, kind, scope, selector).await? {
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
             cluster
@@ -106,6 +139,19 @@ async fn remove(
                 .push(format!("{} {namespace}/{name}", kind.name()));
         }
     }
+    Ok(())
+}
+
+/// Revokes access in the cluster (RoleBindings, then ServiceAccounts), then deletes the
+/// namespaces and waits for them to go, then the tenant's ClusterResourceQuota (OKD).
+async fn remove(
+    cluster: &Cluster,
+    selector: &str,
+    namespaces: &[String],
+    timeout: Duration,
+    report: &mut DeleteReport,
+) -> Result<(), DeleteError> {
+    revoke(cluster, selector, "", report).await?;
     remove_schedules(cluster, selector).await?;
     for namespace in namespaces {
         cluster

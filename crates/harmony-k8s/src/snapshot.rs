@@ -9,13 +9,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
+use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SELF_SERVICE_LABEL, TENANT_LABEL};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use harmony_kube::{ApiFailure, Cluster, FailureKind, Kind, ObjectRef};
 
 use crate::tenant_kinds::{TENANT_KINDS, optional};
+use k8s_openapi::api::core::v1::Namespace;
 
 /// The live objects of one kind, by `(namespace, name)`.
 type Index = Mutex<BTreeMap<(String, String), Value>>;
@@ -105,6 +106,24 @@ impl Snapshot {
                 namespace: namespace.clone(),
                 name: name.clone(),
             })
+            .collect())
+    }
+
+    /// The self-service namespaces of `tenant`: the ones its admins asked for, which only the
+    /// operator plans.
+    pub async fn self_service_namespaces(
+        &self,
+        cluster: &Cluster,
+        tenant: &str,
+    ) -> Result<Vec<String>, ApiFailure> {
+        let index = self.index(cluster, Kind::of::<Namespace>()).await?;
+        Ok(lock(index)
+            .iter()
+            .filter(|(_, o)| {
+                let labels = &o["metadata"]["labels"];
+                labels[TENANT_LABEL] == tenant && labels[SELF_SERVICE_LABEL] == "true"
+            })
+            .map(|((_, name), _)| name.clone())
             .collect())
     }
 

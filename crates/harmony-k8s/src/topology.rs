@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use tracing::Instrument;
 
 use crate::apply::{ApplyOptions, Mode, TenantReport, apply_plan};
-use crate::delete::delete_tenant;
+use crate::delete::{delete_tenant, release_namespace};
 use crate::facts::{FactsSource, discover};
 use crate::snapshot::Snapshot;
 use crate::status::{TenantStatus, tenant_status};
@@ -67,6 +67,21 @@ impl K8sTopology {
         plans: &[TenantPlan],
     ) -> Result<Vec<TenantStatus>, InterpretError> {
         tenant_status(&self.cluster, tenants, plans).await
+    }
+
+    /// Releases the self-service namespace `namespace` of `tenant` whose request is gone: refused
+    /// ([`DeleteError::DataHeld`]) while PersistentVolumeClaims hold data there; otherwise its
+    /// RoleBindings and ServiceAccounts go first, then the namespace, waited for up to `timeout`.
+    /// Returns the access revoked.
+    pub async fn release_namespace(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<String>, DeleteError> {
+        release_namespace(&self.cluster, tenant, namespace, timeout)
+            .instrument(tracing::info_span!("tenant", name = tenant))
+            .await
     }
 }
 
