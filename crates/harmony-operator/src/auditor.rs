@@ -8,6 +8,7 @@
 //! Requests that arrive while it runs are served by one more run. Nothing runs while nothing
 //! changes.
 
+use crate::self_service::Requests;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,8 @@ pub(crate) struct Auditor {
     pub store: Store<Tenant>,
     pub wanted: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// Each tenant's self-service namespaces, as last applied.
+    pub(crate) requests: Requests,
 }
 
 /// Whether the tenant's current generation is applied, so its live state can be judged.
@@ -119,7 +122,7 @@ impl Auditor {
         snapshot.add_placeholder_pods();
         let mut config = AuditConfig::new(self.facts.clone());
         config.expectations.extend(judged.iter().map(|t| {
-            let score = t.score();
+            let score = self.requests.effective(t);
             (
                 score.name().to_string(),
                 Expectation::of(&score, self.facts.oidc.as_ref()),

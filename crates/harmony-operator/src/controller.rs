@@ -20,9 +20,11 @@ use tokio::sync::{Notify, watch};
 use crate::auditor::Auditor;
 use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
+use crate::namespace_request::NamespaceRequest;
 use crate::owned::{Owned, owner};
 use crate::reconcile::{Context, Validated, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
+use crate::self_service::{refuse_strays, request_owner, stray_error_policy, watch_requests};
 
 /// Why the operator could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +215,8 @@ async fn lead(
     };
     let rediscovery = tokio::spawn(rediscover(cluster.clone(), found));
     let (owned, triggers, synced) = Owned::new(&client, served_rx, velero_rx);
+    let (requests, request_changes) = watch_requests(&client).await;
+    let request_tenant = request_owner(&owned);
     let settled = owned.settled();
     let audit = Arc::new(Notify::new());
     let auditor = Auditor {
@@ -222,6 +226,7 @@ async fn lead(
         store: store.clone(),
         wanted: Arc::clone(&audit),
         metrics: Arc::clone(metrics),
+        requests: requests.clone(),
     };
     let auditor = tokio::spawn(auditor.run());
     let readiness = {
@@ -247,8 +252,9 @@ async fn lead(
         tenants,
         store: store.clone(),
         owned,
+        requests,
         facts,
-        recorder: Recorder::new(client, reporter),
+        recorder: Recorder::new(client.clone(), reporter),
         audit,
         synced,
         valid: Validated::default(),
@@ -257,6 +263,15 @@ async fn lead(
     let config = controller::Config::default()
         .concurrency(settings.concurrency)
         .debounce(Duration::from_millis(200));
+    let strays = context.requests.served.then(|| {
+        let requests = Controller::new(
+            Api::<NamespaceRequest>::all(client),
+            watcher::Config::default(),
+        )
+        .run(refuse_strays, stray_error_policy, Arc::clone(&context))
+        .for_each(|_| async {});
+        tokio::spawn(requests)
+    });
     let timed = Arc::clone(metrics);
     Controller::for_stream(tenant_stream, store)
         .with_config(config)
@@ -271,6 +286,7 @@ async fn lead(
         .watches_stream(triggers.rules, owner)
         .watches_stream(triggers.routing, owner)
         .watches_stream(triggers.schedules, owner)
+        .watches_stream(request_changes, request_tenant)
         .reconcile_all_on(settled)
         .graceful_shutdown_on(stop)
         .run(
@@ -294,6 +310,9 @@ async fn lead(
         .await;
     auditor.abort();
     readiness.abort();
+    if let Some(strays) = strays {
+        strays.abort();
+    }
     rediscovery.abort();
     Ok(())
 }

@@ -208,6 +208,16 @@ fn cluster_role_rules() -> Vec<Value> {
         "verbs": ["get", "patch", "update"],
     }));
     rules.push(json!({
+        "apiGroups": [GROUP],
+        "resources": ["namespacerequests"],
+        "verbs": ["get", "list", "watch"],
+    }));
+    rules.push(json!({
+        "apiGroups": [GROUP],
+        "resources": ["namespacerequests/status"],
+        "verbs": ["get", "patch"],
+    }));
+    rules.push(json!({
         "apiGroups": ["events.k8s.io"],
         "resources": ["events"],
         "verbs": ["create", "patch"],
@@ -353,6 +363,10 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
         object(
             0,
             serde_json::to_value(crate::crd()).expect("the CRD serializes"),
+        ),
+        object(
+            0,
+            serde_json::to_value(crate::namespace_request::crd()).expect("the CRD serializes"),
         ),
         object(
             10,

@@ -10,8 +10,9 @@
 //!   deletion and holds the Tenant while PersistentVolumeClaims hold data.
 //! - With a [`lease::LeaseSettings`], only the replica holding the Lease reconciles; [`metrics`]
 //!   serves Prometheus metrics and the liveness and readiness probes.
-//! - [`namespace_request`] is the `NamespaceRequest` resource of self-service namespaces and
-//!   its status from the library's decision (not yet reconciled).
+//! - [`namespace_request`] is the `NamespaceRequest` resource of self-service namespaces: a
+//!   tenant admin's request, decided and rendered by the reconcile of the Tenant that owns its
+//!   namespace (a request in no Tenant's namespace is refused).
 //! - [`install`] renders what a cluster needs to run the operator.
 
 mod auditor;
@@ -26,6 +27,7 @@ mod owned;
 pub mod reconcile;
 mod resource;
 mod schedules;
+mod self_service;
 
 pub use auditor::{AUDIT_MANAGER, AuditError};
 pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};

@@ -55,7 +55,8 @@ pub struct NamespaceRequestStatus {
 }
 
 impl NamespaceRequest {
-    /// The request as the library decides it: creation time, `namespace/name`, the spec.
+    /// The request as the library decides it: creation time, `namespace/name`, the spec (not yet
+    /// granted).
     pub fn ask(&self) -> NamespaceAsk {
         NamespaceAsk {
             created: self
@@ -71,6 +72,7 @@ impl NamespaceRequest {
             ),
             name: self.spec.name.clone(),
             copy_from: self.spec.copy_from.clone(),
+            granted: false,
         }
     }
 }

@@ -14,7 +14,9 @@ use harmony_kube::Kind;
 use harmony_kube::kinds::Scope;
 use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
-use harmony_tenant::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, TENANT_LABEL};
+use harmony_tenant::{
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, REQUEST_ANNOTATION, SELF_SERVICE_LABEL, TENANT_LABEL,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -483,6 +485,25 @@ impl Owned {
         items(&self.routing, tenant, &mut out);
         items(&self.schedules, tenant, &mut out);
         out
+    }
+
+    /// Harmony's namespace `name`, as last seen.
+    pub fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.store.get(&ObjectRef::new(name))
+    }
+
+    /// The self-service namespaces of `tenant` that exist, each with its request
+    /// (`namespace/name`).
+    pub fn self_service_namespaces(&self, tenant: &str) -> Vec<(String, String)> {
+        self.namespaces
+            .of(tenant)
+            .into_iter()
+            .filter(|ns| ns.labels().get(SELF_SERVICE_LABEL).map(String::as_str) == Some("true"))
+            .map(|ns| {
+                let request = ns.annotations().get(REQUEST_ANNOTATION).cloned();
+                (ns.name_any(), request.unwrap_or_default())
+            })
+            .collect()
     }
 
     /// The use of the tenant's quotas, resource by resource, as the quota controller last wrote it.

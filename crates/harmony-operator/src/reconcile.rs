@@ -27,6 +27,7 @@ use crate::controller::REDISCOVERY;
 use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
 use crate::schedules::Velero;
+use crate::self_service::Requests;
 
 /// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
 pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
@@ -80,6 +81,17 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Releasing a self-service namespace whose request is gone failed.
+    #[error("tenant `{tenant}`: releasing namespace {namespace}: {source}")]
+    Release {
+        /// The tenant id.
+        tenant: String,
+        /// The namespace.
+        namespace: String,
+        /// What the library said.
+        #[source]
+        source: DeleteError,
+    },
     /// The caches of owned objects stopped before they were filled.
     #[error("the watch caches of owned objects stopped before they were filled")]
     Caches,
@@ -116,6 +128,8 @@ pub struct Context {
     pub(crate) store: Store<Tenant>,
     /// The owned objects as last seen.
     pub(crate) owned: Owned,
+    /// The requests for self-service namespaces as last seen.
+    pub(crate) requests: Requests,
     /// The facts tenants are compiled against.
     pub(crate) facts: ClusterFacts,
     /// Publishes Kubernetes Events on Tenants.
@@ -419,7 +433,9 @@ impl Context {
             velero_namespace: self.owned.velero().namespace().map(str::to_string),
             ..self.facts.clone()
         };
-        let plan = compile(&score, &facts);
+        let decided = self.self_service(tenant, &score, &facts).await?;
+        let score = &decided.granted.tenant;
+        let plan = compile(score, &facts);
         let snapshot = Snapshot::of(self.owned.objects_of(&name));
         let mut report = TenantReport::default();
         // The Tenant is the source of truth: fields another manager took (a `kubectl edit`, say)
@@ -438,6 +454,7 @@ impl Context {
             }
         };
         if let Err(failure) = applied {
+            self.write_requests(&decided, false).await;
             let ready = condition(
                 READY,
                 false,
@@ -462,21 +479,40 @@ impl Context {
                 source: failure,
             });
         }
+        self.requests.applied(score);
+        self.write_requests(&decided, true).await;
         let objects = plan.objects().len();
-        let mut message = format!(
-            "{objects} objects as planned in namespace {}",
-            score.namespace()
-        );
+        let namespaces = score.namespaces();
+        let mut message = match namespaces.as_slice() {
+            [one] => format!("{objects} objects as planned in namespace {one}"),
+            all => format!(
+                "{objects} objects as planned in namespaces {}",
+                all.join(", ")
+            ),
+        };
         let monitoring = monitoring_note(plan.monitoring);
         let backups = backup_note(plan.backup, &self.owned.velero());
-        for note in monitoring.iter().chain(backups.iter()) {
+        let held = decided.held.iter().map(|(namespace, claims)| {
+            format!(
+                "namespace {namespace} held: its NamespaceRequest is gone but \
+                 PersistentVolumeClaims hold data ({}); delete them to release it",
+                claims.join(", ")
+            )
+        });
+        let notes: Vec<String> = monitoring
+            .iter()
+            .chain(backups.iter())
+            .cloned()
+            .chain(held)
+            .collect();
+        for note in &notes {
             message.push_str("; ");
             message.push_str(note);
         }
         let ready = condition(READY, true, "Applied", message, generation);
         let ((), wrote) = tokio::join!(
             announce,
-            self.write_status(tenant, vec![ready], Some(&score), true)
+            self.write_status(tenant, vec![ready], Some(score), true)
         );
         let wrote = wrote?;
         if let (true, MonitoringStatus::NotServed, Some(note)) =
@@ -567,6 +603,7 @@ impl Context {
         {
             Ok(report) => {
                 self.valid.forget(&name);
+                self.requests.forget(&name);
                 self.status_written
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -643,6 +680,13 @@ impl Context {
                 current.observed_generation
             },
             namespace: applied.map(|score| score.namespace().to_string()),
+            namespaces: applied
+                .filter(|score| score.namespaces().len() > 1 || score.allows_self_service())
+                .map(|score| score.namespaces().into_iter().map(String::from).collect())
+                .unwrap_or_default(),
+            namespace_limit: applied
+                .filter(|score| score.allows_self_service())
+                .map(|score| i64::try_from(score.namespace_limit()).unwrap_or(i64::MAX)),
             // One RoleBinding per member, as applied.
             members: applied
                 .filter(|_| ready)
@@ -667,6 +711,8 @@ impl Context {
         }
         let same_but_quota = status.observed_generation == current.observed_generation
             && status.namespace == current.namespace
+            && status.namespaces == current.namespaces
+            && status.namespace_limit == current.namespace_limit
             && status.members == current.members
             && conditions
                 .iter()
@@ -725,7 +771,7 @@ impl Context {
     }
 
     /// Publishes an Event on the Tenant; a failure to publish is logged, never fatal.
-    async fn event(
+    pub(crate) async fn event(
         &self,
         tenant: &Tenant,
         type_: EventType,

@@ -78,6 +78,13 @@ pub struct TenantStatus {
     /// The tenant's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Every namespace of the tenant, listed then self-service, when it may have more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// How many namespaces the tenant may have (`spec.maxNamespaces`), when its admins may ask
+    /// for more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_limit: Option<i64>,
     /// How many members hold a RoleBinding in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<i64>,
