@@ -681,11 +681,13 @@ impl Context {
             },
             namespace: applied.map(|score| score.namespace().to_string()),
             namespaces: applied
-                .filter(|score| score.namespaces().len() > 1 || score.allows_self_service())
+                .filter(|score| {
+                    score.namespaces().len() > 1 || score.allows_self_service_namespaces()
+                })
                 .map(|score| score.namespaces().into_iter().map(String::from).collect())
                 .unwrap_or_default(),
             namespace_limit: applied
-                .filter(|score| score.allows_self_service())
+                .filter(|score| score.allows_self_service_namespaces())
                 .map(|score| i64::try_from(score.namespace_limit()).unwrap_or(i64::MAX)),
             // One RoleBinding per member, as applied.
             members: applied

@@ -140,9 +140,10 @@ impl TenantScore {
         }
     }
 
-    /// Whether the tenant's admins may ask for namespaces: `spec.maxNamespaces` above the
-    /// namespaces it lists (granted self-service namespaces do not count as listed).
-    pub fn allows_self_service(&self) -> bool {
+    /// Whether the tenant's admins may ask for more namespaces: `spec.maxNamespaces` is above its
+    /// listed namespaces (granted self-service namespaces do not count as listed). Its roles then
+    /// reach its NamespaceRequests ([`crate::namespace_request_verbs`]).
+    pub fn allows_self_service_namespaces(&self) -> bool {
         let listed = match &self.tenant_config.namespaces {
             Some(list) if !list.is_empty() => list.iter().filter(|ns| ns.request.is_none()).count(),
             _ => 1,
