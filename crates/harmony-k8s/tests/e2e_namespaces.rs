@@ -5,13 +5,14 @@
 
 mod real;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
 use harmony_k8s::{ApplyOptions, FactsSource};
 use harmony_tenant::{
-    DeleteOptions, Member, ResourceQuotaConfig, SAME_TENANT, TenantManager, TenantNamespace,
-    TenantRemover, TenantRole, TenantScore,
+    DeleteOptions, Member, NamespaceAsk, ResourceQuotaConfig, SAME_TENANT, TenantManager,
+    TenantNamespace, TenantRemover, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -238,6 +239,54 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
             "{ns} is gone"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenant_file_s_apply_leaves_self_service_namespaces_alone() {
+    let plane = ControlPlane::shared();
+    let _logs = plane.failure_guard();
+    let name = ControlPlane::unique_name("selfsvc");
+    let mut file = three(&name).max_namespaces(3);
+    if let Some(list) = file.tenant_config.namespaces.as_mut() {
+        list.truncate(2);
+    }
+    let asked = format!("{name}-asked");
+    let ask = NamespaceAsk {
+        created: "2026-12-03T21:00:00Z".into(),
+        request: format!("{name}-dev/more"),
+        name: asked.clone(),
+        copy_from: Some(format!("{name}-dev")),
+        granted: false,
+    };
+    let facts = harmony_tenant::ClusterFacts::kubernetes();
+    let granted = file.with_self_service(&[ask], &BTreeMap::new(), &facts);
+    assert!(granted.decisions[0].outcome.is_ok(), "{granted:?}");
+    apply_tenants(topology(plane).await, &[granted.tenant], 1).await;
+    let kept = |what: &str| {
+        plane
+            .kubectl_run(&["get", what, "-n", &asked, "-o", "name"])
+            .unwrap()
+    };
+    let before = (kept("networkpolicies"), kept("rolebindings"));
+    assert!(before.0.contains("default-deny"), "{before:?}");
+    assert!(before.1.contains("member-peter"), "{before:?}");
+
+    // `harmony tenant apply` of the file, which does not know the asked namespace, prunes nothing
+    // there.
+    apply_tenants(topology(plane).await, std::slice::from_ref(&file), 1).await;
+    assert_eq!((kept("networkpolicies"), kept("rolebindings")), before);
+
+    // Deleting the tenant deletes its self-service namespace too.
+    let options = DeleteOptions {
+        delete_data: false,
+        timeout: Duration::from_secs(120),
+    };
+    let removed = topology(plane)
+        .await
+        .delete_tenant(&name, options, None)
+        .await
+        .unwrap();
+    assert!(removed.namespaces.contains(&asked), "{removed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
