@@ -384,6 +384,12 @@ mod tests {
             ]
         );
         assert_eq!(out.tenant.request_of("acme-late"), Some("acme/acme-late"));
+        assert!(score.allows_self_service_namespaces());
+        assert!(
+            out.tenant.allows_self_service_namespaces(),
+            "a tenant at its limit through granted namespaces still reaches its requests"
+        );
+        assert!(!TenantScore::new("acme").allows_self_service_namespaces());
         let mut kept = ask(5, "acme-late");
         kept.granted = true;
         let lowered = decide(&TenantScore::new("acme"), &[kept]);
