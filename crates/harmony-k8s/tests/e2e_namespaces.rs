@@ -276,6 +276,23 @@ async fn the_tenant_file_s_apply_leaves_self_service_namespaces_alone() {
     apply_tenants(topology(plane).await, std::slice::from_ref(&file), 1).await;
     assert_eq!((kept("networkpolicies"), kept("rolebindings")), before);
 
+    // The audit of the file's tenant finds the asked namespace by its tenant label and holds it
+    // to the tenant's expectations.
+    let (_, report) = live_audit(plane, &[&file]).await;
+    let row = report
+        .tenants
+        .iter()
+        .find(|t| t.namespace == asked)
+        .expect("the audit reports the asked namespace");
+    assert_eq!(row.tenant, name);
+    let failing: Vec<&str> = row
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.id)
+        .collect();
+    assert!(failing.is_empty(), "{failing:?}");
+
     // Deleting the tenant deletes its self-service namespace too.
     let options = DeleteOptions {
         delete_data: false,

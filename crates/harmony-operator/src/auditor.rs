@@ -131,47 +131,51 @@ impl Auditor {
         let report = audit(&snapshot, &config);
         for tenant in &judged {
             let generation = tenant.metadata.generation;
-            let condition = match report
+            let rows: Vec<_> = report
                 .tenants
                 .iter()
-                .find(|r| r.tenant == tenant.name_any())
-            {
-                None => Condition {
-                    type_: ISOLATED.into(),
-                    status: "Unknown".into(),
-                    reason: "NotFound".into(),
-                    message: "the audit found no namespace labelled for this tenant".into(),
-                    observed_generation: generation,
-                    last_transition_time: String::new(),
-                },
-                Some(checks) => {
-                    let failed: Vec<String> = checks
-                        .checks
+                .filter(|r| r.tenant == tenant.name_any())
+                .collect();
+            let several = rows.len() > 1;
+            let failed: Vec<String> = rows
+                .iter()
+                .flat_map(|row| {
+                    row.checks
                         .iter()
                         .filter(|c| c.status == Status::Fail)
-                        .map(|c| format!("{} ({})", c.id, c.title))
-                        .collect();
-                    let passed = checks.checks.len() - failed.len();
-                    if failed.is_empty() {
-                        Condition {
-                            type_: ISOLATED.into(),
-                            status: "True".into(),
-                            reason: "ChecksPassed".into(),
-                            message: format!("all {passed} checks hold on the live state"),
-                            observed_generation: generation,
-                            last_transition_time: String::new(),
-                        }
-                    } else {
-                        Condition {
-                            type_: ISOLATED.into(),
-                            status: "False".into(),
-                            reason: "ChecksFailed".into(),
-                            message: format!("failing: {}", failed.join(", ")),
-                            observed_generation: generation,
-                            last_transition_time: String::new(),
-                        }
-                    }
-                }
+                        .map(move |c| match several {
+                            true => format!("{} ({}) in {}", c.id, c.title, row.namespace),
+                            false => format!("{} ({})", c.id, c.title),
+                        })
+                })
+                .collect();
+            let checks: usize = rows.iter().map(|row| row.checks.len()).sum();
+            let (status, reason, message) = if rows.is_empty() {
+                (
+                    "Unknown",
+                    "NotFound",
+                    "the audit found no namespace labelled for this tenant".to_string(),
+                )
+            } else if failed.is_empty() {
+                (
+                    "True",
+                    "ChecksPassed",
+                    format!("all {checks} checks hold on the live state"),
+                )
+            } else {
+                (
+                    "False",
+                    "ChecksFailed",
+                    format!("failing: {}", failed.join(", ")),
+                )
+            };
+            let condition = Condition {
+                type_: ISOLATED.into(),
+                status: status.into(),
+                reason: reason.into(),
+                message,
+                observed_generation: generation,
+                last_transition_time: String::new(),
             };
             self.write(tenant, condition).await?;
         }

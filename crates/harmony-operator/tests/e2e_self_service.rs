@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use common::{Running, event_note, eventually, install, put, ready_and_isolated};
 use harmony_operator::namespace_request::{ACCEPTED, NamespaceRequest, NamespaceRequestSpec};
-use harmony_operator::{READY, Tenant};
+use harmony_operator::{ISOLATED, READY, Tenant};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -116,7 +116,8 @@ async fn tenant_admins_get_isolated_namespaces_within_the_limit_and_reasons_past
     let name = ControlPlane::unique_name("op-self");
     let main = format!("{name}-main");
     put(&client, &self_service_tenant(&name)).await;
-    ready_and_isolated(&client, &name).await;
+    let before = ready_and_isolated(&client, &name).await;
+    let one_namespace = before.condition(ISOLATED).unwrap().message.clone();
 
     let alice = kube::Client::try_from(
         plane
@@ -155,6 +156,16 @@ async fn tenant_admins_get_isolated_namespaces_within_the_limit_and_reasons_past
     bindings.get("member-alice").await.unwrap();
     let tenant = ready_and_isolated(&client, &name).await;
     let status = tenant.status.unwrap();
+    // The audit judges the new namespace too: more checks, all holding.
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    eventually("Isolated judging both namespaces", async || {
+        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
+        match t.condition(ISOLATED) {
+            Some(c) if c.status == "True" && c.message != one_namespace => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     assert_eq!(status.namespaces, [main.clone(), dev.clone()]);
     assert_eq!(status.namespace_limit, Some(3));
 
