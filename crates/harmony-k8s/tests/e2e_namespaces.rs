@@ -11,8 +11,8 @@ use std::time::Duration;
 use harmony_audit::{AuditConfig, ClusterSnapshot, Expectation, Status, audit};
 use harmony_k8s::{ApplyOptions, FactsSource};
 use harmony_tenant::{
-    DeleteOptions, Member, NamespaceAsk, ResourceQuotaConfig, SAME_TENANT, TenantManager,
-    TenantNamespace, TenantRemover, TenantRole, TenantScore,
+    DeleteOptions, DeleteReport, Member, NamespaceAsk, ResourceQuotaConfig, SAME_TENANT,
+    TenantManager, TenantNamespace, TenantRemover, TenantRole, TenantScore,
 };
 use harmony_testkit::{ControlPlane, ControlPlaneOptions, Flavor};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -50,6 +50,19 @@ fn three(name: &str) -> TenantScore {
     score.resource_quotas.limits.ephemeral_storage =
         score.resource_quotas.requests.ephemeral_storage.clone();
     score
+}
+
+/// `harmony tenant delete` of `tenant` (no data held), which must succeed.
+async fn delete(plane: &ControlPlane, tenant: &str) -> DeleteReport {
+    let options = DeleteOptions {
+        delete_data: false,
+        timeout: Duration::from_secs(120),
+    };
+    topology(plane)
+        .await
+        .delete_tenant(tenant, options, None)
+        .await
+        .unwrap()
 }
 
 /// The live snapshot (with the platform and placeholder pods) and the audit of `tenants`.
@@ -219,15 +232,7 @@ async fn three_namespaces_reach_each_other_and_no_other_tenant() {
         );
     }
 
-    let options = DeleteOptions {
-        delete_data: false,
-        timeout: Duration::from_secs(120),
-    };
-    let removed = topology(plane)
-        .await
-        .delete_tenant(&name, options, None)
-        .await
-        .unwrap();
+    let removed = delete(plane, &name).await;
     assert_eq!(removed.namespace.as_deref(), Some(dev.as_str()));
     assert_eq!(
         removed.namespaces,
@@ -294,15 +299,7 @@ async fn the_tenant_file_s_apply_leaves_self_service_namespaces_alone() {
     assert!(failing.is_empty(), "{failing:?}");
 
     // Deleting the tenant deletes its self-service namespace too.
-    let options = DeleteOptions {
-        delete_data: false,
-        timeout: Duration::from_secs(120),
-    };
-    let removed = topology(plane)
-        .await
-        .delete_tenant(&name, options, None)
-        .await
-        .unwrap();
+    let removed = delete(plane, &name).await;
     assert!(removed.namespaces.contains(&asked), "{removed:?}");
 }
 

@@ -3,6 +3,8 @@
 //! the status subresource holds the status written from a refusal, and `kubectl get nsreq`
 //! shows it.
 
+mod common;
+
 use harmony_operator::namespace_request::{
     self, ACCEPTED, NamespaceRequest, NamespaceRequestSpec, NamespaceRequestStatus,
 };
@@ -28,14 +30,7 @@ async fn requests() -> Api<NamespaceRequest> {
     )
     .await
     .expect("the API server accepts the CRD");
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/namespacerequests.harmony.nationtech.io",
-        ])
-        .unwrap();
+    common::wait_crd(plane, "namespacerequests.harmony.nationtech.io");
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .patch(

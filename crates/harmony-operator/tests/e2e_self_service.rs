@@ -10,7 +10,10 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{Running, event_note, eventually, install, put, ready_and_isolated};
+use common::{
+    Running, claim_data, client_as, event_note, eventually, install, put, ready_and_isolated,
+    wait_crd,
+};
 use harmony_operator::namespace_request::{ACCEPTED, NamespaceRequest, NamespaceRequestSpec};
 use harmony_operator::{ISOLATED, READY, Tenant};
 use harmony_testkit::ControlPlane;
@@ -27,14 +30,7 @@ fn plane() -> &'static ControlPlane {
     let plane = ControlPlane::shared();
     OPERATOR.get_or_init(|| {
         install(plane);
-        plane
-            .kubectl_run(&[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd/namespacerequests.harmony.nationtech.io",
-            ])
-            .unwrap();
+        wait_crd(plane, "namespacerequests.harmony.nationtech.io");
         Running::start(plane)
     });
     plane
@@ -119,15 +115,7 @@ async fn tenant_admins_get_isolated_namespaces_within_the_limit_and_reasons_past
     let before = ready_and_isolated(&client, &name).await;
     let one_namespace = before.condition(ISOLATED).unwrap().message.clone();
 
-    let alice = kube::Client::try_from(
-        plane
-            .config_as(
-                &format!("alice@{name}.example.com"),
-                &["system:authenticated"],
-            )
-            .await,
-    )
-    .unwrap();
+    let alice = client_as(plane, &format!("alice@{name}.example.com")).await;
     let as_alice: Api<NamespaceRequest> = Api::namespaced(alice.clone(), &main);
     let dev = format!("{name}-dev");
     as_alice
@@ -210,17 +198,8 @@ async fn tenant_admins_get_isolated_namespaces_within_the_limit_and_reasons_past
     namespaces.get(&extra).await.unwrap();
 
     // A namespace whose claims hold data stays, held, until they are gone.
+    claim_data(&client, &dev).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &dev);
-    let claim: PersistentVolumeClaim = serde_json::from_value(json!({
-        "metadata": {"name": "data"},
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "standard",
-            "resources": {"requests": {"storage": "1Gi"}},
-        },
-    }))
-    .unwrap();
-    claims.create(&PostParams::default(), &claim).await.unwrap();
     as_alice
         .delete("dev", &DeleteParams::default())
         .await
@@ -258,15 +237,7 @@ async fn requests_outside_a_tenant_namespace_are_forbidden_or_refused() {
     let name = ControlPlane::unique_name("op-stray");
     put(&client, &self_service_tenant(&name)).await;
     ready_and_isolated(&client, &name).await;
-    let alice = kube::Client::try_from(
-        plane
-            .config_as(
-                &format!("alice@{name}.example.com"),
-                &["system:authenticated"],
-            )
-            .await,
-    )
-    .unwrap();
+    let alice = client_as(plane, &format!("alice@{name}.example.com")).await;
     let in_default: Api<NamespaceRequest> = Api::namespaced(alice, "default");
     let refused = in_default
         .create(

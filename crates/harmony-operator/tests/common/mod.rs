@@ -111,12 +111,17 @@ pub fn install(plane: &ControlPlane) {
 
 /// Waits until the API server serves the Tenant CRD.
 pub fn wait_established(plane: &ControlPlane) {
+    wait_crd(plane, "tenants.harmony.nationtech.io");
+}
+
+/// Waits until the API server serves the CRD `name`.
+pub fn wait_crd(plane: &ControlPlane, name: &str) {
     plane
         .kubectl_run(&[
             "wait",
             "--for=condition=Established",
             "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
+            &format!("crd/{name}"),
         ])
         .unwrap();
 }
@@ -337,10 +342,9 @@ pub async fn deleted_policy_restored(client: &kube::Client, namespace: &str) {
     .await;
 }
 
-/// Claims a volume in the namespace of Tenant `name` (its id), deletes the Tenant, and gives
-/// the message of its `Deleting` condition once the deletion is held for the data.
-pub async fn deletion_held_by_a_claim(client: &kube::Client, name: &str) -> String {
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), name);
+/// Creates the PersistentVolumeClaim `data` (1Gi of `standard`) in `namespace`.
+pub async fn claim_data(client: &kube::Client, namespace: &str) {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     let claim = serde_json::from_value(json!({
         "metadata": {"name": "data"},
         "spec": {
@@ -351,6 +355,17 @@ pub async fn deletion_held_by_a_claim(client: &kube::Client, name: &str) -> Stri
     }))
     .unwrap();
     claims.create(&PostParams::default(), &claim).await.unwrap();
+}
+
+/// A client acting as `user` (impersonated, in `system:authenticated`).
+pub async fn client_as(plane: &ControlPlane, user: &str) -> kube::Client {
+    kube::Client::try_from(plane.config_as(user, &["system:authenticated"]).await).unwrap()
+}
+
+/// Claims a volume in the namespace of Tenant `name` (its id), deletes the Tenant, and gives
+/// the message of its `Deleting` condition once the deletion is held for the data.
+pub async fn deletion_held_by_a_claim(client: &kube::Client, name: &str) -> String {
+    claim_data(client, name).await;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
         .delete(name, &DeleteParams::default())
