@@ -30,6 +30,10 @@ pub const ACCEPTED: &str = "Accepted";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "self == oldSelf",
+    "message": "spec is immutable: delete this request (which releases its namespace) and create another",
+}]))]
 pub struct NamespaceRequestSpec {
     /// The wanted namespace: a DNS-1123 label of at most 63 characters, unused in the cluster.
     pub name: String,
@@ -147,6 +151,10 @@ mod tests {
         let schema = &version["schema"]["openAPIV3Schema"]["properties"];
         assert_eq!(schema["spec"]["required"], serde_json::json!(["name"]));
         assert!(schema["spec"]["properties"]["copyFrom"].is_object());
+        assert_eq!(
+            schema["spec"]["x-kubernetes-validations"][0]["rule"],
+            "self == oldSelf"
+        );
         assert_eq!(
             schema["status"]["properties"]["conditions"]["x-kubernetes-list-type"],
             "map"

@@ -98,6 +98,19 @@ async fn requests_are_stored_validated_and_hold_their_status() {
         "{shown}"
     );
     assert!(row.contains("OverMaxNamespaces"), "{shown}");
+
+    // The wanted namespace cannot change under a decision: the spec is immutable.
+    let edit = json!({"spec": {"name": "nsreq-e2e-other"}});
+    let refused = api
+        .patch("more", &PatchParams::default(), &Patch::Merge(&edit))
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("spec is immutable: delete this request"),
+        "{refused}"
+    );
     api.delete("more", &Default::default()).await.unwrap();
 }
 
