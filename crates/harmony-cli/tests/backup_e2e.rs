@@ -32,6 +32,26 @@ fn tenant_file(dir: &Path, location: &str) -> PathBuf {
     path
 }
 
+/// A tenant with two namespaces (their quotas add up to the total), backed up to Velero's
+/// location.
+fn multi_namespace_tenant(dir: &Path) -> PathBuf {
+    let share = "{requests: {cpu: '1', memory: 2Gi, ephemeralStorage: 4Gi}, limits: {cpu: '2', \
+                 memory: 4Gi, ephemeralStorage: 8Gi}, objects: {pods: 10}}";
+    let text = format!(
+        "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata:\n  name: bk-multi\n\
+         spec:\n  resourceQuotas:\n    requests: {{cpu: '2', memory: 4Gi, ephemeralStorage: 8Gi}}\n    \
+         limits: {{cpu: '4', memory: 8Gi, ephemeralStorage: 16Gi}}\n    objects: {{pods: 20}}\n  \
+         storageAccess:\n    storageClasses: [{{name: standard, requests: 5Gi}}]\n  \
+         namespaces:\n    - {{name: bk-multi-dev, resourceQuotas: {share}}}\n    \
+         - {{name: bk-multi-prod, resourceQuotas: {share}}}\n  \
+         backup:\n    schedule: '0 3 * * *'\n    retention: 7d\n    storageLocation: {}\n",
+        velero::LOCATION
+    );
+    let path = dir.join("bk-multi.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn shown(output: &Output) -> String {
     format!(
         "{}{}",
@@ -365,6 +385,78 @@ fn backups_drills_and_the_final_backup_with_a_real_velero() {
             .any(|e| e["reason"] == "RestoreDrillPassed"),
         "{events}"
     );
+
+    // A tenant with two namespaces: one Restore maps each into its own isolated scratch
+    // namespace, and the comparison names the tenant's namespaces.
+    let multi = multi_namespace_tenant(dir.path());
+    let multi = multi.to_str().unwrap();
+    ok(&harmony(plane, &["tenant", "apply", "-f", multi]));
+    let data = dir.path().join("multi-data.yaml");
+    std::fs::write(
+        &data,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: bk-multi-dev}\ndata: {mode: dev}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {name: keys, namespace: bk-multi-prod}\nstringData: {token: not-a-real-token}\n",
+    )
+    .unwrap();
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", data.to_str().unwrap()])
+        .unwrap();
+    let backup = ok(&harmony(
+        plane,
+        &[
+            "tenant",
+            "backup",
+            "now",
+            "bk-multi",
+            "--timeout",
+            "120s",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(backup["phase"], "Completed", "{backup}");
+    let drill = harmony(
+        plane,
+        &[
+            "tenant",
+            "restore-drill",
+            "bk-multi",
+            "-f",
+            multi,
+            "--timeout",
+            "120s",
+            "-o",
+            "json",
+        ],
+    );
+    let report = ok(&drill);
+    eprintln!("$ harmony tenant restore-drill bk-multi -f multi.yaml -o json\n{report}");
+    assert_eq!(report["passed"], true, "{report}");
+    let scratch = report["scratchNamespaces"].as_array().unwrap();
+    let sources: Vec<&str> = scratch
+        .iter()
+        .map(|n| n["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["bk-multi-dev", "bk-multi-prod"], "{report}");
+    for n in scratch {
+        let name = n["scratch"].as_str().unwrap();
+        assert!(name.starts_with("bk-multi-drill-"), "{report}");
+        assert!(
+            !exists(plane, &["get", "namespace", name]),
+            "{name} is gone"
+        );
+    }
+    let kinds = report["comparison"]["kinds"].as_array().unwrap();
+    let counted = |kind: &str| {
+        kinds.iter().find(|k| k["kind"] == kind).map(|k| {
+            (
+                k["backedUp"].as_u64().unwrap(),
+                k["restored"].as_u64().unwrap(),
+            )
+        })
+    };
+    assert_eq!(counted("ConfigMap"), Some((1, 1)), "{report}");
+    assert_eq!(counted("Secret"), Some((1, 1)), "{report}");
 
     // A broken location: the drill fails (exit 1), a final backup is refused, nothing deleted.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -199,9 +199,12 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         let report = backups.restore_drill(&plan, args.timeout).await?;
         print(&report, args.output, || {
             let verdict = if report.passed { "passed" } else { "FAILED" };
+            let scratch: Vec<&str> =
+                report.scratch_namespaces.iter().map(|n| n.scratch.as_str()).collect();
+            let scratch = scratch.join(", ");
             println!(
-                "restore drill of tenant {}: {verdict} (backup {} restored into {}, Velero {}, {} warnings)",
-                report.tenant, report.backup, report.scratch_namespace, report.phase, report.warnings
+                "restore drill of tenant {}: {verdict} (backup {} restored into {scratch}, Velero {}, {} warnings)",
+                report.tenant, report.backup, report.phase, report.warnings
             );
             if let Some(comparison) = &report.comparison {
                 for k in &comparison.kinds {
@@ -212,8 +215,8 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 println!("  problem: {problem}");
             }
             println!(
-                "  scratch namespace {}: {}",
-                report.scratch_namespace,
+                "  scratch namespace{} {scratch}: {}",
+                if report.scratch_namespaces.len() == 1 { "" } else { "s" },
                 if report.cleaned_up { "deleted" } else { "NOT deleted yet: delete it by hand" }
             );
             if report.status_recorded {

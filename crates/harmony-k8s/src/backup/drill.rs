@@ -1,6 +1,7 @@
-//! Restore drills: the tenant's latest completed backup restored into a scratch namespace
-//! isolated like the tenant's, compared with what was backed up, recorded as an Event (and in
-//! the Tenant resource's status when the cluster has one), and the scratch namespace deleted.
+//! Restore drills: the tenant's latest completed backup restored into scratch namespaces (one per
+//! namespace of the tenant) isolated like the tenant's, compared with what was backed up, recorded
+//! as an Event (and in the Tenant resource's status when the cluster has one), and the scratch
+//! namespaces deleted.
 
 use std::time::{Duration, Instant};
 
@@ -51,8 +52,11 @@ pub struct DrillReport {
     pub backup: String,
     /// The Restore.
     pub restore: String,
-    /// The scratch namespace the backup was restored into (deleted afterwards).
+    /// The scratch namespace the tenant's (first) namespace was restored into (deleted
+    /// afterwards).
     pub scratch_namespace: String,
+    /// Every namespace of the tenant with the scratch namespace it was restored into.
+    pub scratch_namespaces: Vec<ScratchNamespace>,
     /// Velero's phase of the Restore.
     pub phase: String,
     /// Velero's warnings count.
@@ -69,6 +73,38 @@ pub struct DrillReport {
     /// Whether the result was written into the Tenant resource's `status.restoreDrill` (the
     /// cluster serves the Tenant CRD and the Tenant exists).
     pub status_recorded: bool,
+}
+
+/// One namespace of the tenant and where the drill restored it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScratchNamespace {
+    /// The tenant's namespace.
+    pub source: String,
+    /// The scratch namespace.
+    pub scratch: String,
+}
+
+/// Each of `namespaces` with its scratch namespace: `base` for a single one, `base-1`, `base-2`
+/// ... (shortened to a namespace name's 63 characters) for several.
+fn scratch_namespaces(namespaces: &[String], base: &str) -> Vec<ScratchNamespace> {
+    match namespaces {
+        [one] => vec![ScratchNamespace {
+            source: one.clone(),
+            scratch: base.into(),
+        }],
+        all => all
+            .iter()
+            .enumerate()
+            .map(|(i, source)| {
+                let suffix = format!("-{}", i + 1);
+                let keep = base.len().min(63 - suffix.len());
+                ScratchNamespace {
+                    source: source.clone(),
+                    scratch: format!("{}{suffix}", &base[..keep]),
+                }
+            })
+            .collect(),
+    }
 }
 
 impl DrillReport {
@@ -149,20 +185,30 @@ impl Backups<'_> {
             .ok_or(BackupError::NoBackup {
                 tenant: tenant.into(),
             })?;
-        let source = plan.namespace.as_str();
-        let backed_up = self.inventory(source, Some(&latest.started)).await?;
-        let scratch = object_name(tenant, Purpose::Drill, &stamp());
+        let restore = object_name(tenant, Purpose::Drill, &stamp());
+        let scratch = scratch_namespaces(&plan.namespaces, &restore);
+        let backed_up = self
+            .inventory(&scratch, |ns| &ns.source, Some(&latest.started))
+            .await?;
+        let names: Vec<&str> = scratch.iter().map(|ns| ns.scratch.as_str()).collect();
         (self.progress)(&format!(
-            "restoring backup {} into scratch namespace {scratch}",
-            latest.name
+            "restoring backup {} into scratch namespace{} {}",
+            latest.name,
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
         ));
-        self.isolate_scratch(plan, &scratch).await?;
+        for ns in &scratch {
+            self.isolate_scratch(plan, ns).await?;
+        }
         let outcome = self
             .restore_and_compare(
-                tenant, &velero, &latest, source, &scratch, &backed_up, timeout,
+                tenant, &velero, &latest, &restore, &scratch, &backed_up, timeout,
             )
             .await;
-        let cleaned_up = self.remove_scratch(&scratch, timeout).await;
+        let mut cleaned_up = true;
+        for ns in &scratch {
+            cleaned_up &= self.remove_scratch(&ns.scratch, timeout).await;
+        }
         let mut report = outcome?;
         report.cleaned_up = cleaned_up;
         self.record(plan, &report).await?;
@@ -181,8 +227,8 @@ impl Backups<'_> {
         tenant: &str,
         velero: &str,
         backup: &BackupInfo,
-        source: &str,
-        scratch: &str,
+        restore: &str,
+        scratch: &[ScratchNamespace],
         backed_up: &Inventory,
         timeout: Duration,
     ) -> Result<DrillReport, BackupError> {
@@ -190,20 +236,23 @@ impl Backups<'_> {
         labels.insert(PURPOSE_LABEL.into(), Purpose::Drill.as_str().into());
         let spec = RestoreSpec {
             backup_name: backup.name.clone(),
-            included_namespaces: vec![source.into()],
-            namespace_mapping: [(source.to_string(), scratch.to_string())].into(),
+            included_namespaces: scratch.iter().map(|ns| ns.source.clone()).collect(),
+            namespace_mapping: scratch
+                .iter()
+                .map(|ns| (ns.source.clone(), ns.scratch.clone()))
+                .collect(),
             restore_pvs: true,
             existing_resource_policy: "none".into(),
         };
         let target = ObjectRef {
             kind: Kind::of::<Restore>(),
             namespace: velero.into(),
-            name: scratch.into(),
+            name: restore.into(),
         };
         let body = json!({
             "apiVersion": <Restore as k8s_openapi::Resource>::API_VERSION,
             "kind": "Restore",
-            "metadata": {"name": scratch, "namespace": velero, "labels": labels},
+            "metadata": {"name": restore, "namespace": velero, "labels": labels},
             "spec": spec,
         });
         self.cluster.apply(&target, &body, false, false).await?;
@@ -213,8 +262,9 @@ impl Backups<'_> {
         let mut report = DrillReport {
             tenant: tenant.into(),
             backup: backup.name.clone(),
-            restore: scratch.into(),
-            scratch_namespace: scratch.into(),
+            restore: restore.into(),
+            scratch_namespace: scratch[0].scratch.clone(),
+            scratch_namespaces: scratch.to_vec(),
             phase: phase.clone(),
             warnings: status["warnings"].as_u64().unwrap_or(0),
             comparison: None,
@@ -227,7 +277,7 @@ impl Backups<'_> {
             report.problems.push(failed(&done, "Restore").to_string());
             return Ok(report);
         }
-        let restored = self.inventory(scratch, None).await?;
+        let restored = self.inventory(scratch, |ns| &ns.scratch, None).await?;
         let comparison = Comparison::of(backed_up, &restored);
         report.passed = comparison.passed();
         report.problems = comparison.problems();
@@ -235,25 +285,45 @@ impl Backups<'_> {
         Ok(report)
     }
 
-    /// The tenant's own objects in `namespace` (created by `created_by`, if given).
+    /// The tenant's own objects in the namespaces `read` picks of `scratch` (created by
+    /// `created_by`, if given). With several namespaces, each object is named
+    /// `<tenant namespace>/<name>`, so the two sides of a drill compare by the tenant's
+    /// namespaces.
     async fn inventory(
         &self,
-        namespace: &str,
+        scratch: &[ScratchNamespace],
+        read: impl Fn(&ScratchNamespace) -> &String,
         created_by: Option<&str>,
     ) -> Result<Inventory, BackupError> {
         let mut inventory = Inventory::default();
         let created_by = created_by.filter(|c| !c.is_empty());
-        for kind in DRILL_KINDS {
-            let items = self.cluster.list(kind, namespace, "").await?;
-            inventory.add(kind.name(), &items, created_by);
+        for ns in scratch {
+            for kind in DRILL_KINDS {
+                let items = self.cluster.list(kind, read(ns), "").await?;
+                let named = (scratch.len() > 1).then_some(ns.source.as_str());
+                inventory.add(kind.name(), &items, created_by, named);
+            }
         }
         Ok(inventory)
     }
 
-    /// Creates the scratch namespace with the tenant namespace's labels (and a drill label), its
-    /// quota, limits and default-deny policy.
-    async fn isolate_scratch(&self, plan: &TenantPlan, scratch: &str) -> Result<(), BackupError> {
+    /// Creates the scratch namespace of `ns` with the labels of the tenant namespace it stands
+    /// for (and a drill label), its quota, limits and default-deny policy.
+    async fn isolate_scratch(
+        &self,
+        plan: &TenantPlan,
+        ns: &ScratchNamespace,
+    ) -> Result<(), BackupError> {
+        let scratch = ns.scratch.as_str();
         for object in plan.objects() {
+            let mut body = object.to_json();
+            let of_source = match object {
+                TenantObject::Namespace(_) => body["metadata"]["name"] == ns.source.as_str(),
+                _ => body["metadata"]["namespace"] == ns.source.as_str(),
+            };
+            if !of_source {
+                continue;
+            }
             let keep = match object {
                 TenantObject::Namespace(_)
                 | TenantObject::ResourceQuota(_)
@@ -266,7 +336,6 @@ impl Backups<'_> {
             if !keep {
                 continue;
             }
-            let mut body = object.to_json();
             let target = if matches!(object, TenantObject::Namespace(_)) {
                 body["metadata"]["name"] = json!(scratch);
                 body["metadata"]["labels"][PURPOSE_LABEL] = json!(Purpose::Drill.as_str());
@@ -347,5 +416,27 @@ impl Backups<'_> {
         };
         self.cluster.apply(&target, &body, false, false).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_namespace_is_restored_into_the_drill_name_several_into_numbered_ones() {
+        let one = scratch_namespaces(&["acme".into()], "acme-drill-20261203211500");
+        assert_eq!(one[0].scratch, "acme-drill-20261203211500");
+        let tenant = "a".repeat(40);
+        let base = object_name(&tenant, Purpose::Drill, "20261203211500");
+        assert_eq!(base.len(), 61);
+        let several = scratch_namespaces(&["dev".into(), "prod".into()], &base);
+        let names: Vec<(&str, usize)> = several
+            .iter()
+            .map(|n| (n.source.as_str(), n.scratch.len()))
+            .collect();
+        assert_eq!(names, [("dev", 63), ("prod", 63)]);
+        assert!(several[0].scratch.ends_with("-1") && several[1].scratch.ends_with("-2"));
+        assert_ne!(several[0].scratch, several[1].scratch);
     }
 }

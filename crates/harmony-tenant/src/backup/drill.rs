@@ -66,8 +66,15 @@ pub struct Inventory {
 
 impl Inventory {
     /// Adds the `items` of `kind` (as the API lists them), leaving out the platform's, and, when
-    /// `created_by` is given (RFC 3339, such as a backup's start), those created after it.
-    pub fn add(&mut self, kind: &str, items: &[Value], created_by: Option<&str>) {
+    /// `created_by` is given (RFC 3339, such as a backup's start), those created after it. With
+    /// `namespace` (a tenant with several), each is named `<namespace>/<name>`.
+    pub fn add(
+        &mut self,
+        kind: &str,
+        items: &[Value],
+        created_by: Option<&str>,
+        namespace: Option<&str>,
+    ) {
         let names = self.objects.entry(kind.to_string()).or_default();
         for item in items {
             let meta = &item["metadata"];
@@ -75,7 +82,11 @@ impl Inventory {
             if platform_owned(kind, item) || created_by.is_some_and(|by| created > by) {
                 continue;
             }
-            let name = meta["name"].as_str().unwrap_or_default().to_string();
+            let name = meta["name"].as_str().unwrap_or_default();
+            let name = match namespace {
+                Some(namespace) => format!("{namespace}/{name}"),
+                None => name.to_string(),
+            };
             if kind == "PersistentVolumeClaim" {
                 let size = &item["spec"]["resources"]["requests"]["storage"];
                 self.volume_sizes
@@ -258,9 +269,9 @@ mod tests {
             object("later", "2026-12-03T00:00:00Z"),
             harmony,
         ];
-        inventory.add("ConfigMap", &items, Some("2026-12-02T00:00:00Z"));
-        inventory.add("PersistentVolumeClaim", &[pvc("data", "1Gi")], None);
-        inventory.add("Secret", &[], None);
+        inventory.add("ConfigMap", &items, Some("2026-12-02T00:00:00Z"), None);
+        inventory.add("PersistentVolumeClaim", &[pvc("data", "1Gi")], None, None);
+        inventory.add("Secret", &[], None, None);
         inventory
     }
 
@@ -284,9 +295,35 @@ mod tests {
     }
 
     #[test]
+    fn with_several_namespaces_objects_are_named_by_theirs_after_the_platform_is_left_out() {
+        let mut inventory = Inventory::default();
+        let items = [
+            object("app", "2026-12-01T00:00:00Z"),
+            object("kube-root-ca.crt", "2026-12-01T00:00:00Z"),
+        ];
+        inventory.add("ConfigMap", &items, None, Some("acme-dev"));
+        inventory.add(
+            "PersistentVolumeClaim",
+            &[pvc("data", "1Gi")],
+            None,
+            Some("acme-prod"),
+        );
+        assert_eq!(
+            inventory.objects["ConfigMap"],
+            BTreeSet::from(["acme-dev/app".to_string()])
+        );
+        assert_eq!(inventory.volume_sizes["acme-prod/data"], "1Gi");
+    }
+
+    #[test]
     fn a_full_restore_passes_and_extra_objects_are_no_failure() {
         let mut restored = source();
-        restored.add("Secret", &[object("old", "2026-12-04T00:00:00Z")], None);
+        restored.add(
+            "Secret",
+            &[object("old", "2026-12-04T00:00:00Z")],
+            None,
+            None,
+        );
         let comparison = Comparison::of(&source(), &restored);
         assert!(comparison.passed(), "{comparison:?}");
         assert_eq!(comparison.kinds.len(), 3);
@@ -295,7 +332,7 @@ mod tests {
     #[test]
     fn a_missing_object_or_a_resized_volume_fails_naming_them() {
         let mut restored = Inventory::default();
-        restored.add("PersistentVolumeClaim", &[pvc("data", "2Gi")], None);
+        restored.add("PersistentVolumeClaim", &[pvc("data", "2Gi")], None, None);
         let comparison = Comparison::of(&source(), &restored);
         assert!(!comparison.passed());
         assert_eq!(
