@@ -32,9 +32,9 @@ pub mod vpn;
 mod workloads;
 
 pub use compile::{
-    ALERTS_NAME, DEFAULT_DENY_POLICY, PARAMS_NAME, RECEIVERS_NAME, SAME_TENANT,
+    ALERTS_NAME, DEFAULT_DENY_POLICY, NAMESPACE_REQUESTS, PARAMS_NAME, RECEIVERS_NAME, SAME_TENANT,
     STORAGE_CLASS_KEY_PREFIX, STORAGE_CLASS_QUOTA_SUFFIX, backup_spec, cluster_quota_name, compile,
-    tenant_parameters,
+    namespace_request_verbs, tenant_parameters,
 };
 pub use facts::{
     CLUSTER_PROFILE_KIND, ClusterFacts, ClusterFlavor, ClusterProfile, DnsFacts, OidcFacts,
@@ -60,11 +60,11 @@ pub use removal::{
 };
 pub use resolved::{Compute, Container, Counts, ResolvedQuota};
 pub use score::{
-    API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, DeletionPolicy, Identity,
-    InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts, OidcMember, PlatformSource,
-    PodSecurityLevel, PrivateEgress, RbacConfig, ResourceQuotaConfig, SelfService,
-    StorageAccessConfig, StorageClassAllowance, TENANT_KIND, TenantConfig, TenantNamespace,
-    TenantRole, TenantScore, TenantSpec,
+    API_VERSION, ComputeResources, ContainerDefaults, ContainerResources, DeletionPolicy,
+    HARMONY_GROUP, Identity, InternetEgress, Member, NetworkIsolationPolicy, ObjectCounts,
+    OidcMember, PlatformSource, PodSecurityLevel, PrivateEgress, RbacConfig, ResourceQuotaConfig,
+    SelfService, StorageAccessConfig, StorageClassAllowance, TENANT_KIND, TenantConfig,
+    TenantNamespace, TenantRole, TenantScore, TenantSpec,
 };
 pub use self_service::{Decision, GrantedNamespaces, NamespaceAsk, Refusal};
 pub use validate::{

@@ -12,6 +12,8 @@ use crate::monitoring::MonitoringConfig;
 pub use crate::namespaces::TenantNamespace;
 use crate::workloads::{ImagePolicy, SchedulingConfig};
 
+/// Harmony's API group: Tenants and NamespaceRequests.
+pub const HARMONY_GROUP: &str = "harmony.nationtech.io";
 /// The `apiVersion` of tenant files and cluster profiles.
 pub const API_VERSION: &str = "harmony.nationtech.io/v1alpha1";
 /// The `kind` of tenant files.

@@ -136,6 +136,13 @@ impl TenantScore {
         }
     }
 
+    /// Whether the tenant's admins may ask for more namespaces: `spec.maxNamespaces` is above its
+    /// listed namespaces. Its roles then reach its NamespaceRequests
+    /// ([`crate::namespace_request_verbs`]).
+    pub fn allows_self_service_namespaces(&self) -> bool {
+        self.namespace_limit() > self.namespaces().len()
+    }
+
     /// Decides `asks` (earliest first) against the namespaces `taken` in the cluster (name →
     /// owning tenant, `None` for the cluster's own; this tenant's entries are ignored), the limit
     /// and validity on a cluster with `facts`.

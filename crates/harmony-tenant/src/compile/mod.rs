@@ -17,6 +17,7 @@ pub use monitoring::{ALERTS_NAME, RECEIVERS_NAME};
 pub use network::{DEFAULT_DENY_POLICY, SAME_TENANT};
 pub use params::{PARAMS_NAME, STORAGE_CLASS_KEY_PREFIX, tenant_parameters};
 pub use quota::{STORAGE_CLASS_QUOTA_SUFFIX, cluster_quota_name};
+pub use rbac::{NAMESPACE_REQUESTS, namespace_request_verbs};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -47,14 +48,18 @@ use crate::score::TenantScore;
 /// its [`TenantScore::namespace_scores`], plus the `allow-same-tenant` NetworkPolicy in each when
 /// there are several and, on OKD, the ClusterResourceQuota of its total.
 ///
+/// When the tenant may ask for more namespaces ([`TenantScore::allows_self_service_namespaces`]),
+/// its roles in each namespace also reach its NamespaceRequests ([`namespace_request_verbs`]).
+///
 /// Each connection of `facts.connections` the tenant is part of adds its NetworkPolicy in each
 /// namespace ([`crate::connections`]); the plan names its declarations that are not rendered.
 pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     let views = score.namespace_scores();
+    let asks_namespaces = score.allows_self_service_namespaces();
     let mut objects = Vec::new();
     let mut monitoring = None;
     for view in &views {
-        objects.extend(namespace_objects(view, facts));
+        objects.extend(namespace_objects(view, facts, asks_namespaces));
         if views.len() > 1 {
             objects.push(network::same_tenant(view));
         }
@@ -81,13 +86,18 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
     plan
 }
 
-/// The isolation and access objects of a one-namespace tenant (all but monitoring).
-fn namespace_objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
+/// The isolation and access objects of a one-namespace tenant (all but monitoring); its roles
+/// read (admins also create and delete) NamespaceRequests when `asks_namespaces`.
+fn namespace_objects(
+    score: &TenantScore,
+    facts: &ClusterFacts,
+    asks_namespaces: bool,
+) -> Vec<TenantObject> {
     let mut objects = vec![namespace::namespace(score, facts)];
     objects.extend(quota::objects(score, facts));
     objects.push(TenantObject::ConfigMap(tenant_parameters(score)));
     objects.extend(network::policies(score, facts));
-    objects.extend(rbac::objects(score, facts));
+    objects.extend(rbac::objects(score, facts, asks_namespaces));
     objects
 }
 

@@ -9,7 +9,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use super::namespaced;
 use crate::facts::{ClusterFacts, ClusterFlavor};
 use crate::plan::TenantObject;
-use crate::score::{Identity, Member, TenantRole, TenantScore};
+use crate::score::{HARMONY_GROUP, Identity, Member, TenantRole, TenantScore};
 
 /// The API group of Roles and RoleBindings, and of User and Group subjects.
 pub(super) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -120,6 +120,13 @@ const OADP_SELF_SERVICE: &[Resource] = &[
     ("oadp.openshift.io", "nonadminbackups"),
     ("oadp.openshift.io", "nonadminrestores"),
 ];
+/// The plural of NamespaceRequests, a tenant admin's asks for one more namespace.
+pub const NAMESPACE_REQUESTS: &str = "namespacerequests";
+/// NamespaceRequests, readable by every role of a tenant that may ask for namespaces.
+const NAMESPACE_REQUEST_RESOURCES: &[Resource] = &[(HARMONY_GROUP, NAMESPACE_REQUESTS)];
+/// What admins add on NamespaceRequests: ask for a namespace, withdraw the ask. Never update or
+/// patch (the operator decides on the spec it saw), never the status (the operator's).
+const ASK: &[Verb] = &[Create, Delete];
 /// The namespace's RBAC objects, readable by admins.
 const RBAC_OBJECTS: &[Resource] = &[(RBAC_GROUP, "rolebindings"), (RBAC_GROUP, "roles")];
 
@@ -197,8 +204,29 @@ fn grants(role: TenantRole, okd: bool, self_service: bool) -> Grants {
     g
 }
 
-/// The Roles, ServiceAccounts and RoleBindings of `score`.
-pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantObject> {
+/// The verbs of `role` on NamespaceRequests (`namespacerequests` of [`HARMONY_GROUP`]) in a
+/// tenant that may ask for namespaces: admins `create, get, list, watch, delete`, the others
+/// `get, list, watch`; nothing on their status or on Tenants.
+pub fn namespace_request_verbs(role: TenantRole) -> Vec<&'static str> {
+    namespace_request_grants(role)
+        .iter()
+        .map(|v| v.as_str())
+        .collect()
+}
+
+/// The verbs of `role` on NamespaceRequests, in rule order.
+fn namespace_request_grants(role: TenantRole) -> Vec<Verb> {
+    let asks: &[Verb] = if role == TenantRole::Admin { ASK } else { &[] };
+    [READ, asks].concat()
+}
+
+/// The Roles, ServiceAccounts and RoleBindings of `score`; the Roles reach NamespaceRequests
+/// when `asks_namespaces`.
+pub(super) fn objects(
+    score: &TenantScore,
+    facts: &ClusterFacts,
+    asks_namespaces: bool,
+) -> Vec<TenantObject> {
     let okd = facts.flavor == ClusterFlavor::Okd;
     let self_service = score.rbac_config.self_service.role_bindings;
     let metrics = super::monitoring::applies(score, facts);
@@ -214,6 +242,9 @@ pub(super) fn objects(score: &TenantScore, facts: &ClusterFacts) -> Vec<TenantOb
             if role == TenantRole::Admin {
                 grants.allow(OADP_SELF_SERVICE, WRITE);
             }
+        }
+        if asks_namespaces {
+            grants.allow(NAMESPACE_REQUEST_RESOURCES, &namespace_request_grants(role));
         }
         TenantObject::Role(Role {
             metadata: namespaced(score, &role.role_name()),
@@ -497,7 +528,7 @@ mod tests {
             ))
             .member(Member::group("devs", TenantRole::Developer, "acme-devs"))
             .member(Member::service_account("ci", TenantRole::Viewer));
-        let objects = objects(&score, &ClusterFacts::kubernetes());
+        let objects = objects(&score, &ClusterFacts::kubernetes(), false);
         let accounts: Vec<(&str, Option<bool>)> = objects
             .iter()
             .filter_map(|o| match o {
@@ -591,7 +622,7 @@ mod tests {
             ..ClusterFacts::kubernetes()
         };
         let metrics = |score: &TenantScore, facts: &ClusterFacts| -> Vec<bool> {
-            objects(score, facts)
+            objects(score, facts, false)
                 .iter()
                 .filter_map(|o| match o {
                     TenantObject::Role(r) => Some(r.rules.iter().flatten().any(|rule| {
@@ -618,7 +649,7 @@ mod tests {
             ..ClusterFacts::okd()
         };
         let verbs = |score: &TenantScore, facts: &ClusterFacts| -> Vec<Vec<String>> {
-            objects(score, facts)
+            objects(score, facts, false)
                 .iter()
                 .filter_map(|o| match o {
                     TenantObject::Role(r) => Some(
@@ -650,9 +681,92 @@ mod tests {
         assert!(verbs(&off, &oadp).iter().all(Vec::is_empty));
     }
 
+    /// Per Role of the plan (namespace, role), its rules on Harmony's API group.
+    fn harmony_rules(score: &TenantScore) -> Vec<(String, String, Vec<PolicyRule>)> {
+        super::super::compile(score, &ClusterFacts::kubernetes())
+            .objects()
+            .iter()
+            .filter_map(|o| match o {
+                TenantObject::Role(r) => Some((
+                    r.metadata.namespace.clone().unwrap(),
+                    r.metadata.name.clone().unwrap(),
+                    r.rules
+                        .iter()
+                        .flatten()
+                        .filter(|rule| rule.api_groups.iter().flatten().any(|g| g == HARMONY_GROUP))
+                        .cloned()
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_room_for_more_namespaces_admins_ask_and_withdraw_and_everyone_reads_the_asks() {
+        let score = TenantScore::new("acme").max_namespaces(3);
+        let roles = harmony_rules(&score);
+        let rule = |verbs: &[&str]| PolicyRule {
+            api_groups: Some(vec![HARMONY_GROUP.into()]),
+            resources: Some(vec![NAMESPACE_REQUESTS.into()]),
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            ..PolicyRule::default()
+        };
+        let read = ["get", "list", "watch"];
+        assert_eq!(
+            roles,
+            [
+                (
+                    "acme".into(),
+                    "tenant-admin".into(),
+                    vec![rule(&["get", "list", "watch", "create", "delete"])]
+                ),
+                ("acme".into(), "tenant-developer".into(), vec![rule(&read)]),
+                ("acme".into(), "tenant-viewer".into(), vec![rule(&read)]),
+            ]
+        );
+        assert_eq!(
+            namespace_request_verbs(TenantRole::Admin),
+            ["get", "list", "watch", "create", "delete"]
+        );
+        assert_eq!(namespace_request_verbs(TenantRole::Viewer), read);
+    }
+
+    #[test]
+    fn every_namespace_of_a_listed_tenant_with_room_gets_the_rules_and_a_full_one_none() {
+        let listed = |max: u32| {
+            TenantScore::new("acme")
+                .with_namespaces(vec![
+                    crate::TenantNamespace::new("acme-a"),
+                    crate::TenantNamespace::new("acme-b"),
+                ])
+                .max_namespaces(max)
+        };
+        let roles = harmony_rules(&listed(3));
+        assert_eq!(roles.len(), 6);
+        assert!(
+            roles.iter().all(|(_, _, rules)| rules.len() == 1),
+            "{roles:?}"
+        );
+        assert!(
+            harmony_rules(&listed(2))
+                .iter()
+                .all(|(_, _, rules)| rules.is_empty())
+        );
+        assert!(
+            harmony_rules(&TenantScore::new("acme"))
+                .iter()
+                .all(|(_, _, rules)| rules.is_empty())
+        );
+    }
+
     #[test]
     fn three_roles_even_without_members() {
-        let objects = objects(&TenantScore::new("acme"), &ClusterFacts::kubernetes());
+        let objects = objects(
+            &TenantScore::new("acme"),
+            &ClusterFacts::kubernetes(),
+            false,
+        );
         let names: Vec<&str> = objects.iter().map(TenantObject::name).collect();
         assert_eq!(
             names,
