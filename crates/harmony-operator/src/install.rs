@@ -1,4 +1,4 @@
-//! What a cluster needs to run the operator: the CRDs (Tenants, NamespaceRequests), the `harmony-system` namespace, a
+//! What a cluster needs to run the operator: the CRDs, the `harmony-system` namespace, a
 //! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
 //! a PodDisruptionBudget; with a VPN gateway, also the gateway file as a ConfigMap and a Role that
 //! lets the operator revoke peers (of deleted tenants and removed members) in the cluster
