@@ -653,3 +653,129 @@ fn reading_or_creating_velero_backups_fails() {
         "User alice@acme can get backups.velero.io in velero: RoleBinding velero/backup-reader",
     );
 }
+
+/// acme with room for two more namespaces: its roles reach its NamespaceRequests.
+fn self_service() -> (ClusterSnapshot, AuditConfig) {
+    let mut scores = scores();
+    scores[0] = scores[0].clone().max_namespaces(3);
+    common::audited(&scores, &ClusterFacts::kubernetes())
+}
+
+/// The Role `name` of acme, for widening.
+fn acme_role<'s>(snapshot: &'s mut ClusterSnapshot, name: &str) -> &'s mut Vec<PolicyRule> {
+    let role = snapshot
+        .roles
+        .iter_mut()
+        .find(|r| r.metadata.name.as_deref() == Some(name))
+        .unwrap();
+    role.rules.as_mut().unwrap()
+}
+
+const HARMONY: &str = "harmony.nationtech.io";
+
+#[test]
+fn a_self_service_tenant_passes_with_its_namespace_request_rights() {
+    let (snapshot, config) = self_service();
+    let admin = snapshot
+        .roles
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some("tenant-admin"))
+        .unwrap();
+    assert!(
+        admin.rules.iter().flatten().any(|r| *r
+            == rule(
+                HARMONY,
+                &["namespacerequests"],
+                &["get", "list", "watch", "create", "delete"]
+            )),
+        "{admin:?}"
+    );
+    let report = audit(&snapshot, &config);
+    assert_eq!(common::not_passing(&report), Vec::<String>::new());
+    let (_, evidence) = check(&report, "acme", "HMT-RBAC-012");
+    assert_eq!(
+        evidence,
+        [
+            "of harmony.nationtech.io, tenant-admin holds at most get,list,watch,create,delete \
+          namespacerequests, tenant-developer and tenant-viewer get,list,watch, and 5 subjects \
+          nothing else"
+        ]
+    );
+}
+
+#[test]
+fn a_wider_namespace_request_right_of_a_tenant_role_fails_naming_role_binding_and_rule() {
+    for (role, widened, what) in [
+        (
+            "tenant-admin",
+            rule(HARMONY, &["namespacerequests"], &["update", "patch"]),
+            "update namespacerequests",
+        ),
+        (
+            "tenant-admin",
+            rule(HARMONY, &["namespacerequests/status"], &["patch"]),
+            "patch namespacerequests/status",
+        ),
+        (
+            "tenant-admin",
+            rule(HARMONY, &["tenants"], &["get"]),
+            "get tenants",
+        ),
+        (
+            "tenant-developer",
+            rule(HARMONY, &["namespacerequests"], &["create"]),
+            "create namespacerequests",
+        ),
+        (
+            "tenant-viewer",
+            rule(HARMONY, &["namespacerequests"], &["delete"]),
+            "delete namespacerequests",
+        ),
+    ] {
+        let (mut snapshot, config) = self_service();
+        let rules = acme_role(&mut snapshot, role);
+        rules.push(widened);
+        let index = rules.len() - 1;
+        let report = audit(&snapshot, &config);
+        let bound_by = match role {
+            "tenant-admin" => "acme/member-alice",
+            "tenant-developer" => "acme/member-ci, acme/member-devs",
+            _ => "acme/member-vic",
+        };
+        assert_check(
+            &report,
+            "HMT-RBAC-012",
+            Status::Fail,
+            &format!(
+                "Role acme/{role} rule #{index} (bound by RoleBinding {bound_by}) lets its members {what}: "
+            ),
+        );
+    }
+}
+
+#[test]
+fn any_harmony_right_through_another_role_fails_naming_the_binding() {
+    for (rules, what) in [
+        (
+            vec![rule(HARMONY, &["namespacerequests"], &["get"])],
+            "get namespacerequests",
+        ),
+        (
+            vec![rule(HARMONY, &["namespacerequests/status"], &["patch"])],
+            "patch namespacerequests/status",
+        ),
+        (vec![rule("*", &["tenants"], &["list"])], "list tenants"),
+    ] {
+        let (mut snapshot, config) = self_service();
+        grant(&mut snapshot, "extra", user("alice@acme"), rules);
+        let report = audit(&snapshot, &config);
+        assert_check(
+            &report,
+            "HMT-RBAC-012",
+            Status::Fail,
+            &format!(
+                "User alice@acme can {what}: RoleBinding acme/extra → Role acme/extra rule #0: "
+            ),
+        );
+    }
+}

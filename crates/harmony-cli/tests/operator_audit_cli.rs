@@ -99,7 +99,7 @@ fn a_widened_operator_role_fails_the_audit_naming_the_rule() {
 
     let (code, text) = audit(&install, &tenants, "text");
     assert_eq!(code, Some(1), "{text}");
-    let rule = "ClusterRoleBinding harmony-operator → ClusterRole harmony-operator rule #17: * * \
+    let rule = "ClusterRoleBinding harmony-operator → ClusterRole harmony-operator rule #19: * * \
                 (apiGroups \"*\")";
     for why in [
         "holds a wildcard",

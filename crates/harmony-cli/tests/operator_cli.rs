@@ -99,7 +99,7 @@ fn install_writes_the_same_folder_every_time() {
             .assert()
             .success()
     };
-    install().stdout(predicate::str::contains("12 of 12 files written"));
+    install().stdout(predicate::str::contains("13 of 13 files written"));
     let first: Vec<(String, String)> = files(&out);
     install().stdout(predicate::str::contains("unchanged"));
     assert_eq!(files(&out), first);
@@ -107,6 +107,7 @@ fn install_writes_the_same_folder_every_time() {
     assert_eq!(
         names,
         [
+            "00-customresourcedefinition-namespacerequests.harmony.nationtech.io.yaml",
             "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml",
             "10-namespace-harmony-system.yaml",
             "20-serviceaccount-harmony-operator.yaml",
@@ -122,9 +123,9 @@ fn install_writes_the_same_folder_every_time() {
         ]
     );
     assert!(
-        first[9].1.contains("- --pod-network=10.244.0.0/16"),
+        first[10].1.contains("- --pod-network=10.244.0.0/16"),
         "{}",
-        first[9].1
+        first[10].1
     );
 
     harmony()

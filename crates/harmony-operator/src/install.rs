@@ -1,4 +1,4 @@
-//! What a cluster needs to run the operator: the CRD, the `harmony-system` namespace, a
+//! What a cluster needs to run the operator: the CRDs, the `harmony-system` namespace, a
 //! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
 //! a PodDisruptionBudget; with a VPN gateway, also the gateway file as a ConfigMap and a Role that
 //! lets the operator revoke peers (of deleted tenants and removed members) in the cluster
@@ -8,11 +8,11 @@
 use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
-use harmony_tenant::TenantRole;
 use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::cluster_quota::ClusterResourceQuota;
 use harmony_tenant::monitoring::MONITORING_ROLES;
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
+use harmony_tenant::{NAMESPACE_REQUESTS, TenantRole};
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, ServiceAccount,
@@ -148,8 +148,8 @@ fn rule(kinds: &[Kind], verbs: &[&str]) -> Vec<Value> {
 
 /// What the operator may do: write only the kinds of a tenant plan, bind and escalate only the
 /// three tenant roles (and bind the monitoring ClusterRoles a tenant plan binds), read what the
-/// audit reads (never Secrets), delete nothing but what a tenant owns, and write Tenants'
-/// finalizers and status.
+/// audit reads (never Secrets), delete nothing but what a tenant owns, write Tenants'
+/// finalizers and status, and read NamespaceRequests and patch their status (never write them).
 fn cluster_role_rules() -> Vec<Value> {
     let written = [
         Kind::of::<Namespace>(),
@@ -209,12 +209,12 @@ fn cluster_role_rules() -> Vec<Value> {
     }));
     rules.push(json!({
         "apiGroups": [GROUP],
-        "resources": ["namespacerequests"],
+        "resources": [NAMESPACE_REQUESTS],
         "verbs": ["get", "list", "watch"],
     }));
     rules.push(json!({
         "apiGroups": [GROUP],
-        "resources": ["namespacerequests/status"],
+        "resources": [format!("{NAMESPACE_REQUESTS}/status")],
         "verbs": ["get", "patch"],
     }));
     rules.push(json!({
@@ -486,8 +486,19 @@ mod tests {
         sorted.sort();
         assert_eq!(names, sorted);
         assert_eq!(
-            names[0],
-            "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml"
+            names[..2],
+            [
+                "00-customresourcedefinition-namespacerequests.harmony.nationtech.io.yaml",
+                "00-customresourcedefinition-tenants.harmony.nationtech.io.yaml"
+            ]
+        );
+        assert_eq!(
+            a[0].object,
+            serde_json::to_value(crate::namespace_request::crd()).unwrap()
+        );
+        assert_eq!(
+            a[0].object["spec"]["names"]["plural"],
+            harmony_tenant::NAMESPACE_REQUESTS
         );
         let deployment = &a[deployment(&a)].object;
         assert_eq!(deployment["spec"]["replicas"], 2);
@@ -756,5 +767,62 @@ mod tests {
             .find(|o| o.object["kind"] == "ClusterRole")
             .unwrap();
         assert!(!cluster_role.object.to_string().contains("velero.io"));
+    }
+
+    #[test]
+    fn the_operator_reads_namespace_requests_and_patches_only_their_status() {
+        let objects = manifests(&options());
+        let role = objects
+            .iter()
+            .find(|o| o.object["kind"] == "ClusterRole")
+            .unwrap();
+        let rules = role.object["rules"].as_array().unwrap();
+        let on_requests: Vec<&Value> = rules
+            .iter()
+            .filter(|r| r.to_string().contains("namespacerequests"))
+            .collect();
+        assert_eq!(
+            on_requests,
+            [
+                &json!({"apiGroups": [GROUP], "resources": ["namespacerequests"], "verbs": ["get", "list", "watch"]}),
+                &json!({"apiGroups": [GROUP], "resources": ["namespacerequests/status"], "verbs": ["get", "patch"]}),
+            ]
+        );
+        let check = audited(&objects);
+        assert_eq!(check.status, harmony_audit::Status::Pass, "{check:?}");
+        let index = rules.len();
+        for (resource, verbs) in [
+            ("namespacerequests", json!(["create"])),
+            ("namespacerequests", json!(["delete"])),
+            ("namespacerequests", json!(["update"])),
+            ("namespacerequests/status", json!(["update"])),
+            ("namespacerequests", json!(["*"])),
+        ] {
+            let mut objects = objects.clone();
+            let role = objects
+                .iter_mut()
+                .find(|o| o.object["kind"] == "ClusterRole")
+                .unwrap();
+            role.object["rules"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"apiGroups": [GROUP], "resources": [resource], "verbs": verbs}));
+            let check = audited(&objects);
+            assert_eq!(
+                check.status,
+                harmony_audit::Status::Fail,
+                "{resource} {verbs}"
+            );
+            let expected = format!(
+                "ServiceAccount harmony-system/harmony-operator writes NamespaceRequests beyond \
+                 patching their status: ClusterRoleBinding harmony-operator → ClusterRole \
+                 harmony-operator rule #{index}: "
+            );
+            assert!(
+                check.evidence.iter().any(|e| e.starts_with(&expected)),
+                "{resource} {verbs}: {:?}",
+                check.evidence
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod escalation;
 mod every_pod;
 mod guardrails;
+mod harmony_api;
 mod ingress;
 pub(crate) use network::INTERNET_SAMPLES;
 pub(crate) mod network;

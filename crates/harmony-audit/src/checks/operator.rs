@@ -4,10 +4,12 @@
 //! ServiceAccount tokens, which amount to it), and `bind` or `escalate` only on the tenant roles a
 //! tenant plan binds (and `bind` on the monitoring ClusterRoles it binds); of Velero's objects,
 //! only the Schedules of Velero's namespace (a Backup holds every object of the namespaces it
-//! covers, Secrets included).
+//! covers, Secrets included); of NamespaceRequests, only reading them and patching their status
+//! (tenant admins create and delete them).
 
 use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
 use harmony_tenant::monitoring::MONITORING_ROLES;
+use harmony_tenant::{HARMONY_GROUP, NAMESPACE_REQUESTS};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::rbac::{TENANT_ROLES, VELERO_GROUP, VELERO_RESOURCES};
@@ -36,6 +38,18 @@ const ANY: [&str; 8] = [
     "delete",
     "deletecollection",
 ];
+
+/// Every verb that changes an object.
+const WRITE: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+
+/// Whether `rule` lets one write NamespaceRequests, or their status otherwise than `patch`.
+fn writes_namespace_requests(rule: &PolicyRule) -> bool {
+    let status = format!("{NAMESPACE_REQUESTS}/status");
+    allows_any(rule, &WRITE, &[(HARMONY_GROUP, NAMESPACE_REQUESTS)])
+        || WRITE
+            .iter()
+            .any(|verb| *verb != "patch" && !allowed(rule, verb, HARMONY_GROUP, &status).is_empty())
+}
 
 /// The objects of `resource` (of `group`) that `rule` lets one `verb`: the names it lists, or
 /// `""` for every object when it lists none.
@@ -163,6 +177,10 @@ fn reasons(g: &Grant, velero: &[&str]) -> Vec<&'static str> {
             beyond_schedules(g, velero),
             "reaches Velero objects other than the Schedules of Velero's namespace",
         ),
+        (
+            writes_namespace_requests(rule),
+            "writes NamespaceRequests beyond patching their status",
+        ),
     ]
     .into_iter()
     .filter_map(|(reaches, why)| reaches.then_some(why))
@@ -276,6 +294,17 @@ mod tests {
         {apiGroups: [rbac.authorization.k8s.io], resources: [roles], resourceNames: [tenant-admin, tenant-developer, tenant-viewer], verbs: [bind, escalate]}]";
 
     #[test]
+    fn reading_namespace_requests_and_patching_their_status_passes() {
+        let c = check(&NEEDED.replace(
+            "}]",
+            "},{apiGroups: [harmony.nationtech.io], resources: [namespacerequests], verbs: [get, list, watch]},\
+             {apiGroups: [harmony.nationtech.io], resources: [namespacerequests/status], verbs: [get, patch]}]",
+        ));
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.evidence[0].contains("holds 5 rules"), "{:?}", c.evidence);
+    }
+
+    #[test]
     fn what_the_operator_needs_passes_with_its_grants_as_evidence() {
         let c = check(NEEDED);
         assert_eq!(c.status, Status::Pass, "{c:?}");
@@ -330,6 +359,30 @@ mod tests {
             (
                 "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], resourceNames: [admin], verbs: [bind]}",
                 "binds or escalates roles other than the tenant roles",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: [namespacerequests], verbs: [create]}",
+                "writes NamespaceRequests beyond patching their status",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: [namespacerequests], verbs: [delete]}",
+                "writes NamespaceRequests beyond patching their status",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: [namespacerequests], verbs: [update, patch]}",
+                "writes NamespaceRequests beyond patching their status",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: [namespacerequests/status], verbs: [update]}",
+                "writes NamespaceRequests beyond patching their status",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: [namespacerequests], verbs: ['*']}",
+                "writes NamespaceRequests beyond patching their status",
+            ),
+            (
+                "{apiGroups: [harmony.nationtech.io], resources: ['*'], verbs: [get]}",
+                "holds a wildcard",
             ),
         ] {
             let c = check(&widened(rule));

@@ -104,6 +104,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         unknown_roles(ctx, t),
         cluster_monitoring(ctx, t),
         velero_objects(ctx, t),
+        super::harmony_api::check(ctx, t),
     ]
 }
 
