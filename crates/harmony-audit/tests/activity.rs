@@ -1,6 +1,6 @@
 //! Tenant API activity from audit logs: attribution to tenants and members, stages counted
-//! once, `since`, malformed lines reported with file and line, gzip and rotated files, and the
-//! three renderings.
+//! once, `since`, malformed lines reported with file and line, gzip and rotated files, the
+//! three renderings, and identity provider members named as the API server records them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use harmony_audit::activity::{
     ActivityReport, Analyzer, Format, LineProblem, UnknownTenant, open_log, render,
 };
-use harmony_tenant::{Member, TenantRole, TenantScore};
+use harmony_tenant::{Member, OidcFacts, TenantRole, TenantScore};
 use serde_json::{Value, json};
 
 fn tenants() -> Vec<TenantScore> {
@@ -122,8 +122,20 @@ fn analyze(
     since: Option<&str>,
     files: &[PathBuf],
 ) -> (ActivityReport, Vec<LineProblem>) {
+    analyze_tenants(&tenants(), None, tenant, since, files)
+}
+
+/// The report of `tenant` of `scores` over `files` with identity provider names `oidc`, and
+/// the problems met.
+fn analyze_tenants(
+    scores: &[TenantScore],
+    oidc: Option<&OidcFacts>,
+    tenant: Option<&str>,
+    since: Option<&str>,
+    files: &[PathBuf],
+) -> (ActivityReport, Vec<LineProblem>) {
     let since = since.map(|s| s.parse().unwrap());
-    let mut analyzer = Analyzer::new(&tenants(), tenant, since).unwrap();
+    let mut analyzer = Analyzer::new(scores, oidc, tenant, since).unwrap();
     let mut problems = Vec::new();
     for file in files {
         analyzer.read(open_log(file).unwrap(), |p| problems.push(p));
@@ -394,7 +406,7 @@ fn rotated_and_gzip_files_are_read_alike() {
 
 #[test]
 fn a_tenant_not_in_the_files_is_refused_naming_it() {
-    let error = Analyzer::new(&tenants(), Some("initech"), None)
+    let error = Analyzer::new(&tenants(), None, Some("initech"), None)
         .err()
         .unwrap();
     assert_eq!(
@@ -487,4 +499,123 @@ fn a_user_who_is_two_members_counts_once_under_both() {
     assert_eq!(acme.requests, 1);
     assert_eq!(report.counts.attributed, 1);
     assert_eq!(acme.actors[0].members, ["alice", "devs"]);
+}
+
+/// acme with identity provider members: alice (a developer, through its role's group) and the
+/// group `acme-sre`; globex with a user of its own.
+fn oidc_tenants() -> Vec<TenantScore> {
+    vec![
+        TenantScore::new("acme")
+            .member(Member::oidc_user("alice", TenantRole::Developer, "alice"))
+            .member(Member::oidc_group("sre", TenantRole::Viewer, "acme-sre")),
+        TenantScore::new("globex").member(Member::user(
+            "hank",
+            TenantRole::Admin,
+            "hank@globex.com",
+        )),
+    ]
+}
+
+/// The API server's prefixes of an identity provider: `prefix` before users and groups.
+fn prefixed(prefix: &str) -> OidcFacts {
+    OidcFacts {
+        username_prefix: prefix.into(),
+        groups_prefix: prefix.into(),
+    }
+}
+
+/// `user` with `groups` listing pods in acme.
+fn lists_pods(user: &str, groups: &[&str]) -> String {
+    line(&Request {
+        user,
+        groups,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn identity_provider_members_are_named_by_the_prefixed_names_the_api_server_records() {
+    let (_dir, log) = audit_log(&[
+        // alice as the API server authenticates her token: her user name and role group.
+        lists_pods(
+            "oidc:alice",
+            &["oidc:tenant-acme-developers", "system:authenticated"],
+        ),
+        // Anyone of the group `acme-sre`: the member `sre`.
+        lists_pods("oidc:sam", &["oidc:acme-sre", "system:authenticated"]),
+        // In acme's role group but no member (added at the identity provider by hand): acme's.
+        lists_pods(
+            "oidc:carol",
+            &["oidc:tenant-acme-developers", "system:authenticated"],
+        ),
+        // Another issuer's prefix, and the bare claims: nobody's.
+        lists_pods(
+            "other:alice",
+            &["other:tenant-acme-developers", "other:acme-sre"],
+        ),
+        lists_pods("alice", &["tenant-acme-developers", "acme-sre"]),
+    ]);
+    let (report, problems) = analyze_tenants(
+        &oidc_tenants(),
+        Some(&prefixed("oidc:")),
+        None,
+        None,
+        std::slice::from_ref(&log),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(report.counts.requests, 5);
+    assert_eq!(report.counts.attributed, 3);
+    let acme = &report.tenants[0];
+    assert_eq!(acme.requests, 3);
+    let named: Vec<(&str, Vec<&str>)> = acme
+        .actors
+        .iter()
+        .map(|a| (&*a.user, a.members.iter().map(|m| &**m).collect()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("oidc:alice", vec!["alice"]),
+            ("oidc:carol", vec![]),
+            ("oidc:sam", vec!["sre"]),
+        ]
+    );
+    assert_eq!(report.tenants[1].requests, 0);
+
+    // On OKD the OAuth server adds no prefix: only the bare names are acme's.
+    let (report, _) = analyze_tenants(&oidc_tenants(), Some(&prefixed("")), None, None, &[log]);
+    let acme = &report.tenants[0];
+    assert_eq!(report.counts.attributed, 1);
+    assert_eq!(acme.actors.len(), 1);
+    assert_eq!(acme.actors[0].user, "alice");
+    assert_eq!(acme.actors[0].members, ["alice", "sre"]);
+}
+
+#[test]
+fn an_identity_provider_user_impersonated_or_in_another_tenant_is_attributed_like_any_user() {
+    let (_dir, log) = audit_log(&[line(&Request {
+        user: "kubernetes-admin",
+        groups: &["system:masters"],
+        impersonating: Some(("oidc:alice", &["oidc:tenant-acme-developers"])),
+        resource: "secrets",
+        namespace: "globex",
+        code: 403,
+        ..Default::default()
+    })]);
+    let (report, _) = analyze_tenants(
+        &oidc_tenants(),
+        Some(&prefixed("oidc:")),
+        Some("acme"),
+        None,
+        &[log],
+    );
+    let [acme] = &report.tenants[..] else {
+        panic!("{report:?}")
+    };
+    let attention = &acme.attention[0];
+    assert!(attention.cross_tenant && attention.refused);
+    assert_eq!(attention.user, "oidc:alice");
+    assert_eq!(attention.members, ["alice"]);
+    assert_eq!(attention.owner.as_deref(), Some("globex"));
+    assert_eq!(acme.actors[0].impersonated_by, ["kubernetes-admin"]);
 }

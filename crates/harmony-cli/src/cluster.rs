@@ -19,7 +19,9 @@ use harmony_k8s::{ApplyOptions, K8sTopology, Mode};
 use harmony_manifests::{Format, ManifestTopology, stream};
 use harmony_tenant::{ClusterFlavor, TenantManager, TenantScore};
 
-use crate::input::{load_facts, load_guardrails, load_monitoring, load_tenants};
+use crate::input::{
+    load_facts, load_guardrails, load_monitoring, load_tenants, with_identity_provider,
+};
 use crate::live::{DryRun, Format as LiveFormat};
 
 /// Arguments of `harmony cluster`.
@@ -179,6 +181,10 @@ struct PolicyArgs {
     /// Without --cluster: the kind of cluster.
     #[arg(long, value_enum, default_value_t = Flavor::Kubernetes, conflicts_with = "cluster")]
     flavor: Flavor,
+    /// OKD only: an IdentityProvider file, for tenants with identity provider (`oidc`)
+    /// members (the groups they are bound through get a custom rule).
+    #[arg(long, value_name = "FILE")]
+    idp: Option<PathBuf>,
     /// Write the policy to FILE (atomically, mode 0600).
     #[arg(long, value_name = "FILE", conflicts_with = "output")]
     out: Option<PathBuf>,
@@ -288,8 +294,13 @@ fn render_policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     if args.out.is_none() && args.output.is_none() {
         bail!("say where to render: --out FILE or -o yaml|json (standard output)");
     }
-    let facts = load_facts(args.cluster.as_deref(), flavor)?;
+    let mut facts = load_facts(args.cluster.as_deref(), flavor)?;
     match (facts.flavor, args.files.is_empty()) {
+        (ClusterFlavor::Kubernetes, _) if args.idp.is_some() => bail!(
+            "--idp: the Kubernetes audit policy names no tenant and so no identity provider \
+             member (their requests are recorded like everyone's): leave --idp out, or render \
+             for OKD with --flavor okd"
+        ),
         (ClusterFlavor::Kubernetes, false) => bail!(
             "-f: the Kubernetes audit policy names no tenant (the API server matches its rules \
              before impersonation and reads the file only when it starts), so it takes no tenant \
@@ -301,12 +312,13 @@ fn render_policy(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         ),
         _ => {}
     }
+    with_identity_provider(&mut facts, args.idp.as_deref())?;
     let tenants = if args.files.is_empty() {
         vec![]
     } else {
         load_tenants(&args.files, &facts)?
     };
-    let plan = audit_policy(facts.flavor, &tenants);
+    let plan = audit_policy(&facts, &tenants);
     for note in &plan.notes {
         eprintln!("note: {note}");
     }

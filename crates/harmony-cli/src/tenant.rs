@@ -95,7 +95,9 @@ enum TenantCommand {
     /// and requests on other tenants' namespaces first, then verbs x resources per user.
     ///
     /// A request is a tenant's when its user (the impersonated one, if it impersonates) is a
-    /// member's user, in a member's group, or a ServiceAccount of the tenant's namespace. Only
+    /// member's user, in a member's group, or a ServiceAccount of the tenant's namespace;
+    /// identity provider (`oidc`) members need --idp and are named as the API server records
+    /// them (prefixed user name, or the role's or member's prefixed group). Only
     /// each request's final event counts (ResponseComplete or Panic). Malformed lines are named
     /// on standard error (file:line) and skipped. Exit 0 with the report, 2 when none can be
     /// made (bad flags, tenant files or --since, an unknown tenant, a log that cannot be opened).

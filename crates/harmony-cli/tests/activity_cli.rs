@@ -1,6 +1,7 @@
 //! `harmony tenant activity` and `harmony cluster audit-policy render` as processes, without a
 //! cluster: every refusal with its exit code and message, malformed lines reported with file
-//! and line while the rest is counted, gzip and rotated files, CSV; the policy files written.
+//! and line while the rest is counted, gzip and rotated files, CSV; the policy files written;
+//! identity provider members (`--idp`) named in the report and given bodies on OKD.
 
 mod common;
 
@@ -18,11 +19,32 @@ fn stderr(output: &Output) -> String {
 
 /// An audit event line of `user` doing `verb` on `resource` in `namespace`.
 fn event(user: &str, verb: &str, resource: &str, namespace: &str, code: u16, time: &str) -> String {
+    event_in(
+        user,
+        &["system:authenticated"],
+        verb,
+        resource,
+        namespace,
+        code,
+        time,
+    )
+}
+
+/// An audit event line of `user` in `groups` doing `verb` on `resource` in `namespace`.
+fn event_in(
+    user: &str,
+    groups: &[&str],
+    verb: &str,
+    resource: &str,
+    namespace: &str,
+    code: u16,
+    time: &str,
+) -> String {
     serde_json::json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
         "auditID": "5d7b", "stage": "ResponseComplete", "verb": verb,
         "requestURI": format!("/api/v1/namespaces/{namespace}/{resource}"),
-        "user": {"username": user, "groups": ["system:authenticated"]},
+        "user": {"username": user, "groups": groups},
         "objectRef": {"resource": resource, "namespace": namespace, "apiVersion": "v1"},
         "responseStatus": {"metadata": {}, "code": code},
         "requestReceivedTimestamp": time, "stageTimestamp": time,
@@ -279,4 +301,200 @@ fn okd_renders_the_apiserver_audit_profile_with_a_rule_per_tenant_group() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The tenant with identity provider members and its provider file.
+const IDP_TENANTS: &str = "../../examples/identity/tenants";
+const IDP: &str = "../../examples/identity/idp.yaml";
+
+/// acme's identity provider members as the API server records them (`oidc:` prefixes): alice
+/// (its admin) and anyone of `acme-sre`; then the same names from another issuer.
+fn identity_provider_requests() -> Vec<String> {
+    vec![
+        event_in(
+            "oidc:alice",
+            &["oidc:tenant-acme-admins", "system:authenticated"],
+            "create",
+            "configmaps",
+            "acme",
+            201,
+            "2026-12-03T12:00:00.000000Z",
+        ),
+        event_in(
+            "oidc:sam",
+            &["oidc:acme-sre", "system:authenticated"],
+            "get",
+            "secrets",
+            "acme",
+            403,
+            "2026-12-03T12:00:01.000000Z",
+        ),
+        event_in(
+            "sso2:alice",
+            &["sso2:tenant-acme-admins", "sso2:acme-sre"],
+            "list",
+            "pods",
+            "acme",
+            200,
+            "2026-12-03T12:00:02.000000Z",
+        ),
+    ]
+}
+
+#[test]
+fn identity_provider_members_are_named_in_text_and_json_with_the_provider_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log(dir.path(), &identity_provider_requests());
+    let run = |format: &str| {
+        harmony(&[
+            "tenant",
+            "activity",
+            "--audit-log",
+            &path,
+            "-f",
+            IDP_TENANTS,
+            "--idp",
+            IDP,
+            "-o",
+            format,
+        ])
+    };
+    let text = run("text");
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(
+            "tenant acme (namespace acme): 2 requests, 1 refused, 0 on other tenants' namespaces"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("    REFUSED: oidc:sam (member sre): get secrets in acme: 403"));
+    assert!(text.contains("    oidc:alice (member alice): 1 request, 0 refused"));
+    assert!(!text.contains("sso2:"), "another issuer's users: {text}");
+
+    let json = run("json");
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["counts"]["requests"], 3);
+    assert_eq!(report["counts"]["attributed"], 2);
+    let actors: Vec<(&str, &Value)> = report["tenants"][0]["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["user"].as_str().unwrap(), &a["members"]))
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            ("oidc:alice", &serde_json::json!(["alice"])),
+            ("oidc:sam", &serde_json::json!(["sre"])),
+        ]
+    );
+}
+
+#[test]
+fn identity_provider_members_without_the_provider_file_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log(dir.path(), &identity_provider_requests());
+    refused(
+        &["--audit-log", &path, "-f", IDP_TENANTS],
+        "acme.yaml:8:43: spec.rbac.members[0].oidc: is an identity provider member, but harmony \
+         was not given the IdentityProvider file that says how the API server names it: pass \
+         --idp FILE",
+    );
+}
+
+#[test]
+fn tenant_files_without_identity_provider_members_report_the_same_with_the_provider_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log(
+        dir.path(),
+        &[
+            alice_lists_pods(),
+            event(
+                "alice@acme.com",
+                "get",
+                "secrets",
+                "globex",
+                403,
+                "2026-12-03T12:00:04.000000Z",
+            ),
+        ],
+    );
+    let run = |extra: &[&str], format: &str| {
+        let out = harmony(
+            &[
+                &["tenant", "activity", "--audit-log", &path, "-f", EXAMPLES][..],
+                extra,
+                &["-o", format],
+            ]
+            .concat(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for format in ["text", "json", "csv"] {
+        assert_eq!(run(&[], format), run(&["--idp", IDP], format), "{format}");
+    }
+    let acme = run(&[], "text");
+    assert!(
+        acme.contains(
+            "  attention:\n    CROSS-TENANT, REFUSED: alice@acme.com (member alice): get secrets \
+             in globex (tenant globex): 403, 1x, first 2026-12-03T12:00:04.000000Z, last \
+             2026-12-03T12:00:04.000000Z\n"
+        ),
+        "{acme}"
+    );
+}
+
+#[test]
+fn okd_gives_the_groups_of_identity_provider_members_write_bodies() {
+    let out = policy(&[
+        "--flavor",
+        "okd",
+        "-f",
+        IDP_TENANTS,
+        "--idp",
+        IDP,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "no user left at Default: {}",
+        stderr(&out)
+    );
+    let server: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = server["spec"]["audit"]["customRules"].as_array().unwrap();
+    let groups: Vec<&str> = rules.iter().map(|r| r["group"].as_str().unwrap()).collect();
+    assert_eq!(
+        groups,
+        [
+            "tenant-acme-admins",
+            "tenant-acme-developers",
+            "acme-sre",
+            "system:serviceaccounts:acme"
+        ]
+    );
+    assert!(rules.iter().all(|r| r["profile"] == "WriteRequestBodies"));
+
+    for (args, message) in [
+        (
+            &["--flavor", "okd", "-f", IDP_TENANTS, "-o", "yaml"][..],
+            "spec.rbac.members[0].oidc: is an identity provider member, but harmony was not \
+             given the IdentityProvider file that says how the API server names it: pass --idp \
+             FILE",
+        ),
+        (
+            &["--idp", IDP, "-o", "yaml"][..],
+            "error: --idp: the Kubernetes audit policy names no tenant and so no identity \
+             provider member",
+        ),
+    ] {
+        let out = policy(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty());
+        assert!(stderr(&out).contains(message), "{}", stderr(&out));
+    }
 }

@@ -11,10 +11,11 @@
 //!   policy per tenant would miss impersonated requests and need a restart for each new tenant.
 //! - OKD: the `config.openshift.io/v1` APIServer `cluster`'s `spec.audit`: profile `Default`
 //!   (metadata for every request) and, per tenant, a custom rule giving its groups (its
-//!   members' `group`s and `system:serviceaccounts:<namespace>`) `WriteRequestBodies`. OKD's
-//!   profiles are fixed; custom rules name groups only, so `user:` members get `Default`.
+//!   members' `group`s, the groups its identity provider members are bound through, and
+//!   `system:serviceaccounts:<namespace>`) `WriteRequestBodies`. OKD's profiles are fixed;
+//!   custom rules name groups only, so `user:` members get `Default`.
 
-use harmony_tenant::{ClusterFlavor, Identity, TenantScore};
+use harmony_tenant::{ClusterFacts, ClusterFlavor, Identity, OidcFacts, TenantScore};
 use serde::Serialize;
 
 /// What `harmony cluster audit-policy render` renders, with notes for people.
@@ -158,14 +159,16 @@ pub struct CustomRule {
 /// Writes: the verbs whose bodies are recorded.
 const WRITES: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
-/// The audit policy for a cluster of `flavor` holding `tenants` (OKD only reads them).
-pub fn audit_policy(flavor: ClusterFlavor, tenants: &[TenantScore]) -> AuditPolicyPlan {
-    match flavor {
+/// The audit policy for the cluster `facts` describe, holding `tenants` (validated against
+/// `facts`). Only OKD's reads them, and `facts.oidc` for the groups identity provider members
+/// are bound through; the Kubernetes policy names no tenant.
+pub fn audit_policy(facts: &ClusterFacts, tenants: &[TenantScore]) -> AuditPolicyPlan {
+    match facts.flavor {
         ClusterFlavor::Kubernetes => AuditPolicyPlan {
             document: AuditPolicyDocument::Kubernetes(kubernetes_policy()),
             notes: Vec::new(),
         },
-        ClusterFlavor::Okd => okd(tenants),
+        ClusterFlavor::Okd => okd(tenants, facts.oidc.as_ref()),
     }
 }
 
@@ -274,7 +277,7 @@ fn kubernetes_policy() -> Policy {
     }
 }
 
-fn okd(tenants: &[TenantScore]) -> AuditPolicyPlan {
+fn okd(tenants: &[TenantScore], oidc: Option<&OidcFacts>) -> AuditPolicyPlan {
     let mut sorted: Vec<&TenantScore> = tenants.iter().collect();
     sorted.sort_by(|a, b| a.name().cmp(b.name()));
     let mut custom_rules: Vec<CustomRule> = Vec::new();
@@ -291,7 +294,10 @@ fn okd(tenants: &[TenantScore]) -> AuditPolicyPlan {
                     users.push(user);
                     None
                 }
-                _ => None,
+                Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) => {
+                    oidc.and_then(|oidc| oidc.bound_group(tenant.name(), m))
+                }
+                Some(Identity::ServiceAccount) | None => None,
             })
             .chain([format!("system:serviceaccounts:{}", tenant.namespace())]);
         for group in groups {
@@ -337,7 +343,7 @@ mod tests {
     #[test]
     fn secrets_and_tokens_come_first_at_metadata_and_nothing_else_matches_them_before() {
         let AuditPolicyDocument::Kubernetes(policy) =
-            audit_policy(ClusterFlavor::Kubernetes, &[]).document
+            audit_policy(&ClusterFacts::kubernetes(), &[]).document
         else {
             panic!("a Kubernetes policy")
         };
@@ -394,7 +400,7 @@ mod tests {
                 .member(Member::group("ops", TenantRole::Viewer, "ops").shared())
                 .member(Member::service_account("ci", TenantRole::Developer)),
         ];
-        let plan = audit_policy(ClusterFlavor::Okd, &tenants);
+        let plan = audit_policy(&ClusterFacts::okd(), &tenants);
         assert_eq!(
             serde_json::to_value(&plan.document).unwrap(),
             json!({
@@ -417,5 +423,49 @@ mod tests {
             note.starts_with("acme: users alice@acme.com are recorded at profile Default"),
             "{note}"
         );
+    }
+
+    #[test]
+    fn okd_gives_the_groups_identity_provider_members_are_bound_through_write_bodies() {
+        let tenants = [TenantScore::new("acme")
+            .member(Member::oidc_user("alice", TenantRole::Developer, "alice"))
+            .member(Member::oidc_user("bob", TenantRole::Developer, "bob"))
+            .member(Member::oidc_user("carol", TenantRole::Admin, "carol"))
+            .member(Member::oidc_group("sre", TenantRole::Viewer, "acme-sre"))];
+        // As the identity provider file gives them: OKD's OAuth server adds no prefix.
+        let mut facts = ClusterFacts::okd();
+        facts.oidc = Some(OidcFacts {
+            username_prefix: String::new(),
+            groups_prefix: String::new(),
+        });
+        let plan = audit_policy(&facts, &tenants);
+        let AuditPolicyDocument::Okd(server) = &plan.document else {
+            panic!("an APIServer")
+        };
+        let groups: Vec<&str> = server
+            .spec
+            .audit
+            .custom_rules
+            .iter()
+            .map(|r| r.group.as_str())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "tenant-acme-developers",
+                "tenant-acme-admins",
+                "acme-sre",
+                "system:serviceaccounts:acme",
+            ]
+        );
+        assert!(
+            server
+                .spec
+                .audit
+                .custom_rules
+                .iter()
+                .all(|r| r.profile == OkdProfile::WriteRequestBodies)
+        );
+        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
     }
 }

@@ -10,7 +10,10 @@
 //! An event belongs to a tenant when its user (the impersonated one, when the request
 //! impersonates) is a member's `user`, is in a member's `group`, or is a ServiceAccount of the
 //! tenant's namespace (`system:serviceaccount:<namespace>:<name>`; members with
-//! `serviceAccount: true` are named). A user shared by several tenants is counted under the
+//! `serviceAccount: true` are named). Identity provider members are named as the API server
+//! records them ([`harmony_tenant::OidcFacts`]): an `oidc.user` is its prefixed user name (and
+//! its role's group `tenant-<tenant>-<role>s` is the tenant's, naming no member), an
+//! `oidc.group` its prefixed group. A user shared by several tenants is counted under the
 //! tenant whose namespace the request names; elsewhere under each of them.
 
 mod event;

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use harmony_tenant::{Identity, TenantScore};
+use harmony_tenant::{Identity, OidcFacts, TenantScore};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -170,12 +170,18 @@ struct Directory {
     users: HashMap<String, Vec<(usize, usize)>>,
     /// Group names and the (tenant, member) they are.
     groups: HashMap<String, Vec<(usize, usize)>>,
+    /// The role groups identity provider users are bound through
+    /// (`tenant-<tenant>-<role>s`, prefixed as the API server names them) and their tenant:
+    /// shared by the role's users, so they name no member.
+    role_groups: HashMap<String, Vec<usize>>,
     /// Tenant namespaces and their tenant.
     namespaces: HashMap<String, usize>,
 }
 
 impl Directory {
-    fn new(scores: &[TenantScore]) -> Self {
+    /// Who is who in `scores`; `oidc` names identity provider members as the API server does
+    /// (without it, such members are not attributed: the tenant files are validated against it).
+    fn new(scores: &[TenantScore], oidc: Option<&OidcFacts>) -> Self {
         let mut sorted: Vec<&TenantScore> = scores.iter().collect();
         sorted.sort_by(|a, b| a.name().cmp(b.name()));
         let mut directory = Self {
@@ -183,6 +189,7 @@ impl Directory {
             members: Vec::new(),
             users: HashMap::new(),
             groups: HashMap::new(),
+            role_groups: HashMap::new(),
             namespaces: HashMap::new(),
         };
         for (t, score) in sorted.into_iter().enumerate() {
@@ -197,9 +204,23 @@ impl Directory {
                         &mut directory.users,
                         format!("{SERVICE_ACCOUNT_PREFIX}{namespace}:{}", member.name),
                     ),
-                    // Identity provider members authenticate with the API server's prefixes,
-                    // which the tenant files do not carry: not attributed here.
-                    Some(Identity::OidcUser(_) | Identity::OidcGroup(_)) | None => continue,
+                    Some(Identity::OidcUser(user)) => {
+                        let Some(oidc) = oidc else { continue };
+                        if let Some(group) = oidc.bound_group(score.name(), member) {
+                            let tenants = directory.role_groups.entry(group).or_default();
+                            if !tenants.contains(&t) {
+                                tenants.push(t);
+                            }
+                        }
+                        (&mut directory.users, oidc.user(user))
+                    }
+                    Some(Identity::OidcGroup(_)) => {
+                        match oidc.and_then(|oidc| oidc.bound_group(score.name(), member)) {
+                            Some(group) => (&mut directory.groups, group),
+                            None => continue,
+                        }
+                    }
+                    None => continue,
                 };
                 map.entry(name).or_default().push((t, m));
             }
@@ -236,6 +257,11 @@ impl Directory {
             for &(t, m) in self.groups.get(group).into_iter().flatten() {
                 if !out.contains(&(t, Some(m))) {
                     out.push((t, Some(m)));
+                }
+            }
+            for &t in self.role_groups.get(group).into_iter().flatten() {
+                if !out.contains(&(t, None)) {
+                    out.push((t, None));
                 }
             }
         }
@@ -334,13 +360,16 @@ fn canonical(time: Timestamp) -> String {
 
 impl Analyzer {
     /// An analyzer for `tenant` (or every tenant) of `scores`, counting requests received at
-    /// or after `since`.
+    /// or after `since`. `oidc` (`ClusterFacts::oidc`, from the IdentityProvider file) names
+    /// identity provider members as the API server records them: an `oidc.user` as its
+    /// prefixed user name or through its role's group, an `oidc.group` as its prefixed group.
     pub fn new(
         scores: &[TenantScore],
+        oidc: Option<&OidcFacts>,
         tenant: Option<&str>,
         since: Option<Timestamp>,
     ) -> Result<Self, UnknownTenant> {
-        let directory = Directory::new(scores);
+        let directory = Directory::new(scores, oidc);
         let selected = match tenant {
             None => None,
             Some(name) => Some(

@@ -1,5 +1,6 @@
-//! `harmony tenant activity [TENANT] --audit-log FILE... -f TENANTS [--since WHEN] [-o FORMAT]`:
-//! who of a tenant did what on the API, read from the API server's audit log. Exit 0 with the
+//! `harmony tenant activity [TENANT] --audit-log FILE... -f TENANTS [--idp FILE] [--since WHEN]
+//! [-o FORMAT]`: who of a tenant did what on the API, read from the API server's audit log
+//! (identity provider members named as the API server records them, from `--idp`). Exit 0 with the
 //! report (whatever it finds; malformed lines are reported on standard error and skipped), 2
 //! when no report can be made.
 
@@ -59,8 +60,8 @@ fn report(args: ActivityArgs) -> anyhow::Result<ExitCode> {
         .map(|text| parse_since(text, Timestamp::now()))
         .transpose()
         .map_err(|e| anyhow!("--since: {e}"))?;
-    let (_, tenants) = args.inputs.load()?;
-    let mut analyzer = Analyzer::new(&tenants, args.tenant.as_deref(), since)?;
+    let (facts, tenants) = args.inputs.load()?;
+    let mut analyzer = Analyzer::new(&tenants, facts.oidc.as_ref(), args.tenant.as_deref(), since)?;
     // Every file must open before any is read: a typo is refused, not half a report.
     for path in &args.audit_logs {
         open_log(path).map_err(|e| anyhow!("--audit-log: {e}"))?;
