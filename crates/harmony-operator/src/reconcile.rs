@@ -12,7 +12,7 @@ use harmony_kube::{ApiFailure, Cluster};
 use harmony_tenant::{
     BackupStatus, ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, MonitoringStatus,
     RevokeError, RevokeMode, RevokedAccess, TenantRemover, TenantScore, compile,
-    cross_tenant_problems,
+    cross_tenant_conflicts,
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -23,6 +23,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use crate::connections::matched;
 use crate::controller::REDISCOVERY;
 use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
@@ -161,7 +162,7 @@ struct Checked {
 
 impl Validated {
     /// The score of `tenant` if it is valid on its own, validated only when its generation is new.
-    fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
+    pub(crate) fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
         let meta = &tenant.metadata;
         let mut checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = checked.get(meta.name.as_deref().unwrap_or_default())
@@ -230,7 +231,8 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Acti
     }
 }
 
-/// The problems of `tenant` alone and against the Tenants created before it.
+/// The problems of `tenant` alone and against the Tenants created before it; a connection to a
+/// Tenant not (yet) in the cluster is none: it is not rendered, and `Ready` says so.
 fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
     let mut shown: Vec<String> = score
         .validate(&ctx.facts)
@@ -255,7 +257,7 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     let refs: Vec<&TenantScore> = scores.iter().map(|s| &**s).collect();
     let last = refs.len() - 1;
     shown.extend(
-        cross_tenant_problems(&refs)
+        cross_tenant_conflicts(&refs)
             .into_iter()
             .filter(|p| p.tenant == last)
             .map(|p| {
@@ -417,6 +419,7 @@ impl Context {
         let facts = ClusterFacts {
             monitoring_api: self.owned.monitoring() == Monitoring::Watched,
             velero_namespace: self.owned.velero().namespace().map(str::to_string),
+            connections: matched(&score, &self.store, &self.valid, &self.facts),
             ..self.facts.clone()
         };
         let plan = compile(&score, &facts);
@@ -469,7 +472,8 @@ impl Context {
         );
         let monitoring = monitoring_note(plan.monitoring);
         let backups = backup_note(plan.backup, &self.owned.velero());
-        for note in monitoring.iter().chain(backups.iter()) {
+        let notes = monitoring.iter().chain(&backups);
+        for note in notes.chain(&plan.unmatched_connections) {
             message.push_str("; ");
             message.push_str(note);
         }
