@@ -271,6 +271,21 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     shown
 }
 
+/// The `Ready` reason of a Tenant with identity provider members while the operator has no
+/// IdentityProvider file (`--idp`).
+const NO_IDENTITY_PROVIDER: &str = "NoIdentityProvider";
+
+/// Why an invalid Tenant is refused: [`NO_IDENTITY_PROVIDER`] when it has `oidc` members and the
+/// operator no `--idp` (whatever else is wrong), `Invalid` otherwise.
+fn invalid_reason(score: &TenantScore, facts: &ClusterFacts) -> &'static str {
+    let oidc = score.rbac_config.members.iter().any(|m| m.oidc.is_some());
+    if oidc && facts.oidc.is_none() {
+        NO_IDENTITY_PROVIDER
+    } else {
+        "Invalid"
+    }
+}
+
 fn order_key(tenant: &Tenant) -> (Option<k8s_openapi::jiff::Timestamp>, &str) {
     (
         tenant.metadata.creation_timestamp.as_ref().map(|t| t.0),
@@ -403,14 +418,21 @@ impl Context {
         let score = tenant.score();
         let problems = problems(tenant, &score, self);
         if !problems.is_empty() {
-            let message = format!("nothing applied: {}", problems.join("; "));
-            let ready = condition(READY, false, "Invalid", message.clone(), generation);
+            let mut message = format!("nothing applied: {}", problems.join("; "));
+            let reason = invalid_reason(&score, &self.facts);
+            if reason == NO_IDENTITY_PROVIDER {
+                message.push_str(
+                    "; the operator runs without --idp: give it the IdentityProvider file \
+                     (`harmony operator install --idp FILE` renders it mounted)",
+                );
+            }
+            let ready = condition(READY, false, reason, message.clone(), generation);
             if self
                 .write_status(tenant, vec![ready], None, true)
                 .await?
                 .written()
             {
-                self.event(tenant, EventType::Warning, "Invalid", "Validate", message)
+                self.event(tenant, EventType::Warning, reason, "Validate", message)
                     .await;
             }
             return Ok(Action::await_change());
