@@ -1,12 +1,16 @@
 //! `harmony operator install --idp FILE` and `harmony operator run --idp FILE`: the
 //! IdentityProvider file as a ConfigMap the Deployment mounts and runs with; an invalid or
 //! unreadable file is refused at its line and field, with nothing written and before the
-//! operator connects anywhere.
+//! operator connects anywhere; on a real control plane, the `harmony operator run --idp`
+//! process applies the exported identity example (`oidc` members) with the provider's names.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use harmony_testkit::ControlPlane;
 
 fn harmony() -> Command {
     let mut cmd = Command::cargo_bin("harmony").unwrap();
@@ -108,4 +112,96 @@ fn a_bad_identity_provider_file_is_refused_with_nothing_written() {
         stderr.contains(&format!("{}:9:11: spec.issuer:", bad.display())),
         "{stderr}"
     );
+}
+
+/// Stops the operator process when the test ends, however it ends.
+struct Operator(Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn operator_run_with_idp_binds_the_exported_oidc_members_by_the_providers_names() {
+    let plane = ControlPlane::shared();
+    let _guard = plane.failure_guard();
+    let kubeconfig = plane.kubeconfig();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("operator");
+    install(&out, &idp()).success();
+    plane
+        .kubectl_run(&["create", "namespace", "velero"])
+        .unwrap();
+    plane
+        .kubectl_run(&["apply", "--server-side", "-k", out.to_str().unwrap()])
+        .unwrap();
+    plane
+        .kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/tenants.harmony.nationtech.io",
+        ])
+        .unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harmony"));
+    cmd.env_remove("KUBECONFIG")
+        .args(["operator", "run", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--pod-network", &plane.pod_network().to_string()])
+        .args(["--service-network", &plane.service_network().to_string()])
+        .arg("--idp")
+        .arg(idp())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _operator = Operator(cmd.spawn().unwrap());
+
+    let tenants = idp().parent().unwrap().join("tenants");
+    let exported = harmony()
+        .args(["tenant", "export", "-f"])
+        .arg(&tenants)
+        .arg("--idp")
+        .arg(idp())
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    let file = dir.path().join("tenants.yaml");
+    fs::write(&file, exported.stdout).unwrap();
+    plane
+        .kubectl_run(&["apply", "--server-side", "-f", file.to_str().unwrap()])
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let bound = |member: &str| {
+        plane.kubectl_run(&[
+            "get",
+            "rolebinding",
+            &format!("member-{member}"),
+            "-n",
+            "acme",
+            "-o",
+            "jsonpath={.subjects[*].kind}/{.subjects[*].name}",
+        ])
+    };
+    loop {
+        let ready = plane
+            .kubectl_run(&[
+                "get",
+                "tenant",
+                "acme",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ])
+            .unwrap();
+        if ready == "True" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "acme not Ready: {ready}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(bound("alice").unwrap(), "Group/oidc:tenant-acme-admins");
+    assert_eq!(bound("bob").unwrap(), "Group/oidc:tenant-acme-developers");
+    assert_eq!(bound("sre").unwrap(), "Group/oidc:acme-sre");
 }
