@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
 use harmony_operator::install::{
-    InstallObject, InstallOptions, VpnGatewayFile, manifests, manifests_with_vpn,
+    IdentityProviderFile, InstallFiles, InstallObject, InstallOptions, VpnGatewayFile,
+    manifests_with,
 };
 use harmony_operator::lease::LeaseSettings;
 use harmony_operator::{Settings, run};
@@ -17,7 +18,7 @@ use harmony_tenant::ExternalAccess;
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
-use crate::input::Refused;
+use crate::input::{Refused, load_identity_provider};
 use crate::live::{ClusterArgs, runtime};
 use crate::vpn::TenantVpnArgs;
 
@@ -35,7 +36,8 @@ pub struct OperatorArgs {
 enum OperatorCommand {
     /// Write the CRD, the harmony-system namespace, the operator's ServiceAccount, ClusterRole and
     /// binding, a Deployment of two replicas and a PodDisruptionBudget to DIR (with
-    /// --vpn-gateway, also the gateway's ConfigMap and a Role on the VPN registry Secret).
+    /// --vpn-gateway, also the gateway's ConfigMap and a Role on the VPN registry Secret; with
+    /// --idp, the identity provider's ConfigMap).
     Install {
         /// The folder to write (a kustomization); it may hold only what harmony wrote.
         #[arg(long, value_name = "DIR")]
@@ -65,6 +67,10 @@ enum OperatorCommand {
         /// update; it may also create Secrets in harmony-system, for the registry's audit archives).
         #[arg(long = "vpn-gateway", value_name = "FILE")]
         vpn_gateway: Option<PathBuf>,
+        /// The IdentityProvider file of the Tenants' `oidc` members: rendered as the ConfigMap
+        /// harmony-system/harmony-identity-provider, mounted, and given to `operator run --idp`.
+        #[arg(long, value_name = "FILE")]
+        idp: Option<PathBuf>,
     },
     /// Run the controller until SIGINT or SIGTERM (`RUST_LOG=info` logs each reconcile).
     Run {
@@ -86,6 +92,10 @@ enum OperatorCommand {
         /// key).
         #[command(flatten)]
         vpn: TenantVpnArgs,
+        /// The IdentityProvider file: how the API server names `oidc` members, so Tenants with
+        /// them are applied as `tenant apply --idp` applies them (without it they are refused).
+        #[arg(long, value_name = "FILE")]
+        idp: Option<PathBuf>,
     },
 }
 
@@ -115,6 +125,7 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             node_networks,
             velero_namespace,
             vpn_gateway,
+            idp,
         } => {
             let options = InstallOptions {
                 image,
@@ -123,10 +134,11 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                 node_networks,
                 velero_namespace,
             };
-            let objects = match vpn_gateway {
-                Some(path) => manifests_with_vpn(&options, &read_gateway(&path)?),
-                None => manifests(&options),
+            let files = InstallFiles {
+                vpn_gateway: vpn_gateway.as_deref().map(read_gateway).transpose()?,
+                identity_provider: idp.as_deref().map(read_identity_provider).transpose()?,
             };
+            let objects = manifests_with(&options, &files);
             let files: Vec<File> = objects.into_iter().map(File).collect();
             let header =
                 format!("{GENERATED} operator install; render again rather than edit this file.\n");
@@ -140,6 +152,7 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             lease_namespace,
             metrics_address,
             vpn,
+            idp,
         } => {
             let instance = std::env::var("POD_NAME").ok();
             let identity = instance.clone().unwrap_or_else(|| {
@@ -147,9 +160,11 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                 format!("{}-{}", host.trim(), std::process::id())
             });
             let outside = vpn.revoker(&cluster.access(), OPERATOR)?;
+            let mut facts = cluster.facts_source()?;
+            facts.identity_provider = idp.as_deref().map(load_identity_provider).transpose()?;
             let settings = Settings {
                 outside: outside.map(|r| Arc::new(r) as Arc<dyn ExternalAccess>),
-                facts: cluster.facts_source()?,
+                facts,
                 concurrency,
                 instance,
                 lease: lease_namespace.map(|namespace| LeaseSettings::new(namespace, identity)),
@@ -175,6 +190,18 @@ fn read_gateway(path: &Path) -> anyhow::Result<VpnGatewayFile> {
         )
     })?;
     Ok(VpnGatewayFile::parse(&path.display().to_string(), &text).map_err(Refused::from)?)
+}
+
+/// The IdentityProvider file at `path`, validated; refused before anything is written.
+fn read_identity_provider(path: &Path) -> anyhow::Result<IdentityProviderFile> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "--idp {}: cannot read it; give the IdentityProvider file (such as \
+             examples/identity/idp.yaml); nothing was written",
+            path.display()
+        )
+    })?;
+    Ok(IdentityProviderFile::parse(&path.display().to_string(), &text).map_err(Refused::from)?)
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -15,7 +15,8 @@ use std::time::Duration;
 use harmony_audit::{AuditConfig, Expectation, LoadError, Status, audit};
 use harmony_k8s::InventoryReader;
 use harmony_kube::ApiFailure;
-use harmony_tenant::ClusterFacts;
+use harmony_tenant::connections::matched_connections;
+use harmony_tenant::{ClusterFacts, TenantScore};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
@@ -120,12 +121,15 @@ impl Auditor {
         let mut snapshot = inventory.into_snapshot(&server)?;
         snapshot.add_platform(&self.facts);
         snapshot.add_placeholder_pods();
+        // Each tenant with its self-service namespaces, as last applied.
+        let scores: Vec<TenantScore> = judged.iter().map(|t| self.requests.effective(t)).collect();
         let mut config = AuditConfig::new(self.facts.clone());
-        config.expectations.extend(judged.iter().map(|t| {
-            let score = self.requests.effective(t);
+        // A path both applied sides declare is a declared connection, as the reconciler renders it.
+        config.facts.connections = matched_connections(&scores);
+        config.expectations.extend(scores.iter().map(|score| {
             (
                 score.name().to_string(),
-                Expectation::of(&score, self.facts.oidc.as_ref()),
+                Expectation::of(score, self.facts.oidc.as_ref()),
             )
         }));
         let report = audit(&snapshot, &config);

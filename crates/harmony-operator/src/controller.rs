@@ -18,6 +18,7 @@ use kube::{Api, Client, ResourceExt};
 use tokio::sync::{Notify, watch};
 
 use crate::auditor::Auditor;
+use crate::connections::Peers;
 use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
 use crate::namespace_request::NamespaceRequest;
@@ -188,13 +189,20 @@ async fn lead(
         .map_err(RunError::NoCrd)?;
 
     let (store, writer) = reflector::store();
+    let (peers, requeued) = Peers::new();
     // A Tenant is reconciled when its generation (spec or deletion) or its finalizers change; the
     // status the reconciler and the auditor write does not trigger it again. Who manages which
-    // field of a Tenant is never read, so it is not kept.
+    // field of a Tenant is never read, so it is not kept. A Tenant's new generation also requeues
+    // the Tenants it names in its connections, so both sides follow a change of either.
     let tenant_stream = watcher(tenants.clone(), watcher::Config::default())
         .default_backoff()
         .modify(|tenant| tenant.managed_fields_mut().clear())
         .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(event) = event {
+                peers.observe(event);
+            }
+        })
         .applied_objects()
         .predicate_filter(
             predicates::generation.combine(predicates::finalizers),
@@ -287,6 +295,7 @@ async fn lead(
         .watches_stream(triggers.routing, owner)
         .watches_stream(triggers.schedules, owner)
         .watches_stream(request_changes, request_tenant)
+        .reconcile_on(requeued)
         .reconcile_all_on(settled)
         .graceful_shutdown_on(stop)
         .run(

@@ -2,8 +2,8 @@
 //! ServiceAccount, a least-privilege ClusterRole and its binding, a Deployment of two replicas and
 //! a PodDisruptionBudget; with a VPN gateway, also the gateway file as a ConfigMap and a Role that
 //! lets the operator revoke peers (of deleted tenants and removed members) in the cluster
-//! registry Secret. The same options
-//! always give the same objects, in apply order.
+//! registry Secret; with an identity provider, its file as a ConfigMap (no right added). The same
+//! options always give the same objects, in apply order.
 
 use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
@@ -50,6 +50,94 @@ impl VpnGatewayFile {
     pub fn parse(source: &str, text: &str) -> Result<Self, Problems> {
         harmony_tenant::vpn::load_gateway(&Documents::parse(source, text)?)?;
         Ok(Self { text: text.into() })
+    }
+}
+
+/// The ConfigMap holding the IdentityProvider file, where the pods mount it, and its key there.
+const IDENTITY_PROVIDER: &str = "harmony-identity-provider";
+const IDENTITY_PROVIDER_DIR: &str = "/etc/harmony/idp";
+const IDENTITY_PROVIDER_KEY: &str = "idp.yaml";
+
+/// An IdentityProvider file, validated: the operator names `oidc` members as the API server does
+/// (`operator run --idp`). It holds no secret, and the operator never contacts the provider, so
+/// its `caFile` is not needed in the pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProviderFile {
+    text: String,
+}
+
+impl IdentityProviderFile {
+    /// `text` (named `source` in problems) when it holds one valid `kind: IdentityProvider`.
+    pub fn parse(source: &str, text: &str) -> Result<Self, Problems> {
+        harmony_identity::load_identity_provider(&Documents::parse(source, text)?)?;
+        Ok(Self { text: text.into() })
+    }
+}
+
+/// The files `operator install` mounts into the operator's pods, each from a ConfigMap.
+#[derive(Debug, Clone, Default)]
+pub struct InstallFiles {
+    /// The VPN gateway whose peers the operator revokes.
+    pub vpn_gateway: Option<VpnGatewayFile>,
+    /// The identity provider of the Tenants' `oidc` members.
+    pub identity_provider: Option<IdentityProviderFile>,
+}
+
+/// A file of the operator's, rendered as a ConfigMap in [`NAMESPACE`] mounted read-only.
+struct Mounted<'a> {
+    /// The ConfigMap's name.
+    config_map: &'static str,
+    /// The pod's volume name.
+    volume: &'static str,
+    /// The flag of `operator run` that names the file.
+    flag: &'static str,
+    /// Where the pods mount it, and the file's key there.
+    dir: &'static str,
+    key: &'static str,
+    /// The file's text.
+    text: &'a str,
+}
+
+impl InstallFiles {
+    /// The mounted files, in a fixed order.
+    fn mounted(&self) -> Vec<Mounted<'_>> {
+        let vpn = self.vpn_gateway.as_ref().map(|g| Mounted {
+            config_map: VPN_GATEWAY,
+            volume: "vpn-gateway",
+            flag: "--vpn-gateway",
+            dir: VPN_DIR,
+            key: VPN_GATEWAY_KEY,
+            text: &g.text,
+        });
+        let idp = self.identity_provider.as_ref().map(|p| Mounted {
+            config_map: IDENTITY_PROVIDER,
+            volume: "identity-provider",
+            flag: "--idp",
+            dir: IDENTITY_PROVIDER_DIR,
+            key: IDENTITY_PROVIDER_KEY,
+            text: &p.text,
+        });
+        vpn.into_iter().chain(idp).collect()
+    }
+}
+
+impl Mounted<'_> {
+    /// Its path in the pods.
+    fn path(&self) -> String {
+        format!("{}/{}", self.dir, self.key)
+    }
+
+    /// Its ConfigMap.
+    fn config_map(&self) -> InstallObject {
+        object(
+            25,
+            json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": self.config_map, "namespace": NAMESPACE, "labels": labels()},
+                "data": {self.key: self.text},
+            }),
+        )
     }
 }
 
@@ -228,7 +316,7 @@ fn cluster_role_rules() -> Vec<Value> {
 /// The port of `/metrics`, `/healthz` and `/readyz`.
 const METRICS_PORT: u16 = 8080;
 
-fn run_args(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<String> {
+fn run_args(options: &InstallOptions, files: &InstallFiles) -> Vec<String> {
     let mut args = vec![
         "operator".to_string(),
         "run".to_string(),
@@ -244,28 +332,21 @@ fn run_args(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Strin
             args.push(format!("{flag}={net}"));
         }
     }
-    if vpn.is_some() {
-        args.push(format!("--vpn-gateway={VPN_DIR}/{VPN_GATEWAY_KEY}"));
+    for file in files.mounted() {
+        args.push(format!("{}={}", file.flag, file.path()));
+    }
+    if files.vpn_gateway.is_some() {
         args.push("--vpn-registry=cluster".into());
     }
     args
 }
 
-/// The gateway file's ConfigMap, and a Role and its binding letting the operator read and rewrite
-/// the registry Secret and create the archive Secrets `harmony-vpn-registry-audit-N` its audit log
-/// moves to when it outgrows the Secret (RBAC cannot restrict `create` by name: it is granted in
-/// [`NAMESPACE`] only, and lets the operator read no Secret).
-fn vpn_objects(gateway: &VpnGatewayFile) -> [InstallObject; 3] {
+/// A Role and its binding letting the operator read and rewrite the registry Secret and create
+/// the archive Secrets `harmony-vpn-registry-audit-N` its audit log moves to when it outgrows the
+/// Secret (RBAC cannot restrict `create` by name: it is granted in [`NAMESPACE`] only, and lets
+/// the operator read no Secret).
+fn vpn_objects() -> [InstallObject; 2] {
     [
-        object(
-            25,
-            json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": VPN_GATEWAY, "namespace": NAMESPACE, "labels": labels()},
-                "data": {VPN_GATEWAY_KEY: gateway.text},
-            }),
-        ),
         object(
             36,
             json!({
@@ -289,7 +370,7 @@ fn vpn_objects(gateway: &VpnGatewayFile) -> [InstallObject; 3] {
 
 /// Every object to install, in apply order.
 pub fn manifests(options: &InstallOptions) -> Vec<InstallObject> {
-    render(options, None)
+    manifests_with(options, &InstallFiles::default())
 }
 
 /// Every object to install for an operator that revokes VPN peers of `gateway` (deleted tenants',
@@ -300,10 +381,17 @@ pub fn manifests_with_vpn(
     options: &InstallOptions,
     gateway: &VpnGatewayFile,
 ) -> Vec<InstallObject> {
-    render(options, Some(gateway))
+    let files = InstallFiles {
+        vpn_gateway: Some(gateway.clone()),
+        identity_provider: None,
+    };
+    manifests_with(options, &files)
 }
 
-fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<InstallObject> {
+/// Every object to install for an operator given `files` (each a ConfigMap mounted into its
+/// pods, with its flag of `operator run`; a VPN gateway also adds the registry Role), in apply
+/// order.
+pub fn manifests_with(options: &InstallOptions, files: &InstallFiles) -> Vec<InstallObject> {
     let selector = json!({"app.kubernetes.io/name": NAME});
     let restricted = json!({
         "pod-security.kubernetes.io/enforce": "restricted",
@@ -318,7 +406,7 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
     let mut container = json!({
         "name": "operator",
         "image": options.image,
-        "args": run_args(options, vpn),
+        "args": run_args(options, files),
         "env": [
             {
                 "name": "POD_NAME",
@@ -353,10 +441,18 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     });
-    if vpn.is_some() {
-        container["volumeMounts"] =
-            json!([{"name": "vpn-gateway", "mountPath": VPN_DIR, "readOnly": true}]);
-        pod["volumes"] = json!([{"name": "vpn-gateway", "configMap": {"name": VPN_GATEWAY}}]);
+    let mounted = files.mounted();
+    if !mounted.is_empty() {
+        let mounts: Vec<Value> = mounted
+            .iter()
+            .map(|m| json!({"name": m.volume, "mountPath": m.dir, "readOnly": true}))
+            .collect();
+        let volumes: Vec<Value> = mounted
+            .iter()
+            .map(|m| json!({"name": m.volume, "configMap": {"name": m.config_map}}))
+            .collect();
+        container["volumeMounts"] = json!(mounts);
+        pod["volumes"] = json!(volumes);
     }
     pod["containers"] = json!([container]);
     let mut objects = vec![
@@ -448,8 +544,9 @@ fn render(options: &InstallOptions, vpn: Option<&VpnGatewayFile>) -> Vec<Install
         ),
     ];
     objects.extend(backup_objects(&options.velero_namespace));
-    if let Some(gateway) = vpn {
-        objects.extend(vpn_objects(gateway));
+    objects.extend(mounted.iter().map(Mounted::config_map));
+    if files.vpn_gateway.is_some() {
+        objects.extend(vpn_objects());
     }
     objects.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     objects
@@ -600,6 +697,93 @@ mod tests {
             pod["volumes"],
             json!([{"name": "vpn-gateway", "configMap": {"name": "harmony-vpn-gateway"}}])
         );
+    }
+
+    fn identity_provider() -> IdentityProviderFile {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/identity/idp.yaml"
+        );
+        IdentityProviderFile::parse(path, &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_identity_provider_adds_its_configmap_mounted_and_the_run_flag_and_nothing_else() {
+        let idp = identity_provider();
+        let files = InstallFiles {
+            vpn_gateway: None,
+            identity_provider: Some(idp.clone()),
+        };
+        let objects = manifests_with(&options(), &files);
+        assert_eq!(objects, manifests_with(&options(), &files));
+        let config_map = objects
+            .iter()
+            .find(|o| o.file_name == "25-configmap-harmony-identity-provider.yaml")
+            .unwrap();
+        assert_eq!(config_map.object["metadata"]["namespace"], NAMESPACE);
+        assert_eq!(config_map.object["data"], json!({"idp.yaml": idp.text}));
+        let pod = &objects[deployment(&objects)].object["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args = container["args"].as_array().unwrap();
+        assert_eq!(args.last(), Some(&json!("--idp=/etc/harmony/idp/idp.yaml")));
+        assert_eq!(
+            container["volumeMounts"],
+            json!([{"name": "identity-provider", "mountPath": "/etc/harmony/idp", "readOnly": true}])
+        );
+        assert_eq!(
+            pod["volumes"],
+            json!([{"name": "identity-provider", "configMap": {"name": "harmony-identity-provider"}}])
+        );
+        // Nothing else changes: no right is added, the operator only reads its mounted file.
+        let mut without = objects.clone();
+        without.retain(|o| o.file_name != config_map.file_name);
+        let at = deployment(&without);
+        let spec = &mut without[at].object["spec"]["template"]["spec"];
+        spec.as_object_mut().unwrap().remove("volumes");
+        let container = &mut spec["containers"][0];
+        container.as_object_mut().unwrap().remove("volumeMounts");
+        container["args"].as_array_mut().unwrap().pop();
+        assert_eq!(without, manifests(&options()));
+
+        // With a VPN gateway too: both files mounted, each with its flag.
+        let both = InstallFiles {
+            vpn_gateway: Some(gateway()),
+            identity_provider: Some(idp),
+        };
+        let objects = manifests_with(&options(), &both);
+        let pod = &objects[deployment(&objects)].object["spec"]["template"]["spec"];
+        let volumes: Vec<&str> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(volumes, ["vpn-gateway", "identity-provider"]);
+        let args = pod["containers"][0]["args"].as_array().unwrap();
+        for flag in [
+            "--vpn-gateway=/etc/harmony/vpn/vpn-gateway.yaml",
+            "--idp=/etc/harmony/idp/idp.yaml",
+            "--vpn-registry=cluster",
+        ] {
+            assert!(args.contains(&json!(flag)), "{flag} in {args:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_identity_provider_file_is_refused_naming_the_field() {
+        let text = identity_provider().text.replace(
+            "https://sso.example.com/realms/tenants",
+            "http://sso.example.com/realms/tenants",
+        );
+        let refused = IdentityProviderFile::parse("idp.yaml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("idp.yaml:"), "{refused}");
+        assert!(refused.contains("spec.issuer"), "{refused}");
+        let refused = IdentityProviderFile::parse("idp.yaml", "kind: Tenant\n")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("IdentityProvider"), "{refused}");
     }
 
     #[test]

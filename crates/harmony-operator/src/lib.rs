@@ -16,6 +16,7 @@
 //! - [`install`] renders what a cluster needs to run the operator.
 
 mod auditor;
+mod connections;
 mod controller;
 pub mod crd;
 pub mod install;

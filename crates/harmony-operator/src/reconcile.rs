@@ -12,7 +12,7 @@ use harmony_kube::{ApiFailure, Cluster};
 use harmony_tenant::{
     BackupStatus, ClusterFacts, DeleteError, DeleteOptions, ExternalAccess, Hint, MonitoringStatus,
     RevokeError, RevokeMode, RevokedAccess, TenantRemover, TenantScore, compile,
-    cross_tenant_problems,
+    cross_tenant_conflicts,
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -23,6 +23,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use crate::connections::matched;
 use crate::controller::REDISCOVERY;
 use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
@@ -175,7 +176,7 @@ struct Checked {
 
 impl Validated {
     /// The score of `tenant` if it is valid on its own, validated only when its generation is new.
-    fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
+    pub(crate) fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
         let meta = &tenant.metadata;
         let mut checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = checked.get(meta.name.as_deref().unwrap_or_default())
@@ -244,7 +245,8 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Acti
     }
 }
 
-/// The problems of `tenant` alone and against the Tenants created before it.
+/// The problems of `tenant` alone and against the Tenants created before it; a connection to a
+/// Tenant not (yet) in the cluster is none: it is not rendered, and `Ready` says so.
 fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
     let mut shown: Vec<String> = score
         .validate(&ctx.facts)
@@ -269,7 +271,7 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     let refs: Vec<&TenantScore> = scores.iter().map(|s| &**s).collect();
     let last = refs.len() - 1;
     shown.extend(
-        cross_tenant_problems(&refs)
+        cross_tenant_conflicts(&refs)
             .into_iter()
             .filter(|p| p.tenant == last)
             .map(|p| {
@@ -281,6 +283,21 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
             }),
     );
     shown
+}
+
+/// The `Ready` reason of a Tenant with identity provider members while the operator has no
+/// IdentityProvider file (`--idp`).
+const NO_IDENTITY_PROVIDER: &str = "NoIdentityProvider";
+
+/// Why an invalid Tenant is refused: [`NO_IDENTITY_PROVIDER`] when it has `oidc` members and the
+/// operator no `--idp` (whatever else is wrong), `Invalid` otherwise.
+fn invalid_reason(score: &TenantScore, facts: &ClusterFacts) -> &'static str {
+    let oidc = score.rbac_config.members.iter().any(|m| m.oidc.is_some());
+    if oidc && facts.oidc.is_none() {
+        NO_IDENTITY_PROVIDER
+    } else {
+        "Invalid"
+    }
 }
 
 fn order_key(tenant: &Tenant) -> (Option<k8s_openapi::jiff::Timestamp>, &str) {
@@ -415,14 +432,21 @@ impl Context {
         let score = tenant.score();
         let problems = problems(tenant, &score, self);
         if !problems.is_empty() {
-            let message = format!("nothing applied: {}", problems.join("; "));
-            let ready = condition(READY, false, "Invalid", message.clone(), generation);
+            let mut message = format!("nothing applied: {}", problems.join("; "));
+            let reason = invalid_reason(&score, &self.facts);
+            if reason == NO_IDENTITY_PROVIDER {
+                message.push_str(
+                    "; the operator runs without --idp: give it the IdentityProvider file \
+                     (`harmony operator install --idp FILE` renders it mounted)",
+                );
+            }
+            let ready = condition(READY, false, reason, message.clone(), generation);
             if self
                 .write_status(tenant, vec![ready], None, true)
                 .await?
                 .written()
             {
-                self.event(tenant, EventType::Warning, "Invalid", "Validate", message)
+                self.event(tenant, EventType::Warning, reason, "Validate", message)
                     .await;
             }
             return Ok(Action::await_change());
@@ -431,6 +455,7 @@ impl Context {
         let facts = ClusterFacts {
             monitoring_api: self.owned.monitoring() == Monitoring::Watched,
             velero_namespace: self.owned.velero().namespace().map(str::to_string),
+            connections: matched(&score, &self.store, &self.valid, &self.facts),
             ..self.facts.clone()
         };
         let decided = self.self_service(tenant, &score, &facts).await?;
@@ -501,7 +526,8 @@ impl Context {
         });
         let notes: Vec<String> = monitoring
             .iter()
-            .chain(backups.iter())
+            .chain(&backups)
+            .chain(&plan.unmatched_connections)
             .cloned()
             .chain(held)
             .collect();

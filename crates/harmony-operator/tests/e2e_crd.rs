@@ -6,7 +6,7 @@
 mod common;
 
 use harmony_operator::{Tenant, crd};
-use harmony_tenant::ClusterFacts;
+use harmony_tenant::{ClusterFacts, OidcFacts};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
@@ -58,6 +58,8 @@ fn valid(name: &str) -> Value {
                 {"name": "devs", "role": "developer", "group": "acme-devs"},
                 {"name": "ci", "role": "viewer", "serviceAccount": true},
                 {"name": "ops", "role": "viewer", "user": "ops@example.com", "shared": true},
+                {"name": "carol", "role": "developer", "oidc": {"user": "carol"}},
+                {"name": "sre", "role": "viewer", "oidc": {"group": "acme-sre"}},
             ]},
         },
     })
@@ -91,12 +93,20 @@ async fn create(api: &Api<DynamicObject>, tenant: &Value) -> Result<(), String> 
     }
 }
 
-/// The library's problems with `tenant`, as `path: message`.
+/// The library's problems with `tenant`, as `path: message`, on a cluster whose identity provider
+/// is known (so `oidc` members are judged, as with `--idp`).
 fn library(tenant: &Value) -> Vec<String> {
     let tenant: Tenant = serde_json::from_value(tenant.clone()).unwrap();
+    let facts = ClusterFacts {
+        oidc: Some(OidcFacts {
+            username_prefix: "oidc:".into(),
+            groups_prefix: "oidc:".into(),
+        }),
+        ..ClusterFacts::kubernetes()
+    };
     tenant
         .score()
-        .validate(&ClusterFacts::kubernetes())
+        .validate(&facts)
         .into_iter()
         .map(|p| format!("{}: {}", p.path, p.message))
         .collect()
@@ -180,8 +190,45 @@ async fn each_rule_refuses_what_the_library_refuses_with_its_message() {
             "/spec/rbac/members/1/user",
             json!("bob@acme.com"),
             "spec.rbac.members[1]",
-            "member `devs` has no identity or several: set exactly one of `user`, `group` or \
-             `serviceAccount: true`",
+            "member `devs` has no identity or several: set exactly one of `user`, `group`, \
+             `serviceAccount: true`, `oidc.user` or `oidc.group`",
+        ),
+        (
+            "/spec/rbac/members/1/oidc",
+            json!({"user": "bob"}),
+            "spec.rbac.members[1]",
+            "member `devs` has no identity or several",
+        ),
+        (
+            "/spec/rbac/members/4/oidc",
+            json!({"user": "carol", "group": "acme-devs"}),
+            "spec.rbac.members[4]",
+            "member `carol` has no identity or several",
+        ),
+        (
+            "/spec/rbac/members/4/oidc",
+            json!({}),
+            "spec.rbac.members[4]",
+            "member `carol` has no identity or several",
+        ),
+        (
+            "/spec/rbac/members/4/oidc/user",
+            json!(""),
+            "spec.rbac.members[4].oidc.user",
+            "is empty: give the name the identity provider's claim gives",
+        ),
+        (
+            "/spec/rbac/members/5/oidc/group",
+            json!(""),
+            "spec.rbac.members[5].oidc.group",
+            "is empty: give the name the identity provider's claim gives",
+        ),
+        (
+            "/spec/rbac/members/5/oidc/group",
+            json!("tenant-acme-admins"),
+            "spec.rbac.members[5].oidc.group",
+            "`tenant-acme-admins` is a group harmony keeps for a tenant role \
+             (tenant-<tenant>-<role>s): list the people as `oidc.user` members instead",
         ),
         (
             "/spec/rbac/members/1",
@@ -372,7 +419,11 @@ async fn the_list_bounds_the_cost_estimate_needs_hold_lists_of_their_size() {
     let name = ControlPlane::unique_name("crd-bounds");
     let members = |n: usize| {
         let list: Vec<Value> = (0..n)
-            .map(|i| json!({"name": format!("m{i}"), "role": "viewer", "group": format!("g{i}")}))
+            .map(|i| match i % 3 {
+                0 => json!({"name": format!("m{i}"), "role": "viewer", "group": format!("g{i}")}),
+                1 => json!({"name": format!("m{i}"), "role": "viewer", "oidc": {"user": format!("u{i}")}}),
+                _ => json!({"name": format!("m{i}"), "role": "viewer", "oidc": {"group": format!("g{i}")}}),
+            })
             .collect();
         with(valid(&name), "/spec/rbac/members", json!(list))
     };
@@ -398,7 +449,7 @@ async fn the_list_bounds_the_cost_estimate_needs_hold_lists_of_their_size() {
         library(&three)[0]
             .starts_with("spec.networkIsolation.allowFrom[2]: `ingress` is listed twice")
     );
-    // At the bound, the rules run within the API server's runtime budget.
+    // At the bound, the rules run within the API server's runtime budget (`oidc` members too).
     create(&api, &members(MAX_MEMBERS)).await.unwrap();
     create(&api, &classes(MAX_STORAGE_CLASSES)).await.unwrap();
     let refused = create(&api, &members(MAX_MEMBERS + 1)).await.unwrap_err();

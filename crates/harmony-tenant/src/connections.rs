@@ -404,7 +404,7 @@ pub fn unmatched(score: &TenantScore, matched: &[MatchedConnection]) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::cross_tenant_problems;
+    use crate::validate::{cross_tenant_conflicts, cross_tenant_problems};
 
     fn connection(tenant: &str, port: u16) -> Connection {
         Connection::tcp(tenant, "api", &[port])
@@ -518,5 +518,9 @@ mod tests {
         );
         let known = calling("acme", "globex", 8080);
         assert_eq!(cross_tenant_problems(&[&known, &globex]), vec![]);
+        // In a cluster the other side may come later: only the conflicts are problems there.
+        assert_eq!(cross_tenant_conflicts(&[&acme, &globex]), vec![]);
+        let twin = accepting("acme", "globex", 8080);
+        assert_eq!(cross_tenant_conflicts(&[&acme, &twin]).len(), 1);
     }
 }

@@ -68,7 +68,8 @@ pub use score::{
 };
 pub use self_service::{Decision, GrantedNamespaces, NamespaceAsk, Refusal};
 pub use validate::{
-    CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_problems,
+    CrossTenantProblem, MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, cross_tenant_conflicts,
+    cross_tenant_problems,
 };
 pub use workloads::{
     ImagePolicy, PRIORITY_CLASS_KEY_PREFIX, PULL_POLICY_KEY, REGISTRY_KEY_PREFIX,

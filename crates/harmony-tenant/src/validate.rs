@@ -65,10 +65,19 @@ pub struct CrossTenantProblem {
     pub other: Option<(usize, String)>,
 }
 
-/// Problems that only show across several tenants: the same id or namespace twice, a user or
-/// group that is a member of several tenants without `shared: true` on each of its members, and
-/// ingress hostnames of two tenants that cover each other, and a connection to a tenant not given.
+/// Problems that only show across several tenants: [`cross_tenant_conflicts`], and a connection
+/// to a tenant not given (both sides of a connection are read together).
 pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
+    let mut problems = cross_tenant_conflicts(scores);
+    problems.extend(crate::connections::unknown_tenants(scores));
+    problems
+}
+
+/// Conflicts between tenants: the same id or namespace twice, a user or group that is a member of
+/// several tenants without `shared: true` on each of its members, and ingress hostnames of two
+/// tenants that cover each other. Unlike [`cross_tenant_problems`], a connection to a tenant not
+/// among `scores` is no problem: in a cluster, the other side may be created later (the operator).
+pub fn cross_tenant_conflicts(scores: &[&TenantScore]) -> Vec<CrossTenantProblem> {
     let mut problems = Vec::new();
     let mut names = BTreeMap::new();
     let mut namespaces = BTreeMap::new();
@@ -150,7 +159,6 @@ pub fn cross_tenant_problems(scores: &[&TenantScore]) -> Vec<CrossTenantProblem>
         }
     }
     problems.extend(crate::ingress::overlaps(scores));
-    problems.extend(crate::connections::unknown_tenants(scores));
     problems
 }
 

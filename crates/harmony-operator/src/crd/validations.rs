@@ -8,7 +8,7 @@
 //! [`MAX_STORAGE_CLASSES`]) without which the API server's cost estimate of the rules on their
 //! items is over its budget.
 
-use harmony_tenant::{MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME};
+use harmony_tenant::{MAX_MEMBERS, MAX_STORAGE_CLASSES, MAX_TENANT_NAME, TenantRole};
 use serde_json::{Value, json};
 
 /// A DNS-1123 label of 1 to `max` characters, as an anchored regular expression.
@@ -180,6 +180,7 @@ fn identity() -> Vec<Rule> {
 fn members() -> Vec<Rule> {
     let member = "spec.rbac.members[]";
     let is_account = "has(self.serviceAccount) && self.serviceAccount";
+    let oidc = |field: &str| format!("has(self.oidc) && has(self.oidc.{field})");
     vec![
         Rule::new(
             "spec.rbac.members[].name",
@@ -193,14 +194,17 @@ fn members() -> Vec<Rule> {
         Rule::new(
             member,
             format!(
-                "(has(self.user) ? 1 : 0) + (has(self.group) ? 1 : 0) + ({is_account} ? 1 : 0) == 1"
+                "(has(self.user) ? 1 : 0) + (has(self.group) ? 1 : 0) + ({is_account} ? 1 : 0) + \
+                 ({} ? 1 : 0) + ({} ? 1 : 0) == 1",
+                oidc("user"),
+                oidc("group")
             ),
             format!(
                 "\"member \" + {}",
                 naming(
                     "self.name",
-                    " has no identity or several: set exactly one of `user`, `group` or \
-                     `serviceAccount: true`",
+                    " has no identity or several: set exactly one of `user`, `group`, \
+                     `serviceAccount: true`, `oidc.user` or `oidc.group`",
                 )
             ),
         ),
@@ -251,7 +255,43 @@ fn members() -> Vec<Rule> {
                  provider (e.g. `acme-devs`), or use `serviceAccount: true` members for workloads",
             ),
         ),
+        Rule::new(
+            "spec.rbac.members[].oidc.user",
+            "self != ''",
+            text("is empty: give the name the identity provider's claim gives"),
+        ),
+        Rule::new(
+            "spec.rbac.members[].oidc.group",
+            "self != ''",
+            text("is empty: give the name the identity provider's claim gives"),
+        ),
+        Rule::new(
+            "spec.rbac.members[].oidc.group",
+            role_groups(),
+            naming(
+                "self",
+                " is a group harmony keeps for a tenant role (tenant-<tenant>-<role>s): list the \
+                 people as `oidc.user` members instead, or use a group of your own",
+            ),
+        ),
     ]
+}
+
+/// True unless `self` is a group harmony keeps for a tenant role, `tenant-<tenant>-<role>s`
+/// (without a regular expression, whose cost on a string of any length in a list of
+/// [`MAX_MEMBERS`] is over the API server's budget).
+fn role_groups() -> String {
+    let kept: Vec<String> = TenantRole::ALL
+        .iter()
+        .map(|role| {
+            let suffix = format!("-{}s", role.as_str());
+            format!(
+                "(self.endsWith('{suffix}') && size(self) > {})",
+                "tenant-".len() + suffix.len()
+            )
+        })
+        .collect();
+    format!("!(self.startsWith('tenant-') && ({}))", kept.join(" || "))
 }
 
 /// The rules on storage class names and platform sources.
