@@ -704,6 +704,36 @@ fn a_self_service_tenant_passes_with_its_namespace_request_rights() {
 }
 
 #[test]
+fn a_self_service_tenant_with_several_namespaces_passes_in_each() {
+    let mut scores = scores();
+    scores[0] = scores[0]
+        .clone()
+        .with_namespaces([
+            harmony_tenant::TenantNamespace::new("acme-dev"),
+            harmony_tenant::TenantNamespace::new("acme-prod"),
+        ])
+        .max_namespaces(3);
+    let (snapshot, config) = common::audited(&scores, &ClusterFacts::okd());
+    let report = audit(&snapshot, &config);
+    let rows: Vec<(&str, Status)> = report
+        .tenants
+        .iter()
+        .filter(|t| t.tenant == "acme")
+        .flat_map(|t| {
+            t.checks
+                .iter()
+                .filter(|c| c.id == "HMT-RBAC-012")
+                .map(|c| (t.namespace.as_str(), c.status))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("acme-dev", Status::Pass), ("acme-prod", Status::Pass)],
+        "a member's tenant Roles in the tenant's other namespace are its own"
+    );
+}
+
+#[test]
 fn a_wider_namespace_request_right_of_a_tenant_role_fails_naming_role_binding_and_rule() {
     for (role, widened, what) in [
         (

@@ -1,13 +1,14 @@
 //! HMT-RBAC-012: of Harmony's own API group, tenant subjects hold only the self-service rights on
 //! NamespaceRequests, through the tenant Roles: admins create, read and delete them, developers
 //! and viewers read them. Never an update or patch (the operator decides on the spec it saw),
-//! never their status (the operator's), never Tenants, and nothing through any other role.
+//! never their status (the operator's), never Tenants, and nothing through any other role (the
+//! tenant Roles of the tenant's other namespaces are its own roles too).
 
 use harmony_tenant::{HARMONY_GROUP, NAMESPACE_REQUESTS, TenantRole, namespace_request_verbs};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::{Check, Context, Tenant};
-use crate::rbac::describe_rule;
+use crate::rbac::{Scope, describe_rule};
 
 /// Harmony's resources, which a rule of every API group (`*`) reaches too.
 const HARMONY_RESOURCES: [&str; 2] = ["tenants", NAMESPACE_REQUESTS];
@@ -46,10 +47,6 @@ fn beyond(rule: &PolicyRule, role: Option<TenantRole>) -> Vec<String> {
 pub(super) fn check(ctx: &Context, t: &Tenant) -> Check {
     let ns = t.namespace.as_str();
     let mut failures = Vec::new();
-    let own: Vec<String> = TenantRole::ALL
-        .iter()
-        .map(|r| format!("Role {ns}/{}", r.role_name()))
-        .collect();
     for role in TenantRole::ALL {
         let name = role.role_name();
         let bound_by: Vec<String> = ctx
@@ -78,7 +75,15 @@ pub(super) fn check(ctx: &Context, t: &Tenant) -> Check {
     }
     for s in &t.subjects {
         for g in ctx.authz.what_can(s) {
-            if own.contains(&g.role) {
+            // The tenant Roles of the tenant's namespaces (this one or its others) are held to
+            // their contract above, by each namespace's own check.
+            let tenant_role = match &g.scope {
+                Scope::Namespace(other) if ctx.same_tenant(t, other) => TenantRole::ALL
+                    .iter()
+                    .any(|r| g.role == format!("Role {other}/{}", r.role_name())),
+                _ => false,
+            };
+            if tenant_role {
                 continue;
             }
             for what in beyond(&g.rule, None) {
