@@ -285,12 +285,7 @@ fn the_okd_rendering_is_accepted_by_openshifts_apiserver_crd_as_rendered() {
         .kubectl_run(&["apply", "--server-side", "-f", crd.to_str().unwrap()])
         .unwrap();
     plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "crd/apiservers.config.openshift.io",
-            "--timeout=60s",
-        ])
+        .wait_crds(&["apiservers.config.openshift.io"])
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tenants = tenant_files(dir.path());

@@ -118,14 +118,7 @@ fn install_tenant_crd(plane: &ControlPlane, dir: &Path) {
     plane
         .kubectl_run(&["apply", "--server-side", "-f", crd.to_str().unwrap()])
         .unwrap();
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
-        ])
-        .unwrap();
+    plane.wait_crds(&["tenants.harmony.nationtech.io"]).unwrap();
 }
 
 #[test]

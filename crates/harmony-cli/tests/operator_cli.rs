@@ -3,8 +3,9 @@
 //! a real control plane the installed CRD takes the exported Tenants, which the running operator
 //! makes Ready, until SIGTERM stops it.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -152,15 +153,6 @@ fn files(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// Stops the operator process when the test ends, however it ends.
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_installed_operator_makes_exported_tenants_ready_until_sigterm() {
     let plane = ControlPlane::shared();
@@ -189,31 +181,7 @@ fn the_installed_operator_makes_exported_tenants_ready_until_sigterm() {
         .args(["--image", "registry.example.com/harmony:1.0"])
         .assert()
         .success();
-    // Velero's namespace, where the install's Schedule Role lives, exists once Velero is installed.
-    plane
-        .kubectl_run(&["create", "namespace", "velero"])
-        .unwrap();
-    plane
-        .kubectl_run(&["apply", "--server-side", "-k", out.to_str().unwrap()])
-        .unwrap();
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
-        ])
-        .unwrap();
-
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harmony"));
-    cmd.env_remove("KUBECONFIG")
-        .env("RUST_LOG", "info")
-        .args(["operator", "run", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .args(["--pod-network", &pod, "--service-network", &service])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut operator = Operator(cmd.spawn().unwrap());
+    let mut operator = common::run_installed_operator(plane, &out, &[]);
 
     let exported = dir.path().join("tenants.yaml");
     let out = harmony()

@@ -4,9 +4,10 @@
 //! operator connects anywhere; on a real control plane, the `harmony operator run --idp`
 //! process applies the exported identity example (`oidc` members) with the provider's names.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -47,7 +48,7 @@ fn the_identity_provider_file_is_mounted_as_a_configmap_and_given_to_operator_ru
     let out = dir.path().join("operator");
     install(&out, &idp())
         .success()
-        .stdout(format!("{}: 13 of 13 files written\n", out.display()));
+        .stdout(format!("{}: 14 of 14 files written\n", out.display()));
     let config_map =
         fs::read_to_string(out.join("25-configmap-harmony-identity-provider.yaml")).unwrap();
     let config_map: serde_json::Value = serde_saphyr::from_str(&config_map).unwrap();
@@ -115,48 +116,16 @@ fn a_bad_identity_provider_file_is_refused_with_nothing_written() {
 }
 
 /// Stops the operator process when the test ends, however it ends.
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn operator_run_with_idp_binds_the_exported_oidc_members_by_the_providers_names() {
     let plane = ControlPlane::shared();
     let _guard = plane.failure_guard();
-    let kubeconfig = plane.kubeconfig();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("operator");
     install(&out, &idp()).success();
-    plane
-        .kubectl_run(&["create", "namespace", "velero"])
-        .unwrap();
-    plane
-        .kubectl_run(&["apply", "--server-side", "-k", out.to_str().unwrap()])
-        .unwrap();
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
-        ])
-        .unwrap();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harmony"));
-    cmd.env_remove("KUBECONFIG")
-        .args(["operator", "run", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .args(["--pod-network", &plane.pod_network().to_string()])
-        .args(["--service-network", &plane.service_network().to_string()])
-        .arg("--idp")
-        .arg(idp())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _operator = Operator(cmd.spawn().unwrap());
+    let idp_file = idp();
+    let _operator =
+        common::run_installed_operator(plane, &out, &["--idp".as_ref(), idp_file.as_os_str()]);
 
     let tenants = idp().parent().unwrap().join("tenants");
     let exported = harmony()

@@ -48,14 +48,7 @@ fn install_crd(plane: &ControlPlane, dir: &Path) {
     plane
         .kubectl_run(&["apply", "--server-side", "-f", crd.to_str().unwrap()])
         .unwrap();
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &format!("crd/{CRD}"),
-        ])
-        .unwrap();
+    plane.wait_crds(&[CRD]).unwrap();
 }
 
 /// `kubectl auth can-i VERB namespacerequests [--subresource=SUB] -n NS --as USER`: the API

@@ -279,14 +279,7 @@ async fn bench() {
     )
     .await
     .unwrap();
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tenants.harmony.nationtech.io",
-        ])
-        .unwrap();
+    plane.wait_crds(&["tenants.harmony.nationtech.io"]).unwrap();
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

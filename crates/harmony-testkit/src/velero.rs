@@ -96,14 +96,11 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<u16> {
 pub fn install_crds(plane: &ControlPlane) -> Result<(), ControlPlaneError> {
     let crds = tools()?.join("crds");
     plane.kubectl_run(&["apply", "--server-side", "-f", &crds.to_string_lossy()])?;
-    plane.kubectl_run(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/schedules.velero.io",
-        "crd/backups.velero.io",
-        "crd/restores.velero.io",
-        "crd/backupstoragelocations.velero.io",
+    plane.wait_crds(&[
+        "schedules.velero.io",
+        "backups.velero.io",
+        "restores.velero.io",
+        "backupstoragelocations.velero.io",
     ])?;
     Ok(())
 }

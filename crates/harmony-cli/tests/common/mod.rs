@@ -81,3 +81,41 @@ pub fn gateway_file(
     std::fs::write(&path, yaml).unwrap();
     path
 }
+
+/// `harmony operator run` as a process, killed on drop.
+pub struct Operator(pub std::process::Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Applies the folder `harmony operator install --out` wrote (after Velero's namespace, where its
+/// Schedule Role lives, exists, as once Velero is installed), waits for the Tenant CRD, and starts
+/// `harmony operator run` on `plane` (its kubeconfig and networks) with `args`.
+pub fn run_installed_operator(
+    plane: &ControlPlane,
+    out: &Path,
+    args: &[&std::ffi::OsStr],
+) -> Operator {
+    plane
+        .kubectl_run(&["create", "namespace", "velero"])
+        .unwrap();
+    plane
+        .kubectl_run(&["apply", "--server-side", "-k", out.to_str().unwrap()])
+        .unwrap();
+    plane.wait_crds(&["tenants.harmony.nationtech.io"]).unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("harmony"));
+    cmd.env_remove("KUBECONFIG")
+        .env("RUST_LOG", "info")
+        .args(["operator", "run", "--kubeconfig"])
+        .arg(plane.kubeconfig())
+        .args(["--pod-network", &plane.pod_network().to_string()])
+        .args(["--service-network", &plane.service_network().to_string()])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    Operator(cmd.spawn().unwrap())
+}

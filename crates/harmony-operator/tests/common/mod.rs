@@ -116,14 +116,7 @@ pub fn wait_established(plane: &ControlPlane) {
 
 /// Waits until the API server serves the CRD `name`.
 pub fn wait_crd(plane: &ControlPlane, name: &str) {
-    plane
-        .kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &format!("crd/{name}"),
-        ])
-        .unwrap();
+    plane.wait_crds(&[name]).unwrap();
 }
 
 /// The operator's own identity, as the rendered ServiceAccount.

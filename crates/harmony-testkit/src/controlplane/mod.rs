@@ -32,7 +32,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use harmony_kube::Kind;
 use harmony_kube::kinds::{
     ADMIN_NETWORK_POLICY, BASELINE_ADMIN_NETWORK_POLICY, OKD_NETWORK, OKD_ROUTE,
 };
@@ -406,6 +405,13 @@ impl ControlPlane {
             let file = self.binaries.crd(&format!("{name}.yaml"));
             self.kubectl_run(&["apply", "--server-side", "-f", &file.to_string_lossy()])?;
         }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.wait_crds(&names)
+    }
+
+    /// Waits (up to a minute) until the API server serves the CRDs `names` (such as
+    /// `tenants.harmony.nationtech.io`).
+    pub fn wait_crds(&self, names: &[&str]) -> Result<(), ControlPlaneError> {
         let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
         let crds: Vec<String> = names.iter().map(|name| format!("crd/{name}")).collect();
         wait.extend(crds.iter().map(String::as_str));
@@ -487,22 +493,15 @@ impl ControlPlane {
         for crd in &crds {
             self.kubectl_run(&["apply", "--server-side", "-f", &crd.to_string_lossy()])?;
         }
-        let crd = |kind: Kind| format!("crd/{}", kind.resource());
-        self.kubectl_run(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            &crd(ADMIN_NETWORK_POLICY),
-            &crd(BASELINE_ADMIN_NETWORK_POLICY),
+        self.wait_crds(&[
+            &ADMIN_NETWORK_POLICY.resource(),
+            &BASELINE_ADMIN_NETWORK_POLICY.resource(),
         ])?;
         if self.flavor == Flavor::Okd {
-            self.kubectl_run(&[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                &crd(OKD_NETWORK),
-                &crd(OKD_ROUTE),
-                "crd/clusterresourcequotas.quota.openshift.io",
+            self.wait_crds(&[
+                &OKD_NETWORK.resource(),
+                &OKD_ROUTE.resource(),
+                "clusterresourcequotas.quota.openshift.io",
             ])?;
             let (pods, services, _) = networks(Flavor::Okd);
             let network = format!(
