@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use harmony::{Maestro, Score};
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology};
 use harmony_kube::cluster_from_config;
-use harmony_operator::{ISOLATED, READY, Settings, Tenant, crd, run};
+use harmony_operator::{ISOLATED, READY, Settings, Tenant, crd, namespace_request, run};
 use harmony_tenant::{Member, TenantRole, TenantScore};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -271,15 +271,25 @@ async fn bench() {
 
     let plane = ControlPlane::start().unwrap();
     let client = plane.client().await;
+    // Both CRDs of `harmony operator install`: the operator watches NamespaceRequests too.
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch(
-        "tenants.harmony.nationtech.io",
-        &PatchParams::apply("bench"),
-        &Patch::Apply(crd()),
-    )
-    .await
-    .unwrap();
-    plane.wait_crds(&["tenants.harmony.nationtech.io"]).unwrap();
+    let both = [crd(), namespace_request::crd()];
+    for definition in &both {
+        let name = definition.metadata.name.clone().unwrap();
+        crds.patch(
+            &name,
+            &PatchParams::apply("bench"),
+            &Patch::Apply(definition),
+        )
+        .await
+        .unwrap();
+    }
+    plane
+        .wait_crds(&[
+            "tenants.harmony.nationtech.io",
+            "namespacerequests.harmony.nationtech.io",
+        ])
+        .unwrap();
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
