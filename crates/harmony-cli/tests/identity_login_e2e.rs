@@ -43,6 +43,9 @@ const TENANTS: [(&str, &[(&str, &str)]); 3] = [
 struct Fixture {
     plane: ControlPlane,
     dir: tempfile::TempDir,
+    /// The API server's CA, written once: tests run in parallel, and rewriting it while another
+    /// test's kubectl reads it made that kubectl distrust the server.
+    cluster_ca: PathBuf,
 }
 
 fn fixture() -> &'static Fixture {
@@ -105,7 +108,13 @@ fn fixture() -> &'static Fixture {
         plane
             .kubectl_run(&["apply", "--server-side", "-f", &manifests.to_string_lossy()])
             .unwrap();
-        Fixture { plane, dir }
+        let cluster_ca = dir.path().join("cluster-ca.crt");
+        std::fs::write(&cluster_ca, &plane.ca().cert_pem).unwrap();
+        Fixture {
+            plane,
+            dir,
+            cluster_ca,
+        }
     })
 }
 
@@ -191,8 +200,7 @@ fn text(bytes: &[u8]) -> String {
 /// kubectl against the API server with a bearer token only.
 fn kubectl_with_token(token: &str, args: &[&str]) -> Output {
     let plane = &fixture().plane;
-    let ca = fixture().dir.path().join("cluster-ca.crt");
-    std::fs::write(&ca, &plane.ca().cert_pem).unwrap();
+    let ca = &fixture().cluster_ca;
     Command::new(plane.binaries().kubectl())
         .env_remove("KUBECONFIG")
         .args(["--kubeconfig", "/dev/null", "--server", plane.url()])
@@ -345,8 +353,7 @@ fn member_kubeconfig(tenant: &str, member: &str) -> PathBuf {
     let fixture = fixture();
     let dir = fixture.dir.path();
     let file = dir.join("tenants").join(format!("{tenant}.yaml"));
-    let cluster_ca = dir.join("cluster-ca.crt");
-    std::fs::write(&cluster_ca, &fixture.plane.ca().cert_pem).unwrap();
+    let cluster_ca = &fixture.cluster_ca;
     let out = dir.join(format!("{tenant}-{member}.kubeconfig"));
     let state = dir.join("credentials");
     let issued = harmony(&[
