@@ -30,7 +30,8 @@ fn names(items: &[Value]) -> Vec<String> {
 }
 
 /// Deletes tenant `tenant` (see [`TenantRemover::delete_tenant`](harmony_tenant::TenantRemover)):
-/// the data check, then access held `outside`, RoleBindings, ServiceAccounts, the namespace.
+/// the data check, then access held `outside`, RoleBindings, ServiceAccounts, the data check
+/// again, the namespaces.
 pub(crate) async fn delete_tenant(
     cluster: &Cluster,
     tenant: &str,
@@ -43,31 +44,33 @@ pub(crate) async fn delete_tenant(
     };
     let selector = selector(tenant);
     let namespaces = names(&list(cluster, Kind::of::<Namespace>(), "", &selector).await?);
-    for namespace in &namespaces {
-        let claims = claims_in(cluster, namespace).await?;
-        if !claims.is_empty() && !options.delete_data {
-            return Err(DeleteError::DataHeld {
-                tenant: tenant.into(),
-                namespace: namespace.clone(),
-                claims,
-            });
+    if !options.delete_data {
+        for namespace in &namespaces {
+            unclaimed(cluster, tenant, namespace).await?;
         }
-        report
-            .data_deleted
-            .extend(claims.into_iter().map(|c| format!("{namespace}/{c}")));
     }
     if let Some(outside) = outside {
         report.revoked_elsewhere = outside.revoke_tenant(tenant).await?;
     }
-    match remove(
-        cluster,
-        &selector,
-        &namespaces,
-        options.timeout,
-        &mut report,
-    )
-    .await
-    {
+    let removed = async {
+        revoke(cluster, &selector, "", &mut report).await?;
+        // Claims are read again once access is gone: one made meanwhile holds the tenant too.
+        for namespace in &namespaces {
+            let claims = claims_in(cluster, namespace).await?;
+            if !claims.is_empty() && !options.delete_data {
+                return Err(DeleteError::DataHeld {
+                    tenant: tenant.into(),
+                    namespace: namespace.clone(),
+                    claims,
+                });
+            }
+            report
+                .data_deleted
+                .extend(claims.into_iter().map(|c| format!("{namespace}/{c}")));
+        }
+        remove(cluster, &selector, &namespaces, options.timeout).await
+    };
+    match removed.await {
         Ok(()) => {
             report.namespace = namespaces.first().cloned();
             report.namespaces = namespaces;
@@ -93,22 +96,31 @@ pub(crate) async fn release_namespace(
     namespace: &str,
     timeout: Duration,
 ) -> Result<Vec<String>, DeleteError> {
-    let claims = claims_in(cluster, namespace).await?;
-    if !claims.is_empty() {
-        return Err(DeleteError::DataHeld {
-            tenant: tenant.into(),
-            namespace: namespace.into(),
-            claims,
-        });
-    }
+    unclaimed(cluster, tenant, namespace).await?;
     let mut report = DeleteReport::default();
     revoke(cluster, &selector(tenant), namespace, &mut report).await?;
+    // A claim made while its access was still there (by a member, or from a StatefulSet's
+    // template) holds it too.
+    unclaimed(cluster, tenant, namespace).await?;
     cluster
         .delete(Kind::of::<Namespace>(), "", namespace, false)
         .await
         .map_err(InterpretError::from)?;
     wait_until_gone(cluster, namespace, timeout).await?;
     Ok(report.revoked)
+}
+
+/// Refuses ([`DeleteError::DataHeld`]) while PersistentVolumeClaims hold data in `namespace`.
+async fn unclaimed(cluster: &Cluster, tenant: &str, namespace: &str) -> Result<(), DeleteError> {
+    let claims = claims_in(cluster, namespace).await?;
+    if claims.is_empty() {
+        return Ok(());
+    }
+    Err(DeleteError::DataHeld {
+        tenant: tenant.into(),
+        namespace: namespace.into(),
+        claims,
+    })
 }
 
 /// The PersistentVolumeClaims in `namespace`.
@@ -142,16 +154,14 @@ async fn revoke(
     Ok(())
 }
 
-/// Revokes access in the cluster (RoleBindings, then ServiceAccounts), then deletes the
-/// namespaces and waits for them to go, then the tenant's ClusterResourceQuota (OKD).
+/// Deletes the tenant's backup Schedules and namespaces, waits for them to go, then deletes the
+/// tenant's ClusterResourceQuota (OKD). Access is revoked before.
 async fn remove(
     cluster: &Cluster,
     selector: &str,
     namespaces: &[String],
     timeout: Duration,
-    report: &mut DeleteReport,
 ) -> Result<(), DeleteError> {
-    revoke(cluster, selector, "", report).await?;
     remove_schedules(cluster, selector).await?;
     for namespace in namespaces {
         cluster

@@ -1,6 +1,7 @@
 //! Tenant deletion with access held outside the cluster (such as VPN peers), on the fake API
 //! server: revoked after the data check and before any RoleBinding goes; a refusal or a failed
-//! revocation changes nothing in the cluster; a delete that stops later says what it revoked.
+//! revocation changes nothing in the cluster; a delete that stops later says what it revoked; a
+//! claim made while access was still there stops it once access is gone.
 
 mod common;
 
@@ -41,6 +42,9 @@ fn peer(tenant: &str) -> RevokedAccess {
 struct Recorder<'a> {
     server: &'a FakeApiServer,
     fails: bool,
+    /// Creates a PersistentVolumeClaim in this namespace as it revokes: a member's claim racing
+    /// the delete.
+    claims_in: Option<&'static str>,
     calls: Mutex<Vec<(String, Vec<String>)>>,
 }
 
@@ -49,6 +53,7 @@ impl<'a> Recorder<'a> {
         Self {
             server,
             fails,
+            claims_in: None,
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -71,6 +76,12 @@ impl ExternalAccess for Recorder<'_> {
             .lock()
             .unwrap()
             .push((tenant.into(), writes(self.server)));
+        if let Some(namespace) = self.claims_in {
+            self.server
+                .insert(json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": { "name": "late", "namespace": namespace } }))
+                .unwrap();
+        }
         if self.fails {
             return Err(RevokeError::new(std::io::Error::other(
                 "registry unreachable",
@@ -173,4 +184,47 @@ async fn a_delete_stuck_on_its_namespace_says_what_it_revoked() {
         "{:?}",
         done.revoked
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_made_while_access_was_there_stops_the_delete_once_access_is_gone() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    server.clear_requests();
+    let mut recorder = Recorder::new(&server, false);
+    recorder.claims_in = Some("acme");
+    let error = topology(&server, ApplyOptions::default())
+        .delete_tenant("acme", options(false), Some(&recorder))
+        .await
+        .unwrap_err();
+    assert_eq!(error.hint(), Some(Hint::DeleteData), "{error}");
+    assert!(
+        error.to_string().contains("late"),
+        "names the claim: {error}"
+    );
+    let done = error.done().expect("the revocations are reported");
+    assert_eq!(done.revoked_elsewhere, [peer("acme")]);
+    assert!(done.data_deleted.is_empty(), "{:?}", done.data_deleted);
+    assert_eq!(
+        writes(&server),
+        [
+            "delete rolebindings member-alice",
+            "delete serviceaccounts default"
+        ],
+        "access gone, the namespace and its data kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_delete_data_a_late_claim_goes_with_the_namespace_and_is_reported() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    let mut recorder = Recorder::new(&server, false);
+    recorder.claims_in = Some("acme");
+    let report = topology(&server, ApplyOptions::default())
+        .delete_tenant("acme", options(true), Some(&recorder))
+        .await
+        .unwrap();
+    assert_eq!(report.data_deleted, ["acme/late"]);
+    assert_eq!(report.namespaces, ["acme"]);
 }

@@ -46,8 +46,9 @@ pub trait TenantRemover: Topology {
     /// Deletes tenant `tenant`, access first: refuses ([`DeleteError::DataHeld`]), changing
     /// nothing anywhere, while its namespace holds PersistentVolumeClaims and
     /// `options.delete_data` is not set; then revokes the access `outside` holds (such as VPN
-    /// peers), RoleBindings, ServiceAccounts, deletes the namespace and waits until it is gone.
-    /// Deleting a tenant already gone still revokes `outside` and otherwise does nothing.
+    /// peers), RoleBindings, ServiceAccounts, checks the claims again (one made meanwhile stops
+    /// it there, access revoked: [`DeleteError::Stopped`]), deletes the namespace and waits until
+    /// it is gone. Deleting a tenant already gone still revokes `outside` and otherwise does nothing.
     async fn delete_tenant(
         &self,
         tenant: &str,
