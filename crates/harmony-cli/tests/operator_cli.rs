@@ -50,6 +50,11 @@ fn export_prints_each_tenant_file_as_a_tenant_resource() {
     for item in items {
         assert_eq!(item["apiVersion"], "harmony.nationtech.io/v1alpha1");
         assert_eq!(item["kind"], "Tenant");
+        // Held from its creation: the operator need not write the Tenant again to add it.
+        assert_eq!(
+            item["metadata"]["finalizers"],
+            serde_json::json!(["harmony.nationtech.io/tenant"])
+        );
     }
     assert_eq!(items[0]["spec"]["displayName"], "ACME Corp");
 

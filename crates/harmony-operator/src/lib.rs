@@ -33,7 +33,8 @@ mod self_service;
 pub use auditor::{AUDIT_MANAGER, AuditError};
 pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};
 pub use crd::crd;
-pub use reconcile::{Error, FINALIZER, STATUS_MANAGER};
+pub use reconcile::{Error, STATUS_MANAGER};
 pub use resource::{
-    Condition, DELETING, GROUP, ISOLATED, PLURAL, QuotaUsage, READY, Tenant, TenantStatus, VERSION,
+    Condition, DELETING, FINALIZER, GROUP, ISOLATED, PLURAL, QuotaUsage, READY, Tenant,
+    TenantStatus, VERSION,
 };

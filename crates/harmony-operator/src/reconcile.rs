@@ -26,12 +26,10 @@ use tokio::sync::{Notify, watch};
 use crate::connections::matched;
 use crate::controller::REDISCOVERY;
 use crate::owned::{Monitoring, Owned};
-use crate::resource::{Condition, DELETING, ISOLATED, READY, Tenant, TenantStatus};
+use crate::resource::{Condition, DELETING, FINALIZER, ISOLATED, READY, Tenant, TenantStatus};
 use crate::schedules::Velero;
 use crate::self_service::Requests;
 
-/// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
-pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
 /// The field manager of the status the reconciler writes.
 pub const STATUS_MANAGER: &str = "harmony-operator";
 

@@ -21,6 +21,8 @@ pub const READY: &str = "Ready";
 pub const ISOLATED: &str = "Isolated";
 /// The condition that says why a deleted tenant is still there.
 pub const DELETING: &str = "Deleting";
+/// The finalizer that holds a deleted Tenant until its access is revoked and its namespace gone.
+pub const FINALIZER: &str = "harmony.nationtech.io/tenant";
 
 /// A tenant as a cluster-scoped custom resource (`harmony.nationtech.io/v1alpha1`, kind `Tenant`).
 ///
@@ -36,11 +38,14 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// The resource holding `score`: its id as name, its spec as spec, no status.
+    /// The resource holding `score`: its id as name, its spec as spec, no status, and the
+    /// operator's [`FINALIZER`], so the Tenant is held from its creation and the operator need
+    /// not write it again to add it (it adds it to Tenants created without).
     pub fn from_score(score: &TenantScore) -> Self {
         Self {
             metadata: ObjectMeta {
                 name: Some(score.name().to_string()),
+                finalizers: Some(vec![FINALIZER.into()]),
                 ..ObjectMeta::default()
             },
             spec: score.spec(),
@@ -240,7 +245,15 @@ mod tests {
             .member(Member::user("alice", TenantRole::Admin, "alice@acme.com"));
         let resource = Tenant::from_score(&score);
         let file = serde_json::to_value(&score).unwrap();
-        let wire = serde_json::to_value(&resource).unwrap();
+        let mut wire = serde_json::to_value(&resource).unwrap();
+        assert_eq!(
+            wire["metadata"]["finalizers"].take(),
+            serde_json::json!([FINALIZER])
+        );
+        wire["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("finalizers");
         assert_eq!(wire, file);
         let back: Tenant = serde_json::from_value(wire).unwrap();
         assert_eq!(back.score(), score);

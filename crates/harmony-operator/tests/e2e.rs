@@ -13,7 +13,7 @@ use common::{
     put, quota_cpu, ready_and_isolated, tenant,
 };
 use harmony_k8s::backup::record_drill_status;
-use harmony_operator::{READY, Tenant};
+use harmony_operator::{FINALIZER, READY, Tenant};
 use harmony_tenant::backup::drill::{DRILL_STATUS_MANAGER, DrillRecord};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
@@ -94,6 +94,47 @@ async fn a_tenant_becomes_ready_and_isolated_and_follows_its_edits() {
     quota_cpu(&client, &name, "3").await;
     let edited = ready_and_isolated(&client, &name).await;
     assert_eq!(edited.metadata.generation, Some(2));
+}
+
+/// Who wrote the Tenant's `metadata` and `spec` with a plain (non-apply) write, by manager.
+fn updated_by(tenant: &Tenant) -> Vec<String> {
+    let fields = tenant.metadata.managed_fields.iter().flatten();
+    fields
+        .filter(|f| f.operation.as_deref() == Some("Update") && f.subresource.is_none())
+        .map(|f| f.manager.clone().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_finalizer_is_added_to_a_tenant_created_without_it_and_not_written_again_when_exported()
+{
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let tenants: Api<Tenant> = Api::all(client.clone());
+
+    // Written by hand without the finalizer: the operator adds it, one write of the Tenant.
+    let bare = ControlPlane::unique_name("op-fin-bare");
+    put(&client, &tenant(&bare, "1")).await;
+    ready_and_isolated(&client, &bare).await;
+    let stored = tenants.get(&bare).await.unwrap();
+    assert_eq!(
+        stored.metadata.finalizers,
+        Some(vec![FINALIZER.to_string()])
+    );
+    assert_eq!(updated_by(&stored).len(), 1, "{:?}", stored.metadata);
+
+    // As `harmony tenant export` prints it: held from its creation, never written but its status.
+    let exported = ControlPlane::unique_name("op-fin-export");
+    let score = Tenant::from_score(&harmony_tenant::TenantScore::new(&exported));
+    put(&client, &serde_json::to_value(&score).unwrap()).await;
+    ready_and_isolated(&client, &exported).await;
+    let stored = tenants.get(&exported).await.unwrap();
+    assert_eq!(
+        stored.metadata.finalizers,
+        Some(vec![FINALIZER.to_string()])
+    );
+    assert_eq!(updated_by(&stored), Vec::<String>::new());
 }
 
 #[tokio::test]
