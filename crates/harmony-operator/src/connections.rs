@@ -13,8 +13,8 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
-use crate::reconcile::Validated;
 use crate::resource::Tenant;
+use crate::validated::Validated;
 
 /// The tenants `declared` names (`calls` and `accepts`).
 fn named(declared: &ConnectionsConfig) -> BTreeSet<String> {

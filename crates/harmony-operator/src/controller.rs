@@ -23,9 +23,10 @@ use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
 use crate::namespace_request::NamespaceRequest;
 use crate::owned::{Owned, owner};
-use crate::reconcile::{Context, Validated, error_policy, reconcile};
+use crate::reconcile::{Context, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
 use crate::self_service::{refuse_strays, request_owner, stray_error_policy, watch_requests};
+use crate::validated::Validated;
 
 /// Why the operator could not start or stopped.
 #[derive(Debug, thiserror::Error)]

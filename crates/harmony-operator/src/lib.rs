@@ -29,6 +29,7 @@ pub mod reconcile;
 mod resource;
 mod schedules;
 mod self_service;
+mod validated;
 
 pub use auditor::{AUDIT_MANAGER, AuditError};
 pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};

@@ -29,6 +29,7 @@ use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, FINALIZER, ISOLATED, READY, Tenant, TenantStatus};
 use crate::schedules::Velero;
 use crate::self_service::Requests;
+use crate::validated::{Validated, digest};
 
 /// The field manager of the status the reconciler writes.
 pub const STATUS_MANAGER: &str = "harmony-operator";
@@ -160,51 +161,6 @@ impl StatusWrite {
     }
 }
 
-/// Each Tenant's score as last validated, by name: reconciling one Tenant checks it against every
-/// older one, which would otherwise re-validate every Tenant on every reconcile.
-#[derive(Default)]
-pub(crate) struct Validated(Mutex<HashMap<String, Checked>>);
-
-/// One Tenant's validation: of which object and generation, and its score when valid.
-struct Checked {
-    uid: Option<String>,
-    generation: Option<i64>,
-    score: Option<Arc<TenantScore>>,
-}
-
-impl Validated {
-    /// The score of `tenant` if it is valid on its own, validated only when its generation is new.
-    pub(crate) fn score(&self, tenant: &Tenant, facts: &ClusterFacts) -> Option<Arc<TenantScore>> {
-        let meta = &tenant.metadata;
-        let mut checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = checked.get(meta.name.as_deref().unwrap_or_default())
-            && c.uid == meta.uid
-            && c.generation == meta.generation
-        {
-            return c.score.clone();
-        }
-        let score = tenant.score();
-        let score = score.validate(facts).is_empty().then(|| Arc::new(score));
-        checked.insert(
-            tenant.name_any(),
-            Checked {
-                uid: meta.uid.clone(),
-                generation: meta.generation,
-                score: score.clone(),
-            },
-        );
-        score
-    }
-
-    /// Forgets a deleted Tenant.
-    fn forget(&self, name: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
-    }
-}
-
 /// Reconciles one Tenant (with its finalizer): idempotent, safe to run again at any time.
 #[tracing::instrument(name = "reconcile", skip_all, fields(tenant = %tenant.name_any()))]
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -246,13 +202,12 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Acti
 /// The problems of `tenant` alone and against the Tenants created before it; a connection to a
 /// Tenant not (yet) in the cluster is none: it is not rendered, and `Ready` says so.
 fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
-    let mut shown: Vec<String> = score
-        .validate(&ctx.facts)
-        .iter()
-        .map(|p| format!("{}: {}", p.path, p.message))
-        .collect();
-    if !shown.is_empty() {
-        return shown;
+    if ctx.valid.score(tenant, &ctx.facts).is_none() {
+        return score
+            .validate(&ctx.facts)
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
     }
     let mut others: Vec<Arc<Tenant>> = ctx
         .store
@@ -260,6 +215,11 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
         .into_iter()
         .filter(|t| t.metadata.name != tenant.metadata.name && older(t, tenant))
         .collect();
+    // Newer Tenants do not change this one's conflicts: once clean against these, it stays so.
+    let against = digest(&others);
+    if ctx.valid.clean(tenant, against) {
+        return Vec::new();
+    }
     others.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     let mut scores: Vec<Arc<TenantScore>> = others
         .iter()
@@ -268,18 +228,20 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     scores.push(Arc::new(score.clone()));
     let refs: Vec<&TenantScore> = scores.iter().map(|s| &**s).collect();
     let last = refs.len() - 1;
-    shown.extend(
-        cross_tenant_conflicts(&refs)
-            .into_iter()
-            .filter(|p| p.tenant == last)
-            .map(|p| {
-                let other = p
-                    .other
-                    .map(|(i, path)| format!(" (Tenant `{}` has it at {path})", scores[i].name()))
-                    .unwrap_or_default();
-                format!("{}: {}{other}", p.problem.path, p.problem.message)
-            }),
-    );
+    let shown: Vec<String> = cross_tenant_conflicts(&refs)
+        .into_iter()
+        .filter(|p| p.tenant == last)
+        .map(|p| {
+            let other = p
+                .other
+                .map(|(i, path)| format!(" (Tenant `{}` has it at {path})", scores[i].name()))
+                .unwrap_or_default();
+            format!("{}: {}{other}", p.problem.path, p.problem.message)
+        })
+        .collect();
+    if shown.is_empty() {
+        ctx.valid.mark_clean(tenant, against);
+    }
     shown
 }
 
