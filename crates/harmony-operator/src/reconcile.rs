@@ -199,8 +199,10 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Acti
     }
 }
 
-/// The problems of `tenant` alone and against the Tenants created before it; a connection to a
-/// Tenant not (yet) in the cluster is none: it is not rendered, and `Ready` says so.
+/// The problems of `tenant` alone and against the other Tenants: those created before it, and,
+/// when its generation is not yet accepted, the newer ones already accepted (an edit of an older
+/// Tenant does not take what a newer one holds). A connection to a Tenant not (yet) in the cluster
+/// is none: it is not rendered, and `Ready` says so.
 fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
     if ctx.valid.score(tenant, &ctx.facts).is_none() {
         return score
@@ -209,19 +211,27 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
             .map(|p| format!("{}: {}", p.path, p.message))
             .collect();
     }
-    let mut others: Vec<Arc<Tenant>> = ctx
-        .store
-        .state()
-        .into_iter()
-        .filter(|t| t.metadata.name != tenant.metadata.name && older(t, tenant))
+    let _one = ctx.valid.one_at_a_time();
+    let state = ctx.store.state();
+    let others = state
+        .iter()
+        .filter(|t| t.metadata.name != tenant.metadata.name);
+    let before: Vec<Arc<Tenant>> = others
+        .clone()
+        .filter(|t| older(t, tenant))
+        .cloned()
         .collect();
-    // Newer Tenants do not change this one's conflicts: once clean against these, it stays so.
-    let against = digest(&others);
+    // A newer Tenant accepted after this generation was checked against it: once clean against
+    // the older ones, this generation stays clean until one of them changes.
+    let against = digest(&before);
     if ctx.valid.clean(tenant, against) {
         return Vec::new();
     }
-    others.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
-    let mut scores: Vec<Arc<TenantScore>> = others
+    let mut compared: Vec<&Arc<Tenant>> = others
+        .filter(|t| older(t, tenant) || ctx.valid.accepted(t))
+        .collect();
+    compared.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    let mut scores: Vec<Arc<TenantScore>> = compared
         .iter()
         .filter_map(|t| ctx.valid.score(t, &ctx.facts))
         .collect();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use harmony_tenant::{ClusterFacts, TenantScore};
 use kube::ResourceExt;
@@ -13,7 +13,7 @@ use crate::resource::Tenant;
 /// Each Tenant's score as last validated, by name: reconciling one Tenant checks it against every
 /// older one, which would otherwise re-validate every Tenant on every reconcile.
 #[derive(Default)]
-pub(crate) struct Validated(Mutex<HashMap<String, Checked>>);
+pub(crate) struct Validated(Mutex<HashMap<String, Checked>>, Mutex<()>);
 
 /// One Tenant's validation: of which object and generation, its score when valid, and the
 /// [`digest`] of the older Tenants it was last found free of conflicts with.
@@ -69,6 +69,20 @@ impl Validated {
         }
     }
 
+    /// Whether `tenant`, at its generation, was found free of conflicts (against any Tenants).
+    pub(crate) fn accepted(&self, tenant: &Tenant) -> bool {
+        let checked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        checked
+            .get(tenant.name())
+            .is_some_and(|c| c.of(tenant) && c.clean_against.is_some())
+    }
+
+    /// Held while one Tenant is checked against the others and marked clean, so each check sees
+    /// the Tenants the checks before it accepted.
+    pub(crate) fn one_at_a_time(&self) -> MutexGuard<'_, ()> {
+        self.1.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Forgets a deleted Tenant.
     pub(crate) fn forget(&self, name: &str) {
         self.0
@@ -117,11 +131,14 @@ mod tests {
         valid.mark_clean(&acme, 7);
         assert!(!valid.clean(&acme, 7));
         assert!(valid.score(&acme, &facts).is_some());
+        assert!(!valid.accepted(&acme));
         valid.mark_clean(&acme, 7);
         assert!(valid.clean(&acme, 7));
+        assert!(valid.accepted(&acme));
         assert!(!valid.clean(&acme, 8), "other older Tenants");
         let edited = tenant("acme", "u1", 2);
         assert!(!valid.clean(&edited, 7), "a new generation");
+        assert!(!valid.accepted(&edited));
         valid.score(&edited, &facts);
         assert!(
             !valid.clean(&edited, 7),

@@ -19,8 +19,8 @@ use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 /// The shared plane with the operator installed and running for the whole test binary.
@@ -189,6 +189,69 @@ async fn an_invalid_spec_is_refused_by_field_and_nothing_is_applied() {
     );
     let namespaces: Api<Namespace> = Api::all(client.clone());
     assert!(namespaces.get_opt(&name).await.unwrap().is_none());
+}
+
+/// The `Ready` condition of Tenant `name` once its reason is `reason`.
+async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> String {
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    eventually(&format!("Ready reason {reason}"), async || {
+        let t = tenants.get(name).await.map_err(|e| e.to_string())?;
+        match t.condition(READY) {
+            Some(c) if c.reason == reason && c.observed_generation == t.metadata.generation => {
+                Ok(c.message.clone())
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_tenant_may_not_take_a_namespace_another_tenant_holds_newer_or_older() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let older = ControlPlane::unique_name("op-conflict-old");
+    let newer = ControlPlane::unique_name("op-conflict-new");
+    put(&client, &tenant(&older, "1")).await;
+    ready_and_isolated(&client, &older).await;
+    put(&client, &tenant(&newer, "1")).await;
+    ready_and_isolated(&client, &newer).await;
+
+    // A newer Tenant naming the older one's namespace is refused.
+    let late = ControlPlane::unique_name("op-conflict-late");
+    let mut taking = tenant(&late, "1");
+    taking["spec"]["namespace"] = json!(older);
+    put(&client, &taking).await;
+    let message = ready_with_reason(&client, &late, "Invalid").await;
+    assert!(
+        message.contains(&format!(
+            "spec.namespace: namespace `{older}` is already used by tenant `{older}`"
+        )),
+        "{message}"
+    );
+
+    // The older Tenant edited to name the newer one's namespace is refused too: nothing applied.
+    let mut edited = tenant(&older, "1");
+    edited["spec"]["namespace"] = json!(newer);
+    put(&client, &edited).await;
+    let message = ready_with_reason(&client, &older, "Invalid").await;
+    assert!(
+        message.contains(&format!("is already used by tenant `{newer}`")),
+        "{message}"
+    );
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let held = namespaces.get(&newer).await.unwrap();
+    assert_eq!(
+        held.labels().get("harmony.nationtech.io/tenant"),
+        Some(&newer)
+    );
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &newer);
+    let alice = bindings.get("member-alice").await.unwrap();
+    let subject = &alice.subjects.unwrap()[0].name;
+    assert_eq!(subject, &format!("alice@{newer}.example.com"));
+    // The newer Tenant stays Ready and Isolated.
+    ready_and_isolated(&client, &newer).await;
 }
 
 #[tokio::test]
