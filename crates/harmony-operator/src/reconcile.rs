@@ -200,9 +200,10 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, _: Arc<Context>) -> Acti
 }
 
 /// The problems of `tenant` alone and against the other Tenants: those created before it, and,
-/// when its generation is not yet accepted, the newer ones already accepted (an edit of an older
-/// Tenant does not take what a newer one holds). A connection to a Tenant not (yet) in the cluster
-/// is none: it is not rendered, and `Ready` says so.
+/// once it has been edited, the newer ones already accepted (an edit of an older Tenant does not
+/// take what a newer one holds; a newer Tenant was checked against its first generation). A
+/// connection to a Tenant not (yet) in the cluster is none: it is not rendered, and `Ready` says
+/// so.
 fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> {
     if ctx.valid.score(tenant, &ctx.facts).is_none() {
         return score
@@ -227,8 +228,9 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     if ctx.valid.clean(tenant, against) {
         return Vec::new();
     }
+    let edited = tenant.metadata.generation.is_some_and(|g| g > 1);
     let mut compared: Vec<&Arc<Tenant>> = others
-        .filter(|t| older(t, tenant) || ctx.valid.accepted(t))
+        .filter(|t| older(t, tenant) || (edited && ctx.valid.accepted(t)))
         .collect();
     compared.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     let mut scores: Vec<Arc<TenantScore>> = compared
