@@ -174,15 +174,7 @@ async fn an_invalid_spec_is_refused_by_field_and_nothing_is_applied() {
     let client = plane.client().await;
     let name = ControlPlane::unique_name("op-invalid");
     put(&client, &tenant(&name, "lots")).await;
-    let tenants: Api<Tenant> = Api::all(client.clone());
-    let message = eventually("the Invalid condition", async || {
-        let t = tenants.get(&name).await.map_err(|e| e.to_string())?;
-        match t.condition(READY) {
-            Some(c) if c.reason == "Invalid" && c.status == "False" => Ok(c.message.clone()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    let message = ready_with_reason(&client, &name, "Invalid").await;
     assert!(
         message.contains("spec.resourceQuotas.requests.cpu: `lots` is not a quantity"),
         "{message}"
@@ -191,13 +183,17 @@ async fn an_invalid_spec_is_refused_by_field_and_nothing_is_applied() {
     assert!(namespaces.get_opt(&name).await.unwrap().is_none());
 }
 
-/// The `Ready` condition of Tenant `name` once its reason is `reason`.
+/// The message of Tenant `name`'s `Ready=False` condition once its reason is `reason`.
 async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> String {
     let tenants: Api<Tenant> = Api::all(client.clone());
     eventually(&format!("Ready reason {reason}"), async || {
         let t = tenants.get(name).await.map_err(|e| e.to_string())?;
         match t.condition(READY) {
-            Some(c) if c.reason == reason && c.observed_generation == t.metadata.generation => {
+            Some(c)
+                if c.reason == reason
+                    && c.status == "False"
+                    && c.observed_generation == t.metadata.generation =>
+            {
                 Ok(c.message.clone())
             }
             other => Err(format!("{other:?}")),
