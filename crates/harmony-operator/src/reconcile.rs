@@ -217,14 +217,9 @@ fn problems(tenant: &Tenant, score: &TenantScore, ctx: &Context) -> Vec<String> 
     let others = state
         .iter()
         .filter(|t| t.metadata.name != tenant.metadata.name);
-    let before: Vec<Arc<Tenant>> = others
-        .clone()
-        .filter(|t| older(t, tenant))
-        .cloned()
-        .collect();
     // A newer Tenant accepted after this generation was checked against it: once clean against
     // the older ones, this generation stays clean until one of them changes.
-    let against = digest(&before);
+    let against = digest(others.clone().filter(|t| older(t, tenant)));
     if ctx.valid.clean(tenant, against) {
         return Vec::new();
     }

@@ -93,12 +93,13 @@ impl Validated {
 }
 
 /// Which Tenants, at which generations, these are (in any order).
-pub(crate) fn digest(tenants: &[Arc<Tenant>]) -> u64 {
-    tenants.iter().fold(tenants.len() as u64, |sum, tenant| {
+pub(crate) fn digest<'a>(tenants: impl Iterator<Item = &'a Arc<Tenant>>) -> u64 {
+    let (count, sum) = tenants.fold((0u64, 0u64), |(count, sum), tenant| {
         let mut hasher = DefaultHasher::new();
         (&tenant.metadata.uid, tenant.metadata.generation).hash(&mut hasher);
-        sum.wrapping_add(hasher.finish())
-    })
+        (count + 1, sum.wrapping_add(hasher.finish()))
+    });
+    sum.wrapping_add(count)
 }
 
 #[cfg(test)]
@@ -115,11 +116,12 @@ mod tests {
     #[test]
     fn the_digest_names_the_tenants_and_their_generations_in_any_order() {
         let (a, b) = (tenant("a", "u1", 1), tenant("b", "u2", 1));
-        let both = digest(&[a.clone(), b.clone()]);
-        assert_eq!(both, digest(&[b.clone(), a.clone()]));
-        assert_ne!(both, digest(std::slice::from_ref(&a)));
-        assert_ne!(both, digest(&[a.clone(), tenant("b", "u2", 2)]));
-        assert_ne!(both, digest(&[a, tenant("b", "u3", 1)]));
+        let of = |tenants: &[Arc<Tenant>]| digest(tenants.iter());
+        let both = of(&[a.clone(), b.clone()]);
+        assert_eq!(both, of(&[b.clone(), a.clone()]));
+        assert_ne!(both, of(std::slice::from_ref(&a)));
+        assert_ne!(both, of(&[a.clone(), tenant("b", "u2", 2)]));
+        assert_ne!(both, of(&[a, tenant("b", "u3", 1)]));
     }
 
     #[test]
