@@ -30,9 +30,6 @@ pub const REQUEST_ANNOTATION: &str = "harmony.nationtech.io/namespace-request";
 pub enum Phase {
     /// The namespace, with its pod-security labels.
     Namespace,
-    /// ResourceQuotas, LimitRanges, the guardrail parameters ConfigMap and, on OKD for a tenant
-    /// listing its namespaces, the ClusterResourceQuota of the tenant's total.
-    Quotas,
     /// NetworkPolicies.
     NetworkPolicies,
     /// The tenant's alerting rules and alert routing (they grant nothing).
@@ -43,6 +40,12 @@ pub enum Phase {
     Roles,
     /// ServiceAccounts of `serviceAccount: true` members.
     ServiceAccounts,
+    /// ResourceQuotas, LimitRanges, the guardrail parameters ConfigMap and, on OKD for a tenant
+    /// listing its namespaces, the ClusterResourceQuota of the tenant's total: last before the
+    /// grants. The quota admission charges each object the quota counts (Roles, ServiceAccounts,
+    /// ConfigMaps) created once the quota controller has filled the quota's status, with a write
+    /// of that status each; those created before it are counted by the controller at once.
+    Quotas,
     /// RoleBindings: the first phase that grants access.
     RoleBindings,
 }
@@ -52,12 +55,12 @@ impl Phase {
     pub fn ordinal(self) -> u8 {
         match self {
             Self::Namespace => 10,
-            Self::Quotas => 20,
             Self::NetworkPolicies => 30,
             Self::Monitoring => 35,
             Self::Backup => 38,
             Self::Roles => 40,
             Self::ServiceAccounts => 50,
+            Self::Quotas => 55,
             Self::RoleBindings => 60,
         }
     }

@@ -95,6 +95,36 @@ fn plan_holds_one_namespace_first_and_bindings_last() {
     assert_eq!(objects.len() - first_binding, 3);
 }
 
+/// The quota admission writes the quota's status once per counted object created after the quota
+/// controller has filled it: the Roles and ServiceAccounts it counts come before the quota, and
+/// the quota (with the rest of its phase) before every grant.
+#[test]
+fn the_quota_comes_after_the_roles_and_accounts_it_counts_and_before_any_grant() {
+    // Listed namespaces on OKD: a ClusterResourceQuota of the tenant's total too.
+    let plan = compile(&three_namespaces(), &okd_facts());
+    let phase = |kind: &str| {
+        let phases: Vec<_> = plan
+            .objects()
+            .iter()
+            .filter(|o| o.kind() == kind)
+            .map(|o| o.phase())
+            .collect();
+        assert!(!phases.is_empty(), "the plan holds a {kind}");
+        phases
+    };
+    let quota = phase("ResourceQuota")[0];
+    for kind in ["Namespace", "NetworkPolicy", "Role", "ServiceAccount"] {
+        assert!(phase(kind).iter().all(|p| *p < quota), "{kind}");
+    }
+    for kind in ["LimitRange", "ConfigMap", "ClusterResourceQuota"] {
+        assert!(phase(kind).iter().all(|p| *p == quota), "{kind}");
+    }
+    assert!(
+        phase("RoleBinding")
+            .iter()
+            .all(|p| *p > quota && p.grants_access())
+    );
+}
 #[test]
 fn compiling_twice_gives_identical_output() {
     for (score, facts) in [
