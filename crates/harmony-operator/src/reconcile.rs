@@ -508,8 +508,15 @@ impl Context {
             self.write_status(tenant, vec![ready], Some(score), true)
         );
         let wrote = wrote?;
+        // Said once, when `Ready` starts saying it: not again on each later status write.
+        let said = |note: &String| {
+            tenant
+                .condition(READY)
+                .is_some_and(|old| old.message.contains(note.as_str()))
+        };
         if let (true, MonitoringStatus::NotServed, Some(note)) =
             (wrote.written(), plan.monitoring, monitoring)
+            && !said(&note)
         {
             self.event(tenant, EventType::Normal, "MonitoringOff", "Apply", note)
                 .await;

@@ -18,9 +18,10 @@ use harmony_guardrails::monitoring::roles::tenant_roles;
 use harmony_operator::{READY, Tenant};
 use harmony_tenant::monitoring::crd::{AlertmanagerConfig, PrometheusRule};
 use harmony_testkit::ControlPlane;
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, ListParams};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,6 +175,30 @@ async fn monitoring_installed_after_the_operator_started_needs_no_restart() {
     assert!(off(&note), "{note}");
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
     assert!(bindings.get_opt("monitoring-edit").await.unwrap().is_none());
+
+    // An edit writes the status again, with the same note: the Event is not said again (the
+    // recorder would count a repeat in the Event's series).
+    let mut edited = tenant(&name, "3");
+    edited["spec"]["monitoring"] = spec["spec"]["monitoring"].clone();
+    put(&client, &edited).await;
+    ready_and_isolated(&client, &name).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let said: Vec<Event> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
+                && e.reason.as_deref() == Some("MonitoringOff")
+        })
+        .collect();
+    assert!(
+        said.len() == 1 && said[0].series.is_none(),
+        "MonitoringOff said once: {said:?}"
+    );
 
     // The API appears: the same operator watches it and gives the Tenant its objects.
     plane.install_monitoring_crds().unwrap();
