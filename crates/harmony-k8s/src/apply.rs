@@ -4,11 +4,11 @@
 use harmony_tenant::PlanObject;
 use std::collections::BTreeSet;
 
-use harmony_tenant::{Phase, TenantPlan};
+use harmony_tenant::{Phase, TENANT_LABEL, TenantPlan};
 use serde::Serialize;
 use serde_json::Value;
 
-use harmony_kube::{ApiFailure, Cluster, Kind, ObjectRef};
+use harmony_kube::{ApiFailure, Cluster, FailureKind, Kind, ObjectRef};
 use k8s_openapi::api::core::v1::Namespace;
 
 use crate::compare::{FieldDiff, creation, differences};
@@ -126,7 +126,11 @@ pub async fn apply_plan(
         for object in objects {
             let target = object_ref(object);
             let body = object.to_json();
-            let (action, diff) = match snapshot.get(cluster, &target).await? {
+            let live = snapshot.get(cluster, &target).await?;
+            if let Some(other) = live.as_ref().and_then(|l| another_tenant(l, &plan.tenant)) {
+                return Err(stopped_at(taken(&target, other), phase, &plan.tenant));
+            }
+            let (action, diff) = match live {
                 None => (Action::Created, creation(&body)),
                 Some(live) => match differences(&body, &live) {
                     diff if diff.is_empty() => {
@@ -190,6 +194,27 @@ async fn write_phase(
         }
     }
     first_failure.map_or(Ok(()), Err)
+}
+
+/// The tenant other than `tenant` that the live object `live` is labelled for, if any.
+fn another_tenant<'a>(live: &'a Value, tenant: &str) -> Option<&'a str> {
+    live["metadata"]["labels"][TENANT_LABEL]
+        .as_str()
+        .filter(|owner| *owner != tenant)
+}
+
+/// The refusal to write `target`, which Harmony manages for tenant `other`: another tenant's
+/// object is never taken over (a namespace may still hold that tenant's workloads and data, say
+/// after that tenant moved to another namespace).
+fn taken(target: &ObjectRef, other: &str) -> ApiFailure {
+    ApiFailure {
+        kind: FailureKind::Conflict,
+        message: format!(
+            "{target} belongs to tenant `{other}` (label {TENANT_LABEL}: {other}) and may still \
+             hold its workloads and data: choose another name, or delete it first if tenant \
+             `{other}` no longer needs it"
+        ),
+    }
 }
 
 fn stopped_at(failure: ApiFailure, phase: Phase, tenant: &str) -> ApiFailure {

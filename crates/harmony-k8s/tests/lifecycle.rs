@@ -160,6 +160,52 @@ async fn plan_and_dry_run_write_nothing_and_show_the_diff() {
     );
 }
 
+/// A tenant that moves to another namespace leaves its old one (and what runs there) in place,
+/// still labelled for it: another tenant naming that namespace is refused before any write, even
+/// with `--force`, instead of being granted access to what the first tenant left there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_namespace_another_tenant_holds_is_refused_before_any_write() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    let moved = acme().in_namespace("acme-prod");
+    let (report, _) = run(
+        &server,
+        std::slice::from_ref(&moved),
+        ApplyOptions::default(),
+        1,
+    )
+    .await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+
+    let globex = TenantScore::new("globex")
+        .in_namespace("acme")
+        .member(Member::user("eve", TenantRole::Admin, "eve@globex.com"));
+    for force in [false, true] {
+        server.clear_requests();
+        let options = ApplyOptions {
+            mode: Mode::Apply,
+            force,
+        };
+        let (report, _) = run(&server, &[moved.clone(), globex.clone()], options, 2).await;
+        assert!(report.results[0].result.is_ok(), "{:?}", report.results);
+        let error = report.results[1].result.as_ref().unwrap_err().to_string();
+        assert!(
+            error.contains("Namespace acme belongs to tenant `acme`"),
+            "{error}"
+        );
+        assert!(error.contains("no access was granted"), "{error}");
+        assert_eq!(writes(&server), Vec::<String>::new(), "nothing written");
+    }
+    let namespace = server
+        .object(&Gvr::core("namespaces"), None, "acme")
+        .unwrap();
+    assert_eq!(
+        namespace["metadata"]["labels"]["harmony.nationtech.io/tenant"],
+        "acme"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn conflicts_name_the_owner_and_force_takes_over() {
     let server = FakeApiServer::start(FakeOptions::default()).unwrap();

@@ -40,7 +40,8 @@ pub enum FailureKind {
     Forbidden,
     /// 404: the object or resource does not exist.
     NotFound,
-    /// 409: another field manager owns fields Harmony sets, or the object changed meanwhile.
+    /// 409: another field manager owns fields Harmony sets, or the object changed meanwhile; or
+    /// the object is another tenant's.
     Conflict,
     /// 400/422 or an admission webhook: the cluster rejected the object.
     Rejected,

@@ -470,9 +470,17 @@ impl Owned {
         futures::stream::select(monitoring, velero)
     }
 
-    /// Every cached object of `tenant`, as JSON with its kind.
-    pub fn objects_of(&self, tenant: &str) -> Vec<(Kind, Value)> {
+    /// Every cached object of `tenant`, as JSON with its kind, and Harmony's namespaces among
+    /// `namespaces` that another tenant holds (the apply refuses to take those over).
+    pub fn objects_of(&self, tenant: &str, namespaces: &[String]) -> Vec<(Kind, Value)> {
         let mut out = Vec::new();
+        for held in namespaces.iter().filter_map(|name| self.namespace(name)) {
+            if held.labels().get(TENANT_LABEL).is_some_and(|t| t != tenant) {
+                let value =
+                    serde_json::to_value(&*held).expect("objects read from JSON serialize back");
+                out.push((Kind::of::<Namespace>(), value));
+            }
+        }
         items(&self.namespaces, tenant, &mut out);
         items(&self.quotas, tenant, &mut out);
         items(&self.limits, tenant, &mut out);

@@ -428,7 +428,7 @@ impl Context {
         let decided = self.self_service(tenant, &score, &facts).await?;
         let score = &decided.granted.tenant;
         let plan = compile(score, &facts);
-        let snapshot = Snapshot::of(self.owned.objects_of(&name));
+        let snapshot = Snapshot::of(self.owned.objects_of(&name, &plan.namespaces));
         let mut report = TenantReport::default();
         // The Tenant is the source of truth: fields another manager took (a `kubectl edit`, say)
         // are taken back.

@@ -250,6 +250,61 @@ async fn a_tenant_may_not_take_a_namespace_another_tenant_holds_newer_or_older()
     ready_and_isolated(&client, &newer).await;
 }
 
+/// A Tenant edited to another namespace leaves its old one in place (with what runs there),
+/// still labelled for it: a newer Tenant naming that namespace passes the conflict check (no
+/// Tenant names it any more) but is not applied, so its members get no access to what the first
+/// Tenant left there.
+#[tokio::test]
+async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let first = ControlPlane::unique_name("op-left");
+    put(&client, &tenant(&first, "1")).await;
+    ready_and_isolated(&client, &first).await;
+    let mut moved = tenant(&first, "1");
+    moved["spec"]["namespace"] = json!(format!("{first}-new"));
+    put(&client, &moved).await;
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    eventually("the moved Tenant Ready", async || {
+        let t = tenants.get(&first).await.map_err(|e| e.to_string())?;
+        match t.condition(READY) {
+            Some(c) if c.status == "True" && c.observed_generation == Some(2) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    let second = ControlPlane::unique_name("op-left-taker");
+    let mut taking = tenant(&second, "1");
+    taking["spec"]["namespace"] = json!(first);
+    put(&client, &taking).await;
+    let message = ready_with_reason(&client, &second, "ApplyFailed").await;
+    assert!(
+        message.contains(&format!("Namespace {first} belongs to tenant `{first}`")),
+        "{message}"
+    );
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let left = namespaces.get(&first).await.unwrap();
+    assert_eq!(
+        left.labels().get("harmony.nationtech.io/tenant"),
+        Some(&first)
+    );
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &first);
+    let held: Vec<String> = bindings
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect();
+    assert!(
+        held.is_empty(),
+        "no member bound in the left namespace: {held:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_deletion_is_held_while_a_pvc_holds_data_until_the_spec_says_delete_it() {
     let plane = plane();
