@@ -331,7 +331,10 @@ async fn bench() {
             let ready = started.elapsed();
             let counts = (
                 requests_served(&tenants.clone().into_client()).await,
-                counter(listen, "harmony_operator_reconciles_total"),
+                (
+                    counter(listen, "harmony_operator_reconciles_total"),
+                    counter(listen, "harmony_operator_reconcile_errors_total"),
+                ),
                 cpu_seconds(pid) - cpu_before,
             );
             all_hold(&tenants, &names, ISOLATED).await;
@@ -352,7 +355,7 @@ async fn bench() {
         .collect::<Vec<()>>()
         .await;
     let created = started.elapsed();
-    let (ready, (served, reconciles, cpu), isolated) = ready.await.unwrap();
+    let (ready, (served, (reconciles, errors), cpu), isolated) = ready.await.unwrap();
     // The audit counts itself once its conditions are written: wait for that count.
     while counter(listen, "harmony_operator_audits_total") == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -369,7 +372,7 @@ async fn bench() {
     let quota = served.get(QUOTA_WRITES).copied().unwrap_or(0) as f64 / n as f64;
     let served: u64 = served.values().sum();
     println!(
-        "operator: {n} Tenants from empty to all Ready: {:.1} s (all created at {:.1} s), {served} API requests ({:.1} per tenant, the Tenants' creation included; {quota:.1} of them {QUOTA_WRITES}), {reconciles} reconciles, {cpu:.1} s of the operator's CPU; all Isolated: {:.1} s, {} audits",
+        "operator: {n} Tenants from empty to all Ready: {:.1} s (all created at {:.1} s), {served} API requests ({:.1} per tenant, the Tenants' creation included; {quota:.1} of them {QUOTA_WRITES}), {reconciles} reconciles ({errors} failed), {cpu:.1} s of the operator's CPU; all Isolated: {:.1} s, {} audits",
         ready.as_secs_f64(),
         created.as_secs_f64(),
         served as f64 / n as f64,
