@@ -357,8 +357,9 @@ fn render_streams_yaml_from_stdin_and_json() {
         .iter()
         .map(|o| o["kind"].as_str().unwrap())
         .collect();
+    // In apply order: no member, so no RoleBinding; the quotas phase comes last.
     assert_eq!(kinds.first(), Some(&"Namespace"));
-    assert_eq!(kinds.last(), Some(&"ServiceAccount"));
+    assert_eq!(kinds.last(), Some(&"ResourceQuota"));
 }
 
 #[test]

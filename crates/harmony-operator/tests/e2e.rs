@@ -183,7 +183,8 @@ async fn an_invalid_spec_is_refused_by_field_and_nothing_is_applied() {
     assert!(namespaces.get_opt(&name).await.unwrap().is_none());
 }
 
-/// The message of Tenant `name`'s `Ready=False` condition once its reason is `reason`.
+/// The message of Tenant `name`'s `Ready` condition once it has reason `reason` for the current
+/// generation (`Applied` is `True`, every other reason `False`).
 async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> String {
     let tenants: Api<Tenant> = Api::all(client.clone());
     eventually(&format!("Ready reason {reason}"), async || {
@@ -191,7 +192,7 @@ async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> S
         match t.condition(READY) {
             Some(c)
                 if c.reason == reason
-                    && c.status == "False"
+                    && (c.status == "True") == (reason == "Applied")
                     && c.observed_generation == t.metadata.generation =>
             {
                 Ok(c.message.clone())
@@ -200,6 +201,23 @@ async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> S
         }
     })
     .await
+}
+
+/// Tenant `name` (one member) naming namespace `namespace`.
+fn naming(name: &str, namespace: &str) -> serde_json::Value {
+    let mut spec = tenant(name, "1");
+    spec["spec"]["namespace"] = json!(namespace);
+    spec
+}
+
+/// The tenant that namespace `name` is labelled for.
+async fn holder(client: &kube::Client, name: &str) -> Option<String> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace = namespaces.get(name).await.unwrap();
+    namespace
+        .labels()
+        .get("harmony.nationtech.io/tenant")
+        .cloned()
 }
 
 #[tokio::test]
@@ -216,9 +234,7 @@ async fn a_tenant_may_not_take_a_namespace_another_tenant_holds_newer_or_older()
 
     // A newer Tenant naming the older one's namespace is refused.
     let late = ControlPlane::unique_name("op-conflict-late");
-    let mut taking = tenant(&late, "1");
-    taking["spec"]["namespace"] = json!(older);
-    put(&client, &taking).await;
+    put(&client, &naming(&late, &older)).await;
     let message = ready_with_reason(&client, &late, "Invalid").await;
     assert!(
         message.contains(&format!(
@@ -228,20 +244,13 @@ async fn a_tenant_may_not_take_a_namespace_another_tenant_holds_newer_or_older()
     );
 
     // The older Tenant edited to name the newer one's namespace is refused too: nothing applied.
-    let mut edited = tenant(&older, "1");
-    edited["spec"]["namespace"] = json!(newer);
-    put(&client, &edited).await;
+    put(&client, &naming(&older, &newer)).await;
     let message = ready_with_reason(&client, &older, "Invalid").await;
     assert!(
         message.contains(&format!("is already used by tenant `{newer}`")),
         "{message}"
     );
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let held = namespaces.get(&newer).await.unwrap();
-    assert_eq!(
-        held.labels().get("harmony.nationtech.io/tenant"),
-        Some(&newer)
-    );
+    assert_eq!(holder(&client, &newer).await, Some(newer.clone()));
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &newer);
     let alice = bindings.get("member-alice").await.unwrap();
     let subject = &alice.subjects.unwrap()[0].name;
@@ -262,34 +271,17 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
     let first = ControlPlane::unique_name("op-left");
     put(&client, &tenant(&first, "1")).await;
     ready_and_isolated(&client, &first).await;
-    let mut moved = tenant(&first, "1");
-    moved["spec"]["namespace"] = json!(format!("{first}-new"));
-    put(&client, &moved).await;
-    let tenants: Api<Tenant> = Api::all(client.clone());
-    eventually("the moved Tenant Ready", async || {
-        let t = tenants.get(&first).await.map_err(|e| e.to_string())?;
-        match t.condition(READY) {
-            Some(c) if c.status == "True" && c.observed_generation == Some(2) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    put(&client, &naming(&first, &format!("{first}-new"))).await;
+    ready_with_reason(&client, &first, "Applied").await;
 
     let second = ControlPlane::unique_name("op-left-taker");
-    let mut taking = tenant(&second, "1");
-    taking["spec"]["namespace"] = json!(first);
-    put(&client, &taking).await;
+    put(&client, &naming(&second, &first)).await;
     let message = ready_with_reason(&client, &second, "ApplyFailed").await;
     assert!(
         message.contains(&format!("Namespace {first} belongs to tenant `{first}`")),
         "{message}"
     );
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let left = namespaces.get(&first).await.unwrap();
-    assert_eq!(
-        left.labels().get("harmony.nationtech.io/tenant"),
-        Some(&first)
-    );
+    assert_eq!(holder(&client, &first).await, Some(first.clone()));
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &first);
     let held: Vec<String> = bindings
         .list(&ListParams::default())
