@@ -62,15 +62,7 @@ async fn a_tenant_becomes_ready_and_isolated_and_follows_its_edits() {
     let status = ready.status.unwrap();
     assert_eq!(status.namespace.as_deref(), Some(name.as_str()));
     assert_eq!(status.members, Some(2));
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
-    let names: Vec<String> = bindings
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|b| b.metadata.name)
-        .collect();
+    let names = binding_names(&client, &name).await;
     assert!(names.contains(&"member-alice".to_string()), "{names:?}");
 
     // The quota controller's count reaches the status.
@@ -203,6 +195,19 @@ async fn ready_with_reason(client: &kube::Client, name: &str, reason: &str) -> S
     .await
 }
 
+/// The names of the RoleBindings in `namespace`.
+async fn binding_names(client: &kube::Client, namespace: &str) -> Vec<String> {
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
+    bindings
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect()
+}
+
 /// Tenant `name` (one member) naming namespace `namespace`.
 fn naming(name: &str, namespace: &str) -> serde_json::Value {
     let mut spec = tenant(name, "1");
@@ -282,15 +287,7 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
         "{message}"
     );
     assert_eq!(holder(&client, &first).await, Some(first.clone()));
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &first);
-    let held: Vec<String> = bindings
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|b| b.metadata.name)
-        .collect();
+    let held = binding_names(&client, &first).await;
     assert!(
         held.is_empty(),
         "no member bound in the left namespace: {held:?}"
