@@ -5,6 +5,9 @@
 //!   once and reconciled by the operator, timed from the first create until every Tenant is Ready
 //!   (and, separately, Isolated); the CLI runs before and after the operator, and the operator is
 //!   compared with the mean of the two;
+//! - **existing Tenants**: the same N Tenants created on a fresh plane first, then the operator
+//!   started, timed from its process start until every Tenant is Ready (as when the operator is
+//!   installed where GitOps already applied the Tenants); compared with the same CLI mean;
 //! - **drift repair**: a tenant's `default-deny` NetworkPolicy deleted, timed until the operator
 //!   has put a new one back; the median of the repeats;
 //! - **idle**: the operator's resident memory and CPU once nothing changes, with N tenants.
@@ -272,18 +275,12 @@ async fn all_hold(api: &Api<Tenant>, names: &BTreeSet<String>, kind: &str) {
     }
 }
 
-async fn bench() {
-    let n = env_number("BENCH_TENANTS", 500);
-    let drifts = env_number("BENCH_DRIFTS", 21);
-    let scores = tenants(n);
-
-    let (before, cli_requests) = cli_apply(&scores).await;
-    print_cli(n, before, &cli_requests);
-
+/// A fresh plane serving both CRDs of `harmony operator install` (the operator watches
+/// NamespaceRequests too).
+async fn plane_with_crds() -> ControlPlane {
     let plane = ControlPlane::start().unwrap();
     let client = plane.client().await;
-    // Both CRDs of `harmony operator install`: the operator watches NamespaceRequests too.
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
     let both = [crd(), namespace_request::crd()];
     for definition in &both {
         let name = definition.metadata.name.clone().unwrap();
@@ -301,6 +298,11 @@ async fn bench() {
             "namespacerequests.harmony.nationtech.io",
         ])
         .unwrap();
+    plane
+}
+
+/// The operator as a child process on `plane`, and the address of its probes and metrics.
+fn spawn_operator(plane: &ControlPlane) -> (Operator, std::net::SocketAddr) {
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -314,11 +316,49 @@ async fn bench() {
             .spawn()
             .unwrap(),
     );
-    let pid = operator.0.id();
-    // The timer starts once the operator is up (caches filled), as a running operator would be.
+    (operator, listen)
+}
+
+/// The operator started on `plane`, once it is ready (caches filled).
+async fn start_operator(plane: &ControlPlane) -> (Operator, std::net::SocketAddr) {
+    let (operator, listen) = spawn_operator(plane);
     while !ready_probe(listen) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (operator, listen)
+}
+
+/// Creates a Tenant per score, as `kubectl apply --server-side` of `harmony tenant export`
+/// would (16 at a time).
+async fn create_tenants(tenants: &Api<Tenant>, scores: &[TenantScore]) {
+    futures::stream::iter(scores.iter().map(Tenant::from_score))
+        .map(|tenant| {
+            let api = tenants.clone();
+            async move {
+                let name = tenant.metadata.name.clone().unwrap();
+                api.patch(&name, &PatchParams::apply("bench"), &Patch::Apply(&tenant))
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+async fn bench() {
+    let n = env_number("BENCH_TENANTS", 500);
+    let drifts = env_number("BENCH_DRIFTS", 21);
+    let scores = tenants(n);
+
+    let (before, cli_requests) = cli_apply(&scores).await;
+    print_cli(n, before, &cli_requests);
+
+    let plane = plane_with_crds().await;
+    let client = plane.client().await;
+    // The timer starts once the operator is up (caches filled), as a running operator would be.
+    let (operator, listen) = start_operator(&plane).await;
+    let pid = operator.0.id();
 
     let tenants: Api<Tenant> = Api::all(client.clone());
     let names: BTreeSet<String> = scores.iter().map(|s| s.name().to_string()).collect();
@@ -341,19 +381,7 @@ async fn bench() {
             (ready, counts, started.elapsed())
         }
     });
-    futures::stream::iter(scores.iter().map(Tenant::from_score))
-        .map(|tenant| {
-            let api = tenants.clone();
-            async move {
-                let name = tenant.metadata.name.clone().unwrap();
-                api.patch(&name, &PatchParams::apply("bench"), &Patch::Apply(&tenant))
-                    .await
-                    .unwrap();
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
+    create_tenants(&tenants, &scores).await;
     let created = started.elapsed();
     let (ready, (served, (reconciles, errors), cpu), isolated) = ready.await.unwrap();
     // The audit counts itself once its conditions are written: wait for that count.
@@ -427,18 +455,51 @@ async fn bench() {
     drop(operator);
     drop(plane);
 
+    let existing = existing_tenants(&scores, &names).await;
+
     // The machine's pace drifts: the operator is compared with the mean of a CLI apply before it
     // and one after it, each on its own fresh plane.
     let (after, after_requests) = cli_apply(&scores).await;
     print_cli(n, after, &after_requests);
     let cli = (before + after) / 2;
     println!(
-        "from empty: the operator {:.1} s against the CLI's {:.1} s and {:.1} s: {:.2}x their mean",
+        "from empty: the operator {:.1} s against the CLI's {:.1} s and {:.1} s: {:.2}x their mean; started on existing Tenants {:.1} s: {:.2}x",
         ready.as_secs_f64(),
         before.as_secs_f64(),
         after.as_secs_f64(),
-        ready.as_secs_f64() / cli.as_secs_f64()
+        ready.as_secs_f64() / cli.as_secs_f64(),
+        existing.as_secs_f64(),
+        existing.as_secs_f64() / cli.as_secs_f64()
     );
+}
+
+/// The operator started on a fresh plane where the Tenants already exist (applied by GitOps, or
+/// from `harmony tenant export`, before the operator is installed): timed from its process start
+/// until every Tenant is Ready, its own startup (discovery, caches) included.
+async fn existing_tenants(scores: &[TenantScore], names: &BTreeSet<String>) -> Duration {
+    let plane = plane_with_crds().await;
+    let client = plane.client().await;
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    create_tenants(&tenants, scores).await;
+    let requests = requests_served(&client).await;
+    let started = Instant::now();
+    let (operator, listen) = spawn_operator(&plane);
+    all_hold(&tenants, names, READY).await;
+    let took = started.elapsed();
+    let served = since(requests_served(&client).await, &requests);
+    let quota = served.get(QUOTA_WRITES).copied().unwrap_or(0);
+    let served: u64 = served.values().sum();
+    let n = scores.len();
+    println!(
+        "operator started on {n} existing Tenants: all Ready {:.1} s after its start, {served} API requests ({:.1} per tenant, {:.1} of them {QUOTA_WRITES}), {} reconciles ({} failed), {:.1} s of the operator's CPU",
+        took.as_secs_f64(),
+        served as f64 / n as f64,
+        quota as f64 / n as f64,
+        counter(listen, "harmony_operator_reconciles_total"),
+        counter(listen, "harmony_operator_reconcile_errors_total"),
+        cpu_seconds(operator.0.id()),
+    );
+    took
 }
 
 fn main() {
