@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Namespace;
 
 use crate::compare::{FieldDiff, creation, differences};
 use crate::snapshot::Snapshot;
-use crate::tenant_kinds::{TENANT_KINDS, object_ref};
+use crate::tenant_kinds::{ISOLATING_KINDS, TENANT_KINDS, object_ref};
 
 /// Whether writes are sent, sent as server-side dry runs, or only planned.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -236,7 +236,9 @@ fn stopped_at(failure: ApiFailure, phase: Phase, tenant: &str) -> ApiFailure {
     }
 }
 
-/// Deletes, access first, the objects labelled for this tenant that the plan no longer holds.
+/// Deletes, access first, the objects labelled for this tenant that the plan no longer holds,
+/// except the isolation ([`ISOLATING_KINDS`]) of a namespace the tenant left: that namespace
+/// stays, with the workloads and data that ran there, so it stays isolated until it is deleted.
 async fn prune(
     cluster: &Cluster,
     snapshot: &Snapshot,
@@ -256,7 +258,11 @@ async fn prune(
     let namespace = Kind::of::<Namespace>();
     for kind in TENANT_KINDS.iter().rev().filter(|k| **k != namespace) {
         for target in snapshot.owned_by(cluster, *kind, &plan.tenant).await? {
-            if planned.contains(&target) || unplanned_self_service.contains(&target.namespace) {
+            let left = !target.namespace.is_empty() && !plan.namespaces.contains(&target.namespace);
+            if planned.contains(&target)
+                || unplanned_self_service.contains(&target.namespace)
+                || (left && ISOLATING_KINDS.contains(kind))
+            {
                 continue;
             }
             if options.mode != Mode::Plan {

@@ -28,6 +28,16 @@ pub(crate) const TENANT_KINDS: [Kind; 12] = [
     Kind::of::<RoleBinding>(),
 ];
 
+/// The namespaced kinds that isolate a namespace: its NetworkPolicies, and the ResourceQuota,
+/// LimitRange and guardrail parameters of the quotas phase. In a namespace the tenant left, which
+/// still holds what ran there, they stay: only access and monitoring go.
+pub(crate) const ISOLATING_KINDS: [Kind; 4] = [
+    Kind::of::<NetworkPolicy>(),
+    Kind::of::<ResourceQuota>(),
+    Kind::of::<LimitRange>(),
+    Kind::of::<ConfigMap>(),
+];
+
 /// Whether `kind` is served only by some clusters (the prometheus-operator API, OpenShift's
 /// quota API, Velero's): a cluster that does not serve it holds no object of it.
 pub(crate) fn optional(kind: Kind) -> bool {

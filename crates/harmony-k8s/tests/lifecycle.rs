@@ -7,12 +7,16 @@ use std::time::Duration;
 use common::{run, topology, writes};
 use harmony::{InterpretError, OutcomeStatus, Topology};
 use harmony_k8s::{ApplyOptions, FactsSource, K8sTopology, Mode};
+use harmony_kube::Kind;
 use harmony_kube::cluster_from_config;
 use harmony_tenant::{
     ClusterFlavor, DeleteError, DeleteOptions, Hint, Member, TenantManager, TenantRemover,
     TenantRole, TenantScore,
 };
 use harmony_testkit::{FakeApiServer, FakeOptions, Flavor, Gvr, NamespaceDeletion};
+use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use serde_json::json;
 
 fn acme() -> TenantScore {
@@ -196,6 +200,53 @@ async fn a_namespace_another_tenant_holds_is_refused_before_any_write() {
         );
         assert!(error.contains("no access was granted"), "{error}");
         assert_eq!(writes(&server), Vec::<String>::new(), "nothing written");
+    }
+    let namespace = server
+        .object(&Gvr::core("namespaces"), None, "acme")
+        .unwrap();
+    assert_eq!(
+        namespace["metadata"]["labels"]["harmony.nationtech.io/tenant"],
+        "acme"
+    );
+}
+
+/// A tenant moved to another namespace leaves the old one standing, with what ran there: the
+/// access it had there goes (RoleBindings, Roles, ServiceAccounts), its isolation (NetworkPolicies,
+/// quota, LimitRange, guardrail parameters) stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_namespace_the_tenant_left_keeps_its_isolation_and_loses_its_access() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    let names = |kind: Kind| -> Vec<String> {
+        let mut names: Vec<String> = server
+            .objects(&Gvr::of(kind), Some("acme"))
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let isolation = [
+        Kind::of::<NetworkPolicy>(),
+        Kind::of::<ResourceQuota>(),
+        Kind::of::<LimitRange>(),
+        Kind::of::<ConfigMap>(),
+    ];
+    let before: Vec<Vec<String>> = isolation.iter().map(|k| names(*k)).collect();
+    assert!(before.iter().all(|n| !n.is_empty()), "{before:?}");
+
+    let moved = acme().in_namespace("acme-prod");
+    let (report, _) = run(&server, &[moved], ApplyOptions::default(), 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    let after: Vec<Vec<String>> = isolation.iter().map(|k| names(*k)).collect();
+    assert_eq!(after, before, "the isolation of the namespace left stays");
+    for access in [
+        Kind::of::<RoleBinding>(),
+        Kind::of::<Role>(),
+        Kind::of::<ServiceAccount>(),
+    ] {
+        assert_eq!(names(access), Vec::<String>::new(), "{access:?} pruned");
     }
     let namespace = server
         .object(&Gvr::core("namespaces"), None, "acme")

@@ -17,6 +17,7 @@ use harmony_operator::{FINALIZER, READY, Tenant};
 use harmony_tenant::backup::drill::{DRILL_STATUS_MANAGER, DrillRecord};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ListParams, Patch, PatchParams};
@@ -265,9 +266,9 @@ async fn a_tenant_may_not_take_a_namespace_another_tenant_holds_newer_or_older()
 }
 
 /// A Tenant edited to another namespace leaves its old one in place (with what runs there),
-/// still labelled for it: a newer Tenant naming that namespace passes the conflict check (no
-/// Tenant names it any more) but is not applied, so its members get no access to what the first
-/// Tenant left there.
+/// still labelled for it and still isolated (its NetworkPolicies and quota stay, only access
+/// goes): a newer Tenant naming that namespace passes the conflict check (no Tenant names it any
+/// more) but is not applied, so its members get no access to what the first Tenant left there.
 #[tokio::test]
 async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
     let plane = plane();
@@ -278,6 +279,17 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
     ready_and_isolated(&client, &first).await;
     put(&client, &naming(&first, &format!("{first}-new"))).await;
     ready_with_reason(&client, &first, "Applied").await;
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &first);
+    assert!(policies.get_opt("default-deny").await.unwrap().is_some());
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &first);
+    assert!(
+        !quotas
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     let second = ControlPlane::unique_name("op-left-taker");
     put(&client, &naming(&second, &first)).await;
@@ -292,6 +304,8 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
         held.is_empty(),
         "no member bound in the left namespace: {held:?}"
     );
+    // The audit judges the namespace left too, and finds it isolated.
+    ready_and_isolated(&client, &first).await;
 }
 
 #[tokio::test]
