@@ -25,6 +25,14 @@ fn acme() -> TenantScore {
         .member(Member::service_account("ci", TenantRole::Developer))
 }
 
+/// The tenant namespace `name` is labelled for on `server`.
+fn holder(server: &FakeApiServer, name: &str) -> Option<String> {
+    let namespace = server.object(&Gvr::core("namespaces"), None, name)?;
+    namespace["metadata"]["labels"]["harmony.nationtech.io/tenant"]
+        .as_str()
+        .map(String::from)
+}
+
 fn delete_options(delete_data: bool) -> DeleteOptions {
     DeleteOptions {
         delete_data,
@@ -201,13 +209,7 @@ async fn a_namespace_another_tenant_holds_is_refused_before_any_write() {
         assert!(error.contains("no access was granted"), "{error}");
         assert_eq!(writes(&server), Vec::<String>::new(), "nothing written");
     }
-    let namespace = server
-        .object(&Gvr::core("namespaces"), None, "acme")
-        .unwrap();
-    assert_eq!(
-        namespace["metadata"]["labels"]["harmony.nationtech.io/tenant"],
-        "acme"
-    );
+    assert_eq!(holder(&server, "acme").as_deref(), Some("acme"));
 }
 
 /// A tenant moved to another namespace leaves the old one standing, with what ran there: the
@@ -248,13 +250,7 @@ async fn a_namespace_the_tenant_left_keeps_its_isolation_and_loses_its_access() 
     ] {
         assert_eq!(names(access), Vec::<String>::new(), "{access:?} pruned");
     }
-    let namespace = server
-        .object(&Gvr::core("namespaces"), None, "acme")
-        .unwrap();
-    assert_eq!(
-        namespace["metadata"]["labels"]["harmony.nationtech.io/tenant"],
-        "acme"
-    );
+    assert_eq!(holder(&server, "acme").as_deref(), Some("acme"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
