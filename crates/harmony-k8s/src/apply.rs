@@ -126,7 +126,12 @@ pub async fn apply_plan(
         for object in objects {
             let target = object_ref(object);
             let body = object.to_json();
-            let live = snapshot.get(cluster, &target).await?;
+            let live = match snapshot.get(cluster, &target).await? {
+                None if phase == Phase::Namespace => unlisted_namespace(cluster, &target, plan)
+                    .await
+                    .map_err(|failure| stopped_at(failure, phase, &plan.tenant))?,
+                live => live,
+            };
             if let Some(other) = live.as_ref().and_then(|l| another_tenant(l, &plan.tenant)) {
                 return Err(stopped_at(taken(&target, other), phase, &plan.tenant));
             }
@@ -215,6 +220,33 @@ fn taken(target: &ObjectRef, other: &str) -> ApiFailure {
              `{other}` no longer needs it"
         ),
     }
+}
+
+/// The namespace `target` as it is when Harmony's snapshot does not hold it (the snapshot sees only
+/// what Harmony labels), if it exists: refused when it has no tenant label, unless the plan may
+/// adopt it, since it was made by someone else and may hold their workloads, data and access.
+async fn unlisted_namespace(
+    cluster: &Cluster,
+    target: &ObjectRef,
+    plan: &TenantPlan,
+) -> Result<Option<Value>, ApiFailure> {
+    let live = cluster.get(target.kind, "", &target.name).await?;
+    let unlabelled = live
+        .as_ref()
+        .is_some_and(|l| l["metadata"]["labels"][TENANT_LABEL].is_null());
+    if unlabelled && !plan.adopt_namespaces.contains(&target.name) {
+        return Err(ApiFailure {
+            kind: FailureKind::Conflict,
+            message: format!(
+                "{target} exists and Harmony does not manage it (no label {TENANT_LABEL}): it \
+                 may hold someone else's workloads, data and RoleBindings, which tenant \
+                 `{tenant}` would be given. To take it over for this tenant, list it in \
+                 spec.adoptNamespaces; otherwise choose another namespace",
+                tenant = plan.tenant
+            ),
+        });
+    }
+    Ok(live)
 }
 
 fn stopped_at(failure: ApiFailure, phase: Phase, tenant: &str) -> ApiFailure {

@@ -212,6 +212,56 @@ async fn a_namespace_another_tenant_holds_is_refused_before_any_write() {
     assert_eq!(holder(&server, "acme").as_deref(), Some("acme"));
 }
 
+/// A namespace made by someone else (no tenant label) is refused before any write, in every mode,
+/// unless the tenant lists it in `spec.adoptNamespaces`; then it is labelled and isolated.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_namespace_harmony_does_not_manage_is_adopted_only_when_named() {
+    let server = FakeApiServer::start(FakeOptions::default()).unwrap();
+    server
+        .insert(json!({ "apiVersion": "v1", "kind": "Namespace",
+            "metadata": { "name": "acme", "labels": { "team": "payroll" } } }))
+        .unwrap();
+    for mode in [Mode::Plan, Mode::DryRun, Mode::Apply] {
+        let options = ApplyOptions { mode, force: true };
+        let (report, _) = run(&server, &[acme()], options, 1).await;
+        let error = report.results[0].result.as_ref().unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "Namespace acme exists and Harmony does not manage it (no label \
+                 harmony.nationtech.io/tenant)"
+            ),
+            "{mode:?}: {error}"
+        );
+        assert!(error.contains("list it in spec.adoptNamespaces"), "{error}");
+        assert!(error.contains("no access was granted"), "{error}");
+        assert_eq!(
+            writes(&server),
+            Vec::<String>::new(),
+            "{mode:?}: nothing written"
+        );
+    }
+    assert_eq!(holder(&server, "acme"), None);
+
+    let adopting = acme().adopt_namespace("acme");
+    let (report, _) = run(&server, &[adopting], ApplyOptions::default(), 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+    assert_eq!(holder(&server, "acme").as_deref(), Some("acme"));
+    let namespace = server
+        .object(&Gvr::core("namespaces"), None, "acme")
+        .unwrap();
+    assert_eq!(namespace["metadata"]["labels"]["team"], "payroll");
+    let policies = server.objects(&Gvr::of(Kind::of::<NetworkPolicy>()), Some("acme"));
+    assert!(
+        policies
+            .iter()
+            .any(|p| p["metadata"]["name"] == "default-deny"),
+        "{policies:?}"
+    );
+    // Once labelled it is the tenant's: the field is no longer needed.
+    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    assert!(report.all_succeeded(), "{:?}", report.results);
+}
+
 /// A tenant moved to another namespace leaves the old one standing, with what ran there: the
 /// access it had there goes (RoleBindings, Roles, ServiceAccounts), its isolation (NetworkPolicies,
 /// quota, LimitRange, guardrail parameters) stays.

@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -306,6 +306,47 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
     );
     // The audit judges the namespace left too, and finds it isolated.
     ready_and_isolated(&client, &first).await;
+}
+
+/// A namespace someone else made (no tenant label) is not taken over by a Tenant naming it: the
+/// Tenant waits with `ApplyFailed` saying how to adopt it and nobody is bound there; once the
+/// Tenant lists it in `spec.adoptNamespaces`, it is labelled, isolated and its members bound.
+#[tokio::test]
+async fn a_namespace_someone_else_made_is_taken_over_only_when_the_tenant_adopts_it() {
+    let plane = plane();
+    let _guard = plane.failure_guard();
+    let client = plane.client().await;
+    let name = ControlPlane::unique_name("op-adopt");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let theirs = json!({ "metadata": { "name": name, "labels": { "team": "payroll" } } });
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(theirs).unwrap(),
+        )
+        .await
+        .unwrap();
+    put(&client, &tenant(&name, "1")).await;
+    let message = ready_with_reason(&client, &name, "ApplyFailed").await;
+    assert!(
+        message.contains(&format!(
+            "Namespace {name} exists and Harmony does not manage it"
+        )),
+        "{message}"
+    );
+    assert_eq!(holder(&client, &name).await, None);
+    assert_eq!(binding_names(&client, &name).await, Vec::<String>::new());
+
+    let mut adopting = tenant(&name, "1");
+    adopting["spec"]["adoptNamespaces"] = json!([name]);
+    put(&client, &adopting).await;
+    ready_and_isolated(&client, &name).await;
+    assert_eq!(holder(&client, &name).await, Some(name.clone()));
+    assert!(
+        binding_names(&client, &name)
+            .await
+            .contains(&"member-alice".to_string())
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O or talks to a cluster.
 
+mod adoption;
 pub mod backup;
 pub mod cluster_quota;
 mod compile;

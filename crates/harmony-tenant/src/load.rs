@@ -164,6 +164,27 @@ mod tests {
     }
 
     #[test]
+    fn adopting_a_namespace_outside_the_tenant_is_refused_where_written() {
+        let text = format!(
+            "{HEADER}metadata: {{name: acme}}\nspec:\n  adoptNamespaces: [acme, payroll]\n"
+        );
+        let shown = shown(
+            load_tenants(
+                &Documents::parse("acme.yaml", &text).unwrap(),
+                &ClusterFacts::kubernetes(),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(
+            shown,
+            [
+                "acme.yaml:5:27: spec.adoptNamespaces[1]: `payroll` is not a namespace of the tenant \
+              (acme): list only namespaces named by spec.namespace or spec.namespaces"
+            ]
+        );
+    }
+
+    #[test]
     fn a_profile_is_a_document_kind_with_its_checks() {
         let text = "apiVersion: harmony.nationtech.io/v1alpha1\nkind: ClusterProfile\n\
                     metadata: {name: p}\nspec:\n  flavor: okd\n  podNetworks: []\n";

@@ -188,6 +188,9 @@ pub struct TenantPlan {
     pub backup: BackupStatus,
     /// Why each of the tenant's one-sided connection declarations is not rendered.
     pub unmatched_connections: Vec<String>,
+    /// The namespaces the tenant may take over when they exist without Harmony's labels
+    /// (`spec.adoptNamespaces`).
+    pub adopt_namespaces: Vec<String>,
     objects: Vec<TenantObject>,
 }
 
@@ -260,6 +263,7 @@ impl TenantPlan {
             monitoring,
             backup,
             unmatched_connections: Vec::new(),
+            adopt_namespaces: Vec::new(),
             objects,
         }
     }

@@ -66,6 +66,9 @@ pub struct TenantConfig {
     /// How many namespaces the tenant may have, self-service ones included; unset: only the
     /// listed ones (no self-service).
     pub max_namespaces: Option<u32>,
+    /// Namespaces of the tenant that may exist already without Harmony's labels, and that Harmony
+    /// may then take over (see [`crate::adoption`]); empty: none.
+    pub adopt_namespaces: Vec<String>,
     /// The Pod Security Standard enforced in the namespace.
     pub pod_security: PodSecurityLevel,
 }
@@ -550,6 +553,7 @@ impl TenantScore {
                 namespace: None,
                 namespaces: None,
                 max_namespaces: None,
+                adopt_namespaces: Vec::new(),
                 pod_security: PodSecurityLevel::default(),
             },
             resource_quotas: ResourceQuotaConfig::default(),
@@ -718,6 +722,11 @@ pub struct TenantSpec {
     /// unset: the listed namespaces only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_namespaces: Option<u32>,
+    /// Namespaces of the tenant that may already exist without Harmony's labels (created before
+    /// Harmony, by hand or by another tool): Harmony takes them over, with whatever runs in them.
+    /// A namespace that exists without those labels and is not listed here is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt_namespaces: Vec<String>,
     /// The Pod Security Standard enforced in the namespace.
     #[serde(default)]
     pub pod_security: PodSecurityLevel,
@@ -782,6 +791,7 @@ impl TenantScore {
                 namespace: spec.namespace,
                 namespaces: spec.namespaces,
                 max_namespaces: spec.max_namespaces,
+                adopt_namespaces: spec.adopt_namespaces,
                 pod_security: spec.pod_security,
             },
             resource_quotas: spec.resource_quotas,
@@ -806,6 +816,7 @@ impl TenantScore {
             namespace: score.tenant_config.namespace,
             namespaces: score.tenant_config.namespaces,
             max_namespaces: score.tenant_config.max_namespaces,
+            adopt_namespaces: score.tenant_config.adopt_namespaces,
             pod_security: score.tenant_config.pod_security,
             resource_quotas: score.resource_quotas,
             network_isolation: score.network_isolation,

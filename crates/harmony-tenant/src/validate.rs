@@ -29,6 +29,7 @@ impl TenantScore {
         identity(self, &mut problems);
         crate::namespaces::problems(self, facts, &mut problems);
         crate::self_service::problems(self, &mut problems);
+        crate::adoption::problems(self, &mut problems);
         quotas(self, "spec.resourceQuotas", &mut problems);
         if let Some(list) = &self.tenant_config.namespaces {
             for (i, (ns, view)) in list.iter().zip(self.namespace_scores()).enumerate() {

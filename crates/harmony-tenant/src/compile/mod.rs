@@ -84,6 +84,8 @@ pub fn compile(score: &TenantScore, facts: &ClusterFacts) -> TenantPlan {
         objects,
     );
     plan.unmatched_connections = crate::connections::unmatched(score, &facts.connections);
+    plan.adopt_namespaces
+        .clone_from(&score.tenant_config.adopt_namespaces);
     plan
 }
 
