@@ -259,3 +259,61 @@ fn refusals_say_what_to_do() {
         .failure()
         .stderr(predicate::str::contains("is the VPN up?"));
 }
+
+/// A namespace made by someone else: `tenant apply` refuses it (exit 1, the fix named, nothing
+/// written); with `spec.adoptNamespaces`, `plan` says it would adopt it and `apply` says what
+/// access it kept, in text and in JSON.
+#[test]
+fn an_existing_namespace_is_adopted_only_when_named_and_the_apply_says_what_stays() {
+    let fx = Fixture::new();
+    fx.server
+        .insert(json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "acme" } }))
+        .unwrap();
+    fx.server
+        .insert(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": { "name": "old-admins", "namespace": "acme" },
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin" },
+            "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ops" }] }))
+        .unwrap();
+    let acme = fx.tenant_file("acme", false);
+    fx.with_networks(&["tenant", "apply", "-f", file(&acme)])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "acme: Namespace acme exists and Harmony does not manage it",
+        ))
+        .stdout(predicate::str::contains("list it in spec.adoptNamespaces"));
+    assert!(
+        fx.server
+            .object(
+                &Gvr::of(harmony_kube::Kind::of::<
+                    k8s_openapi::api::networking::v1::NetworkPolicy,
+                >()),
+                Some("acme"),
+                "default-deny"
+            )
+            .is_none()
+    );
+
+    let text = std::fs::read_to_string(&acme).unwrap() + "  adoptNamespaces: [acme]\n";
+    std::fs::write(&acme, text).unwrap();
+    let said = "Namespace acme: 1 RoleBinding Harmony did not make keeps its grants: old-admins \
+                (ClusterRole admin to Group ops)";
+    fx.with_networks(&["tenant", "plan", "-f", file(&acme)])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(format!("  ! adopt {said}\n")));
+    let out = fx
+        .with_networks(&["tenant", "apply", "-f", file(&acme), "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(rows[0]["adopted"], json!([said]), "{rows}");
+    fx.with_networks(&["tenant", "apply", "-f", file(&acme)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("adopted").not());
+}

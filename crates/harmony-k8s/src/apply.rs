@@ -11,6 +11,7 @@ use serde_json::Value;
 use harmony_kube::{ApiFailure, Cluster, FailureKind, Kind, ObjectRef};
 use k8s_openapi::api::core::v1::Namespace;
 
+use crate::adopt::{Adoption, unlisted_namespace};
 use crate::compare::{FieldDiff, creation, differences};
 use crate::snapshot::Snapshot;
 use crate::tenant_kinds::{ISOLATING_KINDS, TENANT_KINDS, object_ref};
@@ -75,6 +76,8 @@ pub struct TenantReport {
     pub pruned: usize,
     /// The writes, in the order they were decided.
     pub changes: Vec<ObjectChange>,
+    /// The namespaces taken over (`spec.adoptNamespaces`), with what access they kept.
+    pub adopted: Vec<Adoption>,
     /// Why the tenant failed, if it did.
     pub error: Option<String>,
 }
@@ -127,9 +130,13 @@ pub async fn apply_plan(
             let target = object_ref(object);
             let body = object.to_json();
             let live = match snapshot.get(cluster, &target).await? {
-                None if phase == Phase::Namespace => unlisted_namespace(cluster, &target, plan)
-                    .await
-                    .map_err(|failure| stopped_at(failure, phase, &plan.tenant))?,
+                None if phase == Phase::Namespace => {
+                    let (live, adoption) = unlisted_namespace(cluster, &target, plan)
+                        .await
+                        .map_err(|failure| stopped_at(failure, phase, &plan.tenant))?;
+                    report.adopted.extend(adoption);
+                    live
+                }
                 live => live,
             };
             if let Some(other) = live.as_ref().and_then(|l| another_tenant(l, &plan.tenant)) {
@@ -220,33 +227,6 @@ fn taken(target: &ObjectRef, other: &str) -> ApiFailure {
              `{other}` no longer needs it"
         ),
     }
-}
-
-/// The namespace `target` as it is when Harmony's snapshot does not hold it (the snapshot sees only
-/// what Harmony labels), if it exists: refused when it has no tenant label, unless the plan may
-/// adopt it, since it was made by someone else and may hold their workloads, data and access.
-async fn unlisted_namespace(
-    cluster: &Cluster,
-    target: &ObjectRef,
-    plan: &TenantPlan,
-) -> Result<Option<Value>, ApiFailure> {
-    let live = cluster.get(target.kind, "", &target.name).await?;
-    let unlabelled = live
-        .as_ref()
-        .is_some_and(|l| l["metadata"]["labels"][TENANT_LABEL].is_null());
-    if unlabelled && !plan.adopt_namespaces.contains(&target.name) {
-        return Err(ApiFailure {
-            kind: FailureKind::Conflict,
-            message: format!(
-                "{target} exists and Harmony does not manage it (no label {TENANT_LABEL}): it \
-                 may hold someone else's workloads, data and RoleBindings, which tenant \
-                 `{tenant}` would be given. To take it over for this tenant, list it in \
-                 spec.adoptNamespaces; otherwise choose another namespace",
-                tenant = plan.tenant
-            ),
-        });
-    }
-    Ok(live)
 }
 
 fn stopped_at(failure: ApiFailure, phase: Phase, tenant: &str) -> ApiFailure {

@@ -19,6 +19,7 @@
 //! Every request is retried when transient (429 with `Retry-After`, 5xx, dropped connections) and
 //! explained when it fails ([`harmony_kube::ApiFailure`]).
 
+mod adopt;
 pub mod apply;
 pub mod backup;
 mod cluster_report;
@@ -34,6 +35,7 @@ pub mod status;
 mod tenant_kinds;
 mod topology;
 
+pub use adopt::Adoption;
 pub use apply::{Action, ApplyOptions, Mode, ObjectChange, TenantReport};
 pub use backup::{BackupError, BackupInfo, BackupStatusReport, Backups, DrillReport};
 pub use compare::FieldDiff;

@@ -150,12 +150,19 @@ impl TenantRemover for K8sTopology {
     }
 }
 
-/// What `report` says for people (counts, one detail per write), with the report attached.
+/// What `report` says for people (counts, each adoption, one detail per write), with the report
+/// attached.
 fn outcome(report: TenantReport, mode: Mode) -> Outcome {
+    let adopt = if mode == Mode::Apply {
+        "adopted"
+    } else {
+        "would adopt"
+    };
     let details: Vec<String> = report
-        .changes
+        .adopted
         .iter()
-        .map(|c| {
+        .map(|a| format!("{adopt} {a}"))
+        .chain(report.changes.iter().map(|c| {
             format!(
                 "{} {}",
                 serde_json::to_value(c.action)
@@ -164,7 +171,7 @@ fn outcome(report: TenantReport, mode: Mode) -> Outcome {
                     .unwrap_or_default(),
                 c.object
             )
-        })
+        }))
         .collect();
     let counts = format!(
         "{} created, {} changed, {} unchanged, {} pruned",

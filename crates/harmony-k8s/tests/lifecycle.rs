@@ -242,9 +242,33 @@ async fn an_existing_namespace_harmony_does_not_manage_is_adopted_only_when_name
     }
     assert_eq!(holder(&server, "acme"), None);
 
+    server
+        .insert(json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": { "name": "payroll-admins", "namespace": "acme" },
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin" },
+            "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob" }] }))
+        .unwrap();
     let adopting = acme().adopt_namespace("acme");
-    let (report, _) = run(&server, &[adopting], ApplyOptions::default(), 1).await;
+    let said = "Namespace acme: 1 RoleBinding Harmony did not make keeps its grants: \
+                payroll-admins (ClusterRole admin to User bob)";
+    server.clear_requests();
+    let plan = ApplyOptions {
+        mode: Mode::Plan,
+        force: false,
+    };
+    let (report, _) = run(&server, std::slice::from_ref(&adopting), plan, 1).await;
+    let details = &report.results[0].result.as_ref().unwrap().details;
+    assert_eq!(details[0], format!("would adopt {said}"), "{details:?}");
+    assert_eq!(
+        writes(&server),
+        Vec::<String>::new(),
+        "a plan writes nothing"
+    );
+    let (report, tenants) = run(&server, &[adopting], ApplyOptions::default(), 1).await;
     assert!(report.all_succeeded(), "{:?}", report.results);
+    assert_eq!(tenants[0].adopted[0].to_string(), said);
+    let details = &report.results[0].result.as_ref().unwrap().details;
+    assert_eq!(details[0], format!("adopted {said}"), "{details:?}");
     assert_eq!(holder(&server, "acme").as_deref(), Some("acme"));
     let namespace = server
         .object(&Gvr::core("namespaces"), None, "acme")
@@ -257,9 +281,10 @@ async fn an_existing_namespace_harmony_does_not_manage_is_adopted_only_when_name
             .any(|p| p["metadata"]["name"] == "default-deny"),
         "{policies:?}"
     );
-    // Once labelled it is the tenant's: the field is no longer needed.
-    let (report, _) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
+    // Once labelled it is the tenant's: the field is no longer needed, and nothing is adopted.
+    let (report, tenants) = run(&server, &[acme()], ApplyOptions::default(), 1).await;
     assert!(report.all_succeeded(), "{:?}", report.results);
+    assert_eq!(tenants[0].adopted, []);
 }
 
 /// A tenant moved to another namespace leaves the old one standing, with what ran there: the

@@ -340,19 +340,22 @@ fn spec_advice(hint: Hint) -> &'static str {
     }
 }
 
-/// The changes of a report, in one line short enough for an Event note (1 kB).
+/// The adoptions and changes of a report, in one line short enough for an Event note (1 kB).
 fn summary(report: &TenantReport) -> String {
     let mut line = format!(
         "{} created, {} changed, {} pruned:",
         report.created, report.changed, report.pruned
     );
-    for change in &report.changes {
+    let adoptions = report.adopted.iter().map(|a| format!(" adopted {a};"));
+    let changes = report.changes.iter().map(|change| {
         let action = serde_json::to_value(change.action).unwrap_or_default();
-        let item = format!(
+        format!(
             " {} {};",
             action.as_str().unwrap_or_default(),
             change.object
-        );
+        )
+    });
+    for item in adoptions.chain(changes) {
         if line.len() + item.len() > 1000 {
             line.push_str(" ...");
             break;

@@ -310,7 +310,8 @@ async fn a_namespace_a_tenant_moved_off_is_not_given_to_another() {
 
 /// A namespace someone else made (no tenant label) is not taken over by a Tenant naming it: the
 /// Tenant waits with `ApplyFailed` saying how to adopt it and nobody is bound there; once the
-/// Tenant lists it in `spec.adoptNamespaces`, it is labelled, isolated and its members bound.
+/// Tenant lists it in `spec.adoptNamespaces`, it is labelled, isolated and its members bound, and
+/// the `Applied` Event names the RoleBinding found there.
 #[tokio::test]
 async fn a_namespace_someone_else_made_is_taken_over_only_when_the_tenant_adopts_it() {
     let plane = plane();
@@ -337,6 +338,17 @@ async fn a_namespace_someone_else_made_is_taken_over_only_when_the_tenant_adopts
     assert_eq!(holder(&client, &name).await, None);
     assert_eq!(binding_names(&client, &name).await, Vec::<String>::new());
 
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    let theirs = json!({ "metadata": { "name": "payroll-viewers" },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view" },
+        "subjects": [{ "apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob" }] });
+    bindings
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(theirs).unwrap(),
+        )
+        .await
+        .unwrap();
     let mut adopting = tenant(&name, "1");
     adopting["spec"]["adoptNamespaces"] = json!([name]);
     put(&client, &adopting).await;
@@ -346,6 +358,14 @@ async fn a_namespace_someone_else_made_is_taken_over_only_when_the_tenant_adopts
         binding_names(&client, &name)
             .await
             .contains(&"member-alice".to_string())
+    );
+    let note = event_note(&client, &name, "Applied").await;
+    assert!(
+        note.contains(&format!(
+            "adopted Namespace {name}: 1 RoleBinding Harmony did not make keeps its grants: \
+             payroll-viewers (ClusterRole view to User bob);"
+        )),
+        "{note}"
     );
 }
 

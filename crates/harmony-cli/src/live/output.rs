@@ -21,6 +21,9 @@ pub struct Row {
     result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The namespaces taken over, with the RoleBindings Harmony did not make found there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    adopted: Vec<String>,
 }
 
 /// The table rows, in the order the tenants were given.
@@ -43,6 +46,9 @@ pub fn rows(report: &Report, reports: &[TenantReport]) -> Vec<Row> {
                     "failed"
                 },
                 error: result.result.as_ref().err().map(ToString::to_string),
+                adopted: counts
+                    .map(|r| r.adopted.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
                 tenant,
             }
         })
@@ -87,6 +93,9 @@ pub fn print_table(rows: &[Row], summary: &str, format: Format) -> anyhow::Resul
         ));
     }
     for r in rows {
+        for adopted in &r.adopted {
+            text.push_str(&format!("{}: adopted {adopted}\n", r.tenant));
+        }
         if let Some(error) = &r.error {
             text.push_str(&format!("{}: {error}\n", r.tenant));
         }
@@ -115,6 +124,9 @@ pub fn print_plan(rows: &[Row], reports: &[TenantReport], format: Format) -> any
             continue;
         }
         text.push_str(&format!("tenant {}:\n", row.tenant));
+        for adoption in &report.adopted {
+            text.push_str(&format!("  ! adopt {adoption}\n"));
+        }
         for change_ in &report.changes {
             let (mark, what) = match change_.action {
                 Action::Created => ("+", "create"),
