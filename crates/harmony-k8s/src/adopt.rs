@@ -8,6 +8,8 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::status::MemberAccess;
+
 /// A namespace the apply took over, and the RoleBindings in it that Harmony did not make: they
 /// keep their grants (Harmony prunes only what it labels). Shown as `Namespace acme: ...`, after
 /// a verb.
@@ -81,27 +83,13 @@ pub(crate) async fn unlisted_namespace(
 
 /// `name (RoleKind role to Kind subject, ...)` of a RoleBinding as JSON.
 fn describe_binding(binding: &Value) -> String {
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let subjects: Vec<String> = binding["subjects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| match s["namespace"].as_str() {
-            Some(ns) => format!("{} {ns}/{}", text(&s["kind"]), text(&s["name"])),
-            None => format!("{} {}", text(&s["kind"]), text(&s["name"])),
-        })
-        .collect();
-    format!(
-        "{} ({} {} to {})",
-        text(&binding["metadata"]["name"]),
-        text(&binding["roleRef"]["kind"]),
-        text(&binding["roleRef"]["name"]),
-        if subjects.is_empty() {
-            "nobody".to_string()
-        } else {
-            subjects.join(", ")
-        }
-    )
+    let access = MemberAccess::of(binding);
+    let subjects = if access.subjects.is_empty() {
+        "nobody".to_string()
+    } else {
+        access.subjects.join(", ")
+    };
+    format!("{} ({} to {subjects})", access.binding, access.role)
 }
 
 #[cfg(test)]

@@ -167,7 +167,14 @@ async fn members(cluster: &Cluster, namespace: &str) -> Result<Vec<MemberAccess>
         .list(Kind::of::<RoleBinding>(), namespace, "")
         .await?
         .iter()
-        .map(|binding| MemberAccess {
+        .map(MemberAccess::of)
+        .collect())
+}
+
+impl MemberAccess {
+    /// What the RoleBinding `binding` (as JSON) grants, and to whom.
+    pub(crate) fn of(binding: &Value) -> Self {
+        Self {
             binding: text(&binding["metadata"]["name"]),
             role: format!(
                 "{} {}",
@@ -183,6 +190,6 @@ async fn members(cluster: &Cluster, namespace: &str) -> Result<Vec<MemberAccess>
                     None => format!("{} {}", text(&s["kind"]), text(&s["name"])),
                 })
                 .collect(),
-        })
-        .collect())
+        }
+    }
 }

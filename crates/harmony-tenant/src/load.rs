@@ -63,6 +63,12 @@ mod tests {
         problems.0.iter().map(ToString::to_string).collect()
     }
 
+    /// The problems of `text` as file `acme.yaml`, shown.
+    fn refusals(text: &str) -> Vec<String> {
+        let documents = Documents::parse("acme.yaml", text).unwrap();
+        shown(load_tenants(&documents, &ClusterFacts::kubernetes()).unwrap_err())
+    }
+
     #[test]
     fn loads_valid_tenants_in_order() {
         let text =
@@ -125,13 +131,8 @@ mod tests {
         let text = format!(
             "{HEADER}metadata: {{name: acme}}\nspec:\n  connections:\n    calls:\n      - tenant: initech\n        podSelector: {{matchLabels: {{app: api}}}}\n        ports: [{{port: 8080}}]\n"
         );
-        let problems = load_tenants(
-            &Documents::parse("acme.yaml", &text).unwrap(),
-            &ClusterFacts::kubernetes(),
-        )
-        .unwrap_err();
         assert_eq!(
-            shown(problems),
+            refusals(&text),
             [
                 "acme.yaml:7:17: spec.connections.calls[0].tenant: tenant `initech` is not among \
                  the tenants given: pass its tenant file too (both sides of a connection are read \
@@ -145,13 +146,7 @@ mod tests {
         let text = format!(
             "{HEADER}metadata: {{name: acme}}\nspec:\n  connections:\n    accepts:\n      - tenant: acme\n        podSelector: {{matchLabels: {{app: api}}}}\n        ports: [{{port: 8080, protocol: ICMP}}]\n"
         );
-        let shown = shown(
-            load_tenants(
-                &Documents::parse("acme.yaml", &text).unwrap(),
-                &ClusterFacts::kubernetes(),
-            )
-            .unwrap_err(),
-        );
+        let shown = refusals(&text);
         assert_eq!(
             shown,
             [
@@ -168,13 +163,7 @@ mod tests {
         let text = format!(
             "{HEADER}metadata: {{name: acme}}\nspec:\n  adoptNamespaces: [acme, payroll]\n"
         );
-        let shown = shown(
-            load_tenants(
-                &Documents::parse("acme.yaml", &text).unwrap(),
-                &ClusterFacts::kubernetes(),
-            )
-            .unwrap_err(),
-        );
+        let shown = refusals(&text);
         assert_eq!(
             shown,
             [
