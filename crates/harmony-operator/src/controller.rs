@@ -12,13 +12,14 @@ use harmony_kube::{Cluster, cluster_from_config};
 use harmony_tenant::ExternalAccess;
 use kube::api::ListParams;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::{Notify, watch};
 
 use crate::auditor::Auditor;
 use crate::connections::Peers;
+use crate::events::Events;
 use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
 use crate::namespace_request::NamespaceRequest;
@@ -263,7 +264,7 @@ async fn lead(
         owned,
         requests,
         facts,
-        recorder: Recorder::new(client.clone(), reporter),
+        events: Events::new(client.clone(), reporter),
         audit,
         synced,
         valid: Validated::default(),

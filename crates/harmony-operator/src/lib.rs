@@ -19,6 +19,7 @@ mod auditor;
 mod connections;
 mod controller;
 pub mod crd;
+mod events;
 pub mod install;
 pub mod lease;
 mod memory;

@@ -16,7 +16,7 @@ use harmony_tenant::{
 };
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, finalizer};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
@@ -25,6 +25,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::connections::matched;
 use crate::controller::REDISCOVERY;
+use crate::events::{Events, Said};
 use crate::owned::{Monitoring, Owned};
 use crate::resource::{Condition, DELETING, FINALIZER, ISOLATED, READY, Tenant, TenantStatus};
 use crate::schedules::Velero;
@@ -133,7 +134,7 @@ pub struct Context {
     /// The facts tenants are compiled against.
     pub(crate) facts: ClusterFacts,
     /// Publishes Kubernetes Events on Tenants.
-    pub(crate) recorder: Recorder,
+    pub(crate) events: Events,
     /// Asks the auditor for a fresh verdict.
     pub(crate) audit: Arc<Notify>,
     /// Turns `true` once every cache of owned objects holds its first full list.
@@ -341,7 +342,10 @@ fn spec_advice(hint: Hint) -> &'static str {
 }
 
 /// The adoptions and changes of a report, in one line short enough for an Event note (1 kB).
-fn summary(report: &TenantReport) -> String {
+/// The `Applied` Event's note: the counts, the objects as far as 1,000 characters allow, then
+/// `tail` (a note said once, such as why monitoring is off) whole.
+fn summary(report: &TenantReport, tail: Option<&str>) -> String {
+    let tail = tail.map(|t| format!(" {t}")).unwrap_or_default();
     let mut line = format!(
         "{} created, {} changed, {} pruned:",
         report.created, report.changed, report.pruned
@@ -356,13 +360,13 @@ fn summary(report: &TenantReport) -> String {
         )
     });
     for item in adoptions.chain(changes) {
-        if line.len() + item.len() > 1000 {
+        if line.len() + item.len() + tail.len() > 1000 {
             line.push_str(" ...");
             break;
         }
         line.push_str(&item);
     }
-    line
+    line + &tail
 }
 
 impl Context {
@@ -440,8 +444,21 @@ impl Context {
             ..ApplyOptions::default()
         };
         let applied = apply_plan(&self.cluster, &snapshot, &plan, options, &mut report).await;
+        let monitoring = monitoring_note(plan.monitoring);
+        // Why monitoring is off is said once, when `Ready` starts saying it: in the Event of the
+        // writes when there is one, else in its own Event below.
+        let unsaid = monitoring.as_ref().filter(|note| {
+            plan.monitoring == MonitoringStatus::NotServed
+                && applied.is_ok()
+                && !tenant
+                    .condition(READY)
+                    .is_some_and(|old| old.message.contains(note.as_str()))
+        });
         // The Event of the writes is published while the status is written.
-        let note = report.wrote().then(|| summary(&report));
+        let note = report
+            .wrote()
+            .then(|| summary(&report, unsaid.map(String::as_str)));
+        let told = note.is_some();
         let announce = async {
             if let Some(note) = note {
                 self.event(tenant, EventType::Normal, "Applied", "Apply", note)
@@ -485,7 +502,6 @@ impl Context {
                 all.join(", ")
             ),
         };
-        let monitoring = monitoring_note(plan.monitoring);
         let backups = backup_note(plan.backup, &self.owned.velero());
         let held = decided.held.iter().map(|(namespace, claims)| {
             format!(
@@ -511,18 +527,15 @@ impl Context {
             self.write_status(tenant, vec![ready], Some(score), true)
         );
         let wrote = wrote?;
-        // Said once, when `Ready` starts saying it: not again on each later status write.
-        let said = |note: &String| {
-            tenant
-                .condition(READY)
-                .is_some_and(|old| old.message.contains(note.as_str()))
-        };
-        if let (true, MonitoringStatus::NotServed, Some(note)) =
-            (wrote.written(), plan.monitoring, monitoring)
-            && !said(&note)
-        {
-            self.event(tenant, EventType::Normal, "MonitoringOff", "Apply", note)
-                .await;
+        if let (true, false, Some(note)) = (wrote.written(), told, unsaid) {
+            self.event(
+                tenant,
+                EventType::Normal,
+                "MonitoringOff",
+                "Apply",
+                note.clone(),
+            )
+            .await;
         }
         // The audit judges the live state: ask for it when that state or the tenant changed.
         let judged = tenant
@@ -784,14 +797,13 @@ impl Context {
         action: &str,
         note: String,
     ) {
-        let event = Event {
+        let said = Said {
             type_,
-            reason: reason.into(),
-            note: Some(note),
-            action: action.into(),
-            secondary: None,
+            reason,
+            action,
+            note,
         };
-        if let Err(e) = self.recorder.publish(&event, &tenant.object_ref(&())).await {
+        if let Err(e) = self.events.publish(said, &tenant.object_ref(&())).await {
             tracing::warn!(tenant = %tenant.name_any(), "could not publish an Event: {e}");
         }
     }
@@ -800,6 +812,39 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harmony_k8s::{Action, ObjectChange};
+
+    #[test]
+    fn the_applied_event_keeps_a_note_said_once_whole_after_a_long_list_of_writes() {
+        let changes: Vec<ObjectChange> = (0..40)
+            .map(|i| ObjectChange {
+                action: Action::Created,
+                object: format!("NetworkPolicy acme/allow-{i}"),
+                diff: Vec::new(),
+            })
+            .collect();
+        let report = TenantReport {
+            created: changes.len(),
+            changes,
+            ..TenantReport::default()
+        };
+        let off = monitoring_note(MonitoringStatus::NotServed).unwrap();
+        let note = summary(&report, Some(&off));
+        // The API refuses an Event whose note passes 1,024 bytes.
+        assert!(note.len() <= 1024, "{}", note.len());
+        assert!(
+            note.starts_with(
+                "40 created, 0 changed, 0 pruned: created NetworkPolicy acme/allow-0;"
+            ) && note.ends_with(&format!(" ... {off}")),
+            "{note}"
+        );
+        let alone = summary(&report, None);
+        let listed = |note: &str| note.matches("created NetworkPolicy").count();
+        assert!(
+            listed(&alone) > listed(&note) && alone.ends_with(" ..."),
+            "{alone}"
+        );
+    }
 
     #[test]
     fn the_ready_message_says_why_backups_are_off() {

@@ -9,14 +9,15 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{
-    Running, deleted_policy_restored, deletion_held_by_a_claim, event_note, eventually, install,
-    put, quota_cpu, ready_and_isolated, tenant,
+    Running, deleted_policy_restored, deletion_held_by_a_claim, event_note, event_saying,
+    eventually, install, put, quota_cpu, ready_and_isolated, tenant,
 };
 use harmony_k8s::backup::record_drill_status;
 use harmony_operator::{FINALIZER, READY, Tenant};
 use harmony_tenant::backup::drill::{DRILL_STATUS_MANAGER, DrillRecord};
 use harmony_testkit::ControlPlane;
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -139,8 +140,29 @@ async fn drift_is_repaired_from_watch_events() {
     put(&client, &tenant(&name, "2")).await;
     ready_and_isolated(&client, &name).await;
 
-    // A deleted NetworkPolicy comes back.
+    // A deleted NetworkPolicy comes back, and an Event says so (not the first apply's Event again).
     deleted_policy_restored(&client, &name).await;
+    let restored =
+        format!("1 created, 0 changed, 0 pruned: created NetworkPolicy {name}/default-deny;");
+    event_saying(&client, &name, "Applied", &restored).await;
+
+    // The same repair again is counted in that Event's series, as `kubectl describe` shows it.
+    deleted_policy_restored(&client, &name).await;
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    eventually("the repeated repair in the Event's series", async || {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let said: Vec<Option<i32>> = list
+            .items
+            .iter()
+            .filter(|e| e.note.as_deref() == Some(restored.as_str()))
+            .map(|e| e.series.as_ref().map(|s| s.count))
+            .collect();
+        (said == [Some(2)]).then_some(()).ok_or(format!("{said:?}"))
+    })
+    .await;
 
     // An edited quota is put back.
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &name);
@@ -158,6 +180,9 @@ async fn drift_is_repaired_from_watch_events() {
         .await
         .unwrap();
     quota_cpu(&client, &name, "2").await;
+    let put_back =
+        format!("0 created, 1 changed, 0 pruned: changed ResourceQuota {name}/tenant-quota;");
+    event_saying(&client, &name, "Applied", &put_back).await;
 }
 
 #[tokio::test]

@@ -171,13 +171,14 @@ async fn monitoring_installed_after_the_operator_started_needs_no_restart() {
         message.contains("monitoring.coreos.com/v1 and /v1beta1"),
         "{message}"
     );
-    let note = event_note(&client, &name, "MonitoringOff").await;
-    assert!(off(&note), "{note}");
+    // The first apply's Event says it with the objects it wrote: no Event of its own.
+    let note = event_note(&client, &name, "Applied").await;
+    assert!(off(&note) && note.contains(" created, "), "{note}");
     let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
     assert!(bindings.get_opt("monitoring-edit").await.unwrap().is_none());
 
-    // An edit writes the status again, with the same note: the Event is not said again (the
-    // recorder would count a repeat in the Event's series).
+    // An edit writes the status again, with the same note: it is not said again (the recorder
+    // would count a repeat in the Event's series).
     let mut edited = tenant(&name, "3");
     edited["spec"]["monitoring"] = spec["spec"]["monitoring"].clone();
     put(&client, &edited).await;
@@ -192,12 +193,12 @@ async fn monitoring_installed_after_the_operator_started_needs_no_restart() {
         .into_iter()
         .filter(|e| {
             e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
-                && e.reason.as_deref() == Some("MonitoringOff")
+                && e.note.as_deref().is_some_and(off)
         })
         .collect();
     assert!(
-        said.len() == 1 && said[0].series.is_none(),
-        "MonitoringOff said once: {said:?}"
+        said.len() == 1 && said[0].series.is_none() && said[0].reason.as_deref() == Some("Applied"),
+        "monitoring off said once, in the Applied Event: {said:?}"
     );
 
     // The API appears: the same operator watches it and gives the Tenant its objects.

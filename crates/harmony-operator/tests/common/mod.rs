@@ -76,8 +76,14 @@ pub fn apply_install(plane: &ControlPlane, objects: impl IntoIterator<Item = Ins
 
 /// The note of the first Event on Tenant `name` with `reason`, once there is one.
 pub async fn event_note(client: &kube::Client, name: &str, reason: &str) -> String {
+    event_saying(client, name, reason, "").await
+}
+
+/// The note of the first Event on Tenant `name` with `reason` whose note holds `wanted`, once
+/// there is one.
+pub async fn event_saying(client: &kube::Client, name: &str, reason: &str, wanted: &str) -> String {
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    eventually(&format!("a {reason} Event"), async || {
+    eventually(&format!("a {reason} Event saying `{wanted}`"), async || {
         let list = events
             .list(&ListParams::default())
             .await
@@ -87,6 +93,7 @@ pub async fn event_note(client: &kube::Client, name: &str, reason: &str) -> Stri
             .find(|e| {
                 e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
                     && e.reason.as_deref() == Some(reason)
+                    && e.note.as_deref().is_some_and(|note| note.contains(wanted))
             })
             .map(|e| e.note.clone().unwrap_or_default())
             .ok_or_else(|| "none yet".to_string())
