@@ -8,7 +8,9 @@ use std::fmt::{self, Write};
 use harmony_tenant::PlatformSource;
 use serde::{Serialize, Serializer};
 
-use crate::checks::network::{Paths, dns_paths, internet_paths, platform_paths};
+use crate::checks::network::{
+    Paths, cross_tenant_paths, dns_paths, internet_paths, platform_paths,
+};
 use crate::checks::{AuditConfig, Context};
 use crate::netpol::{Conn, Network};
 use crate::snapshot::{ClusterSnapshot, is_synthesized};
@@ -38,6 +40,10 @@ pub struct Pair {
     /// `all`, `none`, or the ports per protocol.
     #[serde(serialize_with = "serialize_conn")]
     pub connection: Conn,
+    /// For two tenants' namespaces, the declaration (`spec.connections`, both sides) covering
+    /// every path of the pair, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
 }
 
 /// What each pod may open to every other: one row per ordered pair of distinct pods, sorted. Pods
@@ -206,6 +212,7 @@ pub fn reachability(snapshot: &ClusterSnapshot, config: &AuditConfig, pods: bool
         .into_iter()
         .collect();
     let matrix = net.namespace_matrix();
+    let cross = (!config.facts.connections.is_empty()).then(|| cross_tenant_paths(&ctx));
     let mut pairs = Vec::new();
     for a in &namespaces {
         for b in namespaces.iter().filter(|b| *b != a) {
@@ -216,6 +223,10 @@ pub fn reachability(snapshot: &ClusterSnapshot, config: &AuditConfig, pods: bool
                     .get(&(a.clone(), b.clone()))
                     .cloned()
                     .unwrap_or_default(),
+                declared: cross
+                    .as_ref()
+                    .and_then(|c| c.declaration(a, b))
+                    .map(str::to_string),
             });
         }
     }
@@ -313,7 +324,10 @@ impl fmt::Display for Reachability {
             let (Some(a), Some(b)) = (index(&p.source), index(&p.destination)) else {
                 continue;
             };
-            grid[a][b] = if p.connection.is_all() {
+            grid[a][b] = if p.declared.is_some() {
+                some_ports.push(p);
+                'D'
+            } else if p.connection.is_all() {
                 'A'
             } else if p.connection.is_empty() {
                 '.'
@@ -331,10 +345,15 @@ impl fmt::Display for Reachability {
         }
         writeln!(
             f,
-            "Legend: A all connections, P some ports (listed below), . none, - same namespace"
+            "Legend: A all connections, P some ports, D declared connection (both listed \
+             below), . none, - same namespace"
         )?;
         for p in some_ports {
-            writeln!(f, "  {} → {}: {}", p.source, p.destination, p.connection)?;
+            write!(f, "  {} → {}: {}", p.source, p.destination, p.connection)?;
+            match &p.declared {
+                Some(declaration) => writeln!(f, " ({declaration})")?,
+                None => writeln!(f)?,
+            }
         }
         if !self.tenants.is_empty() {
             writeln!(f, "\nPer tenant:")?;
@@ -476,6 +495,7 @@ spec:
                 source: source.into(),
                 destination: destination.into(),
                 connection: connection.clone(),
+                declared: None,
             })
             .collect();
         let rows: Vec<(&str, &str, String)> = pairs

@@ -4,7 +4,8 @@
 
 mod common;
 
-use harmony_audit::{AuditReport, Check, ClusterSnapshot, Status, audit, explain};
+use harmony_audit::matrix::reachability;
+use harmony_audit::{AuditConfig, AuditReport, Check, ClusterSnapshot, Status, audit, explain};
 use harmony_tenant::connections::{Connection, matched_connections};
 use harmony_tenant::{ClusterFacts, TenantObject, TenantScore, compile};
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
@@ -160,11 +161,8 @@ fn a_one_sided_connection_renders_nothing_and_a_hand_written_path_still_fails() 
     }
 }
 
-#[test]
-fn a_path_beyond_the_declaration_still_fails() {
-    let facts = ClusterFacts::kubernetes();
-    let (mut snapshot, config) = common::audited(&tenants(true), &facts);
-    // globex also lets acme reach its db pods on 5432, which no one declared.
+/// Lets acme reach globex's db pods on 5432, which no one declared.
+fn open_the_db_to_acme(snapshot: &mut ClusterSnapshot) {
     snapshot.network_policies.push(
         serde_saphyr::from_str(
             "metadata: {name: db-for-acme, namespace: globex}\n\
@@ -181,6 +179,13 @@ fn a_path_beyond_the_declaration_still_fails() {
         )
         .unwrap(),
     );
+}
+
+#[test]
+fn a_path_beyond_the_declaration_still_fails() {
+    let facts = ClusterFacts::kubernetes();
+    let (mut snapshot, config) = common::audited(&tenants(true), &facts);
+    open_the_db_to_acme(&mut snapshot);
     snapshot.pods.extend([
         pod("acme", "client", "client"),
         pod("globex", "api", "api"),
@@ -195,4 +200,82 @@ fn a_path_beyond_the_declaration_still_fails() {
         "{net:?}"
     );
     assert_eq!(declared(&report, "globex").len(), 1);
+}
+
+/// The `declared` of the matrix pair `source` → `destination`.
+fn matrix_declared(
+    snapshot: &ClusterSnapshot,
+    config: &AuditConfig,
+    (source, destination): (&str, &str),
+) -> Option<String> {
+    let m = reachability(snapshot, config, false);
+    let pair = m
+        .pairs
+        .iter()
+        .find(|p| p.source == source && p.destination == destination)
+        .unwrap();
+    pair.declared.clone()
+}
+
+#[test]
+fn the_matrix_marks_a_pair_declared_only_when_a_declaration_covers_all_of_it() {
+    let facts = ClusterFacts::kubernetes();
+    let pods = || [pod("acme", "client", "client"), pod("globex", "api", "api")];
+
+    // Declared on both sides: the pair is marked, in JSON and in the text grid.
+    let (mut snapshot, config) = common::audited(&tenants(true), &facts);
+    snapshot.pods.extend(pods());
+    let declared = matrix_declared(&snapshot, &config, ("acme", "globex")).unwrap();
+    assert!(
+        declared.starts_with("declared by acme spec.connections.calls[0] and globex"),
+        "{declared}"
+    );
+    assert_eq!(
+        matrix_declared(&snapshot, &config, ("globex", "acme")),
+        None
+    );
+    let m = reachability(&snapshot, &config, false);
+    let json = serde_json::to_value(&m).unwrap();
+    let pair = json["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"] == "acme" && p["destination"] == "globex")
+        .unwrap();
+    assert_eq!(pair["connection"], "TCP 8080");
+    assert_eq!(pair["declared"], declared.as_str());
+    let text = m.to_string();
+    assert!(
+        text.contains(&format!("  acme → globex: TCP 8080 ({declared})")),
+        "{text}"
+    );
+    let row = text.lines().find(|l| l.contains(" acme ")).unwrap();
+    assert!(row.contains(" -  D "), "{text}");
+
+    // One-sided, with the same policies written by hand: an open path, not a declared one.
+    let (mut snapshot, config) = common::audited(&tenants(false), &facts);
+    snapshot
+        .network_policies
+        .extend(connection_policies(&facts));
+    snapshot.pods.extend(pods());
+    let m = reachability(&snapshot, &config, false);
+    let pair = m
+        .pairs
+        .iter()
+        .find(|p| p.source == "acme" && p.destination == "globex")
+        .unwrap();
+    assert_eq!(
+        (pair.connection.to_string(), pair.declared.clone()),
+        ("TCP 8080".into(), None)
+    );
+
+    // Declared, and beyond it a path to the db no one declared: the pair is not marked.
+    let (mut snapshot, config) = common::audited(&tenants(true), &facts);
+    open_the_db_to_acme(&mut snapshot);
+    snapshot.pods.extend(pods());
+    snapshot.pods.push(pod("globex", "db", "db"));
+    assert_eq!(
+        matrix_declared(&snapshot, &config, ("acme", "globex")),
+        None
+    );
 }

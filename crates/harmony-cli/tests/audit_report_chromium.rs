@@ -19,8 +19,8 @@ use headless_chrome::{Browser, LaunchOptions};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// `(source, destination, connection)`.
-type Pair = (String, String, String);
+/// `(source, destination, connection, declared)`, `declared` empty when the pair has none.
+type Pair = (String, String, String, String);
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tenants")
@@ -56,8 +56,13 @@ fn matrix(source: &[&OsStr]) -> Vec<Pair> {
         .unwrap()
         .iter()
         .map(|p| {
-            let s = |k: &str| p[k].as_str().unwrap().to_string();
-            (s("source"), s("destination"), s("connection"))
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            (
+                s("source"),
+                s("destination"),
+                s("connection"),
+                s("declared"),
+            )
         })
         .collect()
 }
@@ -79,8 +84,8 @@ fn report(source: &[&OsStr], out: &Path) -> (i32, String) {
 struct Seen {
     /// Uncaught exceptions, console errors and error log entries (failed loads included).
     errors: Vec<String>,
-    /// Every grid cell: `data-src`, `data-dst`, `data-conn` (empty on the diagonal) and its
-    /// computed background colour.
+    /// Every grid cell: `data-src`, `data-dst`, `data-conn`, `data-declared` (empty on the
+    /// diagonal, the last one empty when absent) and its computed background colour.
     cells: Vec<(Pair, String)>,
     /// Resources the page loaded besides itself.
     resources: usize,
@@ -166,7 +171,7 @@ fn open(page: &Path) -> Seen {
     let cells = eval(
         "JSON.stringify([...document.querySelectorAll('#grid td')].map(td => \
          [td.dataset.src ?? '', td.dataset.dst ?? '', td.dataset.conn ?? '', \
-         getComputedStyle(td).backgroundColor]))",
+         td.dataset.declared ?? '', getComputedStyle(td).backgroundColor]))",
     );
     let cells = cells
         .as_array()
@@ -174,7 +179,7 @@ fn open(page: &Path) -> Seen {
         .iter()
         .map(|c| {
             let s = |i: usize| c[i].as_str().unwrap().to_string();
-            ((s(0), s(1), s(2)), s(3))
+            ((s(0), s(1), s(2), s(3)), s(4))
         })
         .collect();
     let resources = eval("JSON.stringify(performance.getEntriesByType('resource').length)")
@@ -223,7 +228,7 @@ fn assert_page(seen: &Seen, pairs: &[Pair]) {
     let cells: Vec<Pair> = seen
         .cells
         .iter()
-        .filter(|((_, _, conn), _)| !conn.is_empty())
+        .filter(|((_, _, conn, _), _)| !conn.is_empty())
         .map(|(pair, _)| pair.clone())
         .collect();
     assert_eq!(
@@ -233,9 +238,10 @@ fn assert_page(seen: &Seen, pairs: &[Pair]) {
     let n = (1..).find(|n| n * (n - 1) >= pairs.len()).unwrap();
     assert_eq!(seen.cells.len(), n * n, "a full grid, diagonal included");
     let mut colours: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for ((_, _, conn), colour) in &seen.cells {
+    for ((_, _, conn, declared), colour) in &seen.cells {
         let kind = match conn.as_str() {
             "" => "same",
+            _ if !declared.is_empty() => "declared",
             "all" | "none" => conn,
             _ => "ports",
         };
@@ -310,7 +316,7 @@ fn a_cross_tenant_hole_fails_the_report_and_shows_in_the_grid() {
     );
     assert!(!stdout.ends_with(" 0 failed\n"), "{stdout}");
     let pairs = matrix(&source);
-    let hole = ("acme".to_string(), "globex".to_string(), "all".to_string());
+    let hole = ("acme".into(), "globex".into(), "all".into(), String::new());
     assert!(pairs.contains(&hole), "{pairs:?}");
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains(&format!("folder {}", rendered.display())));
@@ -323,6 +329,77 @@ fn a_cross_tenant_hole_fails_the_report_and_shows_in_the_grid() {
     );
     let seen = open(&out);
     assert_page(&seen, &pairs);
+}
+
+#[test]
+fn a_declared_connection_is_its_own_kind_of_cell_and_names_its_declaration() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir(&tenants).unwrap();
+    let side = |name: &str, key: &str, other: &str| {
+        format!(
+            "apiVersion: harmony.nationtech.io/v1alpha1\nkind: Tenant\nmetadata: {{name: {name}}}\n\
+             spec:\n  connections:\n    {key}:\n      - tenant: {other}\n        \
+             podSelector: {{matchLabels: {{app: api}}}}\n        ports: [{{port: 8080}}]\n"
+        )
+    };
+    std::fs::write(tenants.join("acme.yaml"), side("acme", "calls", "globex")).unwrap();
+    std::fs::write(
+        tenants.join("globex.yaml"),
+        side("globex", "accepts", "acme"),
+    )
+    .unwrap();
+    let rendered = dir.path().join("out");
+    let render = harmony([
+        OsStr::new("tenant"),
+        OsStr::new("render"),
+        OsStr::new("-f"),
+        tenants.as_os_str(),
+        OsStr::new("--out"),
+        rendered.as_os_str(),
+    ]);
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    let pods = dir.path().join("pods.yaml");
+    let pod = |ns: &str, app: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {app}, namespace: {ns}, labels: \
+             {{app: {app}}}}}\nspec: {{containers: [{{name: main, image: nginx}}]}}\n"
+        )
+    };
+    std::fs::write(
+        &pods,
+        [pod("acme", "client"), pod("globex", "api")].join("---\n"),
+    )
+    .unwrap();
+    let source = [
+        OsStr::new("-f"),
+        rendered.as_os_str(),
+        OsStr::new("-f"),
+        pods.as_os_str(),
+        OsStr::new("--tenants"),
+        tenants.as_os_str(),
+    ];
+    let out = dir.path().join("declared.html");
+    let (code, stdout) = report(&source, &out);
+    assert_eq!(code, 0, "a declared connection fails nothing: {stdout}");
+    let pairs = matrix(&source);
+    let declared: Vec<&Pair> = pairs.iter().filter(|p| !p.3.is_empty()).collect();
+    assert_eq!(declared.len(), 1, "{pairs:?}");
+    let (source_ns, destination, conn, declaration) = declared[0];
+    assert_eq!(
+        (&**source_ns, &**destination, &**conn),
+        ("acme", "globex", "TCP 8080")
+    );
+    assert!(
+        declaration.starts_with("declared by acme spec.connections.calls[0] and globex"),
+        "{declaration}"
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("<li>acme → globex: TCP 8080 (declared by acme spec.connections.calls[0]"),
+        "{html}"
+    );
+    assert_page(&open(&out), &pairs);
 }
 
 #[test]

@@ -31,6 +31,18 @@ pub(crate) struct CrossPaths {
     pub declared: BTreeMap<(String, String), (usize, usize, Conn, String)>,
 }
 
+impl CrossPaths {
+    /// The declaration covering every path from namespace `source` to `destination`: none when
+    /// one of them is a leak, or no path is declared.
+    pub(crate) fn declaration(&self, source: &str, destination: &str) -> Option<&str> {
+        let key = (source.to_string(), destination.to_string());
+        if self.leaks.contains_key(&key) {
+            return None;
+        }
+        self.declared.get(&key).map(|(.., d)| d.as_str())
+    }
+}
+
 pub(crate) fn cross_tenant_paths(ctx: &Context) -> CrossPaths {
     let classes = ctx.net.classes();
     let tenant = |c: usize| ctx.tenant_of(&classes[c].namespace).map(|t| &t.name);

@@ -1,5 +1,6 @@
 //! The namespace reachability grid (colours and letters come from the stylesheet, by each cell's
-//! `data-conn`, so a cell is only its three attributes) and the per-tenant platform paths.
+//! `data-conn` and `data-declared`, so a cell is only its attributes) and the per-tenant platform
+//! paths.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -27,14 +28,15 @@ pub(super) fn render(out: &mut String, m: &Reachability) {
          namespaces, columns destination namespaces (numbered as the rows): what pods of the row \
          may open to pods of the column.</p>\n<ul class=\"legend\"><li><i class=\"la\"></i>A \
          all connections</li><li><i class=\"lp\"></i>P some ports (listed below)</li>\
+         <li><i class=\"ld\"></i>D declared connection (listed below)</li>\
          <li><i class=\"ln\"></i>none</li><li><i class=\"ls\"></i>same namespace</li></ul>\n",
     );
-    let labels: HashMap<(&str, &str), String> = m
+    let labels: HashMap<(&str, &str), (String, Option<&str>)> = m
         .pairs
         .iter()
         .map(|p| {
             let key = (p.source.as_str(), p.destination.as_str());
-            (key, conn_label(&p.connection))
+            (key, (conn_label(&p.connection), p.declared.as_deref()))
         })
         .collect();
     let big = if m.namespaces.len() > BIG { " big" } else { "" };
@@ -53,16 +55,22 @@ pub(super) fn render(out: &mut String, m: &Reachability) {
                 out.push_str("<td class=\"s\">");
                 continue;
             }
-            let conn = labels
+            let (conn, declared) = labels
                 .get(&(src.as_str(), dst.as_str()))
-                .map_or("none", String::as_str);
+                .map_or(("none", None), |(c, d)| (c.as_str(), *d));
             let _ = write!(
                 out,
-                "<td data-src={} data-dst={} data-conn={}>",
+                "<td data-src={} data-dst={} data-conn={}",
                 Attr(src),
                 Attr(dst),
                 Attr(conn)
             );
+            match declared {
+                Some(declaration) => {
+                    let _ = write!(out, " data-declared={}>", Attr(declaration));
+                }
+                None => out.push('>'),
+            }
         }
         out.push_str("</tr>\n");
     }
@@ -75,13 +83,17 @@ pub(super) fn render(out: &mut String, m: &Reachability) {
     if !ports.is_empty() {
         out.push_str("<h3>Open on some ports only</h3>\n<ul class=\"ports\">\n");
         for p in ports {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "<li>{} → {}: {}</li>",
+                "<li>{} → {}: {}",
                 Esc(&p.source),
                 Esc(&p.destination),
                 Esc(&p.connection.to_string())
             );
+            if let Some(declaration) = &p.declared {
+                let _ = write!(out, " ({})", Esc(declaration));
+            }
+            out.push_str("</li>\n");
         }
         out.push_str("</ul>\n");
     }

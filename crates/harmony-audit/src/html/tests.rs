@@ -45,8 +45,8 @@ fn fixture(objects: &str) -> (AuditReport, Reachability, Provenance) {
     )
 }
 
-/// The `(data-src, data-dst, data-conn)` of every grid cell, unescaped; values quoted or bare.
-fn cells(html: &str) -> Vec<(String, String, String)> {
+/// The attributes of every grid cell, by name, unescaped; values quoted or bare.
+fn cells(html: &str) -> Vec<BTreeMap<String, String>> {
     let unescape = |s: &str| {
         s.replace("&lt;", "<")
             .replace("&gt;", ">")
@@ -54,20 +54,38 @@ fn cells(html: &str) -> Vec<(String, String, String)> {
             .replace("&#39;", "'")
             .replace("&amp;", "&")
     };
-    html.split("<td data-src=")
+    html.split("<td ")
         .skip(1)
-        .map(|rest| {
-            let mut values = Vec::new();
-            let mut rest = rest;
-            for next in [" data-dst=", " data-conn=", ">"] {
-                let end = match rest.strip_prefix('"') {
+        .filter(|rest| rest.starts_with("data-src="))
+        .map(|mut rest| {
+            let mut attributes = BTreeMap::new();
+            while let Some((name, value)) = rest.split_once('=') {
+                let end = match value.strip_prefix('"') {
                     Some(quoted) => quoted.find('"').unwrap() + 2,
-                    None => rest.find(next).unwrap(),
+                    None => value.find([' ', '>']).unwrap(),
                 };
-                values.push(unescape(rest[..end].trim_matches('"')));
-                rest = rest[end..].strip_prefix(next).unwrap();
+                let unquoted = unescape(value[..end].trim_matches('"'));
+                attributes.insert(name.to_string(), unquoted);
+                match value[end..].strip_prefix(' ') {
+                    Some(next) => rest = next,
+                    None => break,
+                }
             }
-            (values[0].clone(), values[1].clone(), values[2].clone())
+            attributes
+        })
+        .collect()
+}
+
+/// The `(data-src, data-dst, data-conn)` of every grid cell.
+fn conns(html: &str) -> Vec<(String, String, String)> {
+    cells(html)
+        .into_iter()
+        .map(|c| {
+            (
+                c["data-src"].clone(),
+                c["data-dst"].clone(),
+                c["data-conn"].clone(),
+            )
         })
         .collect()
 }
@@ -106,7 +124,7 @@ fn grid_cells_carry_the_json_pairs() {
             (s("source"), s("destination"), s("connection"))
         })
         .collect();
-    assert_eq!(cells(&html), pairs);
+    assert_eq!(conns(&html), pairs);
     assert!(pairs.contains(&("a".into(), "b".into(), "TCP 8080".into())));
     let n = matrix.namespaces.len();
     assert_eq!(html.matches("<td class=\"s\">").count(), n, "one per row");
