@@ -451,7 +451,7 @@ spec:
         assert_eq!(
             load(tenant).unwrap_err(),
             [
-                "idp/provider.yaml:2:7: kind: `Tenant` is not a IdentityProvider file: expected `kind: IdentityProvider`"
+                "idp/provider.yaml:2:7: kind: `Tenant` is not an IdentityProvider file: expected `kind: IdentityProvider`"
             ]
         );
     }

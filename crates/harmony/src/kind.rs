@@ -44,7 +44,12 @@ pub fn identity_problems<K: DocumentKind>(
         Some(found) => problems.push(Problem::new(
             "kind",
             format!(
-                "`{found}` is not a {kind} file: expected `kind: {kind}`",
+                "`{found}` is not {article} {kind} file: expected `kind: {kind}`",
+                article = if K::KIND.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 kind = K::KIND
             ),
         )),
