@@ -1,11 +1,10 @@
 //! `harmony operator`: render what a cluster needs to run the operator, or run it.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use harmony_manifests::{GENERATED, Manifest, folder_files, write_folder};
 use harmony_operator::install::{
@@ -135,8 +134,16 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
                 velero_namespace,
             };
             let files = InstallFiles {
-                vpn_gateway: vpn_gateway.as_deref().map(read_gateway).transpose()?,
-                identity_provider: idp.as_deref().map(read_identity_provider).transpose()?,
+                vpn_gateway: vpn_gateway
+                    .as_deref()
+                    .map(VpnGatewayFile::read)
+                    .transpose()
+                    .map_err(Refused::from)?,
+                identity_provider: idp
+                    .as_deref()
+                    .map(IdentityProviderFile::read)
+                    .transpose()
+                    .map_err(Refused::from)?,
             };
             let objects = manifests_with(&options, &files);
             let files: Vec<File> = objects.into_iter().map(File).collect();
@@ -178,30 +185,6 @@ pub fn run_command(args: OperatorArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The VpnGateway file at `path`, validated; refused before anything is written.
-fn read_gateway(path: &Path) -> anyhow::Result<VpnGatewayFile> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "--vpn-gateway {}: cannot read it; give the VpnGateway file (such as \
-             examples/vpn-gateway.yaml); nothing was written",
-            path.display()
-        )
-    })?;
-    Ok(VpnGatewayFile::parse(&path.display().to_string(), &text).map_err(Refused::from)?)
-}
-
-/// The IdentityProvider file at `path`, validated; refused before anything is written.
-fn read_identity_provider(path: &Path) -> anyhow::Result<IdentityProviderFile> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "--idp {}: cannot read it; give the IdentityProvider file (such as \
-             examples/identity/idp.yaml); nothing was written",
-            path.display()
-        )
-    })?;
-    Ok(IdentityProviderFile::parse(&path.display().to_string(), &text).map_err(Refused::from)?)
 }
 
 /// Completes on SIGINT or SIGTERM.

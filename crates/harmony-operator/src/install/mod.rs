@@ -5,7 +5,6 @@
 //! registry Secret; with an identity provider, its file as a ConfigMap (no right added). The same
 //! options always give the same objects, in apply order.
 
-use harmony::{Documents, Problems};
 use harmony_k8s::AUDIT_KINDS;
 use harmony_kube::Kind;
 use harmony_tenant::backup::crd::Schedule;
@@ -24,6 +23,14 @@ use serde_json::{Value, json};
 
 use crate::resource::{GROUP, PLURAL};
 
+mod mounted;
+
+use mounted::Mounted;
+pub use mounted::{
+    IdentityProviderFile, IdentityProviderMount, InstallFiles, MountedFile, MountedKind,
+    VpnGatewayFile, VpnGatewayMount,
+};
+
 /// The namespace the operator runs in (where `harmony audit` looks for its account).
 pub const NAMESPACE: &str = harmony_audit::checks::OPERATOR_NAMESPACE;
 /// The name of the operator's ServiceAccount, ClusterRole, binding, Deployment and PDB.
@@ -31,115 +38,8 @@ pub const NAME: &str = harmony_audit::checks::OPERATOR_ACCOUNT;
 
 /// The Secret of harmony-vpn's cluster registry, in [`NAMESPACE`].
 pub const VPN_REGISTRY_SECRET: &str = "harmony-vpn-registry";
-/// The ConfigMap holding the VPN gateway file, and the name of the VPN Role and its binding.
-const VPN_GATEWAY: &str = "harmony-vpn-gateway";
+/// The name of the VPN Role and its binding.
 const VPN_ROLE: &str = "harmony-operator-vpn";
-/// Where the pods mount the gateway ConfigMap, and its key there.
-const VPN_DIR: &str = "/etc/harmony/vpn";
-const VPN_GATEWAY_KEY: &str = "vpn-gateway.yaml";
-
-/// A VpnGateway file, validated: the operator revokes peers of this gateway (of deleted tenants
-/// and removed members).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VpnGatewayFile {
-    text: String,
-}
-
-impl VpnGatewayFile {
-    /// `text` (named `source` in problems) when it holds one valid `kind: VpnGateway`.
-    pub fn parse(source: &str, text: &str) -> Result<Self, Problems> {
-        harmony_tenant::vpn::load_gateway(&Documents::parse(source, text)?)?;
-        Ok(Self { text: text.into() })
-    }
-}
-
-/// The ConfigMap holding the IdentityProvider file, where the pods mount it, and its key there.
-const IDENTITY_PROVIDER: &str = "harmony-identity-provider";
-const IDENTITY_PROVIDER_DIR: &str = "/etc/harmony/idp";
-const IDENTITY_PROVIDER_KEY: &str = "idp.yaml";
-
-/// An IdentityProvider file, validated: the operator names `oidc` members as the API server does
-/// (`operator run --idp`). It holds no secret, and the operator never contacts the provider, so
-/// its `caFile` is not needed in the pod.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityProviderFile {
-    text: String,
-}
-
-impl IdentityProviderFile {
-    /// `text` (named `source` in problems) when it holds one valid `kind: IdentityProvider`.
-    pub fn parse(source: &str, text: &str) -> Result<Self, Problems> {
-        harmony_identity::load_identity_provider(&Documents::parse(source, text)?)?;
-        Ok(Self { text: text.into() })
-    }
-}
-
-/// The files `operator install` mounts into the operator's pods, each from a ConfigMap.
-#[derive(Debug, Clone, Default)]
-pub struct InstallFiles {
-    /// The VPN gateway whose peers the operator revokes.
-    pub vpn_gateway: Option<VpnGatewayFile>,
-    /// The identity provider of the Tenants' `oidc` members.
-    pub identity_provider: Option<IdentityProviderFile>,
-}
-
-/// A file of the operator's, rendered as a ConfigMap in [`NAMESPACE`] mounted read-only.
-struct Mounted<'a> {
-    /// The ConfigMap's name.
-    config_map: &'static str,
-    /// The pod's volume name.
-    volume: &'static str,
-    /// The flag of `operator run` that names the file.
-    flag: &'static str,
-    /// Where the pods mount it, and the file's key there.
-    dir: &'static str,
-    key: &'static str,
-    /// The file's text.
-    text: &'a str,
-}
-
-impl InstallFiles {
-    /// The mounted files, in a fixed order.
-    fn mounted(&self) -> Vec<Mounted<'_>> {
-        let vpn = self.vpn_gateway.as_ref().map(|g| Mounted {
-            config_map: VPN_GATEWAY,
-            volume: "vpn-gateway",
-            flag: "--vpn-gateway",
-            dir: VPN_DIR,
-            key: VPN_GATEWAY_KEY,
-            text: &g.text,
-        });
-        let idp = self.identity_provider.as_ref().map(|p| Mounted {
-            config_map: IDENTITY_PROVIDER,
-            volume: "identity-provider",
-            flag: "--idp",
-            dir: IDENTITY_PROVIDER_DIR,
-            key: IDENTITY_PROVIDER_KEY,
-            text: &p.text,
-        });
-        vpn.into_iter().chain(idp).collect()
-    }
-}
-
-impl Mounted<'_> {
-    /// Its path in the pods.
-    fn path(&self) -> String {
-        format!("{}/{}", self.dir, self.key)
-    }
-
-    /// Its ConfigMap.
-    fn config_map(&self) -> InstallObject {
-        object(
-            25,
-            json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": self.config_map, "namespace": NAMESPACE, "labels": labels()},
-                "data": {self.key: self.text},
-            }),
-        )
-    }
-}
 
 /// What the rendered Deployment runs.
 #[derive(Debug, Clone)]
@@ -660,7 +560,7 @@ mod tests {
         };
         let config_map = find("ConfigMap", "harmony-vpn-gateway");
         assert_eq!(config_map["metadata"]["namespace"], NAMESPACE);
-        assert_eq!(config_map["data"]["vpn-gateway.yaml"], gateway.text);
+        assert_eq!(config_map["data"]["vpn-gateway.yaml"], gateway.text());
 
         let role = find("Role", "harmony-operator-vpn");
         assert_eq!(role["metadata"]["namespace"], NAMESPACE);
@@ -721,7 +621,7 @@ mod tests {
             .find(|o| o.file_name == "25-configmap-harmony-identity-provider.yaml")
             .unwrap();
         assert_eq!(config_map.object["metadata"]["namespace"], NAMESPACE);
-        assert_eq!(config_map.object["data"], json!({"idp.yaml": idp.text}));
+        assert_eq!(config_map.object["data"], json!({"idp.yaml": idp.text()}));
         let pod = &objects[deployment(&objects)].object["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
         let args = container["args"].as_array().unwrap();
@@ -770,49 +670,9 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_identity_provider_file_is_refused_naming_the_field() {
-        let text = identity_provider().text.replace(
-            "https://sso.example.com/realms/tenants",
-            "http://sso.example.com/realms/tenants",
-        );
-        let refused = IdentityProviderFile::parse("idp.yaml", &text)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("idp.yaml:"), "{refused}");
-        assert!(refused.contains("spec.issuer"), "{refused}");
-        let refused = IdentityProviderFile::parse("idp.yaml", "kind: Tenant\n")
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("IdentityProvider"), "{refused}");
-    }
-
-    #[test]
     fn the_registry_secret_is_harmony_vpns() {
         assert_eq!(VPN_REGISTRY_SECRET, harmony_vpn::cluster::REGISTRY_SECRET);
         assert_eq!(NAMESPACE, harmony_vpn::cluster::REGISTRY_NAMESPACE);
-    }
-
-    #[test]
-    fn an_invalid_gateway_file_is_refused_naming_the_field() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/vpn-gateway.yaml"
-        ))
-        .unwrap()
-        .replace(
-            "endpoint: vpn.example.com:51820",
-            "endpoint: vpn.example.com",
-        );
-        let refused = VpnGatewayFile::parse("gw.yaml", &text)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("gw.yaml"), "{refused}");
-        assert!(refused.contains("spec.endpoint"), "{refused}");
-        assert!(refused.contains("`vpn.example.com`"), "{refused}");
-        let refused = VpnGatewayFile::parse("gw.yaml", "kind: Tenant\n")
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("VpnGateway"), "{refused}");
     }
 
     /// The audit's check of the operator's account on the rendered objects.
