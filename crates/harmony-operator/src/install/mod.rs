@@ -512,12 +512,14 @@ mod tests {
         );
     }
 
+    /// The example file `file` of `examples/`, validated as a `K`.
+    fn example<K: MountedKind>(file: &str) -> MountedFile<K> {
+        let path = format!("{}/../../examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        MountedFile::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
     fn gateway() -> VpnGatewayFile {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/vpn-gateway.yaml"
-        );
-        VpnGatewayFile::parse(path, &std::fs::read_to_string(path).unwrap()).unwrap()
+        example("vpn-gateway.yaml")
     }
 
     #[test]
@@ -600,11 +602,7 @@ mod tests {
     }
 
     fn identity_provider() -> IdentityProviderFile {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/identity/idp.yaml"
-        );
-        IdentityProviderFile::parse(path, &std::fs::read_to_string(path).unwrap()).unwrap()
+        example("identity/idp.yaml")
     }
 
     #[test]

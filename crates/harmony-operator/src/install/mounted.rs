@@ -173,39 +173,48 @@ mod tests {
         std::fs::read_to_string(path).unwrap()
     }
 
-    #[test]
-    fn an_invalid_identity_provider_file_is_refused_naming_the_field() {
-        let text = example("identity/idp.yaml").replace(
-            "https://sso.example.com/realms/tenants",
-            "http://sso.example.com/realms/tenants",
-        );
-        let refused = IdentityProviderFile::parse("idp.yaml", &text)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("idp.yaml:"), "{refused}");
-        assert!(refused.contains("spec.issuer"), "{refused}");
-        let refused = IdentityProviderFile::parse("idp.yaml", "kind: Tenant\n")
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("IdentityProvider"), "{refused}");
+    /// Why `text` is not a valid `K`, as shown.
+    fn refused<K: MountedKind>(source: &str, text: &str) -> String {
+        let refusal = MountedFile::<K>::parse(source, text).err();
+        refusal.expect("refused").to_string()
     }
 
     #[test]
-    fn an_invalid_gateway_file_is_refused_naming_the_field() {
-        let text = example("vpn-gateway.yaml").replace(
+    fn an_invalid_file_is_refused_naming_the_field_and_a_wrong_kind_naming_the_kind() {
+        let idp = example("identity/idp.yaml").replace(
+            "https://sso.example.com/realms/tenants",
+            "http://sso.example.com/realms/tenants",
+        );
+        let gateway = example("vpn-gateway.yaml").replace(
             "endpoint: vpn.example.com:51820",
             "endpoint: vpn.example.com",
         );
-        let refused = VpnGatewayFile::parse("gw.yaml", &text)
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("gw.yaml"), "{refused}");
-        assert!(refused.contains("spec.endpoint"), "{refused}");
-        assert!(refused.contains("`vpn.example.com`"), "{refused}");
-        let refused = VpnGatewayFile::parse("gw.yaml", "kind: Tenant\n")
-            .unwrap_err()
-            .to_string();
-        assert!(refused.contains("VpnGateway"), "{refused}");
+        let refusals = [
+            (
+                refused::<IdentityProviderMount>("idp.yaml", &idp),
+                "idp.yaml:",
+                "spec.issuer",
+            ),
+            (
+                refused::<VpnGatewayMount>("gw.yaml", &gateway),
+                "gw.yaml:",
+                "spec.endpoint: `vpn.example.com`",
+            ),
+            (
+                refused::<IdentityProviderMount>("idp.yaml", "kind: Tenant\n"),
+                "idp.yaml:",
+                "not an IdentityProvider file",
+            ),
+            (
+                refused::<VpnGatewayMount>("gw.yaml", "kind: Tenant\n"),
+                "gw.yaml:",
+                "not a VpnGateway file",
+            ),
+        ];
+        for (refusal, source, field) in refusals {
+            assert!(refusal.starts_with(source), "{refusal}");
+            assert!(refusal.contains(field), "{field}: {refusal}");
+        }
     }
 
     #[test]
