@@ -133,6 +133,7 @@ fn harmony_tenants_pass_the_new_checks_on_both_flavors() {
                 "HMT-RBAC-007",
                 "HMT-RBAC-008",
                 "HMT-RBAC-009",
+                "HMT-RBAC-013",
                 "HMT-QUOTA-001",
                 "HMT-NET-007",
                 "HMT-NET-008",
@@ -569,6 +570,61 @@ fn the_tenant_file_says_which_role_a_member_holds() {
     let without_files = AuditConfig::new(ClusterFacts::kubernetes());
     let report = audit(&snapshot, &without_files);
     assert_eq!(check(&report, "acme", "HMT-RBAC-008").0, Status::Pass);
+}
+
+/// A user or group bound in the namespace who is not a member warns, naming the binding, with or
+/// without the tenant files; members, the namespace's own ServiceAccounts and system identities
+/// (HMT-RBAC-005's) do not.
+#[test]
+fn a_user_or_group_bound_in_the_namespace_who_is_not_a_member_warns() {
+    let (mut snapshot, config) = setup(&ClusterFacts::kubernetes());
+    let own_accounts = Subject {
+        kind: "Group".into(),
+        name: "system:serviceaccounts:acme".into(),
+        api_group: Some("rbac.authorization.k8s.io".into()),
+        ..Default::default()
+    };
+    bind(
+        &mut snapshot,
+        "image-pullers",
+        "ClusterRole",
+        "view",
+        own_accounts,
+    );
+    bind(
+        &mut snapshot,
+        "alice-again",
+        "ClusterRole",
+        "view",
+        user("alice@acme"),
+    );
+    let report = audit(&snapshot, &config);
+    let (status, evidence) = check(&report, "acme", "HMT-RBAC-013");
+    assert_eq!(status, Status::Pass, "{evidence:?}");
+    assert_eq!(
+        evidence,
+        ["every user and group bound in acme is one of the 4 members of tenant acme"]
+    );
+
+    bind(
+        &mut snapshot,
+        "payroll-viewers",
+        "ClusterRole",
+        "view",
+        user("carol@example.com"),
+    );
+    for config in [config, AuditConfig::new(ClusterFacts::kubernetes())] {
+        let report = audit(&snapshot, &config);
+        assert_check(
+            &report,
+            "HMT-RBAC-013",
+            Status::Warn,
+            "RoleBinding acme/payroll-viewers binds User carol@example.com to ClusterRole view: not a member of tenant acme",
+        );
+        let (_, evidence) = check(&report, "acme", "HMT-RBAC-013");
+        assert_eq!(evidence.len(), 1, "{evidence:?}");
+        assert_eq!(check(&report, "acme", "HMT-RBAC-005").0, Status::Pass);
+    }
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn harmony_tenants_pass_from_files_and_a_rendered_folder_holds_them_to_restricte
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "3 tenants, 84 checks passed, 0 warned, 0 failed",
+            "3 tenants, 87 checks passed, 0 warned, 0 failed",
         ));
     let tmp = tempfile::tempdir().unwrap();
     render(tmp.path());
@@ -48,7 +48,7 @@ fn harmony_tenants_pass_from_files_and_a_rendered_folder_holds_them_to_restricte
         .stdout(predicate::str::contains(
             "namespace initech-prod has pod-security.kubernetes.io/enforce=baseline, below `restricted`",
         ))
-        .stdout(predicate::str::contains("3 tenants, 83 checks passed, 0 warned, 1 failed"));
+        .stdout(predicate::str::contains("3 tenants, 86 checks passed, 0 warned, 1 failed"));
 }
 
 #[test]
@@ -298,14 +298,14 @@ fn rendered_tenants_and_guardrails_pass_and_the_missing_tiers_are_named() {
     for (flavor, expected, warning) in [
         (
             "okd",
-            "3 tenants, 84 checks passed, 0 warned, 0 failed",
+            "3 tenants, 87 checks passed, 0 warned, 0 failed",
             None,
         ),
         // Vanilla clusters get no AdminNetworkPolicy tiers by default: cross-tenant isolation
         // then rests on NetworkPolicies alone, and the audit says so.
         (
             "kubernetes",
-            "3 tenants, 81 checks passed, 3 warned, 0 failed",
+            "3 tenants, 84 checks passed, 3 warned, 0 failed",
             Some("WARN HMT-NET-002"),
         ),
     ] {

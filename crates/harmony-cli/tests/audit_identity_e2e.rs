@@ -132,7 +132,7 @@ fn the_examples_pass_the_whole_live_audit_on_a_real_cluster() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("3 tenants, 84 checks passed, 0 warned, 0 failed"),
+        text.contains("3 tenants, 87 checks passed, 0 warned, 0 failed"),
         "{text}"
     );
 }

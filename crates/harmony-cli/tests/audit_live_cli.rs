@@ -112,7 +112,7 @@ fn a_live_cluster_passes_then_fails_naming_the_opening_policy_and_the_secret_gra
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "2 tenants, 40 checks passed, 16 warned, 0 failed",
+            "2 tenants, 42 checks passed, 16 warned, 0 failed",
         ))
         .stdout(predicate::str::contains("missing"));
     fx.harmony(&["audit", "explain", "default", "globex/api", "8080/TCP"])
@@ -210,7 +210,7 @@ fn on_okd_the_facts_are_discovered_and_the_platform_namespaces_are_the_clusters(
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "1 tenants, 28 checks passed, 0 warned, 0 failed",
+            "1 tenants, 29 checks passed, 0 warned, 0 failed",
         ))
         .get_output()
         .stdout
@@ -323,7 +323,7 @@ fn with_guardrails_every_check_passes_and_isolation_holds_against_opened_tenant_
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "2 tenants, 56 checks passed, 0 warned, 0 failed",
+            "2 tenants, 58 checks passed, 0 warned, 0 failed",
         ));
 
     // Both tenants open their NetworkPolicies to every namespace: the AdminNetworkPolicy tier

@@ -263,7 +263,7 @@ fn the_example_tenants_report_loads_cleanly_and_its_grid_is_the_matrix() {
     assert_eq!(
         stdout,
         format!(
-            "wrote {}: 3 tenants, 84 passed, 0 warned, 0 failed\n",
+            "wrote {}: 3 tenants, 87 passed, 0 warned, 0 failed\n",
             out.display()
         )
     );

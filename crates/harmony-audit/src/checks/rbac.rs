@@ -1,6 +1,8 @@
 //! RBAC reach of tenant subjects: cluster scope, other namespaces, protected objects, and the
 //! escalate/impersonate/bind verbs.
 
+use std::collections::BTreeSet;
+
 use harmony_tenant::TenantRole;
 use harmony_tenant::backup::crd::Schedule;
 use harmony_tenant::backup::{OADP_NAMESPACE, VELERO_NAMESPACE};
@@ -98,6 +100,7 @@ pub(super) fn checks(ctx: &Context, t: &Tenant) -> Vec<Check> {
         protected_writes(ctx, t),
         escalation_verbs(ctx, t),
         foreign_subjects(ctx, t),
+        non_members(ctx, t),
         traffic_steering(ctx, t),
         api_proxy(ctx, t),
         role_contracts(ctx, t),
@@ -260,6 +263,50 @@ fn foreign_subjects(ctx: &Context, t: &Tenant) -> Check {
             bindings.len()
         )],
     )
+}
+
+/// HMT-RBAC-013 (a warning at most): every user and group a RoleBinding in the namespace names is
+/// one of the tenant's [`members`]. A tenant admin may bind the tenant roles to anyone, and a
+/// namespace adopted keeps its RoleBindings, so this is access the tenant file does not list
+/// rather than a path between tenants. ServiceAccounts and system identities are HMT-RBAC-005's.
+fn non_members(ctx: &Context, t: &Tenant) -> Check {
+    let ns = t.namespace.as_str();
+    let members: BTreeSet<SubjectRef> = members(ctx, t).into_iter().map(|(s, _)| s).collect();
+    let mut outside = Vec::new();
+    for b in &ctx.by_namespace.get(ns).role_bindings {
+        let name = b.metadata.name.as_deref().unwrap_or_default();
+        for subject in b.subjects.iter().flatten() {
+            let Some(s) = SubjectRef::from_binding(subject, ns) else {
+                continue;
+            };
+            let person = match &s {
+                SubjectRef::User { name } | SubjectRef::Group { name } => {
+                    !name.starts_with("system:") && outsider(&s, ns).is_none()
+                }
+                SubjectRef::ServiceAccount { .. } => false,
+            };
+            if person && !members.contains(&s) {
+                outside.push(format!(
+                    "RoleBinding {ns}/{name} binds {s} to {} {}: not a member of tenant {}",
+                    b.role_ref.kind, b.role_ref.name, t.name
+                ));
+            }
+        }
+    }
+    let mut check = Check::from_failures(
+        "HMT-RBAC-013",
+        "Users and groups bound in the namespace are members",
+        outside,
+        vec![format!(
+            "every user and group bound in {ns} is one of the {} members of tenant {}",
+            members.len(),
+            t.name
+        )],
+    );
+    if check.status == Status::Fail {
+        check.status = Status::Warn;
+    }
+    check
 }
 
 /// A check that fails, naming subject, request and grant, for every request of `requests` some
