@@ -28,6 +28,7 @@ use crate::reconcile::{Context, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
 use crate::self_service::{refuse_strays, request_owner, stray_error_policy, watch_requests};
 use crate::validated::Validated;
+use crate::written::Written;
 
 /// Why the operator could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +270,7 @@ async fn lead(
         synced,
         valid: Validated::default(),
         status_written: Default::default(),
+        written: Written::default(),
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)

@@ -31,6 +31,7 @@ mod resource;
 mod schedules;
 mod self_service;
 mod validated;
+mod written;
 
 pub use auditor::{AUDIT_MANAGER, AuditError};
 pub use controller::{DEFAULT_CONCURRENCY, RunError, Settings, run};

@@ -31,6 +31,7 @@ use crate::resource::{Condition, DELETING, FINALIZER, ISOLATED, READY, Tenant, T
 use crate::schedules::Velero;
 use crate::self_service::Requests;
 use crate::validated::{Validated, digest};
+use crate::written::Written;
 
 /// The field manager of the status the reconciler writes.
 pub const STATUS_MANAGER: &str = "harmony-operator";
@@ -143,6 +144,8 @@ pub struct Context {
     pub(crate) valid: Validated,
     /// When each Tenant's status was last written, to space out quota-only refreshes.
     pub(crate) status_written: Mutex<HashMap<String, Instant>>,
+    /// Each Tenant as this process last wrote it, for a reconcile handed an older copy.
+    pub(crate) written: Written,
 }
 
 /// What a status write did.
@@ -177,7 +180,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     let api = ctx.tenants.clone();
-    let tenant = ctx.with_finalizer(tenant).await?;
+    let tenant = ctx.with_finalizer(ctx.written.latest(tenant)).await?;
     finalizer(&api, FINALIZER, tenant, |event| async {
         match event {
             finalizer::Event::Apply(tenant) => ctx.apply(&tenant).await,
@@ -395,6 +398,7 @@ impl Context {
                 tenant: name,
                 source,
             })?;
+        self.written.wrote(&tenant, stored.clone());
         Ok(Arc::new(stored))
     }
 
@@ -620,6 +624,7 @@ impl Context {
             Ok(report) => {
                 self.valid.forget(&name);
                 self.requests.forget(&name);
+                self.written.forget(&name);
                 self.status_written
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -761,7 +766,8 @@ impl Context {
             "metadata": {"name": name},
             "status": status,
         });
-        self.tenants
+        let stored = self
+            .tenants
             .patch_status(
                 &name,
                 &PatchParams::apply(STATUS_MANAGER).force(),
@@ -772,6 +778,7 @@ impl Context {
                 tenant: name.clone(),
                 source,
             })?;
+        self.written.wrote(tenant, stored);
         self.status_written
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -1,0 +1,155 @@
+//! The Tenants as this process last wrote them. A reconcile is handed the Tenant from the watch
+//! cache, which may not hold the operator's own last write yet (an owned object's event can come
+//! first); judged on that stale copy, an unchanged status would be written again and its notes
+//! said again. Given a version one of its writes replaced, a reconcile works on the written one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use kube::ResourceExt;
+
+use crate::resource::Tenant;
+
+/// How many replaced versions of one Tenant are remembered: the watch lags by a write or two.
+const REPLACED: usize = 4;
+
+/// Each Tenant's newest version written by this process, by name.
+#[derive(Default)]
+pub(crate) struct Written(Mutex<HashMap<String, Newest>>);
+
+/// One Tenant's newest written version, and the versions its writes replaced.
+struct Newest {
+    stored: Arc<Tenant>,
+    replaced: Vec<String>,
+}
+
+impl Written {
+    /// Records that a write on `before` stored `after`.
+    pub(crate) fn wrote(&self, before: &Tenant, after: Tenant) {
+        let name = after.name_any();
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut replaced = match map.remove(&name) {
+            // A write on a version this process wrote or replaced continues the same line.
+            Some(old) if old.covers(before) => {
+                let mut replaced = old.replaced;
+                replaced.extend(old.stored.resource_version());
+                replaced
+            }
+            _ => Vec::new(),
+        };
+        replaced.extend(before.resource_version());
+        replaced.dedup();
+        let over = replaced.len().saturating_sub(REPLACED);
+        replaced.drain(..over);
+        map.insert(
+            name,
+            Newest {
+                stored: Arc::new(after),
+                replaced,
+            },
+        );
+    }
+
+    /// `tenant`, or the version this process wrote after it when `tenant` is one its writes
+    /// replaced.
+    pub(crate) fn latest(&self, tenant: Arc<Tenant>) -> Arc<Tenant> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get(&tenant.name_any()) {
+            Some(newest) if newest.replaced(&tenant) => newest.stored.clone(),
+            _ => tenant,
+        }
+    }
+
+    /// Forgets a deleted Tenant.
+    pub(crate) fn forget(&self, name: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+}
+
+impl Newest {
+    fn replaced(&self, tenant: &Tenant) -> bool {
+        tenant.metadata.uid == self.stored.metadata.uid
+            && tenant
+                .resource_version()
+                .is_some_and(|version| self.replaced.contains(&version))
+    }
+
+    fn covers(&self, tenant: &Tenant) -> bool {
+        self.replaced(tenant)
+            || (tenant.metadata.uid == self.stored.metadata.uid
+                && tenant.resource_version().is_some()
+                && tenant.resource_version() == self.stored.resource_version())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use harmony_tenant::TenantScore;
+
+    use super::*;
+
+    fn tenant(name: &str, uid: &str, version: u32) -> Tenant {
+        let mut tenant = Tenant::from_score(&TenantScore::new(name));
+        tenant.metadata.uid = Some(uid.into());
+        tenant.metadata.resource_version = Some(version.to_string());
+        tenant
+    }
+
+    /// The version `latest` gives for version `v` of Tenant acme (uid u1).
+    fn latest(written: &Written, v: u32) -> String {
+        let tenant = written.latest(Arc::new(tenant("acme", "u1", v)));
+        tenant.resource_version().unwrap()
+    }
+
+    #[test]
+    fn a_version_a_write_replaced_gives_the_written_one_and_any_other_stays() {
+        let written = Written::default();
+        written.wrote(&tenant("acme", "u1", 1), tenant("acme", "u1", 2));
+        assert_eq!(latest(&written, 1), "2");
+        assert_eq!(latest(&written, 2), "2");
+        // A version the watch brought after the write (someone else's), another object of the
+        // same name, and another Tenant are taken as given.
+        assert_eq!(latest(&written, 3), "3");
+        for other in [tenant("acme", "u2", 1), tenant("globex", "u3", 1)] {
+            let given = written.latest(Arc::new(other));
+            assert_eq!(given.resource_version().as_deref(), Some("1"));
+        }
+    }
+
+    #[test]
+    fn writes_in_a_row_replace_every_earlier_version_and_a_fresh_line_starts_over() {
+        let written = Written::default();
+        // The finalizer on version 1 stored 2; the status on 2 stored 3; a status on a cached 1
+        // (handed the newest, 3) stored 4.
+        written.wrote(&tenant("acme", "u1", 1), tenant("acme", "u1", 2));
+        written.wrote(&tenant("acme", "u1", 2), tenant("acme", "u1", 3));
+        written.wrote(&tenant("acme", "u1", 3), tenant("acme", "u1", 4));
+        for old in 1..=4 {
+            assert_eq!(latest(&written, old), "4");
+        }
+        // A write on a version from elsewhere starts a new line: only that version is replaced.
+        written.wrote(&tenant("acme", "u1", 7), tenant("acme", "u1", 8));
+        assert_eq!(latest(&written, 7), "8");
+        assert_eq!(latest(&written, 3), "3");
+        written.forget("acme");
+        assert_eq!(latest(&written, 7), "7");
+    }
+
+    #[test]
+    fn only_the_last_few_replaced_versions_are_kept() {
+        let written = Written::default();
+        for v in 1..=10 {
+            written.wrote(&tenant("acme", "u1", v), tenant("acme", "u1", v + 1));
+        }
+        let oldest_kept = 10 - REPLACED as u32 + 1;
+        assert_eq!(latest(&written, 10), "11");
+        assert_eq!(latest(&written, oldest_kept), "11");
+        assert_eq!(
+            latest(&written, oldest_kept - 1),
+            (oldest_kept - 1).to_string()
+        );
+    }
+}
