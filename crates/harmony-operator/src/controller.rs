@@ -193,6 +193,8 @@ async fn lead(
 
     let (store, writer) = reflector::store();
     let (peers, requeued) = Peers::new();
+    let written = Arc::new(Written::default());
+    let seen = Arc::clone(&written);
     // A Tenant is reconciled when its generation (spec or deletion) or its finalizers change; the
     // status the reconciler and the auditor write does not trigger it again. Who manages which
     // field of a Tenant is never read, so it is not kept. A Tenant's new generation also requeues
@@ -204,6 +206,9 @@ async fn lead(
         .inspect(move |event| {
             if let Ok(event) = event {
                 peers.observe(event);
+                if let watcher::Event::Apply(tenant) | watcher::Event::InitApply(tenant) = event {
+                    seen.observe(tenant);
+                }
             }
         })
         .applied_objects()
@@ -270,7 +275,7 @@ async fn lead(
         synced,
         valid: Validated::default(),
         status_written: Default::default(),
-        written: Written::default(),
+        written,
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)

@@ -145,7 +145,7 @@ pub struct Context {
     /// When each Tenant's status was last written, to space out quota-only refreshes.
     pub(crate) status_written: Mutex<HashMap<String, Instant>>,
     /// Each Tenant as this process last wrote it, for a reconcile handed an older copy.
-    pub(crate) written: Written,
+    pub(crate) written: Arc<Written>,
 }
 
 /// What a status write did.

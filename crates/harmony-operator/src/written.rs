@@ -1,7 +1,8 @@
-//! The Tenants as this process last wrote them. A reconcile is handed the Tenant from the watch
-//! cache, which may not hold the operator's own last write yet (an owned object's event can come
-//! first); judged on that stale copy, an unchanged status would be written again and its notes
-//! said again. Given a version one of its writes replaced, a reconcile works on the written one.
+//! The Tenants as this process last wrote them, until the watch brings them back. A reconcile is
+//! handed the Tenant from the watch cache, which may not hold the operator's own last write yet
+//! (an owned object's event can come first); judged on that stale copy, an unchanged status
+//! would be written again and its notes said again. Given a version one of its writes replaced,
+//! a reconcile works on the written one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,8 +25,10 @@ struct Newest {
 }
 
 impl Written {
-    /// Records that a write on `before` stored `after`.
-    pub(crate) fn wrote(&self, before: &Tenant, after: Tenant) {
+    /// Records that a write on `before` stored `after` (kept as the cache keeps Tenants: without
+    /// who manages which field).
+    pub(crate) fn wrote(&self, before: &Tenant, mut after: Tenant) {
+        after.managed_fields_mut().clear();
         let name = after.name_any();
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let mut replaced = match map.remove(&name) {
@@ -60,6 +63,20 @@ impl Written {
         }
     }
 
+    /// Forgets the written version of `tenant` once the watch has brought it (or a later one,
+    /// or another object of the name): the cache never goes back, so only writes in flight are
+    /// kept.
+    pub(crate) fn observe(&self, tenant: &Tenant) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let name = tenant.name_any();
+        if map
+            .get(&name)
+            .is_some_and(|newest| !newest.replaced(tenant))
+        {
+            map.remove(&name);
+        }
+    }
+
     /// Forgets a deleted Tenant.
     pub(crate) fn forget(&self, name: &str) {
         self.0
@@ -77,11 +94,14 @@ impl Newest {
                 .is_some_and(|version| self.replaced.contains(&version))
     }
 
+    fn is(&self, tenant: &Tenant) -> bool {
+        tenant.metadata.uid == self.stored.metadata.uid
+            && tenant.resource_version().is_some()
+            && tenant.resource_version() == self.stored.resource_version()
+    }
+
     fn covers(&self, tenant: &Tenant) -> bool {
-        self.replaced(tenant)
-            || (tenant.metadata.uid == self.stored.metadata.uid
-                && tenant.resource_version().is_some()
-                && tenant.resource_version() == self.stored.resource_version())
+        self.replaced(tenant) || self.is(tenant)
     }
 }
 
@@ -109,7 +129,6 @@ mod tests {
         let written = Written::default();
         written.wrote(&tenant("acme", "u1", 1), tenant("acme", "u1", 2));
         assert_eq!(latest(&written, 1), "2");
-        assert_eq!(latest(&written, 2), "2");
         // A version the watch brought after the write (someone else's), another object of the
         // same name, and another Tenant are taken as given.
         assert_eq!(latest(&written, 3), "3");
@@ -127,7 +146,7 @@ mod tests {
         written.wrote(&tenant("acme", "u1", 1), tenant("acme", "u1", 2));
         written.wrote(&tenant("acme", "u1", 2), tenant("acme", "u1", 3));
         written.wrote(&tenant("acme", "u1", 3), tenant("acme", "u1", 4));
-        for old in 1..=4 {
+        for old in 1..=3 {
             assert_eq!(latest(&written, old), "4");
         }
         // A write on a version from elsewhere starts a new line: only that version is replaced.
@@ -151,5 +170,24 @@ mod tests {
             latest(&written, oldest_kept - 1),
             (oldest_kept - 1).to_string()
         );
+    }
+
+    #[test]
+    fn once_the_watch_brings_the_written_version_or_a_later_one_it_is_forgotten() {
+        let written = Written::default();
+        let mut stored = tenant("acme", "u1", 2);
+        stored.managed_fields_mut().push(Default::default());
+        written.wrote(&tenant("acme", "u1", 1), stored);
+        let kept = written.latest(Arc::new(tenant("acme", "u1", 1)));
+        assert!(kept.managed_fields().is_empty());
+        // A replaced version coming late is no news.
+        written.observe(&tenant("acme", "u1", 1));
+        assert_eq!(latest(&written, 1), "2");
+        written.observe(&tenant("globex", "u2", 5));
+        written.observe(&tenant("acme", "u1", 2));
+        assert!(written.0.lock().unwrap().is_empty());
+        written.wrote(&tenant("acme", "u1", 2), tenant("acme", "u1", 3));
+        written.observe(&tenant("acme", "u1", 4));
+        assert_eq!(latest(&written, 2), "2");
     }
 }
