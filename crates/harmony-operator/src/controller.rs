@@ -193,7 +193,7 @@ async fn lead(
 
     let (store, writer) = reflector::store();
     let (peers, requeued) = Peers::new();
-    let written = Arc::new(Written::default());
+    let written = Arc::new(Written::new(store.clone()));
     let seen = Arc::clone(&written);
     // A Tenant is reconciled when its generation (spec or deletion) or its finalizers change; the
     // status the reconciler and the auditor write does not trigger it again. Who manages which

@@ -166,7 +166,11 @@ impl StatusWrite {
 }
 
 /// Reconciles one Tenant (with its finalizer): idempotent, safe to run again at any time.
-#[tracing::instrument(name = "reconcile", skip_all, fields(tenant = %tenant.name_any()))]
+#[tracing::instrument(
+    name = "reconcile",
+    skip_all,
+    fields(tenant = %tenant.name_any(), version = tenant.resource_version().unwrap_or_default())
+)]
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     ctx.synced
         .clone()
