@@ -13,7 +13,9 @@
 //! - **idle**: the operator's resident memory and CPU once nothing changes, with N tenants.
 //!
 //! Beside the times: the API requests each plane served (its `apiserver_request_total`, the
-//! controller manager's included on both), and the operator's reconciles and audits.
+//! controller manager's included on both) and the CPU its API server spent meanwhile
+//! (`process_cpu_seconds_total`: work the server did, where request latencies would also count
+//! waiting), and the operator's reconciles and audits.
 //!
 //! The operator runs as a child process (this bench executable, re-run in operator mode), so its
 //! memory and CPU are its own. `BENCH_TENANTS` (default 500) and `BENCH_DRIFTS` (default 21)
@@ -109,8 +111,43 @@ fn operator_mode(kubeconfig: &str) {
     });
 }
 
-/// Requests the API server of `client` has served since it started, by verb and resource.
-async fn requests_served(client: &kube::Client) -> BTreeMap<String, u64> {
+/// What the API server of a plane has done since it started.
+struct Served {
+    /// Requests, by verb and resource.
+    requests: BTreeMap<String, u64>,
+    /// Its process's CPU time, in seconds.
+    cpu: f64,
+}
+
+impl Served {
+    fn total(&self) -> u64 {
+        self.requests.values().sum()
+    }
+
+    fn quota_writes(&self) -> u64 {
+        self.requests.get(QUOTA_WRITES).copied().unwrap_or(0)
+    }
+
+    /// What `self` served beyond `before`.
+    fn since(self, before: &Served) -> Served {
+        let requests = self
+            .requests
+            .into_iter()
+            .map(|(key, n)| {
+                let n = n - before.requests.get(&key).copied().unwrap_or(0);
+                (key, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Served {
+            requests,
+            cpu: self.cpu - before.cpu,
+        }
+    }
+}
+
+/// What the API server of `client` has served since it started.
+async fn served(client: &kube::Client) -> Served {
     let request = http::Request::get("/metrics").body(Vec::new()).unwrap();
     let text = client.request_text(request).await.unwrap();
     // Labels come sorted: `verb`, `resource` and `subresource` are never first.
@@ -118,7 +155,12 @@ async fn requests_served(client: &kube::Client) -> BTreeMap<String, u64> {
         let start = line.find(&format!(",{name}=\""))? + name.len() + 3;
         Some(line[start..][..line[start..].find('"')?].to_string())
     };
-    let mut served = BTreeMap::new();
+    let cpu = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the API server reports process_cpu_seconds_total");
+    let mut requests = BTreeMap::new();
     for line in text
         .lines()
         .filter(|l| l.starts_with("apiserver_request_total{"))
@@ -137,29 +179,17 @@ async fn requests_served(client: &kube::Client) -> BTreeMap<String, u64> {
         if let Some(sub) = label(line, "subresource").filter(|s| !s.is_empty()) {
             key = format!("{key}/{sub}");
         }
-        *served.entry(key).or_insert(0) += count as u64;
+        *requests.entry(key).or_insert(0) += count as u64;
     }
-    served
+    Served { requests, cpu }
 }
 
-/// What `after` served beyond `before`, by verb and resource.
-fn since(after: BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    after
-        .into_iter()
-        .map(|(key, n)| {
-            let n = n - before.get(&key).copied().unwrap_or(0);
-            (key, n)
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
-/// The CLI's apply path on a fresh plane: wall time and API requests served meanwhile.
-async fn cli_apply(scores: &[TenantScore]) -> (Duration, BTreeMap<String, u64>) {
+/// The CLI's apply path on a fresh plane: wall time and what the API server served meanwhile.
+async fn cli_apply(scores: &[TenantScore]) -> (Duration, Served) {
     let plane = ControlPlane::start().unwrap();
     let client = plane.client().await;
     let cluster = cluster_from_config(plane.config().await).unwrap();
-    let requests = requests_served(&client).await;
+    let before = served(&client).await;
     let started = Instant::now();
     let mut maestro = Maestro::new(K8sTopology::new(
         cluster,
@@ -174,22 +204,22 @@ async fn cli_apply(scores: &[TenantScore]) -> (Duration, BTreeMap<String, u64>) 
     let report = maestro.run_concurrently(8).await.unwrap();
     let took = started.elapsed();
     assert!(report.all_succeeded(), "{}", report.summary());
-    (took, since(requests_served(&client).await, &requests))
+    (took, served(&client).await.since(&before))
 }
 
 /// The requests whose count varies most between planes: ResourceQuota status writes, by the
 /// quota admission of each create in a tenant namespace and by the quota controller.
 const QUOTA_WRITES: &str = "PUT resourcequotas/status";
 
-/// Prints a CLI apply's time and requests.
-fn print_cli(n: usize, took: Duration, requests: &BTreeMap<String, u64>) {
-    let total: u64 = requests.values().sum();
-    let quota = requests.get(QUOTA_WRITES).copied().unwrap_or(0);
+/// Prints a CLI apply's time and what the API server served.
+fn print_cli(n: usize, took: Duration, served: &Served) {
     println!(
-        "cli apply of {n} tenants from empty: {:.1} s, {total} API requests ({:.1} per tenant, {:.1} of them {QUOTA_WRITES})",
+        "cli apply of {n} tenants from empty: {:.1} s, {} API requests ({:.1} per tenant, {:.1} of them {QUOTA_WRITES}), {:.1} s of the API server's CPU",
         took.as_secs_f64(),
-        total as f64 / n as f64,
-        quota as f64 / n as f64
+        served.total(),
+        served.total() as f64 / n as f64,
+        served.quota_writes() as f64 / n as f64,
+        served.cpu
     );
 }
 
@@ -351,8 +381,8 @@ async fn bench() {
     let drifts = env_number("BENCH_DRIFTS", 21);
     let scores = tenants(n);
 
-    let (before, cli_requests) = cli_apply(&scores).await;
-    print_cli(n, before, &cli_requests);
+    let (cli_before, cli_served) = cli_apply(&scores).await;
+    print_cli(n, cli_before, &cli_served);
 
     let plane = plane_with_crds().await;
     let client = plane.client().await;
@@ -362,7 +392,7 @@ async fn bench() {
 
     let tenants: Api<Tenant> = Api::all(client.clone());
     let names: BTreeSet<String> = scores.iter().map(|s| s.name().to_string()).collect();
-    let requests = requests_served(&client).await;
+    let before = served(&client).await;
     let (started, cpu_before) = (Instant::now(), cpu_seconds(pid));
     let ready = tokio::spawn({
         let (tenants, names) = (tenants.clone(), names.clone());
@@ -370,7 +400,7 @@ async fn bench() {
             all_hold(&tenants, &names, READY).await;
             let ready = started.elapsed();
             let counts = (
-                requests_served(&tenants.clone().into_client()).await,
+                served(&tenants.clone().into_client()).await,
                 (
                     counter(listen, "harmony_operator_reconciles_total"),
                     counter(listen, "harmony_operator_reconcile_errors_total"),
@@ -383,27 +413,29 @@ async fn bench() {
     });
     create_tenants(&tenants, &scores).await;
     let created = started.elapsed();
-    let (ready, (served, (reconciles, errors), cpu), isolated) = ready.await.unwrap();
+    let (ready, (after, (reconciles, errors), cpu), isolated) = ready.await.unwrap();
     // The audit counts itself once its conditions are written: wait for that count.
     while counter(listen, "harmony_operator_audits_total") == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let served = since(served, &requests);
-    let beyond: Vec<String> = served
+    let operator_served = after.since(&before);
+    let beyond: Vec<String> = operator_served
+        .requests
         .iter()
         .filter_map(|(key, &count)| {
-            let cli = cli_requests.get(key).copied().unwrap_or(0);
+            let cli = cli_served.requests.get(key).copied().unwrap_or(0);
             let more = (count as f64 - cli as f64) / n as f64;
             (more.abs() >= 0.1).then(|| format!("{key} {more:+.1}"))
         })
         .collect();
-    let quota = served.get(QUOTA_WRITES).copied().unwrap_or(0) as f64 / n as f64;
-    let served: u64 = served.values().sum();
     println!(
-        "operator: {n} Tenants from empty to all Ready: {:.1} s (all created at {:.1} s), {served} API requests ({:.1} per tenant, the Tenants' creation included; {quota:.1} of them {QUOTA_WRITES}), {reconciles} reconciles ({errors} failed), {cpu:.1} s of the operator's CPU; all Isolated: {:.1} s, {} audits",
+        "operator: {n} Tenants from empty to all Ready: {:.1} s (all created at {:.1} s), {} API requests ({:.1} per tenant, the Tenants' creation included; {:.1} of them {QUOTA_WRITES}), {:.1} s of the API server's CPU, {reconciles} reconciles ({errors} failed), {cpu:.1} s of the operator's CPU; all Isolated: {:.1} s, {} audits",
         ready.as_secs_f64(),
         created.as_secs_f64(),
-        served as f64 / n as f64,
+        operator_served.total(),
+        operator_served.total() as f64 / n as f64,
+        operator_served.quota_writes() as f64 / n as f64,
+        operator_served.cpu,
         isolated.as_secs_f64(),
         counter(listen, "harmony_operator_audits_total")
     );
@@ -459,17 +491,22 @@ async fn bench() {
 
     // The machine's pace drifts: the operator is compared with the mean of a CLI apply before it
     // and one after it, each on its own fresh plane.
-    let (after, after_requests) = cli_apply(&scores).await;
-    print_cli(n, after, &after_requests);
-    let cli = (before + after) / 2;
+    let (cli_after, cli_after_served) = cli_apply(&scores).await;
+    print_cli(n, cli_after, &cli_after_served);
+    let cli = (cli_before + cli_after) / 2;
+    let cli_cpu = (cli_served.cpu + cli_after_served.cpu) / 2.0;
     println!(
-        "from empty: the operator {:.1} s against the CLI's {:.1} s and {:.1} s: {:.2}x their mean; started on existing Tenants {:.1} s: {:.2}x",
+        "from empty: the operator {:.1} s against the CLI's {:.1} s and {:.1} s: {:.2}x their mean; started on existing Tenants {:.1} s: {:.2}x; the API server's CPU from empty {:.1} s against the CLI's {:.1} s and {:.1} s: {:.2}x their mean",
         ready.as_secs_f64(),
-        before.as_secs_f64(),
-        after.as_secs_f64(),
+        cli_before.as_secs_f64(),
+        cli_after.as_secs_f64(),
         ready.as_secs_f64() / cli.as_secs_f64(),
         existing.as_secs_f64(),
-        existing.as_secs_f64() / cli.as_secs_f64()
+        existing.as_secs_f64() / cli.as_secs_f64(),
+        operator_served.cpu,
+        cli_served.cpu,
+        cli_after_served.cpu,
+        operator_served.cpu / cli_cpu
     );
 }
 
@@ -481,20 +518,20 @@ async fn existing_tenants(scores: &[TenantScore], names: &BTreeSet<String>) -> D
     let client = plane.client().await;
     let tenants: Api<Tenant> = Api::all(client.clone());
     create_tenants(&tenants, scores).await;
-    let requests = requests_served(&client).await;
+    let before = served(&client).await;
     let started = Instant::now();
     let (operator, listen) = spawn_operator(&plane);
     all_hold(&tenants, names, READY).await;
     let took = started.elapsed();
-    let served = since(requests_served(&client).await, &requests);
-    let quota = served.get(QUOTA_WRITES).copied().unwrap_or(0);
-    let served: u64 = served.values().sum();
+    let served = served(&client).await.since(&before);
     let n = scores.len();
     println!(
-        "operator started on {n} existing Tenants: all Ready {:.1} s after its start, {served} API requests ({:.1} per tenant, {:.1} of them {QUOTA_WRITES}), {} reconciles ({} failed), {:.1} s of the operator's CPU",
+        "operator started on {n} existing Tenants: all Ready {:.1} s after its start, {} API requests ({:.1} per tenant, {:.1} of them {QUOTA_WRITES}), {:.1} s of the API server's CPU, {} reconciles ({} failed), {:.1} s of the operator's CPU",
         took.as_secs_f64(),
-        served as f64 / n as f64,
-        quota as f64 / n as f64,
+        served.total(),
+        served.total() as f64 / n as f64,
+        served.quota_writes() as f64 / n as f64,
+        served.cpu,
         counter(listen, "harmony_operator_reconciles_total"),
         counter(listen, "harmony_operator_reconcile_errors_total"),
         cpu_seconds(operator.0.id()),
