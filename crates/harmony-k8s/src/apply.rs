@@ -2,7 +2,7 @@
 //! differs, then pruning what the tenant owns and no longer wants.
 
 use harmony_tenant::PlanObject;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use harmony_tenant::{Phase, TENANT_LABEL, TenantPlan};
 use serde::Serialize;
@@ -80,6 +80,10 @@ pub struct TenantReport {
     pub adopted: Vec<Adoption>,
     /// Why the tenant failed, if it did.
     pub error: Option<String>,
+    /// The resourceVersion the server answered for each object written (by `Kind
+    /// namespace/name`): a later apply answered the same version changed nothing.
+    #[serde(skip)]
+    pub versions: BTreeMap<String, String>,
 }
 
 impl TenantReport {
@@ -94,6 +98,32 @@ impl TenantReport {
             object: object.to_string(),
             diff,
         });
+    }
+
+    /// Takes out the writes the server answered with the version it answered for the same
+    /// object in an earlier apply (`earlier`, its [`Self::versions`]): nothing changed the
+    /// object since, and this write did not either (its first write was taken for missing by a
+    /// snapshot taken before it showed). They count as unchanged.
+    pub fn drop_repeats(&mut self, earlier: &BTreeMap<String, String>) {
+        let versions = &self.versions;
+        let (repeats, news): (Vec<ObjectChange>, Vec<ObjectChange>) =
+            std::mem::take(&mut self.changes)
+                .into_iter()
+                .partition(|change| {
+                    change.action != Action::Pruned
+                        && versions
+                            .get(&change.object)
+                            .is_some_and(|v| earlier.get(&change.object) == Some(v))
+                });
+        for repeat in &repeats {
+            match repeat.action {
+                Action::Created => self.created -= 1,
+                Action::Changed => self.changed -= 1,
+                Action::Pruned => {}
+            }
+            self.unchanged += 1;
+        }
+        self.changes = news;
     }
 
     /// Whether anything was (or would be) written.
@@ -196,6 +226,11 @@ async fn write_phase(
         match result {
             Ok(stored) => {
                 if !dry_run {
+                    if let Some(version) = stored["metadata"]["resourceVersion"].as_str() {
+                        report
+                            .versions
+                            .insert(write.target.to_string(), version.to_string());
+                    }
                     snapshot.stored(&write.target, stored);
                 }
                 report.record(write.action, &write.target, write.diff);
@@ -290,4 +325,73 @@ async fn prune(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: Action, object: &str) -> ObjectChange {
+        ObjectChange {
+            action,
+            object: object.into(),
+            diff: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_write_answered_with_the_version_of_an_earlier_one_is_no_news() {
+        let mut report = TenantReport {
+            created: 2,
+            changed: 1,
+            pruned: 1,
+            unchanged: 5,
+            changes: vec![
+                change(Action::Created, "RoleBinding acme/member-alice"),
+                change(Action::Created, "RoleBinding acme/member-ci"),
+                change(Action::Changed, "ResourceQuota acme/quota"),
+                change(Action::Pruned, "RoleBinding acme/member-bob"),
+            ],
+            versions: [
+                ("RoleBinding acme/member-alice", "17"),
+                ("RoleBinding acme/member-ci", "19"),
+                ("ResourceQuota acme/quota", "21"),
+            ]
+            .map(|(o, v)| (o.to_string(), v.to_string()))
+            .into(),
+            ..TenantReport::default()
+        };
+        // alice's binding was stored at 17 by the earlier apply; ci's was recreated since (18
+        // then); the quota was not written then; bob's was.
+        let earlier = [
+            ("RoleBinding acme/member-alice", "17"),
+            ("RoleBinding acme/member-ci", "18"),
+            ("RoleBinding acme/member-bob", "12"),
+        ]
+        .map(|(o, v)| (o.to_string(), v.to_string()))
+        .into();
+        report.drop_repeats(&earlier);
+        let left: Vec<&str> = report.changes.iter().map(|c| c.object.as_str()).collect();
+        assert_eq!(
+            left,
+            [
+                "RoleBinding acme/member-ci",
+                "ResourceQuota acme/quota",
+                "RoleBinding acme/member-bob"
+            ]
+        );
+        assert_eq!(
+            (
+                report.created,
+                report.changed,
+                report.pruned,
+                report.unchanged
+            ),
+            (1, 1, 1, 6)
+        );
+        // Nothing earlier: everything is news.
+        let before = report.changes.len();
+        report.drop_repeats(&BTreeMap::new());
+        assert_eq!(report.changes.len(), before);
+    }
 }

@@ -276,6 +276,7 @@ async fn lead(
         valid: Validated::default(),
         status_written: Default::default(),
         written,
+        stored: Default::default(),
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)

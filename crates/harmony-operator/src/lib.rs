@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod namespace_request;
 mod owned;
 pub mod reconcile;
+mod repeats;
 mod resource;
 mod schedules;
 mod self_service;

@@ -27,6 +27,7 @@ use crate::connections::matched;
 use crate::controller::REDISCOVERY;
 use crate::events::{Events, Said};
 use crate::owned::{Monitoring, Owned};
+use crate::repeats::Stored;
 use crate::resource::{Condition, DELETING, FINALIZER, ISOLATED, READY, Tenant, TenantStatus};
 use crate::schedules::Velero;
 use crate::self_service::Requests;
@@ -146,6 +147,8 @@ pub struct Context {
     pub(crate) status_written: Mutex<HashMap<String, Instant>>,
     /// Each Tenant as this process last wrote it, for a reconcile handed an older copy.
     pub(crate) written: Arc<Written>,
+    /// What each tenant's applies stored, so a write repeated from a stale snapshot is no news.
+    pub(crate) stored: Stored,
 }
 
 /// What a status write did.
@@ -452,6 +455,7 @@ impl Context {
             ..ApplyOptions::default()
         };
         let applied = apply_plan(&self.cluster, &snapshot, &plan, options, &mut report).await;
+        self.stored.news_only(&mut report);
         let monitoring = monitoring_note(plan.monitoring);
         // Why monitoring is off is said once, when `Ready` starts saying it: in the Event of the
         // writes when there is one, else in its own Event below.
@@ -629,6 +633,7 @@ impl Context {
                 self.valid.forget(&name);
                 self.requests.forget(&name);
                 self.written.forget(&name);
+                self.stored.forget(&name);
                 self.status_written
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
