@@ -106,24 +106,21 @@ impl TenantReport {
     /// snapshot taken before it showed). They count as unchanged.
     pub fn drop_repeats(&mut self, earlier: &BTreeMap<String, String>) {
         let versions = &self.versions;
-        let (repeats, news): (Vec<ObjectChange>, Vec<ObjectChange>) =
-            std::mem::take(&mut self.changes)
-                .into_iter()
-                .partition(|change| {
-                    change.action != Action::Pruned
-                        && versions
-                            .get(&change.object)
-                            .is_some_and(|v| earlier.get(&change.object) == Some(v))
-                });
-        for repeat in &repeats {
-            match repeat.action {
-                Action::Created => self.created -= 1,
-                Action::Changed => self.changed -= 1,
-                Action::Pruned => {}
+        let (mut created, mut changed) = (0, 0);
+        self.changes.retain(|change| {
+            let repeat = versions
+                .get(&change.object)
+                .is_some_and(|v| earlier.get(&change.object) == Some(v));
+            match change.action {
+                Action::Created if repeat => created += 1,
+                Action::Changed if repeat => changed += 1,
+                _ => return true,
             }
-            self.unchanged += 1;
-        }
-        self.changes = news;
+            false
+        });
+        self.created -= created;
+        self.changed -= changed;
+        self.unchanged += created + changed;
     }
 
     /// Whether anything was (or would be) written.
