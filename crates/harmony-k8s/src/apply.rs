@@ -212,23 +212,26 @@ async fn write_phase(
     report: &mut TenantReport,
 ) -> Result<(), ApiFailure> {
     let dry_run = options.mode == Mode::DryRun;
-    let results = futures::future::join_all(
-        writes
-            .iter()
-            .map(|w| cluster.apply(&w.target, &w.body, options.force, dry_run)),
-    )
+    // Each write is recorded in the snapshot as its response comes, not once the phase is done.
+    let results = futures::future::join_all(writes.iter().map(|w| async move {
+        let stored = cluster
+            .apply(&w.target, &w.body, options.force, dry_run)
+            .await?;
+        let version = stored["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        if !dry_run {
+            snapshot.stored(&w.target, stored);
+        }
+        Ok::<_, ApiFailure>(version)
+    }))
     .await;
     let mut first_failure = None;
     for (write, result) in writes.into_iter().zip(results) {
         match result {
-            Ok(stored) => {
-                if !dry_run {
-                    if let Some(version) = stored["metadata"]["resourceVersion"].as_str() {
-                        report
-                            .versions
-                            .insert(write.target.to_string(), version.to_string());
-                    }
-                    snapshot.stored(&write.target, stored);
+            Ok(version) => {
+                if let (false, Some(version)) = (dry_run, version) {
+                    report.versions.insert(write.target.to_string(), version);
                 }
                 report.record(write.action, &write.target, write.diff);
             }

@@ -42,6 +42,6 @@ pub use compare::FieldDiff;
 pub use facts::FactsSource;
 pub use inventory::{AUDIT_KINDS, AuditKind, Inventory, InventoryReader};
 pub use probe::{ProbeError, ProbeSelection, Prober};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, WriteSink};
 pub use status::{MemberAccess, QuotaUse, TenantStatus};
 pub use topology::K8sTopology;

@@ -21,10 +21,14 @@ use k8s_openapi::api::core::v1::Namespace;
 /// The live objects of one kind, by `(namespace, name)`.
 type Index = Mutex<BTreeMap<(String, String), Value>>;
 
+/// Told of each object an apply wrote, as the server stored it.
+pub type WriteSink = Arc<dyn Fn(&ObjectRef, &Value) + Send + Sync>;
+
 /// The managed objects of the cluster, per kind, listed lazily.
 #[derive(Default)]
 pub struct Snapshot {
     kinds: HashMap<Kind, OnceCell<Arc<Index>>>,
+    told: Option<WriteSink>,
 }
 
 impl Snapshot {
@@ -32,6 +36,16 @@ impl Snapshot {
     pub fn new() -> Self {
         Self {
             kinds: TENANT_KINDS.iter().map(|k| (*k, OnceCell::new())).collect(),
+            told: None,
+        }
+    }
+
+    /// This snapshot, telling `sink` of each write recorded in it as its response comes (an
+    /// operator then knows its own writes when their watch events come back).
+    pub fn telling(self, sink: WriteSink) -> Self {
+        Self {
+            told: Some(sink),
+            ..self
         }
     }
 
@@ -51,6 +65,7 @@ impl Snapshot {
                 .into_iter()
                 .map(|(kind, index)| (kind, OnceCell::new_with(Some(Arc::new(Mutex::new(index))))))
                 .collect(),
+            told: None,
         }
     }
 
@@ -129,6 +144,9 @@ impl Snapshot {
 
     /// Records an object as the server stored it after a write (if it was listed already).
     pub fn stored(&self, target: &ObjectRef, object: Value) {
+        if let Some(told) = &self.told {
+            told(target, &object);
+        }
         if let Some(index) = self.kinds[&target.kind].get() {
             let key = (target.namespace.clone(), target.name.clone());
             lock(index).insert(key, object);
@@ -150,4 +168,44 @@ fn lock(index: &Index) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), V
 
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_telling_snapshot_tells_each_write_as_stored_and_records_it() {
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&told);
+        let snapshot = Snapshot::of([]).telling(Arc::new(move |target, stored| {
+            lock_told(&sink).push((target.to_string(), stored.clone()));
+        }));
+        let target = ObjectRef {
+            kind: Kind::of::<RoleBinding>(),
+            namespace: "acme".into(),
+            name: "member-alice".into(),
+        };
+        let stored = json!({"metadata": {"namespace": "acme", "name": "member-alice", "resourceVersion": "17"}});
+        snapshot.stored(&target, stored.clone());
+        assert_eq!(
+            *lock_told(&told),
+            [("RoleBinding acme/member-alice".to_string(), stored.clone())]
+        );
+        let kind = &snapshot.kinds[&target.kind];
+        let index = kind
+            .get()
+            .expect("a snapshot of objects read holds every tenant kind");
+        assert_eq!(
+            lock(index).get(&("acme".into(), "member-alice".into())),
+            Some(&stored)
+        );
+    }
+
+    fn lock_told<T>(told: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        told.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }

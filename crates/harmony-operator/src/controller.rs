@@ -19,11 +19,13 @@ use tokio::sync::{Notify, watch};
 
 use crate::auditor::Auditor;
 use crate::connections::Peers;
+use crate::echoes::Echoes;
 use crate::events::Events;
 use crate::lease::{Elector, LeaseError, LeaseSettings};
 use crate::metrics::{Metrics, bind, serve};
 use crate::namespace_request::NamespaceRequest;
 use crate::owned::{Owned, owner};
+use crate::quota_use::stale_use;
 use crate::reconcile::{Context, error_policy, reconcile};
 use crate::resource::{GROUP, PLURAL, Tenant};
 use crate::self_service::{refuse_strays, request_owner, stray_error_policy, watch_requests};
@@ -231,6 +233,7 @@ async fn lead(
     };
     let rediscovery = tokio::spawn(rediscover(cluster.clone(), found));
     let (owned, triggers, synced) = Owned::new(&client, served_rx, velero_rx);
+    let echoes = Arc::new(Echoes::default());
     let (requests, request_changes) = watch_requests(&client).await;
     let request_tenant = request_owner(&owned);
     let settled = owned.settled();
@@ -277,6 +280,7 @@ async fn lead(
         status_written: Default::default(),
         written,
         stored: Default::default(),
+        echoes: Arc::clone(&echoes),
     });
     let config = controller::Config::default()
         .concurrency(settings.concurrency)
@@ -291,21 +295,23 @@ async fn lead(
         tokio::spawn(requests)
     });
     let timed = Arc::clone(metrics);
+    let stale = stale_use(store.clone(), context.owned.clone());
     Controller::for_stream(tenant_stream, store)
         .with_config(config)
-        .watches_stream(triggers.namespaces, owner)
-        .watches_stream(triggers.quotas, owner)
-        .watches_stream(triggers.limits, owner)
-        .watches_stream(triggers.config_maps, owner)
-        .watches_stream(triggers.policies, owner)
-        .watches_stream(triggers.roles, owner)
-        .watches_stream(triggers.accounts, owner)
-        .watches_stream(triggers.bindings, owner)
-        .watches_stream(triggers.rules, owner)
-        .watches_stream(triggers.routing, owner)
-        .watches_stream(triggers.schedules, owner)
+        .watches_stream(echoes.filter(triggers.namespaces), owner)
+        .watches_stream(echoes.filter(triggers.quotas), owner)
+        .watches_stream(echoes.filter(triggers.limits), owner)
+        .watches_stream(echoes.filter(triggers.config_maps), owner)
+        .watches_stream(echoes.filter(triggers.policies), owner)
+        .watches_stream(echoes.filter(triggers.roles), owner)
+        .watches_stream(echoes.filter(triggers.accounts), owner)
+        .watches_stream(echoes.filter(triggers.bindings), owner)
+        .watches_stream(echoes.filter(triggers.rules), owner)
+        .watches_stream(echoes.filter(triggers.routing), owner)
+        .watches_stream(echoes.filter(triggers.schedules), owner)
         .watches_stream(request_changes, request_tenant)
         .reconcile_on(requeued)
+        .reconcile_on(stale)
         .reconcile_all_on(settled)
         .graceful_shutdown_on(stop)
         .run(

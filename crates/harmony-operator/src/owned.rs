@@ -1,5 +1,6 @@
 //! The objects tenants own, watched: each kind of a tenant plan is listed and watched once (by the
-//! managed-by label), kept in a cache, and any change to one of them triggers its tenant. The
+//! managed-by label), kept in a cache, and any change to one of them triggers its tenant (but a
+//! ResourceQuota's status, [`crate::quota_use`]). The
 //! monitoring kinds are watched only while the cluster serves them: their watches start when the
 //! prometheus-operator API appears and stop (their caches emptied) when it goes; Velero's
 //! Schedules likewise, in Velero's namespace only ([`crate::schedules`]).
@@ -28,6 +29,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::quota_use;
 use crate::resource::{QuotaUsage, Tenant};
 use crate::schedules::{Velero, watch_schedules};
 
@@ -404,6 +406,7 @@ impl Owned {
         });
         let (namespaces, t_namespaces) = watch(client, &filled);
         let (quotas, t_quotas) = watch(client, &filled);
+        let t_quotas = quota_use::applied_changes(t_quotas, quotas.store.clone());
         let (limits, t_limits) = watch(client, &filled);
         let (config_maps, t_config_maps) = watch(client, &filled);
         let (policies, t_policies) = watch(client, &filled);

@@ -25,6 +25,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::connections::matched;
 use crate::controller::REDISCOVERY;
+use crate::echoes::Echoes;
 use crate::events::{Events, Said};
 use crate::owned::{Monitoring, Owned};
 use crate::repeats::Stored;
@@ -45,7 +46,7 @@ const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(60);
 /// would compete with the applies of a bulk creation (at 10 s, 500 Tenants created at once took
 /// 0.3 to 0.4 more status writes each before all were Ready). The last change is written once
 /// this time has passed: a use figure at most 30 s old, like a metrics scrape.
-const QUOTA_REFRESH: Duration = Duration::from_secs(30);
+pub(crate) const QUOTA_REFRESH: Duration = Duration::from_secs(30);
 
 /// Why a reconcile failed; each keeps its source.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +152,8 @@ pub struct Context {
     pub(crate) written: Arc<Written>,
     /// What each tenant's applies stored, so a write repeated from a stale snapshot is no news.
     pub(crate) stored: Stored,
+    /// The apply's writes until their watch events come back, which then trigger nothing.
+    pub(crate) echoes: Arc<Echoes>,
 }
 
 /// What a status write did.
@@ -450,7 +453,9 @@ impl Context {
         let decided = self.self_service(tenant, &score, &facts).await?;
         let score = &decided.granted.tenant;
         let plan = compile(score, &facts);
-        let snapshot = Snapshot::of(self.owned.objects_of(&name, &plan.namespaces));
+        let echoes = Arc::clone(&self.echoes);
+        let snapshot = Snapshot::of(self.owned.objects_of(&name, &plan.namespaces))
+            .telling(Arc::new(move |target, stored| echoes.wrote(target, stored)));
         let mut report = TenantReport::default();
         // The Tenant is the source of truth: fields another manager took (a `kubectl edit`, say)
         // are taken back.
